@@ -1,0 +1,337 @@
+"""The lessons' equations in NumPy: convolution, pooling, dense layers, activations.
+
+Every function works on float32, channels-last arrays like Keras
+(``x`` is (N, H, W, C)), is vectorised (no Python loop over pixels) and is
+tested against the Keras layer or ``tf.nn`` op it mirrors.
+
+The 2-D cross-correlation that Keras calls ``Conv2D`` is
+
+    y[n, i, j, f] = b[f] + sum_{u, v, c} x[n, i*s + u, j*s + v, c] * w[u, v, c, f]
+
+and the output size along one axis is ``floor((n + 2p - k) / s) + 1``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+PADDINGS = ("valid", "same")
+
+# Rows of the patch matrix handled at once by conv2d: keeps the im2col copy
+# and the matrix product inside the CPU caches (about 4 MB of patches).
+_CONV_CHUNK_BYTES = 4 * 2**20
+
+
+# ---------------------------------------------------------------- validation
+def _pair(value, name):
+    """Return (rows, cols) from an int or a pair of ints >= 1."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    elif (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return pair
+
+
+def _padding(padding):
+    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+    return padding.lower()
+
+
+def _images(x, name="x"):
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(
+            f"{name} must have rank 4 (batch, height, width, channels), got shape {x.shape}"
+        )
+    return x.astype(np.float32, copy=False)
+
+
+# --------------------------------------------------------------- output size
+def output_size(n, kernel, stride=1, padding="valid"):
+    """Length of a convolution or pooling output along one axis.
+
+    Parameters
+    ----------
+    n : int
+        Input length (pixels).
+    kernel : int
+        Kernel (or pool) length.
+    stride : int
+        Step between windows.
+    padding : {"valid", "same"} or int
+        "valid": no padding, ``floor((n - k) / s) + 1``.
+        "same": Keras pads so that the output is ``ceil(n / s)``.
+        int p: p zeros on each side, ``floor((n + 2p - k) / s) + 1``.
+
+    Returns
+    -------
+    int
+    """
+    for name, value, low in (("n", n, 1), ("kernel", kernel, 1), ("stride", stride, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+        if padding < 0:
+            raise ValueError(f"padding must be >= 0 when given as an int, got {padding!r}")
+        p = int(padding)
+    elif _padding(padding) == "same":
+        return math.ceil(n / stride)
+    else:
+        p = 0
+    if kernel > n + 2 * p:
+        raise ValueError(
+            f"kernel must be <= the padded input length {n + 2 * p}, got {kernel}"
+        )
+    return (n + 2 * p - kernel) // stride + 1
+
+
+def _same_pads(n, kernel, stride):
+    """(before, after) zero padding that Keras/TF use for padding='same'."""
+    total = max((math.ceil(n / stride) - 1) * stride + kernel - n, 0)
+    return total // 2, total - total // 2
+
+
+def _pad_same(x, kernel, stride, value=0.0):
+    (kh, kw), (sh, sw) = kernel, stride
+    top, bottom = _same_pads(x.shape[1], kh, sh)
+    left, right = _same_pads(x.shape[2], kw, sw)
+    if top == bottom == left == right == 0:
+        return x
+    return np.pad(
+        x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value
+    )
+
+
+def _check_window(x, kernel, name):
+    if kernel[0] > x.shape[1] or kernel[1] > x.shape[2]:
+        raise ValueError(
+            f"{name} {kernel} must fit in the (padded) input of height x width "
+            f"{x.shape[1]} x {x.shape[2]}; use a smaller {name} or padding='same'"
+        )
+
+
+# ---------------------------------------------------------------- convolution
+def conv2d(x, w, b=None, stride=1, padding="valid"):
+    """2-D cross-correlation as ``keras.layers.Conv2D`` computes it.
+
+    Parameters
+    ----------
+    x : array (N, H, W, C)
+        Images, channels last.
+    w : array (kh, kw, C, F)
+        Kernels: F filters of size kh x kw over C channels.
+    b : array (F,), optional
+        Bias added to each filter's output.
+    stride : int or (int, int)
+        Step between windows along height and width.
+    padding : {"valid", "same"}
+        "valid": windows stay inside the image, the output shrinks by k - 1.
+        "same": zero padding so that the output is ceil(H / s) x ceil(W / s).
+
+    Returns
+    -------
+    float32 array (N, H_out, W_out, F)
+    """
+    x = _images(x)
+    w = np.asarray(w)
+    if w.ndim != 4:
+        raise ValueError(
+            f"w must have rank 4 (kernel_h, kernel_w, in_channels, filters), got shape {w.shape}"
+        )
+    w = w.astype(np.float32, copy=False)
+    if w.shape[2] != x.shape[3]:
+        raise ValueError(
+            f"w's in_channels (axis 2) must equal x's channels {x.shape[3]}, got {w.shape[2]}"
+        )
+    kh, kw, c, f = w.shape
+    if min(kh, kw, c, f) < 1:
+        raise ValueError(f"w must have no empty axis, got shape {w.shape}")
+    stride = _pair(stride, "stride")
+    if _padding(padding) == "same":
+        x = _pad_same(x, (kh, kw), stride)
+    _check_window(x, (kh, kw), "kernel")
+    if b is not None:
+        b = np.asarray(b, dtype=np.float32)
+        if b.shape != (f,):
+            raise ValueError(f"b must have shape ({f},) (one value per filter), got {b.shape}")
+
+    sh, sw = stride
+    n = x.shape[0]
+    ho = (x.shape[1] - kh) // sh + 1
+    wo = (x.shape[2] - kw) // sw + 1
+    # windows: (N, Ho, Wo, C, kh, kw) view; reorder to match w's (kh, kw, C) layout
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    windows = windows.transpose(0, 1, 2, 4, 5, 3)
+    kernel_matrix = w.reshape(kh * kw * c, f)
+    out = np.empty((n, ho, wo, f), dtype=np.float32)
+    # im2col in chunks of whole images so the patch matrix stays cache-sized
+    rows_per_image = ho * wo
+    patch_bytes = rows_per_image * kh * kw * c * 4
+    step = max(1, _CONV_CHUNK_BYTES // max(patch_bytes, 1))
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        patches = windows[start:stop].reshape((stop - start) * rows_per_image, kh * kw * c)
+        # a small temporary then one copy: writing the product straight into the
+        # large fresh ``out`` is about 2x slower (page faults inside BLAS threads)
+        out[start:stop] = (patches @ kernel_matrix).reshape(stop - start, ho, wo, f)
+    if b is not None:
+        out += b
+    return out
+
+
+# -------------------------------------------------------------------- pooling
+def _pool(x, pool_size, stride, padding, reduce):
+    x = _images(x)
+    pool = _pair(pool_size, "pool_size")
+    stride = pool if stride is None else _pair(stride, "stride")
+    mode = _padding(padding)
+    h, w_ = x.shape[1], x.shape[2]
+    if mode == "same":
+        ho, wo = math.ceil(h / stride[0]), math.ceil(w_ / stride[1])
+    else:
+        _check_window(x, pool, "pool_size")
+        ho = (h - pool[0]) // stride[0] + 1
+        wo = (w_ - pool[1]) // stride[1] + 1
+    return x, pool, stride, mode, ho, wo
+
+
+def _strided_slices(x, pool, stride, ho, wo):
+    """Yield, for each offset (u, v) in the window, x[:, u::s, v::s] cut to (Ho, Wo)."""
+    for u in range(pool[0]):
+        for v in range(pool[1]):
+            yield x[:, u : u + stride[0] * (ho - 1) + 1 : stride[0],
+                    v : v + stride[1] * (wo - 1) + 1 : stride[1]]
+
+
+def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
+    """Max pooling as ``keras.layers.MaxPooling2D``: the largest value per window.
+
+    Parameters
+    ----------
+    x : array (N, H, W, C)
+    pool_size : int or (int, int)
+        Window height and width.
+    stride : int or (int, int), optional
+        Step between windows; defaults to ``pool_size`` (windows do not overlap).
+    padding : {"valid", "same"}
+        "same" pads with -inf, so padded cells never win.
+
+    Returns
+    -------
+    float32 array (N, H_out, W_out, C)
+    """
+    x, pool, stride, mode, ho, wo = _pool(x, pool_size, stride, padding, "max")
+    if mode == "same":
+        x = _pad_same(x, pool, stride, value=-np.inf)
+    slices = _strided_slices(x, pool, stride, ho, wo)
+    out = np.array(next(slices), dtype=np.float32, copy=True)
+    for part in slices:
+        np.maximum(out, part, out=out)
+    return out
+
+
+def avg_pool2d(x, pool_size=2, stride=None, padding="valid"):
+    """Average pooling as ``keras.layers.AveragePooling2D``: the mean per window.
+
+    Same arguments as :func:`max_pool2d`. With ``padding="same"`` padded cells
+    are left out of the mean (Keras divides by the number of real pixels).
+
+    Returns
+    -------
+    float32 array (N, H_out, W_out, C)
+    """
+    x, pool, stride, mode, ho, wo = _pool(x, pool_size, stride, padding, "avg")
+    if mode == "same":
+        ones = np.ones((1, x.shape[1], x.shape[2], 1), dtype=np.float32)
+        x = _pad_same(x, pool, stride)
+        ones = _pad_same(ones, pool, stride)
+        counts = sum(_strided_slices(ones, pool, stride, ho, wo))
+    else:
+        counts = np.float32(pool[0] * pool[1])
+    out = np.zeros((x.shape[0], ho, wo, x.shape[3]), dtype=np.float32)
+    for part in _strided_slices(x, pool, stride, ho, wo):
+        out += part
+    out /= counts
+    return out
+
+
+# ------------------------------------------------------------- dense and co.
+def flatten(x):
+    """Flatten every axis but the batch: (N, ...) -> (N, prod(...)), row-major like Keras."""
+    x = np.asarray(x)
+    if x.ndim < 1:
+        raise ValueError(f"x must have a batch axis (rank >= 1), got shape {x.shape}")
+    return x.reshape(x.shape[0], -1).astype(np.float32, copy=False)
+
+
+def dense(x, w, b=None):
+    """Fully connected layer ``y = x W + b`` as ``keras.layers.Dense`` (no activation).
+
+    Parameters
+    ----------
+    x : array (N, D)
+    w : array (D, U)
+    b : array (U,), optional
+
+    Returns
+    -------
+    float32 array (N, U)
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    if x.ndim != 2:
+        raise ValueError(
+            f"x must have rank 2 (batch, features); flatten it first, got shape {x.shape}"
+        )
+    if w.ndim != 2:
+        raise ValueError(f"w must have rank 2 (in_features, units), got shape {w.shape}")
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"w's in_features (axis 0) must equal x's features {x.shape[1]}, got {w.shape[0]}"
+        )
+    y = x.astype(np.float32, copy=False) @ w.astype(np.float32, copy=False)
+    if b is not None:
+        b = np.asarray(b, dtype=np.float32)
+        if b.shape != (w.shape[1],):
+            raise ValueError(f"b must have shape ({w.shape[1]},), got {b.shape}")
+        y += b
+    return y
+
+
+def relu(x):
+    """max(x, 0), elementwise."""
+    return np.maximum(np.asarray(x, dtype=np.float32), np.float32(0))
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), elementwise, without overflow for large |x|."""
+    x = np.asarray(x, dtype=np.float32)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max for stability)."""
+    x = np.asarray(x, dtype=np.float32)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+ACTIVATIONS = {
+    "linear": lambda x: np.asarray(x, dtype=np.float32),
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "softmax": softmax,
+}

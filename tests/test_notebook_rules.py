@@ -1,0 +1,95 @@
+"""Notebook hygiene, checked on the committed files (as nbdev checks notebooks are clean).
+
+After editing a notebook, re-run it with ``python tools/execute_notebooks.py NOTEBOOK``.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+NUMBERED = [p for p in NOTEBOOKS if re.match(r"\d\d_", p.name) and p.parent.name == "notebooks"]
+EXERCISES = [p for p in NOTEBOOKS if p.parent.name == "exercises"]
+IGNORE_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP")
+IGNORE_TAGS = ("nbval-ignore-output", "nbval-skip")
+MAX_BYTES = 1_000_000
+
+
+def _load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _code_cells(nb):
+    return [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
+
+
+def _source(cell):
+    return "".join(cell["source"])
+
+
+def _ignored(cell):
+    tags = cell.get("metadata", {}).get("tags", [])
+    return any(m in _source(cell) for m in IGNORE_MARKERS) or any(t in tags for t in IGNORE_TAGS)
+
+
+def test_there_are_notebooks():
+    assert (ROOT / "notebooks" / "00_course_map.ipynb") in NUMBERED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_is_clean(path):
+    assert path.stat().st_size <= MAX_BYTES, f"{path.name} is over 1 MB: shrink its figures"
+    nb = _load(path)
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", "kernelspec must be python3"
+    for key in ("widgets", "papermill", "jupytext"):
+        assert key not in nb["metadata"], f"volatile notebook metadata {key!r}: run tools/execute_notebooks.py"
+    first = nb["cells"][0]
+    assert first["cell_type"] == "markdown" and _source(first).startswith("# "), "first cell: a title"
+    assert "learning goals" in _source(first).lower(), "first cell must list the learning goals"
+    for cell in nb["cells"]:
+        for key in ("execution", "ExecuteTime", "papermill"):
+            assert key not in cell.get("metadata", {}), f"volatile cell metadata {key!r}"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p not in EXERCISES],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_executed_in_order_without_errors_or_stderr(path):
+    cells = _code_cells(_load(path))
+    counts = [cell["execution_count"] for cell in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"execution counts {counts}: run top to bottom"
+    for number, cell in enumerate(cells, 1):
+        for output in cell["outputs"]:
+            assert output["output_type"] != "error", f"cell {number} stored an error"
+            assert output.get("name") != "stderr", f"cell {number} wrote to stderr: {output['text']!r}"
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.name)
+def test_one_parameters_cell_of_literals_then_check(path):
+    cells = _code_cells(_load(path))
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: exactly one cell tagged 'parameters', found {len(tagged)}"
+    lines = [line for line in _source(cells[tagged[0]]).splitlines() if line.strip()]
+    for line in lines:
+        if line.lstrip().startswith("#"):
+            continue
+        match = re.match(r"^(\w+): (\w+) = (.+?)\s+# \S", line)
+        assert match, f"{path.name}: parameter line needs 'name: type = literal  # help': {line!r}"
+        compile(match.group(3), path.name, "eval")
+        assert re.fullmatch(r"""[-+\w."'/()\[\], e]+""", match.group(3)), f"not a plain literal: {line!r}"
+    following = _source(cells[tagged[0] + 1])
+    assert "params.check(" in following, f"{path.name}: validate the parameters right after their cell"
+
+
+def test_most_outputs_are_compared():
+    compared = ignored = 0
+    for path in NOTEBOOKS:
+        for cell in _code_cells(_load(path)):
+            if cell["outputs"]:
+                if _ignored(cell):
+                    ignored += 1
+                else:
+                    compared += 1
+    assert compared / max(compared + ignored, 1) >= 0.6, f"only {compared} of {compared + ignored} compared"

@@ -1,0 +1,71 @@
+"""Execute notebooks in place so their stored outputs are what nbval compares.
+
+    python tools/execute_notebooks.py                  # every notebook in notebooks/
+    python tools/execute_notebooks.py notebooks/02_convolution.ipynb
+
+Runs each notebook top to bottom in its own folder with the ``python3``
+kernel of this environment (as ``pytest --nbval --nbval-current-env`` does),
+then removes volatile metadata (widget state, timings, papermill records)
+so the file passes ``tests/test_notebook_rules.py``. Exercise notebooks
+(``notebooks/exercises/``) are written by ``medlab exercises release``, not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+VOLATILE_NOTEBOOK_KEYS = ("widgets", "papermill", "jupytext")
+VOLATILE_CELL_KEYS = ("execution", "papermill", "ExecuteTime")
+
+
+def clean(nb):
+    """Drop metadata that changes from run to run or machine to machine."""
+    for key in VOLATILE_NOTEBOOK_KEYS:
+        nb.metadata.pop(key, None)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+    return nb
+
+
+def execute(path: Path, timeout: int = 600) -> float:
+    """Execute one notebook in place; return the seconds it took."""
+    nb = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+        store_widget_state=False,
+    )
+    client.execute()
+    nb = clean(nb)
+    nbformat.validator.normalize(nb)
+    nbformat.write(nb, path, version=4)
+    return time.perf_counter() - started
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    for path in paths:
+        seconds = execute(path)
+        print(f"{path.relative_to(ROOT) if path.is_absolute() else path}: {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
