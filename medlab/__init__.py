@@ -9,4 +9,8 @@ from medlab import ops, params, verify  # noqa: E402  (after TensorFlow is impor
 
 __version__ = "0.1.0"
 
+from medlab._notebook import configure_inline_figures  # noqa: E402
+
+configure_inline_figures()
+
 __all__ = ["keras", "ops", "params", "seed_everything", "tf", "verify", "__version__"]

@@ -13,6 +13,19 @@ from __future__ import annotations
 import numpy as np
 
 
+class Verdict(int):
+    """The outcome of a check: truthy like a bool, but silent as a notebook cell's last value.
+
+    The check already printed its verdict; echoing ``True`` below it would only add noise.
+    """
+
+    def __repr__(self):
+        return "True" if self else "False"
+
+    def _ipython_display_(self):  # IPython: display nothing (the check printed its line)
+        pass
+
+
 def max_abs_difference(a, b):
     """Largest |a - b| over all elements (inf when the shapes differ)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -34,16 +47,17 @@ def same(name_a, a, name_b, b, atol=1e-5):
 
     Returns
     -------
-    bool
+    Verdict
+        True when they agree; shows nothing as a cell's last expression.
     """
     a, b = np.asarray(a), np.asarray(b)
     ok = a.shape == b.shape and max_abs_difference(a, b) <= atol
     print(f"{name_a} {a.shape} vs {name_b} {b.shape}: max |difference| <= {atol:g}: {ok}")
-    return ok
+    return Verdict(ok)
 
 
 def claim(text, holds):
-    """Print a claim and whether the computation supports it; return ``holds`` as bool."""
+    """Print a claim and whether the computation supports it; return it as a :class:`Verdict`."""
     holds = bool(holds)
     print(f"{text}: {holds}")
-    return holds
+    return Verdict(holds)

@@ -14,5 +14,12 @@ def test_same_prints_shapes_and_verdict(capsys):
 def test_max_abs_difference_and_claim(capsys):
     assert verify.max_abs_difference([1, 2], [1, 4]) == 2
     assert verify.max_abs_difference([1], [1, 2]) == float("inf")
-    assert verify.claim("pooling halves 8", 4 == 8 // 2) is True
+    assert verify.claim("pooling halves 8", 4 == 8 // 2)
     assert capsys.readouterr().out == "pooling halves 8: True\n"
+
+
+def test_verdict_is_truthy_and_displays_nothing():
+    verdict = verify.claim("x", True)
+    assert verdict and verdict == True  # noqa: E712
+    assert repr(verify.claim("y", False)) == "False"
+    assert verdict._ipython_display_() is None
