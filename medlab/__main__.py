@@ -1,0 +1,7 @@
+"""``python -m medlab``: the same command line as the ``medlab`` script."""
+
+import sys
+
+from medlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,298 @@
+"""What a model's weights W hold, and every layer's output shape from the formula.
+
+``model.summary()`` prints box-drawing characters and ANSI colour codes whose
+layout depends on the terminal, so its text is not the same on every machine.
+:func:`print_layer_table` prints the same facts as a plain fixed-width table:
+
+>>> from medlab.models import seed_cnn
+>>> print_layer_table(seed_cnn())
+layer    kind          output shape          weights                            parameters
+conv1    Conv2D        (None, 148, 148, 32)  kernel (3, 3, 3, 32), bias (32,)          896
+pool1    MaxPooling2D  (None, 74, 74, 32)    -                                           0
+conv2    Conv2D        (None, 72, 72, 64)    kernel (3, 3, 32, 64), bias (64,)      18,496
+pool2    MaxPooling2D  (None, 36, 36, 64)    -                                           0
+flatten  Flatten       (None, 82944)         -                                           0
+dense1   Dense         (None, 64)            kernel (82944, 64), bias (64,)      5,308,480
+output   Dense         (None, 1)             kernel (64, 1), bias (1,)                  65
+total                                                                            5,327,937
+
+A layer's parameter count is the number of entries of its weight tensors,
+for a Conv2D ``k_h * k_w * C_in * F + F`` and for a Dense ``D * U + U``.
+
+:func:`output_shapes_by_formula` derives every layer's output shape from the
+input shape alone, with :func:`medlab.ops.output_size`
+(``floor((n + 2p - k) / s) + 1`` per axis), so a lesson can check the formula
+against the shapes Keras computes (:func:`keras_output_shapes`).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+from medlab import ops
+
+__all__ = [
+    "FORMULA_LAYERS",
+    "format_layer_table",
+    "keras_output_shapes",
+    "layer_table",
+    "output_shapes_by_formula",
+    "parameter_count",
+    "print_layer_table",
+]
+
+
+# ------------------------------------------------------------ parameter counts
+def parameter_count(weight_shapes):
+    """Number of scalars in tensors of the given shapes: sum of the products of their axes.
+
+    Parameters
+    ----------
+    weight_shapes : iterable of tuples of ints
+        For example ``[(3, 3, 3, 32), (32,)]`` for a Conv2D's kernel and bias.
+
+    Returns
+    -------
+    int
+        ``sum(prod(shape))``; 0 for no tensors. A shape ``()`` (a scalar) counts 1.
+
+    >>> parameter_count([(3, 3, 3, 32), (32,)])
+    896
+    """
+    total = 0
+    for shape in weight_shapes:
+        shape = tuple(shape)
+        try:
+            axes = [operator.index(axis) for axis in shape if not isinstance(axis, bool)]
+        except TypeError:
+            axes = []
+        if len(axes) != len(shape) or min(axes, default=0) < 0:
+            raise ValueError(f"weight shapes must hold ints >= 0, got {shape!r}")
+        total += math.prod(axes)
+    return total
+
+
+def _shape(shape):
+    """A Keras shape as a tuple of ints (None stays None)."""
+    return tuple(None if s is None else int(s) for s in shape)
+
+
+def _layer_output_shape(layer):
+    try:
+        return _shape(layer.output.shape)
+    except (AttributeError, ValueError) as error:
+        raise ValueError(
+            f"layer {layer.name!r} has no output shape yet: build the model from "
+            f"keras.Input(shape) first"
+        ) from error
+
+
+def layer_table(model):
+    """One row per layer: what it is, what it outputs and what part of W it holds.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model (for example a ``keras.Sequential`` that starts with
+        ``keras.Input``).
+
+    Returns
+    -------
+    list of dict
+        In layer order, each with keys ``name`` (str), ``kind`` (the class name,
+        e.g. ``"Conv2D"``), ``output_shape`` (tuple, batch axis ``None`` first),
+        ``weight_names`` (list of str, e.g. ``["kernel", "bias"]``),
+        ``weight_shapes`` (list of tuples) and ``parameters`` (int, equal to
+        ``layer.count_params()``).
+    """
+    rows = []
+    for layer in model.layers:
+        weights = list(layer.weights)
+        shapes = [_shape(w.shape) for w in weights]
+        rows.append(
+            {
+                "name": layer.name,
+                "kind": type(layer).__name__,
+                "output_shape": _layer_output_shape(layer),
+                "weight_names": [w.name.rsplit("/", 1)[-1] for w in weights],
+                "weight_shapes": shapes,
+                "parameters": parameter_count(shapes),
+            }
+        )
+    return rows
+
+
+def format_layer_table(model):
+    """The rows of :func:`layer_table` as plain fixed-width text, and a total line.
+
+    Only ASCII, no colour codes, no terminal-width dependence: the same text on
+    every machine. Parameter counts use thousands separators.
+
+    Returns
+    -------
+    str
+        Lines separated by ``"\\n"``, without a trailing newline.
+    """
+    rows = layer_table(model)
+    header = ("layer", "kind", "output shape", "weights", "parameters")
+    cells = [
+        (
+            row["name"],
+            row["kind"],
+            str(row["output_shape"]),
+            ", ".join(f"{n} {s}" for n, s in zip(row["weight_names"], row["weight_shapes"])) or "-",
+            f"{row['parameters']:,}",
+        )
+        for row in rows
+    ]
+    total = ("total", "", "", "", f"{sum(row['parameters'] for row in rows):,}")
+    widths = [max(len(line[i]) for line in [header, *cells, total]) for i in range(len(header))]
+
+    def line(values):
+        left = "  ".join(v.ljust(w) for v, w in zip(values[:-1], widths[:-1]))
+        return f"{left}  {values[-1].rjust(widths[-1])}".rstrip()
+
+    return "\n".join(line(values) for values in [header, *cells, total])
+
+
+def print_layer_table(model):
+    """Print :func:`format_layer_table`: a ``model.summary()`` that nbval can compare."""
+    print(format_layer_table(model))
+
+
+# ------------------------------------------------------------ shapes by formula
+def _pair(value):
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * 2
+
+
+def _channels_last(layer):
+    data_format = getattr(layer, "data_format", "channels_last")
+    if data_format != "channels_last":
+        raise ValueError(f"layer {layer.name!r}: only data_format='channels_last' is supported")
+
+
+def _spatial(layer, shape):
+    if len(shape) != 3:
+        raise ValueError(
+            f"layer {layer.name!r} ({type(layer).__name__}) needs a (height, width, channels) "
+            f"input, got {shape}"
+        )
+
+
+def _conv2d_shape(layer, shape):
+    _channels_last(layer)
+    _spatial(layer, shape)
+    if getattr(layer, "groups", 1) != 1:
+        raise ValueError(f"layer {layer.name!r}: grouped convolutions are not supported")
+    kernel = _pair(layer.kernel_size)
+    stride = _pair(layer.strides)
+    dilation = _pair(layer.dilation_rate)
+    # a dilated kernel spans d * (k - 1) + 1 pixels
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    h, w = (
+        ops.output_size(n, k, s, layer.padding)
+        for n, k, s in zip(shape[:2], span, stride)
+    )
+    return (h, w, int(layer.filters))
+
+
+def _pool2d_shape(layer, shape):
+    _channels_last(layer)
+    _spatial(layer, shape)
+    pool = _pair(layer.pool_size)
+    stride = _pair(layer.strides)
+    h, w = (ops.output_size(n, k, s, layer.padding) for n, k, s in zip(shape[:2], pool, stride))
+    return (h, w, shape[2])
+
+
+def _flatten_shape(layer, shape):
+    return (math.prod(shape),)
+
+
+def _dense_shape(layer, shape):
+    # Keras's Dense acts on the last axis only: (..., D) -> (..., U)
+    return (*shape[:-1], int(layer.units))
+
+
+def _same_shape(layer, shape):
+    return tuple(shape)
+
+
+FORMULA_LAYERS = {
+    "Conv2D": _conv2d_shape,
+    "MaxPooling2D": _pool2d_shape,
+    "AveragePooling2D": _pool2d_shape,
+    "Flatten": _flatten_shape,
+    "Dense": _dense_shape,
+    # layers that keep the shape
+    "Activation": _same_shape,
+    "ReLU": _same_shape,
+    "Dropout": _same_shape,
+    "BatchNormalization": _same_shape,
+    "Rescaling": _same_shape,
+}
+"""Layer class name -> function (layer, input shape) -> output shape, batch axis left out."""
+
+
+def output_shapes_by_formula(input_shape, model):
+    """Every layer's output shape for one input, worked out with the size formula.
+
+    Conv2D and pooling layers use :func:`medlab.ops.output_size` along height
+    and width (``floor((n + 2p - k) / s) + 1``, or ``ceil(n / s)`` for
+    ``padding="same"``); Flatten multiplies the axes; Dense replaces the last
+    axis by its number of units. Only the layers' settings are read, never
+    Keras's own shapes, so the result can be checked against them.
+
+    Parameters
+    ----------
+    input_shape : tuple of ints
+        Shape of one input without the batch axis, e.g. ``(150, 150, 3)``.
+    model : keras.Sequential or iterable of keras layers
+        The layers, in order; they need not be built.
+
+    Returns
+    -------
+    list of (str, tuple of ints)
+        ``(layer name, output shape without the batch axis)`` per layer.
+
+    Raises
+    ------
+    ValueError
+        A layer kind not in :data:`FORMULA_LAYERS`, or an input too small for a
+        kernel or pooling window (the message names the layer).
+    """
+    shape = tuple(input_shape)
+    if not shape or any(
+        isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape
+    ):
+        raise ValueError(f"input_shape must be a tuple of positive ints, got {input_shape!r}")
+    layers = model.layers if hasattr(model, "layers") else list(model)
+    shapes = []
+    for layer in layers:
+        kind = type(layer).__name__
+        if kind not in FORMULA_LAYERS:
+            raise ValueError(
+                f"layer {layer.name!r} ({kind}) has no shape formula here; supported layers: "
+                f"{', '.join(sorted(FORMULA_LAYERS))}"
+            )
+        try:
+            shape = tuple(int(s) for s in FORMULA_LAYERS[kind](layer, shape))
+        except ValueError as error:
+            message = str(error)
+            if not message.startswith(f"layer {layer.name!r}"):
+                message = f"layer {layer.name!r} ({kind}) with input {shape}: {message}"
+            raise ValueError(message) from error
+        shapes.append((layer.name, shape))
+    return shapes
+
+
+def keras_output_shapes(model):
+    """Keras's own output shape for every layer, batch axis left out.
+
+    Returns
+    -------
+    list of (str, tuple of ints)
+        In the format of :func:`output_shapes_by_formula`, for comparing the two.
+    """
+    return [(layer.name, _layer_output_shape(layer)[1:]) for layer in model.layers]

@@ -1,0 +1,177 @@
+"""Image folders: exporting PNGs and reading them into tf.data (medlab.data.folders)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from medlab.data import check_image_folder, export_image_folder, image_folder_dataset
+
+CLASSES = ["normal", "pneumonia"]
+
+
+def grey_images(n=12, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, size, size), dtype=np.float32), np.arange(n) % 2
+
+
+def read_png(path):
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
+# ---- export_image_folder -------------------------------------------------------
+def test_export_grey_floats_round_trip_exactly(tmp_path):
+    images, labels = grey_images()
+    written = export_image_folder(images, labels, CLASSES, tmp_path / "out")
+    assert len(written) == 12
+    assert written[3] == tmp_path / "out" / "pneumonia" / "00003.png"
+    assert sorted(p.name for p in (tmp_path / "out" / "normal").iterdir())[:2] == [
+        "00000.png", "00002.png"]
+    for index, path in enumerate(written):
+        assert path.parent.name == CLASSES[labels[index]]
+        expected = np.rint(images[index] * 255).astype(np.uint8)
+        np.testing.assert_array_equal(read_png(path), expected)
+
+
+def test_export_rgb_uint8_and_channel_last_grey(tmp_path):
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    written = export_image_folder(rgb, np.array([[0], [1], [1], [0]]), CLASSES, tmp_path / "rgb")
+    np.testing.assert_array_equal(read_png(written[2]), rgb[2])
+    grey = rng.integers(0, 256, (2, 8, 8, 1), dtype=np.uint8)
+    written = export_image_folder(grey, [0, 1], CLASSES, tmp_path / "grey")
+    assert read_png(written[1]).shape == (8, 8)
+
+
+def test_export_refuses_to_overwrite_unless_asked(tmp_path):
+    images, labels = grey_images(n=4)
+    first = export_image_folder(images, labels, CLASSES, tmp_path)
+    before = [p.read_bytes() for p in first]
+    with pytest.raises(FileExistsError, match="00000.png.*overwrite=True"):
+        export_image_folder(1.0 - images, labels, CLASSES, tmp_path)
+    assert [p.read_bytes() for p in first] == before
+    export_image_folder(1.0 - images, labels, CLASSES, tmp_path, overwrite=True)
+    assert [p.read_bytes() for p in first] != before
+
+
+@pytest.mark.parametrize(
+    "images, labels, classes, message",
+    [
+        (np.zeros((2, 4, 4)), [0, 2], CLASSES, r"labels has values in \[0, 2\]"),
+        (np.zeros((2, 4, 4)), [0, 1, 1], CLASSES, "labels has shape"),
+        (np.full((2, 4, 4), 2.0), [0, 1], CLASSES, r"\[0, 1\]"),
+        (np.zeros((2, 4)), [0, 1], CLASSES, "images has shape"),
+        (np.zeros((2, 4, 4)), [0, 1], ["normal", "a/b"], "class_names"),
+        (np.zeros((2, 4, 4)), [0, 1], ["same", "same"], "duplicates"),
+    ],
+)
+def test_export_rejects_bad_input(tmp_path, images, labels, classes, message):
+    with pytest.raises(ValueError, match=message):
+        export_image_folder(images, labels, classes, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# ---- check_image_folder --------------------------------------------------------
+@pytest.fixture
+def folder(tmp_path):
+    images, labels = grey_images(n=20)
+    root = tmp_path / "xray"
+    export_image_folder(images, labels, CLASSES, root)
+    return root
+
+
+def test_check_finds_classes_and_ignores_hidden_things(folder):
+    (folder / ".ipynb_checkpoints").mkdir()
+    (folder / "normal" / ".DS_Store").write_bytes(b"\x00\x01")
+    found = check_image_folder(folder, n_classes=2)
+    assert list(found) == CLASSES
+    assert [len(files) for files in found.values()] == [10, 10]
+
+
+def test_check_names_the_bad_file_or_folder(folder, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        check_image_folder(tmp_path / "nowhere")
+
+    (folder / "extra").mkdir()
+    with pytest.raises(ValueError, match=r"3 class folder\(s\).*extra.*exactly 2"):
+        check_image_folder(folder, n_classes=2)
+    with pytest.raises(ValueError, match="extra is empty"):
+        check_image_folder(folder)
+    (folder / "extra").rmdir()
+
+    notes = folder / "normal" / "notes.txt"
+    notes.write_text("reading list")
+    with pytest.raises(ValueError, match="notes.txt is not an image"):
+        check_image_folder(folder)
+    notes.unlink()
+
+    victim = folder / "pneumonia" / "00001.png"
+    victim.write_bytes(victim.read_bytes()[:60])  # truncated PNG
+    with pytest.raises(ValueError, match="00001.png is corrupt"):
+        check_image_folder(folder)
+
+
+def test_check_rejects_formats_tensorflow_cannot_decode(folder):
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(folder / "normal" / "tiff.png", format="TIFF")
+    with pytest.raises(ValueError, match="tiff.png is a TIFF image"):
+        check_image_folder(folder)
+
+
+# ---- image_folder_dataset ------------------------------------------------------
+def test_dataset_yields_scaled_images_and_binary_labels(folder, capsys):
+    dataset = image_folder_dataset(folder, image_size=(16, 16), batch_size=8)
+    assert capsys.readouterr().out == "Found 20 files belonging to 2 classes.\n"
+    assert dataset.class_names == CLASSES
+    exported = {label: [read_png(p) for p in sorted((folder / name).iterdir())]
+                for label, name in enumerate(CLASSES)}
+    batches = list(dataset)
+    assert sorted(int(x.shape[0]) for x, _ in batches) == [4, 8, 8]
+    for images, labels in batches:
+        assert images.shape[1:] == (16, 16, 1) and images.dtype.name == "float32"
+        assert labels.shape[1:] == (1,)
+        for image, label in zip(images.numpy(), labels.numpy()[:, 0]):
+            assert 0.0 <= image.min() and image.max() <= 1.0
+            as_uint8 = np.rint(image[..., 0] * 255).astype(np.uint8)
+            # every image comes back unchanged, in the folder of its label
+            assert any(np.array_equal(as_uint8, png) for png in exported[int(label)])
+
+
+def test_dataset_resizes_and_reshuffles_batches_each_epoch(folder):
+    dataset = image_folder_dataset(folder, image_size=(24, 20), batch_size=4, color_mode="rgb",
+                                   verbose=False)
+    epochs = [np.concatenate([y.numpy()[:, 0] for _, y in dataset]) for _ in range(3)]
+    first_x = next(iter(dataset))[0]
+    assert first_x.shape[1:] == (24, 20, 3)
+    assert all(sorted(e) == [0.0] * 10 + [1.0] * 10 for e in epochs)
+    assert any(not np.array_equal(epochs[0], e) for e in epochs[1:])
+
+
+def test_dataset_validation_split(folder, capsys):
+    train, val = image_folder_dataset(folder, image_size=(16, 16), batch_size=4,
+                                      validation_split=0.25, verbose=False)
+    assert capsys.readouterr().out == ""
+    n_train = sum(int(y.shape[0]) for _, y in train)
+    n_val = sum(int(y.shape[0]) for _, y in val)
+    assert (n_train, n_val) == (15, 5)
+    assert train.class_names == val.class_names == CLASSES
+
+
+@pytest.mark.parametrize(
+    "kwargs, named",
+    [
+        ({"color_mode": "cmyk"}, "color_mode"),
+        ({"validation_split": 1.5}, "validation_split"),
+        ({"image_size": (0, 16)}, "image_size"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_dataset_bad_arguments(folder, kwargs, named):
+    with pytest.raises(ValueError, match=named):
+        image_folder_dataset(folder, **kwargs)
+
+
+def test_dataset_needs_exactly_two_classes(tmp_path):
+    images, _ = grey_images(n=6)
+    export_image_folder(images, np.arange(6) % 3, ["a", "b", "c"], tmp_path)
+    with pytest.raises(ValueError, match="exactly 2"):
+        image_folder_dataset(tmp_path)
