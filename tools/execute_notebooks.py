@@ -47,7 +47,7 @@ def execute(path: Path, timeout: int = 600) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
-        store_widget_state=False,
+        store_widget_state=True,  # False makes nbclient 0.11 fail on widget output; clean() drops the state
     )
     client.execute()
     nb = clean(nb)

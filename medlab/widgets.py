@@ -1,0 +1,254 @@
+"""Interactive explorers for the lessons, and the pure functions behind them.
+
+Each widget is an ``ipywidgets.interactive`` around a pure function that
+returns a small result object; the widget only draws it. The functions are
+tested directly, and a notebook prints them in a compared cell after the
+(uncompared) widget cell:
+
+=================================  ==========================================
+pure function                      widget
+=================================  ==========================================
+:func:`convolution_view`           :func:`kernel_explorer` (kernel size, type,
+                                   padding)
+:func:`pooling_view`               :func:`pooling_explorer` (pool size, max or
+                                   average, stride)
+=================================  ==========================================
+
+``widget.result`` is always the latest result object, so a test can set a
+slider's ``.value`` and read what the student would see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from medlab import ops
+from medlab.kernels import KERNEL_KINDS, MAX_KERNEL_SIZE, filter_image, make_kernel
+
+POOL_KINDS = ("max", "average")
+MAX_POOL_SIZE = 8
+PADDINGS = ops.PADDINGS
+
+
+def _image2d(image):
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"image must be 2-D (height, width), got shape {image.shape}")
+    return image.astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True, eq=False)
+class ConvolutionView:
+    """What :func:`convolution_view` computed.
+
+    Attributes
+    ----------
+    image : float32 array (H_out, W_out)
+        The filtered image.
+    kernel : float32 array (k, k)
+        The kernel that was applied.
+    input_shape, output_shape : tuple of int
+        (height, width) before and after.
+    text : str
+        One line, e.g. ``"kernel 7x7 gaussian, valid padding, stride 1: input (128, 128)
+        -> output (122, 122)"``.
+    """
+
+    image: np.ndarray
+    kernel: np.ndarray
+    input_shape: tuple
+    output_shape: tuple
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class PoolingView:
+    """What :func:`pooling_view` computed.
+
+    Attributes
+    ----------
+    image : float32 array (H_out, W_out)
+        The pooled image.
+    input_shape, output_shape : tuple of int
+        (height, width) before and after.
+    text : str
+        One line, e.g. ``"max pooling 2x2, stride 2: input (128, 128) -> output (64, 64)"``.
+    """
+
+    image: np.ndarray
+    input_shape: tuple
+    output_shape: tuple
+    text: str
+
+
+# ------------------------------------------------------------ pure functions
+def convolution_view(image, kernel_kind, kernel_size, padding="valid", stride=1):
+    """Filter a 2-D image with a named kernel and describe the shapes.
+
+    Parameters
+    ----------
+    image : array (H, W)
+    kernel_kind : str
+        One of :data:`medlab.kernels.KERNEL_KINDS`.
+    kernel_size : int
+        Odd, 1 to 15.
+    padding : {"valid", "same"}
+    stride : int
+
+    Returns
+    -------
+    ConvolutionView
+    """
+    image = _image2d(image)
+    kernel = make_kernel(kernel_kind, kernel_size)
+    out = filter_image(image, kernel, padding=padding, stride=stride)
+    text = (
+        f"kernel {kernel_size}x{kernel_size} {kernel_kind}, {padding} padding, stride {stride}: "
+        f"input {image.shape} -> output {out.shape}"
+    )
+    return ConvolutionView(out, kernel, image.shape, out.shape, text)
+
+
+def pooling_view(image, pool_size, kind="max", stride=None):
+    """Pool a 2-D image (valid padding) and describe the shapes.
+
+    Parameters
+    ----------
+    image : array (H, W)
+    pool_size : int
+        Side of the square window, >= 1.
+    kind : {"max", "average"}
+    stride : int, optional
+        Step between windows; ``None`` means ``pool_size`` (no overlap).
+
+    Returns
+    -------
+    PoolingView
+    """
+    image = _image2d(image)
+    if kind not in POOL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(POOL_KINDS)}; got {kind!r}")
+    function = ops.max_pool2d if kind == "max" else ops.avg_pool2d
+    out = function(image[None, :, :, None], pool_size, stride)[0, :, :, 0]
+    step = pool_size if stride is None else stride
+    text = (
+        f"{kind} pooling {pool_size}x{pool_size}, stride {step}: "
+        f"input {image.shape} -> output {out.shape}"
+    )
+    return PoolingView(out, image.shape, out.shape, text)
+
+
+# ------------------------------------------------------------------ drawing
+def _side_by_side(image, result, title, same_scale):
+    """Input left, output right; ``same_scale``: one output pixel is drawn as one input pixel
+    (a smaller output looks smaller), else the output is stretched to the input's size."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4))
+    for ax, picture, name in ((axes[0], image, "input"), (axes[1], result.image, title)):
+        ax.imshow(picture, cmap="gray")
+        ax.set_title(f"{name} {picture.shape[0]}x{picture.shape[1]}")
+        if same_scale:
+            ax.set_xlim(-0.5, image.shape[1] - 0.5)
+            ax.set_ylim(image.shape[0] - 0.5, -0.5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    plt.show()
+    plt.close(fig)
+    print(result.text)
+
+
+# ------------------------------------------------------------------ widgets
+def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3):
+    """Sliders over :func:`convolution_view`: kernel size, kernel type, padding.
+
+    Parameters
+    ----------
+    image : array (H, W)
+        Shown on the left; the filtered image is on the right at the same
+        pixel scale, so "valid" padding visibly shrinks it.
+    kernel_kind : str
+        Kernel shown first.
+    kernel_size : int
+        Kernel side shown first (odd, 1 to 15).
+
+    Returns
+    -------
+    ipywidgets.interactive
+        Display it in a notebook; ``.result`` is the current
+        :class:`ConvolutionView`.
+    """
+    import ipywidgets as widgets
+
+    image = _image2d(image)
+    make_kernel(kernel_kind, kernel_size)  # fail here, not inside the widget
+
+    def show(kernel_size, kernel_kind, padding):
+        result = convolution_view(image, kernel_kind, kernel_size, padding)
+        _side_by_side(image, result, f"{kernel_kind} {kernel_size}x{kernel_size}, output", True)
+        return result
+
+    return widgets.interactive(
+        show,
+        kernel_size=widgets.IntSlider(
+            value=kernel_size, min=1, max=MAX_KERNEL_SIZE, step=2,
+            description="kernel size", continuous_update=False,
+        ),
+        kernel_kind=widgets.Dropdown(options=KERNEL_KINDS, value=kernel_kind, description="kernel"),
+        padding=widgets.ToggleButtons(options=PADDINGS, value="valid", description="padding"),
+    )
+
+
+def pooling_explorer(image, pool_size=2, kind="max"):
+    """Sliders over :func:`pooling_view`: pool size, max or average, stride.
+
+    Parameters
+    ----------
+    image : array (H, W)
+        Shown on the left; the pooled image is on the right, stretched to the
+        same size, so each pooled value shows as a block.
+    pool_size : int
+        Window side shown first (1 to 8).
+    kind : {"max", "average"}
+
+    Returns
+    -------
+    ipywidgets.interactive
+        ``.result`` is the current :class:`PoolingView`. The stride menu's
+        "= pool size" entry (value 0) means stride ``None``.
+    """
+    import ipywidgets as widgets
+
+    image = _image2d(image)
+    if kind not in POOL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(POOL_KINDS)}; got {kind!r}")
+
+    def show(pool_size, kind, stride):
+        result = pooling_view(image, pool_size, kind, stride or None)
+        _side_by_side(image, result, f"{kind} pool {pool_size}x{pool_size}, output", False)
+        return result
+
+    strides = [("= pool size", 0)] + [(str(s), s) for s in range(1, MAX_POOL_SIZE + 1)]
+    return widgets.interactive(
+        show,
+        pool_size=widgets.IntSlider(
+            value=pool_size, min=1, max=MAX_POOL_SIZE, step=1,
+            description="pool size", continuous_update=False,
+        ),
+        kind=widgets.Dropdown(options=POOL_KINDS, value=kind, description="pooling"),
+        stride=widgets.Dropdown(options=strides, value=0, description="stride"),
+    )
+
+
+__all__ = [
+    "ConvolutionView",
+    "POOL_KINDS",
+    "PoolingView",
+    "convolution_view",
+    "kernel_explorer",
+    "pooling_explorer",
+    "pooling_view",
+]

@@ -1,0 +1,191 @@
+"""medlab.widgets: the pure functions, and the widgets built headless (no display)."""
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from medlab import ops  # noqa: E402
+from medlab.kernels import KERNEL_KINDS, filter_image, make_kernel  # noqa: E402
+from medlab.widgets import (  # noqa: E402
+    POOL_KINDS,
+    ConvolutionView,
+    PoolingView,
+    convolution_view,
+    kernel_explorer,
+    pooling_explorer,
+    pooling_view,
+)
+
+
+@pytest.fixture
+def image():
+    return np.random.default_rng(0).random((40, 36), dtype=np.float32)
+
+
+@pytest.fixture(autouse=True)
+def no_figure_leaks():
+    before = len(plt.get_fignums())
+    with warnings.catch_warnings():
+        # plt.show() on Agg warns only when a $DISPLAY is set; nothing to show headless
+        warnings.filterwarnings("ignore", message=".*non-interactive.*", category=UserWarning)
+        yield
+    leaked = len(plt.get_fignums()) - before
+    plt.close("all")
+    assert leaked == 0, f"{leaked} matplotlib figures left open"
+
+
+def _controls(widget):
+    return {child.description: child for child in widget.children[:-1]}
+
+
+# ------------------------------------------------------------ convolution_view
+def test_convolution_view_valid(image):
+    view = convolution_view(image, "gaussian", 7)
+    assert isinstance(view, ConvolutionView)
+    assert view.input_shape == (40, 36)
+    assert view.output_shape == view.image.shape == (34, 30)
+    assert view.image.dtype == np.float32
+    np.testing.assert_array_equal(view.kernel, make_kernel("gaussian", 7))
+    np.testing.assert_array_equal(view.image, filter_image(image, make_kernel("gaussian", 7)))
+    assert view.text == (
+        "kernel 7x7 gaussian, valid padding, stride 1: input (40, 36) -> output (34, 30)"
+    )
+
+
+@pytest.mark.parametrize("kind", KERNEL_KINDS)
+@pytest.mark.parametrize("size", [1, 3, 9, 15])
+def test_convolution_view_every_kind_and_size(image, kind, size):
+    valid = convolution_view(image, kind, size)
+    same = convolution_view(image, kind, size, padding="same")
+    assert valid.output_shape == (40 - size + 1, 36 - size + 1)
+    assert same.output_shape == (40, 36)
+    assert f"{size}x{size} {kind}" in valid.text and "same padding" in same.text
+
+
+def test_convolution_view_stride(image):
+    view = convolution_view(image, "mean", 3, stride=2)
+    assert view.output_shape == (ops.output_size(40, 3, 2), ops.output_size(36, 3, 2)) == (19, 17)
+    assert "stride 2" in view.text
+
+
+def test_convolution_view_identity_same_returns_the_image(image):
+    np.testing.assert_array_equal(convolution_view(image, "identity", 5, "same").image, image)
+
+
+def test_convolution_view_errors(image):
+    with pytest.raises(ValueError, match="image must be 2-D"):
+        convolution_view(image[None], "mean", 3)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        convolution_view(image, "median", 3)
+    with pytest.raises(ValueError, match="size must be an odd int"):
+        convolution_view(image, "mean", 4)
+    with pytest.raises(ValueError, match="padding"):
+        convolution_view(image, "mean", 3, padding="full")
+
+
+# ---------------------------------------------------------------- pooling_view
+def test_pooling_view_max_and_average(image):
+    view = pooling_view(image, 2)
+    assert isinstance(view, PoolingView)
+    assert view.output_shape == view.image.shape == (20, 18)
+    np.testing.assert_array_equal(view.image, ops.max_pool2d(image[None, :, :, None], 2)[0, :, :, 0])
+    assert view.text == "max pooling 2x2, stride 2: input (40, 36) -> output (20, 18)"
+    average = pooling_view(image, 4, kind="average")
+    assert average.output_shape == (10, 9)
+    np.testing.assert_allclose(average.image[0, 0], image[:4, :4].mean(), rtol=1e-6)
+    assert average.text.startswith("average pooling 4x4, stride 4")
+
+
+def test_pooling_view_stride_and_size_1(image):
+    overlapping = pooling_view(image, 3, stride=2)
+    assert overlapping.output_shape == (19, 17)
+    assert "stride 2" in overlapping.text
+    np.testing.assert_array_equal(pooling_view(image, 1).image, image)
+
+
+@pytest.mark.parametrize("kind", POOL_KINDS)
+def test_pooling_view_every_size(image, kind):
+    for size in range(1, 9):
+        assert pooling_view(image, size, kind).output_shape == (40 // size, 36 // size)
+
+
+def test_pooling_view_errors(image):
+    with pytest.raises(ValueError, match="kind must be one of max, average"):
+        pooling_view(image, 2, kind="min")
+    with pytest.raises(ValueError, match="image must be 2-D"):
+        pooling_view(image[None, :, :, None], 2)
+    with pytest.raises(ValueError, match="pool_size"):
+        pooling_view(image, 0)
+
+
+# -------------------------------------------------------------------- widgets
+def test_kernel_explorer_headless(image):
+    widget = kernel_explorer(image)
+    controls = _controls(widget)
+    slider, menu, padding = controls["kernel size"], controls["kernel"], controls["padding"]
+    assert (slider.min, slider.max, slider.step, slider.value) == (1, 15, 2, 3)
+    assert tuple(menu.options) == KERNEL_KINDS
+    assert tuple(padding.options) == ("valid", "same")
+
+    first = widget.result
+    assert isinstance(first, ConvolutionView)
+    assert first.output_shape == (38, 34)
+    np.testing.assert_array_equal(first.image, convolution_view(image, "gaussian", 3).image)
+
+    slider.value = 9
+    second = widget.result
+    assert second is not first
+    assert second.output_shape == (32, 28)
+    assert second.text == convolution_view(image, "gaussian", 9).text
+    np.testing.assert_array_equal(second.image, convolution_view(image, "gaussian", 9).image)
+    assert not np.array_equal(second.image, first.image[3:-3, 3:-3])  # more blur, not a crop
+
+    menu.value = "sobel_x"
+    np.testing.assert_array_equal(widget.result.image, convolution_view(image, "sobel_x", 9).image)
+    padding.value = "same"
+    assert widget.result.output_shape == (40, 36)
+
+
+def test_kernel_explorer_starting_values_and_errors(image):
+    widget = kernel_explorer(image, kernel_kind="laplacian", kernel_size=5)
+    assert widget.result.text.startswith("kernel 5x5 laplacian")
+    with pytest.raises(ValueError, match="size must be an odd int"):
+        kernel_explorer(image, kernel_size=4)
+    with pytest.raises(ValueError, match="image must be 2-D"):
+        kernel_explorer(image[None])
+
+
+def test_pooling_explorer_headless(image):
+    widget = pooling_explorer(image)
+    controls = _controls(widget)
+    slider, menu, stride = controls["pool size"], controls["pooling"], controls["stride"]
+    assert (slider.min, slider.max, slider.step, slider.value) == (1, 8, 1, 2)
+    assert tuple(menu.options) == POOL_KINDS
+
+    first = widget.result
+    assert isinstance(first, PoolingView)
+    assert first.output_shape == (20, 18)
+    np.testing.assert_array_equal(first.image, pooling_view(image, 2).image)
+
+    slider.value = 4
+    second = widget.result
+    assert second.output_shape == (10, 9)
+    np.testing.assert_array_equal(second.image, pooling_view(image, 4).image)
+    assert second.text == "max pooling 4x4, stride 4: input (40, 36) -> output (10, 9)"
+
+    menu.value = "average"
+    np.testing.assert_array_equal(widget.result.image, pooling_view(image, 4, "average").image)
+    stride.value = 1
+    assert widget.result.output_shape == (37, 33)
+    assert "stride 1" in widget.result.text
+
+
+def test_pooling_explorer_bad_kind(image):
+    with pytest.raises(ValueError, match="kind must be one of"):
+        pooling_explorer(image, kind="min")
