@@ -1,0 +1,530 @@
+"""The ``medlab`` command line.
+
+::
+
+    medlab data synth --n 1000 --out data/synth.npz     # synthetic chest X-rays, MedMNIST format
+    medlab data fetch pneumoniamnist                     # official MedMNIST file, MD5 checked
+    medlab data export data/synth.npz --out data/synth_png --split train
+    medlab data info data/synth.npz                      # also DICOM, NIfTI, image folders
+    medlab run notebooks/02_convolution.ipynb -p kernel_size 7       # papermill, into runs/
+    medlab sweep notebooks/02_convolution.ipynb --grid kernel_size=3,5 stride=1,2 --jobs 2
+    medlab course                                        # every lesson: is this machine ready?
+
+Also ``python -m medlab ...``. ``main(argv)`` returns the exit code: 0 on
+success, 1 when the work fails (bad file, offline, ...), 2 for bad usage.
+Errors are one line on stderr, ``medlab: error: ...``, without a traceback.
+
+Adding a command
+----------------
+Register a function that configures the sub-parser and sets a handler::
+
+    @register_command("train", help="train a model from a config file")
+    def _configure_train(parser):
+        parser.add_argument("config")
+        parser.set_defaults(handler=_train)   # _train(args) -> int exit code
+
+    def _train(args):
+        ...
+        return 0
+
+Handlers raise ``CLIError`` (or ``ValueError`` / ``OSError``) with a
+one-line message for expected failures. Commands defined in another module
+are found if the module is listed in ``COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import importlib
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: Modules whose import registers further commands (besides this one).
+COMMAND_MODULES: list[str] = []
+
+_COMMANDS: dict[str, tuple[str, object]] = {}
+
+
+class CLIError(Exception):
+    """An expected failure; ``main`` prints it as ``medlab: error: <message>``."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors become one-line CLIErrors."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+def register_command(name, help):
+    """Decorator registering ``medlab <name>``.
+
+    Parameters
+    ----------
+    name : str
+        Sub-command name.
+    help : str
+        One line shown by ``medlab --help``.
+
+    The decorated function receives the sub-command's ``argparse`` parser,
+    adds arguments (or further sub-commands) and calls
+    ``parser.set_defaults(handler=...)``; ``handler(args)`` returns the exit
+    code.
+    """
+
+    def decorator(configure):
+        _COMMANDS[name] = (help, configure)
+        return configure
+
+    return decorator
+
+
+def build_parser():
+    """The full ``medlab`` argument parser with every registered command."""
+    from medlab import __version__
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+    parser = _Parser(
+        prog="medlab",
+        description="medlab: deep learning for medical image analysis, a teaching kit.",
+    )
+    parser.add_argument("--version", action="version", version=f"medlab {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command",
+                                     required=True)
+    for name, (help_text, configure) in _COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        configure(sub)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``medlab`` command line; return the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 success, 1 failure of the work, 2 bad usage, 130 interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.handler(args) or 0)
+    except SystemExit as exc:  # --help and --version exit 0 from argparse
+        return exc.code if isinstance(exc.code, int) else 0
+    except CLIError as exc:
+        print(f"medlab: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:  # includes FileNotFoundError, DownloadError
+        print(f"medlab: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("medlab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _show_progress():
+    """Progress bars only for a person watching a terminal."""
+    return sys.stderr.isatty()
+
+
+# --------------------------------------------------------------------------
+# medlab data ...
+# --------------------------------------------------------------------------
+@register_command("data", help="make, download, convert and inspect data sets")
+def _configure_data(parser):
+    actions = parser.add_subparsers(title="data commands", metavar="COMMAND", dest="data_command",
+                                    required=True)
+
+    synth = actions.add_parser(
+        "synth", help="write synthetic chest X-rays as a MedMNIST .npz",
+        description="Draw synthetic chest X-rays (medlab.data.synthetic_chest) and write them "
+                    "in the MedMNIST .npz format: train/val/test 70/15/15, images uint8 "
+                    "(N, S, S), labels uint8 (N, 1) with 0 = normal, 1 = pneumonia.")
+    synth.add_argument("--n", type=int, default=1000, help="number of images (default 1000)")
+    synth.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    synth.add_argument("--prevalence", type=float, default=0.5,
+                       help="fraction of pneumonia images (default 0.5)")
+    synth.add_argument("--out", required=True, metavar="FILE.npz", help="file to write")
+    synth.add_argument("--force", action="store_true", help="overwrite FILE.npz if it exists")
+    synth.set_defaults(handler=_data_synth)
+
+    from medlab.data.medmnist import medmnist_flags
+
+    fetch = actions.add_parser(
+        "fetch", help="download an official MedMNIST .npz (MD5 checked)",
+        description="Download an official MedMNIST file from Zenodo once, check its MD5 and "
+                    "save it as ROOT/FLAG.npz (or ROOT/FLAG_SIZE.npz). Flags: "
+                    + ", ".join(medmnist_flags()) + ".")
+    fetch.add_argument("flag", metavar="FLAG", help="data set, e.g. pneumoniamnist")
+    fetch.add_argument("--size", type=int, default=28, choices=(28, 64, 128, 224),
+                       help="image side in pixels (default 28)")
+    fetch.add_argument("--root", default=None,
+                       help="folder to save into "
+                            "(default: $MEDLAB_DATA, else the checkout's data/)")
+    fetch.set_defaults(handler=_data_fetch)
+
+    export = actions.add_parser(
+        "export", help="write one split of a MedMNIST .npz as PNG class folders",
+        description="Write the images of one split of a MedMNIST .npz as PNG files in "
+                    "OUT/<class>/<index>.png, the layout image_folder_dataset reads.")
+    export.add_argument("npz", metavar="NPZ", help="MedMNIST .npz file")
+    export.add_argument("--split", default="train", choices=("train", "val", "test"),
+                        help="split to export (default train)")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    export.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="export only the first N images")
+    export.add_argument("--classes", default="normal,pneumonia",
+                        help="comma-separated folder name of each label value "
+                             "(default normal,pneumonia)")
+    export.add_argument("--force", action="store_true", help="overwrite existing PNG files")
+    export.set_defaults(handler=_data_export)
+
+    info = actions.add_parser(
+        "info", help="describe a .npz, DICOM, NIfTI file or image folder",
+        description="Say what PATH holds: splits, shapes, dtypes and class balance of a .npz; "
+                    "modality, units, spacing and value range of a DICOM or NIfTI file; "
+                    "classes, counts and image sizes of an image folder.")
+    info.add_argument("path", metavar="PATH")
+    info.set_defaults(handler=_data_info)
+
+
+def _synth_split_sizes(n):
+    n_val = n_test = n * 15 // 100
+    return n - n_val - n_test, n_val, n_test
+
+
+def _data_synth(args):
+    from medlab import data
+    from medlab.data.medmnist import save_medmnist
+    from medlab.imaging import to_uint8
+
+    if args.n < 7:
+        raise CLIError(
+            f"--n {args.n}: expected at least 7 images, so that val and test get one each")
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise CLIError(f"--out {out}: expected a file name ending in .npz")
+    if out.exists() and not args.force:
+        raise CLIError(f"{out} exists; pass --force to overwrite it")
+    images, labels = data.synthetic_chest(n=args.n, size=args.size, seed=args.seed,
+                                          prevalence=args.prevalence)
+    images = to_uint8(images)
+    labels = np.asarray(labels).astype(np.uint8).reshape(-1, 1)
+    n_train, n_val, _ = _synth_split_sizes(args.n)
+    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val),
+              "test": (n_train + n_val, args.n)}
+    splits = {name: (images[a:b], labels[a:b]) for name, (a, b) in bounds.items()}
+    save_medmnist(out, splits, overwrite=args.force)
+    counts = ", ".join(f"{name} {len(split[0])}" for name, split in splits.items())
+    print(f"wrote {out}: {counts} images of {args.size}x{args.size}, "
+          f"{int(labels.sum())} of {args.n} with pneumonia")
+    return 0
+
+
+def _data_fetch(args):
+    from medlab.data.medmnist import default_data_root, fetch_medmnist, medmnist_filename
+
+    root = Path(args.root) if args.root else default_data_root()
+    existed = (root / medmnist_filename(args.flag.lower(), args.size)).exists()
+    path = fetch_medmnist(args.flag, size=args.size, root=root, progress=_show_progress())
+    print(f"{path}: {'already here' if existed else 'downloaded'}, MD5 verified")
+    return 0
+
+
+def _data_export(args):
+    from medlab.data import export_image_folder, load_medmnist
+
+    classes = [name.strip() for name in args.classes.split(",")]
+    if args.limit is not None and args.limit < 1:
+        raise CLIError(f"--limit {args.limit}: expected a positive number of images")
+    images, labels = load_medmnist(args.npz)[args.split]
+    if labels.shape[1] != 1:
+        raise CLIError(f"{args.npz}: {args.split}_labels has {labels.shape[1]} label columns "
+                       "(multi-label); export writes one class folder per image, so it needs one")
+    if args.limit is not None:
+        images, labels = images[: args.limit], labels[: args.limit]
+    if labels.size and labels.max() >= len(classes):
+        raise CLIError(f"{args.npz}: {args.split}_labels has label {labels.max()} but --classes "
+                       f"names only {len(classes)} classes ({args.classes})")
+    written = export_image_folder(images, labels[:, 0], classes, args.out,
+                                  overwrite=args.force, progress=_show_progress())
+    counts = collections.Counter(int(label) for label in labels[:, 0])
+    per_class = ", ".join(f"{name}: {counts.get(i, 0)}" for i, name in enumerate(classes))
+    print(f"wrote {len(written)} PNG files to {args.out} ({per_class})")
+    return 0
+
+
+# ---- medlab data info ------------------------------------------------------
+def _data_info(args):
+    path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_dir():
+        lines = _describe_folder(path)
+    elif path.suffix == ".npz":
+        lines = _describe_npz(path)
+    elif path.name.endswith((".nii", ".nii.gz")):
+        lines = _describe_sample(path, "NIfTI")
+    elif path.suffix.lower() in (".dcm", ".dicom") or _has_dicom_marker(path):
+        lines = _describe_sample(path, "DICOM")
+    else:
+        raise CLIError(f"{path}: cannot tell what this is; expected a .npz, DICOM (.dcm), "
+                       "NIfTI (.nii, .nii.gz) file or an image folder")
+    print("\n".join(lines))
+    return 0
+
+
+def _has_dicom_marker(path):
+    with open(path, "rb") as handle:
+        return handle.read(132)[128:132] == b"DICM"
+
+
+def _class_names_for(path):
+    from medlab.data.medmnist import MEDMNIST_CLASSES
+
+    return MEDMNIST_CLASSES.get(path.stem.split("_")[0])
+
+
+def _balance(labels, names):
+    if labels.shape[1] > 1:  # multi-label: positives per column
+        positives = labels.sum(axis=0)
+        parts = [f"{names[i] if names else i}: {int(c)}" for i, c in enumerate(positives)]
+        return "positives per label: " + ", ".join(parts)
+    counts = collections.Counter(int(v) for v in labels[:, 0])
+    total = max(len(labels), 1)
+    parts = []
+    for value in sorted(counts):
+        name = f" {names[value]}" if names and value < len(names) else ""
+        parts.append(f"{value}{name}: {counts[value]} ({100 * counts[value] / total:.1f}%)")
+    return ", ".join(parts)
+
+
+def _describe_npz(path):
+    from medlab.data.medmnist import load_medmnist
+
+    try:
+        splits = load_medmnist(path)
+    except ValueError as problem:
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                lines = [f"{path}: .npz archive, not in MedMNIST format ({problem})"]
+                for key in archive.files:
+                    try:
+                        array = archive[key]
+                        lines.append(f"  {key}: {array.shape} {array.dtype}")
+                    except ValueError:
+                        lines.append(f"  {key}: object array (needs pickle; not loaded)")
+                return lines
+        except Exception:
+            raise problem from None
+    names = _class_names_for(path)
+    first = splits["train"].images
+    kind = "colour" if first.ndim == 4 else "grey"
+    total = sum(len(s.images) for s in splits.values())
+    lines = [f"{path}: MedMNIST .npz, {total} images, {first.shape[1]}x{first.shape[2]} {kind}, "
+             f"images {first.dtype}, labels {splits['train'].labels.dtype}"]
+    for name, split in splits.items():
+        lines.append(f"  {name:<5} {len(split.images):>7} images {str(split.images.shape):<22} "
+                     f"labels {str(split.labels.shape):<12} {_balance(split.labels, names)}")
+    return lines
+
+
+def _describe_sample(path, kind):
+    from medlab.data import read_dicom, read_nifti
+
+    scan = read_dicom(path) if kind == "DICOM" else read_nifti(path)
+    pixels = scan.pixels
+    spacing = "unknown"
+    if scan.spacing is not None:
+        spacing = " x ".join(f"{s:g}" for s in scan.spacing) + " mm"
+    lines = [
+        f"{path}: {kind} " + (scan.modality if kind == "DICOM" else f"{pixels.ndim}-D volume"),
+        f"  pixels   {pixels.shape} {pixels.dtype}, axes {', '.join(scan.axes)}",
+        f"  values   {float(np.nanmin(pixels)):g} .. {float(np.nanmax(pixels)):g} {scan.units}",
+        f"  spacing  {spacing}",
+    ]
+    for key, value in scan.info.items():
+        if value not in (None, "") and key != "affine":
+            lines.append(f"  {key:<8} {value}")
+    return lines
+
+
+def _describe_folder(path):
+    from PIL import Image
+
+    from medlab.data import check_image_folder
+
+    classes = check_image_folder(path)
+    total = sum(len(files) for files in classes.values())
+    lines = [f"{path}: image folder, {len(classes)} classes, {total} images"]
+    for label, (name, files) in enumerate(classes.items()):
+        looks = collections.Counter()
+        for file in files:
+            with Image.open(file) as image:
+                looks[f"{image.width}x{image.height} {image.mode}"] += 1
+        common = ", ".join(f"{look} ({count})" for look, count in looks.most_common(3))
+        share = 100 * len(files) / total
+        lines.append(f"  {label} {name:<12} {len(files):>7} images ({share:.1f}%)  {common}")
+    return lines
+
+
+# --------------------------------------------------------------------------
+# medlab run / sweep / course  (logic in medlab.runs)
+# --------------------------------------------------------------------------
+def _add_parameter_option(parser, help):
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), dest="parameters", help=help)
+
+
+def _terminate_as_interrupt(handler):
+    """SIGTERM (``kill``, ``timeout``) stops the handler as Ctrl-C does: kernels shut
+    down, temporary files removed, finished runs kept, exit code 130."""
+
+    @functools.wraps(handler)
+    def wrapper(args):
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        try:
+            previous = signal.signal(signal.SIGTERM, interrupt)
+        except ValueError:  # not the main thread: leave signals alone
+            return handler(args)
+        try:
+            return handler(args)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
+def _parameters(pairs):
+    from medlab.runs import parse_value
+
+    return {name: parse_value(value) for name, value in pairs}
+
+
+@register_command("run", help="run a notebook with papermill, with parameters, into runs/")
+def _configure_run(parser):
+    parser.description = (
+        "Execute NOTEBOOK with papermill (kernel python3, in the notebook's folder) into "
+        "OUT/NAME.ipynb, default runs/<notebook stem>/<timestamp>.ipynb, never overwriting. "
+        "What the notebook records with medlab.report.record(...) goes to "
+        "OUT/NAME.metrics.json. A failing cell stops the run with its error.")
+    parser.add_argument("notebook", metavar="NOTEBOOK")
+    _add_parameter_option(parser, "set a parameter; VALUE converted as papermill -p does "
+                                  "(True/False/None, int, float, else text); repeatable")
+    parser.add_argument("--out", metavar="DIR", help="folder for the output "
+                                                     "(default runs/<notebook stem>)")
+    parser.add_argument("--name", help="output name without .ipynb (default: a timestamp)")
+    parser.set_defaults(handler=_run)
+
+
+@_terminate_as_interrupt
+def _run(args):
+    from medlab import runs
+
+    output = runs.new_output_path(args.notebook, args.out, args.name)
+    try:
+        result = runs.run_notebook(args.notebook, _parameters(args.parameters), output)
+    except runs.RunFailed as exc:
+        if exc.notebook:
+            print(f"partial output: {runs.relative_path(exc.notebook)}")
+        print(f"medlab: error: {Path(args.notebook).name}: {exc}", file=sys.stderr)
+        return 1
+    print(f"output:  {runs.relative_path(result.output)} ({result.seconds:.1f} s)")
+    if result.metrics_path:
+        print(f"metrics: {runs.relative_path(result.metrics_path)}  "
+              + runs.format_metrics(result.metrics, limit=8))
+    else:
+        print("metrics: none (the notebook did not call medlab.report.record)")
+    return 0
+
+
+@register_command("sweep", help="run a notebook once per combination of parameter values")
+def _configure_sweep(parser):
+    parser.description = (
+        "Run NOTEBOOK with papermill once per combination of the --grid values into "
+        "runs/<sweep>/<combination>.ipynb, then write summary.csv, summary.md and "
+        "summary.png there. Finished runs are kept and skipped when the same sweep is run "
+        "again (after a failure or Ctrl-C); a failed run is reported and the sweep goes on.")
+    parser.add_argument("notebook", metavar="NOTEBOOK")
+    parser.add_argument("--grid", nargs="+", action="extend", required=True,
+                        metavar="NAME=V1,V2", help="values to sweep, e.g. learning_rate=1e-4,1e-3 "
+                                                   "kernel_size=3,5 (converted as papermill -p)")
+    _add_parameter_option(parser, "a parameter fixed for every run; repeatable")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="runs at the same time, each in its own process (default 1)")
+    parser.add_argument("--name", help="sweep name (default: notebook stem and a hash of the "
+                                       "grid, so the same sweep finds its earlier runs)")
+    parser.add_argument("--out", metavar="DIR", help="sweep folder (default runs/<sweep name>)")
+    parser.set_defaults(handler=_sweep)
+
+
+@_terminate_as_interrupt
+def _sweep(args):
+    from medlab import runs
+
+    if args.jobs < 1:
+        raise CLIError(f"--jobs {args.jobs}: expected at least 1")
+    rows = runs.sweep(args.notebook, runs.parse_grid(args.grid), _parameters(args.parameters),
+                      jobs=args.jobs, out=args.out, name=args.name, progress=_show_progress())
+    return 0 if all(row["status"] == "ok" for row in rows) else 1
+
+
+@register_command("course", help="run every lesson in order: is this machine ready for class?")
+def _configure_course(parser):
+    parser.description = (
+        "Run every numbered notebook (notebooks/NN_*.ipynb) in order with papermill into a new "
+        "folder, default runs/course-<timestamp>, and print a table of notebook, status and "
+        "seconds. Exit status 1 if any notebook failed.")
+    parser.add_argument("--dataset", metavar="NAME",
+                        help="passed as -p dataset NAME to the notebooks that have a dataset "
+                             "parameter (synthetic, pneumoniamnist or a path)")
+    parser.add_argument("--out", metavar="DIR", help="new folder for the outputs "
+                                                     "(default runs/course-<timestamp>)")
+    parser.add_argument("--notebooks", metavar="DIR",
+                        help="folder of the lessons (default notebooks/)")
+    parser.set_defaults(handler=_course)
+
+
+@_terminate_as_interrupt
+def _course(args):
+    from medlab import runs
+
+    paths = runs.course_notebooks(args.notebooks)
+    if args.dataset is not None and not any("dataset" in runs.notebook_parameters(p) for p in paths):
+        print(f"note: no notebook has a dataset parameter; --dataset {args.dataset} is not used")
+    folder = Path(args.out) if args.out else runs.new_course_folder()
+    width = max(len("notebook"), *(len(p.stem) for p in paths))
+    header = [f"{'notebook':<{width}}  status   seconds"]
+
+    def echo(row):
+        while header:
+            print(header.pop())
+        print(f"{row['notebook']:<{width}}  {row['status']:<7} {row['seconds']:8.1f}"
+              + (f"  {row['error']}" if row["error"] else ""), flush=True)
+
+    rows = runs.course(dataset=args.dataset, out=folder, notebooks=args.notebooks, echo=echo)
+    failed = sum(row["status"] != "ok" for row in rows)
+    where = f"outputs and summary in {runs.relative_path(folder)}"
+    if failed:
+        print(f"{failed} of {len(rows)} notebooks failed; {where}")
+        return 1
+    print(f"all {len(rows)} notebooks ran: this machine is ready for class; {where}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,872 @@
+"""Parameterized runs of the lessons: one run, a sweep over a grid, the whole course.
+
+Each run executes a notebook with papermill (kernel ``python3``, working directory
+the notebook's folder, as nbval runs it) in a fresh process, with the environment
+variable ``MEDLAB_METRICS_PATH`` set to ``<output stem>.metrics.json`` beside the
+output notebook, so what the notebook passes to :func:`medlab.report.record` lands
+there::
+
+    from medlab import runs
+
+    result = runs.run_notebook("notebooks/02_convolution.ipynb", {"kernel_size": 7},
+                               "runs/02_convolution/k7.ipynb")
+    rows = runs.sweep("notebooks/06_cnn_classifier.ipynb",
+                      {"learning_rate": [1e-4, 1e-3], "kernel_size": [3, 5]}, jobs=2)
+    rows = runs.course()            # every numbered notebook, in order
+
+Nothing is ever overwritten. A run writes to hidden temporary names and renames
+them when it succeeds, so an interrupted or failed run leaves no half-written
+output under the final name; a sweep marks each finished run with
+``<run>.status.json`` and skips it when run again. The command line
+(``medlab run``, ``medlab sweep``, ``medlab course``) is in :mod:`medlab.cli`.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from medlab import report
+
+__all__ = [
+    "RunFailed", "RunResult", "combination_name", "course", "course_notebooks", "format_metrics",
+    "format_value", "metrics_path_for", "new_course_folder", "new_output_path",
+    "notebook_parameters", "parse_grid", "parse_value", "relative_path", "run_notebook", "sweep",
+    "write_summary",
+]
+
+#: Folder that runs go into when no ``out`` is given (relative to the working directory).
+RUNS_ROOT = Path("runs")
+#: The numbered lessons that ``course`` runs, in name order.
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+_WORKER = Path(__file__).with_name("_run_worker.py")
+_WORKER_BOOT = "import runpy, sys; runpy.run_path(sys.argv.pop(1), run_name='__main__')"
+_MAX_NAME = 120
+_UMASK = os.umask(0o022)  # read the process's umask (there is no getter) and put it back
+os.umask(_UMASK)
+
+
+class RunFailed(RuntimeError):
+    """A notebook run that did not finish; ``str()`` is one line, ``ename: evalue``.
+
+    Attributes
+    ----------
+    ename, evalue : str
+        Exception name and message from the failing cell (or from the runner).
+    cell : int or None
+        Execution count of the failing cell.
+    notebook : pathlib.Path or None
+        The partly executed output notebook, kept as ``<stem>.failed.ipynb``.
+    seconds : float
+        Wall time until the failure.
+    """
+
+    def __init__(self, ename, evalue, cell=None, notebook=None, seconds=0.0):
+        self.ename, self.evalue, self.cell = ename, evalue, cell
+        self.notebook, self.seconds = notebook, seconds
+        super().__init__(_one_line(f"{ename}: {evalue}" if evalue else ename))
+
+
+@dataclass
+class RunResult:
+    """A finished run: ``output`` notebook, ``metrics`` dict (empty when none recorded)."""
+
+    notebook: Path
+    parameters: dict
+    output: Path
+    metrics_path: Path | None
+    metrics: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------
+# values, grids, names
+# --------------------------------------------------------------------------
+def parse_value(text):
+    """A command-line value converted as ``papermill -p`` converts it.
+
+    ``True``, ``False``, ``None``, then an int, then a float, else the string.
+    """
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_grid(specs):
+    """``["learning_rate=1e-4,1e-3", "kernel_size=3,5"]`` -> ``{"learning_rate": [0.0001, 0.001], ...}``.
+
+    Raises
+    ------
+    ValueError
+        A spec without ``=``, an empty value, a repeated name or a repeated value.
+    """
+    grid = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ValueError(f"grid {spec!r}: expected NAME=VALUE1,VALUE2,... with a parameter name")
+        if name in grid:
+            raise ValueError(f"grid: parameter {name!r} given twice")
+        texts = [v.strip() for v in values.split(",")]
+        if any(t == "" for t in texts):
+            raise ValueError(f"grid {spec!r}: empty value; separate values by single commas")
+        parsed = [parse_value(t) for t in texts]
+        if len({json.dumps(v) for v in parsed}) != len(parsed):
+            raise ValueError(f"grid {spec!r}: a value is repeated")
+        grid[name] = parsed
+    if not grid:
+        raise ValueError("grid: expected at least one NAME=VALUE1,VALUE2,...")
+    return grid
+
+
+def format_value(value):
+    """Short text for a parameter value, as in a run's name: ``0.001``, ``3``, ``True``."""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _safe(text):
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
+def _digest(payload, n=8):
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:n]
+
+
+def combination_name(parameters):
+    """File-system-safe name of one combination: ``learning_rate=0.001__kernel_size=3``."""
+    name = "__".join(f"{key}={_safe(format_value(value))}" for key, value in parameters.items())
+    if len(name) > _MAX_NAME:
+        name = f"{name[:_MAX_NAME]}-{_digest(parameters)}"
+    return name
+
+
+def _combinations(grid):
+    combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    names = [combination_name(c) for c in combos]
+    for i, name in enumerate(names):
+        if names.count(name) > 1:  # two values that differ only in unsafe characters
+            names[i] = f"{name}-{_digest(combos[i])}"
+    return list(zip(names, combos))
+
+
+def metrics_path_for(output):
+    """``runs/x/k7.ipynb`` -> ``runs/x/k7.metrics.json``: where a run's metrics go."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.metrics.json")
+
+
+def _one_line(text, limit=500):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def relative_path(path):
+    """``path`` as text, relative to the working directory when it lies below it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------
+# parameters of a notebook
+# --------------------------------------------------------------------------
+def notebook_parameters(path):
+    """The parameters papermill finds in ``path``: name -> {inferred_type_name, default, help}."""
+    import papermill
+
+    return papermill.inspect_notebook(str(path))
+
+
+def _check_notebook(path):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such notebook")
+    if path.suffix != ".ipynb":
+        raise ValueError(f"{path}: expected a notebook ending in .ipynb")
+    return path.resolve()
+
+
+def _check_names(path, names):
+    """Refuse names the notebook does not have (papermill would only warn and run the defaults)."""
+    if not names:
+        return
+    known = notebook_parameters(path)
+    if not known:
+        raise ValueError(f"{path.name} has no cell tagged 'parameters', so it takes no parameters")
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"{path.name} has no parameter {name!r}; {hint}its parameters: "
+                             f"{', '.join(known)} (see papermill --help-notebook)")
+
+
+# --------------------------------------------------------------------------
+# one run
+# --------------------------------------------------------------------------
+_active = {}  # Popen -> stopped by us?
+_active_lock = threading.Lock()
+
+
+def _stop_active():
+    """Interrupt every running papermill process (their kernels shut down), then kill."""
+    with _active_lock:
+        procs = list(_active)
+        for proc in procs:
+            _active[proc] = True
+    for proc in procs:
+        _stop(proc)
+
+
+def _stop(proc, grace=15):
+    if proc.poll() is not None:
+        return
+    try:
+        proc.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
+        proc.wait(grace)  # papermill's KeyboardInterrupt shuts its kernel down
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    except OSError:
+        pass
+
+
+def _execute(notebook, parameters, output, metrics, timeout=None):
+    """Run papermill on ``notebook`` in a fresh process; return its outcome as a dict.
+
+    The process runs in the notebook's folder with ``MEDLAB_METRICS_PATH=metrics``.
+    Returns ``{"status": "ok"}`` or ``{"status": "failed", "ename", "evalue", "cell"}``.
+    """
+    env = {**os.environ, report.ENV_VAR: str(metrics)}
+    with tempfile.TemporaryDirectory(prefix="medlab-run-") as tmp:
+        job, result = Path(tmp) / "job.json", Path(tmp) / "result.json"
+        job.write_text(json.dumps({"input": str(notebook), "output": str(output),
+                                   "parameters": parameters, "cwd": str(notebook.parent),
+                                   "timeout": timeout}), encoding="utf-8")
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER_BOOT, str(_WORKER), str(job), str(result)],
+            cwd=notebook.parent, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+        with _active_lock:
+            _active[proc] = False
+        try:
+            _, err = proc.communicate()
+        except BaseException:
+            _stop(proc)
+            raise
+        finally:
+            with _active_lock:
+                stopped = _active.pop(proc, False)
+        if stopped:
+            raise KeyboardInterrupt
+        if result.is_file():
+            return json.loads(result.read_text(encoding="utf-8"))
+        lines = [line for line in err.splitlines() if line.strip()]
+        return {"status": "failed", "ename": "RunnerError", "cell": None,
+                "evalue": f"papermill process exited with code {proc.returncode}"
+                          + (f": {lines[-1]}" if lines else "")}
+
+
+def _move_no_clobber(source, target):
+    """Rename ``source`` to ``target``; FileExistsError if ``target`` exists.
+
+    The file gets the permissions a new file gets (temporary files are private).
+    """
+    os.chmod(source, 0o666 & ~_UMASK)
+    try:
+        os.link(source, target)  # atomic, and fails on an existing target
+    except FileExistsError:
+        raise FileExistsError(f"{target} appeared while the run was going; kept it") from None
+    except OSError:  # no hard links on this file system
+        if target.exists():
+            raise FileExistsError(f"{target} appeared while the run was going; kept it") from None
+        os.replace(source, target)
+        return
+    os.unlink(source)
+
+
+def _unique(path):
+    """``path``, or ``<stem>-2<suffix>``, ``-3``... the first name that is free."""
+    if not path.exists():
+        return path
+    for n in itertools.count(2):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+
+
+def new_output_path(notebook, out=None, name=None):
+    """Where a run of ``notebook`` goes: ``OUT/NAME.ipynb``, never an existing file.
+
+    ``out`` defaults to ``runs/<notebook stem>``; ``name`` to a timestamp
+    (``20250131-142501``, with ``-2``, ``-3``... added if taken). An explicit ``name``
+    is returned as given, and :func:`run_notebook` refuses it if it exists.
+    """
+    folder = Path(out) if out is not None else RUNS_ROOT / Path(notebook).stem
+    if name is not None:
+        name = str(name).removesuffix(".ipynb")
+        if not name or _safe(name) != name or name.startswith("."):
+            raise ValueError(f"name {name!r}: use letters, digits and . _ + - = only")
+        return folder / f"{name}.ipynb"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        output = folder / (f"{stamp}.ipynb" if n == 1 else f"{stamp}-{n}.ipynb")
+        if not output.exists() and not metrics_path_for(output).exists():
+            return output
+
+
+def new_course_folder():
+    """``runs/course-<timestamp>``, a folder that does not exist yet."""
+    return _unique(RUNS_ROOT / f"course-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _refuse_existing(output):
+    for path in (output, metrics_path_for(output)):
+        if path.exists():
+            raise FileExistsError(f"{relative_path(path)} exists; medlab never overwrites a run: "
+                                  "choose another name or folder, or move it away")
+
+
+def run_notebook(path, parameters=None, output=None, *, timeout=None):
+    """Execute a notebook with papermill in a fresh process; never overwrite anything.
+
+    Parameters
+    ----------
+    path : str or Path
+        The notebook (``.ipynb``) with a cell tagged ``parameters``.
+    parameters : dict, optional
+        Values for its parameters (names it does not have are refused).
+    output : str or Path, optional
+        The output notebook, ``.ipynb``; default ``runs/<stem>/<timestamp>.ipynb``.
+        Its metrics go to ``<output stem>.metrics.json`` beside it.
+    timeout : float, optional
+        Seconds one cell may run (default: no limit).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    FileExistsError
+        ``output`` or its metrics file exists already.
+    ValueError
+        A parameter the notebook does not have.
+    RunFailed
+        A cell raised (e.g. ``ParameterError`` from ``medlab.params.check``), the
+        kernel died or did not start. The partial output is kept as ``<stem>.failed.ipynb``.
+    """
+    notebook = _check_notebook(path)
+    parameters = dict(parameters or {})
+    if output is None:
+        output = new_output_path(notebook)
+    output = Path(output).absolute()
+    if output.suffix != ".ipynb":
+        raise ValueError(f"{output}: the output notebook must end in .ipynb")
+    _refuse_existing(output)
+    _check_names(notebook, parameters)
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    fd, partial = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".partial.ipynb",
+                                   dir=output.parent)
+    os.close(fd)
+    partial = Path(partial)
+    partial_metrics = partial.with_name(partial.name.replace(".partial.ipynb", ".partial.metrics.json"))
+    started = time.perf_counter()
+    try:
+        outcome = _execute(notebook, parameters, partial, partial_metrics, timeout)
+        seconds = time.perf_counter() - started
+        if outcome["status"] == "ok":
+            metrics_path = None
+            metrics = {}
+            if partial_metrics.is_file():
+                metrics = report.read(partial_metrics)
+                metrics_path = metrics_path_for(output)
+                _move_no_clobber(partial_metrics, metrics_path)
+            _move_no_clobber(partial, output)
+            return RunResult(notebook, parameters, output, metrics_path, metrics, seconds)
+        failed = None
+        if partial.is_file() and partial.stat().st_size:
+            failed = _unique(output.with_name(f"{output.stem}.failed.ipynb"))
+            _move_no_clobber(partial, failed)
+        raise RunFailed(outcome.get("ename") or "Error", outcome.get("evalue") or "",
+                        outcome.get("cell"), failed, seconds)
+    finally:
+        partial.unlink(missing_ok=True)
+        partial_metrics.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------
+# sweep
+# --------------------------------------------------------------------------
+def _write_json(path, payload):
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.replace(tmp, path)
+
+
+def _read_json(path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _status_path(folder, name):
+    return folder / f"{name}.status.json"
+
+
+def _finished(folder, name, parameters):
+    """The stored status of a finished run with these parameters, else None."""
+    status = _read_json(_status_path(folder, name))
+    if (isinstance(status, dict) and status.get("status") == "ok"
+            and status.get("parameters") == json.loads(json.dumps(parameters))
+            and (folder / f"{name}.ipynb").is_file()):
+        return status
+    return None
+
+
+def _adopt(folder, name, parameters):
+    """A run renamed into place whose status file was not written (interrupted just then).
+
+    Only papermill writes ``metadata.papermill``; with these parameters and no exception
+    the notebook ran to its end, so it is recorded as finished. Else None.
+    """
+    output = folder / f"{name}.ipynb"
+    try:
+        meta = json.loads(output.read_text(encoding="utf-8"))["metadata"]["papermill"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if (meta.get("parameters") != json.loads(json.dumps(parameters)) or meta.get("exception")
+            or not meta.get("end_time")):
+        return None
+    metrics_path = metrics_path_for(output)
+    metrics = report.read(metrics_path) if metrics_path.is_file() else {}
+    status = {"run": name, "parameters": parameters, "status": "ok", "error": "", "metrics": metrics,
+              "seconds": round(float(meta.get("duration") or 0.0), 3), "finished": meta["end_time"]}
+    _write_json(_status_path(folder, name), status)
+    return status
+
+
+def _sweep_one(notebook, folder, name, parameters, timeout, stop):
+    """Run one combination; write its status file; return the status dict."""
+    adopted = _adopt(folder, name, parameters)
+    if adopted is not None:
+        return adopted
+    status = {"run": name, "parameters": parameters, "notebook": str(notebook)}
+    try:
+        result = run_notebook(notebook, parameters, folder / f"{name}.ipynb", timeout=timeout)
+    except (RunFailed, FileExistsError, ValueError) as exc:
+        if stop.is_set():
+            raise KeyboardInterrupt from None
+        seconds = getattr(exc, "seconds", 0.0)
+        if isinstance(exc, FileExistsError):
+            exc = FileExistsError(f"{exc} (it is not a finished run of this sweep)")
+        status.update(status="failed", seconds=round(seconds, 3), error=str(exc), metrics={},
+                      finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+        if getattr(exc, "notebook", None):
+            status["failed_notebook"] = exc.notebook.name
+    else:
+        status.update(status="ok", seconds=round(result.seconds, 3), error="",
+                      metrics=result.metrics, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+    _write_json(_status_path(folder, name), status)
+    return status
+
+
+def _default_sweep_name(notebook, grid, fixed):
+    return f"{notebook.stem}-{_digest({'grid': grid, 'fixed': fixed})}"
+
+
+def _prepare_sweep_folder(folder, notebook, grid, fixed):
+    record = folder / "sweep.json"
+    here = {"notebook": str(notebook), "fixed": fixed}
+    earlier = _read_json(record)
+    if earlier is not None:
+        mine = json.loads(json.dumps(here))
+        if {k: earlier.get(k) for k in mine} != mine:
+            raise ValueError(
+                f"{relative_path(folder)} holds a sweep of {Path(earlier.get('notebook', '?')).name} with "
+                f"fixed parameters {earlier.get('fixed')}; choose another --name or --out")
+    elif folder.exists() and any(folder.iterdir()):
+        raise FileExistsError(f"{relative_path(folder)} exists and is not a sweep folder; "
+                              "choose another --name or --out")
+    folder.mkdir(parents=True, exist_ok=True)
+    grids = (earlier or {}).get("grids", [])
+    if grid not in grids:
+        grids.append(grid)
+    _write_json(record, {**here, "grid": grid, "grids": grids,
+                         "started": (earlier or {}).get("started") or time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=None, progress=None,
+          echo=None):
+    """Run a notebook once per combination of ``grid``; return the summary rows.
+
+    Parameters
+    ----------
+    path : str or Path
+        The notebook.
+    grid : dict of name -> list, or list of ``"name=v1,v2"`` strings
+        The values to sweep; every combination runs once (first name varies slowest).
+    fixed : dict, optional
+        Parameters given to every run.
+    jobs : int
+        Runs at the same time, each in its own process (default 1).
+    out : str or Path, optional
+        The sweep folder; default ``runs/<name>``.
+    name : str, optional
+        Sweep name; default ``<notebook stem>-<hash of grid and fixed>``, so the same
+        sweep run again finds its folder and skips its finished runs.
+    timeout : float, optional
+        Seconds one cell may run.
+    progress : bool, optional
+        Show a tqdm bar over the runs; default when stderr is a terminal.
+    echo : callable, optional
+        Receives one line per run; default prints it above the bar.
+
+    Returns
+    -------
+    list of dict
+        One row per combination, in grid order: ``run``, the swept parameters,
+        ``status`` (``ok``, ``failed`` or ``not run``), ``seconds``, each recorded
+        metric, ``error``. Also written to ``summary.csv`` and ``summary.md``, with
+        ``summary.png`` plotting each numeric metric against each swept parameter.
+
+    A finished run (``<run>.status.json`` says ``ok``) is not run again. A failed run is
+    reported and the sweep goes on. On KeyboardInterrupt, running notebooks are
+    stopped, the summary is written for what finished, and the interrupt is re-raised.
+    """
+    from tqdm.auto import tqdm
+
+    notebook = _check_notebook(path)
+    if not isinstance(grid, dict):
+        grid = parse_grid(grid)
+    grid = {key: list(values) for key, values in grid.items()}
+    if not grid or any(not values for values in grid.values()):
+        raise ValueError("grid: expected at least one parameter with at least one value")
+    fixed = dict(fixed or {})
+    both = sorted(set(grid) & set(fixed))
+    if both:
+        raise ValueError(f"parameter {both[0]!r} is both swept (--grid) and fixed (-p)")
+    if int(jobs) < 1:
+        raise ValueError(f"jobs {jobs}: expected at least 1")
+    _check_names(notebook, [*grid, *fixed])
+    if out is not None:
+        folder = Path(out)
+        name = name or folder.name
+    else:
+        name = name or _default_sweep_name(notebook, grid, fixed)
+        if _safe(name) != name or name in (".", ".."):
+            raise ValueError(f"sweep name {name!r}: use letters, digits and . _ + - = only")
+        folder = RUNS_ROOT / name
+    folder = folder.absolute()
+    _prepare_sweep_folder(folder, notebook, grid, fixed)
+
+    combos = _combinations(grid)
+    total = len(combos)
+    statuses = {}
+    bar = tqdm(total=total, desc=name, unit="run", file=sys.stderr,
+               disable=not (sys.stderr.isatty() if progress is None else progress))
+    say = echo or (lambda line: bar.write(line, file=sys.stdout))
+    width = len(str(total))
+
+    def report_line(index, status, note=""):
+        label = f"[{index + 1:>{width}}/{total}] {status['status']:<7}"
+        seconds = f"{status.get('seconds', 0):7.1f} s" if not note else " " * 9
+        tail = note or status.get("error") or format_metrics(status.get("metrics"))
+        say(f"{label} {seconds}  {status['run']}" + (f"  {tail}" if tail else ""))
+
+    todo = []
+    for index, (run, combo) in enumerate(combos):
+        done = _finished(folder, run, {**combo, **fixed})
+        if done is not None:
+            statuses[run] = done
+            report_line(index, done, "skipped: finished earlier")
+            bar.update(1)
+        else:
+            todo.append((index, run, combo))
+
+    stop = threading.Event()
+    try:
+        if int(jobs) == 1:
+            for index, run, combo in todo:
+                statuses[run] = _sweep_one(notebook, folder, run, {**combo, **fixed}, timeout, stop)
+                report_line(index, statuses[run])
+                bar.update(1)
+        else:
+            with ThreadPoolExecutor(max_workers=int(jobs)) as pool:
+                futures = {pool.submit(_sweep_one, notebook, folder, run, {**combo, **fixed},
+                                       timeout, stop): (index, run) for index, run, combo in todo}
+                try:
+                    for future in _as_completed(futures):
+                        index, run = futures[future]
+                        statuses[run] = future.result()
+                        report_line(index, statuses[run])
+                        bar.update(1)
+                except BaseException:
+                    stop.set()
+                    for future in futures:
+                        future.cancel()
+                    _stop_active()
+                    raise
+    except KeyboardInterrupt:
+        bar.close()
+        rows = _summary_rows(combos, grid, statuses)
+        write_summary(folder, rows, list(grid), _sweep_title(name, notebook, grid, fixed))
+        say(f"interrupted: {sum(r['status'] == 'ok' for r in rows)} of {total} runs finished "
+            f"and kept in {relative_path(folder)}; run the same sweep again to do the rest")
+        raise
+    bar.close()
+    rows = _summary_rows(combos, grid, statuses)
+    written = write_summary(folder, rows, list(grid), _sweep_title(name, notebook, grid, fixed))
+    n_ok = sum(row["status"] == "ok" for row in rows)
+    say(f"{n_ok} of {total} runs ok; summary: " + ", ".join(relative_path(p) for p in written))
+    return rows
+
+
+def _as_completed(futures):
+    """concurrent.futures.as_completed, polling so that Ctrl-C reaches the main thread."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        yield from done
+
+
+def format_metrics(metrics, limit=4):
+    """``"val_auc=0.9123, loss=0.31"``: the first ``limit`` metrics, 4 significant digits."""
+    if not metrics:
+        return ""
+    parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+             for k, v in list(metrics.items())[:limit]]
+    return ", ".join(parts) + (", ..." if len(metrics) > limit else "")
+
+
+def _sweep_title(name, notebook, grid, fixed):
+    lines = [f"# Sweep {name}", "", f"Notebook `{notebook.name}`; grid: "
+             + "; ".join(f"`{k}` = {', '.join(format_value(v) for v in vs)}" for k, vs in grid.items())]
+    if fixed:
+        lines[-1] += "; fixed: " + ", ".join(f"`{k}` = {format_value(v)}" for k, v in fixed.items())
+    return "\n".join(lines)
+
+
+def _summary_rows(combos, grid, statuses):
+    metric_names = []
+    for run, _ in combos:
+        for key in (statuses.get(run) or {}).get("metrics") or {}:
+            if key not in metric_names:
+                metric_names.append(key)
+    reserved = {"run", "status", "seconds", "error", *grid}
+    rows = []
+    for run, combo in combos:
+        status = statuses.get(run) or {"status": "not run", "seconds": None, "error": "", "metrics": {}}
+        row = {"run": run, **combo, "status": status["status"], "seconds": status.get("seconds")}
+        metrics = status.get("metrics") or {}
+        for key in metric_names:
+            row[f"metric_{key}" if key in reserved else key] = metrics.get(key)
+        row["error"] = status.get("error") or ""
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------
+# summary files
+# --------------------------------------------------------------------------
+def _cell(value, column=""):
+    if value is None:
+        return ""
+    if column == "seconds" and isinstance(value, (int, float)):
+        return f"{value:.1f}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def _markdown_table(rows):
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(c), c) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def write_summary(folder, rows, swept, title="# Summary"):
+    """Write ``summary.csv``, ``summary.md`` and (with numeric metrics) ``summary.png``.
+
+    Parameters
+    ----------
+    folder : Path
+        Where to write.
+    rows : list of dict
+        Rows as :func:`sweep` returns them (same keys in every row).
+    swept : list of str
+        The swept parameter names (the plot's x axes).
+    title : str
+        Markdown put above the table.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder = Path(folder)
+    written = [folder / "summary.csv", folder / "summary.md"]
+    columns = list(rows[0]) if rows else ["run", "status"]
+    with open(written[0], "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    written[1].write_text(f"{title}\n\n{_markdown_table(rows)}\n", encoding="utf-8")
+    png = folder / "summary.png"
+    if _plot_summary(rows, swept, png):
+        written.append(png)
+    return written
+
+
+def _plot_summary(rows, swept, path):
+    """One panel per (metric, swept parameter); a line per value of the other parameters."""
+    fixed_columns = {"run", "status", "seconds", "error", *swept}
+    ok = [row for row in rows if row["status"] == "ok"]
+    metrics = [key for key in (rows[0] if rows else {}) if key not in fixed_columns
+               and any(_is_number(row.get(key)) for row in ok)]
+    if not metrics or not swept:
+        return False
+    from matplotlib.figure import Figure  # Agg canvas, no pyplot, no global backend change
+
+    fig = Figure(figsize=(4.2 * len(swept), 3.2 * len(metrics)), layout="constrained")
+    axes = fig.subplots(len(metrics), len(swept), squeeze=False)
+    for i, metric in enumerate(metrics):
+        for j, param in enumerate(swept):
+            ax = axes[i][j]
+            order = list(dict.fromkeys(row[param] for row in rows))
+            numeric = all(_is_number(v) for v in order)
+            position = (lambda v: v) if numeric else (lambda v, o=order: o.index(v))
+            others = [p for p in swept if p != param]
+            groups = {}
+            for row in ok:
+                if _is_number(row.get(metric)):
+                    key = tuple(row[p] for p in others)
+                    groups.setdefault(key, []).append((position(row[param]), row[metric]))
+            for key, points in groups.items():
+                points.sort()
+                label = ", ".join(f"{p}={format_value(v)}" for p, v in zip(others, key)) or None
+                ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=label)
+            if numeric and min(order) > 0 and max(order) / min(order) >= 100:
+                ax.set_xscale("log")
+            elif numeric and all(isinstance(v, int) for v in order) and len(order) <= 12:
+                ax.set_xticks(order)
+            if not numeric:
+                ax.set_xticks(range(len(order)), [format_value(v) for v in order])
+            ax.set_xlabel(param)
+            ax.set_ylabel(metric)
+            if others and 1 < len(groups) <= 8:
+                ax.legend(fontsize="small")
+    fig.savefig(path, dpi=80)
+    return True
+
+
+# --------------------------------------------------------------------------
+# the whole course
+# --------------------------------------------------------------------------
+def _default_notebooks_folder():
+    here = Path("notebooks")
+    if any(here.glob(NOTEBOOK_GLOB)):
+        return here
+    return Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def course_notebooks(folder=None):
+    """The numbered lessons ``NN_name.ipynb`` of ``folder`` (default ``notebooks/``), sorted."""
+    folder = Path(folder) if folder is not None else _default_notebooks_folder()
+    found = sorted(folder.glob(NOTEBOOK_GLOB))
+    if not found:
+        raise FileNotFoundError(f"{folder}: no numbered notebooks (NN_name.ipynb)")
+    return found
+
+
+def course(dataset=None, out=None, *, notebooks=None, timeout=None, echo=None):
+    """Run every numbered notebook in order, each with its defaults; return one row each.
+
+    Parameters
+    ----------
+    dataset : str, optional
+        Passed as ``-p dataset`` to the notebooks that have a ``dataset`` parameter.
+    out : str or Path, optional
+        A new folder for the outputs; default ``runs/course-<timestamp>``.
+    notebooks : str or Path, optional
+        Folder of the lessons; default ``notebooks/`` here, else the checkout's.
+    timeout : float, optional
+        Seconds one cell may run.
+    echo : callable, optional
+        Receives one line per notebook as it finishes (default: nothing).
+
+    Returns
+    -------
+    list of dict
+        ``notebook``, ``status`` (``ok`` or ``failed``), ``seconds``, ``output`` (the
+        output notebook, or the partial one of a failed run) and ``error`` per
+        notebook; also written to ``summary.csv`` and ``summary.md`` in the folder.
+    """
+    paths = course_notebooks(notebooks)
+    if out is None:
+        folder = new_course_folder()
+    else:
+        folder = Path(out)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise FileExistsError(f"{relative_path(folder)} exists and is not empty; "
+                                  "a course run goes into a new folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for path in paths:
+        parameters = {}
+        if dataset is not None and "dataset" in notebook_parameters(path):
+            parameters["dataset"] = dataset
+        try:
+            result = run_notebook(path, parameters, folder / path.name, timeout=timeout)
+            row = {"notebook": path.stem, "status": "ok", "seconds": round(result.seconds, 1),
+                   "output": relative_path(result.output), "error": ""}
+        except (RunFailed, ValueError, OSError) as exc:
+            kept = getattr(exc, "notebook", None)
+            row = {"notebook": path.stem, "status": "failed",
+                   "seconds": round(getattr(exc, "seconds", 0.0), 1),
+                   "output": relative_path(kept) if kept else "", "error": _one_line(exc)}
+        rows.append(row)
+        if echo:
+            echo(row)
+    write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
+                  + (f"; dataset `{dataset}`" if dataset is not None else ""))
+    return rows

@@ -1,0 +1,207 @@
+"""The medlab command line (medlab.cli): medlab data synth / fetch / export / info."""
+
+import os
+import subprocess
+import sys
+import urllib.error
+
+import nibabel
+import numpy as np
+import pytest
+from pydicom.data import get_testdata_file
+
+from medlab import __version__, cli
+from medlab.data import load_medmnist, medmnist
+from medlab.data.medmnist import medmnist_url
+
+
+def run(capsys, *argv):
+    """``medlab argv...`` in-process: (exit code, stdout, stderr)."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err):
+    assert err.startswith("medlab: error: ") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+@pytest.fixture
+def synth_npz(tmp_path, capsys):
+    path = tmp_path / "synth.npz"
+    code, out, err = run(capsys, "data", "synth", "--n", 20, "--size", 16, "--seed", 3,
+                         "--out", path)
+    assert (code, err) == (0, "")
+    return path, out
+
+
+# ---- synth ---------------------------------------------------------------------
+def test_synth_writes_a_medmnist_file_split_70_15_15(synth_npz):
+    path, out = synth_npz
+    splits = load_medmnist(path, n_classes=2)
+    assert {k: v.images.shape for k, v in splits.items()} == {
+        "train": (14, 16, 16), "val": (3, 16, 16), "test": (3, 16, 16)}
+    for images, labels in splits.values():
+        assert images.dtype == np.uint8 and labels.dtype == np.uint8 and labels.shape[1] == 1
+    n_positive = sum(int(s.labels.sum()) for s in splits.values())
+    assert n_positive == 10  # prevalence 0.5
+    assert out.startswith(f"wrote {path}: train 14, val 3, test 3 images of 16x16")
+
+
+def test_synth_refuses_to_overwrite_and_is_reproducible(synth_npz, capsys):
+    path, _ = synth_npz
+    before = path.read_bytes()
+    original = load_medmnist(path)["train"].images
+    code, _, err = run(capsys, "data", "synth", "--n", 20, "--size", 16, "--out", path)
+    assert code == 2 and "--force" in err
+    assert_one_line_error(err)
+    assert path.read_bytes() == before
+    for seed, same in ((3, True), (4, False)):
+        code, _, _ = run(capsys, "data", "synth", "--n", 20, "--size", 16, "--seed", seed,
+                         "--out", path, "--force")
+        assert code == 0
+        assert np.array_equal(load_medmnist(path)["train"].images, original) == same
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--n", "3"], "at least 7"),
+    (["--n", "x"], "invalid int value"),
+    (["--prevalence", "2"], "prevalence"),
+])
+def test_synth_bad_input_is_one_line(tmp_path, capsys, argv, message):
+    code, _, err = run(capsys, "data", "synth", *argv, "--out", tmp_path / "s.npz")
+    assert code != 0 and message in err
+    assert_one_line_error(err)
+    assert not (tmp_path / "s.npz").exists()
+
+
+# ---- export ------------------------------------------------------------------
+def test_export_writes_class_folders(synth_npz, tmp_path, capsys):
+    path, _ = synth_npz
+    out_dir = tmp_path / "png"
+    code, out, _ = run(capsys, "data", "export", path, "--split", "val", "--out", out_dir)
+    labels = load_medmnist(path)["val"].labels[:, 0]
+    assert code == 0 and out.startswith(f"wrote 3 PNG files to {out_dir}")
+    assert len(list((out_dir / "pneumonia").iterdir())) == int(labels.sum())
+    code, _, err = run(capsys, "data", "export", path, "--split", "val", "--out", out_dir)
+    assert code == 1 and "exists" in err
+    assert_one_line_error(err)
+
+
+def test_export_limit_and_classes(synth_npz, tmp_path, capsys):
+    path, _ = synth_npz
+    code, _, _ = run(capsys, "data", "export", path, "--out", tmp_path / "few", "--limit", 5,
+                     "--classes", "healthy,sick")
+    assert code == 0
+    files = list((tmp_path / "few").rglob("*.png"))
+    assert len(files) == 5 and {f.parent.name for f in files} <= {"healthy", "sick"}
+    code, _, err = run(capsys, "data", "export", path, "--out", tmp_path / "one",
+                       "--classes", "only")
+    assert code == 2 and "--classes" in err
+    assert not (tmp_path / "one").exists()
+
+
+# ---- info --------------------------------------------------------------------
+def test_info_on_npz_folder_dicom_and_nifti(synth_npz, tmp_path, capsys):
+    path, _ = synth_npz
+    code, out, _ = run(capsys, "data", "info", path)
+    assert code == 0 and "MedMNIST .npz, 20 images, 16x16 grey" in out
+    assert "train" in out and "(14, 16, 16)" in out and "%" in out
+
+    run(capsys, "data", "export", path, "--out", tmp_path / "png")
+    code, out, _ = run(capsys, "data", "info", tmp_path / "png")
+    assert code == 0 and "image folder, 2 classes, 14 images" in out and "16x16 L" in out
+
+    code, out, _ = run(capsys, "data", "info", get_testdata_file("CT_small.dcm"))
+    assert code == 0 and "DICOM CT" in out and "HU" in out and "0.661468 x 0.661468 mm" in out
+
+    nifti = os.path.join(os.path.dirname(nibabel.__file__), "tests", "data", "example4d.nii.gz")
+    code, out, _ = run(capsys, "data", "info", nifti)
+    assert code == 0 and "4-D volume" in out and "(128, 96, 24, 2)" in out
+
+
+def test_info_names_pneumoniamnist_classes(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split in ("train", "val", "test"):
+        arrays[f"{split}_images"] = rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)
+        arrays[f"{split}_labels"] = np.array([[0], [1], [1], [1]], dtype=np.uint8)
+    np.savez(tmp_path / "pneumoniamnist.npz", **arrays)
+    code, out, _ = run(capsys, "data", "info", tmp_path / "pneumoniamnist.npz")
+    assert code == 0 and "0 normal: 1 (25.0%), 1 pneumonia: 3 (75.0%)" in out
+
+
+def test_info_on_other_npz_and_unknown_files(tmp_path, capsys):
+    np.savez(tmp_path / "other.npz", weights=np.zeros((2, 3)))
+    code, out, _ = run(capsys, "data", "info", tmp_path / "other.npz")
+    assert code == 0 and "not in MedMNIST format" in out and "weights: (2, 3) float64" in out
+    (tmp_path / "notes.txt").write_text("hello")
+    code, _, err = run(capsys, "data", "info", tmp_path / "notes.txt")
+    assert code == 2 and "cannot tell what this is" in err
+    code, _, err = run(capsys, "data", "info", tmp_path / "missing.dcm")
+    assert code == 1 and "missing.dcm" in err
+    assert_one_line_error(err)
+
+
+# ---- fetch -------------------------------------------------------------------
+def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, monkeypatch):
+    def offline(url, timeout):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(medmnist, "urlopen", offline)
+    code, _, err = run(capsys, "data", "fetch", "dermamnist", "--root", tmp_path)
+    assert code == 1
+    assert_one_line_error(err)
+    assert medmnist_url("dermamnist")[0] in err and str(tmp_path / "dermamnist.npz") in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_reports_a_verified_file_already_present(tmp_path, capsys, monkeypatch):
+    present = tmp_path / "breastmnist_64.npz"
+    present.write_bytes(b"pretend official file")
+    monkeypatch.setitem(medmnist._MD5, "breastmnist", {64: medmnist.file_md5(present)})
+    code, out, _ = run(capsys, "data", "fetch", "breastmnist", "--size", 64, "--root", tmp_path)
+    assert code == 0 and out == f"{present}: already here, MD5 verified\n"
+
+
+def test_fetch_unknown_flag(capsys, tmp_path):
+    code, _, err = run(capsys, "data", "fetch", "catmnist", "--root", tmp_path)
+    assert code == 1 and "pneumoniamnist" in err
+    assert_one_line_error(err)
+
+
+# ---- the parser ----------------------------------------------------------------
+@pytest.mark.parametrize("argv", [[], ["data"], ["data", "synth"], ["data", "fetch"],
+                                  ["data", "export"], ["data", "info"]])
+def test_every_command_has_help(capsys, argv):
+    code, out, _ = run(capsys, *argv, "--help")
+    assert code == 0 and out.startswith("usage: medlab")
+
+
+def test_version_and_missing_command(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert (code, out) == (0, f"medlab {__version__}\n")
+    code, _, err = run(capsys)
+    assert code == 2 and "COMMAND" in err
+    assert_one_line_error(err)
+
+
+def test_register_command_adds_a_subcommand(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_COMMANDS", dict(cli._COMMANDS))
+
+    @cli.register_command("hello", help="say hello")
+    def _configure(parser):
+        parser.add_argument("--name", default="world")
+        parser.set_defaults(handler=lambda args: print(f"hello {args.name}") or 3)
+
+    assert run(capsys, "hello", "--name", "lab")[:2] == (3, "hello lab\n")
+    assert "say hello" in run(capsys, "--help")[1]
+
+
+def test_python_dash_m_medlab_help():
+    result = subprocess.run([sys.executable, "-m", "medlab", "--help"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: medlab") and "data" in result.stdout
+    assert result.stderr == ""

@@ -1,0 +1,480 @@
+"""medlab.runs and ``medlab run`` / ``sweep`` / ``course``: parameterized papermill runs.
+
+The notebooks here are tiny ones the tests write themselves: a parameters cell, the real
+``medlab.params.check`` and ``medlab.report.record`` loaded from their files (so the kernel
+does not import TensorFlow and a run takes a few seconds), and a record of the kernel's
+working directory. Tests of the bookkeeping (skipping, interrupting, never overwriting)
+replace the papermill process by ``fake_execute``.
+"""
+
+import csv
+import json
+import os
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from papermill.cli import _resolve_type
+
+from medlab import cli, report, runs
+
+MEDLAB = Path(runs.__file__).resolve().parent
+
+LOAD = f"""import importlib.util, os, pathlib, sys
+
+def _load(name):  # medlab.<name> without importing medlab (and TensorFlow)
+    spec = importlib.util.spec_from_file_location(f"medlab_{{name}}", {str(MEDLAB)!r} + f"/{{name}}.py")
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+params, report = _load("params"), _load("report")
+params.check(a=a, b=b, rules={{"a": params.Int(0, 10), "b": params.Float(0.0, 10.0)}})"""
+
+RECORD = """report.record(score=a * b, a=a, label=label, cwd=str(pathlib.Path.cwd()))
+print("score", a * b)"""
+
+
+def write_notebook(path, parameters=None, body=RECORD):
+    """A tiny notebook: parameters cell ``a``, ``b``, ``label`` (or ``parameters``), check, record."""
+    if parameters is None:
+        parameters = ('a: int = 1  # first factor, 0 to 10\n'
+                      'b: float = 0.5  # second factor, 0 to 10\n'
+                      'label: str = "x"  # any text')
+    nb = new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    nb.cells = [new_markdown_cell("# 99 · Tiny"),
+                new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+                new_code_cell(LOAD), new_code_cell(body)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return write_notebook(tmp_path / "lessons" / "99_tiny.ipynb")
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Work in tmp_path, so the default ``runs/`` lands there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+class FakeExecute:
+    """Stands in for the papermill process: writes an output notebook and metrics at once."""
+
+    def __init__(self, interrupt_at=None, real=None):
+        self.calls = []
+        self.interrupt_at, self.real = interrupt_at, real
+        self.lock = threading.Lock()
+
+    def __call__(self, notebook, parameters, output, metrics, timeout=None):
+        with self.lock:
+            self.calls.append(dict(parameters))
+            number = len(self.calls)
+        if number == self.interrupt_at:
+            raise KeyboardInterrupt
+        if self.real is not None:
+            return self.real(notebook, parameters, output, metrics, timeout)
+        nb = nbformat.read(notebook, as_version=4)
+        nb.metadata["papermill"] = {"parameters": parameters}
+        nbformat.write(nb, output)
+        if parameters.get("a", 1) > 10:
+            return {"status": "failed", "ename": "ParameterError", "cell": 3,
+                    "evalue": f"parameter 'a' = {parameters['a']} (int): expected an integer in [0, 10]"}
+        Path(metrics).write_text(json.dumps({"score": parameters.get("a", 1) * parameters.get("b", 0.5)}))
+        return {"status": "ok"}
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    stub = FakeExecute()
+    monkeypatch.setattr(runs, "_execute", stub)
+    return stub
+
+
+def files(folder):
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# ---- values, grids, names (no kernel) ------------------------------------------------
+@pytest.mark.parametrize("text", ["True", "False", "None", "3", "-2", "1e-3", "0.5", "nan", "inf",
+                                  "abc", "true", "", "3,5", "1_000", " 7"])
+def test_values_are_converted_as_papermill_p_converts_them(text):
+    ours, theirs = runs.parse_value(text), _resolve_type(text)
+    assert type(ours) is type(theirs)
+    assert ours == theirs or ours != ours and theirs != theirs  # nan
+
+
+def test_grid_parses_names_and_values_in_order():
+    grid = runs.parse_grid(["learning_rate=1e-4,1e-3,1e-2", "kernel_size=3,5", "augment=True,False"])
+    assert grid == {"learning_rate": [1e-4, 1e-3, 1e-2], "kernel_size": [3, 5], "augment": [True, False]}
+    assert [type(v) for v in grid["kernel_size"]] == [int, int]
+
+
+@pytest.mark.parametrize("specs, message", [
+    (["kernel_size"], "expected NAME=VALUE1,VALUE2"),
+    (["3=1,2"], "expected NAME=VALUE1,VALUE2"),
+    (["k=1,,2"], "empty value"),
+    (["k=1,2", "k=3"], "given twice"),
+    (["k=3,3"], "repeated"),
+    ([], "at least one"),
+])
+def test_bad_grids_are_refused_with_a_message(specs, message):
+    with pytest.raises(ValueError, match=message):
+        runs.parse_grid(specs)
+
+
+def test_combination_names_are_readable_and_safe_for_file_systems():
+    assert runs.combination_name({"learning_rate": 1e-3, "kernel_size": 3}) == \
+        "learning_rate=0.001__kernel_size=3"
+    assert runs.combination_name({"dataset": "../data/x y.npz"}) == "dataset=.._data_x_y.npz"
+    names = [name for name, _ in runs._combinations({"d": ["a/b", "a b"]})]
+    assert len(set(names)) == 2 and all("/" not in n and " " not in n for n in names)
+    long = runs.combination_name({"text": "x" * 500})
+    assert len(long) < 140
+
+
+def test_new_output_path_never_names_an_existing_run(tmp_path):
+    first = runs.new_output_path("notebooks/02_convolution.ipynb", tmp_path)
+    assert first.parent == tmp_path and first.suffix == ".ipynb"
+    first.write_text("{}")
+    second = runs.new_output_path("notebooks/02_convolution.ipynb", tmp_path)
+    assert second != first and not second.exists()
+    assert runs.new_output_path("x.ipynb", tmp_path, "k7") == tmp_path / "k7.ipynb"
+    assert runs.new_output_path("x.ipynb", None, "k7") == Path("runs/x/k7.ipynb")
+    with pytest.raises(ValueError, match="letters, digits"):
+        runs.new_output_path("x.ipynb", tmp_path, "../up")
+
+
+def test_summary_files_hold_every_row_and_plot_the_metrics(tmp_path):
+    rows = [{"run": f"a={a}__b={b}", "a": a, "b": b, "status": "ok" if a < 3 else "failed",
+             "seconds": 1.5, "score": a * b if a < 3 else None, "error": "" if a < 3 else "boom | x"}
+            for a in (1, 2, 3) for b in (0.1, 10.0)]
+    written = runs.write_summary(tmp_path, rows, ["a", "b"], "# Sweep t")
+    assert [p.name for p in written] == ["summary.csv", "summary.md", "summary.png"]
+    table = read_csv(tmp_path / "summary.csv")
+    assert len(table) == 6 and list(table[0]) == ["run", "a", "b", "status", "seconds", "score", "error"]
+    assert table[3]["score"] == "20.0" and table[5]["score"] == ""
+    md = (tmp_path / "summary.md").read_text().splitlines()
+    assert md[0] == "# Sweep t" and len([line for line in md if line.startswith("| a=")]) == 6
+    assert "boom \\| x" in md[-1]
+    assert (tmp_path / "summary.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_no_plot_without_numeric_metrics(tmp_path):
+    rows = [{"run": "a=1", "a": 1, "status": "failed", "seconds": 0.1, "error": "x"}]
+    assert [p.name for p in runs.write_summary(tmp_path, rows, ["a"])] == ["summary.csv", "summary.md"]
+
+
+# ---- run_notebook ----------------------------------------------------------------------
+def test_run_refuses_names_the_notebook_does_not_have(tiny, tmp_path, fake):
+    with pytest.raises(ValueError, match="has no parameter 'c'; its parameters: a, b, label"):
+        runs.run_notebook(tiny, {"c": 1}, tmp_path / "out.ipynb")
+    with pytest.raises(ValueError, match="did you mean 'label'"):
+        runs.run_notebook(tiny, {"lable": "y"}, tmp_path / "out.ipynb")
+    assert fake.calls == [] and not (tmp_path / "out.ipynb").exists()
+
+
+def test_run_never_overwrites_an_output_or_metrics_file(tiny, tmp_path, fake):
+    out = tmp_path / "out.ipynb"
+    out.write_text("mine")
+    with pytest.raises(FileExistsError, match="never overwrites"):
+        runs.run_notebook(tiny, {"a": 2}, out)
+    (tmp_path / "other.metrics.json").write_text("mine too")
+    with pytest.raises(FileExistsError, match="other.metrics.json exists"):
+        runs.run_notebook(tiny, {"a": 2}, tmp_path / "other.ipynb")
+    assert fake.calls == [] and out.read_text() == "mine"
+    assert (tmp_path / "other.metrics.json").read_text() == "mine too"
+
+
+def test_a_failed_run_keeps_its_partial_notebook_under_a_failed_name(tiny, tmp_path, fake):
+    with pytest.raises(runs.RunFailed) as info:
+        runs.run_notebook(tiny, {"a": 30}, tmp_path / "out.ipynb")
+    assert str(info.value) == "ParameterError: parameter 'a' = 30 (int): expected an integer in [0, 10]"
+    assert info.value.notebook == tmp_path / "out.failed.ipynb"
+    assert files(tmp_path) == ["lessons", "out.failed.ipynb"]  # no temporary files left
+
+
+def test_a_run_executes_in_the_notebooks_folder_and_writes_metrics_beside_the_output(tiny, tmp_path):
+    """The one real papermill run of run_notebook here (more through the CLI and sweeps)."""
+    cwd = os.getcwd()
+    result = runs.run_notebook(tiny, {"a": 3, "b": 0.25, "label": "None"}, tmp_path / "o" / "r.ipynb")
+    assert os.getcwd() == cwd
+    assert result.output == tmp_path / "o" / "r.ipynb"
+    assert result.metrics_path == tmp_path / "o" / "r.metrics.json"
+    assert result.metrics == {"score": 0.75, "a": 3, "label": "None",
+                              "cwd": str(tiny.parent.resolve())}
+    assert report.read(result.metrics_path) == result.metrics
+    nb = nbformat.read(result.output, as_version=4)
+    assert nb.metadata.papermill.parameters == {"a": 3, "b": 0.25, "label": "None"}
+    assert nb.metadata.kernelspec.name == "python3"
+    assert files(tmp_path / "o") == ["r.ipynb", "r.metrics.json"]
+
+
+# ---- sweep -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """A real 2 x 2 sweep of the tiny notebook: (folder, rows, notebook)."""
+    root = tmp_path_factory.mktemp("sweep")
+    notebook = write_notebook(root / "lessons" / "99_tiny.ipynb")
+    lines = []
+    rows = runs.sweep(notebook, {"a": [1, 2], "b": [0.5, 2.0]}, {"label": "fixed"},
+                      out=root / "runs" / "s", echo=lines.append)
+    return root / "runs" / "s", rows, notebook, lines
+
+
+def test_a_2x2_sweep_makes_4_runs_and_a_4_row_summary(swept):
+    folder, rows, notebook, lines = swept
+    names = ["a=1__b=0.5", "a=1__b=2.0", "a=2__b=0.5", "a=2__b=2.0"]
+    assert [row["run"] for row in rows] == names
+    assert [row["status"] for row in rows] == ["ok"] * 4
+    assert [row["score"] for row in rows] == [0.5, 2.0, 1.0, 4.0]
+    assert all(row["label"] == "fixed" and row["cwd"] == str(notebook.parent.resolve()) for row in rows)
+    for name in names:
+        assert (folder / f"{name}.ipynb").is_file() and (folder / f"{name}.metrics.json").is_file()
+        status = json.loads((folder / f"{name}.status.json").read_text())
+        assert status["status"] == "ok" and status["parameters"]["label"] == "fixed"
+    table = read_csv(folder / "summary.csv")
+    assert len(table) == 4 and table[3]["score"] == "4.0" and table[3]["status"] == "ok"
+    assert (folder / "summary.png").is_file() and "| a=2__b=2.0 |" in (folder / "summary.md").read_text()
+    assert not [p for p in folder.iterdir() if p.name.startswith(".") or "partial" in p.name]
+    assert lines[-1].startswith("4 of 4 runs ok; summary: ")
+
+
+def test_running_the_same_sweep_again_skips_the_finished_runs(swept, monkeypatch):
+    folder, rows, notebook, _ = swept
+    stub = FakeExecute()
+    monkeypatch.setattr(runs, "_execute", stub)
+    before = {p.name: p.stat().st_mtime_ns for p in folder.glob("a=*")}
+    lines = []
+    again = runs.sweep(notebook, {"a": [1, 2], "b": [0.5, 2.0]}, {"label": "fixed"},
+                       out=folder, echo=lines.append)
+    assert stub.calls == []
+    assert again == rows
+    assert {p.name: p.stat().st_mtime_ns for p in folder.glob("a=*")} == before
+    assert sum("skipped: finished earlier" in line for line in lines) == 4
+
+
+def test_a_sweep_folder_is_not_reused_with_other_fixed_parameters(swept, fake):
+    folder, _, notebook, _ = swept
+    with pytest.raises(ValueError, match="fixed parameters .*choose another --name"):
+        runs.sweep(notebook, {"a": [1, 2]}, {"label": "other"}, out=folder)
+    assert fake.calls == []
+
+
+def test_a_failing_combination_does_not_stop_the_others_with_2_jobs(tiny, in_tmp):
+    """Real runs, two at a time: a = 30 fails its check, the other three finish."""
+    lines = []
+    rows = runs.sweep(tiny, ["a=30,2", "b=0.5,3"], jobs=2, echo=lines.append)
+    folder = in_tmp / "runs" / f"99_tiny-{runs._digest({'grid': {'a': [30, 2], 'b': [0.5, 3]}, 'fixed': {}})}"
+    assert folder.is_dir()
+    assert [(row["run"], row["status"]) for row in rows] == [
+        ("a=30__b=0.5", "failed"), ("a=30__b=3", "failed"), ("a=2__b=0.5", "ok"), ("a=2__b=3", "ok")]
+    assert rows[0]["error"] == "ParameterError: parameter 'a' = 30 (int): expected an integer in [0, 10]"
+    assert [row["score"] for row in rows] == [None, None, 1.0, 6]
+    assert (folder / "a=30__b=0.5.failed.ipynb").is_file()
+    assert not (folder / "a=30__b=0.5.ipynb").exists()
+    assert json.loads((folder / "a=30__b=3.status.json").read_text())["status"] == "failed"
+    assert [row["status"] for row in read_csv(folder / "summary.csv")] == ["failed", "failed", "ok", "ok"]
+    assert any("failed" in line and "ParameterError" in line for line in lines)
+
+
+def test_a_rerun_retries_only_the_failed_runs(tiny, in_tmp, monkeypatch):
+    first = FakeExecute()
+    monkeypatch.setattr(runs, "_execute", first)
+    rows = runs.sweep(tiny, {"a": [1, 30]}, name="retry", echo=lambda line: None)
+    assert [row["status"] for row in rows] == ["ok", "failed"]
+    second = FakeExecute()
+    monkeypatch.setattr(runs, "_execute", second)
+    rows = runs.sweep(tiny, {"a": [1, 30]}, name="retry", echo=lambda line: None)
+    assert second.calls == [{"a": 30}]
+    folder = in_tmp / "runs" / "retry"
+    assert (folder / "a=30.failed.ipynb").is_file() and (folder / "a=30.failed-2.ipynb").is_file()
+
+
+def test_an_interrupted_sweep_keeps_finished_runs_and_a_rerun_completes_it(tiny, tmp_path, monkeypatch):
+    """KeyboardInterrupt after the first (real) run; the rerun does only the other two."""
+    stub = FakeExecute(interrupt_at=2, real=runs._execute)
+    monkeypatch.setattr(runs, "_execute", stub)
+    folder = tmp_path / "interrupted"
+    lines = []
+    with pytest.raises(KeyboardInterrupt):
+        runs.sweep(tiny, {"a": [1, 2, 3]}, out=folder, echo=lines.append)
+    assert files(folder) == ["a=1.ipynb", "a=1.metrics.json", "a=1.status.json",
+                             "summary.csv", "summary.md", "summary.png", "sweep.json"]
+    assert [row["status"] for row in read_csv(folder / "summary.csv")] == ["ok", "not run", "not run"]
+    assert lines[-1].startswith("interrupted: 1 of 3 runs finished")
+    kept = (folder / "a=1.ipynb").read_bytes()
+
+    rerun = FakeExecute()
+    monkeypatch.setattr(runs, "_execute", rerun)
+    rows = runs.sweep(tiny, {"a": [1, 2, 3]}, out=folder, echo=lambda line: None)
+    assert rerun.calls == [{"a": 2}, {"a": 3}]
+    assert [row["status"] for row in rows] == ["ok"] * 3
+    assert (folder / "a=1.ipynb").read_bytes() == kept
+
+
+def test_an_interrupt_with_parallel_jobs_stops_and_keeps_only_finished_runs(tiny, tmp_path, monkeypatch):
+    stub = FakeExecute(interrupt_at=3)
+    monkeypatch.setattr(runs, "_execute", stub)
+    folder = tmp_path / "par"
+    with pytest.raises(KeyboardInterrupt):
+        runs.sweep(tiny, {"a": [1, 2, 3, 4, 5, 6]}, out=folder, jobs=2, echo=lambda line: None)
+    statuses = [row["status"] for row in read_csv(folder / "summary.csv")]
+    assert statuses.count("ok") >= 1 and "failed" not in statuses
+    assert not [p for p in folder.iterdir() if "partial" in p.name]
+
+
+def test_a_file_in_the_way_is_kept_and_that_run_is_reported(tiny, tmp_path, fake):
+    folder = tmp_path / "s"
+    runs.sweep(tiny, {"a": [1]}, out=folder, echo=lambda line: None)
+    (folder / "a=2.ipynb").write_text("someone else's")
+    rows = runs.sweep(tiny, {"a": [1, 2, 3]}, out=folder, echo=lambda line: None)
+    assert [row["status"] for row in rows] == ["ok", "failed", "ok"]
+    assert "a=2.ipynb exists" in rows[1]["error"] and "not a finished run" in rows[1]["error"]
+    assert (folder / "a=2.ipynb").read_text() == "someone else's"
+    assert fake.calls == [{"a": 1}, {"a": 3}]
+
+
+def test_a_sweep_refuses_a_folder_that_is_not_a_sweep(tiny, tmp_path, fake):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("x")
+    with pytest.raises(FileExistsError, match="not a sweep folder"):
+        runs.sweep(tiny, {"a": [1]}, out=tmp_path / "busy")
+
+
+@pytest.mark.parametrize("grid, fixed, message", [
+    ({"a": [1]}, {"a": 2}, "both swept .* and fixed"),
+    ({"c": [1]}, {}, "has no parameter 'c'"),
+    ({"a": []}, {}, "at least one value"),
+])
+def test_a_sweep_refuses_bad_settings_before_running_anything(tiny, tmp_path, fake, grid, fixed, message):
+    with pytest.raises(ValueError, match=message):
+        runs.sweep(tiny, grid, fixed, out=tmp_path / "s")
+    assert fake.calls == [] and not (tmp_path / "s").exists()
+
+
+# ---- course ------------------------------------------------------------------------------
+def test_course_runs_numbered_notebooks_in_order_passing_dataset_only_where_it_is_a_parameter(tmp_path, fake):
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_first.ipynb")
+    write_notebook(lessons / "02_data.ipynb", 'dataset: str = "synthetic"  # data set name\n'
+                                              'a: int = 1  # a\nb: float = 0.5  # b')
+    write_notebook(lessons / "draft.ipynb")
+    rows = runs.course(dataset="pneumoniamnist", out=tmp_path / "c", notebooks=lessons)
+    assert [(row["notebook"], row["status"]) for row in rows] == [("01_first", "ok"), ("02_data", "ok")]
+    assert fake.calls == [{}, {"dataset": "pneumoniamnist"}]
+    assert files(tmp_path / "c") == ["01_first.ipynb", "01_first.metrics.json", "02_data.ipynb",
+                                     "02_data.metrics.json", "summary.csv", "summary.md"]
+    with pytest.raises(FileExistsError, match="not empty"):
+        runs.course(out=tmp_path / "c", notebooks=lessons)
+
+
+# ---- command line ----------------------------------------------------------------------
+def run_cli(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_run_writes_the_output_and_says_where_the_metrics_went(tiny, in_tmp, capsys):
+    code, out, err = run_cli(capsys, "run", tiny, "-p", "a", "4", "-p", "b", "0.5", "--name", "a4")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].startswith("output:  runs/99_tiny/a4.ipynb (")
+    assert out.splitlines()[1].startswith("metrics: runs/99_tiny/a4.metrics.json  a=4, ")
+    assert "score=2" in out.splitlines()[1]
+    assert report.read(in_tmp / "runs/99_tiny/a4.metrics.json")["score"] == 2.0
+    code, out, err = run_cli(capsys, "run", tiny, "--name", "a4")
+    assert code == 1 and err.startswith("medlab: error: runs/99_tiny/a4.ipynb exists; ")
+    assert err.count("\n") == 1
+
+
+def test_cli_run_reports_a_parameter_error_in_one_line(tiny, in_tmp, capsys):
+    code, out, err = run_cli(capsys, "run", tiny, "-p", "a", "11", "--out", "bad", "--name", "r")
+    assert code == 1
+    assert err == ("medlab: error: 99_tiny.ipynb: ParameterError: parameter 'a' = 11 (int): "
+                   "expected an integer in [0, 10]\n")
+    assert out == "partial output: bad/r.failed.ipynb\n"
+    assert files(in_tmp / "bad") == ["r.failed.ipynb"]
+
+
+def test_cli_run_refuses_an_unknown_parameter_without_running(tiny, in_tmp, capsys, fake):
+    code, out, err = run_cli(capsys, "run", tiny, "-p", "kernel_size", "3")
+    assert code == 1 and fake.calls == []
+    assert err.startswith("medlab: error: 99_tiny.ipynb has no parameter 'kernel_size'")
+
+
+def test_cli_sweep_prints_each_run_and_exits_1_when_one_failed(tiny, in_tmp, capsys, fake):
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=1,30", "--grid", "b=0.5",
+                             "-p", "label", "y", "--name", "cli")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("[1/2] ok") and "a=1__b=0.5" in lines[0]
+    assert lines[1].startswith("[2/2] failed") and "ParameterError: parameter 'a' = 30" in lines[1]
+    assert lines[2].startswith("1 of 2 runs ok; summary: runs/cli/summary.csv")
+    assert fake.calls == [{"a": 1, "b": 0.5, "label": "y"}, {"a": 30, "b": 0.5, "label": "y"}]
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=1", "--jobs", "0")
+    assert code == 2 and err.startswith("medlab: error: --jobs 0: expected at least 1")
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a")
+    assert code == 1 and "expected NAME=VALUE1,VALUE2" in err
+
+
+def test_cli_course_prints_a_table_and_fails_when_a_notebook_fails(tmp_path, in_tmp, capsys):
+    """Real runs: one lesson passes, one fails its check with its defaults."""
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_ok.ipynb")
+    write_notebook(lessons / "02_broken.ipynb", 'a: int = 12  # out of range on purpose\n'
+                                                'b: float = 0.5  # b\nlabel: str = "x"  # l')
+    code, out, err = run_cli(capsys, "course", "--notebooks", lessons, "--out", "c")
+    assert code == 1, out + err
+    lines = out.splitlines()
+    assert lines[0].split() == ["notebook", "status", "seconds"]
+    assert lines[1].split()[:2] == ["01_ok", "ok"]
+    assert lines[2].split()[:2] == ["02_broken", "failed"]
+    assert lines[2].endswith("ParameterError: parameter 'a' = 12 (int): expected an integer in [0, 10]")
+    assert lines[3] == "1 of 2 notebooks failed; outputs and summary in c"
+    assert [r["status"] for r in read_csv(in_tmp / "c" / "summary.csv")] == ["ok", "failed"]
+
+
+def test_cli_course_says_the_machine_is_ready_when_everything_ran(tmp_path, in_tmp, capsys, fake):
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_ok.ipynb")
+    code, out, err = run_cli(capsys, "course", "--notebooks", lessons)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1].startswith("all 1 notebooks ran: this machine is ready for class; "
+                                           "outputs and summary in runs/course-")
+
+
+def test_a_finished_run_whose_status_was_not_written_is_adopted_not_rerun(swept, tmp_path, fake):
+    """Interrupted between renaming the notebook into place and writing its status file."""
+    folder, rows, notebook, _ = swept
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in folder.glob("a=1__b=0.5.*"):
+        if not path.name.endswith(".status.json"):
+            (copy / path.name).write_bytes(path.read_bytes())
+    (copy / "sweep.json").write_bytes((folder / "sweep.json").read_bytes())
+    again = runs.sweep(notebook, {"a": [1], "b": [0.5]}, {"label": "fixed"}, out=copy,
+                       echo=lambda line: None)
+    assert fake.calls == [] and again[0]["status"] == "ok" and again[0]["score"] == 0.5
+    assert json.loads((copy / "a=1__b=0.5.status.json").read_text())["status"] == "ok"
+
+
+def test_cli_course_notes_when_no_notebook_takes_the_dataset(tmp_path, in_tmp, capsys, fake):
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_ok.ipynb")
+    code, out, err = run_cli(capsys, "course", "--notebooks", lessons, "--dataset", "synthetic")
+    assert code == 0 and fake.calls == [{}]
+    assert out.startswith("note: no notebook has a dataset parameter; --dataset synthetic is not used")
