@@ -165,3 +165,303 @@ def numpy_forward(model, x):
 
 
 SUPPORTED_LAYERS = tuple(sorted(_NUMPY_LAYERS))
+
+
+# --------------------------------------------------- the kit's improved classifier
+#: Augmentation layers: random at training time, the identity at inference (``training=False``,
+#: as in ``predict``), so ``numpy_forward`` passes images through them unchanged.
+AUGMENTATION_LAYERS = ("RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast",
+                       "RandomFlip", "RandomBrightness")
+
+
+def _global_average_pool_layer(layer, x):
+    if layer.data_format != "channels_last":
+        raise ValueError(f"layer {layer.name!r}: only data_format='channels_last' is supported")
+    if getattr(layer, "keepdims", False):
+        raise ValueError(f"layer {layer.name!r}: keepdims=True is not supported")
+    return np.mean(x, axis=(1, 2), dtype=np.float32).astype(np.float32)
+
+
+_NUMPY_LAYERS.update({name: (lambda layer, x: x) for name in AUGMENTATION_LAYERS})
+_NUMPY_LAYERS["GlobalAveragePooling2D"] = _global_average_pool_layer
+SUPPORTED_LAYERS = tuple(sorted(_NUMPY_LAYERS))
+
+
+def augmentation_layers(translation=0.08, rotation=0.03, zoom=0.1, contrast=0.2):
+    """Light, anatomy-preserving augmentation for chest X-rays, as a list of Keras layers.
+
+    Small shifts (``translation``, fraction of height/width), rotations (``rotation``,
+    fraction of a full turn: 0.03 = about 11 degrees), zooms and contrast changes. No
+    horizontal flip: the heart is on the patient's left, and a flipped radiograph is
+    anatomically wrong (dextrocardia). Each layer is random only in training;
+    ``predict`` and ``evaluate`` pass images through unchanged.
+
+    Returns
+    -------
+    list of keras layers
+        Put them right after ``keras.Input`` in a Sequential model.
+    """
+    layers = keras.layers
+    out = []
+    if translation:
+        out.append(layers.RandomTranslation(translation, translation, fill_mode="nearest",
+                                            name="shift"))
+    if rotation:
+        out.append(layers.RandomRotation(rotation, fill_mode="nearest", name="rotate"))
+    if zoom:
+        out.append(layers.RandomZoom(zoom, fill_mode="nearest", name="zoom"))
+    if contrast:
+        out.append(layers.RandomContrast(contrast, value_range=(0.0, 1.0), name="contrast"))
+    return out
+
+
+def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, augment=True,
+                 bn_momentum=0.9, name="improved_cnn"):
+    """The kit's recommended classifier: small, batch-normalised, augmented, regularised.
+
+    [augmentation] -> 3 stages of (Conv2D k x k, "same", no bias -> BatchNorm -> ReLU),
+    with ``width``, ``2 width`` and ``4 width`` filters, the first two stages twice and
+    followed by 2 x 2 max pooling -> GlobalAveragePooling -> Dropout -> Dense 1 sigmoid.
+
+    Compared with ``seed_cnn``: batch normalisation makes training fast and stable at a
+    higher learning rate; global average pooling replaces Flatten + Dense 64, which holds
+    almost all of the seed network's weights (lesson 05) and is where it overfits; dropout
+    and augmentation fight overfitting further.
+
+    Parameters
+    ----------
+    input_shape : tuple of 3 ints
+        (height, width, channels); height and width at least 4.
+    kernel_size : int
+        Side of every square convolution kernel, odd.
+    width : int
+        Filters of the first stage (then 2x and 4x).
+    dropout : float in [0, 1)
+        Dropout rate before the output unit; 0 leaves the layer out.
+    augment : bool
+        Start with :func:`augmentation_layers` (identity at inference).
+    bn_momentum : float in [0, 1)
+        Momentum of the batch-norm moving averages used at inference. 0.9 (Keras: 0.99)
+        lets them follow the training within an epoch of a small data set, so the
+        validation curves are meaningful from the first epochs.
+
+    Returns
+    -------
+    keras.Sequential
+        Uncompiled model mapping (N, H, W, C) images in [0, 1] to (N, 1) probabilities.
+        Its last convolution is named ``"conv3"`` (the Grad-CAM layer).
+    """
+    input_shape = tuple(int(s) for s in input_shape)
+    if len(input_shape) != 3 or min(input_shape) < 1 or min(input_shape[:2]) < 4:
+        raise ValueError(
+            f"input_shape must be (height, width, channels) with height, width >= 4, got {input_shape}"
+        )
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) \
+            or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise ValueError(f"width must be a positive int, got {width!r}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    layers = keras.layers
+
+    def block(filters, tag):
+        return [
+            layers.Conv2D(filters, kernel_size, padding="same", use_bias=False, name=f"conv{tag}"),
+            layers.BatchNormalization(momentum=float(bn_momentum), name=f"bn{tag}"),
+            layers.ReLU(name=f"relu{tag}"),
+        ]
+
+    stack = [keras.Input(shape=input_shape)]
+    if augment:
+        stack += augmentation_layers()
+    stack += block(width, "1a") + block(width, "1b") + [layers.MaxPooling2D(2, name="pool1")]
+    stack += block(2 * width, "2a") + block(2 * width, "2b") + [layers.MaxPooling2D(2, name="pool2")]
+    stack += block(4 * width, "3")
+    stack += [layers.GlobalAveragePooling2D(name="gap")]
+    if dropout:
+        stack += [layers.Dropout(float(dropout), name="dropout")]
+    stack += [layers.Dense(1, activation="sigmoid", name="output")]
+    return keras.Sequential(stack, name=name)
+
+
+#: Names of the classifiers lessons and benchmarks can ask for by name.
+CLASSIFIER_NAMES = ("seed", "improved")
+
+
+def build_classifier(name, input_shape, kernel_size=3, regularised=True, **options):
+    """A classifier by name: ``"seed"`` (:func:`seed_cnn`) or ``"improved"`` (:func:`improved_cnn`).
+
+    Parameters
+    ----------
+    name : {"seed", "improved"}
+    input_shape : tuple (H, W, C)
+    kernel_size : int
+    regularised : bool
+        For ``"improved"``: False leaves out augmentation and dropout (to show what they do).
+        ``seed_cnn`` has neither; the flag changes nothing for it.
+    **options
+        More keyword arguments for :func:`improved_cnn` (e.g. ``width``).
+
+    Returns
+    -------
+    keras.Sequential, uncompiled
+    """
+    if name == "seed":
+        if options:
+            raise ValueError(f"seed_cnn takes no options, got {sorted(options)}")
+        return seed_cnn(input_shape, kernel_size=kernel_size)
+    if name == "improved":
+        if not regularised:
+            options = {**options, "augment": False, "dropout": 0.0}
+        return improved_cnn(input_shape, kernel_size=kernel_size, **options)
+    raise ValueError(f"unknown classifier {name!r}; expected one of {', '.join(CLASSIFIER_NAMES)}")
+
+
+# --------------------------------------------------------- autoencoders (lesson 07)
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def conv_autoencoder(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32), kernel_size=3,
+                     name="autoencoder"):
+    """A convolutional autoencoder with a dense bottleneck: x -> z = f(x; W_f) -> x_hat = g(z; W_g).
+
+    Encoder f: per entry of ``filters``, Conv2D (k x k, stride 2, "same", ReLU), halving height
+    and width -> Flatten -> Dense ``latent_dim`` (linear): the code z.
+    Decoder g: Dense (ReLU) back to the last feature maps' size -> Reshape -> per entry of
+    ``filters`` in reverse, Conv2DTranspose (k x k, stride 2, ReLU), doubling height and width
+    -> Conv2D to C channels with a sigmoid, so x_hat is in [0, 1] like x.
+
+    Parameters
+    ----------
+    input_shape : tuple (H, W, C)
+        H and W divisible by ``2 ** len(filters)`` (28 with two stages: 28 -> 14 -> 7).
+    latent_dim : int
+        Length of z, numbers per image; much smaller than H * W * C.
+    filters : sequence of int
+        Filters of each encoder stage (the decoder mirrors them).
+    kernel_size : int
+        Side of every square kernel, odd.
+
+    Returns
+    -------
+    autoencoder, encoder, decoder : keras.Model
+        ``encoder`` maps (N, H, W, C) -> (N, latent_dim), ``decoder`` (N, latent_dim) ->
+        (N, H, W, C), and ``autoencoder`` is ``decoder(encoder(x))``: the three share their
+        layers and weights, so training the autoencoder trains f and g. Uncompiled.
+    """
+    input_shape = tuple(int(s) for s in input_shape)
+    filters = tuple(_positive_int("filters", f) for f in filters)
+    latent_dim = _positive_int("latent_dim", latent_dim)
+    kernel_size = _positive_int("kernel_size", kernel_size)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+    if not filters:
+        raise ValueError("filters must hold at least one stage")
+    scale = 2 ** len(filters)
+    if len(input_shape) != 3 or min(input_shape) < 1 or input_shape[0] % scale or input_shape[1] % scale:
+        raise ValueError(
+            f"input_shape must be (H, W, C) with H and W divisible by 2 ** len(filters) = {scale}, "
+            f"got {input_shape}"
+        )
+    layers = keras.layers
+    height, width, channels = input_shape
+    small = (height // scale, width // scale, filters[-1])
+
+    x = inputs = keras.Input(shape=input_shape, name="x")
+    for i, f in enumerate(filters, 1):
+        x = layers.Conv2D(f, kernel_size, strides=2, padding="same", activation="relu",
+                          name=f"enc_conv{i}")(x)
+    x = layers.Flatten(name="enc_flatten")(x)
+    z = layers.Dense(latent_dim, name="z")(x)
+    encoder = keras.Model(inputs, z, name="encoder")
+
+    y = code = keras.Input(shape=(latent_dim,), name="z_in")
+    y = layers.Dense(int(np.prod(small)), activation="relu", name="dec_dense")(y)
+    y = layers.Reshape(small, name="dec_reshape")(y)
+    for i, f in enumerate(reversed(filters), 1):
+        y = layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same", activation="relu",
+                                   name=f"dec_deconv{i}")(y)
+    x_hat = layers.Conv2D(channels, kernel_size, padding="same", activation="sigmoid",
+                          name="x_hat")(y)
+    decoder = keras.Model(code, x_hat, name="decoder")
+
+    autoencoder = keras.Model(inputs, decoder(encoder(inputs)), name=name)
+    return autoencoder, encoder, decoder
+
+
+def compression_ratio(encoder):
+    """Numbers in one input image divided by numbers in its code z (e.g. 784 / 32 = 24.5)."""
+    numbers_in = int(np.prod(encoder.input_shape[1:]))
+    numbers_out = int(np.prod(encoder.output_shape[1:]))
+    return numbers_in / numbers_out
+
+
+def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
+                      name="denoiser"):
+    """A small U-Net that predicts the correction to a noisy image: x_hat = y + r(y; W).
+
+    An encoder-decoder with skip connections. Encoder: at each of ``depth`` levels,
+    ``convs`` Conv2D 3 x 3 (ReLU, "same") then 2 x 2 max pooling, doubling the filters per
+    level; at the bottom ``convs`` more convolutions. Decoder: per level, a 2 x 2
+    Conv2DTranspose (stride 2) back up, concatenated with the encoder's maps of that size
+    (the skip connection: fine detail need not squeeze through the bottom), then ``convs``
+    convolutions. A last linear 3 x 3 convolution gives r, added to the input (residual
+    learning: the network only has to estimate the noise, ``-r``).
+
+    Unlike :func:`conv_autoencoder` it has no dense bottleneck, so it is fully
+    convolutional: trained on 28 x 28 images or patches, it denoises images of any size
+    whose height and width are divisible by ``2 ** depth``.
+
+    Parameters
+    ----------
+    input_shape : tuple (H, W, C)
+        H and W may be None (any size).
+    filters : int
+        Filters of the first level (then 2x, 4x, ...).
+    depth : int >= 0
+        Number of 2 x 2 down-samplings (0: a plain stack of convolutions, DnCNN-like).
+    convs : int >= 1
+        Convolutions per level.
+
+    Returns
+    -------
+    keras.Model
+        Uncompiled; (N, H, W, C) -> (N, H, W, C), not clipped (clip to [0, 1] after predict).
+    """
+    input_shape = tuple(None if s is None else int(s) for s in input_shape)
+    filters = _positive_int("filters", filters)
+    convs = _positive_int("convs", convs)
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+        raise ValueError(f"depth must be an int >= 0, got {depth!r}")
+    if len(input_shape) != 3 or input_shape[2] is None:
+        raise ValueError(f"input_shape must be (H, W, C) with C known, got {input_shape}")
+    for side in input_shape[:2]:
+        if side is not None and side % (2 ** depth):
+            raise ValueError(f"height and width must be divisible by 2 ** depth = {2 ** depth}, "
+                             f"got {input_shape}")
+    layers = keras.layers
+
+    def stack(x, f, tag):
+        for i in range(convs):
+            x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"{tag}_conv{i + 1}")(x)
+        return x
+
+    x = inputs = keras.Input(shape=input_shape, name="noisy")
+    skips = []
+    for level in range(depth):
+        x = stack(x, filters * 2 ** level, f"down{level + 1}")
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"pool{level + 1}")(x)
+    x = stack(x, filters * 2 ** depth, "bottom")
+    for level in reversed(range(depth)):
+        x = layers.Conv2DTranspose(filters * 2 ** level, 2, strides=2, activation="relu",
+                                   name=f"up{level + 1}")(x)
+        x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
+        x = stack(x, filters * 2 ** level, f"dec{level + 1}")
+    correction = layers.Conv2D(input_shape[2], 3, padding="same", name="correction")(x)
+    outputs = layers.Add(name="denoised")([inputs, correction])
+    return keras.Model(inputs, outputs, name=name)

@@ -80,3 +80,323 @@ def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------ training and evaluation
+def _histories(histories):
+    """A single history dict -> {"": history}; a dict of histories stays as it is."""
+    if not histories:
+        raise ValueError("histories is empty")
+    if all(isinstance(v, (list, tuple, np.ndarray)) for v in histories.values()):
+        return {"": histories}
+    return dict(histories)
+
+
+def loss_curves(histories, metrics=("loss",), validation=True, title=None, best=None):
+    """Training (solid) and validation (dashed) curves per epoch, one panel per metric.
+
+    Parameters
+    ----------
+    histories : dict of str -> list, or dict of name -> such a dict
+        One Keras history as a dict (``{"loss": [...], "val_loss": [...]}``) or several by
+        name (``{"seed": h1, "improved": h2}``); each gets its own colour.
+    metrics : sequence of str
+        Keys to draw, e.g. ``("loss", "auc")``; ``val_<key>`` is drawn dashed if present.
+    validation : bool
+        Draw the ``val_`` curves.
+    title : str, optional
+    best : dict of name -> int, optional
+        Epoch (0-based) to mark with a dot on that history's validation curve (e.g. the
+        epoch whose weights early stopping restored).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    histories = _histories(histories)
+    metrics = tuple(metrics)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.3), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, metric in zip(axes[0], metrics):
+        for index, (name, history) in enumerate(histories.items()):
+            colour = colours[index % len(colours)]
+            prefix = f"{name}: " if name else ""
+            if metric not in history:
+                raise KeyError(f"history {name!r} has no {metric!r}; it has {sorted(history)}")
+            train = np.asarray(history[metric], dtype=float)
+            epochs = np.arange(1, len(train) + 1)
+            ax.plot(epochs, train, "-", color=colour, label=f"{prefix}train")
+            val = history.get(f"val_{metric}")
+            if validation and val is not None:
+                ax.plot(epochs[:len(val)], val, "--", color=colour, label=f"{prefix}validation")
+                if best and name in best and best[name] is not None:
+                    e = int(best[name])
+                    ax.plot([e + 1], [val[e]], "o", color=colour, markersize=7,
+                            label=f"{prefix}best epoch ({e + 1})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def roc_plot(y_true, scores, thresholds=None, title="ROC curve"):
+    """ROC curves of one or more models on the same labels, with their AUC.
+
+    Parameters
+    ----------
+    y_true : array (N,) of 0/1
+    scores : array (N,) or dict of model name -> array (N,)
+    thresholds : float or dict of name -> float, optional
+        Operating point to mark on each curve (sensitivity and 1 - specificity there).
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from medlab import metrics
+
+    scores = scores if isinstance(scores, dict) else {"model": scores}
+    if thresholds is not None and not isinstance(thresholds, dict):
+        thresholds = {name: thresholds for name in scores}
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.50)")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (name, p) in enumerate(scores.items()):
+        colour = colours[index % len(colours)]
+        fpr, tpr, _ = metrics.roc(y_true, p)
+        ax.plot(fpr, tpr, "-", color=colour, label=f"{name} (AUC {metrics.auc(y_true, p):.2f})")
+        if thresholds and name in thresholds:
+            m = metrics.binary_metrics(y_true, p, thresholds[name])
+            ax.plot([1 - m.specificity], [m.sensitivity], "o", color=colour,
+                    label=f"{name} at threshold {m.threshold:.2f}")
+    ax.set_xlabel("1 - specificity (false-positive rate)")
+    ax.set_ylabel("sensitivity (true-positive rate)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_plot(matrix, class_names=("normal", "pneumonia"), title=None):
+    """A 2 x 2 confusion matrix ``[[TN, FP], [FN, TP]]`` as a labelled table of counts.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    matrix = np.asarray(matrix)
+    if matrix.shape != (2, 2):
+        raise ValueError(f"matrix must be 2 x 2 [[TN, FP], [FN, TP]], got shape {matrix.shape}")
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(int(matrix.max()), 1))
+    names = [["TN", "FP"], ["FN", "TP"]]
+    for i in range(2):
+        for j in range(2):
+            dark = matrix[i, j] > 0.6 * matrix.max()
+            ax.text(j, i, f"{names[i][j]}\n{int(matrix[i, j])}", ha="center", va="center",
+                    color="white" if dark else "black", fontsize=10)
+    ax.set_xticks([0, 1], [f"called {c}" for c in class_names], fontsize=8)
+    ax.set_yticks([0, 1], [f"truly {c}" for c in class_names], fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def prevalence_plot(sensitivity, specificity, marks=None, title=None):
+    """Accuracy, PPV and NPV of a fixed test as the prevalence goes from 0 to 1.
+
+    Parameters
+    ----------
+    sensitivity, specificity : float in [0, 1]
+    marks : dict of label -> prevalence, optional
+        Vertical lines, e.g. ``{"test split": 0.74, "outpatients": 0.05}``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from medlab.metrics import at_prevalence
+
+    prevalence = np.linspace(0.0, 1.0, 201)
+    values = at_prevalence(sensitivity, specificity, prevalence)
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for key, label in (("accuracy", "accuracy"), ("ppv", "PPV (positive calls truly sick)"),
+                       ("npv", "NPV (negative calls truly healthy)")):
+        ax.plot(prevalence, values[key], label=label)
+    for index, (label, pi) in enumerate((marks or {}).items()):
+        ax.axvline(pi, color="grey", linestyle=":" if index else "--", linewidth=1)
+        ax.text(pi, 0.02 + 0.08 * index, f" {label}", fontsize=7, color="dimgrey")
+    ax.set_xlabel("prevalence (fraction of patients with pneumonia)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center right")
+    ax.set_title(title or f"sensitivity {sensitivity:.2f}, specificity {specificity:.2f}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet"):
+    """X-rays with Grad-CAM heat maps on top: one row of originals, one row per set of maps.
+
+    Parameters
+    ----------
+    images : array (n, H, W) or (n, H, W, 1) in [0, 1]
+    maps : array (n, H, W) in [0, 1], or dict of row name -> such an array
+        E.g. ``{"seed CNN": cam_seed, "improved CNN": cam_improved}``.
+    titles : list of str, optional
+        One per image (e.g. label and score), shown above the originals.
+    alpha : float
+        Opacity of the heat map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"images must have shape (n, H, W) with n >= 1, got {images.shape}")
+    rows = maps if isinstance(maps, dict) else {"Grad-CAM": maps}
+    for name, m in rows.items():
+        if np.shape(m) != images.shape:
+            raise ValueError(f"maps {name!r} have shape {np.shape(m)}; expected {images.shape}")
+    n = len(images)
+    fig, axes = plt.subplots(1 + len(rows), n, figsize=(size * n, size * (1 + len(rows)) + 0.2),
+                             squeeze=False)
+    for j in range(n):
+        axes[0, j].imshow(images[j], cmap="gray", vmin=0, vmax=1)
+        if titles is not None:
+            axes[0, j].set_title(str(titles[j]), fontsize=8)
+        for i, m in enumerate(rows.values(), start=1):
+            axes[i, j].imshow(images[j], cmap="gray", vmin=0, vmax=1)
+            axes[i, j].imshow(np.asarray(m)[j], cmap=cmap, vmin=0, vmax=1, alpha=alpha)
+    for i, name in enumerate(["image", *rows], start=0):
+        axes[i, 0].set_ylabel(name, fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------ autoencoders (lesson 07)
+def image_rows(rows, titles=None, size=1.3, vmin=0.0, vmax=1.0, cmap="gray", suptitle=None):
+    """Images side by side: one row per method, one column per image, rows labelled.
+
+    Parameters
+    ----------
+    rows : dict of row name -> array (n, H, W) or (n, H, W, 1)
+        E.g. ``{"clean": x, "noisy": y, "Gaussian filter": g, "denoiser": d}``; every row
+        holds the same number n of images.
+    titles : dict of row name -> list of n str, optional
+        A title above each image of that row (e.g. its PSNR).
+    size : float
+        Side of one panel in inches.
+    vmin, vmax : float or None
+        Grey-level range shared by every panel (None: each image scaled on its own).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not rows:
+        raise ValueError("rows is empty")
+    arrays = {}
+    for name, images in rows.items():
+        images = np.asarray(images)
+        if images.ndim == 4 and images.shape[-1] == 1:
+            images = images[..., 0]
+        if images.ndim != 3 or len(images) == 0:
+            raise ValueError(f"row {name!r} must hold images (n, H, W), got shape {images.shape}")
+        arrays[name] = images
+    n = {len(images) for images in arrays.values()}
+    if len(n) != 1:
+        raise ValueError(f"every row must hold the same number of images, got {sorted(n)}")
+    n = n.pop()
+    fig, axes = plt.subplots(len(arrays), n, figsize=(size * n + 0.9, size * len(arrays) + 0.3),
+                             squeeze=False)
+    for i, (name, images) in enumerate(arrays.items()):
+        for j in range(n):
+            ax = axes[i, j]
+            ax.imshow(images[j], cmap=cmap, vmin=vmin, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if titles and name in titles:
+                ax.set_title(str(titles[name][j]), fontsize=7)
+        axes[i, 0].set_ylabel(name, fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def latent_scatter(points, labels, class_names=("normal", "pneumonia"), title=None,
+                   axis_names=("PC 1", "PC 2")):
+    """2-D points (e.g. the codes z projected by PCA) coloured by class.
+
+    Parameters
+    ----------
+    points : array (N, 2)
+    labels : array (N,) of ints in [0, len(class_names))
+    class_names : sequence of str
+    title : str, optional
+    axis_names : two str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    points = np.asarray(points, dtype=float)
+    labels = np.asarray(labels).reshape(-1)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(labels):
+        raise ValueError(f"points must be (N, 2) with N labels; got {points.shape} and {labels.shape}")
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    markers = "os^Dv"
+    for k, name in enumerate(class_names):
+        chosen = labels == k
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=14, alpha=0.7,
+                   marker=markers[k % len(markers)], label=f"{name} ({int(chosen.sum())})")
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def score_histogram(scores, labels, class_names=("normal", "pneumonia"), bins=30, title=None,
+                    xlabel="anomaly score"):
+    """Overlaid histograms of a score per class (e.g. reconstruction errors).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    scores = np.asarray(scores, dtype=float).reshape(-1)
+    labels = np.asarray(labels).reshape(-1)
+    if scores.shape != labels.shape or scores.size == 0:
+        raise ValueError(f"scores {scores.shape} and labels {labels.shape} must be equal, non-empty")
+    edges = np.histogram_bin_edges(scores, bins=bins)
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    for k, name in enumerate(class_names):
+        ax.hist(scores[labels == k], bins=edges, alpha=0.55, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("images")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

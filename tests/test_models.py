@@ -62,3 +62,48 @@ def test_wrong_input_shape_is_reported():
         numpy_forward(seed_cnn((32, 32, 1)), np.zeros((1, 32, 32, 3), np.float32))
     with pytest.raises(ValueError, match="input_shape"):
         seed_cnn((32, 32))
+
+
+# ------------------------------------------------------------ the kit's improved classifier
+from medlab.models import AUGMENTATION_LAYERS, build_classifier, improved_cnn  # noqa: E402
+
+
+def test_improved_cnn_layout_and_options():
+    model = improved_cnn((28, 28, 1), kernel_size=5, width=8, dropout=0.2)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds[:4] == ["RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast"]
+    assert "RandomFlip" not in kinds  # a flipped chest X-ray is anatomically wrong
+    assert kinds[-3:] == ["GlobalAveragePooling2D", "Dropout", "Dense"]
+    convs = [layer for layer in model.layers if kinds[model.layers.index(layer)] == "Conv2D"]
+    assert [c.filters for c in convs] == [8, 8, 16, 16, 32]
+    assert all(c.kernel_size == (5, 5) for c in convs) and convs[-1].name == "conv3"
+    assert model.output_shape == (None, 1)
+    bare = improved_cnn((28, 28, 1), width=8, dropout=0, augment=False)
+    assert [type(layer).__name__ for layer in bare.layers][0] == "Conv2D"
+    assert "Dropout" not in [type(layer).__name__ for layer in bare.layers]
+    for bad in ({"kernel_size": 4}, {"width": 0}, {"dropout": 1.0}, {"input_shape": (2, 2, 1)}):
+        with pytest.raises(ValueError):
+            improved_cnn(**{"input_shape": (28, 28, 1), **bad})
+
+
+def test_numpy_forward_treats_augmentation_as_identity_at_inference():
+    assert set(AUGMENTATION_LAYERS) <= set(SUPPORTED_LAYERS)
+    assert "GlobalAveragePooling2D" in SUPPORTED_LAYERS
+    keras.utils.set_random_seed(1)
+    model = improved_cnn((12, 12, 1), width=4)
+    x = np.random.default_rng(0).random((2, 12, 12, 1), dtype=np.float32)
+    np.testing.assert_allclose(numpy_forward(model, x), model.predict(x, verbose=0), atol=1e-4)
+    outputs = dict(numpy_layer_outputs(model, x))
+    np.testing.assert_array_equal(outputs["contrast"], x)  # augmentation: the identity
+
+
+def test_build_classifier_by_name():
+    assert build_classifier("seed", (20, 20, 1), kernel_size=5).layers[0].kernel_size == (5, 5)
+    plain = build_classifier("improved", (16, 16, 1), regularised=False, width=4)
+    kinds = [type(layer).__name__ for layer in plain.layers]
+    assert "Dropout" not in kinds and not set(kinds) & set(AUGMENTATION_LAYERS)
+    assert "Dropout" in [type(layer).__name__ for layer in build_classifier("improved", (16, 16, 1), width=4).layers]
+    with pytest.raises(ValueError, match="unknown classifier 'resnet'"):
+        build_classifier("resnet", (16, 16, 1))
+    with pytest.raises(ValueError, match="no options"):
+        build_classifier("seed", (16, 16, 1), width=4)

@@ -27,3 +27,88 @@ def test_three_planes_shows_centre_slices_upright():
     plt.close(fig)
     with pytest.raises(ValueError, match="rank 3"):
         plots.three_planes(np.zeros((4, 4)))
+
+
+# ------------------------------------------------------------ training and evaluation
+def test_loss_curves_one_or_several_histories():
+    h = {"loss": [0.7, 0.5, 0.4], "val_loss": [0.7, 0.6, 0.65], "auc": [0.5, 0.7, 0.8], "val_auc": [0.5, 0.6, 0.6]}
+    fig = plots.loss_curves(h, metrics=("loss", "auc"))
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1, 2, 3])  # epochs from 1
+    plt.close(fig)
+    fig = plots.loss_curves({"a": h, "b": {"loss": [1.0, 0.9]}}, best={"a": 1}, validation=True)
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == ["a: train", "a: validation", "a: best epoch (2)", "b: train"]
+    assert fig.axes[0].lines[2].get_ydata()[0] == 0.6
+    plt.close(fig)
+    with pytest.raises(KeyError, match="no 'auc'"):
+        plots.loss_curves({"loss": [1.0]}, metrics=("auc",))
+    with pytest.raises(ValueError, match="empty"):
+        plots.loss_curves({})
+
+
+def test_roc_plot_marks_the_auc_and_the_operating_point():
+    y = np.array([0, 0, 1, 1])
+    fig = plots.roc_plot(y, {"m": np.array([0.1, 0.6, 0.4, 0.9])}, thresholds={"m": 0.5})
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == ["chance (AUC 0.50)", "m (AUC 0.75)", "m at threshold 0.50"]
+    point = fig.axes[0].lines[2]
+    assert (point.get_xdata()[0], point.get_ydata()[0]) == (0.5, 0.5)  # 1 - spec, sens
+    plt.close(fig)
+
+
+def test_confusion_plot_shows_the_four_counts():
+    fig = plots.confusion_plot([[3, 1], [2, 5]])
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["FN\n2", "FP\n1", "TN\n3", "TP\n5"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="2 x 2"):
+        plots.confusion_plot(np.zeros((3, 3)))
+
+
+def test_prevalence_plot_draws_three_curves():
+    fig = plots.prevalence_plot(0.9, 0.8, marks={"test": 0.5})
+    ax = fig.axes[0]
+    assert len(ax.lines) == 4  # accuracy, PPV, NPV and the mark
+    accuracy = ax.lines[0].get_ydata()
+    assert accuracy[0] == pytest.approx(0.8) and accuracy[-1] == pytest.approx(0.9)
+    plt.close(fig)
+
+
+def test_heatmap_overlay_rows_per_model():
+    images = np.zeros((3, 8, 8, 1))
+    maps = np.zeros((3, 8, 8))
+    fig = plots.heatmap_overlay(images, {"seed": maps, "kit": maps}, titles=["a", "b", "c"])
+    assert len(fig.axes) == 9 and fig.axes[0].get_title() == "a"
+    assert len(fig.axes[3].images) == 2 and fig.axes[3].get_ylabel() == "seed"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="maps 'Grad-CAM'"):
+        plots.heatmap_overlay(images, np.zeros((3, 4, 4)))
+
+
+def test_image_rows_labels_rows_and_titles():
+    rows = {"clean": np.zeros((3, 8, 8)), "noisy": np.ones((3, 8, 8, 1))}
+    fig = plots.image_rows(rows, titles={"noisy": ["a", "b", "c"]}, suptitle="x")
+    assert len(fig.axes) == 6
+    assert [fig.axes[i].get_ylabel() for i in (0, 3)] == ["clean", "noisy"]
+    assert fig.axes[4].get_title() == "b" and fig.axes[1].get_title() == ""
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same number"):
+        plots.image_rows({"a": np.zeros((2, 4, 4)), "b": np.zeros((3, 4, 4))})
+    with pytest.raises(ValueError, match="empty"):
+        plots.image_rows({})
+
+
+def test_latent_scatter_and_score_histogram_one_series_per_class():
+    points = np.random.default_rng(0).normal(size=(10, 2))
+    labels = np.array([0, 1] * 5)
+    fig = plots.latent_scatter(points, labels, title="z")
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["normal (5)", "pneumonia (5)"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="points"):
+        plots.latent_scatter(np.zeros((10, 3)), labels)
+    fig = plots.score_histogram(np.arange(10.0), labels)
+    assert len(fig.axes[0].patches) == 2 * 30
+    plt.close(fig)

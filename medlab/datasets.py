@@ -1,0 +1,260 @@
+"""Train/validation/test arrays for the classification lessons, from any of the kit's sources.
+
+``load_classification_data(dataset, image_size, seed)`` accepts
+
+- ``"synthetic"``: synthetic chest X-rays (:func:`medlab.data.synthetic_chest`), split
+  70/15/15; works offline, everywhere;
+- ``"pneumoniamnist"``: the PneumoniaMNIST file found by
+  :func:`medlab.data.find_pneumoniamnist` (``medlab data fetch pneumoniamnist`` downloads it);
+- the path of a MedMNIST ``.npz`` file (its own train/val/test splits);
+- the path of an image folder ``root/<class>/*.png`` with two classes (split 70/15/15).
+
+and always returns float32 images (N, H, W, 1) in [0, 1] and int64 labels (N,) of 0/1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: Named data sets; anything else must be a path.
+DATASET_NAMES = ("synthetic", "pneumoniamnist")
+#: Fractions of the synthetic set and of an image folder used for train, val and test.
+SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
+#: Size of the synthetic images when ``image_size`` is None.
+SYNTHETIC_SIZE = 64
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class ClassificationData:
+    """Three splits of a two-class image data set.
+
+    Attributes
+    ----------
+    x_train, x_val, x_test : float32 arrays (N, H, W, 1) in [0, 1]
+    y_train, y_val, y_test : int64 arrays (N,) of 0 (normal) and 1 (pneumonia)
+    name : str
+        Where the data came from (``"synthetic"``, ``"pneumoniamnist"`` or the path's name).
+    class_names : tuple of 2 str
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    name: str
+    class_names: tuple = ("normal", "pneumonia")
+
+    @property
+    def image_shape(self):
+        """(H, W, 1) of one image."""
+        return tuple(self.x_train.shape[1:])
+
+    def split(self, name):
+        """``(x, y)`` of ``"train"``, ``"val"`` or ``"test"``."""
+        if name not in ("train", "val", "test"):
+            raise ValueError(f"split must be 'train', 'val' or 'test', got {name!r}")
+        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+    def describe(self):
+        """One line per split: images, shape and class counts (stable text)."""
+        lines = []
+        for split in ("train", "val", "test"):
+            x, y = self.split(split)
+            counts = np.bincount(y, minlength=2)
+            lines.append(
+                f"{split:>5}: {len(y):5d} images {tuple(x.shape[1:])}, "
+                f"{self.class_names[0]} {counts[0]}, {self.class_names[1]} {counts[1]} "
+                f"(prevalence {counts[1] / max(len(y), 1):.2f})"
+            )
+        return "\n".join(lines)
+
+
+def _grey_float(images):
+    """uint8 or float images (N, H, W[, C]) -> float32 (N, H, W, 1) in [0, 1]."""
+    images = np.asarray(images)
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    x = images.astype(np.float32) / np.float32(scale)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
+    if x.shape[-1] in (3, 4):
+        x = (x[..., :3] @ _LUMA)[..., None]
+    elif x.shape[-1] != 1:
+        raise ValueError(f"images must have 1, 3 or 4 channels, got {x.shape[-1]}")
+    return np.clip(x, 0.0, 1.0)
+
+
+def resize_images(images, image_size):
+    """Resize (N, H, W, C) float images to (N, S, S, C) with ``tf.image.resize`` (bilinear,
+    antialiased when shrinking); returned unchanged when already S x S."""
+    if image_size is None or images.shape[1:3] == (image_size, image_size):
+        return images
+    from medlab._tensorflow import tf
+
+    out = tf.image.resize(images, (int(image_size), int(image_size)), method="bilinear",
+                          antialias=True).numpy()
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def _binary_labels(labels, source):
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"{source}: expected one label per image (0/1), got labels of shape {labels.shape}")
+    if labels.size and not np.all((labels == 0) | (labels == 1)):
+        raise ValueError(f"{source}: expected binary labels 0/1, found {sorted(set(labels.tolist()))[:10]}")
+    return labels.astype(np.int64)
+
+
+def _split_indices(labels, fractions, seed):
+    """Stratified train/val/test index arrays (each class split by ``fractions``)."""
+    rng = np.random.default_rng(seed)
+    parts = ([], [], [])
+    for c in (0, 1):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_train = int(round(fractions[0] * len(idx)))
+        n_val = int(round(fractions[1] * len(idx)))
+        for part, chunk in zip(parts, (idx[:n_train], idx[n_train:n_train + n_val],
+                                       idx[n_train + n_val:])):
+            part.append(chunk)
+    return [np.sort(np.concatenate(part)) for part in parts]
+
+
+def _from_arrays(images, labels, name, seed, class_names=("normal", "pneumonia")):
+    train, val, test = _split_indices(labels, SPLIT_FRACTIONS, seed)
+    if min(len(train), len(val), len(test)) == 0:
+        raise ValueError(f"{name}: {len(labels)} images are too few to split 70/15/15")
+    return ClassificationData(images[train], labels[train], images[val], labels[val],
+                              images[test], labels[test], name, tuple(class_names))
+
+
+def _limit(x, y, n, seed):
+    """At most ``n`` images, stratified (the same subset for the same seed)."""
+    if n is None or len(y) <= n:
+        return x, y
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in (0, 1):
+        idx = np.flatnonzero(y == c)
+        share = int(round(n * len(idx) / len(y)))
+        keep.append(rng.choice(idx, size=min(share, len(idx)), replace=False))
+    keep = np.sort(np.concatenate(keep))
+    return x[keep], y[keep]
+
+
+def _from_npz(path, image_size, name):
+    from medlab.data import load_medmnist
+
+    splits = load_medmnist(path)
+    arrays = []
+    for split in ("train", "val", "test"):
+        images, labels = splits[split]
+        arrays += [resize_images(_grey_float(images), image_size),
+                   _binary_labels(labels, f"{path} ({split}_labels)")]
+    return ClassificationData(*arrays, name=name)
+
+
+def _from_folder(root, image_size, seed):
+    from medlab.data import check_image_folder, image_folder_dataset
+
+    class_names = tuple(check_image_folder(root, n_classes=2))
+    size = int(image_size or SYNTHETIC_SIZE)
+    dataset = image_folder_dataset(root, image_size=(size, size), batch_size=256, seed=seed,
+                                   shuffle=False, verbose=False)
+    xs, ys = [], []
+    for x, y in dataset:
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+    images = np.clip(np.concatenate(xs), 0.0, 1.0).astype(np.float32)
+    labels = np.concatenate(ys).reshape(-1).astype(np.int64)
+    return _from_arrays(images, labels, Path(root).name, seed, class_names)
+
+
+def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_synthetic=600,
+                             max_train=None):
+    """Load a two-class chest X-ray data set as train/val/test arrays.
+
+    Parameters
+    ----------
+    dataset : str
+        ``"synthetic"``, ``"pneumoniamnist"``, or the path of a MedMNIST ``.npz`` file or
+        of an image folder with two class sub-folders.
+    image_size : int, optional
+        Side S of the returned images; images of another size are resized
+        (``tf.image.resize``, bilinear). Default: the data's own size (64 for synthetic
+        images, 64 for an image folder).
+    seed : int
+        Seed of the synthetic images and of the 70/15/15 split (synthetic, folders) and of
+        the ``max_train`` subset.
+    n_synthetic : int
+        Number of synthetic images, all splits together.
+    max_train : int, optional
+        Keep at most this many training images (a stratified subset); val and test are kept
+        whole.
+
+    Returns
+    -------
+    ClassificationData
+        Images float32 (N, S, S, 1) in [0, 1], labels int64 (N,).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``"pneumoniamnist"`` with no file on this machine (the message says how to fetch it),
+        or a path that does not exist.
+    ValueError
+        A file or folder that is not a two-class data set.
+    """
+    if not isinstance(dataset, (str, Path)):
+        raise ValueError(f"dataset must be a name {DATASET_NAMES} or a path, got {dataset!r}")
+    if image_size is not None and (isinstance(image_size, bool) or int(image_size) != image_size
+                                   or image_size < 8):
+        raise ValueError(f"image_size must be an int >= 8 or None, got {image_size!r}")
+    if str(dataset) == "synthetic":
+        from medlab.data import synthetic_chest
+
+        images, labels = synthetic_chest(int(n_synthetic), size=int(image_size or SYNTHETIC_SIZE),
+                                         seed=seed)
+        data = _from_arrays(_grey_float(images), labels.astype(np.int64), "synthetic", seed)
+    elif str(dataset) == "pneumoniamnist":
+        from medlab.data import find_pneumoniamnist
+
+        path = find_pneumoniamnist()
+        if path is None:
+            raise FileNotFoundError(
+                "no PneumoniaMNIST file on this machine: download it with "
+                "`medlab data fetch pneumoniamnist` (or use dataset='synthetic')"
+            )
+        data = _from_npz(path, image_size, "pneumoniamnist")
+    else:
+        path = Path(dataset).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"dataset {str(dataset)!r} is neither 'synthetic', 'pneumoniamnist' nor an "
+                "existing .npz file or image folder"
+            )
+        if path.is_dir():
+            data = _from_folder(path, image_size, seed)
+        elif path.suffix == ".npz":
+            data = _from_npz(path, image_size, path.stem)
+        else:
+            raise ValueError(f"{path}: expected a MedMNIST .npz file or an image folder")
+    if max_train is not None:
+        x, y = _limit(data.x_train, data.y_train, int(max_train), seed)
+        data = ClassificationData(x, y, data.x_val, data.y_val, data.x_test, data.y_test,
+                                  data.name, data.class_names)
+    return data
+
+
+__all__ = [
+    "ClassificationData", "DATASET_NAMES", "SPLIT_FRACTIONS", "load_classification_data",
+    "resize_images",
+]

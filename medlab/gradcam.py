@@ -1,0 +1,125 @@
+"""Grad-CAM: where in the image a CNN looked when it scored it (Selvaraju et al., ICCV 2017).
+
+For the feature maps :math:`A^c` (channel c) of a convolution layer and the model's score
+:math:`y`, Grad-CAM weighs each map by its average gradient and keeps the positive part:
+
+.. math::
+
+    \\alpha_c = \\frac{1}{HW} \\sum_{i,j} \\frac{\\partial y}{\\partial A^c_{ij}}, \\qquad
+    L = \\mathrm{relu}\\Big(\\sum_c \\alpha_c A^c\\Big).
+
+:math:`L` has the layer's (coarse) resolution; it is resized to the input and divided by
+its maximum, so each map lies in [0, 1]. The last convolution is the usual choice: it has
+the most abstract features and still a spatial layout.
+
+For a sigmoid output the score used is the probability of the class asked for
+(``p`` for class 1, ``1 - p`` for class 0). Its gradient is the logit's times
+``p (1 - p) > 0``, so after the division by the maximum the map is the same as with the
+logit, except when ``p`` is saturated at exactly 0 or 1 in float32 (then the map is 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medlab._tensorflow import keras, tf
+
+#: Layer types Grad-CAM can be computed on.
+CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+
+
+def conv_layer_names(model):
+    """Names of the model's (top-level) convolution layers, in order."""
+    return [layer.name for layer in model.layers if type(layer).__name__ in CONV_LAYER_TYPES]
+
+
+def last_conv_layer(model):
+    """Name of the model's last convolution layer.
+
+    Raises
+    ------
+    ValueError
+        If the model has no convolution layer (Grad-CAM needs a spatial feature map).
+    """
+    names = conv_layer_names(model)
+    if not names:
+        kinds = ", ".join(type(layer).__name__ for layer in model.layers)
+        raise ValueError(
+            f"model {model.name!r} has no convolution layer ({kinds}); Grad-CAM needs the "
+            "feature maps of a Conv2D layer"
+        )
+    return names[-1]
+
+
+def grad_cam(model, images, layer_name=None, class_index=1):
+    """Grad-CAM heat maps of a binary (sigmoid) or softmax classifier.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built from ``keras.Input`` (Sequential or functional), output (N, 1) sigmoid or
+        (N, K) softmax.
+    images : array (N, H, W, C) or (N, H, W) float32
+        The model's inputs.
+    layer_name : str, optional
+        Convolution layer to explain; default its last one (:func:`last_conv_layer`).
+    class_index : int
+        Class whose score is explained: for a sigmoid output 1 (positive, ``p``) or
+        0 (``1 - p``); for a softmax output the column.
+
+    Returns
+    -------
+    float32 array (N, H, W)
+        One map per image, in [0, 1] (1 at its maximum; all 0 if no region increases the
+        score), bilinearly resized to the input's height and width.
+
+    Raises
+    ------
+    ValueError
+        No convolution layer, an unknown ``layer_name``, a layer whose output is not
+        (N, h, w, c), images of the wrong shape, or a bad ``class_index``.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 3 and model.input_shape[-1] == 1:
+        images = images[..., None]
+    expected = tuple(model.input_shape[1:])
+    if images.ndim != 4 or any(e is not None and e != s for e, s in zip(expected, images.shape[1:])):
+        raise ValueError(f"images must have shape (N, {', '.join(map(str, expected))}), got {images.shape}")
+    if layer_name is None:
+        layer_name = last_conv_layer(model)
+    try:
+        layer = model.get_layer(layer_name)
+    except ValueError:
+        raise ValueError(
+            f"model {model.name!r} has no layer {layer_name!r}; its convolution layers are "
+            f"{conv_layer_names(model)}"
+        ) from None
+    if len(layer.output.shape) != 4:
+        raise ValueError(
+            f"layer {layer_name!r} has output shape {tuple(layer.output.shape)}; Grad-CAM needs "
+            "a (N, height, width, channels) feature map"
+        )
+    n_outputs = int(model.output_shape[-1])
+    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)) or \
+            not 0 <= class_index < max(n_outputs, 2):
+        raise ValueError(f"class_index must be an int in [0, {max(n_outputs, 2)}), got {class_index!r}")
+
+    explainer = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+    x = tf.convert_to_tensor(images)
+    with tf.GradientTape() as tape:
+        maps, outputs = explainer(x, training=False)
+        if n_outputs == 1:
+            score = outputs[:, 0] if class_index == 1 else 1.0 - outputs[:, 0]
+        else:
+            score = outputs[:, int(class_index)]
+    gradients = tape.gradient(score, maps)  # (N, h, w, c)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)  # alpha_c, (N, 1, 1, c)
+    cam = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1, keepdims=True))  # (N, h, w, 1)
+    cam = tf.image.resize(cam, images.shape[1:3], method="bilinear")[..., 0]
+    cam = tf.nn.relu(cam).numpy()
+    peak = cam.reshape(len(cam), -1).max(axis=1) if cam.size else np.zeros(0)
+    scale = np.where(peak > 0, peak, 1.0)[:, None, None]
+    return np.clip(cam / scale, 0.0, 1.0).astype(np.float32)
+
+
+__all__ = ["CONV_LAYER_TYPES", "conv_layer_names", "grad_cam", "last_conv_layer"]

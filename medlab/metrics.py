@@ -1,0 +1,347 @@
+"""What a clinician asks of a classifier: ROC and AUC, sensitivity and specificity at a
+threshold, the confusion matrix, and what prevalence does to accuracy, PPV and NPV.
+
+ROC, AUC and the confusion matrix come from scikit-learn; this module adds the clinical
+vocabulary around them. Labels are 0 (normal, negative) and 1 (pneumonia, positive);
+scores are the model's probabilities of class 1. An image is called positive when its
+score is ``>= threshold`` (the convention of ``sklearn.metrics.roc_curve``).
+
+The threshold is chosen on the validation split (:func:`choose_threshold`), never on the
+test split: a threshold tuned on the test images makes the test figures optimistic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
+from sklearn.metrics import roc_auc_score, roc_curve
+
+THRESHOLD_RULES = ("youden", "sensitivity", "specificity")
+
+
+def _labels_scores(y_true, scores):
+    y = np.asarray(y_true).reshape(-1)
+    p = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if y.shape != p.shape:
+        raise ValueError(f"y_true has {y.size} labels but scores has {p.size} values")
+    if y.size == 0:
+        raise ValueError("y_true and scores are empty")
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("y_true must hold only 0 (negative) and 1 (positive)")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("scores must be finite numbers")
+    return y.astype(np.int64), p
+
+
+def _both_classes(y, what):
+    if y.min() == y.max():
+        raise ValueError(f"{what} needs both classes in y_true; all labels are {int(y[0])}")
+
+
+def roc(y_true, scores):
+    """ROC curve: false-positive rate, true-positive rate and the threshold of each point.
+
+    Parameters
+    ----------
+    y_true : array_like (N,) of 0/1
+    scores : array_like (N,) of float
+
+    Returns
+    -------
+    fpr, tpr, thresholds : float arrays (M,)
+        ``sklearn.metrics.roc_curve``; the first point is (0, 0) at threshold ``inf``.
+    """
+    y, p = _labels_scores(y_true, scores)
+    _both_classes(y, "an ROC curve")
+    return roc_curve(y, p)
+
+
+def auc(y_true, scores):
+    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``).
+
+    The probability that a random positive image scores higher than a random negative one:
+    0.5 is guessing, 1.0 perfect ranking. It does not depend on a threshold or on prevalence.
+    """
+    y, p = _labels_scores(y_true, scores)
+    _both_classes(y, "AUC")
+    return float(roc_auc_score(y, p))
+
+
+def confusion(y_true, scores, threshold=0.5):
+    """2 x 2 confusion matrix ``[[TN, FP], [FN, TP]]`` at ``threshold`` (rows: truth).
+
+    Returns
+    -------
+    int array (2, 2)
+    """
+    y, p = _labels_scores(y_true, scores)
+    return _sk_confusion_matrix(y, (p >= threshold).astype(np.int64), labels=[0, 1])
+
+
+def _ratio(numerator, denominator):
+    return float(numerator / denominator) if denominator else float("nan")
+
+
+@dataclass(frozen=True)
+class BinaryMetrics:
+    """Counts and rates of a binary classifier at one threshold.
+
+    Attributes
+    ----------
+    threshold : float
+    tp, fp, tn, fn : int
+    sensitivity : float
+        TP / (TP + FN): the fraction of sick patients found (recall, true-positive rate).
+    specificity : float
+        TN / (TN + FP): the fraction of healthy patients cleared.
+    accuracy : float
+        (TP + TN) / N.
+    ppv : float
+        TP / (TP + FP): of the positive calls, the fraction truly sick (precision).
+    npv : float
+        TN / (TN + FN): of the negative calls, the fraction truly healthy.
+    prevalence : float
+        (TP + FN) / N: the fraction of sick patients in this data.
+    n : int
+
+    A rate whose denominator is 0 is NaN.
+    """
+
+    threshold: float
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    sensitivity: float
+    specificity: float
+    accuracy: float
+    ppv: float
+    npv: float
+    prevalence: float
+    n: int
+
+    def as_dict(self):
+        return asdict(self)
+
+    def text(self, digits=2):
+        """One line of rounded rates and the counts, stable enough for a notebook."""
+        r = lambda v: f"{v:.{digits}f}"  # noqa: E731
+        return (f"threshold {r(self.threshold)}: sensitivity {r(self.sensitivity)}, "
+                f"specificity {r(self.specificity)}, accuracy {r(self.accuracy)}, "
+                f"PPV {r(self.ppv)}, NPV {r(self.npv)}")
+
+
+def binary_metrics(y_true, scores, threshold=0.5):
+    """Sensitivity, specificity, accuracy, PPV, NPV and the counts at ``threshold``.
+
+    Parameters
+    ----------
+    y_true : array_like (N,) of 0/1
+    scores : array_like (N,) of float
+        Probabilities of class 1; ``score >= threshold`` is a positive call.
+    threshold : float
+
+    Returns
+    -------
+    BinaryMetrics
+    """
+    y, p = _labels_scores(y_true, scores)
+    (tn, fp), (fn, tp) = confusion(y, p, threshold)
+    n = int(y.size)
+    return BinaryMetrics(
+        threshold=float(threshold), tp=int(tp), fp=int(fp), tn=int(tn), fn=int(fn),
+        sensitivity=_ratio(tp, tp + fn), specificity=_ratio(tn, tn + fp),
+        accuracy=_ratio(tp + tn, n), ppv=_ratio(tp, tp + fp), npv=_ratio(tn, tn + fn),
+        prevalence=_ratio(tp + fn, n), n=n,
+    )
+
+
+def choose_threshold(y_val, p_val, rule="youden", target=None):
+    """Choose a decision threshold on the validation split.
+
+    Parameters
+    ----------
+    y_val : array_like (N,) of 0/1
+        Validation labels (never the test split's).
+    p_val : array_like (N,) of float
+        The model's validation scores.
+    rule : {"youden", "sensitivity", "specificity"}
+        ``"youden"``: maximise Youden's J = sensitivity + specificity - 1 (ties: the higher
+        threshold). ``"sensitivity"``: the highest threshold whose sensitivity is at least
+        ``target`` (the best specificity that keeps ``target`` of the sick patients found,
+        as for a screening test). ``"specificity"``: the lowest threshold whose specificity
+        is at least ``target``.
+    target : float in (0, 1], optional
+        Required for the ``"sensitivity"`` and ``"specificity"`` rules.
+
+    Returns
+    -------
+    float
+        A threshold; one of the validation scores (an ROC point), so that ``p >= threshold``
+        reproduces that point on the validation split.
+    """
+    y, p = _labels_scores(y_val, p_val)
+    _both_classes(y, "choosing a threshold")
+    if rule not in THRESHOLD_RULES:
+        raise ValueError(f"rule must be one of {', '.join(THRESHOLD_RULES)}; got {rule!r}")
+    if rule == "youden":
+        if target is not None:
+            raise ValueError("the 'youden' rule takes no target")
+    elif target is None or not 0.0 < float(target) <= 1.0:
+        raise ValueError(f"rule {rule!r} needs a target in (0, 1], got {target!r}")
+    fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=False)
+    finite = np.isfinite(thresholds)  # the first point (threshold inf) calls no one positive
+    fpr, tpr, thresholds = fpr[finite], tpr[finite], thresholds[finite]
+    if rule == "youden":
+        index = int(np.argmax(tpr - fpr))  # thresholds decrease: the first maximum is the highest
+    elif rule == "sensitivity":
+        index = int(np.argmax(tpr >= float(target) - 1e-12))  # first (highest) threshold reaching it
+    else:
+        ok = np.flatnonzero(1.0 - fpr >= float(target) - 1e-12)
+        if ok.size == 0:
+            raise ValueError(f"no threshold reaches specificity {target}")
+        index = int(ok[-1])  # lowest threshold still reaching it
+    return float(thresholds[index])
+
+
+def at_prevalence(sensitivity, specificity, prevalence):
+    """Accuracy, PPV and NPV of a test with fixed sensitivity and specificity at a prevalence.
+
+    Bayes' rule, with :math:`\\pi` the prevalence:
+
+    - accuracy = sens * pi + spec * (1 - pi)
+    - PPV = sens * pi / (sens * pi + (1 - spec) * (1 - pi))
+    - NPV = spec * (1 - pi) / (spec * (1 - pi) + (1 - sens) * pi)
+
+    Parameters
+    ----------
+    sensitivity, specificity : float in [0, 1]
+    prevalence : float or array in [0, 1]
+
+    Returns
+    -------
+    dict with float or array values: ``accuracy``, ``ppv``, ``npv``
+        (NaN where a denominator is 0).
+    """
+    for name, value in (("sensitivity", sensitivity), ("specificity", specificity)):
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    pi = np.asarray(prevalence, dtype=np.float64)
+    if np.any((pi < 0) | (pi > 1)) or not np.all(np.isfinite(pi)):
+        raise ValueError("prevalence must be in [0, 1]")
+    sens, spec = float(sensitivity), float(specificity)
+    true_pos, false_pos = sens * pi, (1 - spec) * (1 - pi)
+    true_neg, false_neg = spec * (1 - pi), (1 - sens) * pi
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ppv = np.where(true_pos + false_pos > 0, true_pos / (true_pos + false_pos), np.nan)
+        npv = np.where(true_neg + false_neg > 0, true_neg / (true_neg + false_neg), np.nan)
+    out = {"accuracy": true_pos + true_neg, "ppv": ppv, "npv": npv}
+    if pi.ndim == 0:
+        out = {key: float(value) for key, value in out.items()}
+    return out
+
+
+__all__ = [
+    "BinaryMetrics", "THRESHOLD_RULES", "at_prevalence", "auc", "binary_metrics",
+    "choose_threshold", "confusion", "roc",
+]
+
+
+# ------------------------------------------- image quality and reconstruction (lesson 07)
+def _image_pairs(reference, estimate):
+    """Two arrays of images -> float64 (N, H, W[, C]) with N >= 1, checked alike."""
+    a = np.asarray(reference, dtype=np.float64)
+    b = np.asarray(estimate, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"reference has shape {a.shape} but estimate has shape {b.shape}")
+    if a.ndim == 2:
+        a, b = a[None], b[None]
+    if a.ndim not in (3, 4) or a.shape[0] == 0:
+        raise ValueError(f"expected one image (H, W) or images (N, H, W[, C]), got shape {a.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("images must be finite")
+    return a, b
+
+
+def reconstruction_error(reference, estimate):
+    """Mean squared error of each image: ``mean((x - x_hat)**2)`` over its pixels.
+
+    Parameters
+    ----------
+    reference, estimate : arrays (N, H, W) or (N, H, W, C), or one image (H, W)
+
+    Returns
+    -------
+    float64 array (N,)
+        The anomaly score of lesson 07: large when the autoencoder cannot rebuild an image.
+    """
+    a, b = _image_pairs(reference, estimate)
+    return np.mean((a - b) ** 2, axis=tuple(range(1, a.ndim)))
+
+
+def psnr_per_image(reference, estimate, data_range=1.0):
+    """Peak signal-to-noise ratio of each image, in dB: ``10 log10(data_range**2 / MSE)``.
+
+    The same as ``skimage.metrics.peak_signal_noise_ratio(reference[i], estimate[i],
+    data_range=data_range)``; +inf for a perfect copy.
+
+    Returns
+    -------
+    float64 array (N,)
+    """
+    mse = reconstruction_error(reference, estimate)
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(float(data_range) ** 2 / mse)
+
+
+def psnr(reference, estimate, data_range=1.0):
+    """Mean over images of their PSNR (dB), the usual figure of a denoiser.
+
+    Parameters
+    ----------
+    reference : array (N, H, W[, C]) or (H, W)
+        Clean images.
+    estimate : array, the same shape
+        Noisy or denoised images.
+    data_range : float
+        Brightness range of the images: 1.0 for images in [0, 1] (255 for uint8).
+
+    Returns
+    -------
+    float
+        Higher is better; +3 dB halves the mean squared error, +10 dB divides it by 10.
+    """
+    return float(np.mean(psnr_per_image(reference, estimate, data_range)))
+
+
+def ssim_per_image(reference, estimate, data_range=1.0):
+    """Structural similarity of each image (``skimage.metrics.structural_similarity``).
+
+    Compares local means, contrasts and correlations in 7 x 7 windows (scikit-image's
+    defaults) rather than pixel errors: 1 for identical images, near 0 for unrelated ones.
+    Images need H and W of at least 7. Channels (a last axis C > 1) are averaged.
+
+    Returns
+    -------
+    float64 array (N,)
+    """
+    from skimage.metrics import structural_similarity
+
+    a, b = _image_pairs(reference, estimate)
+    if a.ndim == 4 and a.shape[-1] == 1:
+        a, b = a[..., 0], b[..., 0]
+    if min(a.shape[1:3]) < 7:
+        raise ValueError(f"SSIM needs images of at least 7 x 7 pixels, got {a.shape[1:3]}")
+    channel_axis = -1 if a.ndim == 4 else None
+    return np.array([structural_similarity(x, y, data_range=float(data_range),
+                                           channel_axis=channel_axis) for x, y in zip(a, b)])
+
+
+def ssim(reference, estimate, data_range=1.0):
+    """Mean over images of their SSIM (see :func:`ssim_per_image`)."""
+    return float(np.mean(ssim_per_image(reference, estimate, data_range)))
+
+
+__all__ += ["psnr", "psnr_per_image", "reconstruction_error", "ssim", "ssim_per_image"]
