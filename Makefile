@@ -1,7 +1,8 @@
 # The two commands of the course (see README.md):
 #   make lab    set up .venv if needed, then open JupyterLab on the course
 #   make test   set up .venv if needed, then run the unit tests and every notebook with nbval
-# Only Python 3.10+ is needed beforehand; nothing is installed outside .venv.
+# Only Python 3.10+ is needed beforehand; nothing is installed outside .venv, except Chromium
+# for the browser test (make e2e-deps, from Debian's packages, and only when run as root).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.medlab-installed
 PORT ?= 8888
 
-.PHONY: lab test setup constraints clean-notebooks bench
+.PHONY: lab test e2e-deps setup constraints clean-notebooks bench
 
 setup: $(STAMP)
 
@@ -19,11 +20,34 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
 	@touch $@
 
+# LAB_ARGS: more options, e.g. make lab LAB_ARGS=--no-browser. Jupyter refuses to run as root
+# (a container, a CI machine) unless told, so root gets --allow-root.
+LAB_ARGS ?=
+ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --port=$(PORT) --notebook-dir=. notebooks/00_course_map.ipynb
+	$(BIN)/jupyter lab --port=$(PORT) --notebook-dir=. $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_course_map.ipynb
 
-test: $(STAMP)
+test: $(STAMP) e2e-deps
 	$(BIN)/python -m pytest
+
+# The browser test (tests/e2e) drives Debian's Chromium with Playwright. Install it when it is
+# missing and we may (root, or passwordless sudo, with apt-get); otherwise print a note and go on:
+# the test then skips, except under CI=true, where it fails and says why.
+CHROMIUM ?= $(or $(MEDLAB_CHROMIUM),/usr/bin/chromium)
+E2E_APT := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+e2e-deps:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note: no $(CHROMIUM) and no apt-get: the browser test (tests/e2e) will skip; see README"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Chromium for the browser test: $(E2E_APT)"; \
+	  sh -c '$(E2E_APT)' || echo "note: could not install Chromium; the browser test will skip (under CI=true: fail)"; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  echo "installing Chromium for the browser test with sudo"; \
+	  sudo -n sh -c '$(E2E_APT)' || echo "note: could not install Chromium; the browser test will skip (under CI=true: fail)"; \
+	else \
+	  echo "note: no $(CHROMIUM) and no root: the browser test (tests/e2e) will be skipped; to run it: sudo make e2e-deps (or sudo apt-get install chromium chromium-driver)"; \
+	fi
 
 # Re-pin requirements/constraints.txt to what .venv holds now.
 constraints: $(STAMP)

@@ -389,6 +389,7 @@ def learning_rate_explorer(images, labels, epochs=5, seed=0, learning_rate=1e-3,
     slider = widgets.FloatLogSlider(
         value=float(learning_rate), base=10, min=math.log10(low), max=math.log10(high), step=0.25,
         description="learning rate", readout_format=".0e", continuous_update=False,
+        style={"description_width": "initial"},
     )
     widget = widgets.interactive(show, learning_rate=slider)
     widget.trials = tried

@@ -26,6 +26,7 @@ import numpy as np
 
 from medlab import ops
 from medlab.kernels import KERNEL_KINDS, MAX_KERNEL_SIZE, filter_image, make_kernel
+from medlab.training import learning_rate_explorer, learning_rate_trial  # lesson 06's slider
 
 POOL_KINDS = ("max", "average")
 MAX_POOL_SIZE = 8
@@ -249,6 +250,8 @@ __all__ = [
     "PoolingView",
     "convolution_view",
     "kernel_explorer",
+    "learning_rate_explorer",
+    "learning_rate_trial",
     "pooling_explorer",
     "pooling_view",
 ]
