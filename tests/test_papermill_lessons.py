@@ -46,6 +46,9 @@ SETTINGS = {
     "06_cnn_classifier": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64, "seed": 1},
                           ("model", "resnet", r"parameter 'model' = 'resnet' \(str\): "
                                               r"expected one of 'seed', 'improved'")),
+    "07_autoencoder": ({"noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8, "seed": 1},
+                       ("noise", "speckle", r"parameter 'noise' = 'speckle' \(str\): "
+                                            r"expected one of 'gaussian', 'poisson', 'salt_and_pepper'")),
 }
 BAD_EXTRA = {"05_cnn_formula": {"kernel_size": 7}}
 

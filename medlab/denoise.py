@@ -1,0 +1,342 @@
+"""Denoising: classical filters tuned on validation images, and training a network noisy -> clean.
+
+=============================================  ===========================================
+``gaussian_filter(images, sigma)``             Gaussian blur of each image (scipy.ndimage)
+``median_filter(images, size)``                median of each ``size x size`` neighbourhood
+``best_classical_filter(noisy_val, clean_val)``  the filter and setting with the best
+                                               validation PSNR -> :class:`ClassicalFilter`
+``NoisyPairs(clean, kind, level, ...)``        Keras dataset of (noisy, clean) batches with
+                                               fresh, seeded noise every epoch
+``train_denoiser(model, clean, ...)``          Adam + MSE on ``NoisyPairs``, optional wall-clock
+                                               budget -> history dict
+``denoise(model, images)``                     predict and clip to [0, 1], any image layout
+``patches(images, size, stride)``              square patches of 2-D images (training a fully
+                                               convolutional denoiser on a few scans)
+=============================================  ===========================================
+
+Images are float arrays in [0, 1] of shape (N, H, W) or (N, H, W, 1); every function
+filters each image on its own (never across the batch axis).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from medlab import noise as _noise
+from medlab._tensorflow import keras, seed_everything
+
+#: Settings :func:`best_classical_filter` tries by default.
+GAUSSIAN_SIGMAS = tuple(round(0.3 + 0.05 * i, 2) for i in range(35))  # 0.3 ... 2.0 pixels
+MEDIAN_SIZES = (2, 3, 4, 5)
+
+
+def _image_axes(images):
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 2:
+        return x, (1.0, 1.0)
+    if x.ndim == 3:
+        return x, (0, 1.0, 1.0)
+    if x.ndim == 4:
+        return x, (0, 1.0, 1.0, 0)
+    raise ValueError(f"images must have shape (H, W), (N, H, W) or (N, H, W, C), got {x.shape}")
+
+
+def gaussian_filter(images, sigma):
+    """Blur each image with a Gaussian of standard deviation ``sigma`` pixels.
+
+    Parameters
+    ----------
+    images : array (H, W), (N, H, W) or (N, H, W, C)
+    sigma : float >= 0
+        In pixels; 0 returns the images unchanged.
+
+    Returns
+    -------
+    float32 array, the same shape (edges: mirror reflection)
+    """
+    x, axes = _image_axes(images)
+    if not float(sigma) >= 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma!r}")
+    return ndimage.gaussian_filter(x, sigma=[float(sigma) * a for a in axes], mode="reflect")
+
+
+def median_filter(images, size):
+    """Replace each pixel by the median of its ``size x size`` neighbourhood, image by image.
+
+    The median ignores a few extreme values, so it removes salt-and-pepper noise that a
+    Gaussian blur only smears.
+
+    Parameters
+    ----------
+    images : array (H, W), (N, H, W) or (N, H, W, C)
+    size : int >= 1
+
+    Returns
+    -------
+    float32 array, the same shape
+    """
+    x, axes = _image_axes(images)
+    if isinstance(size, bool) or int(size) != size or size < 1:
+        raise ValueError(f"size must be an int >= 1, got {size!r}")
+    footprint = [int(size) if a else 1 for a in axes]
+    return ndimage.median_filter(x, size=footprint, mode="reflect")
+
+
+_FILTERS = {"gaussian": gaussian_filter, "median": median_filter}
+
+
+@dataclass(frozen=True)
+class ClassicalFilter:
+    """A classical filter at one setting, chosen on validation images.
+
+    Attributes
+    ----------
+    kind : {"gaussian", "median"}
+    parameter : float or int
+        ``sigma`` (pixels) of a Gaussian filter, ``size`` of a median filter.
+    val_psnr : float
+        Mean PSNR (dB) of the filtered validation images.
+    tried : dict of (kind, parameter) -> validation PSNR
+        Every setting tried.
+    """
+
+    kind: str
+    parameter: float
+    val_psnr: float
+    tried: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def apply(self, images):
+        """Filter ``images`` with this setting."""
+        return _FILTERS[self.kind](images, self.parameter)
+
+    def __call__(self, images):
+        return self.apply(images)
+
+    @property
+    def name(self):
+        """E.g. ``"Gaussian filter, sigma 1.00 px"`` or ``"median filter, 3 x 3"``."""
+        if self.kind == "gaussian":
+            return f"Gaussian filter, sigma {self.parameter:.2f} px"
+        return f"median filter, {self.parameter} x {self.parameter}"
+
+    def best_of(self, kind):
+        """(parameter, validation PSNR) of the best setting of ``kind`` that was tried."""
+        rows = [(p, v) for (k, p), v in self.tried.items() if k == kind]
+        if not rows:
+            raise KeyError(f"no {kind!r} setting was tried")
+        return max(rows, key=lambda row: row[1])
+
+
+def best_classical_filter(noisy_val, clean_val, sigmas=GAUSSIAN_SIGMAS, sizes=MEDIAN_SIZES):
+    """Try Gaussian and median filters on validation images; keep the best by mean PSNR.
+
+    Parameters
+    ----------
+    noisy_val, clean_val : arrays (N, H, W) or (N, H, W, 1) in [0, 1]
+        Validation images with and without noise (never the test split).
+    sigmas : sequence of float
+        Gaussian standard deviations to try, in pixels.
+    sizes : sequence of int
+        Median window sides to try; empty to leave the median out.
+
+    Returns
+    -------
+    ClassicalFilter
+        Ties go to the first setting tried (Gaussian, smallest first).
+    """
+    from medlab.metrics import psnr
+
+    noisy_val = np.asarray(noisy_val, dtype=np.float32)
+    clean_val = np.asarray(clean_val, dtype=np.float32)
+    if noisy_val.shape != clean_val.shape:
+        raise ValueError(f"noisy_val {noisy_val.shape} and clean_val {clean_val.shape} differ in shape")
+    tried = {}
+    for kind, settings in (("gaussian", sigmas), ("median", sizes)):
+        for parameter in settings:
+            parameter = float(parameter) if kind == "gaussian" else int(parameter)
+            tried[kind, parameter] = psnr(clean_val, _FILTERS[kind](noisy_val, parameter))
+    if not tried:
+        raise ValueError("no settings to try: give sigmas or sizes")
+    (kind, parameter), value = max(tried.items(), key=lambda item: item[1])
+    return ClassicalFilter(kind, parameter, value, tried)
+
+
+# ------------------------------------------------------------------ training a network
+def _as_nhwc(images, name="images"):
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"{name} must have shape (N, H, W) or (N, H, W, C), got {x.shape}")
+    return x
+
+
+class NoisyPairs(keras.utils.PyDataset):
+    """Batches ``(noisy, clean)`` of the clean images, with new noise every epoch.
+
+    Batch ``b`` of epoch ``e`` uses the images ``permutation(seed, e)[b * batch_size: ...]``
+    and noise seeded by ``(seed, e, b)``: the same seed gives the same batches, and the
+    network never sees the same noisy image twice (the noise cannot be memorised).
+
+    Parameters
+    ----------
+    clean : array (N, H, W) or (N, H, W, C) in [0, 1]
+    kind, level : noise of :func:`medlab.noise.add_noise`
+    batch_size : int
+    seed : int
+    shuffle : bool
+        Visit the images in a new order every epoch.
+    """
+
+    def __init__(self, clean, kind="gaussian", level=0.1, batch_size=32, seed=0, shuffle=True):
+        super().__init__()
+        if kind not in _noise.NOISE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(_noise.NOISE_KINDS)}; got {kind!r}")
+        self.clean = _as_nhwc(clean, "clean")
+        if len(self.clean) == 0:
+            raise ValueError("clean holds no images")
+        self.kind, self.level = kind, float(level)
+        self.batch_size = int(batch_size)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        self.seed, self.shuffle = int(seed), bool(shuffle)
+        self.epoch = 0
+        self._order = self._permutation()
+
+    def _permutation(self):
+        if not self.shuffle:
+            return np.arange(len(self.clean))
+        return np.random.default_rng((self.seed, self.epoch, 1)).permutation(len(self.clean))
+
+    def __len__(self):
+        return math.ceil(len(self.clean) / self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range for {len(self)} batches")
+        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        clean = self.clean[rows]
+        noisy = _noise.add_noise(clean, self.kind, self.level, seed=(self.seed, self.epoch, 0, index))
+        return noisy, clean
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._order = self._permutation()
+
+
+def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch_size=32,
+                   learning_rate=2e-3, seed=0, seconds=None, validation=None, callbacks=()):
+    """Train ``model`` to map noisy images to clean ones (mean squared error, Adam).
+
+    Parameters
+    ----------
+    model : keras.Model
+        (N, H, W, C) -> (N, H, W, C), e.g. :func:`medlab.models.residual_denoiser`;
+        compiled here.
+    clean : array (N, H, W) or (N, H, W, C) in [0, 1]
+        Clean training images; noisy versions are drawn fresh each epoch (:class:`NoisyPairs`).
+    kind, level : noise of :func:`medlab.noise.add_noise`
+    epochs, batch_size, learning_rate : training settings
+    seed : int
+        Seeds the weights' initialisation was done with (call ``seed_everything`` before
+        building the model) and the noise; training itself is re-seeded with it here.
+    seconds : float, optional
+        Wall-clock budget (:class:`medlab.training.TimeBudget`); training stops within one
+        batch of it.
+    validation : tuple (noisy_val, clean_val), optional
+        Fixed noisy validation images, to report ``val_loss`` per epoch.
+    callbacks : sequence of keras callbacks
+
+    Returns
+    -------
+    dict
+        History lists (``loss``, ``val_loss``), plus ``seconds`` (float) and ``stopped_by_budget``.
+    """
+    from medlab.training import TimeBudget, history_dict
+
+    seed_everything(seed)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), loss="mse")
+    pairs = NoisyPairs(clean, kind, level, batch_size=batch_size, seed=seed)
+    extra = list(callbacks)
+    budget = None
+    if seconds is not None:
+        budget = TimeBudget(seconds)
+        extra.append(budget)
+    val = None
+    if validation is not None:
+        val = (_as_nhwc(validation[0], "noisy_val"), _as_nhwc(validation[1], "clean_val"))
+    import time
+
+    start = time.perf_counter()
+    history = model.fit(pairs, epochs=int(epochs), validation_data=val, callbacks=extra, verbose=0)
+    elapsed = time.perf_counter() - start
+    out = history_dict(history)
+    out["seconds"] = elapsed
+    out["stopped_by_budget"] = bool(budget.stopped) if budget else False
+    return out
+
+
+def denoise(model, images, batch_size=256):
+    """``model.predict`` on images of any layout, clipped to [0, 1], in the input's layout.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : array (H, W), (N, H, W) or (N, H, W, C)
+
+    Returns
+    -------
+    float32 array, the shape of ``images``
+    """
+    x = np.asarray(images, dtype=np.float32)
+    shape = x.shape
+    if x.ndim == 2:
+        x = x[None, ..., None]
+    elif x.ndim == 3:
+        x = x[..., None]
+    elif x.ndim != 4:
+        raise ValueError(f"images must have shape (H, W), (N, H, W) or (N, H, W, C), got {shape}")
+    out = model.predict(x, batch_size=batch_size, verbose=0)
+    return np.clip(out, 0.0, 1.0).astype(np.float32).reshape(shape)
+
+
+def patches(images, size, stride=None):
+    """Square patches of 2-D images, row by row.
+
+    Parameters
+    ----------
+    images : array (H, W) or (N, H, W)
+    size : int
+        Side of a patch, at most H and W.
+    stride : int, optional
+        Step between patches (default ``size``: no overlap).
+
+    Returns
+    -------
+    array (M, size, size)
+        ``M = N * (1 + (H - size) // stride) * (1 + (W - size) // stride)``; the
+        right and bottom borders that no full patch covers are left out.
+    """
+    x = np.asarray(images)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(f"images must have shape (H, W) or (N, H, W), got {x.shape}")
+    size = int(size)
+    stride = size if stride is None else int(stride)
+    if size < 1 or stride < 1 or size > min(x.shape[1:]):
+        raise ValueError(f"need 1 <= size <= min(H, W) = {min(x.shape[1:])} and stride >= 1, "
+                         f"got size {size}, stride {stride}")
+    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(1, 2))
+    windows = windows[:, ::stride, ::stride]
+    return np.ascontiguousarray(windows.reshape(-1, size, size))
+
+
+__all__ = [
+    "ClassicalFilter", "GAUSSIAN_SIGMAS", "MEDIAN_SIZES", "NoisyPairs", "best_classical_filter",
+    "denoise", "gaussian_filter", "median_filter", "patches", "train_denoiser",
+]

@@ -1,0 +1,118 @@
+"""medlab.denoise: classical filters per image, a fair choice on validation, noisy/clean batches."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from medlab import denoise, metrics, noise
+from medlab.models import residual_denoiser
+
+
+def _smooth_images(n=12, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = ndimage.gaussian_filter(rng.random((n, size, size)), sigma=(0, 2, 2))
+    x = (x - x.min()) / (x.max() - x.min())
+    return (0.1 + 0.8 * x).astype(np.float32)
+
+
+CLEAN = _smooth_images()
+
+
+def test_filters_work_image_by_image_in_every_layout():
+    batch = np.zeros((3, 9, 9), dtype=np.float32)
+    batch[1, 4, 4] = 1.0
+    blurred = denoise.gaussian_filter(batch, 1.0)
+    np.testing.assert_array_equal(blurred[[0, 2]], 0.0)  # no leak across the batch axis
+    np.testing.assert_allclose(blurred[1], ndimage.gaussian_filter(batch[1], 1.0), atol=1e-7)
+    np.testing.assert_allclose(denoise.gaussian_filter(batch[..., None], 1.0)[..., 0], blurred, atol=1e-7)
+    np.testing.assert_allclose(denoise.gaussian_filter(batch[1], 1.0), blurred[1], atol=1e-7)
+    np.testing.assert_array_equal(denoise.gaussian_filter(batch, 0), batch)
+    # the median removes an isolated hot pixel completely; the blur only spreads it
+    flat = np.full((3, 9, 9), 0.5, dtype=np.float32)
+    flat[1, 4, 4] = 1.0
+    np.testing.assert_array_equal(denoise.median_filter(flat, 3), 0.5)
+    np.testing.assert_array_equal(denoise.median_filter(flat[..., None], 3)[..., 0], 0.5)
+    assert denoise.median_filter(flat, 3).dtype == np.float32
+    with pytest.raises(ValueError, match="size"):
+        denoise.median_filter(flat, 0)
+    with pytest.raises(ValueError, match="shape"):
+        denoise.gaussian_filter(np.zeros(5), 1.0)
+
+
+def test_best_classical_filter_matches_the_noise_and_is_measured_on_validation():
+    noisy = noise.gaussian(CLEAN, 0.1, seed=1)
+    best = denoise.best_classical_filter(noisy, CLEAN)
+    assert best.kind == "gaussian"
+    assert best.val_psnr == pytest.approx(metrics.psnr(CLEAN, best.apply(noisy)))
+    assert best.val_psnr == max(best.tried.values()) > metrics.psnr(CLEAN, noisy)
+    assert len(best.tried) == len(denoise.GAUSSIAN_SIGMAS) + len(denoise.MEDIAN_SIZES)
+    assert best.best_of("gaussian") == (best.parameter, best.val_psnr)
+    assert best.name.startswith("Gaussian filter, sigma")
+    np.testing.assert_array_equal(best(noisy), best.apply(noisy))
+    impulses = noise.salt_and_pepper(CLEAN, 0.1, seed=1)
+    best = denoise.best_classical_filter(impulses, CLEAN)
+    assert best.kind == "median" and best.name == f"median filter, {best.parameter} x {best.parameter}"
+    only = denoise.best_classical_filter(impulses, CLEAN, sigmas=(1.0,), sizes=())
+    assert (only.kind, only.parameter) == ("gaussian", 1.0) and len(only.tried) == 1
+    with pytest.raises(KeyError, match="median"):
+        only.best_of("median")
+    with pytest.raises(ValueError, match="shape"):
+        denoise.best_classical_filter(impulses, CLEAN[:3])
+    with pytest.raises(ValueError, match="no settings"):
+        denoise.best_classical_filter(impulses, CLEAN, sigmas=(), sizes=())
+
+
+def test_noisy_pairs_are_seeded_and_renewed_every_epoch():
+    pairs = denoise.NoisyPairs(CLEAN, "gaussian", 0.1, batch_size=5, seed=0)
+    assert len(pairs) == 3  # 5 + 5 + 2
+    noisy, clean = pairs[0]
+    assert noisy.shape == clean.shape == (5, 16, 16, 1) and noisy.dtype == np.float32
+    assert pairs[2][0].shape == (2, 16, 16, 1)
+    seen = np.concatenate([pairs[i][1] for i in range(len(pairs))])
+    np.testing.assert_array_equal(np.sort(seen.ravel()), np.sort(CLEAN.ravel()))  # each image once
+    assert metrics.psnr(clean, noisy) == pytest.approx(20, abs=1.0)  # sigma 0.1: about 20 dB
+    again = denoise.NoisyPairs(CLEAN, "gaussian", 0.1, batch_size=5, seed=0)
+    np.testing.assert_array_equal(again[1][0], pairs[1][0])
+    pairs.on_epoch_end()
+    assert not np.array_equal(pairs[0][0], noisy)  # fresh noise (and order) next epoch
+    fixed = denoise.NoisyPairs(CLEAN, "poisson", 0.1, batch_size=4, shuffle=False)
+    np.testing.assert_array_equal(fixed[0][1][..., 0], CLEAN[:4])
+    with pytest.raises(IndexError):
+        fixed[3]
+    with pytest.raises(ValueError, match="kind"):
+        denoise.NoisyPairs(CLEAN, "speckle")
+    with pytest.raises(ValueError, match="no images"):
+        denoise.NoisyPairs(CLEAN[:0])
+
+
+def test_train_denoiser_learns_and_respects_a_budget():
+    model = residual_denoiser((16, 16, 1), filters=4, depth=1)
+    noisy_val = noise.gaussian(CLEAN, 0.1, seed=9)
+    history = denoise.train_denoiser(model, CLEAN, "gaussian", 0.1, epochs=2, batch_size=4,
+                                     learning_rate=3e-3, validation=(noisy_val, CLEAN))
+    assert len(history["loss"]) == len(history["val_loss"]) == 2
+    assert history["seconds"] > 0 and history["stopped_by_budget"] is False
+    out = denoise.denoise(model, noisy_val)
+    assert out.shape == noisy_val.shape and out.min() >= 0 and out.max() <= 1
+    stopped = denoise.train_denoiser(model, CLEAN, epochs=50, batch_size=4, seconds=1e-6)
+    assert stopped["stopped_by_budget"] is True and len(stopped["loss"]) == 1
+
+
+def test_denoise_keeps_the_layout():
+    model = residual_denoiser((None, None, 1), filters=2, depth=1)
+    for shape in ((8, 12), (3, 8, 12), (3, 8, 12, 1)):
+        assert denoise.denoise(model, np.full(shape, 0.5)).shape == shape
+    with pytest.raises(ValueError, match="shape"):
+        denoise.denoise(model, np.zeros(4))
+
+
+def test_patches_cut_squares_row_by_row():
+    images = np.arange(2 * 6 * 8).reshape(2, 6, 8)
+    out = denoise.patches(images, 4, stride=2)
+    assert out.shape == (2 * 2 * 3, 4, 4)  # 1 + (6 - 4) // 2 rows, 1 + (8 - 4) // 2 columns
+    np.testing.assert_array_equal(out[1], images[0, 0:4, 2:6])
+    np.testing.assert_array_equal(out[3], images[0, 2:6, 0:4])
+    np.testing.assert_array_equal(out[6], images[1, 0:4, 0:4])
+    assert denoise.patches(images[0], 3).shape == (2 * 2, 3, 3)  # no overlap by default
+    with pytest.raises(ValueError, match="size"):
+        denoise.patches(images, 7)
