@@ -59,6 +59,7 @@ constraints: $(STAMP)
 # Re-run every numbered notebook in place (after editing one).
 clean-notebooks: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py
+	$(BIN)/medlab exercises release
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ops.py

@@ -526,5 +526,57 @@ def _course(args):
     return 0
 
 
+# --------------------------------------------------------------------------
+# medlab exercises release / check  (logic in medlab.exercises)
+# --------------------------------------------------------------------------
+@register_command("exercises", help="write the student notebooks from the solution notebooks")
+def _configure_exercises(parser):
+    actions = parser.add_subparsers(title="exercises commands", metavar="COMMAND",
+                                    dest="exercises_command", required=True)
+    release = actions.add_parser(
+        "release", help="write notebooks/exercises/ from the numbered lessons",
+        description="For every numbered lesson with solution blocks (### BEGIN SOLUTION ... "
+                    "### END SOLUTION), write OUT/<lesson>.ipynb with each block replaced by its "
+                    "hint and raise NotImplementedError, exercise outputs cleared and check cells "
+                    "showing what medlab.checks prints for an unfinished function. Running it "
+                    "twice changes nothing.")
+    check = actions.add_parser(
+        "check", help="exit 1 if the student notebooks differ from a fresh release",
+        description="Compare OUT/<lesson>.ipynb with what 'medlab exercises release' would "
+                    "write; list the stale, missing and orphan files and exit 1 if there are any.")
+    for sub, handler in ((release, _exercises_release), (check, _exercises_check)):
+        sub.add_argument("--notebooks", metavar="DIR",
+                         help="folder of the solution notebooks (default notebooks/)")
+        sub.add_argument("--out", metavar="DIR",
+                         help="folder of the student notebooks (default NOTEBOOKS/exercises)")
+        sub.set_defaults(handler=handler)
+
+
+def _exercises_release(args):
+    from medlab import exercises
+
+    report = exercises.release(args.notebooks, args.out)
+    for path, status in report:
+        print(f"{exercises.relative_path(path)}: {status}")
+    if not report:
+        print("no lesson has exercises (### BEGIN SOLUTION): nothing to release")
+    return 0
+
+
+def _exercises_check(args):
+    from medlab import exercises
+
+    problems = exercises.stale(args.notebooks, args.out)
+    for path, problem in problems:
+        print(f"{exercises.relative_path(path)}: {problem}")
+    if problems:
+        print(f"medlab: error: {len(problems)} student notebook(s) out of date; "
+              "run 'medlab exercises release'", file=sys.stderr)
+        return 1
+    count = len(exercises.lessons_with_exercises(args.notebooks))
+    print(f"student notebooks up to date: {count}")
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

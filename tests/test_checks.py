@@ -1,0 +1,274 @@
+"""medlab.checks: the reference passes every check, each common mistake fails with its hint,
+and an unfinished or crashing function is reported, never raised."""
+
+import numpy as np
+import pytest
+
+from medlab import checks, ops
+
+
+# ------------------------------------------------ right answers, written as a student would
+def cross_correlate(image, kernel):
+    kh, kw = kernel.shape
+    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)
+    return out
+
+
+def conv_output_size(n, k, p, s):
+    return (n + 2 * p - k) // s + 1
+
+
+def zero_pad(images, p):
+    return np.pad(images, ((0, 0), (p, p), (p, p), (0, 0)))
+
+
+def _pool(reduce):
+    def pool(image, size, stride):
+        rows = (image.shape[0] - size) // stride + 1
+        cols = (image.shape[1] - size) // stride + 1
+        return np.array([[reduce(image[i * stride:i * stride + size, j * stride:j * stride + size])
+                          for j in range(cols)] for i in range(rows)])
+
+    return pool
+
+
+max_pool, avg_pool = _pool(np.max), _pool(np.mean)
+
+
+def dense_forward(x, W, b):
+    return np.maximum(x @ W + b, 0)
+
+
+def dense_param_count(d, u):
+    return d * u + u
+
+
+def seed_forward(x, weights):
+    w1, b1, w2, b2, w3, b3, w4, b4 = weights
+    y = ops.max_pool2d(ops.relu(ops.conv2d(x, w1, b1)), 2)
+    y = ops.max_pool2d(ops.relu(ops.conv2d(y, w2, b2)), 2)
+    y = ops.relu(ops.dense(ops.flatten(y), w3, b3))
+    return ops.sigmoid(ops.dense(y, w4, b4))
+
+
+def seed_param_count(input_shape, kernel_size, conv=None, pool=lambda n: n // 2, bias=1, channels=True):
+    h, w, c = input_shape
+    k = kernel_size
+    conv = conv or (lambda n: n - k + 1)
+    c = c if channels else 1
+    for _ in range(2):
+        h, w = pool(conv(h)), pool(conv(w))
+    return ((k * k * c * 32 + 32 * bias) + (k * k * 32 * 64 + 64 * bias)
+            + (h * w * 64 * 64 + 64 * bias) + 64 + bias)
+
+
+RIGHT = {
+    "cross_correlate": cross_correlate,
+    "conv_output_size": conv_output_size,
+    "zero_pad": zero_pad,
+    "max_pool": max_pool,
+    "avg_pool": avg_pool,
+    "dense_forward": dense_forward,
+    "dense_param_count": dense_param_count,
+    "seed_forward": seed_forward,
+    "seed_param_count": seed_param_count,
+}
+
+
+def run(capsys, exercise, function):
+    verdict = checks.CHECKS[exercise](function)
+    out, err = capsys.readouterr()
+    assert err == ""
+    return bool(verdict), out
+
+
+def test_every_check_has_a_right_answer_here():
+    assert sorted(RIGHT) == sorted(checks.CHECKS)
+
+
+@pytest.mark.parametrize("exercise", sorted(RIGHT))
+def test_right_answer_passes_with_one_line(capsys, exercise):
+    ok, out = run(capsys, exercise, RIGHT[exercise])
+    assert ok, out
+    assert out.startswith(f"{exercise}: all ") and out.endswith(" test cases pass. Well done!\n")
+    assert out.count("\n") == 1
+
+
+def test_verdict_is_silent_as_a_cell_value_but_a_boolean(capsys):
+    verdict = checks.check_conv_output_size(conv_output_size)
+    assert verdict == True and repr(verdict) == "True"  # noqa: E712
+    assert checks.check_conv_output_size(lambda n, k, p, s: 0) == False  # noqa: E712
+    capsys.readouterr()
+
+
+# ------------------------------------------------------- each mistake fails with its hint
+def _flip_all(x, w):
+    return seed_forward(x, [v[::-1, ::-1] if v.ndim == 4 else v for v in w])
+
+
+def _seed_variant(x, w, pool=ops.max_pool2d, channels_first=False, relu=True, bias=True, out=ops.sigmoid):
+    w1, b1, w2, b2, w3, b3, w4, b4 = w
+    if not bias:
+        b1 = b2 = b3 = b4 = None
+    act = ops.relu if relu else (lambda z: z)
+    y = pool(act(ops.conv2d(x, w1, b1)), 2)
+    y = pool(act(ops.conv2d(y, w2, b2)), 2)
+    if channels_first:
+        y = np.transpose(y, (0, 3, 1, 2))
+    y = act(ops.dense(y.reshape(len(y), -1), w3, b3))
+    return out(ops.dense(y, w4, b4))
+
+
+MISTAKES = [
+    # exercise, wrong implementation, hint key
+    ("cross_correlate", lambda x, w: cross_correlate(x, np.flip(w)), "flipped_kernel"),
+    ("cross_correlate", lambda x, w: cross_correlate(x, w)[:-1, :-1], "off_by_one"),
+    ("cross_correlate", lambda x, w: cross_correlate(x, w)[:, :-1], "off_by_one"),
+    ("cross_correlate", lambda x, w: ops.conv2d(x[None, :, :, None], w[:, :, None, None],
+                                                padding="same")[0, :, :, 0], "same_not_valid"),
+    ("conv_output_size", lambda n, k, p, s: (n + 2 * p - k) // s, "off_by_one"),
+    ("conv_output_size", lambda n, k, p, s: n + 2 * p - k + 1, "stride_ignored"),
+    ("conv_output_size", lambda n, k, p, s: (n + p - k) // s + 1, "padding_one_side"),
+    ("conv_output_size", lambda n, k, p, s: (n - k) // s + 1, "padding_ignored"),
+    ("conv_output_size", lambda n, k, p, s: (n + 2 * p - k) / s + 1, "floor"),
+    ("zero_pad", lambda x, p: np.pad(x, p), "wrong_axes"),
+    ("zero_pad", lambda x, p: np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), "channels_first"),
+    ("zero_pad", lambda x, p: np.pad(x, ((0, 0), (p, p), (0, 0), (0, 0))), "wrong_axes"),
+    ("zero_pad", lambda x, p: np.pad(x, ((0, 0), (0, p), (0, p), (0, 0))), "padding_one_side"),
+    ("zero_pad", lambda x, p: np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), mode="edge"), "not_zeros"),
+    ("max_pool", avg_pool, "max_avg_mixed"),
+    ("max_pool", lambda x, size, stride: max_pool(x, size, size), "stride_ignored"),
+    ("max_pool", lambda x, size, stride: max_pool(x, size, 1), "stride_ignored"),
+    ("max_pool", lambda x, size, stride: max_pool(x, size, stride)[:-1], "off_by_one"),
+    ("avg_pool", max_pool, "max_avg_mixed"),
+    ("avg_pool", _pool(np.sum), "sum_not_mean"),
+    ("avg_pool", lambda x, size, stride: avg_pool(x, size, size), "stride_ignored"),
+    ("dense_forward", lambda x, W, b: np.maximum(x @ W, 0), "missing_bias"),
+    ("dense_forward", lambda x, W, b: x @ W + b, "missing_relu"),
+    ("dense_forward", lambda x, W, b: np.maximum(x @ W, 0) + b, "bias_after_activation"),
+    ("dense_forward", lambda x, W, b: 1 / (1 + np.exp(-(x @ W + b))), "wrong_activation"),
+    ("dense_forward", lambda x, W, b: np.maximum(x @ W + b, 0).T, "transposed"),
+    ("dense_forward", lambda x, W, b: np.maximum(W @ x.T, 0), "dense_layout"),  # raises
+    ("dense_param_count", lambda d, u: d * u, "missing_bias"),
+    ("dense_param_count", lambda d, u: d * u + d, "bias_per_input"),
+    ("seed_forward", _flip_all, "flipped_kernel"),
+    ("seed_forward", lambda x, w: _seed_variant(x, w, pool=ops.avg_pool2d), "max_avg_mixed"),
+    ("seed_forward", lambda x, w: _seed_variant(x, w, channels_first=True), "channels_first"),
+    ("seed_forward", lambda x, w: _seed_variant(x, w, bias=False), "missing_bias"),
+    ("seed_forward", lambda x, w: _seed_variant(x, w, relu=False), "missing_relu"),
+    ("seed_forward", lambda x, w: _seed_variant(x, w, out=lambda z: z), "missing_sigmoid"),
+    ("seed_forward", lambda x, w: seed_forward(x, w)[:, 0], "output_shape"),
+    ("seed_forward", lambda x, w: ops.sigmoid(ops.dense(ops.flatten(ops.relu(
+        ops.conv2d(x, w[0], w[1]))), w[4], w[5])), "flatten_size"),  # raises: no pooling
+    ("seed_param_count", lambda s, k: seed_param_count(s, k, bias=0), "missing_bias"),
+    ("seed_param_count", lambda s, k: seed_param_count(s, k, conv=lambda n: n), "valid_not_same"),
+    ("seed_param_count", lambda s, k: seed_param_count(s, k, conv=lambda n: n - k), "off_by_one"),
+    ("seed_param_count", lambda s, k: seed_param_count(s, k, pool=lambda n: n), "pooling_ignored"),
+    ("seed_param_count", lambda s, k: seed_param_count(s, k, channels=False), "input_channels"),
+]
+
+
+@pytest.mark.parametrize("exercise, wrong, key", MISTAKES,
+                         ids=[f"{e}-{k}-{i}" for i, (e, _, k) in enumerate(MISTAKES)])
+def test_mistake_fails_with_its_hint(capsys, exercise, wrong, key):
+    ok, out = run(capsys, exercise, wrong)
+    assert not ok
+    assert f"hint: {checks.HINTS[key]}" in out, out
+    assert out.startswith(f"{exercise}: case ")
+
+
+def test_the_listed_mistakes_all_have_a_test():
+    listed = {"flipped_kernel", "off_by_one", "wrong_axes", "stride_ignored", "channels_first",
+              "missing_bias", "max_avg_mixed"}
+    assert listed <= {key for _, _, key in MISTAKES} <= set(checks.HINTS)
+
+
+def test_failure_shows_the_first_failing_case_small_arrays_only(capsys):
+    ok, out = run(capsys, "cross_correlate", lambda x, w: cross_correlate(x, np.flip(w)))
+    lines = out.splitlines()
+    assert lines[0] == "cross_correlate: case 1 of 7 fails: image (4, 4), kernel (2, 2)"
+    assert "  expected shape (3, 3):" in lines and "  got      shape (3, 3):" in lines
+    assert "      [[ 1  2]" in lines  # the kernel, printed in full
+    ok, out = run(capsys, "zero_pad", lambda x, p: np.pad(x, p))
+    assert "expected shape (1, 4, 5, 1)\n  got      shape (3, 4, 5, 3)\n" in out  # 4-D: shapes only
+    ok, out = run(capsys, "conv_output_size", lambda n, k, p, s: (n + p - k) // s + 1)
+    assert "case 3 of 10 fails: n=150, k=3, p=1, s=1\n  expected 150\n  got      149\n" in out
+
+
+def test_a_wrong_answer_without_a_known_mistake_says_so(capsys):
+    ok, out = run(capsys, "dense_param_count", lambda d, u: 7)
+    assert not ok and "no hint for this one" in out
+
+
+# ------------------------------------------------------ unfinished, crashing, odd answers
+@pytest.mark.parametrize("exercise", sorted(RIGHT))
+def test_unfinished_function_is_reported_not_raised(capsys, exercise):
+    def unfinished(*args):
+        raise NotImplementedError("cross_correlate: your code here")
+
+    ok, out = run(capsys, exercise, unfinished)
+    assert not ok
+    assert out == (f"{exercise}: not done yet (it raises NotImplementedError). Write your code in "
+                   "place of the `raise NotImplementedError(...)` line, run that cell, then run "
+                   "this check again.\n")
+
+
+@pytest.mark.parametrize("exercise", sorted(RIGHT))
+def test_function_returning_none_is_reported(capsys, exercise):
+    ok, out = run(capsys, exercise, lambda *args: None)
+    assert not ok and f"{exercise}: returned None on case 1" in out and "`return` missing" in out
+
+
+def test_function_that_raises_is_reported_with_type_and_message(capsys):
+    def broken(image, kernel):
+        return image[10, 10]
+
+    ok, out = run(capsys, "cross_correlate", broken)
+    assert not ok
+    assert out.startswith("cross_correlate: case 1 (image (4, 4), kernel (2, 2)) raised IndexError: "
+                          "index 10 is out of bounds")
+
+    def zero_division(n, k, p, s):
+        return 1 // 0
+
+    ok, out = run(capsys, "conv_output_size", zero_division)
+    assert "raised ZeroDivisionError: integer division or modulo by zero" in out
+
+
+def test_odd_return_values_and_arguments(capsys):
+    ok, out = run(capsys, "conv_output_size", lambda n, k, p, s: "3")
+    assert not ok and "returned a str, not a number" in out
+    ok, out = run(capsys, "conv_output_size", lambda n, k, p, s: float(conv_output_size(n, k, p, s)))
+    assert ok  # 30.0 is the whole number 30
+    ok, out = run(capsys, "cross_correlate", lambda x, w: [[1, 2], [3]])
+    assert not ok and "not an array of numbers" in out
+    ok, out = run(capsys, "cross_correlate", cross_correlate(np.ones((3, 3)), np.ones((2, 2))))
+    assert not ok and out.startswith("check_cross_correlate needs the function itself")
+
+
+def test_the_student_cannot_change_the_cases(capsys):
+    def vandal(image, kernel):
+        result = cross_correlate(image, kernel)
+        image[...] = 0
+        kernel[...] = 0
+        return result
+
+    assert run(capsys, "cross_correlate", vandal)[0]
+    assert run(capsys, "cross_correlate", cross_correlate)[0]
+
+
+def test_keyboard_interrupt_is_not_swallowed():
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        checks.check_zero_pad(interrupted)
+
+
+def test_same_output_every_time(capsys):
+    wrong = lambda x, w: _seed_variant(x, w, channels_first=True)  # noqa: E731
+    first = run(capsys, "seed_forward", wrong)
+    assert run(capsys, "seed_forward", wrong) == first
