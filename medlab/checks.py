@@ -98,6 +98,48 @@ HINTS = {
     "flatten_size": (
         "the flattened length must equal weights[4].shape[0]; check the feature maps' shape "
         "before flattening: a missing pooling, or padding, changes it."),
+    "sens_spec_swapped": (
+        "sensitivity and specificity are swapped: sensitivity = TP / (TP + FN) is about the sick "
+        "images (y_true == 1), specificity = TN / (TN + FP) about the healthy ones (y_true == 0)."),
+    "accuracy_not_rate": (
+        "that is the accuracy, (TP + TN) / N, which mixes both classes: sensitivity counts only "
+        "the sick images, TP / (TP + FN), specificity only the healthy ones, TN / (TN + FP)."),
+    "divided_by_all": (
+        "divide by the number of images of that class, not by all N images: sensitivity = "
+        "TP / (TP + FN) (the sick ones), specificity = TN / (TN + FP) (the healthy ones)."),
+    "predictive_values": (
+        "that is PPV and NPV, which divide by the model's calls (TP + FP, TN + FN); sensitivity "
+        "and specificity divide by the truth: TP / (TP + FN) and TN / (TN + FP)."),
+    "prevalence_swapped": (
+        "the weights are swapped: sensitivity applies to the sick fraction (the prevalence pi), "
+        "specificity to the healthy one (1 - pi): accuracy = sens * pi + spec * (1 - pi)."),
+    "prevalence_ignored": (
+        "the prevalence is missing: the plain mean (sens + spec) / 2 is the accuracy only when "
+        "half the patients are sick; weigh sens by pi and spec by 1 - pi."),
+    "rmse_not_mse": (
+        "use the mean squared error, MSE = mean((x - x_hat)**2), without a square root: the "
+        "root (RMSE) goes only with 20 log10(data_range / RMSE)."),
+    "log_natural": (
+        "use the base-10 logarithm, np.log10: decibels are 10 log10(ratio); np.log is the "
+        "natural logarithm."),
+    "range_not_squared": (
+        "the peak power is data_range**2: PSNR = 10 log10(data_range**2 / MSE). With images in "
+        "[0, 1] the mistake is invisible; it shows when data_range is 255."),
+    "db_factor": (
+        "decibels of a power ratio are 10 log10(ratio): 10 log10(data_range**2 / MSE), or "
+        "equivalently 20 log10(data_range / RMSE); not 20 with the squares, nor 10 without."),
+    "global_mean": (
+        "one score per image: average over each image's own pixels, not one mean over the "
+        "whole batch; the result has shape (N,)."),
+    "per_image_axes": (
+        "average over every axis except the first (the image index): "
+        "np.mean(..., axis=tuple(range(1, images.ndim))), so the result has shape (N,), also "
+        "for (N, H, W, C) images."),
+    "abs_not_squared": (
+        "square the differences, (x - x_hat)**2, instead of taking their absolute value: the "
+        "score is the mean SQUARED error."),
+    "sum_not_mean_pixels": (
+        "divide by the number of pixels: the mean, not the sum, of the squared errors (np.mean)."),
 }
 
 _MAX_SHOWN = 64  # print arrays in full only up to this many entries
@@ -706,6 +748,220 @@ def check_seed_param_count(seed_param_count):
     ]
     return run_check("seed_param_count", seed_param_count, _seed_count_cases(),
                      _seed_count_reference, mistakes, kind="number")
+
+
+# ------------------------------------------------- lesson 06: evaluating a classifier
+def _counts(y_true, y_pred):
+    y, c = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    tp, fn = int(np.sum(y & c)), int(np.sum(y & ~c))
+    tn, fp = int(np.sum(~y & ~c)), int(np.sum(~y & c))
+    return tp, fp, tn, fn
+
+
+def _sens_spec(y_true, y_pred):
+    from medlab import metrics
+
+    m = metrics.binary_metrics(y_true, np.asarray(y_pred, np.float64), threshold=0.5)
+    return np.array([m.sensitivity, m.specificity])
+
+
+def _sens_spec_variant(kind):
+    def variant(y_true, y_pred):
+        tp, fp, tn, fn = _counts(y_true, y_pred)
+        n = tp + fp + tn + fn
+        return np.array({
+            "swapped": (tn / (tn + fp), tp / (tp + fn)),
+            "accuracy": ((tp + tn) / n, (tp + tn) / n),
+            "all": (tp / n, tn / n),
+            "predictive": (tp / (tp + fp), tn / (tn + fn)),
+        }[kind])
+
+    return variant
+
+
+def _sens_spec_cases():
+    rng = _rng("sensitivity_specificity")
+    names = ("y_true", "y_pred")
+    yield Case((np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0]), np.array([1, 1, 1, 0, 0, 0, 0, 0, 1, 1])),
+               names, "TP 3, FN 1, TN 4, FP 2")
+    yield Case((np.array([0, 1, 0, 1, 1, 0, 1, 1]), np.array([0, 1, 1, 1, 0, 0, 1, 1])), names)
+    for n, prevalence in ((40, 0.7), (200, 0.2), (500, 0.5)):
+        y = (rng.random(n) < prevalence).astype(np.int64)
+        y[:2] = (0, 1)  # both classes
+        right = rng.random(n) < np.where(y == 1, 0.85, 0.7)
+        yield Case((y, np.where(right, y, 1 - y)), names, f"{n} images", show=False)
+
+
+def check_sensitivity_specificity(sensitivity_specificity):
+    """Check ``sensitivity_specificity(y_true, y_pred)``: (sensitivity, specificity).
+
+    ``y_true`` and ``y_pred`` are (N,) arrays of 0/1 (1 = pneumonia, the positive class);
+    the result is the pair (TP / (TP + FN), TN / (TN + FP)), as
+    ``medlab.metrics.binary_metrics`` computes them.
+    """
+    mistakes = [
+        ("sens_spec_swapped", _sens_spec_variant("swapped")),
+        ("accuracy_not_rate", _sens_spec_variant("accuracy")),
+        ("divided_by_all", _sens_spec_variant("all")),
+        ("predictive_values", _sens_spec_variant("predictive")),
+    ]
+    return run_check("sensitivity_specificity", sensitivity_specificity, _sens_spec_cases(),
+                     _sens_spec, mistakes)
+
+
+def _close(got, expected, rel=1e-6, abs_=1e-9):
+    return not isinstance(got, str) and math.isclose(got, expected, rel_tol=rel, abs_tol=abs_)
+
+
+def _accuracy_at(sensitivity, specificity, prevalence):
+    from medlab import metrics
+
+    return metrics.at_prevalence(sensitivity, specificity, prevalence)["accuracy"]
+
+
+def _prevalence_cases():
+    names = ("sensitivity", "specificity", "prevalence")
+    for args in ((0.9, 0.8, 0.5), (0.95, 0.9, 0.74), (0.95, 0.9, 0.05), (0.6, 0.99, 0.3),
+                 (0.8, 0.7, 0.0), (0.8, 0.7, 1.0), (0.99, 0.5, 0.9)):
+        yield Case(args, names)
+
+
+def check_accuracy_at_prevalence(accuracy_at_prevalence):
+    """Check ``accuracy_at_prevalence(sensitivity, specificity, prevalence)``.
+
+    The accuracy of a test with the given sensitivity and specificity when a fraction
+    ``prevalence`` (pi) of the patients is sick: sens * pi + spec * (1 - pi), a float; the
+    reference is ``medlab.metrics.at_prevalence(...)["accuracy"]``.
+    """
+    mistakes = [
+        ("prevalence_swapped", lambda se, sp, pi: se * (1 - pi) + sp * pi),
+        ("prevalence_ignored", lambda se, sp, pi: (se + sp) / 2),
+        ("prevalence_ignored", lambda se, sp, pi: se + sp),
+    ]
+    return run_check("accuracy_at_prevalence", accuracy_at_prevalence, _prevalence_cases(),
+                     _accuracy_at, mistakes, kind="number", equal=_close)
+
+
+# ---------------------------------------------------- lesson 07: image quality, anomalies
+def _psnr(clean, noisy, data_range=1.0):
+    from medlab import metrics
+
+    return metrics.psnr(clean, noisy, data_range)
+
+
+def _psnr_variant(make):
+    def variant(clean, noisy, data_range=1.0):
+        mse = float(np.mean((np.asarray(clean, np.float64) - np.asarray(noisy, np.float64)) ** 2))
+        return float(make(float(data_range), mse))
+
+    return variant
+
+
+def _psnr_cases():
+    rng = _rng("psnr")
+    clean = np.array([[0.2, 0.4, 0.6], [0.3, 0.5, 0.7], [0.1, 0.9, 0.5]], np.float32)
+    noisy = clean + np.array([[0.1, -0.1, 0.0], [0.05, 0.0, -0.05], [0.0, 0.1, 0.1]], np.float32)
+    yield Case((clean, noisy), ("clean", "noisy"), "data_range left at its default, 1.0")
+    names = ("clean", "noisy", "data_range")
+    x = _small_ints(rng, (4, 4), 0, 256)
+    yield Case((x, np.clip(x + _small_ints(rng, (4, 4), -9, 10), 0, 255), 255.0), names,
+               "8-bit values")
+    x = rng.random((32, 32), np.float32)
+    yield Case((x, x + 0.05 * rng.standard_normal((32, 32), np.float32), 1.0), names, show=False)
+    x = rng.random((24, 20), np.float32) * 4095
+    yield Case((x, x + 40 * rng.standard_normal((24, 20), np.float32), 4095.0), names,
+               "12-bit CT values", show=False)
+    x = rng.random((16, 16), np.float32) * 2
+    yield Case((x, x + 0.2 * rng.standard_normal((16, 16), np.float32), 2.0), names, show=False)
+
+
+def check_psnr(psnr):
+    """Check ``psnr(clean, noisy, data_range=1.0)``: 10 log10(data_range**2 / MSE), in dB.
+
+    ``clean`` and ``noisy`` are one image (H, W) each; MSE is the mean of (clean - noisy)**2
+    over the pixels. The reference is ``medlab.metrics.psnr`` (the same as
+    ``skimage.metrics.peak_signal_noise_ratio``).
+    """
+    mistakes = [
+        ("rmse_not_mse", _psnr_variant(lambda r, mse: 10 * np.log10(r ** 2 / np.sqrt(mse)))),
+        ("rmse_not_mse", _psnr_variant(lambda r, mse: 20 * np.log10(r ** 2 / np.sqrt(mse)))),
+        ("log_natural", _psnr_variant(lambda r, mse: 10 * np.log(r ** 2 / mse))),
+        ("log_natural", _psnr_variant(lambda r, mse: 20 * np.log(r / np.sqrt(mse)))),
+        ("range_not_squared", _psnr_variant(lambda r, mse: 10 * np.log10(r / mse))),
+        ("range_not_squared", _psnr_variant(lambda r, mse: 10 * np.log10(1 / mse)),
+         "You left data_range out."),
+        ("db_factor", _psnr_variant(lambda r, mse: 20 * np.log10(r ** 2 / mse))),
+        ("db_factor", _psnr_variant(lambda r, mse: 10 * np.log10(r / np.sqrt(mse)))),
+    ]
+    return run_check("psnr", psnr, _psnr_cases(), _psnr, mistakes, kind="number",
+                     equal=functools.partial(_close, rel=1e-5, abs_=1e-4))
+
+
+def _anomaly_scores(images, reconstructions):
+    from medlab import metrics
+
+    return metrics.reconstruction_error(images, reconstructions)
+
+
+def _anomaly_cases():
+    rng = _rng("anomaly_scores")
+    names = ("images", "reconstructions")
+    x = np.array([[[1, 0], [0, 1]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]], np.float32)
+    xhat = np.array([[[1, 0], [0, 0]], [[0.5, 0.5], [1, 1]], [[0, 0], [0, 0]]], np.float32)
+    yield Case((x, xhat), names, "3 images of 2 x 2 pixels")
+    x = rng.random((4, 6, 5), np.float32)
+    yield Case((x, np.clip(x + 0.2 * rng.standard_normal(x.shape, np.float32), 0, 1)), names,
+               show=False)
+    x = rng.random((5, 8, 8, 1), np.float32)
+    yield Case((x, np.clip(x + 0.1 * rng.standard_normal(x.shape, np.float32), 0, 1)), names,
+               "(N, H, W, 1) images, as Keras stores them", show=False)
+    x = rng.random((3, 6, 7, 3), np.float32)
+    yield Case((x, rng.random(x.shape, np.float32)), names, "3 channels", show=False)
+
+
+def _anomaly_variant(kind):
+    def variant(x, xhat):
+        d = np.asarray(x, np.float64) - np.asarray(xhat, np.float64)
+        axes = tuple(range(1, d.ndim))
+        return {
+            "global": lambda: np.mean(d ** 2),
+            "abs": lambda: np.mean(np.abs(d), axis=axes),
+            "sum": lambda: np.sum(d ** 2, axis=axes),
+            "rmse": lambda: np.sqrt(np.mean(d ** 2, axis=axes)),
+            "axis0": lambda: np.mean(d ** 2, axis=0),
+            "axis12": lambda: np.mean(d ** 2, axis=(1, 2)),
+            "last": lambda: np.mean(d ** 2, axis=-1),
+        }[kind]()
+
+    return variant
+
+
+def _anomaly_shape(got, expected, case):
+    got = np.asarray(got)
+    if got.ndim == 0 or got.size == 1 and expected.size != 1:
+        return "global_mean"
+    return "per_image_axes" if got.shape != expected.shape else None
+
+
+def check_anomaly_scores(anomaly_scores):
+    """Check ``anomaly_scores(images, reconstructions)``: each image's mean squared error.
+
+    ``images`` and ``reconstructions`` are (N, H, W) or (N, H, W, C) arrays; the result is
+    the (N,) array mean((x - x_hat)**2) over each image's pixels (and channels), the anomaly
+    score of lesson 07. The reference is ``medlab.metrics.reconstruction_error``.
+    """
+    mistakes = [
+        ("global_mean", _anomaly_variant("global")),
+        ("abs_not_squared", _anomaly_variant("abs")),
+        ("sum_not_mean_pixels", _anomaly_variant("sum")),
+        ("rmse_not_mse", _anomaly_variant("rmse"), "The score is the MSE itself."),
+        ("per_image_axes", _anomaly_variant("axis0"),
+         "You averaged over the images (axis 0), one value per pixel."),
+        ("per_image_axes", _anomaly_variant("axis12")),
+        ("per_image_axes", _anomaly_variant("last")),
+    ]
+    return run_check("anomaly_scores", anomaly_scores, _anomaly_cases(), _anomaly_scores,
+                     mistakes, explain=_anomaly_shape)
 
 
 #: Every check, by exercise name.

@@ -65,6 +65,27 @@ def seed_param_count(input_shape, kernel_size, conv=None, pool=lambda n: n // 2,
             + (h * w * 64 * 64 + 64 * bias) + 64 + bias)
 
 
+def sensitivity_specificity(y_true, y_pred):
+    tp = np.sum((y_true == 1) & (y_pred == 1))
+    fn = np.sum((y_true == 1) & (y_pred == 0))
+    tn = np.sum((y_true == 0) & (y_pred == 0))
+    fp = np.sum((y_true == 0) & (y_pred == 1))
+    return tp / (tp + fn), tn / (tn + fp)
+
+
+def accuracy_at_prevalence(sensitivity, specificity, prevalence):
+    return sensitivity * prevalence + specificity * (1 - prevalence)
+
+
+def psnr(clean, noisy, data_range=1.0):
+    mse = np.mean((clean.astype(np.float64) - noisy) ** 2)
+    return 10 * np.log10(data_range ** 2 / mse)
+
+
+def anomaly_scores(images, reconstructions):
+    return np.mean((images - reconstructions) ** 2, axis=tuple(range(1, images.ndim)))
+
+
 RIGHT = {
     "cross_correlate": cross_correlate,
     "conv_output_size": conv_output_size,
@@ -75,6 +96,10 @@ RIGHT = {
     "dense_param_count": dense_param_count,
     "seed_forward": seed_forward,
     "seed_param_count": seed_param_count,
+    "sensitivity_specificity": sensitivity_specificity,
+    "accuracy_at_prevalence": accuracy_at_prevalence,
+    "psnr": psnr,
+    "anomaly_scores": anomaly_scores,
 }
 
 
@@ -168,6 +193,26 @@ MISTAKES = [
     ("seed_param_count", lambda s, k: seed_param_count(s, k, conv=lambda n: n - k), "off_by_one"),
     ("seed_param_count", lambda s, k: seed_param_count(s, k, pool=lambda n: n), "pooling_ignored"),
     ("seed_param_count", lambda s, k: seed_param_count(s, k, channels=False), "input_channels"),
+    ("sensitivity_specificity", lambda y, p: sensitivity_specificity(y, p)[::-1], "sens_spec_swapped"),
+    ("sensitivity_specificity", lambda y, p: (np.mean(y == p),) * 2, "accuracy_not_rate"),
+    ("sensitivity_specificity", lambda y, p: (np.sum((y == 1) & (p == 1)) / len(y),
+                                              np.sum((y == 0) & (p == 0)) / len(y)), "divided_by_all"),
+    ("sensitivity_specificity", lambda y, p: (np.sum((y == 1) & (p == 1)) / np.sum(p == 1),
+                                              np.sum((y == 0) & (p == 0)) / np.sum(p == 0)),
+     "predictive_values"),
+    ("accuracy_at_prevalence", lambda se, sp, pi: se * (1 - pi) + sp * pi, "prevalence_swapped"),
+    ("accuracy_at_prevalence", lambda se, sp, pi: (se + sp) / 2, "prevalence_ignored"),
+    ("psnr", lambda c, n, r=1.0: 10 * np.log10(r ** 2 / np.sqrt(np.mean((c - n) ** 2))), "rmse_not_mse"),
+    ("psnr", lambda c, n, r=1.0: 10 * np.log(r ** 2 / np.mean((c - n) ** 2)), "log_natural"),
+    ("psnr", lambda c, n, r=1.0: 10 * np.log10(r / np.mean((c - n) ** 2)), "range_not_squared"),
+    ("psnr", lambda c, n, r=1.0: 20 * np.log10(r ** 2 / np.mean((c - n) ** 2)), "db_factor"),
+    ("psnr", lambda c, n, r=1.0: 10 * np.log10(r / np.sqrt(np.mean((c - n) ** 2))), "db_factor"),
+    ("anomaly_scores", lambda x, y: np.mean((x - y) ** 2), "global_mean"),
+    ("anomaly_scores", lambda x, y: np.mean(np.abs(x - y), axis=tuple(range(1, x.ndim))), "abs_not_squared"),
+    ("anomaly_scores", lambda x, y: np.sum((x - y) ** 2, axis=tuple(range(1, x.ndim))), "sum_not_mean_pixels"),
+    ("anomaly_scores", lambda x, y: np.mean((x - y) ** 2, axis=(1, 2)), "per_image_axes"),
+    ("anomaly_scores", lambda x, y: np.mean((x - y) ** 2, axis=0), "per_image_axes"),
+    ("anomaly_scores", lambda x, y: np.mean((x - y) ** 2, axis=-1), "per_image_axes"),
 ]
 
 

@@ -19,8 +19,8 @@ from medlab.exercises import BEGIN, END, ExerciseError
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 STUDENT = NOTEBOOKS / exercises.EXERCISES_FOLDER
-#: Lessons that must have at least two exercises each (add "06", "07" when they have theirs).
-LESSONS_WITH_EXERCISES = ("02", "03", "04", "05")
+#: Lessons that must have at least two exercises each.
+LESSONS_WITH_EXERCISES = ("02", "03", "04", "05", "06", "07")
 
 
 def _read(path):
