@@ -49,6 +49,9 @@ SETTINGS = {
     "07_autoencoder": ({"noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8, "seed": 1},
                        ("noise", "speckle", r"parameter 'noise' = 'speckle' \(str\): "
                                             r"expected one of 'gaussian', 'poisson', 'salt_and_pepper'")),
+    "08_hyperparameters": ({"epochs": 1, "image_size": 16, "n_images": 100, "seed": 1},
+                           ("epochs", 0, r"parameter 'epochs' = 0 \(int\): "
+                                         r"expected an integer in \[1, 50\]")),
 }
 BAD_EXTRA = {"05_cnn_formula": {"kernel_size": 7}}
 
@@ -77,10 +80,22 @@ def test_check_call_covers_every_parameter(path):
         assert re.search(rf"\b{name}={name}\b", following), f"{path.name}: {name} is not checked"
 
 
+#: Seconds a cell may run. papermill's client can, rarely and under load, wait forever for a
+#: reply the kernel already sent (nteract/papermill#711, jupyter/jupyter_client#922); the
+#: timeout turns that into a failure, and the run is then tried once more.
+CELL_TIMEOUT = 300
+
+
 def _attempt(job):
     path, parameters, output = job
     try:
-        return runs.run_notebook(path, parameters, output)
+        return runs.run_notebook(path, parameters, output, timeout=CELL_TIMEOUT)
+    except runs.RunFailed as exc:
+        if exc.ename not in ("CellTimeoutError", "TimeoutError"):
+            return exc
+    retry = output.with_name(output.name.replace(".ipynb", ".retry.ipynb"))
+    try:
+        return runs.run_notebook(path, parameters, retry, timeout=CELL_TIMEOUT)
     except runs.RunFailed as exc:
         return exc
 
