@@ -14,6 +14,8 @@ and the output size along one axis is ``floor((n + 2p - k) / s) + 1``.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -23,6 +25,11 @@ PADDINGS = ("valid", "same")
 # Rows of the patch matrix handled at once by conv2d: keeps the im2col copy
 # and the matrix product inside the CPU caches (about 4 MB of patches).
 _CONV_CHUNK_BYTES = 4 * 2**20
+
+# Pooling splits the batch over the cores from this many input values on (about 4 MB):
+# below it, starting threads costs more than it saves.
+_PARALLEL_MIN_ELEMENTS = 2**20
+_EXECUTOR = None
 
 
 # ---------------------------------------------------------------- validation
@@ -215,6 +222,27 @@ def _strided_slices(x, pool, stride, ho, wo):
                     v : v + stride[1] * (wo - 1) + 1 : stride[1]]
 
 
+def _batch_parts(n, size):
+    """Slices of the batch axis, one per core when the array is large enough to gain from it."""
+    workers = min(os.cpu_count() or 1, n)
+    if workers < 2 or size < _PARALLEL_MIN_ELEMENTS:
+        return [slice(0, n)]
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _run_parts(work, parts):
+    """Call ``work(part)`` for each part; in threads when there are several (NumPy frees the GIL)."""
+    global _EXECUTOR
+    if len(parts) == 1:
+        work(parts[0])
+        return
+    if _EXECUTOR is None:
+        _EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    for future in [_EXECUTOR.submit(work, part) for part in parts]:
+        future.result()
+
+
 def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     """Max pooling as ``keras.layers.MaxPooling2D``: the largest value per window.
 
@@ -235,10 +263,18 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     x, pool, stride, mode, ho, wo = _pool(x, pool_size, stride, padding, "max")
     if mode == "same":
         x = _pad_same(x, pool, stride, value=-np.inf)
-    slices = _strided_slices(x, pool, stride, ho, wo)
-    out = np.array(next(slices), dtype=np.float32, copy=True)
-    for part in slices:
-        np.maximum(out, part, out=out)
+    out = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=np.float32)
+
+    def work(part):
+        slices = list(_strided_slices(x[part], pool, stride, ho, wo))
+        if len(slices) == 1:
+            out[part] = slices[0]
+            return
+        np.maximum(slices[0], slices[1], out=out[part])
+        for piece in slices[2:]:
+            np.maximum(out[part], piece, out=out[part])
+
+    _run_parts(work, _batch_parts(x.shape[0], x.size))
     return out
 
 
@@ -261,9 +297,13 @@ def avg_pool2d(x, pool_size=2, stride=None, padding="valid"):
     else:
         counts = np.float32(pool[0] * pool[1])
     out = np.zeros((x.shape[0], ho, wo, x.shape[3]), dtype=np.float32)
-    for part in _strided_slices(x, pool, stride, ho, wo):
-        out += part
-    out /= counts
+
+    def work(part):
+        for piece in _strided_slices(x[part], pool, stride, ho, wo):
+            out[part] += piece
+        out[part] /= counts
+
+    _run_parts(work, _batch_parts(x.shape[0], x.size))
     return out
 
 

@@ -1,5 +1,7 @@
 """medlab.ops against Keras layers and tf.nn, on fixed cases and generated ones."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -191,3 +193,19 @@ W = np.zeros((3, 3, 2, 4), np.float32)
 def test_bad_arguments_raise_named_errors(call, argument):
     with pytest.raises(ValueError, match=argument.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("threshold", [1, None])
+def test_pooling_split_over_cores_matches_keras(monkeypatch, padding, threshold):
+    """Large batches are pooled in threads, one batch slice per core: same numbers."""
+    if threshold is not None:
+        monkeypatch.setattr(ops, "_PARALLEL_MIN_ELEMENTS", threshold)
+    x = _rng(5).standard_normal((5, 130, 131, 32), dtype=np.float32)  # over the default threshold
+    assert len(ops._batch_parts(x.shape[0], x.size)) == min(os.cpu_count() or 1, 5)
+    for ours, layer in (
+        (ops.max_pool2d, keras.layers.MaxPooling2D),
+        (ops.avg_pool2d, keras.layers.AveragePooling2D),
+    ):
+        expected = np.asarray(layer(3, strides=2, padding=padding)(x))
+        np.testing.assert_allclose(ours(x, 3, 2, padding), expected, atol=ATOL)
