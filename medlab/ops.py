@@ -199,7 +199,7 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
 
 
 # -------------------------------------------------------------------- pooling
-def _pool(x, pool_size, stride, padding, reduce):
+def _pool(x, pool_size, stride, padding):
     x = _images(x)
     pool = _pair(pool_size, "pool_size")
     stride = pool if stride is None else _pair(stride, "stride")
@@ -260,7 +260,7 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     -------
     float32 array (N, H_out, W_out, C)
     """
-    x, pool, stride, mode, ho, wo = _pool(x, pool_size, stride, padding, "max")
+    x, pool, stride, mode, ho, wo = _pool(x, pool_size, stride, padding)
     if mode == "same":
         x = _pad_same(x, pool, stride, value=-np.inf)
     out = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=np.float32)
@@ -288,7 +288,7 @@ def avg_pool2d(x, pool_size=2, stride=None, padding="valid"):
     -------
     float32 array (N, H_out, W_out, C)
     """
-    x, pool, stride, mode, ho, wo = _pool(x, pool_size, stride, padding, "avg")
+    x, pool, stride, mode, ho, wo = _pool(x, pool_size, stride, padding)
     if mode == "same":
         ones = np.ones((1, x.shape[1], x.shape[2], 1), dtype=np.float32)
         x = _pad_same(x, pool, stride)

@@ -426,7 +426,7 @@ def _opacity(u, v, q, lung_mask, patchiness):
 # --------------------------------------------------------------------------
 # imaging
 # --------------------------------------------------------------------------
-def _expose(attenuation, v, p, rng, size):
+def _expose(attenuation, v, p, rng):
     """Turn attenuation into a noisy, blurred radiograph with this image's exposure.
 
     Brightness = black + (white - black) * film ** gamma, where film is the
@@ -503,7 +503,7 @@ def _render(labels, size, rng):
         + _MARKINGS * markings * ventilated
         + bone * (body > 0)
     )
-    return _expose(attenuation, v, p, rng, size)
+    return _expose(attenuation, v, p, rng)
 
 
 # --------------------------------------------------------------------------
