@@ -1,14 +1,13 @@
-"""synthetic_chest: format, determinism, argument checks, speed and difficulty.
+"""synthetic_chest: format, determinism, argument checks and difficulty.
 
 The difficulty tests train for real: the data set is only a good default for
 the lessons if mean brightness is uninformative, a small CNN learns it well
-(but not perfectly) in seconds, and a linear model on pixels does clearly worse.
+(but not perfectly) in a few epochs, and a linear model on pixels does clearly worse.
 """
 
 from __future__ import annotations
 
 import math
-import time
 import warnings
 
 import numpy as np
@@ -22,19 +21,16 @@ from medlab.data.synthetic import synthetic_chest
 
 @pytest.fixture(scope="module")
 def chest64():
-    """2,000 images at the default size, and the CPU seconds it took to draw them.
+    """2,000 images at the default size.
 
-    CPU time of this process, not wall-clock time: the generator runs on one
-    core, and on a shared machine other people's jobs would otherwise be timed too.
+    Generation speed is a goal measured by ``benchmarks/synthetic.py``, not a
+    timed test: CPU seconds differ from machine to machine.
     """
-    synthetic_chest(8, size=64, seed=99)  # warm up (first-call allocations)
-    start = time.process_time()
-    images, labels = synthetic_chest(2000, size=64, seed=0)
-    return images, labels, time.process_time() - start
+    return synthetic_chest(2000, size=64, seed=0)
 
 
 def test_shapes_dtypes_and_range(chest64):
-    images, labels, _ = chest64
+    images, labels = chest64
     assert images.shape == (2000, 64, 64) and images.dtype == np.float32
     assert labels.shape == (2000,) and labels.dtype == np.int64
     assert set(np.unique(labels).tolist()) == {0, 1}
@@ -48,11 +44,6 @@ def test_shapes_dtypes_and_range(chest64):
 def test_size_sets_height_and_width(size):
     images, labels = synthetic_chest(3, size=size, seed=1)
     assert images.shape == (3, size, size) and labels.shape == (3,)
-
-
-def test_generation_is_fast(chest64):
-    *_, seconds = chest64
-    assert seconds < 5.0, f"2000 images of 64x64 took {seconds:.2f} s of CPU time"
 
 
 def test_same_seed_gives_byte_identical_arrays():
@@ -126,7 +117,7 @@ def test_numpy_integers_and_floats_are_accepted():
 
 
 def test_mean_intensity_is_uninformative(chest64):
-    images, labels, _ = chest64
+    images, labels = chest64
     auc = roc_auc_score(labels, images.mean(axis=(1, 2)))
     assert max(auc, 1.0 - auc) <= 0.65, f"mean intensity alone gives AUC {auc:.3f}"
 
@@ -148,9 +139,7 @@ def test_small_cnn_learns_it_and_beats_logistic_regression():
     seed_everything(0)
     model = seed_cnn((size, size, 1))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-    start = time.perf_counter()
     model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=0)
-    fit_seconds = time.perf_counter() - start
     cnn_auc = roc_auc_score(y_test, model.predict(x_test, verbose=0)[:, 0])
 
     with warnings.catch_warnings():
@@ -158,8 +147,7 @@ def test_small_cnn_learns_it_and_beats_logistic_regression():
         linear = LogisticRegression(max_iter=100).fit(x_train.reshape(n_train, -1), y_train)
     lr_auc = roc_auc_score(y_test, linear.decision_function(x_test.reshape(n_test, -1)))
 
-    figures = f"CNN AUC {cnn_auc:.3f}, LR AUC {lr_auc:.3f}, fit {fit_seconds:.1f} s"
+    figures = f"CNN AUC {cnn_auc:.3f}, LR AUC {lr_auc:.3f}"
     print(figures)  # shown with pytest -rP
-    assert fit_seconds < 30.0, figures
     assert 0.90 <= cnn_auc < 0.99, figures
     assert lr_auc <= cnn_auc - 0.1, figures
