@@ -23,8 +23,17 @@ from numpy.lib.stride_tricks import sliding_window_view
 PADDINGS = ("valid", "same")
 
 # Rows of the patch matrix handled at once by conv2d: keeps the im2col copy
-# and the matrix product inside the CPU caches (about 4 MB of patches).
+# and the matrix product inside the CPU caches (about 4 MB of patches; 2 MB
+# per thread when the batch is split over the cores).
 _CONV_CHUNK_BYTES = 4 * 2**20
+_CONV_THREAD_CHUNK_BYTES = 2 * 2**20
+
+# conv2d splits the batch over the cores (BLAS held to one thread each) from
+# this many output values on (2 MB): NumPy runs the im2col copy and the writes
+# of fresh output pages on one core, and BLAS's own threads wait on each other
+# when the machine is busy. Smaller outputs: one multi-threaded BLAS product.
+_CONV_PARALLEL_MIN_OUTPUT = 2**19
+_BLAS_CONTROLLER = None
 
 # Pooling splits the batch over the cores from this many input values on (about 4 MB):
 # below it, starting threads costs more than it saves.
@@ -183,19 +192,54 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     windows = windows.transpose(0, 1, 2, 4, 5, 3)
     kernel_matrix = w.reshape(kh * kw * c, f)
     out = np.empty((n, ho, wo, f), dtype=np.float32)
-    # im2col in chunks of whole images so the patch matrix stays cache-sized
     rows_per_image = ho * wo
     patch_bytes = rows_per_image * kh * kw * c * 4
-    step = max(1, _CONV_CHUNK_BYTES // max(patch_bytes, 1))
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        patches = windows[start:stop].reshape((stop - start) * rows_per_image, kh * kw * c)
-        # a small temporary then one copy: writing the product straight into the
-        # large fresh ``out`` is about 2x slower (page faults inside BLAS threads)
-        out[start:stop] = (patches @ kernel_matrix).reshape(stop - start, ho, wo, f)
+    parts = _conv_parts(n, out.size)
+
+    def work(part):
+        # im2col in chunks of whole images so the patch matrix stays cache-sized
+        chunk = _CONV_CHUNK_BYTES if len(parts) == 1 else _CONV_THREAD_CHUNK_BYTES
+        step = max(1, chunk // max(patch_bytes, 1))
+        for start in range(part.start, part.stop, step):
+            stop = min(part.stop, start + step)
+            patches = windows[start:stop].reshape((stop - start) * rows_per_image, kh * kw * c)
+            if len(parts) == 1:
+                # a small temporary then one copy: writing the product straight into
+                # the large fresh ``out`` is about 2x slower (page faults inside BLAS threads)
+                out[start:stop] = (patches @ kernel_matrix).reshape(stop - start, ho, wo, f)
+            else:
+                np.matmul(patches, kernel_matrix, out=out[start:stop].reshape(-1, f))
+
+    if len(parts) == 1:
+        work(parts[0])
+    else:
+        with _single_threaded_blas():
+            _run_parts(work, parts)
     if b is not None:
         out += b
     return out
+
+
+def _conv_parts(n, output_size):
+    """Slices of the batch for conv2d: one, or about 4 per core for large outputs.
+
+    More parts than cores balance the load when one core is busy elsewhere.
+    """
+    cores = os.cpu_count() or 1
+    if cores < 2 or n < 2 or output_size < _CONV_PARALLEL_MIN_OUTPUT:
+        return [slice(0, n)]
+    bounds = np.linspace(0, n, min(n, 4 * cores) + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _single_threaded_blas():
+    """Context manager that holds NumPy's BLAS to one thread (threadpoolctl)."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 # -------------------------------------------------------------------- pooling
