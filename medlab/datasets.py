@@ -163,12 +163,12 @@ def _from_npz(path, image_size, name):
 
 
 def _from_folder(root, image_size, seed):
-    from medlab.data import check_image_folder, image_folder_dataset
+    from medlab.data import image_folder_dataset
 
-    class_names = tuple(check_image_folder(root, n_classes=2))
     size = int(image_size or SYNTHETIC_SIZE)
     dataset = image_folder_dataset(root, image_size=(size, size), batch_size=256, seed=seed,
-                                   shuffle=False, verbose=False)
+                                   shuffle=False, verbose=False)  # checks every file first
+    class_names = tuple(dataset.class_names)
     xs, ys = [], []
     for x, y in dataset:
         xs.append(x.numpy())

@@ -146,6 +146,68 @@ def test_dataset_resizes_and_reshuffles_batches_each_epoch(folder):
     assert any(not np.array_equal(epochs[0], e) for e in epochs[1:])
 
 
+def _assert_same_images(x, y, x_ref, y_ref):
+    """Same (image, label) pairs, in any order (Keras reshuffles on each pass)."""
+    assert x.shape == x_ref.shape and x.dtype == np.float32
+    for image, label in zip(x, y[:, 0]):
+        distance = np.abs(x_ref - image).reshape(len(x_ref), -1).max(axis=1)
+        nearest = int(distance.argmin())
+        assert distance[nearest] <= 1e-6 and y_ref[nearest, 0] == label
+    assert sorted(y[:, 0]) == sorted(y_ref[:, 0])
+
+
+def _keras_reference(root, image_size, interpolation, color_mode, validation_split=None):
+    """What Keras alone gives (each image resized on its own), scaled to [0, 1]."""
+    from medlab import keras
+
+    loaded = keras.utils.image_dataset_from_directory(
+        str(root), label_mode="binary", batch_size=4, image_size=image_size, shuffle=True,
+        seed=0, color_mode=color_mode, interpolation=interpolation, verbose=False,
+        validation_split=validation_split, subset="both" if validation_split else None)
+    parts = loaded if validation_split else (loaded,)
+    return [_arrays(part, scale=1 / 255) for part in parts]
+
+
+def _arrays(dataset, scale=1.0):
+    """Images and labels of one pass (each pass may come in a new order)."""
+    batches = [(np.asarray(x, np.float32) * np.float32(scale), y.numpy()) for x, y in dataset]
+    return np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic", "area", "lanczos3"])
+@pytest.mark.parametrize("color_mode", ["grayscale", "rgb"])
+def test_dataset_of_one_image_size_matches_keras_image_by_image(folder, interpolation, color_mode,
+                                                               monkeypatch):
+    """Files of one size are resized batch by batch: the very numbers Keras gives."""
+    from medlab.data import folders
+
+    load_sizes = []
+    real_load = folders._load_directory
+    monkeypatch.setattr(folders, "_load_directory",
+                        lambda *args: load_sizes.append(args[4]) or real_load(*args))
+    for split in (None, 0.25):
+        datasets = image_folder_dataset(folder, image_size=(30, 23), batch_size=4, shuffle=False,
+                                        color_mode=color_mode, interpolation=interpolation,
+                                        validation_split=split, verbose=False)
+        datasets = datasets if split else (datasets,)
+        for dataset, (x_ref, y_ref) in zip(datasets, _keras_reference(
+                folder, (30, 23), interpolation, color_mode, split)):
+            _assert_same_images(*_arrays(dataset), x_ref, y_ref)
+    # loaded at the files' 16x16, except for a method that would change them at that size
+    assert load_sizes == [(30, 23) if interpolation == "lanczos3" else (16, 16)] * 2
+
+
+def test_dataset_of_mixed_image_sizes(folder):
+    Image.fromarray(np.full((40, 28), 200, np.uint8)).save(folder / "normal" / "big.png")
+    dataset = image_folder_dataset(folder, image_size=(16, 16), batch_size=32, shuffle=False,
+                                   verbose=False)
+    (x_ref, y_ref), = _keras_reference(folder, (16, 16), "bilinear", "grayscale")
+    x, y = next(iter(dataset))
+    assert x.shape == (21, 16, 16, 1)
+    _assert_same_images(x.numpy(), y.numpy(), x_ref, y_ref)
+    assert any(np.allclose(image, 200 / 255) for image in x.numpy())  # the big one, resized
+
+
 def test_dataset_validation_split(folder, capsys):
     train, val = image_folder_dataset(folder, image_size=(16, 16), batch_size=4,
                                       validation_split=0.25, verbose=False)
