@@ -82,7 +82,8 @@ def main(argv=None):
         curve = " ".join(f"{auc:.3f}" for auc in r["cnn_auc"])
         print(f"seed {seed}: mean-intensity AUC {r['mean_auc']:.3f}  LR AUC {r['lr_auc']:.3f}  "
               f"CNN AUC by epoch {curve}  (fit {r['fit_s']:.1f} s)", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""Smoke tests of the scripts in ``benchmarks/``: each runs end to end with tiny arguments.
+
+The benchmarks are not imported by anything else, so a change in ``medlab`` that breaks
+one would otherwise go unnoticed until someone runs it by hand. Each test loads a script
+in-process (a subprocess would pay TensorFlow's import again, about 5 s), calls its
+``main(argv)`` with budgets of a second or two, and checks what it prints: the table
+header, one row or JSON line per expected case, figures that parse as finite numbers and
+the correctness figures that do not depend on the machine (error against TensorFlow,
+images counted, AUCs within [0, 1]). Speed is never asserted: machines differ.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medlab.data import save_medmnist, synthetic_chest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name):
+    """Import ``benchmarks/<name>.py`` as a fresh module (not on ``sys.path``)."""
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_main(module, argv, capsys):
+    """``module.main(argv)``; returns (exit status, stdout lines)."""
+    status = module.main(argv)
+    out = capsys.readouterr().out
+    return status, out.splitlines()
+
+
+def json_lines(lines):
+    """The lines of ``lines`` that are JSON objects, parsed."""
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def assert_finite(value, name):
+    assert isinstance(value, (int, float)) and not isinstance(value, bool), (name, value)
+    assert math.isfinite(value), (name, value)
+
+
+def assert_auc(value, name):
+    assert_finite(value, name)
+    assert 0.0 <= value <= 1.0, (name, value)
+
+
+def write_tiny_medmnist(path, n_per_split=(48, 24, 24), size=28):
+    """A PneumoniaMNIST-like ``.npz`` of synthetic chest X-rays (uint8, labels (N, 1)).
+
+    Every split holds both classes (``synthetic_chest`` draws exactly half positive),
+    so AUCs are defined on each.
+    """
+    splits = {}
+    for seed, (split, n) in enumerate(zip(("train", "val", "test"), n_per_split)):
+        images, labels = synthetic_chest(n, size=size, seed=seed)
+        splits[split] = (np.round(images * 255).astype(np.uint8), labels[:, None])
+    return save_medmnist(path, splits)
+
+
+@pytest.fixture
+def tiny_medmnist(tmp_path):
+    return write_tiny_medmnist(tmp_path / "tiny_pneumoniamnist.npz")
+
+
+# ---------------------------------------------------------------------------- ops.py
+def test_ops_benchmark_matches_tensorflow_on_every_layer(monkeypatch, capsys):
+    ops_bench = load_benchmark("ops")
+    # the script always uses batch 32 (150 px inputs): batch 2 keeps the same layer shapes
+    monkeypatch.setattr(ops_bench, "layer_cases",
+                        functools.partial(ops_bench.layer_cases, batch=2))
+    expected = [name for name, *_ in ops_bench.layer_cases()]
+    assert len(expected) == 8
+
+    status, lines = run_main(ops_bench, ["--repeats", "1", "--json"], capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert [row["layer"] for row in rows] == expected
+    for row in rows:
+        assert row["input"].startswith("2x"), row
+        for key in ("max_abs_error", "numpy_ms", "tf_ms", "ratio"):
+            assert_finite(row[key], f"{row['layer']} {key}")
+        assert row["max_abs_error"] <= 1e-5, row
+        assert row["numpy_ms"] > 0 and row["tf_ms"] > 0 and row["ratio"] > 0, row
+
+
+def test_ops_benchmark_prints_a_table(monkeypatch, capsys):
+    ops_bench = load_benchmark("ops")
+    all_cases = ops_bench.layer_cases
+    monkeypatch.setattr(ops_bench, "layer_cases",
+                        lambda: [case for case in all_cases(batch=2) if "28px" in case[0]])
+    status, lines = run_main(ops_bench, ["--repeats", "1"], capsys)
+    assert status == 0
+    assert lines[0].startswith("medlab.ops vs TensorFlow")
+    assert lines[1].split() == ["layer", "input", "max", "abs", "err", "numpy", "ms", "tf", "ms",
+                                "numpy/tf"]
+    rows = lines[2:-1]
+    assert [" ".join(row.split()[:2]) for row in rows] == [
+        "conv1 28px", "pool1 28px", "conv2 28px", "pool2 28px"]
+    for row in rows:
+        figures = [float(x) for x in row.split()[3:]]
+        assert len(figures) == 4 and all(math.isfinite(x) for x in figures), row
+        assert figures[0] <= 1e-5, row
+    assert re.match(r"max error \S+ \(goal <= 1e-5\); slowest ratio \S+ on .+ \(goal <= 1\.00\)$",
+                    lines[-1]), lines[-1]
+
+
+# ------------------------------------------------------------------------ pipeline.py
+def test_pipeline_benchmark_counts_every_image_of_every_epoch(capsys):
+    pipeline = load_benchmark("pipeline")
+    n, epochs = 40, 2  # 40 images, batch 32: a full and a partial batch per epoch
+    status, lines = run_main(
+        pipeline, ["--n", str(n), "--epochs", str(epochs), "--repeat", "1", "--json"], capsys)
+    assert status == 0
+
+    assert lines[0].startswith(f"{n} PNG images 64x64 -> 150x150 rgb, batch 32, {epochs} epochs")
+    assert lines[1].split()[0] == "pipeline" and lines[1].split()[-1] == "speed-up"
+    names = [name for name, _ in pipeline.PIPELINES]
+    assert [line[:28].strip() for line in lines[2:4]] == names
+    assert lines[4].startswith("(later s:")
+
+    report = json.loads("\n".join(lines[5:]))
+    assert (report["n"], report["epochs"], report["repeat"]) == (n, epochs, 1)
+    assert [row["pipeline"] for row in report["results"]] == names
+    for row in report["results"]:
+        assert row["images"] == n * epochs, row
+        assert len(row["epoch_s"]) == epochs, row
+        for key in ("build_s", "seconds", "images_per_s"):
+            assert_finite(row[key], f"{row['pipeline']} {key}")
+            assert row[key] >= 0, row
+        assert row["seconds"] == pytest.approx(row["build_s"] + sum(row["epoch_s"]))
+    assert_finite(report["speedup"], "speedup")
+    assert report["speedup"] > 0
+
+
+def test_pipeline_benchmark_keep_exports_the_folder(tmp_path, capsys):
+    pipeline = load_benchmark("pipeline")
+    folder = tmp_path / "png"
+    status, _ = run_main(pipeline, ["--n", "4", "--epochs", "1", "--repeat", "1",
+                                    "--interpolation", "bilinear", "--keep", str(folder)], capsys)
+    assert status == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["normal", "pneumonia"]
+    assert len(list(folder.rglob("*.png"))) == 4
+
+
+# ----------------------------------------------------------------------- synthetic.py
+def test_synthetic_benchmark_reports_finite_aucs_per_seed(monkeypatch, capsys):
+    synthetic = load_benchmark("synthetic")
+    # the script always times 3 x 2,000 images of 64x64: a few images keep the format
+    timed = synthetic.generation_seconds
+    monkeypatch.setattr(synthetic, "generation_seconds", lambda: timed(n=16, size=16, repeat=1))
+    status, lines = run_main(synthetic, ["--seeds", "0", "1", "--size", "16", "--n-train", "64",
+                                         "--n-test", "32", "--epochs", "2"], capsys)
+    assert status == 0
+    assert re.match(r"synthetic_chest\(2000, size=64\): (\S+) s wall, (\S+) s CPU$", lines[0])
+    assert all(math.isfinite(float(x)) for x in re.findall(r"[\d.]+(?= s)", lines[0]))
+
+    seed_line = re.compile(r"seed (\d+): mean-intensity AUC (\S+)  LR AUC (\S+)  "
+                           r"CNN AUC by epoch (.+)  \(fit (\S+) s\)$")
+    assert len(lines) == 3, lines
+    for seed, line in zip((0, 1), lines[1:]):
+        match = seed_line.match(line)
+        assert match, line
+        assert int(match[1]) == seed
+        for auc in (match[2], match[3], *match[4].split()):
+            assert_auc(float(auc), line)
+        assert len(match[4].split()) == 2, line  # one CNN AUC per epoch
+        assert_finite(float(match[5]), line)
+
+
+# ----------------------------------------------------------------------- pneumonia.py
+def test_pneumonia_benchmark_prints_one_json_line_per_model(tiny_medmnist, capsys):
+    pneumonia = load_benchmark("pneumonia")
+    status, lines = run_main(pneumonia, ["--data", str(tiny_medmnist), "--epochs", "2",
+                                         "--budget", "30"], capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert len(rows) == len(lines) == 2, lines
+    assert [row["model"] for row in rows] == ["improved_cnn", "seed_cnn"]
+    for row in rows:
+        for key in ("test_auc", "test_acc", "sensitivity", "specificity", "val_auc", "threshold"):
+            assert_auc(row[key], f"{row['model']} {key}")
+        assert_finite(row["train_seconds"], "train_seconds")
+    kit, article = rows
+    assert kit["budget_s"] == 30 and kit["budget_hit"] in (True, False)
+    if not kit["budget_hit"]:
+        assert kit["epochs"] == 2
+    assert 1 <= kit["best_epoch"] <= kit["epochs"]
+    assert article["epochs"] == pneumonia.ARTICLE["epochs"]
+    assert article["threshold"] == 0.5
+
+
+def test_pneumonia_benchmark_only_trains_the_named_model(tiny_medmnist, capsys):
+    pneumonia = load_benchmark("pneumonia")
+    status, lines = run_main(pneumonia, ["--data", str(tiny_medmnist), "--epochs", "1",
+                                         "--budget", "5", "--only", "improved_cnn"], capsys)
+    assert status == 0
+    assert [row["model"] for row in json_lines(lines)] == ["improved_cnn"]
+
+
+def test_pneumonia_benchmark_refuses_a_missing_file(tmp_path, capsys):
+    pneumonia = load_benchmark("pneumonia")
+    with pytest.raises(SystemExit) as exit_info:
+        pneumonia.main(["--data", str(tmp_path / "absent.npz")])
+    assert exit_info.value.code == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------- autoencoder.py
+def test_autoencoder_benchmark_reports_psnr_ssim_and_anomaly_auc(tiny_medmnist, capsys):
+    autoencoder = load_benchmark("autoencoder")
+    status, lines = run_main(autoencoder, ["--data", str(tiny_medmnist), "--seconds", "2",
+                                           "--anomaly-seconds", "1", "--filters", "4"], capsys)
+    assert status == 0
+    assert len(lines) == 1, lines  # the table for people goes to stderr
+    result = json.loads(lines[0])
+    assert set(result) == {"psnr_noisy", "psnr_classical", "psnr_autoencoder", "ssim_noisy",
+                           "ssim_classical", "ssim_autoencoder", "anomaly_auc", "train_seconds"}
+    for key, value in result.items():
+        assert_finite(value, key)
+    for key in ("ssim_noisy", "ssim_classical", "ssim_autoencoder"):
+        assert -1.0 <= result[key] <= 1.0, (key, result[key])
+    assert_auc(result["anomaly_auc"], "anomaly_auc")
+    # sigma 0.1 on [0, 1] pixels, clipped: about 20 dB; any filter worth its name does better
+    assert 15 < result["psnr_noisy"] < 25, result
+    assert result["psnr_classical"] > result["psnr_noisy"], result
+    assert result["train_seconds"] > 0
