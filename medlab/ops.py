@@ -220,12 +220,19 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     return out
 
 
+def _usable_cores():
+    """Cores this process may run on (a container or ``taskset`` may allow fewer than exist)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _conv_parts(n, output_size):
     """Slices of the batch for conv2d: one, or about 4 per core for large outputs.
 
     More parts than cores balance the load when one core is busy elsewhere.
     """
-    cores = os.cpu_count() or 1
+    cores = _usable_cores()
     if cores < 2 or n < 2 or output_size < _CONV_PARALLEL_MIN_OUTPUT:
         return [slice(0, n)]
     bounds = np.linspace(0, n, min(n, 4 * cores) + 1).astype(int)
@@ -268,7 +275,7 @@ def _strided_slices(x, pool, stride, ho, wo):
 
 def _batch_parts(n, size):
     """Slices of the batch axis, one per core when the array is large enough to gain from it."""
-    workers = min(os.cpu_count() or 1, n)
+    workers = min(_usable_cores(), n)
     if workers < 2 or size < _PARALLEL_MIN_ELEMENTS:
         return [slice(0, n)]
     bounds = np.linspace(0, n, workers + 1).astype(int)
@@ -282,7 +289,7 @@ def _run_parts(work, parts):
         work(parts[0])
         return
     if _EXECUTOR is None:
-        _EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+        _EXECUTOR = ThreadPoolExecutor(max_workers=_usable_cores())
     for future in [_EXECUTOR.submit(work, part) for part in parts]:
         future.result()
 

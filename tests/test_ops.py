@@ -1,6 +1,5 @@
 """medlab.ops against Keras layers and tf.nn, on fixed cases and generated ones."""
 
-import os
 
 import numpy as np
 import pytest
@@ -202,7 +201,7 @@ def test_pooling_split_over_cores_matches_keras(monkeypatch, padding, threshold)
     if threshold is not None:
         monkeypatch.setattr(ops, "_PARALLEL_MIN_ELEMENTS", threshold)
     x = _rng(5).standard_normal((5, 130, 131, 32), dtype=np.float32)  # over the default threshold
-    assert len(ops._batch_parts(x.shape[0], x.size)) == min(os.cpu_count() or 1, 5)
+    assert len(ops._batch_parts(x.shape[0], x.size)) == min(ops._usable_cores(), 5)
     for ours, layer in (
         (ops.max_pool2d, keras.layers.MaxPooling2D),
         (ops.avg_pool2d, keras.layers.AveragePooling2D),
@@ -222,7 +221,7 @@ def test_conv2d_split_over_cores_matches_keras(monkeypatch, padding, stride, thr
     w = rng.standard_normal((3, 3, 3, 32), dtype=np.float32) / 5
     b = rng.standard_normal(32, dtype=np.float32)
     parts = ops._conv_parts(7, 7 * 90 * 91 * 32)
-    if (os.cpu_count() or 1) >= 2:
+    if ops._usable_cores() >= 2:
         assert len(parts) == 7  # about 4 per core, at most one per image
     assert [i for p in parts for i in range(p.start, p.stop)] == list(range(7))
     expected = _keras_conv(x, w, b, stride, padding)
@@ -233,7 +232,7 @@ def test_conv2d_threads_leave_blas_threads_as_they_were(monkeypatch):
     from threadpoolctl import threadpool_info
 
     monkeypatch.setattr(ops, "_CONV_PARALLEL_MIN_OUTPUT", 1)
-    assert len(ops._conv_parts(4, 4 * 6 * 6 * 4)) == (4 if (os.cpu_count() or 1) >= 2 else 1)
+    assert len(ops._conv_parts(4, 4 * 6 * 6 * 4)) == (4 if ops._usable_cores() >= 2 else 1)
     before = [lib["num_threads"] for lib in threadpool_info()]
     ops.conv2d(np.ones((4, 8, 8, 2), np.float32), np.ones((3, 3, 2, 4), np.float32))
     assert [lib["num_threads"] for lib in threadpool_info()] == before
