@@ -1,6 +1,5 @@
 """medlab.ops against Keras layers and tf.nn, on fixed cases and generated ones."""
 
-
 import numpy as np
 import pytest
 from hypothesis import given
