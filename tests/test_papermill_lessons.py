@@ -80,10 +80,11 @@ def test_check_call_covers_every_parameter(path):
         assert re.search(rf"\b{name}={name}\b", following), f"{path.name}: {name} is not checked"
 
 
-#: Seconds a cell may run. papermill's client can, rarely and under load, wait forever for a
-#: reply the kernel already sent (nteract/papermill#711, jupyter/jupyter_client#922); the
-#: timeout turns that into a failure, and the run is then tried once more.
-CELL_TIMEOUT = 300
+#: Seconds a cell may run (the slowest takes about 10 s here). papermill's client can, rarely
+#: and under load, wait for a reply the kernel already sent (nteract/papermill#711,
+#: jupyter/jupyter_client#922), seen on the widget cells of lessons 02 and 03; the timeout
+#: bounds that wait, and a run that fails with it is tried once more.
+CELL_TIMEOUT = 120
 
 
 def _attempt(job):

@@ -221,7 +221,9 @@ def chromium_path():
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# lab and browser live for the e2e module only: stopped before the rest of the suite runs,
+# their kernels and Chromium's renderers do not compete with it (or hold ports) meanwhile.
+@pytest.fixture(scope="module")
 def lab():
     """A JupyterLab server on the repository; stopped, with every process checked gone, at the end."""
     checkpoints = ROOT / "notebooks" / ".ipynb_checkpoints"
@@ -241,7 +243,7 @@ def lab():
         assert set(checkpoints.glob("*")) <= existing, "the test left checkpoints in notebooks/"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path):
     """Chromium, headless, with a fresh profile; closed, with every process checked gone, at the end."""
     import psutil
