@@ -362,19 +362,16 @@ def _describe_sample(path, kind):
 
 
 def _describe_folder(path):
-    from PIL import Image
-
     from medlab.data import check_image_folder
 
-    classes = check_image_folder(path)
+    looks = {}
+    classes = check_image_folder(path, looks=looks)
     total = sum(len(files) for files in classes.values())
     lines = [f"{path}: image folder, {len(classes)} classes, {total} images"]
     for label, (name, files) in enumerate(classes.items()):
-        looks = collections.Counter()
-        for file in files:
-            with Image.open(file) as image:
-                looks[f"{image.width}x{image.height} {image.mode}"] += 1
-        common = ", ".join(f"{look} ({count})" for look, count in looks.most_common(3))
+        counts = collections.Counter(
+            f"{looks[file][1]}x{looks[file][0]} {looks[file][2]}" for file in files)
+        common = ", ".join(f"{look} ({count})" for look, count in counts.most_common(3))
         share = 100 * len(files) / total
         lines.append(f"  {label} {name:<12} {len(files):>7} images ({share:.1f}%)  {common}")
     return lines

@@ -28,6 +28,7 @@ from scipy import ndimage
 
 from medlab import noise as _noise
 from medlab._tensorflow import keras, seed_everything
+from medlab.training import TimeBudget, as_image_batch, history_dict
 
 #: Settings :func:`best_classical_filter` tries by default.
 GAUSSIAN_SIGMAS = tuple(round(0.3 + 0.05 * i, 2) for i in range(35))  # 0.3 ... 2.0 pixels
@@ -166,15 +167,6 @@ def best_classical_filter(noisy_val, clean_val, sigmas=GAUSSIAN_SIGMAS, sizes=ME
 
 
 # ------------------------------------------------------------------ training a network
-def _as_nhwc(images, name="images"):
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4:
-        raise ValueError(f"{name} must have shape (N, H, W) or (N, H, W, C), got {x.shape}")
-    return x
-
-
 class NoisyPairs(keras.utils.PyDataset):
     """Batches ``(noisy, clean)`` of the clean images, with new noise every epoch.
 
@@ -196,7 +188,7 @@ class NoisyPairs(keras.utils.PyDataset):
         super().__init__()
         if kind not in _noise.NOISE_KINDS:
             raise ValueError(f"kind must be one of {', '.join(_noise.NOISE_KINDS)}; got {kind!r}")
-        self.clean = _as_nhwc(clean, "clean")
+        self.clean = as_image_batch(clean, "clean")
         if len(self.clean) == 0:
             raise ValueError("clean holds no images")
         self.kind, self.level = kind, float(level)
@@ -256,7 +248,6 @@ def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch
     dict
         History lists (``loss``, ``val_loss``), plus ``seconds`` (float) and ``stopped_by_budget``.
     """
-    from medlab.training import TimeBudget, history_dict
 
     seed_everything(seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), loss="mse")
@@ -268,7 +259,8 @@ def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch
         extra.append(budget)
     val = None
     if validation is not None:
-        val = (_as_nhwc(validation[0], "noisy_val"), _as_nhwc(validation[1], "clean_val"))
+        val = (as_image_batch(validation[0], "noisy_val"),
+               as_image_batch(validation[1], "clean_val"))
     import time
 
     start = time.perf_counter()

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import nbformat
 
-from medlab.runs import NOTEBOOK_GLOB, relative_path
+from medlab.runs import NOTEBOOK_GLOB, default_notebooks_folder, relative_path
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -429,14 +429,6 @@ def solution_lines(nb):
 
 
 # ------------------------------------------------------------------ release and check
-def default_notebooks_folder():
-    """``notebooks/`` here when it holds numbered lessons, else the checkout's."""
-    here = Path("notebooks")
-    if any(here.glob(NOTEBOOK_GLOB)):
-        return here
-    return Path(__file__).resolve().parents[1] / "notebooks"
-
-
 def _folders(notebooks, out):
     notebooks = Path(notebooks) if notebooks is not None else default_notebooks_folder()
     if not notebooks.is_dir():

@@ -13,6 +13,7 @@ and the output size along one axis is ``floor((n + 2p - k) / s) + 1``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -194,27 +195,25 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     out = np.empty((n, ho, wo, f), dtype=np.float32)
     rows_per_image = ho * wo
     patch_bytes = rows_per_image * kh * kw * c * 4
-    parts = _conv_parts(n, out.size)
+    parts = _batch_parts(n, out.size, _CONV_PARALLEL_MIN_OUTPUT, per_core=4)
+    threaded = len(parts) > 1
+    # im2col in chunks of whole images so the patch matrix stays cache-sized
+    chunk_bytes = _CONV_THREAD_CHUNK_BYTES if threaded else _CONV_CHUNK_BYTES
+    step = max(1, chunk_bytes // max(patch_bytes, 1))
 
     def work(part):
-        # im2col in chunks of whole images so the patch matrix stays cache-sized
-        chunk = _CONV_CHUNK_BYTES if len(parts) == 1 else _CONV_THREAD_CHUNK_BYTES
-        step = max(1, chunk // max(patch_bytes, 1))
         for start in range(part.start, part.stop, step):
             stop = min(part.stop, start + step)
             patches = windows[start:stop].reshape((stop - start) * rows_per_image, kh * kw * c)
-            if len(parts) == 1:
+            if not threaded:
                 # a small temporary then one copy: writing the product straight into
                 # the large fresh ``out`` is about 2x slower (page faults inside BLAS threads)
                 out[start:stop] = (patches @ kernel_matrix).reshape(stop - start, ho, wo, f)
             else:
                 np.matmul(patches, kernel_matrix, out=out[start:stop].reshape(-1, f))
 
-    if len(parts) == 1:
-        work(parts[0])
-    else:
-        with _single_threaded_blas():
-            _run_parts(work, parts)
+    with _single_threaded_blas() if threaded else contextlib.nullcontext():
+        _run_parts(work, parts)
     if b is not None:
         out += b
     return out
@@ -225,18 +224,6 @@ def _usable_cores():
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
-
-
-def _conv_parts(n, output_size):
-    """Slices of the batch for conv2d: one, or about 4 per core for large outputs.
-
-    More parts than cores balance the load when one core is busy elsewhere.
-    """
-    cores = _usable_cores()
-    if cores < 2 or n < 2 or output_size < _CONV_PARALLEL_MIN_OUTPUT:
-        return [slice(0, n)]
-    bounds = np.linspace(0, n, min(n, 4 * cores) + 1).astype(int)
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def _single_threaded_blas():
@@ -273,12 +260,15 @@ def _strided_slices(x, pool, stride, ho, wo):
                     v : v + stride[1] * (wo - 1) + 1 : stride[1]]
 
 
-def _batch_parts(n, size):
-    """Slices of the batch axis, one per core when the array is large enough to gain from it."""
-    workers = min(_usable_cores(), n)
-    if workers < 2 or size < _PARALLEL_MIN_ELEMENTS:
+def _batch_parts(n, size, min_size=_PARALLEL_MIN_ELEMENTS, per_core=1):
+    """Slices of the batch axis: one, or ``per_core`` per core once ``size`` >= ``min_size``.
+
+    More parts than cores (conv2d) balance the load when one core is busy elsewhere.
+    """
+    cores = _usable_cores()
+    if cores < 2 or n < 2 or size < min_size:
         return [slice(0, n)]
-    bounds = np.linspace(0, n, workers + 1).astype(int)
+    bounds = np.linspace(0, n, min(n, per_core * cores) + 1).astype(int)
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 

@@ -802,7 +802,8 @@ def _plot_summary(rows, swept, path):
 # --------------------------------------------------------------------------
 # the whole course
 # --------------------------------------------------------------------------
-def _default_notebooks_folder():
+def default_notebooks_folder():
+    """``notebooks/`` here when it holds numbered lessons, else the checkout's."""
     here = Path("notebooks")
     if any(here.glob(NOTEBOOK_GLOB)):
         return here
@@ -811,7 +812,7 @@ def _default_notebooks_folder():
 
 def course_notebooks(folder=None):
     """The numbered lessons ``NN_name.ipynb`` of ``folder`` (default ``notebooks/``), sorted."""
-    folder = Path(folder) if folder is not None else _default_notebooks_folder()
+    folder = Path(folder) if folder is not None else default_notebooks_folder()
     found = sorted(folder.glob(NOTEBOOK_GLOB))
     if not found:
         raise FileNotFoundError(f"{folder}: no numbered notebooks (NN_name.ipynb)")

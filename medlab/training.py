@@ -27,10 +27,6 @@ import numpy as np
 
 from medlab._tensorflow import keras, seed_everything
 
-#: Metrics every classifier is compiled with (names as they appear in the history).
-METRIC_NAMES = ("loss", "accuracy", "auc")
-
-
 # ----------------------------------------------------------------- callbacks
 class TimeBudget(keras.callbacks.Callback):
     """Stop training once ``seconds`` of wall-clock time have passed since ``fit`` began.
@@ -164,7 +160,11 @@ def compile_classifier(model, learning_rate=1e-3):
     return model
 
 
-def _as_images(x, name):
+def as_image_batch(x, name="images"):
+    """Images (N, H, W) or (N, H, W, C) as a float32 (N, H, W, C) batch.
+
+    Raises ValueError naming ``name`` for any other rank.
+    """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 3:
         x = x[..., None]
@@ -208,11 +208,11 @@ def fit_classifier(model, x_train, y_train, x_val=None, y_val=None, *, epochs=10
         ``loss``, ``accuracy``, ``auc`` per epoch, and ``val_...`` with validation data.
     """
     seed_everything(seed)
-    x_train = _as_images(x_train, "x_train")
+    x_train = as_image_batch(x_train, "x_train")
     y_train = _as_labels(y_train, len(x_train), "y_train")
     validation = None
     if x_val is not None:
-        x_val = _as_images(x_val, "x_val")
+        x_val = as_image_batch(x_val, "x_val")
         validation = (x_val, _as_labels(y_val, len(x_val), "y_val"))
     if compile:
         compile_classifier(model, learning_rate)
@@ -231,7 +231,7 @@ def predict_scores(model, images, batch_size=256):
     batches of ``batch_size``. Unlike ``model.predict`` this traces no ``tf.function``, so
     several models predicting several splits cause no retracing warnings and no tracing time.
     """
-    images = _as_images(images, "images")
+    images = as_image_batch(images, "images")
     if len(images) == 0:
         return np.zeros(0, dtype=np.float32)
     outputs = [np.asarray(model(images[i:i + batch_size], training=False))
@@ -294,7 +294,7 @@ def learning_rate_trial(learning_rate, images, labels, epochs=5, seed=0, batch_s
         raise ValueError(f"learning_rate must be in (0, 1], got {learning_rate!r}")
     if isinstance(epochs, bool) or int(epochs) != epochs or epochs < 1:
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    images = _as_images(images, "images")
+    images = as_image_batch(images, "images")
     labels = _as_labels(labels, len(images), "labels")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
@@ -368,7 +368,7 @@ def learning_rate_explorer(images, labels, epochs=5, seed=0, learning_rate=1e-3,
     low, high = LEARNING_RATE_RANGE
     if not low <= float(learning_rate) <= high:
         raise ValueError(f"learning_rate must be in [{low:g}, {high:g}], got {learning_rate!r}")
-    images = _as_images(images, "images")
+    images = as_image_batch(images, "images")
     labels = _as_labels(labels, len(images), "labels")
     tried = {}
 
@@ -397,7 +397,7 @@ def learning_rate_explorer(images, labels, epochs=5, seed=0, learning_rate=1e-3,
 
 
 __all__ = [
-    "BestWeights", "LEARNING_RATE_RANGE", "LearningRateTrials", "METRIC_NAMES", "TimeBudget",
-    "best_epoch", "class_weights", "compile_classifier", "fit_classifier", "history_dict",
+    "BestWeights", "LEARNING_RATE_RANGE", "LearningRateTrials", "TimeBudget",
+    "as_image_batch", "best_epoch", "class_weights", "compile_classifier", "fit_classifier", "history_dict",
     "learning_rate_explorer", "learning_rate_trial", "predict_scores",
 ]

@@ -219,7 +219,7 @@ def test_conv2d_split_over_cores_matches_keras(monkeypatch, padding, stride, thr
     x = rng.standard_normal((7, 90, 91, 3), dtype=np.float32)  # output over the default threshold
     w = rng.standard_normal((3, 3, 3, 32), dtype=np.float32) / 5
     b = rng.standard_normal(32, dtype=np.float32)
-    parts = ops._conv_parts(7, 7 * 90 * 91 * 32)
+    parts = ops._batch_parts(7, 7 * 90 * 91 * 32, ops._CONV_PARALLEL_MIN_OUTPUT, per_core=4)
     if ops._usable_cores() >= 2:
         assert len(parts) == 7  # about 4 per core, at most one per image
     assert [i for p in parts for i in range(p.start, p.stop)] == list(range(7))
@@ -231,7 +231,7 @@ def test_conv2d_threads_leave_blas_threads_as_they_were(monkeypatch):
     from threadpoolctl import threadpool_info
 
     monkeypatch.setattr(ops, "_CONV_PARALLEL_MIN_OUTPUT", 1)
-    assert len(ops._conv_parts(4, 4 * 6 * 6 * 4)) == (4 if ops._usable_cores() >= 2 else 1)
+    assert len(ops._batch_parts(4, 4 * 6 * 6 * 4, ops._CONV_PARALLEL_MIN_OUTPUT, per_core=4)) == (4 if ops._usable_cores() >= 2 else 1)
     before = [lib["num_threads"] for lib in threadpool_info()]
     ops.conv2d(np.ones((4, 8, 8, 2), np.float32), np.ones((3, 3, 2, 4), np.float32))
     assert [lib["num_threads"] for lib in threadpool_info()] == before

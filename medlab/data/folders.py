@@ -138,10 +138,37 @@ def _class_files(folder):
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
-def _scan_image_folder(root, n_classes=None, sizes=None):
-    """Validate an image folder; return ``{class name: [image paths]}``.
+def check_image_folder(root, n_classes=None, looks=None):
+    """Validate an image folder; return its class names and files per class.
 
-    ``sizes``, a set, receives each image's (height, width) in pixels.
+    Every class folder must hold at least one image, and every file in it
+    must be an image Keras can decode (PNG, JPEG, BMP or GIF, checked with
+    Pillow). Hidden class folders (``.ipynb_checkpoints``) and hidden
+    non-image files (``.DS_Store``) are ignored.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+    n_classes : int, optional
+        Required number of class folders (2 for binary labels).
+    looks : dict, optional
+        Filled with ``path -> (height, width, mode)`` of every image (Pillow's
+        mode, e.g. ``"L"`` or ``"RGB"``), read while checking, so that callers
+        need not open the files again.
+
+    Returns
+    -------
+    dict of str -> list of pathlib.Path
+        Class name -> image files, classes in alphabetical order (label
+        0, 1, ... in that order).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` does not exist.
+    ValueError
+        Naming the folder or file: ``root`` not a folder, wrong number of
+        class folders, an empty class folder, a non-image or corrupt file.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -174,8 +201,8 @@ def _scan_image_folder(root, n_classes=None, sizes=None):
             try:
                 with Image.open(path) as image:
                     image_format = image.format
-                    if sizes is not None:
-                        sizes.add((image.height, image.width))
+                    if looks is not None:
+                        looks[path] = (image.height, image.width, image.mode)
                     image.verify()  # checks structure and checksums without full decoding
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
                 raise ValueError(f"{path} is corrupt or not an image ({exc})") from None
@@ -191,35 +218,6 @@ def _scan_image_folder(root, n_classes=None, sizes=None):
     return found
 
 
-def check_image_folder(root, n_classes=None):
-    """Validate an image folder; return its class names and files per class.
-
-    Every class folder must hold at least one image, and every file in it
-    must be an image Keras can decode (PNG, JPEG, BMP or GIF, checked with
-    Pillow). Hidden class folders (``.ipynb_checkpoints``) and hidden
-    non-image files (``.DS_Store``) are ignored.
-
-    Parameters
-    ----------
-    root : str or os.PathLike
-    n_classes : int, optional
-        Required number of class folders (2 for binary labels).
-
-    Returns
-    -------
-    dict of str -> list of pathlib.Path
-        Class name -> image files, classes in alphabetical order (label
-        0, 1, ... in that order).
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``root`` does not exist.
-    ValueError
-        Naming the folder or file: ``root`` not a folder, wrong number of
-        class folders, an empty class folder, a non-image or corrupt file.
-    """
-    return _scan_image_folder(root, n_classes)
 
 
 # Resize methods for which resizing an image to its own size returns it unchanged, so
@@ -322,8 +320,9 @@ def image_folder_dataset(root, image_size=(150, 150), batch_size=32, validation_
     if validation_split is not None and not 0.0 < float(validation_split) < 1.0:
         raise ValueError(
             f"validation_split={validation_split!r}; expected a fraction in (0, 1) or None")
-    sizes = set()
-    class_names = list(_scan_image_folder(root, n_classes=2, sizes=sizes))
+    looks = {}
+    class_names = list(check_image_folder(root, n_classes=2, looks=looks))
+    sizes = {(height_, width_) for height_, width_, _ in looks.values()}
     # All files one size (an exported MedMNIST split, say): load them at that size and
     # resize whole batches, not image by image. Same numbers (for these methods resizing
     # to the same size changes nothing), about 40 % less time in the first epoch.
