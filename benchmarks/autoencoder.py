@@ -33,6 +33,7 @@ import medlab  # noqa: F401  (imports TensorFlow quietly: nothing on stderr)
 from medlab import metrics, noise
 from medlab._tensorflow import keras, seed_everything
 from medlab.data import load_medmnist
+from medlab.datasets import grey_float
 from medlab.denoise import best_classical_filter, denoise, train_denoiser
 from medlab.models import conv_autoencoder, residual_denoiser
 from medlab.training import TimeBudget
@@ -42,10 +43,7 @@ def load_splits(path):
     """{split: (float32 images (N, H, W) in [0, 1], int labels (N,))} of a MedMNIST .npz."""
     out = {}
     for name, split in load_medmnist(path).items():
-        images = split.images.astype(np.float32) / 255.0
-        if images.ndim == 4:  # RGB -> grey
-            images = images @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        out[name] = (images, split.labels[:, 0].astype(np.int64))
+        out[name] = (grey_float(split.images)[..., 0], split.labels[:, 0].astype(np.int64))
     return out
 
 

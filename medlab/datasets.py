@@ -75,7 +75,7 @@ class ClassificationData:
         return "\n".join(lines)
 
 
-def _grey_float(images):
+def grey_float(images):
     """uint8 or float images (N, H, W[, C]) -> float32 (N, H, W, 1) in [0, 1]."""
     images = np.asarray(images)
     scale = 255.0 if images.dtype == np.uint8 else 1.0
@@ -157,7 +157,7 @@ def _from_npz(path, image_size, name):
     arrays = []
     for split in ("train", "val", "test"):
         images, labels = splits[split]
-        arrays += [resize_images(_grey_float(images), image_size),
+        arrays += [resize_images(grey_float(images), image_size),
                    _binary_labels(labels, f"{path} ({split}_labels)")]
     return ClassificationData(*arrays, name=name)
 
@@ -223,7 +223,7 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
 
         images, labels = synthetic_chest(int(n_synthetic), size=int(image_size or SYNTHETIC_SIZE),
                                          seed=seed)
-        data = _from_arrays(_grey_float(images), labels.astype(np.int64), "synthetic", seed)
+        data = _from_arrays(grey_float(images), labels.astype(np.int64), "synthetic", seed)
     elif str(dataset) == "pneumoniamnist":
         from medlab.data import find_pneumoniamnist
 
@@ -255,6 +255,6 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
 
 
 __all__ = [
-    "ClassificationData", "DATASET_NAMES", "SPLIT_FRACTIONS", "load_classification_data",
-    "resize_images",
+    "ClassificationData", "DATASET_NAMES", "SPLIT_FRACTIONS", "grey_float",
+    "load_classification_data", "resize_images",
 ]

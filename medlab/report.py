@@ -47,14 +47,26 @@ def _plain(name, value):
     )
 
 
-def _write_json(path, payload):
+#: The permissions a new file gets in this process (there is no getter for the umask).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+NEW_FILE_MODE = 0o666 & ~_UMASK
+
+
+def write_json(path, payload, allow_nan=False):
+    """Write ``payload`` to ``path`` as JSON, atomically: a reader sees the old file or the new.
+
+    Written to a temporary file beside ``path`` (removed on failure), given the
+    permissions of a new file, then renamed over ``path``. Returns the path.
+    """
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(payload, out, indent=1, sort_keys=True, allow_nan=False)
+            json.dump(payload, out, indent=1, sort_keys=True, allow_nan=allow_nan)
             out.write("\n")
+        os.chmod(tmp, NEW_FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -84,7 +96,7 @@ def record(**metrics):
     _recorded.update(clean)
     path = os.environ.get(ENV_VAR)
     if path:
-        _write_json(path, _recorded)
+        write_json(path, _recorded)
     return dict(_recorded)
 
 
@@ -121,4 +133,4 @@ def read(path):
     return payload
 
 
-__all__ = ["ENV_VAR", "clear", "read", "record", "recorded"]
+__all__ = ["ENV_VAR", "NEW_FILE_MODE", "clear", "read", "record", "recorded", "write_json"]

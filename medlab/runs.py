@@ -57,8 +57,6 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 _WORKER = Path(__file__).with_name("_run_worker.py")
 _WORKER_BOOT = "import runpy, sys; runpy.run_path(sys.argv.pop(1), run_name='__main__')"
 _MAX_NAME = 120
-_UMASK = os.umask(0o022)  # read the process's umask (there is no getter) and put it back
-os.umask(_UMASK)
 
 
 class RunFailed(RuntimeError):
@@ -295,7 +293,7 @@ def _move_no_clobber(source, target):
 
     The file gets the permissions a new file gets (temporary files are private).
     """
-    os.chmod(source, 0o666 & ~_UMASK)
+    os.chmod(source, report.NEW_FILE_MODE)
     try:
         os.link(source, target)  # atomic, and fails on an existing target
     except FileExistsError:
@@ -422,15 +420,6 @@ def run_notebook(path, parameters=None, output=None, *, timeout=None):
 # --------------------------------------------------------------------------
 # sweep
 # --------------------------------------------------------------------------
-def _write_json(path, payload):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=1, sort_keys=True)
-        handle.write("\n")
-    os.chmod(tmp, 0o666 & ~_UMASK)
-    os.replace(tmp, path)
-
-
 def _read_json(path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -470,7 +459,7 @@ def _adopt(folder, name, parameters):
     metrics = report.read(metrics_path) if metrics_path.is_file() else {}
     status = {"run": name, "parameters": parameters, "status": "ok", "error": "", "metrics": metrics,
               "seconds": round(float(meta.get("duration") or 0.0), 3), "finished": meta["end_time"]}
-    _write_json(_status_path(folder, name), status)
+    report.write_json(_status_path(folder, name), status, allow_nan=True)
     return status
 
 
@@ -495,7 +484,7 @@ def _sweep_one(notebook, folder, name, parameters, timeout, stop):
     else:
         status.update(status="ok", seconds=round(result.seconds, 3), error="",
                       metrics=result.metrics, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    _write_json(_status_path(folder, name), status)
+    report.write_json(_status_path(folder, name), status, allow_nan=True)
     return status
 
 
@@ -520,8 +509,9 @@ def _prepare_sweep_folder(folder, notebook, grid, fixed):
     grids = (earlier or {}).get("grids", [])
     if grid not in grids:
         grids.append(grid)
-    _write_json(record, {**here, "grid": grid, "grids": grids,
-                         "started": (earlier or {}).get("started") or time.strftime("%Y-%m-%d %H:%M:%S")})
+    started = (earlier or {}).get("started") or time.strftime("%Y-%m-%d %H:%M:%S")
+    report.write_json(record, {**here, "grid": grid, "grids": grids, "started": started},
+                      allow_nan=True)
 
 
 def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=None, progress=None,
