@@ -34,7 +34,7 @@ test: $(STAMP) e2e-deps
 # missing and we may (root, or passwordless sudo, with apt-get); otherwise print a note and go on:
 # the test then skips, except under CI=true, where it fails and says why.
 CHROMIUM ?= $(or $(MEDLAB_CHROMIUM),/usr/bin/chromium)
-E2E_APT := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+E2E_APT := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 e2e-deps:
 	@if [ -x "$(CHROMIUM)" ]; then :; \
 	elif ! command -v apt-get >/dev/null 2>&1; then \
@@ -46,7 +46,7 @@ e2e-deps:
 	  echo "installing Chromium for the browser test with sudo"; \
 	  sudo -n sh -c '$(E2E_APT)' || echo "note: could not install Chromium; the browser test will skip (under CI=true: fail)"; \
 	else \
-	  echo "note: no $(CHROMIUM) and no root: the browser test (tests/e2e) will be skipped; to run it: sudo make e2e-deps (or sudo apt-get install chromium chromium-driver)"; \
+	  echo "note: no $(CHROMIUM) and no root: the browser test (tests/e2e) will be skipped; to run it: sudo make e2e-deps (or sudo apt-get install chromium)"; \
 	fi
 
 # Re-pin requirements/constraints.txt to what .venv holds now.

@@ -260,12 +260,14 @@ def _strided_slices(x, pool, stride, ho, wo):
                     v : v + stride[1] * (wo - 1) + 1 : stride[1]]
 
 
-def _batch_parts(n, size, min_size=_PARALLEL_MIN_ELEMENTS, per_core=1):
+def _batch_parts(n, size, min_size=None, per_core=1):
     """Slices of the batch axis: one, or ``per_core`` per core once ``size`` >= ``min_size``.
 
-    More parts than cores (conv2d) balance the load when one core is busy elsewhere.
+    ``min_size`` defaults to ``_PARALLEL_MIN_ELEMENTS`` (pooling). More parts than
+    cores (conv2d) balance the load when one core is busy elsewhere.
     """
     cores = _usable_cores()
+    min_size = _PARALLEL_MIN_ELEMENTS if min_size is None else min_size
     if cores < 2 or n < 2 or size < min_size:
         return [slice(0, n)]
     bounds = np.linspace(0, n, min(n, per_core * cores) + 1).astype(int)

@@ -11,7 +11,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from medlab import __version__, cli
-from medlab.data import load_medmnist, medmnist
+from medlab.data import load_medmnist, medmnist, save_medmnist
 from medlab.data.medmnist import medmnist_url
 
 
@@ -123,12 +123,11 @@ def test_info_on_npz_folder_dicom_and_nifti(synth_npz, tmp_path, capsys):
 
 def test_info_names_pneumoniamnist_classes(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    arrays = {}
-    for split in ("train", "val", "test"):
-        arrays[f"{split}_images"] = rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)
-        arrays[f"{split}_labels"] = np.array([[0], [1], [1], [1]], dtype=np.uint8)
-    np.savez(tmp_path / "pneumoniamnist.npz", **arrays)
-    code, out, _ = run(capsys, "data", "info", tmp_path / "pneumoniamnist.npz")
+    labels = np.array([[0], [1], [1], [1]], dtype=np.uint8)
+    path = save_medmnist(tmp_path / "pneumoniamnist.npz", {
+        split: (rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), labels)
+        for split in ("train", "val", "test")})
+    code, out, _ = run(capsys, "data", "info", path)
     assert code == 0 and "0 normal: 1 (25.0%), 1 pneumonia: 3 (75.0%)" in out
 
 

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
     "--no-first-run", "--disable-quic", "--disable-sync", "--disable-dev-shm-usage",
 ]
 HOW_TO_ENABLE = (
-    "to run it: make e2e-deps as root (or sudo apt-get install chromium chromium-driver), "
+    "to run it: make e2e-deps as root (or sudo apt-get install chromium), "
     "then make test; set MEDLAB_CHROMIUM for a Chromium elsewhere"
 )
 SERVER_START_S = 60
