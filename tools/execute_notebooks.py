@@ -8,11 +8,19 @@ kernel of this environment (as ``pytest --nbval --nbval-current-env`` does),
 then removes volatile metadata (widget state, timings, papermill records)
 so the file passes ``tests/test_notebook_rules.py``. Exercise notebooks
 (``notebooks/exercises/``) are written by ``medlab exercises release``, not here.
+
+Where the stored outputs come from: Python 3.11 on Linux x86-64 with the pinned
+``requirements/constraints.txt`` (TensorFlow 2.21, Keras 3), TensorFlow's default math
+back-end (oneDNN on, every ISA the CPU has, all its cores), on a 2-core AMD EPYC with
+AVX-512. Compared outputs must not depend on that: after storing, run
+``python tools/portability.py`` (CONTRIBUTING.md). This script refuses to store outputs
+while a variable that changes the back-end is set, so the reference stays the default.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +31,8 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 VOLATILE_NOTEBOOK_KEYS = ("widgets", "papermill", "jupytext")
 VOLATILE_CELL_KEYS = ("execution", "papermill", "ExecuteTime")
+#: Variables that change TensorFlow's math back-end: the stored outputs use none of them.
+BACKEND_VARIABLES = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 
 
 def clean(nb):
@@ -60,6 +70,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     args = parser.parse_args(argv)
+    changed = [f"{name}={os.environ[name]}" for name in BACKEND_VARIABLES if name in os.environ]
+    if changed:
+        parser.error(f"{', '.join(changed)} is set: store outputs with the default back-end "
+                     "(unset it), then check the others with tools/portability.py")
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     for path in paths:
         seconds = execute(path)
