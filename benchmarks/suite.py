@@ -2,6 +2,7 @@
 
     python benchmarks/suite.py                 # the whole suite, as `make test` runs it
     python benchmarks/suite.py tests/test_ops.py notebooks/02_convolution.ipynb
+    python benchmarks/suite.py -m "not e2e"     # options it does not know go to pytest
 
 Prints one line per file (setup, call and teardown of its tests added up, from pytest's JUnit
 report), the total against the goal of 8 minutes on an idle 2-core machine, and pytest's own
@@ -40,12 +41,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", help="what to run (default: the configured testpaths)")
     parser.add_argument("--top", type=int, default=40, help="files to list, slowest first")
-    args = parser.parse_args(argv)
+    args, pytest_options = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "junit.xml"
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-o", "junit_family=xunit1",
-                               f"--junitxml={report}", *args.paths], cwd=ROOT)
+                               f"--junitxml={report}", *pytest_options, *args.paths], cwd=ROOT)
         wall = time.perf_counter() - started
         files = seconds_per_file(report) if report.exists() else {}
     print(f"\n{'seconds':>8} {'tests':>6}  file")
