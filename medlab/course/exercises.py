@@ -32,8 +32,18 @@ at least one solution block:
 - a short notice follows the title cell.
 
 The result depends only on the solution notebook and ``medlab.checks``: releasing twice
-writes the same bytes, and :func:`stale` (``medlab exercises check``) lists the student
-notebooks that differ from a fresh release.
+writes the same bytes, and :func:`stale` lists the student notebooks that differ from a
+fresh release.
+
+A student's work is never destroyed. Beside the student notebooks, ``MANIFEST.json``
+records the SHA-256 of every file :func:`release` wrote, of the solution notebook it was
+made from, and of the tooling (this module and ``medlab.checks``). :func:`release` writes
+over a student notebook only when its bytes are still what the previous release wrote;
+a notebook that differs (a student's answers) is refused and named, unless ``force``,
+which first keeps a copy in ``backups/<lesson>-<timestamp>.ipynb``. :func:`status`
+(``medlab exercises check``) reads only the manifest and hashes while nothing changed, so
+it answers in well under a second, and tells "has edits" (the student's work, kept) apart
+from "stale" (the lesson changed since the release).
 """
 
 from __future__ import annotations
@@ -41,14 +51,18 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import hashlib
 import io
+import json
 import re
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from medlab.runs import NOTEBOOK_GLOB, default_notebooks_folder, relative_path
+from medlab import files
+from medlab.course.notebooks import code_cells, read_notebook
+from medlab.course.runs import NOTEBOOK_GLOB, default_notebooks_folder, relative_path
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -59,6 +73,10 @@ TAG_EXERCISE = "exercise"
 TAG_CHECK = "exercise-check"
 TAG_RAISES = "raises-exception"
 NOTICE_ID = "exercise-notebook-notice"
+#: What release wrote, beside the student notebooks.
+MANIFEST = "MANIFEST.json"
+#: Copies of student notebooks kept by ``release --force``, inside the student folder.
+BACKUPS_FOLDER = "backups"
 GENERIC_HINT = "write your code here, in place of the raise below; the check cell tells you what is wrong."
 
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
@@ -66,6 +84,18 @@ _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
 
 class ExerciseError(ValueError):
     """A solution notebook whose markers or check cells cannot be turned into exercises."""
+
+
+class StudentWorkError(ValueError):
+    """``release`` would overwrite or remove student notebooks that hold edits."""
+
+    def __init__(self, paths):
+        self.paths = list(paths)
+        names = ", ".join(relative_path(p) for p in self.paths)
+        super().__init__(
+            f"{names}: differ{'s' if len(self.paths) == 1 else ''} from what 'medlab exercises "
+            "release' wrote (a student's work?); nothing was written. 'medlab exercises release "
+            f"--force' first keeps a copy of each in {BACKUPS_FOLDER}/, then writes them anew")
 
 
 @dataclass
@@ -287,6 +317,12 @@ def unfinished_output(calls, where="cell"):
     return buffer.getvalue()
 
 
+def _nbformat():
+    import nbformat  # 1 to 2 s to import (jsonschema): only when notebooks are built
+
+    return nbformat
+
+
 def find_exercises(nb, name="notebook"):
     """The exercise cells of a notebook (code cells holding a solution block)."""
     found = []
@@ -364,7 +400,7 @@ def student_notebook(nb, name="this lesson"):
         calls = _check_calls(tree, functions)
         if calls is not None:
             text = unfinished_output(calls, where)
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
+            cell.outputs = [_nbformat().v4.new_output("stream", name="stdout", text=text)] if text else []
             _tag(cell, TAG_CHECK)
             checked.update(argument for _, arguments in calls for argument in arguments)
         else:  # uses an exercise's result: raises NotImplementedError (or NameError after one)
@@ -397,7 +433,7 @@ def _notice(nb, exercises):
         "if not, shows the first failing case with a hint. The rest of the lesson runs as it "
         "is. (Written by `medlab exercises release` from the solution notebook.)"
     )
-    cell = nbformat.v4.new_markdown_cell(text, id=NOTICE_ID)
+    cell = _nbformat().v4.new_markdown_cell(text, id=NOTICE_ID)
     if (nb.nbformat, nb.nbformat_minor) < (4, 5):
         del cell["id"]
     return cell
@@ -405,7 +441,7 @@ def _notice(nb, exercises):
 
 def render(nb):
     """The notebook's file contents, as ``nbformat.write`` writes them."""
-    text = nbformat.writes(nb, version=4)
+    text = _nbformat().writes(nb, version=4)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -437,22 +473,31 @@ def _folders(notebooks, out):
     return notebooks, out
 
 
+def _has_solution_block(path):
+    """Whether a code cell of the notebook holds a ``### BEGIN SOLUTION`` line (json only)."""
+    text = path.read_text(encoding="utf-8")
+    if BEGIN not in text:
+        return False
+    return any(line.strip().startswith(BEGIN) for _, source, _ in code_cells(read_notebook(path))
+               for line in source.split("\n"))
+
+
 def lessons_with_exercises(notebooks=None):
     """The numbered lessons ``NN_name.ipynb`` of ``notebooks`` with a solution block, sorted."""
     notebooks, _ = _folders(notebooks, None)
-    return [path for path in sorted(notebooks.glob(NOTEBOOK_GLOB))
-            if BEGIN in path.read_text(encoding="utf-8")
-            and find_exercises(nbformat.read(path, as_version=4), path.name)]
+    return [path for path in sorted(notebooks.glob(NOTEBOOK_GLOB)) if _has_solution_block(path)]
+
+
+def expected_file(path, out):
+    """(student notebook path, its contents) for the solution notebook ``path``."""
+    nb = _nbformat().read(path, as_version=4)
+    return out / path.name, render(student_notebook(nb, path.name))
 
 
 def expected_files(notebooks=None, out=None):
     """{student notebook path: its contents} for a fresh release."""
     notebooks, out = _folders(notebooks, out)
-    files = {}
-    for path in lessons_with_exercises(notebooks):
-        nb = nbformat.read(path, as_version=4)
-        files[out / path.name] = render(student_notebook(nb, path.name))
-    return files
+    return dict(expected_file(path, out) for path in lessons_with_exercises(notebooks))
 
 
 def _orphans(out, expected):
@@ -461,8 +506,67 @@ def _orphans(out, expected):
     return [path for path in sorted(out.glob(NOTEBOOK_GLOB)) if path not in expected]
 
 
-def release(notebooks=None, out=None):
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def tooling_fingerprint():
+    """SHA-256 of the code that turns a lesson into a student notebook (this module and
+    the ``medlab.checks`` package): when it changes, a release may write other bytes."""
+    here = Path(__file__).resolve()
+    sources = [here, *sorted((here.parents[1] / "checks").glob("*.py"))]
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def read_manifest(out):
+    """{student notebook name: {"sha256", "solution_sha256", "tooling"}} from ``MANIFEST.json``."""
+    try:
+        payload = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{Path(out) / MANIFEST}: unreadable ({exc}); expected the JSON "
+                         "that 'medlab exercises release' writes") from None
+    entries = payload.get("notebooks") if isinstance(payload, dict) else None
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_manifest(out, entries):
+    files.write_json(Path(out) / MANIFEST, {
+        "about": "Written by 'medlab exercises release': the SHA-256 of each student notebook "
+                 "as released, of its solution notebook and of the tooling. A student notebook "
+                 "whose bytes differ holds a student's edits; release never overwrites it.",
+        "notebooks": dict(sorted(entries.items())),
+    })
+
+
+def _backup(path, out, stamp):
+    folder = out / BACKUPS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{path.stem}-{stamp}{path.suffix}"
+    n = 2
+    while target.exists():
+        target = folder / f"{path.stem}-{stamp}-{n}{path.suffix}"
+        n += 1
+    shutil.copy2(path, target)
+    return target
+
+
+def _released_as_is(path, entry):
+    """Whether ``path`` holds exactly the bytes the previous release wrote."""
+    return entry is not None and _sha256(path.read_bytes()) == entry.get("sha256")
+
+
+def release(notebooks=None, out=None, *, force=False):
     """Write the student notebooks; remove those whose lesson has no exercise any more.
+
+    Never overwrites or removes a student notebook whose bytes differ from what the
+    previous release wrote (see ``MANIFEST.json``): those are refused, all named in one
+    :class:`StudentWorkError`, before anything is written, unless ``force``, which first
+    copies each to ``<out>/backups/<lesson>-<timestamp>.ipynb``.
 
     Parameters
     ----------
@@ -470,31 +574,59 @@ def release(notebooks=None, out=None):
         Folder of the solution notebooks (default ``notebooks/``).
     out : str or Path, optional
         Folder of the student notebooks (default ``<notebooks>/exercises``).
+    force : bool
+        Write over (remove) edited student notebooks, after keeping a copy of each.
 
     Returns
     -------
     list of (Path, str)
-        Each student notebook and "written", "unchanged" or "removed".
+        Each student notebook and "written", "unchanged", "removed (...)" or
+        "written (edits kept in backups/...)".
     """
     notebooks, out = _folders(notebooks, out)
-    expected = expected_files(notebooks, out)
-    report = []
-    out.mkdir(parents=True, exist_ok=True)
+    lessons = lessons_with_exercises(notebooks)
+    expected = dict(expected_file(path, out) for path in lessons)
+    solution_hashes = {out / path.name: _sha256(path.read_bytes()) for path in lessons}
+    manifest = read_manifest(out)
+    tooling = tooling_fingerprint()
+    plan = []  # (path, data or None to remove)
     for path, text in expected.items():
         data = text.encode("utf-8")
         if path.exists() and path.read_bytes() == data:
-            report.append((path, "unchanged"))
+            plan.append((path, data, "unchanged"))
         else:
-            path.write_bytes(data)
-            report.append((path, "written"))
+            plan.append((path, data, "written"))
     for path in _orphans(out, expected):
-        path.unlink()
-        report.append((path, "removed (its lesson has no exercises)"))
+        plan.append((path, None, "removed (its lesson has no exercises)"))
+    edited = [path for path, _, action in plan if action != "unchanged" and path.exists()
+              and not _released_as_is(path, manifest.get(path.name))]
+    if edited and not force:
+        raise StudentWorkError(edited)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    report, entries = [], {}
+    for path, data, action in plan:
+        if path in edited:
+            kept = _backup(path, out, stamp)
+            action += f" (edits kept in {relative_path(kept)})"
+        if data is None:
+            path.unlink()
+        else:
+            if not action.startswith("unchanged"):
+                files.write_bytes(path, data)
+            entries[path.name] = {"sha256": _sha256(data), "solution_sha256": solution_hashes[path],
+                                  "tooling": tooling}
+        report.append((path, action))
+    if entries != manifest or not (out / MANIFEST).exists():
+        _write_manifest(out, entries)
     return report
 
 
 def stale(notebooks=None, out=None):
-    """The student notebooks that a fresh release would change: [(Path, problem)]."""
+    """The student notebooks that a fresh release would change: [(Path, problem)].
+
+    Builds every student notebook anew (seconds); :func:`status` is the fast check.
+    """
     notebooks, out = _folders(notebooks, out)
     expected = expected_files(notebooks, out)
     problems = []
@@ -508,6 +640,65 @@ def stale(notebooks=None, out=None):
     return problems
 
 
-__all__ = ["BEGIN", "END", "HINT", "ExerciseError", "find_exercises", "strip_solutions",
-           "solution_blocks", "student_notebook", "render", "solution_lines", "release", "stale",
-           "expected_files", "lessons_with_exercises", "relative_path"]
+#: What :func:`status` says of a student notebook, by state.
+STATES = {
+    "up to date": "up to date",
+    "missing": "missing: 'medlab exercises release' writes it",
+    "stale": "stale: its lesson changed since the release; 'medlab exercises release' "
+             "updates it",
+    "edited": "has edits (a student's work): it differs from what 'medlab exercises release' "
+              "wrote; release keeps it and never overwrites it",
+    "stale, edited": "has edits (a student's work), and its lesson changed since the release: "
+                     "release will not overwrite it; to see the new version, copy your answers "
+                     "into a fresh copy of the lesson",
+    "orphan": "orphan: its lesson has no exercises any more",
+    "orphan, edited": "orphan with edits (a student's work): its lesson has no exercises any "
+                      "more; release keeps it",
+}
+
+
+def status(notebooks=None, out=None):
+    """The state of every student notebook: [(Path, state)], states as in :data:`STATES`.
+
+    Fast: reads ``MANIFEST.json`` and hashes files; a student notebook is rebuilt only when
+    its lesson or the tooling changed since the release (or when no manifest exists).
+    """
+    notebooks, out = _folders(notebooks, out)
+    manifest = read_manifest(out)
+    tooling = None
+    result = []
+    lessons = lessons_with_exercises(notebooks)
+    expected_paths = {out / path.name for path in lessons}
+    for lesson in lessons:
+        path = out / lesson.name
+        entry = manifest.get(path.name)
+        if not path.exists():
+            result.append((path, "missing"))
+            continue
+        current = _sha256(path.read_bytes())
+        tooling = tooling or tooling_fingerprint()
+        if entry is not None and entry.get("solution_sha256") == _sha256(lesson.read_bytes()) \
+                and entry.get("tooling") == tooling:
+            fresh_hash = entry.get("sha256")  # the release would write these bytes again
+        else:
+            fresh_hash = _sha256(expected_file(lesson, out)[1].encode("utf-8"))
+        released = entry.get("sha256") if entry is not None else fresh_hash
+        edited = current != released and current != fresh_hash
+        changed = released != fresh_hash
+        if edited:
+            result.append((path, "stale, edited" if changed else "edited"))
+        elif current != fresh_hash:
+            result.append((path, "stale"))
+        else:
+            result.append((path, "up to date"))
+    for path in sorted(out.glob(NOTEBOOK_GLOB)) if out.is_dir() else []:
+        if path not in expected_paths:
+            edited = not _released_as_is(path, manifest.get(path.name))
+            result.append((path, "orphan, edited" if edited else "orphan"))
+    return result
+
+
+__all__ = ["BEGIN", "END", "HINT", "MANIFEST", "STATES", "ExerciseError", "StudentWorkError",
+           "find_exercises", "strip_solutions", "solution_blocks", "student_notebook", "render",
+           "solution_lines", "release", "stale", "status", "expected_files",
+           "lessons_with_exercises", "read_manifest", "relative_path", "tooling_fingerprint"]
