@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
 
-from medlab import __version__, cli
+from medlab import __version__
+from medlab.course import cli
 from medlab.data import load_medmnist, medmnist, save_medmnist
 from medlab.data.medmnist import medmnist_url
 

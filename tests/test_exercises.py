@@ -13,8 +13,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from medlab import cli, exercises, runs
-from medlab.exercises import BEGIN, END, ExerciseError
+from medlab.course import cli, exercises, runs
+from medlab.course.exercises import BEGIN, END, ExerciseError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

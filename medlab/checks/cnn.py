@@ -16,18 +16,18 @@ from medlab.checks.dense import MISSING_BIAS, MISSING_RELU, WRONG_ACTIVATION, ma
 from medlab.checks.pooling import MAX_AVG_MIXED
 
 FLATTEN_SIZE = Hint("flatten_size", (
-        "the flattened length must equal weights[4].shape[0]; check the feature maps' shape "
-        "before flattening: a missing pooling, or padding, changes it."))
+    "the flattened length must equal weights[4].shape[0]; check the feature maps' shape "
+    "before flattening: a missing pooling, or padding, changes it."))
 INPUT_CHANNELS = Hint("input_channels", (
-        "conv1's kernels span all C channels of the input: k * k * C * 32 weights plus 32 biases."))
+    "conv1's kernels span all C channels of the input: k * k * C * 32 weights plus 32 biases."))
 MISSING_SIGMOID = Hint("missing_sigmoid", (
-        "the output unit's sigmoid is missing: y = 1 / (1 + exp(-z)) turns the last dense "
-        "layer's z into a probability in (0, 1)."))
+    "the output unit's sigmoid is missing: y = 1 / (1 + exp(-z)) turns the last dense "
+    "layer's z into a probability in (0, 1)."))
 OUTPUT_SHAPE = Hint("output_shape", "return shape (N, 1): one probability per image, in a column, as model.predict does.")
 POOLING_IGNORED = Hint("pooling_ignored", "each 2 x 2 max pooling halves height and width, rounding down: n -> n // 2.")
 VALID_NOT_SAME = Hint("valid_not_same", (
-        "the convolutions use padding 'valid': each one shrinks the maps from n to n - k + 1 "
-        "pixels; it does not keep the size (the article's mistake)."))
+    "the convolutions use padding 'valid': each one shrinks the maps from n to n - k + 1 "
+    "pixels; it does not keep the size (the article's mistake)."))
 
 
 def _seed_layers(x, weights, *, pool=ops.max_pool2d, flip=False, relu=(True, True, True),

@@ -13,32 +13,32 @@ from medlab import ops
 from medlab.checks.framework import Case, Hint, case_rng, run_check, small_ints
 
 CHANNELS_FIRST = Hint("channels_first", (
-        "channels first instead of last: medlab and Keras store images as (N, H, W, C), with "
-        "the channels on the LAST axis."))
+    "channels first instead of last: medlab and Keras store images as (N, H, W, C), with "
+    "the channels on the LAST axis."))
 FLIPPED_KERNEL = Hint("flipped_kernel", (
-        "your result is the true convolution: the kernel is flipped (rotated by 180 degrees). "
-        "Keras's Conv2D and this exercise compute the cross-correlation, which slides the kernel "
-        "as it is: y[i, j] = sum over u, v of x[i + u, j + v] * w[u, v]."))
+    "your result is the true convolution: the kernel is flipped (rotated by 180 degrees). "
+    "Keras's Conv2D and this exercise compute the cross-correlation, which slides the kernel "
+    "as it is: y[i, j] = sum over u, v of x[i + u, j + v] * w[u, v]."))
 FLOOR = Hint("floor", (
-        "round down: only windows that fit completely count, so the size is the whole number "
-        "(n + 2p - k) // s + 1 (floor division), not a fraction and not rounded up."))
+    "round down: only windows that fit completely count, so the size is the whole number "
+    "(n + 2p - k) // s + 1 (floor division), not a fraction and not rounded up."))
 NOT_ZEROS = Hint("not_zeros", "pad with zeros (np.pad's default mode='constant'), not by repeating the edge.")
 OFF_BY_ONE = Hint("off_by_one", (
-        "off by one in the output size: along an axis of n pixels a window of k pixels fits in "
-        "n - k + 1 positions; with padding p and stride s, floor((n + 2p - k) / s) + 1."))
+    "off by one in the output size: along an axis of n pixels a window of k pixels fits in "
+    "n - k + 1 positions; with padding p and stride s, floor((n + 2p - k) / s) + 1."))
 PADDING_IGNORED = Hint("padding_ignored", (
-        "the padding is missing: with p zeros on each side the padded length is n + 2p."))
+    "the padding is missing: with p zeros on each side the padded length is n + 2p."))
 PADDING_ONE_SIDE = Hint("padding_one_side", (
-        "padding p puts p zeros on EACH side of an axis: the padded length is n + 2p, not n + p."))
+    "padding p puts p zeros on EACH side of an axis: the padded length is n + 2p, not n + p."))
 SAME_NOT_VALID = Hint("same_not_valid", (
-        "'valid' means no padding: the windows stay inside the image, so the output shrinks "
-        "by k - 1 pixels along each axis; it does not keep the input's size."))
+    "'valid' means no padding: the windows stay inside the image, so the output shrinks "
+    "by k - 1 pixels along each axis; it does not keep the input's size."))
 STRIDE_IGNORED = Hint("stride_ignored", (
-        "the stride is ignored: windows start every s pixels (rows and columns 0, s, 2s, ...), "
-        "not every pixel, and not every window size unless s equals it."))
+    "the stride is ignored: windows start every s pixels (rows and columns 0, s, 2s, ...), "
+    "not every pixel, and not every window size unless s equals it."))
 WRONG_AXES = Hint("wrong_axes", (
-        "padding on the wrong axes: pad only height and width, axes 1 and 2 of (N, H, W, C), "
-        "never the batch or channel axis: np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))."))
+    "padding on the wrong axes: pad only height and width, axes 1 and 2 of (N, H, W, C), "
+    "never the batch or channel axis: np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))."))
 
 
 def _correlate(image, kernel):

@@ -13,13 +13,13 @@ from medlab.checks.framework import Case, Hint, case_rng, run_check, small_ints
 BIAS_AFTER_ACTIVATION = Hint("bias_after_activation", "add the bias before the activation: relu(x W + b), not relu(x W) + b.")
 BIAS_PER_INPUT = Hint("bias_per_input", "there is one bias per unit (U of them), not one per input (D).")
 DENSE_LAYOUT = Hint("dense_layout", (
-        "in Keras's layout W has shape (D, U) (inputs, units): compute x @ W with x of shape "
-        "(N, D); the textbook's W x uses the transpose."))
+    "in Keras's layout W has shape (D, U) (inputs, units): compute x @ W with x of shape "
+    "(N, D); the textbook's W x uses the transpose."))
 MISSING_BIAS = Hint("missing_bias", "the bias is missing: every unit or filter adds its own bias b.")
 MISSING_RELU = Hint("missing_relu", "a ReLU is missing: relu(z) = max(z, 0), elementwise (np.maximum(z, 0)).")
 TRANSPOSED = Hint("transposed", (
-        "your result is transposed: in Keras's layout x is (N, D), W is (D, U) and "
-        "y = x W + b is (N, U), one row per example."))
+    "your result is transposed: in Keras's layout x is (N, D), W is (D, U) and "
+    "y = x W + b is (N, U), one row per example."))
 WRONG_ACTIVATION = Hint("wrong_activation", "wrong activation function.")
 
 

@@ -5,29 +5,28 @@ Each hint is defined here, beside the mistakes (wrong variants) it explains.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from medlab.checks.framework import Case, Hint, case_rng, numbers_close, run_check
 
 ACCURACY_NOT_RATE = Hint("accuracy_not_rate", (
-        "that is the accuracy, (TP + TN) / N, which mixes both classes: sensitivity counts only "
-        "the sick images, TP / (TP + FN), specificity only the healthy ones, TN / (TN + FP)."))
+    "that is the accuracy, (TP + TN) / N, which mixes both classes: sensitivity counts only "
+    "the sick images, TP / (TP + FN), specificity only the healthy ones, TN / (TN + FP)."))
 DIVIDED_BY_ALL = Hint("divided_by_all", (
-        "divide by the number of images of that class, not by all N images: sensitivity = "
-        "TP / (TP + FN) (the sick ones), specificity = TN / (TN + FP) (the healthy ones)."))
+    "divide by the number of images of that class, not by all N images: sensitivity = "
+    "TP / (TP + FN) (the sick ones), specificity = TN / (TN + FP) (the healthy ones)."))
 PREDICTIVE_VALUES = Hint("predictive_values", (
-        "that is PPV and NPV, which divide by the model's calls (TP + FP, TN + FN); sensitivity "
-        "and specificity divide by the truth: TP / (TP + FN) and TN / (TN + FP)."))
+    "that is PPV and NPV, which divide by the model's calls (TP + FP, TN + FN); sensitivity "
+    "and specificity divide by the truth: TP / (TP + FN) and TN / (TN + FP)."))
 PREVALENCE_IGNORED = Hint("prevalence_ignored", (
-        "the prevalence is missing: the plain mean (sens + spec) / 2 is the accuracy only when "
-        "half the patients are sick; weigh sens by pi and spec by 1 - pi."))
+    "the prevalence is missing: the plain mean (sens + spec) / 2 is the accuracy only when "
+    "half the patients are sick; weigh sens by pi and spec by 1 - pi."))
 PREVALENCE_SWAPPED = Hint("prevalence_swapped", (
-        "the weights are swapped: sensitivity applies to the sick fraction (the prevalence pi), "
-        "specificity to the healthy one (1 - pi): accuracy = sens * pi + spec * (1 - pi)."))
+    "the weights are swapped: sensitivity applies to the sick fraction (the prevalence pi), "
+    "specificity to the healthy one (1 - pi): accuracy = sens * pi + spec * (1 - pi)."))
 SENS_SPEC_SWAPPED = Hint("sens_spec_swapped", (
-        "sensitivity and specificity are swapped: sensitivity = TP / (TP + FN) is about the sick "
-        "images (y_true == 1), specificity = TN / (TN + FP) about the healthy ones (y_true == 0)."))
+    "sensitivity and specificity are swapped: sensitivity = TP / (TP + FN) is about the sick "
+    "images (y_true == 1), specificity = TN / (TN + FP) about the healthy ones (y_true == 0)."))
 
 
 def _counts(y_true, y_pred):

@@ -12,29 +12,29 @@ import numpy as np
 from medlab.checks.framework import Case, Hint, case_rng, numbers_close, run_check, small_ints
 
 ABS_NOT_SQUARED = Hint("abs_not_squared", (
-        "square the differences, (x - x_hat)**2, instead of taking their absolute value: the "
-        "score is the mean SQUARED error."))
+    "square the differences, (x - x_hat)**2, instead of taking their absolute value: the "
+    "score is the mean SQUARED error."))
 DB_FACTOR = Hint("db_factor", (
-        "decibels of a power ratio are 10 log10(ratio): 10 log10(data_range**2 / MSE), or "
-        "equivalently 20 log10(data_range / RMSE); not 20 with the squares, nor 10 without."))
+    "decibels of a power ratio are 10 log10(ratio): 10 log10(data_range**2 / MSE), or "
+    "equivalently 20 log10(data_range / RMSE); not 20 with the squares, nor 10 without."))
 GLOBAL_MEAN = Hint("global_mean", (
-        "one score per image: average over each image's own pixels, not one mean over the "
-        "whole batch; the result has shape (N,)."))
+    "one score per image: average over each image's own pixels, not one mean over the "
+    "whole batch; the result has shape (N,)."))
 LOG_NATURAL = Hint("log_natural", (
-        "use the base-10 logarithm, np.log10: decibels are 10 log10(ratio); np.log is the "
-        "natural logarithm."))
+    "use the base-10 logarithm, np.log10: decibels are 10 log10(ratio); np.log is the "
+    "natural logarithm."))
 PER_IMAGE_AXES = Hint("per_image_axes", (
-        "average over every axis except the first (the image index): "
-        "np.mean(..., axis=tuple(range(1, images.ndim))), so the result has shape (N,), also "
-        "for (N, H, W, C) images."))
+    "average over every axis except the first (the image index): "
+    "np.mean(..., axis=tuple(range(1, images.ndim))), so the result has shape (N,), also "
+    "for (N, H, W, C) images."))
 RANGE_NOT_SQUARED = Hint("range_not_squared", (
-        "the peak power is data_range**2: PSNR = 10 log10(data_range**2 / MSE). With images in "
-        "[0, 1] the mistake is invisible; it shows when data_range is 255."))
+    "the peak power is data_range**2: PSNR = 10 log10(data_range**2 / MSE). With images in "
+    "[0, 1] the mistake is invisible; it shows when data_range is 255."))
 RMSE_NOT_MSE = Hint("rmse_not_mse", (
-        "use the mean squared error, MSE = mean((x - x_hat)**2), without a square root: the "
-        "root (RMSE) goes only with 20 log10(data_range / RMSE)."))
+    "use the mean squared error, MSE = mean((x - x_hat)**2), without a square root: the "
+    "root (RMSE) goes only with 20 log10(data_range / RMSE)."))
 SUM_NOT_MEAN_PIXELS = Hint("sum_not_mean_pixels", (
-        "divide by the number of pixels: the mean, not the sum, of the squared errors (np.mean)."))
+    "divide by the number of pixels: the mean, not the sum, of the squared errors (np.mean)."))
 
 
 def _psnr(clean, noisy, data_range=1.0):

@@ -14,8 +14,8 @@ from medlab.checks.framework import Case, Hint, case_rng, run_check, small_ints
 from medlab.checks.convolution import OFF_BY_ONE, STRIDE_IGNORED, shape_off_by_one
 
 MAX_AVG_MIXED = Hint("max_avg_mixed", (
-        "max and average are mixed up: max pooling keeps each window's largest value "
-        "(window.max()), average pooling its mean (window.mean())."))
+    "max and average are mixed up: max pooling keeps each window's largest value "
+    "(window.max()), average pooling its mean (window.mean())."))
 SUM_NOT_MEAN = Hint("sum_not_mean", "divide by the number of pixels in the window (size * size) to get the mean.")
 
 

@@ -166,7 +166,7 @@ def _configure_data(parser):
     synth.add_argument("--n", type=int, default=1000,
                        help="number of images, at least 7 (default 1000)")
     synth.add_argument("--size", type=int, default=64,
-                       help="image side in pixels, 16 to %d (default 64)" % MAX_SYNTH_SIZE)
+                       help=f"image side in pixels, 16 to {MAX_SYNTH_SIZE} (default 64)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--prevalence", type=float, default=0.5,
                        help="fraction of pneumonia images (default 0.5)")
@@ -248,8 +248,8 @@ def _data_synth(args):
 
     needed, available = synthetic_chest_bytes(args.n, args.size), available_memory()
     if available is not None and needed > available:
-        raise CLIError(f"--n {args.n} --size {args.size}: needs about {needed / 1e9:.3g} GB of "
-                       f"memory, {available / 1e9:.3g} GB is available: expected a smaller "
+        raise CLIError(f"--n {args.n} --size {args.size}: needs about {needed / 1e9:,.1f} GB of "
+                       f"memory, {available / 1e9:,.1f} GB is available: expected a smaller "
                        "--n or --size")
     images, labels = data.synthetic_chest(n=args.n, size=args.size, seed=args.seed,
                                           prevalence=args.prevalence)

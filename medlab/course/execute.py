@@ -170,7 +170,7 @@ def execute(input_path, output_path, parameters, cwd, timeout=None):
         return {"status": "failed", "ename": exc.ename, "evalue": exc.evalue,
                 "cell": exc.exec_count}
     except CellTimeoutError as exc:
-        return {"status": "failed", "ename": "CellTimeout", "cell": current["cell"],
+        return {"status": "failed", "ename": "CellTimeoutError", "cell": current["cell"],
                 "evalue": _timeout_message(exc, timeout, current["cell"])}
     except DeadKernelError as exc:
         return {"status": "failed", "ename": "DeadKernelError", "cell": current["cell"],

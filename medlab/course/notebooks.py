@@ -56,11 +56,13 @@ def _comments(source):
 
 
 def notebook_parameters(path):
-    """The parameters of the cell tagged ``parameters``: name -> {default, type, help}.
+    """The parameters of the cell tagged ``parameters``, as ``papermill.inspect_notebook``
+    gives them: name -> {name, inferred_type_name, default, help}.
 
-    ``kernel_size: int = 3  # side of the kernel`` gives ``{"kernel_size": {"default": "3",
-    "type": "int", "help": "side of the kernel"}}`` (texts as written, like
-    ``papermill --help-notebook``). Empty when no cell is tagged ``parameters``.
+    ``kernel_size: int = 3  # side of the kernel`` gives ``{"kernel_size": {"name":
+    "kernel_size", "inferred_type_name": "int", "default": "3", "help": "side of the
+    kernel"}}`` (texts as written; the type ``"None"`` when not annotated). Empty when no
+    cell is tagged ``parameters``.
 
     Raises
     ------
@@ -87,7 +89,8 @@ def notebook_parameters(path):
                 continue
             default = ast.get_source_segment(source, statement.value) if statement.value else None
             for target in targets:
-                found[target.id] = {"default": default, "type": kind,
+                found[target.id] = {"name": target.id, "inferred_type_name": kind or "None",
+                                    "default": default,
                                     "help": comments.get(statement.end_lineno, "")}
         return found
     return {}

@@ -150,15 +150,18 @@ def _safe(text):
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
 
 
+def _ascii_safe(text):
+    """``_safe`` after dropping accents: ``é`` -> ``e``, not ``_``."""
+    return _safe(unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii"))
+
+
 def slug(text):
     """``text`` as a file-name-safe name: accents dropped, other characters ``_``.
 
     ``"Résumé 2.ipynb"`` -> ``"Resume_2.ipynb"``; only letters, digits and ``. _ + -``
     remain, never a leading dot, never empty.
     """
-    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
-    name = _safe(ascii_text).lstrip(".")
-    return name or "notebook"
+    return _ascii_safe(text).lstrip(".") or "notebook"
 
 
 def _digest(payload, n=8):
@@ -167,7 +170,7 @@ def _digest(payload, n=8):
 
 def combination_name(parameters):
     """File-system-safe name of one combination: ``learning_rate=0.001__kernel_size=3``."""
-    name = "__".join(f"{key}={slug(format_value(value))}" for key, value in parameters.items())
+    name = "__".join(f"{key}={_ascii_safe(format_value(value))}" for key, value in parameters.items())
     if len(name) > _MAX_NAME:
         name = f"{name[:_MAX_NAME]}-{_digest(parameters)}"
     return name
@@ -378,7 +381,7 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT)
         Its metrics go to ``<output stem>.metrics.json`` beside it.
     timeout : float, optional
         Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit). A
-        cell that runs longer ends the run as failed (``CellTimeout``).
+        cell that runs longer ends the run as failed (``CellTimeoutError``).
 
     Returns
     -------

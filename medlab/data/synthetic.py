@@ -601,7 +601,7 @@ def synthetic_chest(n, size=64, seed=0, prevalence=0.5):
     """
     n = validate.integer("n", n, low=1)
     size = validate.integer("size", size, low=16)
-    prevalence = validate.number("prevalence", prevalence, low=0.0, high=1.0)
+    prevalence = validate.number("prevalence", prevalence, low=0, high=1)
     check_memory(n, size)
 
     rng = np.random.default_rng(seed)
