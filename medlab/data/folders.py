@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medlab import files
+from medlab import files, validate
 from medlab.imaging import to_uint8
 
 #: Extensions Keras' image_dataset_from_directory reads; everything else it skips.
@@ -362,8 +362,7 @@ def image_folder_dataset(root, image_size=(150, 150), batch_size=32, validation_
 
     height, width = _check_positive_ints(image_size, "image_size", 2)
     batch_size = _check_positive_ints(batch_size, "batch_size", 1)
-    if color_mode not in ("grayscale", "rgb", "rgba"):
-        raise ValueError(f"color_mode={color_mode!r}; expected 'grayscale', 'rgb' or 'rgba'")
+    validate.choice("color_mode", color_mode, ("grayscale", "rgb", "rgba"))
     if validation_split is not None and not 0.0 < float(validation_split) < 1.0:
         raise ValueError(
             f"validation_split={validation_split!r}; expected a fraction in (0, 1) or None")

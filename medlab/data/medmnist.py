@@ -207,12 +207,8 @@ def medmnist_url(flag, size=28):
     ValueError
         If the flag or size is unknown.
     """
-    if flag not in _MD5:
-        raise ValueError(f"unknown MedMNIST flag={flag!r}; expected one of {medmnist_flags()}")
-    if size not in _MD5[flag]:
-        raise ValueError(
-            f"size={size!r} is not available for {flag}; expected one of {sorted(_MD5[flag])}"
-        )
+    validate.choice("MedMNIST flag", flag, medmnist_flags())
+    validate.choice(f"size for {flag}", size, sorted(_MD5[flag]))
     return f"{_ZENODO}{medmnist_filename(flag, size)}?download=1", _MD5[flag][size]
 
 
