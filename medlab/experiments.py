@@ -11,7 +11,7 @@
 
 A full run of lesson 06 takes tens of seconds; a trial here trains a network of a few
 thousand weights on a few hundred 28 x 28 images for a few epochs (about a second), so a
-lesson can sweep a dozen settings under nbval. ``medlab.runs.sweep`` runs the real lesson.
+lesson can sweep a dozen settings under nbval. ``medlab.course.runs.sweep`` runs the real lesson.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The medlab command line (medlab.cli): medlab data synth / fetch / export / info."""
+"""The medlab command line (medlab.course.cli): medlab data synth / fetch / export / info."""
 
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""medlab.exercises and ``medlab exercises``: student notebooks made from the solution notebooks.
+"""medlab.course.exercises and ``medlab exercises``: student notebooks made from the solution notebooks.
 
 The committed student notebooks (notebooks/exercises/) must equal a fresh release and hold no
 solution line; a student notebook runs with errors only where the release expects them.

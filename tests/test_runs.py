@@ -1,4 +1,4 @@
-"""medlab.runs and ``medlab run`` / ``sweep`` / ``course``: parameterized papermill runs.
+"""medlab.course.runs and ``medlab run`` / ``sweep`` / ``course``: parameterized papermill runs.
 
 The notebooks here are tiny ones the tests write themselves: a parameters cell, the real
 ``medlab.params.check`` and ``medlab.report.record`` loaded from their files (so the kernel

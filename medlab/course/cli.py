@@ -415,7 +415,7 @@ def _describe_folder(path):
 
 
 # --------------------------------------------------------------------------
-# medlab run / sweep / course  (logic in medlab.runs)
+# medlab run / sweep / course  (logic in medlab.course.runs)
 # --------------------------------------------------------------------------
 def _add_parameter_option(parser, help):
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
@@ -598,7 +598,7 @@ def _course(args):
 
 
 # --------------------------------------------------------------------------
-# medlab exercises release / check  (logic in medlab.exercises)
+# medlab exercises release / check  (logic in medlab.course.exercises)
 # --------------------------------------------------------------------------
 @register_command("exercises", help="write the student notebooks from the solution notebooks")
 def _configure_exercises(parser):
