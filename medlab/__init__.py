@@ -17,6 +17,11 @@ still name the modules that moved to ``medlab.course``.
 from __future__ import annotations
 
 import importlib
+import os
+
+# TensorFlow's C++ log lines go to stderr (nbval compares it): quiet unless asked, also when
+# something imports TensorFlow before medlab does (see medlab._tensorflow).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 

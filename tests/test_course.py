@@ -353,3 +353,15 @@ def test_every_hint_is_used_by_its_topic_and_defined_once():
     assert set(defined) == set(checks.HINTS)
     with pytest.raises(ValueError, match="defined twice"):
         Hint("off_by_one", "again")
+
+
+def test_startup_benchmark_runs_and_prints_each_command_beside_numpy():
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "startup.py"), "--repeat", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith('python -c "import numpy" (baseline)')
+    for label in ("medlab --help", "medlab exercises check", "medlab data info", "medlab run (parent)",
+                  "medlab sweep (parent)", "medlab course (parent)"):
+        assert any(line.startswith(label) and "x numpy" in line for line in lines), label
