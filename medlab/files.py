@@ -7,6 +7,7 @@ included) leaves no temporary file behind::
         np.savez_compressed(out, **arrays)
 
     write_json("runs/x/status.json", {"status": "ok"})
+    publish(".run.partial.ipynb", "runs/x/k7.ipynb")  # a file another process wrote
     write_text("notebooks/exercises/MANIFEST.json", text)
 
 Bytes go to a hidden temporary file in the target's folder (``.NAME.XXXX.part``), are
@@ -24,7 +25,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "new_file_mode", "new_folder_mode", "write_bytes", "write_json", "write_text"]
+__all__ = ["atomic_write", "new_file_mode", "new_folder_mode", "publish", "write_bytes", "write_json", "write_text"]
 
 
 def _umask():
@@ -48,6 +49,20 @@ def new_file_mode():
 def new_folder_mode():
     """The permission bits a new folder gets in this process: ``0o777 & ~umask``."""
     return 0o777 & ~_umask()
+
+
+def publish(source, target, *, overwrite=False):
+    """Give the complete file ``source`` (e.g. written by another process to a private
+    temporary name) the mode of a new file and the name ``target``, atomically.
+
+    With ``overwrite=False`` an existing ``target`` is kept and FileExistsError raised.
+    """
+    os.chmod(source, new_file_mode())
+    if overwrite:
+        os.replace(source, target)
+    else:
+        _link_no_clobber(source, target)
+    return Path(target)
 
 
 def _link_no_clobber(source, target):

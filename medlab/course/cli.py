@@ -291,8 +291,13 @@ def _data_export(args):
     if labels.size and labels.max() >= len(classes):
         raise CLIError(f"{args.npz}: {args.split}_labels has label {labels.max()} but --classes "
                        f"names only {len(classes)} classes ({args.classes})")
-    written = export_image_folder(images, labels[:, 0], classes, args.out,
-                                  overwrite=args.force, progress=_show_progress())
+    try:
+        written = export_image_folder(images, labels[:, 0], classes, args.out,
+                                      overwrite=args.force, progress=_show_progress())
+    except FileExistsError as exc:
+        first = str(exc).split(" exists;")[0]
+        raise CLIError(f"{first} exists; nothing was written. Pass --force to replace the "
+                       f"earlier export in {args.out} entirely, or choose another --out") from None
     counts = collections.Counter(int(label) for label in labels[:, 0])
     per_class = ", ".join(f"{name}: {counts.get(i, 0)}" for i, name in enumerate(classes))
     print(f"wrote {len(written)} PNG files to {args.out} ({per_class})")

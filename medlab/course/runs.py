@@ -308,21 +308,12 @@ def _execute(notebook, parameters, output, metrics, timeout=None):
 
 
 def _move_no_clobber(source, target):
-    """Rename ``source`` to ``target``; FileExistsError if ``target`` exists.
-
-    The file gets the permissions a new file gets (temporary files are private).
-    """
-    os.chmod(source, files.new_file_mode())
+    """Rename ``source`` to ``target`` with a new file's mode (:func:`medlab.files.publish`);
+    FileExistsError if ``target`` exists."""
     try:
-        os.link(source, target)  # atomic, and fails on an existing target
+        files.publish(source, target)
     except FileExistsError:
         raise FileExistsError(f"{target} appeared while the run was going; kept it") from None
-    except OSError:  # no hard links on this file system
-        if target.exists():
-            raise FileExistsError(f"{target} appeared while the run was going; kept it") from None
-        os.replace(source, target)
-        return
-    os.unlink(source)
 
 
 def _unique(path):
