@@ -86,7 +86,7 @@ def test_export_writes_class_folders(synth_npz, tmp_path, capsys):
     assert code == 0 and out.startswith(f"wrote 3 PNG files to {out_dir}")
     assert len(list((out_dir / "pneumonia").iterdir())) == int(labels.sum())
     code, _, err = run(capsys, "data", "export", path, "--split", "val", "--out", out_dir)
-    assert code == 1 and "exists" in err
+    assert code == 2 and "exists" in err and "--force" in err
     assert_one_line_error(err)
 
 
