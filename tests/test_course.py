@@ -365,3 +365,17 @@ def test_startup_benchmark_runs_and_prints_each_command_beside_numpy():
     for label in ("medlab --help", "medlab exercises check", "medlab data info", "medlab run (parent)",
                   "medlab sweep (parent)", "medlab course (parent)"):
         assert any(line.startswith(label) and "x numpy" in line for line in lines), label
+
+
+def test_a_download_gets_the_mode_of_any_new_file(tmp_path, umask_022):
+    """The download path used mkstemp too: 0600 files under umask 022."""
+    import hashlib
+    import io
+
+    from medlab.data.medmnist import download
+
+    payload = b"medmnist bytes" * 100
+    dest = download("https://example.invalid/x.npz", tmp_path / "x.npz", hashlib.md5(payload).hexdigest(),
+                    opener=lambda url, timeout: io.BytesIO(payload), progress=False)
+    assert dest.read_bytes() == payload and dest.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npz"]

@@ -649,8 +649,8 @@ STATES = {
     "edited": "has edits (a student's work): it differs from what 'medlab exercises release' "
               "wrote; release keeps it and never overwrites it",
     "stale, edited": "has edits (a student's work), and its lesson changed since the release: "
-                     "release will not overwrite it; to see the new version, copy your answers "
-                     "into a fresh copy of the lesson",
+                     "release keeps it as it is; 'medlab exercises release --force' writes the "
+                     "new version after keeping a copy of this one in backups/",
     "orphan": "orphan: its lesson has no exercises any more",
     "orphan, edited": "orphan with edits (a student's work): its lesson has no exercises any "
                       "more; release keeps it",
