@@ -6,7 +6,8 @@
   never blocks on widget traffic;
 - :mod:`medlab.course.notebooks`: reading notebooks and their parameters with ``json``;
 - :mod:`medlab.course.summaries`: ``summary.csv``, ``summary.md`` and ``summary.png``;
-- :mod:`medlab.course.exercises`: student notebooks made from the solution notebooks;
+- :mod:`medlab.course.exercises`: ``medlab exercises release/check``, never over a student's
+  work (:mod:`medlab.course.student_notebook` makes one student notebook);
 - :mod:`medlab.course.environment`: what the course needs from the machine.
 
 Heavy libraries (papermill, nbformat, matplotlib, TensorFlow) are imported inside the
