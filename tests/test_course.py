@@ -140,6 +140,17 @@ def test_a_widget_cell_runs_headless_and_keeps_its_output(in_tmp):
     assert result.metrics == {"done": 1}
 
 
+def test_the_nbclient_variant_runs_a_widget_cell_too(in_tmp):
+    from medlab.course.execute import widget_safe_notebook_client
+
+    nb = nbformat.read(write_notebook(
+        in_tmp / "99_w.ipynb", "import ipywidgets as widgets\n"
+        "out = widgets.Output()\ndisplay(out)\nwith out:\n    print('inside')"), as_version=4)
+    widget_safe_notebook_client()(nb, timeout=60, kernel_name="python3").execute()
+    state = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    assert any(o.get("text") == "inside\n" for s in state.values() for o in s["state"].get("outputs", []))
+
+
 def test_a_cell_past_the_timeout_fails_the_run_with_a_clear_message(in_tmp):
     nb = write_notebook(in_tmp / "99_slow.ipynb", "import time\nif a == 1:\n    time.sleep(600)")
     with pytest.raises(runs.RunFailed) as info:

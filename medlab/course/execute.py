@@ -28,11 +28,13 @@ stored in the notebook's widget state as before) but never sends anything to the
 while a cell runs, so nothing can race the reply; and it waits for the reply in bounded
 slices, so even a lost wake-up costs at most :data:`SHELL_POLL_SECONDS`. The per-cell
 ``timeout`` (papermill's ``execution_timeout``) ends any other hang as a failed run.
+Code that drives nbclient itself gets the same client from :func:`widget_safe_notebook_client`.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import signal
 import sys
@@ -42,11 +44,10 @@ SHELL_POLL_SECONDS = 1.0
 ENGINE_NAME = "medlab"
 
 
-def _classes():
-    """WidgetSafeClient and MedlabEngine, built on first use (papermill is heavy to import)."""
+@functools.lru_cache(maxsize=None)
+def _mixin():
+    """The widget-safe behaviour, as a mixin for any nbclient ``NotebookClient``."""
     from nbclient.output_widget import OutputWidget
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine
 
     class HeadlessOutputWidget(OutputWidget):
         """nbclient's Output-widget mimic that never writes to the kernel's shell socket."""
@@ -54,8 +55,8 @@ def _classes():
         def sync_state(self):
             """Keep the outputs here (stored in the notebook's widget state); send nothing."""
 
-    class WidgetSafeClient(PapermillNotebookClient):
-        """Papermill's client without the comm traffic that can lose the execute reply."""
+    class WidgetSafeMixin:
+        """A notebook client without the comm traffic that can lose the execute reply."""
 
         def reset_execution_trackers(self):
             super().reset_execution_trackers()
@@ -104,6 +105,33 @@ def _classes():
                 task_poll_kernel_alive.cancel()
                 return msg
 
+    return WidgetSafeMixin
+
+
+@functools.lru_cache(maxsize=None)
+def widget_safe_notebook_client():
+    """nbclient's ``NotebookClient`` made widget-safe: the same arguments, no hang.
+
+    For code that drives nbclient itself (e.g. a script storing notebook outputs)::
+
+        client_class = widget_safe_notebook_client()
+        client_class(nb, timeout=600, kernel_name="python3").execute()
+    """
+    from nbclient import NotebookClient
+
+    return type("WidgetSafeNotebookClient", (_mixin(), NotebookClient), {})
+
+
+@functools.lru_cache(maxsize=None)
+def _classes():
+    """WidgetSafeClient (papermill's client, widget-safe) and MedlabEngine, built on first
+    use (papermill is heavy to import)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+
+    class WidgetSafeClient(_mixin(), PapermillNotebookClient):
+        """Papermill's client without the comm traffic that can lose the execute reply."""
+
     class MedlabEngine(NBClientEngine):
         """papermill's nbclient engine, executing with :class:`WidgetSafeClient`."""
 
@@ -133,14 +161,9 @@ def register_engine():
     """Register the ``medlab`` papermill engine (idempotent); return the engine class."""
     from papermill.engines import papermill_engines
 
-    client, engine = _classes()
+    _, engine = _classes()
     papermill_engines.register(ENGINE_NAME, engine)
     return engine
-
-
-def widget_safe_client_class():
-    """:class:`WidgetSafeClient`, for code that drives nbclient itself."""
-    return _classes()[0]
 
 
 def _timeout_message(exc, timeout, cell):
