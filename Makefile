@@ -1,7 +1,7 @@
 # The two commands of the course (see README.md):
 #   make lab    set up .venv if needed, then open JupyterLab on the course
 #   make test   set up .venv if needed, then run the unit tests and every notebook with nbval
-# Only Python 3.10+ is needed beforehand; nothing is installed outside .venv, except Chromium
+# Only Python 3.11+ is needed beforehand; nothing is installed outside .venv, except Chromium
 # for the browser test (make e2e-deps, from Debian's packages, and only when run as root).
 
 PYTHON ?= python3

@@ -2,6 +2,6 @@
 
 import sys
 
-from medlab.cli import main
+from medlab.course.cli import main
 
 sys.exit(main())

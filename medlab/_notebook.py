@@ -8,16 +8,18 @@ not its pixels, so the format does not change what the tests check.
 
 from __future__ import annotations
 
+import sys
+
 FIGURE_FORMAT = "jpeg"
 FIGURE_DPI = 80
 
 
 def configure_inline_figures():
     """Switch the inline backend to compact figures; do nothing outside a kernel."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
+    IPython = sys.modules.get("IPython")  # a kernel has imported it; the command line has not
+    if IPython is None:
         return False
+    get_ipython = IPython.get_ipython
     shell = get_ipython()
     if shell is None or not hasattr(shell, "kernel"):
         return False

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from medlab import validate
+
 #: Named data sets; anything else must be a path.
 DATASET_NAMES = ("synthetic", "pneumoniamnist")
 #: Fractions of the synthetic set and of an image folder used for train, val and test.
@@ -57,8 +59,7 @@ class ClassificationData:
 
     def split(self, name):
         """``(x, y)`` of ``"train"``, ``"val"`` or ``"test"``."""
-        if name not in ("train", "val", "test"):
-            raise ValueError(f"split must be 'train', 'val' or 'test', got {name!r}")
+        validate.choice("split", name, ("train", "val", "test"))
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
     def describe(self):
@@ -157,6 +158,9 @@ def _from_npz(path, image_size, name):
     arrays = []
     for split in ("train", "val", "test"):
         images, labels = splits[split]
+        if len(images) == 0:
+            raise ValueError(f"{path}: {split}_images holds 0 images; expected at least one "
+                             "image in each of train, val and test")
         arrays += [resize_images(grey_float(images), image_size),
                    _binary_labels(labels, f"{path} ({split}_labels)")]
     return ClassificationData(*arrays, name=name)
@@ -215,9 +219,7 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
     """
     if not isinstance(dataset, (str, Path)):
         raise ValueError(f"dataset must be a name {DATASET_NAMES} or a path, got {dataset!r}")
-    if image_size is not None and (isinstance(image_size, bool) or int(image_size) != image_size
-                                   or image_size < 8):
-        raise ValueError(f"image_size must be an int >= 8 or None, got {image_size!r}")
+    image_size = validate.integer("image_size", image_size, low=8, allow_none=True)
     if str(dataset) == "synthetic":
         from medlab.data import synthetic_chest
 

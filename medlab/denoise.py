@@ -27,6 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from medlab import noise as _noise
+from medlab import validate
 from medlab._tensorflow import keras, seed_everything
 from medlab.training import TimeBudget, as_image_batch, history_dict
 
@@ -81,8 +82,7 @@ def median_filter(images, size):
     float32 array, the same shape
     """
     x, axes = _image_axes(images)
-    if isinstance(size, bool) or int(size) != size or size < 1:
-        raise ValueError(f"size must be an int >= 1, got {size!r}")
+    size = validate.integer("size", size, low=1)
     footprint = [int(size) if a else 1 for a in axes]
     return ndimage.median_filter(x, size=footprint, mode="reflect")
 
@@ -186,8 +186,7 @@ class NoisyPairs(keras.utils.PyDataset):
 
     def __init__(self, clean, kind="gaussian", level=0.1, batch_size=32, seed=0, shuffle=True):
         super().__init__()
-        if kind not in _noise.NOISE_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(_noise.NOISE_KINDS)}; got {kind!r}")
+        validate.choice("kind", kind, _noise.NOISE_KINDS)
         self.clean = as_image_batch(clean, "clean")
         if len(self.clean) == 0:
             raise ValueError("clean holds no images")

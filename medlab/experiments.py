@@ -11,7 +11,7 @@
 
 A full run of lesson 06 takes tens of seconds; a trial here trains a network of a few
 thousand weights on a few hundred 28 x 28 images for a few epochs (about a second), so a
-lesson can sweep a dozen settings under nbval. ``medlab.runs.sweep`` runs the real lesson.
+lesson can sweep a dozen settings under nbval. ``medlab.course.runs.sweep`` runs the real lesson.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from medlab import validate
 from medlab._tensorflow import keras, seed_everything
 
 #: The settings a trial varies, and their defaults (lesson 06's, except the small network).
@@ -65,11 +66,8 @@ def small_cnn(input_shape, kernel_size=3, activation="relu", width=8, regularise
     -------
     keras.Sequential, uncompiled, (N, H, W, C) -> (N, 1) probabilities.
     """
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation {activation!r}: expected one of {ACTIVATIONS}")
-    if isinstance(kernel_size, bool) or int(kernel_size) != kernel_size or kernel_size < 1 \
-            or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
+    validate.choice("activation", activation, ACTIVATIONS)
+    kernel_size = validate.integer("kernel_size", kernel_size, low=1, odd=True)
     layers = keras.layers
     penalty = keras.regularizers.L2(1e-3) if regularised else None
     stack = [keras.Input(shape=tuple(int(s) for s in input_shape))]
@@ -90,8 +88,7 @@ def small_cnn(input_shape, kernel_size=3, activation="relu", width=8, regularise
 def _optimizer(name, learning_rate):
     classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
                "rmsprop": keras.optimizers.RMSprop}
-    if name not in classes:
-        raise ValueError(f"optimizer {name!r}: expected one of {OPTIMIZERS}")
+    validate.choice("optimizer", name, OPTIMIZERS)
     return classes[name](learning_rate=float(learning_rate))
 
 
@@ -153,11 +150,9 @@ def trial(data, epochs=3, seed=0, **settings):
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise ValueError(f"unknown setting {unknown[0]!r}; expected some of {sorted(SETTINGS)}")
-    if isinstance(epochs, bool) or int(epochs) != epochs or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    epochs = validate.integer("epochs", epochs, low=1)
     s = {**SETTINGS, **settings}
-    if s["loss"] not in LOSSES:
-        raise ValueError(f"loss {s['loss']!r}: expected one of {LOSSES}")
+    validate.choice("loss", s["loss"], LOSSES)
     seed_everything(seed)
     model = small_cnn(data.x_train.shape[1:], s["kernel_size"], s["activation"], s["width"],
                       s["regularised"], s["batch_norm"])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from medlab import validate
 from medlab._tensorflow import keras, tf
 
 #: Layer types Grad-CAM can be computed on.
@@ -100,9 +101,7 @@ def grad_cam(model, images, layer_name=None, class_index=1):
             "a (N, height, width, channels) feature map"
         )
     n_outputs = int(model.output_shape[-1])
-    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)) or \
-            not 0 <= class_index < max(n_outputs, 2):
-        raise ValueError(f"class_index must be an int in [0, {max(n_outputs, 2)}), got {class_index!r}")
+    class_index = validate.integer("class_index", class_index, 0, max(n_outputs, 2) - 1)
 
     explainer = keras.Model(model.inputs, [layer.output, model.outputs[0]])
     x = tf.convert_to_tensor(images)

@@ -19,6 +19,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from medlab import validate
+
 #: Standard CT display windows, ``name -> (center, width)`` in HU.
 #: Values as tabulated by Radiopaedia ("Windowing (CT)") and common PACS presets.
 WINDOWS = MappingProxyType(
@@ -62,11 +64,7 @@ def window(hu, center=None, width=None, preset=None):
         ``width`` is missing and no preset supplies it, or if ``width <= 0``.
     """
     if preset is not None:
-        if preset not in WINDOWS:
-            raise ValueError(
-                f"preset={preset!r} is not a known window; "
-                f"expected one of {sorted(WINDOWS)}"
-            )
+        validate.choice("preset", preset, sorted(WINDOWS))
         preset_center, preset_width = WINDOWS[preset]
         center = preset_center if center is None else center
         width = preset_width if width is None else width

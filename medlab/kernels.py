@@ -37,21 +37,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from medlab import ops
+from medlab import ops, validate
 
 KERNEL_KINDS = ("identity", "mean", "gaussian", "sobel_x", "sobel_y", "laplacian", "sharpen")
 MAX_KERNEL_SIZE = 15
 
 
 def _check_size(size):
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise ValueError(f"size must be an odd int from 1 to {MAX_KERNEL_SIZE}, got {size!r}")
-    if size < 1 or size > MAX_KERNEL_SIZE or size % 2 == 0:
-        raise ValueError(
-            f"size must be an odd int from 1 to {MAX_KERNEL_SIZE} (the kernel needs a "
-            f"centre pixel), got {size!r}"
-        )
-    return int(size)
+    """An odd side from 1 to MAX_KERNEL_SIZE: the kernel needs a centre pixel."""
+    return validate.integer("size", size, 1, MAX_KERNEL_SIZE, odd=True)
 
 
 def gaussian_sigma(size):
@@ -109,8 +103,7 @@ def make_kernel(kind, size=3):
         Unknown ``kind`` (the message lists the valid ones), or ``size`` even,
         below 1 or above 15.
     """
-    if kind not in KERNEL_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KERNEL_KINDS)}; got {kind!r}")
+    validate.choice("kind", kind, KERNEL_KINDS)
     size = _check_size(size)
     identity = np.zeros((size, size))
     identity[size // 2, size // 2] = 1.0
@@ -155,12 +148,8 @@ def filter_image(image, kernel, padding="valid", stride=1):
     -------
     float32 array (H_out, W_out)
     """
-    image = np.asarray(image)
-    kernel = np.asarray(kernel)
-    if image.ndim != 2:
-        raise ValueError(f"image must be 2-D (height, width), got shape {image.shape}")
-    if kernel.ndim != 2:
-        raise ValueError(f"kernel must be 2-D (height, width), got shape {kernel.shape}")
+    image = validate.image_array("image", image, ndims=(2,), dtype_kinds="biuf")
+    kernel = validate.image_array("kernel", kernel, ndims=(2,), dtype_kinds="biuf")
     out = ops.conv2d(image[None, :, :, None], kernel[:, :, None, None], stride=stride, padding=padding)
     return out[0, :, :, 0]
 

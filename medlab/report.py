@@ -23,8 +23,9 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from pathlib import Path
+
+from medlab import files
 
 #: Environment variable naming the JSON file :func:`record` writes.
 ENV_VAR = "MEDLAB_METRICS_PATH"
@@ -47,31 +48,9 @@ def _plain(name, value):
     )
 
 
-#: The permissions a new file gets in this process (there is no getter for the umask).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-NEW_FILE_MODE = 0o666 & ~_UMASK
-
-
 def write_json(path, payload, allow_nan=False):
-    """Write ``payload`` to ``path`` as JSON, atomically: a reader sees the old file or the new.
-
-    Written to a temporary file beside ``path`` (removed on failure), given the
-    permissions of a new file, then renamed over ``path``. Returns the path.
-    """
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(payload, out, indent=1, sort_keys=True, allow_nan=allow_nan)
-            out.write("\n")
-        os.chmod(tmp, NEW_FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``payload`` to ``path`` as JSON, atomically (see :mod:`medlab.files`); return the path."""
+    return files.write_json(path, payload, allow_nan=allow_nan)
 
 
 def record(**metrics):
@@ -133,4 +112,4 @@ def read(path):
     return payload
 
 
-__all__ = ["ENV_VAR", "NEW_FILE_MODE", "clear", "read", "record", "recorded", "write_json"]
+__all__ = ["ENV_VAR", "clear", "read", "record", "recorded", "write_json"]

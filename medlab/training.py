@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from medlab import validate
 from medlab._tensorflow import keras, seed_everything
 
 # ----------------------------------------------------------------- callbacks
@@ -82,8 +83,7 @@ class BestWeights(keras.callbacks.Callback):
 
     def __init__(self, monitor="val_auc", mode="max"):
         super().__init__()
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        validate.choice("mode", mode, ("min", "max"))
         self.monitor, self.mode = monitor, mode
         self.best = self.best_epoch = self._weights = None
 
@@ -292,8 +292,7 @@ def learning_rate_trial(learning_rate, images, labels, epochs=5, seed=0, batch_s
     learning_rate = float(learning_rate)
     if not 0.0 < learning_rate <= 1.0:
         raise ValueError(f"learning_rate must be in (0, 1], got {learning_rate!r}")
-    if isinstance(epochs, bool) or int(epochs) != epochs or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    epochs = validate.integer("epochs", epochs, low=1)
     images = as_image_batch(images, "images")
     labels = _as_labels(labels, len(images), "labels")
     if not 0.0 <= validation_split < 1.0:

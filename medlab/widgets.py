@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medlab import ops
+from medlab import ops, validate
 from medlab.kernels import KERNEL_KINDS, MAX_KERNEL_SIZE, filter_image, make_kernel
 from medlab.training import learning_rate_explorer, learning_rate_trial  # lesson 06's slider
 
@@ -34,9 +34,7 @@ PADDINGS = ops.PADDINGS
 
 
 def _image2d(image):
-    image = np.asarray(image)
-    if image.ndim != 2:
-        raise ValueError(f"image must be 2-D (height, width), got shape {image.shape}")
+    image = validate.image_array("image", image, ndims=(2,), dtype_kinds="biuf")
     return image.astype(np.float32, copy=False)
 
 
@@ -129,8 +127,7 @@ def pooling_view(image, pool_size, kind="max", stride=None):
     PoolingView
     """
     image = _image2d(image)
-    if kind not in POOL_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(POOL_KINDS)}; got {kind!r}")
+    validate.choice("kind", kind, POOL_KINDS)
     function = ops.max_pool2d if kind == "max" else ops.avg_pool2d
     out = function(image[None, :, :, None], pool_size, stride)[0, :, :, 0]
     step = pool_size if stride is None else stride
@@ -224,8 +221,7 @@ def pooling_explorer(image, pool_size=2, kind="max"):
     import ipywidgets as widgets
 
     image = _image2d(image)
-    if kind not in POOL_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(POOL_KINDS)}; got {kind!r}")
+    validate.choice("kind", kind, POOL_KINDS)
 
     def show(pool_size, kind, stride):
         result = pooling_view(image, pool_size, kind, stride or None)

@@ -4,7 +4,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-import medlab  # noqa: F401  (imports TensorFlow quietly before any test does)
+import medlab._tensorflow  # noqa: F401  (imports TensorFlow quietly before any test does; `import medlab` alone is light)
 
 settings.register_profile(
     "medlab",

@@ -1,4 +1,4 @@
-"""The medlab command line (medlab.cli): medlab data synth / fetch / export / info."""
+"""The medlab command line (medlab.course.cli): medlab data synth / fetch / export / info."""
 
 import os
 import subprocess
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
 
-from medlab import __version__, cli
+from medlab import __version__
+from medlab.course import cli
 from medlab.data import load_medmnist, medmnist, save_medmnist
 from medlab.data.medmnist import medmnist_url
 
@@ -85,7 +86,7 @@ def test_export_writes_class_folders(synth_npz, tmp_path, capsys):
     assert code == 0 and out.startswith(f"wrote 3 PNG files to {out_dir}")
     assert len(list((out_dir / "pneumonia").iterdir())) == int(labels.sum())
     code, _, err = run(capsys, "data", "export", path, "--split", "val", "--out", out_dir)
-    assert code == 1 and "exists" in err
+    assert code == 2 and "exists" in err and "--force" in err
     assert_one_line_error(err)
 
 

@@ -1,10 +1,7 @@
 """environment.yml (the conda route) stays in step with pyproject.toml."""
 
 import re
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -49,3 +46,15 @@ def test_constraints_pin_every_direct_dependency():
         name = requirement.name.lower()
         assert name in pins, f"requirements/constraints.txt does not pin {name}"
         assert requirement.specifier.contains(pins[name]), f"pin {name}=={pins[name]} breaks {requirement}"
+
+
+def test_python_claim_matches_the_pins_everywhere():
+    """The pins (numpy 2.4, scipy, keras, ...) need Python 3.11: every file says so."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "python=3.11" in env["dependencies"]
+    assert "You need Python 3.11 or newer" in (ROOT / "README.md").read_text()
+    assert "Only Python 3.11+ is needed" in (ROOT / "Makefile").read_text()
+    for path in ("README.md", "Makefile", "pyproject.toml", "environment.yml", "CONTRIBUTING.md"):
+        assert not re.search(r"3\.10\b", (ROOT / path).read_text()), f"{path} still claims 3.10"

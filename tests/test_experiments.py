@@ -63,7 +63,7 @@ def test_trial_other_optimizers_and_losses(data, settings):
     ({"dropout": 0.5}, "unknown setting 'dropout'"),
     ({"optimizer": "adagrad"}, "optimizer 'adagrad'"),
     ({"loss": "hinge"}, "loss 'hinge'"),
-    ({"epochs": 0}, "epochs must be"),
+    ({"epochs": 0}, "^epochs 0: expected an integer >= 1"),
 ])
 def test_trial_rejects_bad_settings(data, settings, message):
     with pytest.raises(ValueError, match=message):

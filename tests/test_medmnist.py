@@ -157,9 +157,9 @@ def test_registry_has_the_official_urls_and_md5s():
 
 
 def test_unknown_flag_or_size_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown MedMNIST flag.*pneumoniamnist"):
+    with pytest.raises(ValueError, match="^MedMNIST flag .*expected one of.*pneumoniamnist"):
         fetch_medmnist("pneumonia")
-    with pytest.raises(ValueError, match=r"size=32.*\[28, 64, 128, 224\]"):
+    with pytest.raises(ValueError, match="^size for breastmnist 32: expected one of 28, 64, 128, 224"):
         medmnist_url("breastmnist", 32)
 
 

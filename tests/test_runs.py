@@ -1,4 +1,4 @@
-"""medlab.runs and ``medlab run`` / ``sweep`` / ``course``: parameterized papermill runs.
+"""medlab.course.runs and ``medlab run`` / ``sweep`` / ``course``: parameterized papermill runs.
 
 The notebooks here are tiny ones the tests write themselves: a parameters cell, the real
 ``medlab.params.check`` and ``medlab.report.record`` loaded from their files (so the kernel
@@ -18,20 +18,14 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from papermill.cli import _resolve_type
 
-from medlab import cli, report, runs
+from medlab import report
+from medlab.course import cli, runs
 
-MEDLAB = Path(runs.__file__).resolve().parent
+LOAD = """import pathlib
 
-LOAD = f"""import importlib.util, os, pathlib, sys
+from medlab import params, report  # light: importing medlab does not import TensorFlow
 
-def _load(name):  # medlab.<name> without importing medlab (and TensorFlow)
-    spec = importlib.util.spec_from_file_location(f"medlab_{{name}}", {str(MEDLAB)!r} + f"/{{name}}.py")
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-params, report = _load("params"), _load("report")
-params.check(a=a, b=b, rules={{"a": params.Int(0, 10), "b": params.Float(0.0, 10.0)}})"""
+params.check(a=a, b=b, rules={"a": params.Int(0, 10), "b": params.Float(0.0, 10.0)})"""
 
 RECORD = """report.record(score=a * b, a=a, label=label, cwd=str(pathlib.Path.cwd()))
 print("score", a * b)"""

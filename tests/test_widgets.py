@@ -79,11 +79,11 @@ def test_convolution_view_identity_same_returns_the_image(image):
 
 
 def test_convolution_view_errors(image):
-    with pytest.raises(ValueError, match="image must be 2-D"):
+    with pytest.raises(ValueError, match=r"^image has shape .*expected \(H, W\)"):
         convolution_view(image[None], "mean", 3)
-    with pytest.raises(ValueError, match="kind must be one of"):
+    with pytest.raises(ValueError, match="^kind .*expected one of"):
         convolution_view(image, "median", 3)
-    with pytest.raises(ValueError, match="size must be an odd int"):
+    with pytest.raises(ValueError, match=r"^size .*expected an odd integer"):
         convolution_view(image, "mean", 4)
     with pytest.raises(ValueError, match="padding"):
         convolution_view(image, "mean", 3, padding="full")
@@ -116,9 +116,9 @@ def test_pooling_view_every_size(image, kind):
 
 
 def test_pooling_view_errors(image):
-    with pytest.raises(ValueError, match="kind must be one of max, average"):
+    with pytest.raises(ValueError, match="^kind .*expected one of max, average"):
         pooling_view(image, 2, kind="min")
-    with pytest.raises(ValueError, match="image must be 2-D"):
+    with pytest.raises(ValueError, match=r"^image has shape .*expected \(H, W\)"):
         pooling_view(image[None, :, :, None], 2)
     with pytest.raises(ValueError, match="pool_size"):
         pooling_view(image, 0)
@@ -155,9 +155,9 @@ def test_kernel_explorer_headless(image):
 def test_kernel_explorer_starting_values_and_errors(image):
     widget = kernel_explorer(image, kernel_kind="laplacian", kernel_size=5)
     assert widget.result.text.startswith("kernel 5x5 laplacian")
-    with pytest.raises(ValueError, match="size must be an odd int"):
+    with pytest.raises(ValueError, match=r"^size .*expected an odd integer"):
         kernel_explorer(image, kernel_size=4)
-    with pytest.raises(ValueError, match="image must be 2-D"):
+    with pytest.raises(ValueError, match=r"^image has shape .*expected \(H, W\)"):
         kernel_explorer(image[None])
 
 
@@ -187,5 +187,5 @@ def test_pooling_explorer_headless(image):
 
 
 def test_pooling_explorer_bad_kind(image):
-    with pytest.raises(ValueError, match="kind must be one of"):
+    with pytest.raises(ValueError, match="^kind .*expected one of"):
         pooling_explorer(image, kind="min")

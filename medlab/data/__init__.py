@@ -18,21 +18,36 @@ Where downloaded and generated files go: see ``data/README.md`` and
 :func:`default_data_root`.
 """
 
-from medlab.data.folders import check_image_folder, export_image_folder, image_folder_dataset
-from medlab.data.medmnist import (
-    MEDMNIST_CLASSES,
-    DownloadError,
-    Split,
-    default_data_root,
-    fetch_medmnist,
-    find_pneumoniamnist,
-    load_medmnist,
-    medmnist_flags,
-    save_medmnist,
-)
-from medlab.data.samples import sample, sample_names
-from medlab.data.scans import Sample, read_dicom, read_nifti
-from medlab.data.synthetic import synthetic_chest
+from __future__ import annotations
+
+import importlib
+
+#: Each public name and the module defining it, imported on first use (PEP 562), so that
+#: ``medlab data info`` does not pay for SciPy or TensorFlow.
+_EXPORTS = {
+    "check_image_folder": "folders", "export_image_folder": "folders",
+    "image_folder_dataset": "folders",
+    "MEDMNIST_CLASSES": "medmnist", "DownloadError": "medmnist", "Split": "medmnist",
+    "default_data_root": "medmnist", "fetch_medmnist": "medmnist",
+    "find_pneumoniamnist": "medmnist", "load_medmnist": "medmnist", "medmnist_flags": "medmnist",
+    "save_medmnist": "medmnist",
+    "sample": "samples", "sample_names": "samples",
+    "Sample": "scans", "read_dicom": "scans", "read_nifti": "scans",
+    "synthetic_chest": "synthetic",
+}
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'medlab.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"medlab.data.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "MEDMNIST_CLASSES",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medlab import files, validate
 from medlab.imaging import to_uint8
 
 #: Extensions Keras' image_dataset_from_directory reads; everything else it skips.
@@ -61,8 +62,10 @@ def export_image_folder(images, labels, class_names, root, overwrite=False, *, p
     root : str or os.PathLike
         Folder to write into; created if missing.
     overwrite : bool
-        Replace files that already exist. By default an existing file is an
-        error and nothing is written.
+        Replace the previous export: ``root``'s images are replaced entirely by these
+        (nothing of the old export is left). ``root`` must then hold only class folders
+        of images; anything else is an error and nothing is changed. By default an
+        existing target file is an error and nothing is written.
     progress : bool
         Show a tqdm progress bar.
 
@@ -78,6 +81,8 @@ def export_image_folder(images, labels, class_names, root, overwrite=False, *, p
         Bad shapes, dtypes, value ranges, labels or class names.
     FileExistsError
         A target file exists and ``overwrite`` is False (names the first one).
+    ValueError
+        With ``overwrite``: ``root`` holds something that is not an exported image.
     """
     from PIL import Image
     from tqdm.auto import tqdm
@@ -111,6 +116,8 @@ def export_image_folder(images, labels, class_names, root, overwrite=False, *, p
     pixels = to_uint8(images, name="images")
 
     root = Path(root)
+    if overwrite and root.exists():
+        return _replace_export(pixels, labels, class_names, root, progress)
     width = max(5, len(str(max(len(pixels) - 1, 0))))
     targets = [root / class_names[int(label)] / f"{index:0{width}d}.png"
                for index, label in enumerate(labels)]
@@ -127,6 +134,46 @@ def export_image_folder(images, labels, class_names, root, overwrite=False, *, p
                               desc=f"PNG -> {root}", unit="img"):
         Image.fromarray(image).save(target, format="PNG")
     return targets
+
+
+def _check_replaceable(root):
+    """Refuse to replace a folder holding anything but class folders of images."""
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a folder; expected an image folder to replace")
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            for inner in sorted(entry.iterdir()):
+                if not (inner.is_file() and inner.suffix.lower() in IMAGE_EXTENSIONS):
+                    raise ValueError(
+                        f"{inner} is not an image; replacing {root} would delete it. Move it "
+                        "away or export into another folder")
+        else:
+            raise ValueError(
+                f"{entry} is not a class folder of images; replacing {root} would delete it. "
+                "Move it away or export into another folder")
+
+
+def _replace_export(pixels, labels, class_names, root, progress):
+    """Export into a new folder beside ``root``, then swap it in and delete the old export."""
+    import shutil
+    import tempfile
+
+    _check_replaceable(root)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".new", dir=root.parent))
+    old = None
+    try:
+        written = export_image_folder(pixels, labels, class_names, fresh, progress=progress)
+        fresh.chmod(files.new_folder_mode())  # mkdtemp made it private
+        old = root.with_name(f".{root.name}.{fresh.name.split('.')[-2]}.old")
+        root.rename(old)
+        fresh.rename(root)
+    except BaseException:
+        if old is not None and old.exists() and not root.exists():
+            old.rename(root)  # put the previous export back
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return [root / path.relative_to(fresh) for path in written]
 
 
 def _class_folders(root):
@@ -315,8 +362,7 @@ def image_folder_dataset(root, image_size=(150, 150), batch_size=32, validation_
 
     height, width = _check_positive_ints(image_size, "image_size", 2)
     batch_size = _check_positive_ints(batch_size, "batch_size", 1)
-    if color_mode not in ("grayscale", "rgb", "rgba"):
-        raise ValueError(f"color_mode={color_mode!r}; expected 'grayscale', 'rgb' or 'rgba'")
+    validate.choice("color_mode", color_mode, ("grayscale", "rgb", "rgba"))
     if validation_split is not None and not 0.0 < float(validation_split) < 1.0:
         raise ValueError(
             f"validation_split={validation_split!r}; expected a fraction in (0, 1) or None")

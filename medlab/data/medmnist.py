@@ -30,13 +30,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from medlab import files, validate
 
 SPLITS = ("train", "val", "test")
 _ZENODO = "https://zenodo.org/records/10519652/files/"
@@ -206,12 +207,8 @@ def medmnist_url(flag, size=28):
     ValueError
         If the flag or size is unknown.
     """
-    if flag not in _MD5:
-        raise ValueError(f"unknown MedMNIST flag={flag!r}; expected one of {medmnist_flags()}")
-    if size not in _MD5[flag]:
-        raise ValueError(
-            f"size={size!r} is not available for {flag}; expected one of {sorted(_MD5[flag])}"
-        )
+    validate.choice("MedMNIST flag", flag, medmnist_flags())
+    validate.choice(f"size for {flag}", size, sorted(_MD5[flag]))
     return f"{_ZENODO}{medmnist_filename(flag, size)}?download=1", _MD5[flag][size]
 
 
@@ -352,12 +349,18 @@ def download(url, dest, md5, *, opener=None, timeout=10.0, progress=True, chunk_
     opener = urlopen if opener is None else opener
     if dest.exists():
         raise FileExistsError(f"{dest} exists; not overwriting it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    digest = hashlib.md5()
+
+    def verify(tmp):
+        got = digest.hexdigest()
+        if got != md5:
+            raise ValueError(
+                f"downloaded {url} but its MD5 is {got}, expected {md5} (incomplete or changed "
+                "file); nothing was saved. " + _manual_hint(md5, dest)
+            )
+
     try:
-        digest = hashlib.md5()
-        with os.fdopen(fd, "wb") as out:
+        with files.atomic_write(dest, overwrite=False, check=verify) as out:
             try:
                 response = opener(url, timeout)
             except (urllib.error.URLError, OSError) as exc:
@@ -382,19 +385,8 @@ def download(url, dest, md5, *, opener=None, timeout=10.0, progress=True, chunk_
                         out.write(chunk)
                         digest.update(chunk)
                         bar.update(len(chunk))
-        got = digest.hexdigest()
-        if got != md5:
-            raise ValueError(
-                f"downloaded {url} but its MD5 is {got}, expected {md5} (incomplete or changed "
-                "file); nothing was saved. " + _manual_hint(md5, dest)
-            )
-        if dest.exists():  # appeared while we downloaded: keep theirs
-            raise FileExistsError(f"{dest} appeared during the download; not overwriting it")
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    except FileExistsError:  # appeared while we downloaded: keep theirs
+        raise FileExistsError(f"{dest} appeared during the download; not overwriting it") from None
     return dest
 
 
@@ -479,6 +471,7 @@ def load_medmnist(path, n_classes=None):
         not integer, not 2-D, negative or ``>= n_classes``, or images and
         labels with different N.
     """
+    n_classes = validate.integer("n_classes", n_classes, low=1, allow_none=True)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -578,22 +571,14 @@ def save_medmnist(path, splits, overwrite=False):
         images, labels = splits[split]
         arrays[f"{split}_images"] = np.asarray(images)
         arrays[f"{split}_labels"] = np.asarray(labels)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            np.savez_compressed(out, **arrays)
-        load_medmnist(tmp)  # same checks as for a downloaded file
-        if path.exists() and not overwrite:  # appeared while we wrote
-            raise FileExistsError(f"{path} exists; not overwriting it")
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        if isinstance(exc, ValueError):
+    def check(tmp):
+        try:
+            load_medmnist(tmp)  # same checks as for a downloaded file
+        except ValueError as exc:  # name the file being written, not the temporary one
             raise ValueError(str(exc).replace(str(tmp), str(path))) from None
-        raise
+
+    with files.atomic_write(path, overwrite=overwrite, check=check) as out:
+        np.savez_compressed(out, **arrays)
     return path
 
 

@@ -29,6 +29,7 @@ import os
 
 import numpy as np
 
+from medlab import validate
 from medlab.data.scans import Sample, read_dicom, read_nifti
 
 
@@ -192,8 +193,7 @@ def sample(name):
     ValueError
         If ``name`` is not a known sample.
     """
-    if name not in _LOADERS:
-        raise ValueError(f"unknown sample name={name!r}; expected one of {sample_names()}")
+    validate.choice("sample name", name, sample_names())
     cached = _cached(name)
     return dataclasses.replace(cached, pixels=cached.pixels.copy())
 

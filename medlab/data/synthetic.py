@@ -31,10 +31,12 @@ is on the image's left (``u < 0``).
 from __future__ import annotations
 
 import math
-import numbers
+import os
 
 import numpy as np
 from scipy import ndimage
+
+from medlab import validate
 
 __all__ = ["synthetic_chest"]
 
@@ -509,13 +511,54 @@ def _render(labels, size, rng):
 # --------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------
-def _check_int(name, value, minimum):
-    """``value`` as an int, or ValueError naming ``name`` if it is not an int >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+#: Bytes per pixel while drawing: the float32 result plus the uint8 copy a caller makes.
+_BYTES_PER_PIXEL = 5
+
+
+def synthetic_chest_bytes(n, size=64):
+    """Memory, in bytes, that ``synthetic_chest(n, size)`` and its uint8 copy need.
+
+    The float32 images (4 bytes per pixel), the uint8 copy written to disk (1 byte) and the
+    work arrays of one chunk (about 32 MB).
+    """
+    chunk = max(1, _CHUNK_PIXELS // (size * size)) * size * size
+    return int(n) * int(size) ** 2 * _BYTES_PER_PIXEL + 8 * 4 * chunk
+
+
+def available_memory():
+    """Bytes of memory available to a new allocation here (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gigabytes(count):
+    return f"{count / 1e9:.3g} GB"
+
+
+def check_memory(n, size, available=None):
+    """Refuse a request that cannot fit in memory, before allocating anything.
+
+    Raises
+    ------
+    ValueError
+        ``n`` images of ``size`` x ``size`` need more than the memory available.
+    """
+    needed = synthetic_chest_bytes(n, size)
+    available = available_memory() if available is None else available
+    if available is not None and needed > available:
+        raise ValueError(
+            f"n {n} images of size {size}x{size} need about {_gigabytes(needed)} of memory; "
+            f"{_gigabytes(available)} is available: expected a smaller n or size")
+    return needed
 
 
 def synthetic_chest(n, size=64, seed=0, prevalence=0.5):
@@ -556,14 +599,10 @@ def synthetic_chest(n, size=64, seed=0, prevalence=0.5):
     >>> images.shape, images.dtype, labels.tolist().count(1)
     ((8, 64, 64), dtype('float32'), 4)
     """
-    n = _check_int("n", n, 1)
-    size = _check_int("size", size, 16)
-    if (
-        isinstance(prevalence, bool)
-        or not isinstance(prevalence, numbers.Real)
-        or not 0.0 <= float(prevalence) <= 1.0
-    ):
-        raise ValueError(f"prevalence must be a number in [0, 1], got {prevalence!r}")
+    n = validate.integer("n", n, low=1)
+    size = validate.integer("size", size, low=16)
+    prevalence = validate.number("prevalence", prevalence, low=0, high=1)
+    check_memory(n, size)
 
     rng = np.random.default_rng(seed)
     labels = np.zeros(n, dtype=np.int64)

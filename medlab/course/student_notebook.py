@@ -1,4 +1,4 @@
-"""Student notebooks written from the solution notebooks: ``medlab exercises release``.
+"""A solution notebook turned into its student notebook (used by ``medlab exercises release``).
 
 Solutions are written once, in the numbered lessons, marked with nbgrader's convention
 inside a code cell, and the next cell checks them with ``medlab.checks``::
@@ -15,8 +15,7 @@ inside a code cell, and the next cell checks them with ``medlab.checks``::
 
     check_cross_correlate(cross_correlate)
 
-:func:`release` writes ``notebooks/exercises/<lesson>.ipynb`` for every numbered lesson with
-at least one solution block:
+:func:`student_notebook` makes the student version of such a lesson:
 
 - each solution block becomes its ``### HINT:`` lines as comments (or a generic hint) and
   ``raise NotImplementedError(...)``, at the block's indentation;
@@ -31,9 +30,8 @@ at least one solution block:
 - every other cell keeps its outputs, so the student notebook shows the whole lesson;
 - a short notice follows the title cell.
 
-The result depends only on the solution notebook and ``medlab.checks``: releasing twice
-writes the same bytes, and :func:`stale` (``medlab exercises check``) lists the student
-notebooks that differ from a fresh release.
+The result depends only on the solution notebook and ``medlab.checks``: the same lesson
+gives the same bytes (:func:`render`).
 """
 
 from __future__ import annotations
@@ -44,17 +42,10 @@ import copy
 import io
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import nbformat
-
-from medlab.runs import NOTEBOOK_GLOB, default_notebooks_folder, relative_path
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 HINT = "### HINT:"
-#: Folder of the student notebooks, inside the lessons' folder.
-EXERCISES_FOLDER = "exercises"
 TAG_EXERCISE = "exercise"
 TAG_CHECK = "exercise-check"
 TAG_RAISES = "raises-exception"
@@ -287,6 +278,14 @@ def unfinished_output(calls, where="cell"):
     return buffer.getvalue()
 
 
+def load_nbformat():
+    """The nbformat module, imported on first use (1 to 2 s: jsonschema), so that
+    ``medlab exercises check`` does not pay for it while nothing changed."""
+    import nbformat
+
+    return nbformat
+
+
 def find_exercises(nb, name="notebook"):
     """The exercise cells of a notebook (code cells holding a solution block)."""
     found = []
@@ -364,7 +363,7 @@ def student_notebook(nb, name="this lesson"):
         calls = _check_calls(tree, functions)
         if calls is not None:
             text = unfinished_output(calls, where)
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
+            cell.outputs = [load_nbformat().v4.new_output("stream", name="stdout", text=text)] if text else []
             _tag(cell, TAG_CHECK)
             checked.update(argument for _, arguments in calls for argument in arguments)
         else:  # uses an exercise's result: raises NotImplementedError (or NameError after one)
@@ -397,7 +396,7 @@ def _notice(nb, exercises):
         "if not, shows the first failing case with a hint. The rest of the lesson runs as it "
         "is. (Written by `medlab exercises release` from the solution notebook.)"
     )
-    cell = nbformat.v4.new_markdown_cell(text, id=NOTICE_ID)
+    cell = load_nbformat().v4.new_markdown_cell(text, id=NOTICE_ID)
     if (nb.nbformat, nb.nbformat_minor) < (4, 5):
         del cell["id"]
     return cell
@@ -405,7 +404,7 @@ def _notice(nb, exercises):
 
 def render(nb):
     """The notebook's file contents, as ``nbformat.write`` writes them."""
-    text = nbformat.writes(nb, version=4)
+    text = load_nbformat().writes(nb, version=4)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -428,86 +427,6 @@ def solution_lines(nb):
     return inside - outside
 
 
-# ------------------------------------------------------------------ release and check
-def _folders(notebooks, out):
-    notebooks = Path(notebooks) if notebooks is not None else default_notebooks_folder()
-    if not notebooks.is_dir():
-        raise FileNotFoundError(f"{notebooks}: no such folder")
-    out = Path(out) if out is not None else notebooks / EXERCISES_FOLDER
-    return notebooks, out
-
-
-def lessons_with_exercises(notebooks=None):
-    """The numbered lessons ``NN_name.ipynb`` of ``notebooks`` with a solution block, sorted."""
-    notebooks, _ = _folders(notebooks, None)
-    return [path for path in sorted(notebooks.glob(NOTEBOOK_GLOB))
-            if BEGIN in path.read_text(encoding="utf-8")
-            and find_exercises(nbformat.read(path, as_version=4), path.name)]
-
-
-def expected_files(notebooks=None, out=None):
-    """{student notebook path: its contents} for a fresh release."""
-    notebooks, out = _folders(notebooks, out)
-    files = {}
-    for path in lessons_with_exercises(notebooks):
-        nb = nbformat.read(path, as_version=4)
-        files[out / path.name] = render(student_notebook(nb, path.name))
-    return files
-
-
-def _orphans(out, expected):
-    if not out.is_dir():
-        return []
-    return [path for path in sorted(out.glob(NOTEBOOK_GLOB)) if path not in expected]
-
-
-def release(notebooks=None, out=None):
-    """Write the student notebooks; remove those whose lesson has no exercise any more.
-
-    Parameters
-    ----------
-    notebooks : str or Path, optional
-        Folder of the solution notebooks (default ``notebooks/``).
-    out : str or Path, optional
-        Folder of the student notebooks (default ``<notebooks>/exercises``).
-
-    Returns
-    -------
-    list of (Path, str)
-        Each student notebook and "written", "unchanged" or "removed".
-    """
-    notebooks, out = _folders(notebooks, out)
-    expected = expected_files(notebooks, out)
-    report = []
-    out.mkdir(parents=True, exist_ok=True)
-    for path, text in expected.items():
-        data = text.encode("utf-8")
-        if path.exists() and path.read_bytes() == data:
-            report.append((path, "unchanged"))
-        else:
-            path.write_bytes(data)
-            report.append((path, "written"))
-    for path in _orphans(out, expected):
-        path.unlink()
-        report.append((path, "removed (its lesson has no exercises)"))
-    return report
-
-
-def stale(notebooks=None, out=None):
-    """The student notebooks that a fresh release would change: [(Path, problem)]."""
-    notebooks, out = _folders(notebooks, out)
-    expected = expected_files(notebooks, out)
-    problems = []
-    for path, text in expected.items():
-        if not path.exists():
-            problems.append((path, "missing"))
-        elif path.read_bytes() != text.encode("utf-8"):
-            problems.append((path, "stale: differs from its solution notebook"))
-    for path in _orphans(out, expected):
-        problems.append((path, "orphan: its lesson has no exercises"))
-    return problems
-
-
-__all__ = ["BEGIN", "END", "HINT", "ExerciseError", "find_exercises", "strip_solutions",
-           "solution_blocks", "student_notebook", "render", "solution_lines", "release", "stale",
-           "expected_files", "lessons_with_exercises", "relative_path"]
+__all__ = ["BEGIN", "END", "GENERIC_HINT", "HINT", "NOTICE_ID", "ExerciseError", "find_exercises", "load_nbformat",
+           "render", "solution_blocks", "solution_lines", "sorted_functions", "strip_solutions",
+           "student_notebook", "unfinished_output"]

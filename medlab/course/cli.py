@@ -9,6 +9,12 @@
     medlab run notebooks/02_convolution.ipynb -p kernel_size 7       # papermill, into runs/
     medlab sweep notebooks/02_convolution.ipynb --grid kernel_size=3,5 stride=1,2 --jobs 2
     medlab course                                        # every lesson: is this machine ready?
+    medlab exercises release                             # student notebooks, never over their work
+    medlab exercises check
+
+Start-up stays under a second: this module imports only the standard library at the
+top; each handler imports what it needs (numpy, the data modules, papermill in a child
+process), and only the chosen command's parser is built. TensorFlow is never imported.
 
 Also ``python -m medlab ...``. ``main(argv)`` returns the exit code: 0 on
 success, 1 when the work fails (bad file, offline, ...), 2 for bad usage.
@@ -29,7 +35,8 @@ Register a function that configures the sub-parser and sets a handler::
 
 Handlers raise ``CLIError`` (or ``ValueError`` / ``OSError``) with a
 one-line message for expected failures. Commands defined in another module
-are found if the module is listed in ``COMMAND_MODULES``.
+are found if the module is listed in ``COMMAND_MODULES``; keep their top-level imports
+light (``benchmarks/startup.py`` measures ``medlab --help``).
 """
 
 from __future__ import annotations
@@ -41,8 +48,6 @@ import importlib
 import signal
 import sys
 from pathlib import Path
-
-import numpy as np
 
 #: Modules whose import registers further commands (besides this one).
 COMMAND_MODULES: list[str] = []
@@ -84,8 +89,12 @@ def register_command(name, help):
     return decorator
 
 
-def build_parser():
-    """The full ``medlab`` argument parser with every registered command."""
+def build_parser(argv=None):
+    """The ``medlab`` argument parser.
+
+    Every registered command is listed; only the one named in ``argv`` (all of them when
+    ``argv`` is None) gets its arguments, so ``medlab --help`` imports nothing heavy.
+    """
     from medlab import __version__
 
     for module in COMMAND_MODULES:
@@ -97,9 +106,11 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"medlab {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command",
                                      required=True)
+    chosen = None if argv is None else next((a for a in argv if a in _COMMANDS), "")
     for name, (help_text, configure) in _COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        configure(sub)
+        if chosen is None or name == chosen:
+            configure(sub)
     return parser
 
 
@@ -116,7 +127,8 @@ def main(argv=None):
     int
         0 success, 1 failure of the work, 2 bad usage, 130 interrupted.
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
         return int(args.handler(args) or 0)
@@ -151,8 +163,10 @@ def _configure_data(parser):
         description="Draw synthetic chest X-rays (medlab.data.synthetic_chest) and write them "
                     "in the MedMNIST .npz format: train/val/test 70/15/15, images uint8 "
                     "(N, S, S), labels uint8 (N, 1) with 0 = normal, 1 = pneumonia.")
-    synth.add_argument("--n", type=int, default=1000, help="number of images (default 1000)")
-    synth.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+    synth.add_argument("--n", type=int, default=1000,
+                       help="number of images, at least 7 (default 1000)")
+    synth.add_argument("--size", type=int, default=64,
+                       help=f"image side in pixels, 16 to {MAX_SYNTH_SIZE} (default 64)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--prevalence", type=float, default=0.5,
                        help="fraction of pneumonia images (default 0.5)")
@@ -160,7 +174,7 @@ def _configure_data(parser):
     synth.add_argument("--force", action="store_true", help="overwrite FILE.npz if it exists")
     synth.set_defaults(handler=_data_synth)
 
-    from medlab.data.medmnist import medmnist_flags
+    from medlab.data.medmnist import medmnist_flags  # numpy only
 
     fetch = actions.add_parser(
         "fetch", help="download an official MedMNIST .npz (MD5 checked)",
@@ -188,7 +202,9 @@ def _configure_data(parser):
     export.add_argument("--classes", default="normal,pneumonia",
                         help="comma-separated folder name of each label value "
                              "(default normal,pneumonia)")
-    export.add_argument("--force", action="store_true", help="overwrite existing PNG files")
+    export.add_argument("--force", action="store_true",
+                        help="replace an earlier export in DIR entirely (DIR must hold only "
+                             "class folders of images)")
     export.set_defaults(handler=_data_export)
 
     info = actions.add_parser(
@@ -200,24 +216,41 @@ def _configure_data(parser):
     info.set_defaults(handler=_data_info)
 
 
+#: Largest ``--size`` of ``medlab data synth`` (pixels): 4096 x 4096 is a large chest film.
+MAX_SYNTH_SIZE = 4096
+
+
 def _synth_split_sizes(n):
     n_val = n_test = n * 15 // 100
     return n - n_val - n_test, n_val, n_test
 
 
 def _data_synth(args):
-    from medlab import data
-    from medlab.data.medmnist import save_medmnist
-    from medlab.imaging import to_uint8
-
     if args.n < 7:
         raise CLIError(
             f"--n {args.n}: expected at least 7 images, so that val and test get one each")
+    if not 16 <= args.size <= MAX_SYNTH_SIZE:
+        raise CLIError(f"--size {args.size}: expected an image side from 16 to {MAX_SYNTH_SIZE} "
+                       "pixels")
+    if not 0.0 <= args.prevalence <= 1.0:
+        raise CLIError(f"--prevalence {args.prevalence}: expected a fraction from 0 to 1")
     out = Path(args.out)
     if out.suffix != ".npz":
         raise CLIError(f"--out {out}: expected a file name ending in .npz")
     if out.exists() and not args.force:
         raise CLIError(f"{out} exists; pass --force to overwrite it")
+    import numpy as np
+
+    from medlab import data
+    from medlab.data.medmnist import save_medmnist
+    from medlab.data.synthetic import available_memory, synthetic_chest_bytes
+    from medlab.imaging import to_uint8
+
+    needed, available = synthetic_chest_bytes(args.n, args.size), available_memory()
+    if available is not None and needed > available:
+        raise CLIError(f"--n {args.n} --size {args.size}: needs about {needed / 1e9:,.1f} GB of "
+                       f"memory, {available / 1e9:,.1f} GB is available: expected a smaller "
+                       "--n or --size")
     images, labels = data.synthetic_chest(n=args.n, size=args.size, seed=args.seed,
                                           prevalence=args.prevalence)
     images = to_uint8(images)
@@ -258,8 +291,13 @@ def _data_export(args):
     if labels.size and labels.max() >= len(classes):
         raise CLIError(f"{args.npz}: {args.split}_labels has label {labels.max()} but --classes "
                        f"names only {len(classes)} classes ({args.classes})")
-    written = export_image_folder(images, labels[:, 0], classes, args.out,
-                                  overwrite=args.force, progress=_show_progress())
+    try:
+        written = export_image_folder(images, labels[:, 0], classes, args.out,
+                                      overwrite=args.force, progress=_show_progress())
+    except FileExistsError as exc:
+        first = str(exc).split(" exists;")[0]
+        raise CLIError(f"{first} exists; nothing was written. Pass --force to replace the "
+                       f"earlier export in {args.out} entirely, or choose another --out") from None
     counts = collections.Counter(int(label) for label in labels[:, 0])
     per_class = ", ".join(f"{name}: {counts.get(i, 0)}" for i, name in enumerate(classes))
     print(f"wrote {len(written)} PNG files to {args.out} ({per_class})")
@@ -312,6 +350,8 @@ def _balance(labels, names):
 
 
 def _describe_npz(path):
+    import numpy as np
+
     from medlab.data.medmnist import load_medmnist
 
     try:
@@ -342,6 +382,8 @@ def _describe_npz(path):
 
 
 def _describe_sample(path, kind):
+    import numpy as np
+
     from medlab.data import read_dicom, read_nifti
 
     scan = read_dicom(path) if kind == "DICOM" else read_nifti(path)
@@ -378,7 +420,7 @@ def _describe_folder(path):
 
 
 # --------------------------------------------------------------------------
-# medlab run / sweep / course  (logic in medlab.runs)
+# medlab run / sweep / course  (logic in medlab.course.runs)
 # --------------------------------------------------------------------------
 def _add_parameter_option(parser, help):
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
@@ -407,9 +449,24 @@ def _terminate_as_interrupt(handler):
 
 
 def _parameters(pairs):
-    from medlab.runs import parse_value
+    from medlab.course.runs import parse_value
 
     return {name: parse_value(value) for name, value in pairs}
+
+
+def _add_timeout_option(parser):
+    from medlab.course.runs import DEFAULT_TIMEOUT
+
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        help=f"seconds one cell may run before the run is stopped as failed (default "
+             f"{DEFAULT_TIMEOUT}; 0: no limit)")
+
+
+def _timeout(args):
+    if args.timeout < 0:
+        raise CLIError(f"--timeout {args.timeout:g}: expected seconds >= 0 (0: no limit)")
+    return args.timeout or None
 
 
 @register_command("run", help="run a notebook with papermill, with parameters, into runs/")
@@ -425,16 +482,19 @@ def _configure_run(parser):
     parser.add_argument("--out", metavar="DIR", help="folder for the output "
                                                      "(default runs/<notebook stem>)")
     parser.add_argument("--name", help="output name without .ipynb (default: a timestamp)")
+    _add_timeout_option(parser)
     parser.set_defaults(handler=_run)
 
 
 @_terminate_as_interrupt
 def _run(args):
-    from medlab import runs
+    from medlab.course import runs
 
+    timeout = _timeout(args)
     output = runs.new_output_path(args.notebook, args.out, args.name)
     try:
-        result = runs.run_notebook(args.notebook, _parameters(args.parameters), output)
+        result = runs.run_notebook(args.notebook, _parameters(args.parameters), output,
+                                   timeout=timeout)
     except runs.RunFailed as exc:
         if exc.notebook:
             print(f"partial output: {runs.relative_path(exc.notebook)}")
@@ -456,7 +516,8 @@ def _configure_sweep(parser):
         "runs/<sweep>/<combination>.ipynb, then write summary.csv, summary.md and "
         "summary.png there. Finished runs are kept and skipped when the same sweep is run "
         "again (after a failure or Ctrl-C); a failed run is reported and the sweep goes on.")
-    parser.add_argument("notebook", metavar="NOTEBOOK")
+    parser.add_argument("notebook", metavar="NOTEBOOK", nargs="?",
+                        help="the notebook (before or after --grid)")
     parser.add_argument("--grid", nargs="+", action="extend", required=True,
                         metavar="NAME=V1,V2", help="values to sweep, e.g. learning_rate=1e-4,1e-3 "
                                                    "kernel_size=3,5 (converted as papermill -p)")
@@ -466,18 +527,33 @@ def _configure_sweep(parser):
     parser.add_argument("--name", help="sweep name (default: notebook stem and a hash of the "
                                        "grid, so the same sweep finds its earlier runs)")
     parser.add_argument("--out", metavar="DIR", help="sweep folder (default runs/<sweep name>)")
+    _add_timeout_option(parser)
     parser.set_defaults(handler=_sweep)
 
 
 @_terminate_as_interrupt
 def _sweep(args):
-    from medlab import runs
+    from medlab.course import runs
 
     if args.jobs < 1:
         raise CLIError(f"--jobs {args.jobs}: expected at least 1")
-    rows = runs.sweep(args.notebook, runs.parse_grid(args.grid), _parameters(args.parameters),
-                      jobs=args.jobs, out=args.out, name=args.name, progress=_show_progress())
+    notebook, specs = _split_notebook_from_grid(args.notebook, args.grid)
+    rows = runs.sweep(notebook, runs.parse_grid(specs), _parameters(args.parameters),
+                      jobs=args.jobs, out=args.out, name=args.name, timeout=_timeout(args),
+                      progress=_show_progress())
     return 0 if all(row["status"] == "ok" for row in rows) else 1
+
+
+def _split_notebook_from_grid(notebook, specs):
+    """``--grid`` takes every word up to the next option, so a notebook written after it
+    lands among the grid specs: take it back (the one spec without ``=``)."""
+    loose = [spec for spec in specs if "=" not in spec]
+    if notebook is None and len(loose) == 1:
+        return loose[0], [spec for spec in specs if spec != loose[0]]
+    if notebook is None:
+        raise CLIError("the following arguments are required: NOTEBOOK (give it before or "
+                       "after --grid NAME=V1,V2 ...)")
+    return notebook, specs
 
 
 @register_command("course", help="run every lesson in order: is this machine ready for class?")
@@ -493,13 +569,15 @@ def _configure_course(parser):
                                                      "(default runs/course-<timestamp>)")
     parser.add_argument("--notebooks", metavar="DIR",
                         help="folder of the lessons (default notebooks/)")
+    _add_timeout_option(parser)
     parser.set_defaults(handler=_course)
 
 
 @_terminate_as_interrupt
 def _course(args):
-    from medlab import runs
+    from medlab.course import runs
 
+    timeout = _timeout(args)
     paths = runs.course_notebooks(args.notebooks)
     if args.dataset is not None and not any("dataset" in runs.notebook_parameters(p) for p in paths):
         print(f"note: no notebook has a dataset parameter; --dataset {args.dataset} is not used")
@@ -513,7 +591,8 @@ def _course(args):
         print(f"{row['notebook']:<{width}}  {row['status']:<7} {row['seconds']:8.1f}"
               + (f"  {row['error']}" if row["error"] else ""), flush=True)
 
-    rows = runs.course(dataset=args.dataset, out=folder, notebooks=args.notebooks, echo=echo)
+    rows = runs.course(dataset=args.dataset, out=folder, notebooks=args.notebooks,
+                       timeout=timeout, echo=echo)
     failed = sum(row["status"] != "ok" for row in rows)
     where = f"outputs and summary in {runs.relative_path(folder)}"
     if failed:
@@ -524,7 +603,7 @@ def _course(args):
 
 
 # --------------------------------------------------------------------------
-# medlab exercises release / check  (logic in medlab.exercises)
+# medlab exercises release / check  (logic in medlab.course.exercises)
 # --------------------------------------------------------------------------
 @register_command("exercises", help="write the student notebooks from the solution notebooks")
 def _configure_exercises(parser):
@@ -536,11 +615,18 @@ def _configure_exercises(parser):
                     "### END SOLUTION), write OUT/<lesson>.ipynb with each block replaced by its "
                     "hint and raise NotImplementedError, exercise outputs cleared and check cells "
                     "showing what medlab.checks prints for an unfinished function. Running it "
-                    "twice changes nothing.")
+                    "twice changes nothing. A student notebook that differs from what the "
+                    "previous release wrote (OUT/MANIFEST.json) is never overwritten: release "
+                    "refuses and names it, unless --force.")
+    release.add_argument("--force", action="store_true",
+                         help="also write over student notebooks that hold edits, after keeping "
+                              "a copy of each in OUT/backups/<lesson>-<timestamp>.ipynb")
     check = actions.add_parser(
-        "check", help="exit 1 if the student notebooks differ from a fresh release",
-        description="Compare OUT/<lesson>.ipynb with what 'medlab exercises release' would "
-                    "write; list the stale, missing and orphan files and exit 1 if there are any.")
+        "check", help="say which student notebooks are stale, missing or hold edits",
+        description="Compare OUT/<lesson>.ipynb with what 'medlab exercises release' wrote "
+                    "and would write now: 'stale' (the lesson changed: the instructor releases "
+                    "again), 'has edits' (a student's work, which release keeps), 'missing', "
+                    "'orphan'. Exit 1 if any notebook is not up to date.")
     for sub, handler in ((release, _exercises_release), (check, _exercises_check)):
         sub.add_argument("--notebooks", metavar="DIR",
                          help="folder of the solution notebooks (default notebooks/)")
@@ -550,9 +636,9 @@ def _configure_exercises(parser):
 
 
 def _exercises_release(args):
-    from medlab import exercises
+    from medlab.course import exercises
 
-    report = exercises.release(args.notebooks, args.out)
+    report = exercises.release(args.notebooks, args.out, force=args.force)
     for path, status in report:
         print(f"{exercises.relative_path(path)}: {status}")
     if not report:
@@ -561,17 +647,24 @@ def _exercises_release(args):
 
 
 def _exercises_check(args):
-    from medlab import exercises
+    from medlab.course import exercises
 
-    problems = exercises.stale(args.notebooks, args.out)
-    for path, problem in problems:
-        print(f"{exercises.relative_path(path)}: {problem}")
-    if problems:
-        print(f"medlab: error: {len(problems)} student notebook(s) out of date; "
-              "run 'medlab exercises release'", file=sys.stderr)
+    states = exercises.status(args.notebooks, args.out)
+    not_ok = [(path, state) for path, state in states if state != "up to date"]
+    for path, state in not_ok:
+        print(f"{exercises.relative_path(path)}: {exercises.STATES[state]}")
+    if not_ok:
+        edited = sum("edited" in state for _, state in not_ok)
+        others = len(not_ok) - edited
+        parts = []
+        if others:
+            parts.append(f"{others} student notebook(s) stale, missing or orphan: "
+                         "'medlab exercises release' updates them")
+        if edited:
+            parts.append(f"{edited} hold edits, which release keeps")
+        print("medlab: " + "; ".join(parts), file=sys.stderr)
         return 1
-    count = len(exercises.lessons_with_exercises(args.notebooks))
-    print(f"student notebooks up to date: {count}")
+    print(f"student notebooks up to date: {len(states)}")
     return 0
 
 

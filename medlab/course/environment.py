@@ -1,4 +1,8 @@
-"""What the course needs from the machine, checked in a way that prints the same everywhere."""
+"""What the course needs from the machine, checked in a way that prints the same everywhere.
+
+Importing this module does not import TensorFlow; :func:`keras_is_3` and
+:func:`machine_report` do, when called (lesson 00 calls them).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from importlib import metadata
 
 from packaging.requirements import Requirement
 
-from medlab._tensorflow import keras, tf
+#: The oldest Python the pinned dependencies install on (numpy 2.4, scipy, keras...).
+MINIMUM_PYTHON = (3, 11)
 
 
 def requirement_checks(distribution="medlab"):
@@ -35,18 +40,28 @@ def requirement_checks(distribution="medlab"):
     return sorted(rows, key=lambda row: row[0].lower())
 
 
-def python_ok(minimum=(3, 10)):
+def python_ok(minimum=MINIMUM_PYTHON):
     """True when this Python is at least ``minimum``."""
     return sys.version_info[:2] >= minimum
 
 
 def keras_is_3():
-    """True when Keras 3 is the Keras that TensorFlow uses (the course's API)."""
+    """True when Keras 3 is the Keras that TensorFlow uses (the course's API).
+
+    Imports TensorFlow (quietly), like the lessons do.
+    """
+    from medlab._tensorflow import keras, tf
+
     return keras.__version__.split(".")[0] == "3" and tf.keras.__name__.startswith("keras")
 
 
 def machine_report():
-    """Machine-specific facts (versions, cores, GPUs): for display, not for comparison."""
+    """Machine-specific facts (versions, cores, GPUs): for display, not for comparison.
+
+    Imports TensorFlow (quietly) to list the GPUs it sees.
+    """
+    from medlab._tensorflow import keras, tf
+
     gpus = tf.config.list_physical_devices("GPU")
     return {
         "python": platform.python_version(),

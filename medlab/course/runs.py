@@ -1,12 +1,13 @@
 """Parameterized runs of the lessons: one run, a sweep over a grid, the whole course.
 
 Each run executes a notebook with papermill (kernel ``python3``, working directory
-the notebook's folder, as nbval runs it) in a fresh process, with the environment
+the notebook's folder, as nbval runs it) in a child process (:mod:`medlab.course.execute`,
+whose client never blocks on widget traffic), with the environment
 variable ``MEDLAB_METRICS_PATH`` set to ``<output stem>.metrics.json`` beside the
 output notebook, so what the notebook passes to :func:`medlab.report.record` lands
 there::
 
-    from medlab import runs
+    from medlab.course import runs
 
     result = runs.run_notebook("notebooks/02_convolution.ipynb", {"kernel_size": 7},
                                "runs/02_convolution/k7.ipynb")
@@ -14,21 +15,23 @@ there::
                       {"learning_rate": [1e-4, 1e-3], "kernel_size": [3, 5]}, jobs=2)
     rows = runs.course()            # every numbered notebook, in order
 
+Every cell has a time limit, :data:`DEFAULT_TIMEOUT` seconds unless ``timeout`` says
+otherwise (0 or None: no limit), so a run that hangs ends as a failed run and a sweep
+goes on with the next one.
+
 Nothing is ever overwritten. A run writes to hidden temporary names and renames
 them when it succeeds, so an interrupted or failed run leaves no half-written
 output under the final name; a sweep marks each finished run with
 ``<run>.status.json`` and skips it when run again. The command line
-(``medlab run``, ``medlab sweep``, ``medlab course``) is in :mod:`medlab.cli`.
+(``medlab run``, ``medlab sweep``, ``medlab course``) is in :mod:`medlab.course.cli`.
 """
 
 from __future__ import annotations
 
-import csv
 import difflib
 import hashlib
 import itertools
 import json
-import math
 import os
 import re
 import signal
@@ -37,25 +40,30 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medlab import report
+from medlab import files, report
+from medlab.course.notebooks import NotebookError, notebook_parameters
+from medlab.course.summaries import format_metrics, format_value, write_summary
 
 __all__ = [
-    "RunFailed", "RunResult", "combination_name", "course", "course_notebooks", "format_metrics",
-    "format_value", "metrics_path_for", "new_course_folder", "new_output_path",
-    "notebook_parameters", "parse_grid", "parse_value", "relative_path", "run_notebook", "sweep",
-    "write_summary",
+    "DEFAULT_TIMEOUT", "RunFailed", "RunResult", "combination_name", "course", "course_notebooks",
+    "format_metrics", "format_value", "metrics_path_for", "new_course_folder", "new_output_path",
+    "notebook_parameters", "parse_grid", "parse_value", "relative_path", "run_notebook", "slug",
+    "sweep", "write_summary",
 ]
 
 #: Folder that runs go into when no ``out`` is given (relative to the working directory).
 RUNS_ROOT = Path("runs")
 #: The numbered lessons that ``course`` runs, in name order.
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
-_WORKER = Path(__file__).with_name("_run_worker.py")
-_WORKER_BOOT = "import runpy, sys; runpy.run_path(sys.argv.pop(1), run_name='__main__')"
+#: Seconds one cell may run unless ``timeout`` is given (``medlab run/sweep/course --timeout``).
+#: The slowest lesson cell takes under a minute on 2 cores with its defaults; ten minutes
+#: leave room for larger parameters and end a hang. 0 or None: no limit.
+DEFAULT_TIMEOUT = 600
 _MAX_NAME = 120
 
 
@@ -138,13 +146,22 @@ def parse_grid(specs):
     return grid
 
 
-def format_value(value):
-    """Short text for a parameter value, as in a run's name: ``0.001``, ``3``, ``True``."""
-    return repr(value) if isinstance(value, float) else str(value)
-
-
 def _safe(text):
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
+def _ascii_safe(text):
+    """``_safe`` after dropping accents: ``é`` -> ``e``, not ``_``."""
+    return _safe(unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii"))
+
+
+def slug(text):
+    """``text`` as a file-name-safe name: accents dropped, other characters ``_``.
+
+    ``"Résumé 2.ipynb"`` -> ``"Resume_2.ipynb"``; only letters, digits and ``. _ + -``
+    remain, never a leading dot, never empty.
+    """
+    return _ascii_safe(text).lstrip(".") or "notebook"
 
 
 def _digest(payload, n=8):
@@ -153,7 +170,7 @@ def _digest(payload, n=8):
 
 def combination_name(parameters):
     """File-system-safe name of one combination: ``learning_rate=0.001__kernel_size=3``."""
-    name = "__".join(f"{key}={_safe(format_value(value))}" for key, value in parameters.items())
+    name = "__".join(f"{key}={_ascii_safe(format_value(value))}" for key, value in parameters.items())
     if len(name) > _MAX_NAME:
         name = f"{name[:_MAX_NAME]}-{_digest(parameters)}"
     return name
@@ -191,13 +208,6 @@ def relative_path(path):
 # --------------------------------------------------------------------------
 # parameters of a notebook
 # --------------------------------------------------------------------------
-def notebook_parameters(path):
-    """The parameters papermill finds in ``path``: name -> {inferred_type_name, default, help}."""
-    import papermill
-
-    return papermill.inspect_notebook(str(path))
-
-
 def _check_notebook(path):
     path = Path(path)
     if not path.is_file():
@@ -211,7 +221,10 @@ def _check_names(path, names):
     """Refuse names the notebook does not have (papermill would only warn and run the defaults)."""
     if not names:
         return
-    known = notebook_parameters(path)
+    try:
+        known = notebook_parameters(path)
+    except NotebookError as exc:
+        raise ValueError(str(exc)) from None
     if not known:
         raise ValueError(f"{path.name} has no cell tagged 'parameters', so it takes no parameters")
     for name in names:
@@ -219,7 +232,7 @@ def _check_names(path, names):
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ValueError(f"{path.name} has no parameter {name!r}; {hint}its parameters: "
-                             f"{', '.join(known)} (see papermill --help-notebook)")
+                             f"{', '.join(known)}")
 
 
 # --------------------------------------------------------------------------
@@ -253,57 +266,54 @@ def _stop(proc, grace=15):
 
 
 def _execute(notebook, parameters, output, metrics, timeout=None):
-    """Run papermill on ``notebook`` in a fresh process; return its outcome as a dict.
+    """Run papermill on ``notebook`` in a child process; return its outcome as a dict.
 
-    The process runs in the notebook's folder with ``MEDLAB_METRICS_PATH=metrics``.
-    Returns ``{"status": "ok"}`` or ``{"status": "failed", "ename", "evalue", "cell"}``.
+    The child (``python -m medlab.course.execute``) runs the kernel in the notebook's
+    folder with ``MEDLAB_METRICS_PATH=metrics``. Returns ``{"status": "ok"}`` or
+    ``{"status": "failed", "ename", "evalue", "cell"}``.
     """
     env = {**os.environ, report.ENV_VAR: str(metrics)}
-    with tempfile.TemporaryDirectory(prefix="medlab-run-") as tmp:
-        job, result = Path(tmp) / "job.json", Path(tmp) / "result.json"
-        job.write_text(json.dumps({"input": str(notebook), "output": str(output),
-                                   "parameters": parameters, "cwd": str(notebook.parent),
-                                   "timeout": timeout}), encoding="utf-8")
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _WORKER_BOOT, str(_WORKER), str(job), str(result)],
-            cwd=notebook.parent, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    command = [sys.executable, "-m", "medlab.course.execute", str(notebook), str(output),
+               "--cwd", str(notebook.parent)]
+    if timeout:
+        command += ["--timeout", repr(float(timeout))]
+    for name, value in parameters.items():
+        command += ["-p", name, json.dumps(value)]
+    proc = subprocess.Popen(command, cwd=notebook.parent, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            errors="replace")
+    with _active_lock:
+        _active[proc] = False
+    try:
+        out, err = proc.communicate()
+    except BaseException:
+        _stop(proc)
+        raise
+    finally:
         with _active_lock:
-            _active[proc] = False
+            stopped = _active.pop(proc, False)
+    if stopped:
+        raise KeyboardInterrupt
+    for line in reversed(out.splitlines()):
         try:
-            _, err = proc.communicate()
-        except BaseException:
-            _stop(proc)
-            raise
-        finally:
-            with _active_lock:
-                stopped = _active.pop(proc, False)
-        if stopped:
-            raise KeyboardInterrupt
-        if result.is_file():
-            return json.loads(result.read_text(encoding="utf-8"))
-        lines = [line for line in err.splitlines() if line.strip()]
-        return {"status": "failed", "ename": "RunnerError", "cell": None,
-                "evalue": f"papermill process exited with code {proc.returncode}"
-                          + (f": {lines[-1]}" if lines else "")}
+            result = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(result, dict) and "status" in result:
+            return result
+    lines = [line for line in err.splitlines() if line.strip()]
+    return {"status": "failed", "ename": "RunnerError", "cell": None,
+            "evalue": f"papermill process exited with code {proc.returncode}"
+                      + (f": {lines[-1]}" if lines else "")}
 
 
 def _move_no_clobber(source, target):
-    """Rename ``source`` to ``target``; FileExistsError if ``target`` exists.
-
-    The file gets the permissions a new file gets (temporary files are private).
-    """
-    os.chmod(source, report.NEW_FILE_MODE)
+    """Rename ``source`` to ``target`` with a new file's mode (:func:`medlab.files.publish`);
+    FileExistsError if ``target`` exists."""
     try:
-        os.link(source, target)  # atomic, and fails on an existing target
+        files.publish(source, target)
     except FileExistsError:
         raise FileExistsError(f"{target} appeared while the run was going; kept it") from None
-    except OSError:  # no hard links on this file system
-        if target.exists():
-            raise FileExistsError(f"{target} appeared while the run was going; kept it") from None
-        os.replace(source, target)
-        return
-    os.unlink(source)
 
 
 def _unique(path):
@@ -348,7 +358,7 @@ def _refuse_existing(output):
                                   "choose another name or folder, or move it away")
 
 
-def run_notebook(path, parameters=None, output=None, *, timeout=None):
+def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT):
     """Execute a notebook with papermill in a fresh process; never overwrite anything.
 
     Parameters
@@ -361,7 +371,8 @@ def run_notebook(path, parameters=None, output=None, *, timeout=None):
         The output notebook, ``.ipynb``; default ``runs/<stem>/<timestamp>.ipynb``.
         Its metrics go to ``<output stem>.metrics.json`` beside it.
     timeout : float, optional
-        Seconds one cell may run (default: no limit).
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit). A
+        cell that runs longer ends the run as failed (``CellTimeoutError``).
 
     Returns
     -------
@@ -459,7 +470,7 @@ def _adopt(folder, name, parameters):
     metrics = report.read(metrics_path) if metrics_path.is_file() else {}
     status = {"run": name, "parameters": parameters, "status": "ok", "error": "", "metrics": metrics,
               "seconds": round(float(meta.get("duration") or 0.0), 3), "finished": meta["end_time"]}
-    report.write_json(_status_path(folder, name), status, allow_nan=True)
+    files.write_json(_status_path(folder, name), status, allow_nan=True)
     return status
 
 
@@ -484,12 +495,12 @@ def _sweep_one(notebook, folder, name, parameters, timeout, stop):
     else:
         status.update(status="ok", seconds=round(result.seconds, 3), error="",
                       metrics=result.metrics, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    report.write_json(_status_path(folder, name), status, allow_nan=True)
+    files.write_json(_status_path(folder, name), status, allow_nan=True)
     return status
 
 
 def _default_sweep_name(notebook, grid, fixed):
-    return f"{notebook.stem}-{_digest({'grid': grid, 'fixed': fixed})}"
+    return f"{slug(notebook.stem)}-{_digest({'grid': grid, 'fixed': fixed})}"
 
 
 def _prepare_sweep_folder(folder, notebook, grid, fixed):
@@ -510,12 +521,12 @@ def _prepare_sweep_folder(folder, notebook, grid, fixed):
     if grid not in grids:
         grids.append(grid)
     started = (earlier or {}).get("started") or time.strftime("%Y-%m-%d %H:%M:%S")
-    report.write_json(record, {**here, "grid": grid, "grids": grids, "started": started},
+    files.write_json(record, {**here, "grid": grid, "grids": grids, "started": started},
                       allow_nan=True)
 
 
-def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=None, progress=None,
-          echo=None):
+def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAULT_TIMEOUT,
+          progress=None, echo=None):
     """Run a notebook once per combination of ``grid``; return the summary rows.
 
     Parameters
@@ -534,7 +545,7 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=None, 
         Sweep name; default ``<notebook stem>-<hash of grid and fixed>``, so the same
         sweep run again finds its folder and skips its finished runs.
     timeout : float, optional
-        Seconds one cell may run.
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit).
     progress : bool, optional
         Show a tqdm bar over the runs; default when stderr is a terminal.
     echo : callable, optional
@@ -628,16 +639,50 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=None, 
     except KeyboardInterrupt:
         bar.close()
         rows = _summary_rows(combos, grid, statuses)
-        write_summary(folder, rows, list(grid), _sweep_title(name, notebook, grid, fixed))
+        _write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook)
         say(f"interrupted: {sum(r['status'] == 'ok' for r in rows)} of {total} runs finished "
             f"and kept in {relative_path(folder)}; run the same sweep again to do the rest")
         raise
     bar.close()
     rows = _summary_rows(combos, grid, statuses)
-    written = write_summary(folder, rows, list(grid), _sweep_title(name, notebook, grid, fixed))
+    written = _write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook)
     n_ok = sum(row["status"] == "ok" for row in rows)
     say(f"{n_ok} of {total} runs ok; summary: " + ", ".join(relative_path(p) for p in written))
     return rows
+
+
+def _earlier_rows(folder, combos, fixed):
+    """Rows of the runs in ``folder`` that are not combinations of this grid (an earlier
+    grid of the same sweep), from their status files, in name order."""
+    mine = {run for run, _ in combos}
+    rows = []
+    for path in sorted(folder.glob("*.status.json")):
+        run = path.name[: -len(".status.json")]
+        status = _read_json(path)
+        if run in mine or not isinstance(status, dict) or not isinstance(status.get("parameters"), dict):
+            continue
+        swept = {k: v for k, v in status["parameters"].items() if k not in fixed}
+        row = {"run": run, **swept, "status": status.get("status", "?"),
+               "seconds": status.get("seconds")}
+        reserved = {"run", "status", "seconds", "error", *swept}
+        for key, value in (status.get("metrics") or {}).items():
+            row[f"metric_{key}" if key in reserved else key] = value
+        row["error"] = status.get("error") or ""
+        rows.append(row)
+    return rows
+
+
+def _write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook):
+    """Write the summary of this grid's rows and of every earlier run kept in ``folder``."""
+    earlier = _earlier_rows(folder, combos, fixed)
+    title = _sweep_title(name, notebook, grid, fixed)
+    if earlier:
+        title += (f"\n\nAlso {len(earlier)} run(s) of an earlier grid of this sweep, kept in the "
+                  "folder and listed after this grid's runs.")
+    all_rows = rows + earlier
+    columns = list(dict.fromkeys(key for row in all_rows for key in row if key != "error"))
+    ordered = [{key: row.get(key) for key in [*columns, "error"]} for row in all_rows]
+    return write_summary(folder, ordered, list(grid), title)
 
 
 def _as_completed(futures):
@@ -648,15 +693,6 @@ def _as_completed(futures):
     while pending:
         done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
         yield from done
-
-
-def format_metrics(metrics, limit=4):
-    """``"val_auc=0.9123, loss=0.31"``: the first ``limit`` metrics, 4 significant digits."""
-    if not metrics:
-        return ""
-    parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-             for k, v in list(metrics.items())[:limit]]
-    return ", ".join(parts) + (", ..." if len(metrics) > limit else "")
 
 
 def _sweep_title(name, notebook, grid, fixed):
@@ -687,109 +723,6 @@ def _summary_rows(combos, grid, statuses):
 
 
 # --------------------------------------------------------------------------
-# summary files
-# --------------------------------------------------------------------------
-def _cell(value, column=""):
-    if value is None:
-        return ""
-    if column == "seconds" and isinstance(value, (int, float)):
-        return f"{value:.1f}"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value).replace("|", "\\|")
-
-
-def _markdown_table(rows):
-    if not rows:
-        return ""
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row.get(c), c) for c in columns) + " |")
-    return "\n".join(lines)
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def write_summary(folder, rows, swept, title="# Summary"):
-    """Write ``summary.csv``, ``summary.md`` and (with numeric metrics) ``summary.png``.
-
-    Parameters
-    ----------
-    folder : Path
-        Where to write.
-    rows : list of dict
-        Rows as :func:`sweep` returns them (same keys in every row).
-    swept : list of str
-        The swept parameter names (the plot's x axes).
-    title : str
-        Markdown put above the table.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    folder = Path(folder)
-    written = [folder / "summary.csv", folder / "summary.md"]
-    columns = list(rows[0]) if rows else ["run", "status"]
-    with open(written[0], "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    written[1].write_text(f"{title}\n\n{_markdown_table(rows)}\n", encoding="utf-8")
-    png = folder / "summary.png"
-    if _plot_summary(rows, swept, png):
-        written.append(png)
-    return written
-
-
-def _plot_summary(rows, swept, path):
-    """One panel per (metric, swept parameter); a line per value of the other parameters."""
-    fixed_columns = {"run", "status", "seconds", "error", *swept}
-    ok = [row for row in rows if row["status"] == "ok"]
-    metrics = [key for key in (rows[0] if rows else {}) if key not in fixed_columns
-               and any(_is_number(row.get(key)) for row in ok)]
-    if not metrics or not swept:
-        return False
-    from matplotlib.figure import Figure  # Agg canvas, no pyplot, no global backend change
-
-    fig = Figure(figsize=(4.2 * len(swept), 3.2 * len(metrics)), layout="constrained")
-    axes = fig.subplots(len(metrics), len(swept), squeeze=False)
-    for i, metric in enumerate(metrics):
-        for j, param in enumerate(swept):
-            ax = axes[i][j]
-            order = list(dict.fromkeys(row[param] for row in rows))
-            numeric = all(_is_number(v) for v in order)
-            position = (lambda v: v) if numeric else (lambda v, o=order: o.index(v))
-            others = [p for p in swept if p != param]
-            groups = {}
-            for row in ok:
-                if _is_number(row.get(metric)):
-                    key = tuple(row[p] for p in others)
-                    groups.setdefault(key, []).append((position(row[param]), row[metric]))
-            for key, points in groups.items():
-                points.sort()
-                label = ", ".join(f"{p}={format_value(v)}" for p, v in zip(others, key)) or None
-                ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=label)
-            if numeric and min(order) > 0 and max(order) / min(order) >= 100:
-                ax.set_xscale("log")
-            elif numeric and all(isinstance(v, int) for v in order) and len(order) <= 12:
-                ax.set_xticks(order)
-            if not numeric:
-                ax.set_xticks(range(len(order)), [format_value(v) for v in order])
-            ax.set_xlabel(param)
-            ax.set_ylabel(metric)
-            if others and 1 < len(groups) <= 8:
-                ax.legend(fontsize="small")
-    fig.savefig(path, dpi=80)
-    return True
-
-
-# --------------------------------------------------------------------------
 # the whole course
 # --------------------------------------------------------------------------
 def default_notebooks_folder():
@@ -809,7 +742,7 @@ def course_notebooks(folder=None):
     return found
 
 
-def course(dataset=None, out=None, *, notebooks=None, timeout=None, echo=None):
+def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, echo=None):
     """Run every numbered notebook in order, each with its defaults; return one row each.
 
     Parameters
@@ -821,7 +754,7 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=None, echo=None):
     notebooks : str or Path, optional
         Folder of the lessons; default ``notebooks/`` here, else the checkout's.
     timeout : float, optional
-        Seconds one cell may run.
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit).
     echo : callable, optional
         Receives one line per notebook as it finishes (default: nothing).
 

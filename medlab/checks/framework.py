@@ -1,0 +1,286 @@
+"""The machinery of the exercise checks: cases, hints, comparing, reporting.
+
+A topic module (one per lesson) defines its hints beside the mistakes they explain::
+
+    FLIPPED_KERNEL = Hint("flipped_kernel", "your result is the true convolution: ...")
+
+    mistakes = [(FLIPPED_KERNEL, lambda x, w: _correlate(x, np.flip(w)))]
+    run_check("cross_correlate", student, cases(), reference, mistakes)
+
+Mistakes name their hint by its Python name, so a misspelt hint is a ``NameError`` when
+the module is imported (and every test fails), never a hint silently missing. Each key is
+registered once in :data:`HINTS`; defining a key twice raises at import.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from medlab.verify import Verdict
+
+#: Every hint's text by key (filled as the topic modules define their hints).
+HINTS: dict[str, str] = {}
+
+
+class Hint(str):
+    """A hint for one common mistake: the text printed after ``hint:``, with its ``key``."""
+
+    key: str
+
+    def __new__(cls, key, text):
+        if key in HINTS:
+            raise ValueError(f"hint {key!r} is defined twice; define it once, in the topic "
+                             "module of the lesson that first meets the mistake, and import it")
+        hint = super().__new__(cls, text)
+        hint.key = key
+        HINTS[key] = str(text)
+        return hint
+
+
+_MAX_SHOWN = 64  # print arrays in full only up to this many entries
+
+
+# ------------------------------------------------------------------ the framework
+@dataclass
+class Case:
+    """One test case: the arguments and how to describe them."""
+
+    args: tuple
+    names: tuple
+    #: extra text after the description (e.g. "stride 2")
+    note: str = ""
+    #: whether the arrays are small enough to print in full
+    show: bool = True
+
+    def describe(self):
+        parts = []
+        for name, value in zip(self.names, self.args):
+            if isinstance(value, np.ndarray):
+                parts.append(f"{name} {value.shape}")
+            elif isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
+                parts.append(f"{name}: {len(value)} arrays")
+            else:
+                parts.append(f"{name}={value!r}")
+        return ", ".join(parts) + (f" ({self.note})" if self.note else "")
+
+
+def _format_array(a):
+    a = np.asarray(a)
+    if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+        a = a.astype(np.int64)
+    elif a.dtype.kind == "f":
+        a = np.round(a, 3) + 0.0  # + 0.0 turns -0.0 into 0.0
+    text = np.array2string(a, precision=3, suppress_small=True, max_line_width=88)
+    return "\n".join("      " + line for line in text.splitlines())
+
+
+def _describe_value(value):
+    if isinstance(value, np.ndarray):
+        shown = value.size <= _MAX_SHOWN and value.ndim <= 2
+        return f"shape {value.shape}" + (":\n" + _format_array(value) if shown else "")
+    return repr(value)
+
+
+def _as_array(result):
+    """The student's result as a float64 array, or a string saying why it is not one."""
+    try:
+        array = np.asarray(result, dtype=np.float64)
+    except Exception:
+        return f"a {type(result).__name__} that is not an array of numbers"
+    return array
+
+
+def _as_number(result):
+    if isinstance(result, (bool, np.bool_)):
+        return f"a bool ({result!r}), not a number"
+    if isinstance(result, np.ndarray):
+        if result.size != 1:
+            return f"an array of shape {result.shape}, not one number"
+        result = result.reshape(()).item()
+    if isinstance(result, (int, np.integer)):
+        return int(result)
+    if isinstance(result, (float, np.floating)):
+        value = float(result)
+        return int(value) if value.is_integer() else value
+    return f"a {type(result).__name__}, not a number"
+
+
+def arrays_equal(got, expected, rtol=1e-4, atol=1e-5):
+    """Same shape and values within tolerance (relative to the expected values' scale)."""
+    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        return False
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    return bool(np.allclose(got, expected, rtol=rtol, atol=atol * max(1.0, scale)))
+
+
+def numbers_equal(got, expected):
+    return not isinstance(got, str) and got == expected
+
+
+def numbers_close(got, expected, rel=1e-6, abs_=1e-9):
+    """Floats equal within a relative and an absolute tolerance (a str result never is)."""
+    return not isinstance(got, str) and math.isclose(got, expected, rel_tol=rel, abs_tol=abs_)
+
+
+def _safe(function, args):
+    try:
+        return function(*copy.deepcopy(args))
+    except Exception:
+        return None
+
+
+def _unfinished(name):
+    return (f"{name}: not done yet (it raises NotImplementedError). Write your code in place "
+            f"of the `raise NotImplementedError(...)` line, run that cell, then run this check "
+            f"again.")
+
+
+def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equal=None,
+              explain=None, on_error=None):
+    """Run ``student`` on ``cases`` against ``reference``; print the verdict; return it.
+
+    Parameters
+    ----------
+    name : str
+        The exercise's function name, for the printed lines.
+    student : callable
+        The student's function.
+    cases : iterable of Case
+        Consumed lazily: an unfinished function costs only the first case.
+    reference : callable
+        ``reference(*case.args)``: the right result.
+    mistakes : sequence of (Hint, callable) or (Hint, callable, detail)
+        Wrong variants, most specific first. When the student's results equal a variant's on
+        every case, that variant's hint is printed (and ``detail`` after it).
+    kind : {"array", "number"}
+        How results are converted and compared.
+    equal : callable, optional
+        ``equal(got, expected) -> bool``; default :func:`arrays_equal` or exact numbers.
+    explain : callable, optional
+        ``explain(got, expected, case) -> Hint or None``, used when no variant matches.
+    on_error : callable, optional
+        ``on_error(exception, case) -> Hint or None`` for a function that raises.
+
+    Returns
+    -------
+    Verdict
+    """
+    if not callable(student):
+        print(f"check_{name} needs the function itself: check_{name}({name}), without calling "
+              f"it (got a {type(student).__name__}).")
+        return Verdict(False)
+    convert = _as_array if kind == "array" else _as_number
+    equal = equal or (arrays_equal if kind == "array" else numbers_equal)
+    cases = iter(cases)
+    seen = []  # (case, expected, got)
+    failure = None
+    for number, case in enumerate(cases, 1):
+        expected = reference(*case.args)
+        try:
+            result = student(*copy.deepcopy(case.args))
+        except NotImplementedError:
+            print(_unfinished(name))
+            return Verdict(False)
+        except Exception as error:  # the student's bug, reported, never raised
+            _report_error(name, number, case, error, on_error)
+            return Verdict(False)
+        if result is None:
+            print(f"{name}: returned None on case {number} ({case.describe()}). Is a `return` "
+                  f"missing, or is the function not finished?")
+            return Verdict(False)
+        got = convert(result)
+        if isinstance(got, str):
+            print(f"{name}: case {number} ({case.describe()}) returned {got}.")
+            return Verdict(False)
+        seen.append((case, expected, got))
+        if not equal(got, expected):
+            failure = number
+            break
+    if failure is None:
+        print(f"{name}: all {len(seen)} test cases pass. Well done!")
+        return Verdict(True)
+    # the rest of the cases, to tell which mistake explains every result
+    for case in cases:
+        expected = reference(*case.args)
+        result = _safe(student, case.args)
+        got = None if result is None else convert(result)
+        seen.append((case, expected, None if isinstance(got, str) else got))
+    case, expected, got = seen[failure - 1]
+    hint = _find_mistake(seen, mistakes, equal, failure)
+    if hint is None and explain is not None:
+        found = explain(got, expected, case)
+        hint = (found, "") if found else None
+    _report_failure(name, failure, len(seen), case, expected, got, hint)
+    return Verdict(False)
+
+
+def _find_mistake(seen, mistakes, equal, failure):
+    """The first variant matching every result, else the first matching the failing case."""
+    partial = None
+    for mistake in mistakes:
+        hint, variant = mistake[0], mistake[1]
+        detail = mistake[2] if len(mistake) > 2 else ""
+        if not isinstance(hint, Hint):
+            raise TypeError(f"mistake {mistake!r}: expected a Hint first, got {hint!r}")
+        matches = []
+        for case, _, got in seen:
+            if got is None:
+                continue
+            wrong = _safe(variant, case.args)
+            matches.append(wrong is not None and equal(got, wrong))
+        case, _, got = seen[failure - 1]
+        wrong = _safe(variant, case.args)
+        fails_alike = wrong is not None and equal(got, wrong)
+        if fails_alike and all(matches):
+            return hint, detail
+        if fails_alike and partial is None:
+            partial = (hint, detail)
+    return partial
+
+
+def _report_error(name, number, case, error, on_error):
+    message = str(error).strip().splitlines()
+    message = message[0] if message else ""
+    lines = [f"{name}: case {number} ({case.describe()}) raised {type(error).__name__}"
+             + (f": {message}" if message else "")]
+    lines += _show_inputs(case)
+    hint = on_error(error, case) if on_error else None
+    if hint:
+        lines.append(f"  hint: {hint}")
+    print("\n".join(lines))
+
+
+def _show_inputs(case):
+    lines = []
+    if case.show:
+        for arg_name, value in zip(case.names, case.args):
+            if isinstance(value, np.ndarray) and value.size <= _MAX_SHOWN and value.ndim <= 2:
+                lines.append(f"  {arg_name}:\n{_format_array(value)}")
+    return lines
+
+
+def _report_failure(name, number, total, case, expected, got, hint):
+    lines = [f"{name}: case {number} of {total} fails: {case.describe()}"]
+    lines += _show_inputs(case)
+    lines.append(f"  expected {_describe_value(expected)}")
+    lines.append(f"  got      {_describe_value(got)}")
+    if hint is not None:
+        hint, detail = hint
+        lines.append(f"  hint: {hint}" + (f" {detail}" if detail else ""))
+    else:
+        lines.append("  no hint for this one: work the case above by hand and compare.")
+    print("\n".join(lines))
+
+
+def case_rng(name):
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def small_ints(rng, shape, low=-3, high=5):
+    return rng.integers(low, high, size=shape).astype(np.float32)

@@ -1,0 +1,232 @@
+"""Execute one notebook with papermill's API, in a child process, without the widget hang.
+
+:mod:`medlab.course.runs` starts one child per run::
+
+    python -m medlab.course.execute INPUT.ipynb OUTPUT.ipynb --cwd DIR --timeout 600 \
+        -p kernel_size 7 -p learning_rate 0.001
+
+(``-p NAME VALUE`` with VALUE as JSON, so types arrive exactly). The child calls
+:func:`papermill.execute_notebook` with the engine ``medlab`` registered below, and prints
+one JSON line on stdout: ``{"status": "ok"}`` or ``{"status": "failed", "ename",
+"evalue", "cell"}``; exit status 0 or 1.
+
+Why a child process (measured, ``benchmarks/startup.py``): importing papermill costs
+1.4 to 2.9 s on 2 cores (nbformat's validator imports jsonschema, whose format checker
+builds the rfc3987 grammar), which would break the 1 s start-up of ``medlab run`` and
+``medlab sweep``; and papermill's ``cwd`` changes the working directory of the whole
+process, so two runs at once (``--jobs 2``) need two processes. The environment variable
+``MEDLAB_METRICS_PATH`` reaches the kernel through the child's environment.
+
+The widget hang (jupyter/nbclient#312, PR #311): nbclient plays the front end of an
+``ipywidgets.Output`` widget (``interact`` draws into one). Each output it captures is
+synced back to the kernel as a ``comm_msg`` *sent on the shell socket*, from the task that
+reads IOPub, while another task awaits the execute reply on that same socket with
+``get_msg(timeout=None)``. Now and then the send consumes the socket's (edge-triggered)
+readiness, the pending receive is never woken, and the run waits forever with kernel and
+client idle. :class:`WidgetSafeClient` keeps the Output widget's captured outputs (they are
+stored in the notebook's widget state as before) but never sends anything to the kernel
+while a cell runs, so nothing can race the reply; and it waits for the reply in bounded
+slices, so even a lost wake-up costs at most :data:`SHELL_POLL_SECONDS`. The per-cell
+``timeout`` (papermill's ``execution_timeout``) ends any other hang as a failed run.
+Code that drives nbclient itself gets the same client from :func:`widget_safe_notebook_client`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import signal
+import sys
+
+#: Longest single wait for a shell message before looking again (seconds).
+SHELL_POLL_SECONDS = 1.0
+ENGINE_NAME = "medlab"
+
+
+@functools.lru_cache(maxsize=None)
+def _mixin():
+    """The widget-safe behaviour, as a mixin for any nbclient ``NotebookClient``."""
+    from nbclient.output_widget import OutputWidget
+
+    class HeadlessOutputWidget(OutputWidget):
+        """nbclient's Output-widget mimic that never writes to the kernel's shell socket."""
+
+        def sync_state(self):
+            """Keep the outputs here (stored in the notebook's widget state); send nothing."""
+
+    class WidgetSafeMixin:
+        """A notebook client without the comm traffic that can lose the execute reply."""
+
+        def reset_execution_trackers(self):
+            super().reset_execution_trackers()
+            self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": HeadlessOutputWidget}}
+
+        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
+                                        task_poll_kernel_alive):
+            """The reply to ``msg_id``, read in slices of SHELL_POLL_SECONDS."""
+            import asyncio
+            from queue import Empty
+            from time import monotonic
+
+            from nbclient.exceptions import CellTimeoutError
+            from nbclient.util import ensure_async
+
+            deadline = None if timeout is None else monotonic() + timeout
+            while True:
+                left = None if deadline is None else deadline - monotonic()
+                if left is not None and left <= 0:
+                    task_poll_kernel_alive.cancel()
+                    await self._async_check_alive()
+                    reply = await self._async_handle_timeout(timeout, cell)
+                    if reply is None:  # interrupted, no error reply configured: wait on
+                        deadline = None
+                        continue
+                    return reply
+                wait = SHELL_POLL_SECONDS if left is None else min(SHELL_POLL_SECONDS, left)
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=wait))
+                except Empty:
+                    continue
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if self.record_timing:
+                    from nbclient.client import timestamp
+
+                    cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(msg)
+                try:
+                    await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
+                except (asyncio.TimeoutError, Empty):
+                    if self.raise_on_iopub_timeout:
+                        task_poll_kernel_alive.cancel()
+                        raise CellTimeoutError.error_from_timeout_and_cell(
+                            "Timeout waiting for IOPub output", self.iopub_timeout, cell) from None
+                    self.log.warning("Timeout waiting for IOPub output")
+                task_poll_kernel_alive.cancel()
+                return msg
+
+    return WidgetSafeMixin
+
+
+@functools.lru_cache(maxsize=None)
+def widget_safe_notebook_client():
+    """nbclient's ``NotebookClient`` made widget-safe: the same arguments, no hang.
+
+    For code that drives nbclient itself (e.g. a script storing notebook outputs)::
+
+        client_class = widget_safe_notebook_client()
+        client_class(nb, timeout=600, kernel_name="python3").execute()
+    """
+    from nbclient import NotebookClient
+
+    return type("WidgetSafeNotebookClient", (_mixin(), NotebookClient), {})
+
+
+@functools.lru_cache(maxsize=None)
+def _classes():
+    """WidgetSafeClient (papermill's client, widget-safe) and MedlabEngine, built on first
+    use (papermill is heavy to import)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+
+    class WidgetSafeClient(_mixin(), PapermillNotebookClient):
+        """Papermill's client without the comm traffic that can lose the execute reply."""
+
+    class MedlabEngine(NBClientEngine):
+        """papermill's nbclient engine, executing with :class:`WidgetSafeClient`."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None,
+                                     **kwargs):
+            kwargs.pop("input_path", None)
+            kwargs.pop("timeout", None)
+            kwargs.pop("startup_timeout", None)
+            client = WidgetSafeClient(
+                nb_man, timeout=execution_timeout, startup_timeout=start_timeout,
+                kernel_name=kernel_name, log=_papermill_logger(), log_output=log_output,
+                stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)
+            return client.execute()
+
+    return WidgetSafeClient, MedlabEngine
+
+
+def _papermill_logger():
+    from papermill.log import logger
+
+    return logger
+
+
+def register_engine():
+    """Register the ``medlab`` papermill engine (idempotent); return the engine class."""
+    from papermill.engines import papermill_engines
+
+    _, engine = _classes()
+    papermill_engines.register(ENGINE_NAME, engine)
+    return engine
+
+
+def _timeout_message(exc, timeout, cell):
+    where = f"cell {cell}" if cell is not None else "a cell"
+    return (f"{where} did not finish within {timeout:g} s (the per-cell timeout); the run was "
+            "stopped. Give a larger --timeout, or --timeout 0 for none")
+
+
+def execute(input_path, output_path, parameters, cwd, timeout=None):
+    """Run papermill once; return ``{"status": "ok"}`` or a failure dict (never raises,
+    except KeyboardInterrupt)."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    register_engine()
+    current = {"cell": None}
+
+    def on_cell_start(cell, cell_index, **_):
+        current["cell"] = cell_index
+
+    try:
+        papermill.execute_notebook(
+            input_path, output_path, parameters=parameters, kernel_name="python3", cwd=cwd,
+            engine_name=ENGINE_NAME, progress_bar=False, log_output=False,
+            execution_timeout=timeout or None, on_cell_start=on_cell_start)
+    except papermill.PapermillExecutionError as exc:
+        return {"status": "failed", "ename": exc.ename, "evalue": exc.evalue,
+                "cell": exc.exec_count}
+    except CellTimeoutError as exc:
+        return {"status": "failed", "ename": "CellTimeoutError", "cell": current["cell"],
+                "evalue": _timeout_message(exc, timeout, current["cell"])}
+    except DeadKernelError as exc:
+        return {"status": "failed", "ename": "DeadKernelError", "cell": current["cell"],
+                "evalue": f"the kernel died ({exc}); out of memory?"}
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # no kernel, unreadable notebook, ...
+        return {"status": "failed", "ename": type(exc).__name__, "evalue": str(exc),
+                "cell": current["cell"]}
+    return {"status": "ok"}
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # papermill then shuts its kernel down
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m medlab.course.execute",
+                                     description="Run one notebook with papermill (medlab's engine).")
+    parser.add_argument("input")
+    parser.add_argument("output")
+    parser.add_argument("--cwd", required=True, help="working directory of the kernel")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds one cell may run; 0 or none: no limit")
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "JSON"),
+                        dest="parameters", help="a parameter, its value as JSON")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    parameters = {name: json.loads(value) for name, value in args.parameters}
+    result = execute(args.input, args.output, parameters, args.cwd, args.timeout)
+    print(json.dumps(result), flush=True)
+    return 0 if result["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""``medlab exercises release/check`` never destroy a student's work (small generated lessons).
+
+A student answers an exercise in ``exercises/99_test.ipynb``; release refuses to write over
+it (naming it) unless ``--force``, which keeps a timestamped copy first; check says the
+notebook "has edits" and never advises an action that destroys them.
+"""
+
+import textwrap
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from medlab.course import cli, exercises
+
+EXERCISE = textwrap.dedent('''\
+    def conv_output_size(n, k, p, s):
+        """Output size."""
+        ### BEGIN SOLUTION
+        ### HINT: floor((n + 2p - k) / s) + 1
+        return (n + 2 * p - k) // s + 1
+        ### END SOLUTION''')
+CHECK = "from medlab.checks import check_conv_output_size\n\ncheck_conv_output_size(conv_output_size)"
+
+
+def _lesson(path, extra=""):
+    nb = new_notebook(cells=[new_markdown_cell("# 99 · Test\n\n**Learning goals**\n- none"),
+                             new_code_cell(EXERCISE), new_code_cell(CHECK),
+                             new_code_cell(f"print('the lesson goes on'){extra}")])
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    for number, cell in enumerate(nb.cells):
+        cell.id = f"cell-{number}"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def lessons(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _lesson(folder / "99_test.ipynb")
+    return folder
+
+
+def _main(capsys, *args):
+    code = cli.main(["exercises", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _answer(path):
+    """What a student does: replace the raise with an answer, save."""
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError" in c.source)
+    cell.source = cell.source.replace('raise NotImplementedError("conv_output_size: your code here")',
+                                      "return (n + 2 * p - k) // s + 1  # my answer")
+    nbformat.write(nb, path)
+    return path.read_bytes()
+
+
+def test_release_writes_a_manifest_and_check_is_up_to_date(lessons, capsys):
+    code, out, _ = _main(capsys, "check", "--notebooks", str(lessons))
+    assert code == 1 and "99_test.ipynb: missing" in out
+    assert _main(capsys, "release", "--notebooks", str(lessons))[1].endswith("99_test.ipynb: written\n")
+    manifest = exercises.read_manifest(lessons / "exercises")
+    assert set(manifest) == {"99_test.ipynb"}
+    assert _main(capsys, "release", "--notebooks", str(lessons))[1].endswith("99_test.ipynb: unchanged\n")
+    assert _main(capsys, "check", "--notebooks", str(lessons)) == (0, "student notebooks up to date: 1\n", "")
+
+
+def test_a_students_edited_notebook_survives_release(lessons, capsys):
+    """The reported failure: check called the answered notebook stale and advised release,
+    which overwrote it. Now check says it has edits, and release refuses to touch it."""
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    student = lessons / "exercises" / "99_test.ipynb"
+    answered = _answer(student)
+
+    code, out, err = _main(capsys, "check", "--notebooks", str(lessons))
+    assert code == 1
+    assert "99_test.ipynb: has edits (a student's work)" in out and "never overwrites it" in out
+    assert "stale" not in out and "hold edits, which release keeps" in err
+
+    code, out, err = _main(capsys, "release", "--notebooks", str(lessons))
+    assert code == 1 and out == ""
+    assert err.startswith("medlab: error: ") and "99_test.ipynb" in err and "--force" in err
+    assert len(err.strip().splitlines()) == 1
+    assert student.read_bytes() == answered  # the student's work, untouched
+
+    # the instructor changes the lesson: still stale AND edited, still never overwritten
+    _lesson(lessons / "99_test.ipynb", extra="\nprint('new material')")
+    code, out, _ = _main(capsys, "check", "--notebooks", str(lessons))
+    assert code == 1 and "has edits (a student's work), and its lesson changed" in out
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 1
+    assert student.read_bytes() == answered
+
+
+def test_release_force_keeps_a_timestamped_copy_first(lessons, capsys):
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    student = lessons / "exercises" / "99_test.ipynb"
+    fresh = student.read_bytes()
+    answered = _answer(student)
+    code, out, _ = _main(capsys, "release", "--force", "--notebooks", str(lessons))
+    assert code == 0 and "99_test.ipynb: written (edits kept in " in out
+    copies = list((lessons / "exercises" / "backups").glob("99_test-*.ipynb"))
+    assert len(copies) == 1 and copies[0].read_bytes() == answered
+    assert student.read_bytes() == fresh
+    assert _main(capsys, "check", "--notebooks", str(lessons))[0] == 0
+
+
+def test_an_unreleased_lesson_changes_the_student_notebook_only_when_unedited(lessons, capsys):
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    _lesson(lessons / "99_test.ipynb", extra="\nprint('new material')")
+    code, out, _ = _main(capsys, "check", "--notebooks", str(lessons))
+    assert code == 1 and "99_test.ipynb: stale: its lesson changed" in out
+    assert _main(capsys, "release", "--notebooks", str(lessons))[1].endswith("99_test.ipynb: written\n")
+    assert "new material" in (lessons / "exercises" / "99_test.ipynb").read_text()
+
+
+def test_an_orphan_with_edits_is_kept(lessons, capsys):
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    orphan = lessons / "exercises" / "98_gone.ipynb"
+    orphan.write_text("{}", encoding="utf-8")  # not written by release
+    code, out, _ = _main(capsys, "check", "--notebooks", str(lessons))
+    assert code == 1 and "98_gone.ipynb: orphan with edits" in out
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 1
+    assert orphan.exists()
+
+
+def test_without_a_manifest_a_differing_notebook_counts_as_the_students(lessons, capsys):
+    (lessons / "exercises").mkdir()
+    student = lessons / "exercises" / "99_test.ipynb"
+    student.write_text("my own notes", encoding="utf-8")
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 1
+    assert student.read_text() == "my own notes"
