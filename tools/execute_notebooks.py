@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+from medlab.course.execute import widget_safe_notebook_client
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLATILE_NOTEBOOK_KEYS = ("widgets", "papermill", "jupytext")
@@ -51,7 +52,7 @@ def execute(path: Path, timeout: int = 600) -> float:
     """Execute one notebook in place; return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     started = time.perf_counter()
-    client = NotebookClient(
+    client = widget_safe_notebook_client()(
         nb,
         timeout=timeout,
         kernel_name="python3",
