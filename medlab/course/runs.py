@@ -614,6 +614,7 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAUL
             todo.append((index, run, combo))
 
     stop = threading.Event()
+    futures = {}
     try:
         if int(jobs) == 1:
             for index, run, combo in todo:
@@ -638,6 +639,11 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAUL
                     raise
     except KeyboardInterrupt:
         bar.close()
+        # runs that finished while the interrupt was being handled are kept, so say so
+        for future, (_, run) in futures.items():
+            if run not in statuses and future.done() and not future.cancelled() and future.exception() is None:
+                if future.result().get("status") == "ok":
+                    statuses[run] = future.result()
         rows = _summary_rows(combos, grid, statuses)
         _write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook)
         say(f"interrupted: {sum(r['status'] == 'ok' for r in rows)} of {total} runs finished "
