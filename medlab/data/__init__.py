@@ -8,7 +8,10 @@
 ``fetch_medmnist(flag, size, root)``   download an official MedMNIST ``.npz`` (MD5 checked)
 ``load_medmnist(path)``                read and validate a MedMNIST ``.npz``
 ``save_medmnist(path, splits)``        write one (e.g. from synthetic data)
-``find_pneumoniamnist()``              path of a PneumoniaMNIST file here, or None
+``load_pneumoniamnist()``              PneumoniaMNIST's official splits, shipped with
+                                       medlab (offline, MD5 checked, CC BY 4.0)
+``find_pneumoniamnist()``              path of a PneumoniaMNIST file here (yours or
+                                       the shipped one)
 ``export_image_folder(...)``           arrays -> ``root/<class>/*.png``
 ``image_folder_dataset(root, ...)``    ``root/<class>/*.png`` -> cached ``tf.data`` pipeline
 ``synthetic_chest(n, size, ...)``      synthetic chest X-rays, generated on the fly
@@ -18,6 +21,11 @@ Where downloaded and generated files go: see ``data/README.md`` and
 :func:`default_data_root`.
 """
 
+from medlab.data.bundled import (
+    PNEUMONIAMNIST_ATTRIBUTION,
+    load_pneumoniamnist,
+    pneumoniamnist_path,
+)
 from medlab.data.folders import check_image_folder, export_image_folder, image_folder_dataset
 from medlab.data.medmnist import (
     MEDMNIST_CLASSES,
@@ -36,6 +44,7 @@ from medlab.data.synthetic import synthetic_chest
 
 __all__ = [
     "MEDMNIST_CLASSES",
+    "PNEUMONIAMNIST_ATTRIBUTION",
     "DownloadError",
     "Sample",
     "Split",
@@ -46,7 +55,9 @@ __all__ = [
     "find_pneumoniamnist",
     "image_folder_dataset",
     "load_medmnist",
+    "load_pneumoniamnist",
     "medmnist_flags",
+    "pneumoniamnist_path",
     "read_dicom",
     "read_nifti",
     "sample",
