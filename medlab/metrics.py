@@ -439,6 +439,27 @@ def bootstrap_ci(y_true, scores, statistic, n_boot=1000, level=0.95, seed=0):
     return Interval(float(statistic(y, p)), float(low), float(high), float(level), int(n_boot))
 
 
+def _bootstrap_aucs(y, p, index):
+    """The AUC of every resample in ``index`` (rows of image indices), all at once.
+
+    AUC = mean over (positive, negative) pairs of [p_pos > p_neg] + 0.5 [p_pos == p_neg]
+    (Mann-Whitney; the same as ``roc_auc_score``). A resample draws each image a number of
+    times, so its AUC is ``w K v / (n1 n0)`` with K the pair matrix of the original images
+    and w, v the multiplicities of the positives and negatives: one matrix product for all.
+    """
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    kernel = (p[pos][:, None] > p[neg][None, :]) + 0.5 * (p[pos][:, None] == p[neg][None, :])
+    slot = np.full(y.size, -1)
+    slot[pos], slot[neg] = np.arange(pos.size), np.arange(neg.size)
+    rows = np.arange(len(index))[:, None]
+    is_pos = y[index] == 1
+    w = np.zeros((len(index), pos.size))
+    v = np.zeros((len(index), neg.size))
+    np.add.at(w, (np.broadcast_to(rows, index.shape)[is_pos], slot[index][is_pos]), 1.0)
+    np.add.at(v, (np.broadcast_to(rows, index.shape)[~is_pos], slot[index][~is_pos]), 1.0)
+    return np.einsum("bi,ij,bj->b", w, kernel, v) / (pos.size * neg.size)
+
+
 def clinical_intervals(y_true, scores, threshold, n_boot=1000, level=0.95, seed=0):
     """Bootstrap intervals of AUC, sensitivity and specificity at ``threshold``.
 
@@ -457,7 +478,7 @@ def clinical_intervals(y_true, scores, threshold, n_boot=1000, level=0.95, seed=
     calls = pb >= threshold
     positives, negatives = yb == 1, yb == 0
     values = {
-        "auc": np.array([roc_auc_score(a, b) for a, b in zip(yb, pb)]),
+        "auc": _bootstrap_aucs(y, p, index),
         "sensitivity": (calls & positives).sum(axis=1) / positives.sum(axis=1),
         "specificity": (~calls & negatives).sum(axis=1) / negatives.sum(axis=1),
     }

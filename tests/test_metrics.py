@@ -268,3 +268,12 @@ def test_multiclass_auc_is_the_one_vs_rest_mean():
     assert metrics.multiclass_auc(y2, p2) == pytest.approx(metrics.auc(y2, p2))
     with pytest.raises(ValueError, match="labels must be in"):
         metrics.multiclass_auc([0, 5], np.full((2, 3), 1 / 3))
+
+
+def test_bootstrap_aucs_all_at_once_equal_sklearn_resample_by_resample():
+    y, p = _scored(30, 50, seed=4)
+    p = np.round(p, 1)  # many ties
+    index = metrics.stratified_bootstrap_indices(y, n_boot=40, seed=5)
+    fast = metrics._bootstrap_aucs(y, p, index)
+    slow = [roc_auc_score(y[i], p[i]) for i in index]
+    np.testing.assert_allclose(fast, slow, atol=1e-12)
