@@ -309,3 +309,13 @@ def test_medmnist_benchmark_refuses_multi_label_and_missing_files(tmp_path, caps
     with pytest.raises(SystemExit):
         medmnist.main(["--data", str(tmp_path / "absent.npz")])
     assert "no such file" in capsys.readouterr().err
+
+
+def test_medmnist_benchmark_breaks_auc_ties_by_accuracy():
+    medmnist = load_benchmark("medmnist")
+    y = np.array([0, 0, 1, 1])
+    ranked_badly_called = np.array([0.6, 0.7, 0.8, 0.9])  # AUC 1, accuracy 0.5 at 0.5
+    ranked_well_called = np.array([0.1, 0.2, 0.8, 0.9])  # AUC 1, accuracy 1
+    assert medmnist.selection_score(y, ranked_well_called) > medmnist.selection_score(y, ranked_badly_called)
+    worse_auc = np.array([0.1, 0.95, 0.8, 0.9])  # AUC 0.75 loses whatever its accuracy
+    assert medmnist.selection_score(y, worse_auc) < medmnist.selection_score(y, ranked_badly_called)
