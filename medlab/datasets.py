@@ -4,8 +4,8 @@
 
 - ``"synthetic"``: synthetic chest X-rays (:func:`medlab.data.synthetic_chest`), split
   70/15/15; works offline, everywhere;
-- ``"pneumoniamnist"``: the PneumoniaMNIST file found by
-  :func:`medlab.data.find_pneumoniamnist` (``medlab data fetch pneumoniamnist`` downloads it);
+- ``"pneumoniamnist"``: real pediatric chest X-rays, PneumoniaMNIST's official splits,
+  shipped with medlab (:func:`medlab.data.load_pneumoniamnist`; offline, MD5 checked);
 - the path of a MedMNIST ``.npz`` file (its own train/val/test splits);
 - the path of an image folder ``root/<class>/*.png`` with two classes (split 70/15/15).
 
@@ -212,8 +212,7 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
     Raises
     ------
     FileNotFoundError
-        ``"pneumoniamnist"`` with no file on this machine (the message says how to fetch it),
-        or a path that does not exist.
+        A path that does not exist (or a damaged medlab install without its PneumoniaMNIST).
     ValueError
         A file or folder that is not a two-class data set.
     """
@@ -227,15 +226,9 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
                                          seed=seed)
         data = _from_arrays(grey_float(images), labels.astype(np.int64), "synthetic", seed)
     elif str(dataset) == "pneumoniamnist":
-        from medlab.data import find_pneumoniamnist
+        from medlab.data import pneumoniamnist_path
 
-        path = find_pneumoniamnist()
-        if path is None:
-            raise FileNotFoundError(
-                "no PneumoniaMNIST file on this machine: download it with "
-                "`medlab data fetch pneumoniamnist` (or use dataset='synthetic')"
-            )
-        data = _from_npz(path, image_size, "pneumoniamnist")
+        data = _from_npz(pneumoniamnist_path(), image_size, "pneumoniamnist")
     else:
         path = Path(dataset).expanduser()
         if not path.exists():

@@ -9,8 +9,11 @@ For the feature maps :math:`A^c` (channel c) of a convolution layer and the mode
     L = \\mathrm{relu}\\Big(\\sum_c \\alpha_c A^c\\Big).
 
 :math:`L` has the layer's (coarse) resolution; it is resized to the input and divided by
-its maximum, so each map lies in [0, 1]. The last convolution is the usual choice: it has
-the most abstract features and still a spatial layout.
+its maximum, so each map lies in [0, 1]. The usual choice is the last convolution's
+*rectified* feature maps (Selvaraju et al. take them after the ReLU): the most abstract
+features that still have a spatial layout. When the convolution is followed by batch
+normalisation and a separate ReLU (as in ``improved_cnn``), the maps are that ReLU's output,
+not the convolution's; :func:`feature_layer` finds it.
 
 For a sigmoid output the score used is the probability of the class asked for
 (``p`` for class 1, ``1 - p`` for class 0). Its gradient is the logit's times
@@ -27,6 +30,8 @@ from medlab._tensorflow import keras, tf
 
 #: Layer types Grad-CAM can be computed on.
 CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+#: Layers that may follow a convolution before its maps are final: normalisation, activation.
+FOLLOWER_LAYER_TYPES = ("BatchNormalization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU")
 
 
 def conv_layer_names(model):
@@ -52,6 +57,23 @@ def last_conv_layer(model):
     return names[-1]
 
 
+def feature_layer(model):
+    """Name of the layer whose output are the last convolution's final (rectified) feature maps.
+
+    The last convolution, or the last of the batch-normalisation and activation layers that
+    directly follow it (``conv3 -> bn3 -> relu3`` gives ``relu3``). A convolution with its
+    own activation (``Conv2D(..., activation="relu")``) is its own answer.
+    """
+    name = last_conv_layer(model)
+    layers = list(model.layers)
+    index = [layer.name for layer in layers].index(name)
+    for layer in layers[index + 1:]:
+        if type(layer).__name__ not in FOLLOWER_LAYER_TYPES:
+            break
+        name = layer.name
+    return name
+
+
 def grad_cam(model, images, layer_name=None, class_index=1):
     """Grad-CAM heat maps of a binary (sigmoid) or softmax classifier.
 
@@ -63,7 +85,8 @@ def grad_cam(model, images, layer_name=None, class_index=1):
     images : array (N, H, W, C) or (N, H, W) float32
         The model's inputs.
     layer_name : str, optional
-        Convolution layer to explain; default its last one (:func:`last_conv_layer`).
+        Layer whose (N, h, w, c) output are the feature maps; default the last
+        convolution's rectified maps (:func:`feature_layer`).
     class_index : int
         Class whose score is explained: for a sigmoid output 1 (positive, ``p``) or
         0 (``1 - p``); for a softmax output the column.
@@ -87,7 +110,7 @@ def grad_cam(model, images, layer_name=None, class_index=1):
     if images.ndim != 4 or any(e is not None and e != s for e, s in zip(expected, images.shape[1:])):
         raise ValueError(f"images must have shape (N, {', '.join(map(str, expected))}), got {images.shape}")
     if layer_name is None:
-        layer_name = last_conv_layer(model)
+        layer_name = feature_layer(model)
     try:
         layer = model.get_layer(layer_name)
     except ValueError:
@@ -121,4 +144,5 @@ def grad_cam(model, images, layer_name=None, class_index=1):
     return np.clip(cam / scale, 0.0, 1.0).astype(np.float32)
 
 
-__all__ = ["CONV_LAYER_TYPES", "conv_layer_names", "grad_cam", "last_conv_layer"]
+__all__ = ["CONV_LAYER_TYPES", "FOLLOWER_LAYER_TYPES", "conv_layer_names", "feature_layer", "grad_cam",
+           "last_conv_layer"]

@@ -345,3 +345,331 @@ def ssim(reference, estimate, data_range=1.0):
 
 
 __all__ += ["psnr", "psnr_per_image", "reconstruction_error", "ssim", "ssim_per_image"]
+
+
+# ------------------------------------------- uncertainty, calibration, imbalance (lesson 06)
+@dataclass(frozen=True)
+class Interval:
+    """A figure and its bootstrap confidence interval.
+
+    Attributes
+    ----------
+    estimate : float
+        The figure on the data as they are.
+    low, high : float
+        The interval's ends (percentiles of the bootstrap figures).
+    level : float
+        Coverage, e.g. 0.95.
+    n_boot : int
+        Bootstrap resamples it came from.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    level: float
+    n_boot: int
+
+    @property
+    def width(self):
+        return self.high - self.low
+
+    def text(self, digits=2):
+        """``0.93 (95 % CI 0.91-0.95)``."""
+        r = lambda v: f"{v:.{digits}f}"  # noqa: E731
+        return f"{r(self.estimate)} ({round(100 * self.level):d} % CI {r(self.low)}-{r(self.high)})"
+
+
+def stratified_bootstrap_indices(y_true, n_boot=1000, seed=0):
+    """Index arrays of stratified bootstrap resamples: each class resampled on its own.
+
+    Every resample keeps the number of positives and negatives of ``y_true`` (so the
+    prevalence, and the AUC's and rates' denominators, stay fixed), drawing each class's
+    images with replacement.
+
+    Parameters
+    ----------
+    y_true : array_like (N,) of 0/1, both classes present
+    n_boot : int >= 1
+    seed : int
+
+    Returns
+    -------
+    int array (n_boot, N)
+    """
+    y = np.asarray(y_true).reshape(-1)
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("y_true must hold only 0 (negative) and 1 (positive)")
+    _both_classes(y.astype(np.int64), "a stratified bootstrap")
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 1:
+        raise ValueError(f"n_boot must be an int >= 1, got {n_boot!r}")
+    rng = np.random.default_rng(seed)
+    parts = []
+    for c in (0, 1):
+        members = np.flatnonzero(y == c)
+        parts.append(members[rng.integers(0, len(members), size=(int(n_boot), len(members)))])
+    return np.concatenate(parts, axis=1)
+
+
+def bootstrap_ci(y_true, scores, statistic, n_boot=1000, level=0.95, seed=0):
+    """Stratified bootstrap confidence interval of ``statistic(y_true, scores)``.
+
+    Parameters
+    ----------
+    y_true : array_like (N,) of 0/1
+    scores : array_like (N,) of float
+    statistic : callable (y, p) -> float
+        E.g. :func:`auc`, or ``lambda y, p: binary_metrics(y, p, t).sensitivity``.
+    n_boot : int
+        Resamples (1,000 give the 2.5 and 97.5 percentiles to about +-0.005 for an AUC).
+    level : float in (0, 1)
+    seed : int
+
+    Returns
+    -------
+    Interval
+        The statistic on the data, and the percentile interval of its bootstrap values.
+    """
+    y, p = _labels_scores(y_true, scores)
+    if not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    values = np.array([statistic(y[i], p[i]) for i in stratified_bootstrap_indices(y, n_boot, seed)])
+    tail = 100 * (1 - float(level)) / 2
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return Interval(float(statistic(y, p)), float(low), float(high), float(level), int(n_boot))
+
+
+def _bootstrap_aucs(y, p, index):
+    """The AUC of every resample in ``index`` (rows of image indices), all at once.
+
+    AUC = mean over (positive, negative) pairs of [p_pos > p_neg] + 0.5 [p_pos == p_neg]
+    (Mann-Whitney; the same as ``roc_auc_score``). A resample draws each image a number of
+    times, so its AUC is ``w K v / (n1 n0)`` with K the pair matrix of the original images
+    and w, v the multiplicities of the positives and negatives: one matrix product for all.
+    """
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    kernel = (p[pos][:, None] > p[neg][None, :]) + 0.5 * (p[pos][:, None] == p[neg][None, :])
+    slot = np.full(y.size, -1)
+    slot[pos], slot[neg] = np.arange(pos.size), np.arange(neg.size)
+    rows = np.arange(len(index))[:, None]
+    is_pos = y[index] == 1
+    w = np.zeros((len(index), pos.size))
+    v = np.zeros((len(index), neg.size))
+    np.add.at(w, (np.broadcast_to(rows, index.shape)[is_pos], slot[index][is_pos]), 1.0)
+    np.add.at(v, (np.broadcast_to(rows, index.shape)[~is_pos], slot[index][~is_pos]), 1.0)
+    return np.einsum("bi,ij,bj->b", w, kernel, v) / (pos.size * neg.size)
+
+
+def clinical_intervals(y_true, scores, threshold, n_boot=1000, level=0.95, seed=0):
+    """Bootstrap intervals of AUC, sensitivity and specificity at ``threshold``.
+
+    The same stratified resamples (:func:`stratified_bootstrap_indices`) serve all three.
+
+    Returns
+    -------
+    dict of str -> Interval
+        ``auc``, ``sensitivity``, ``specificity``.
+    """
+    y, p = _labels_scores(y_true, scores)
+    if not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    index = stratified_bootstrap_indices(y, n_boot, seed)
+    yb, pb = y[index], p[index]
+    calls = pb >= threshold
+    positives, negatives = yb == 1, yb == 0
+    values = {
+        "auc": _bootstrap_aucs(y, p, index),
+        "sensitivity": (calls & positives).sum(axis=1) / positives.sum(axis=1),
+        "specificity": (~calls & negatives).sum(axis=1) / negatives.sum(axis=1),
+    }
+    m = binary_metrics(y, p, threshold)
+    estimates = {"auc": auc(y, p), "sensitivity": m.sensitivity, "specificity": m.specificity}
+    tail = 100 * (1 - float(level)) / 2
+    out = {}
+    for name, v in values.items():
+        low, high = np.percentile(v, [tail, 100 - tail])
+        out[name] = Interval(float(estimates[name]), float(low), float(high), float(level), int(n_boot))
+    return out
+
+
+def brier_score(y_true, scores):
+    """Mean squared difference between the probability and the outcome, ``mean((p - y)**2)``.
+
+    0 is perfect; always answering the prevalence :math:`\\pi` scores :math:`\\pi(1 - \\pi)`.
+    The same as ``sklearn.metrics.brier_score_loss``.
+    """
+    y, p = _labels_scores(y_true, scores)
+    return float(np.mean((p - y) ** 2))
+
+
+def _check_bins(n_bins):
+    if isinstance(n_bins, bool) or int(n_bins) != n_bins or n_bins < 1:
+        raise ValueError(f"n_bins must be an int >= 1, got {n_bins!r}")
+    return int(n_bins)
+
+
+def calibration_bins(y_true, scores, n_bins=10):
+    """Reliability-diagram table: per equal-width probability bin, mean score and outcome.
+
+    Parameters
+    ----------
+    y_true : array_like (N,) of 0/1
+    scores : array_like (N,) of probabilities in [0, 1]
+    n_bins : int
+        Bins ``[0, 1/n), [1/n, 2/n), ..., [(n-1)/n, 1]``.
+
+    Returns
+    -------
+    dict of str -> array (n_bins,)
+        ``confidence`` (mean score in the bin), ``frequency`` (fraction positive in the bin)
+        and ``count``; empty bins have NaN means and count 0. A calibrated model has
+        frequency = confidence in every bin.
+    """
+    y, p = _labels_scores(y_true, scores)
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError("scores must be probabilities in [0, 1]")
+    n_bins = _check_bins(n_bins)
+    index = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
+    count = np.bincount(index, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(index, weights=p, minlength=n_bins) / count
+        frequency = np.bincount(index, weights=y, minlength=n_bins) / count
+    return {"confidence": confidence, "frequency": frequency, "count": count}
+
+
+def expected_calibration_error(y_true, scores, n_bins=10):
+    """ECE: the count-weighted mean of |frequency - confidence| over the bins.
+
+    :math:`\\mathrm{ECE} = \\sum_b \\frac{n_b}{N} |\\bar y_b - \\bar p_b|` with the bins of
+    :func:`calibration_bins` (equal width; for a binary classifier, confidence is the
+    probability of class 1). 0 for a calibrated model.
+    """
+    table = calibration_bins(y_true, scores, n_bins)
+    used = table["count"] > 0
+    gaps = np.abs(table["frequency"][used] - table["confidence"][used])
+    return float(np.sum(table["count"][used] * gaps) / np.sum(table["count"]))
+
+
+_EPS = 1e-7
+
+
+def logit(p):
+    """log(p / (1 - p)), with p clipped to [1e-7, 1 - 1e-7] (float32 sigmoids saturate)."""
+    p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def apply_temperature(scores, temperature):
+    """Temperature-scaled probabilities: ``sigmoid(logit(p) / T)``.
+
+    T > 1 pulls over-confident probabilities towards 0.5, T < 1 pushes them out; T = 1
+    changes nothing. The ranking (so the ROC curve and AUC) never changes.
+    """
+    temperature = float(temperature)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    return 1.0 / (1.0 + np.exp(-logit(scores) / temperature))
+
+
+def log_loss(y_true, scores):
+    """Mean binary cross-entropy (natural log), probabilities clipped to [1e-7, 1 - 1e-7]."""
+    y, p = _labels_scores(y_true, scores)
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def fit_temperature(y_val, p_val, bounds=(0.05, 20.0)):
+    """The temperature T that minimises the cross-entropy of :func:`apply_temperature` on validation.
+
+    Temperature scaling (Guo et al., ICML 2017) fits one number on the validation split and
+    leaves the ranking alone; fit it on validation, judge it on test.
+
+    Parameters
+    ----------
+    y_val, p_val : array_like (N,)
+        Validation labels and probabilities.
+    bounds : (float, float)
+        Search range of T (searched on log T, ``scipy.optimize.minimize_scalar``).
+
+    Returns
+    -------
+    float
+    """
+    from scipy.optimize import minimize_scalar
+
+    y, p = _labels_scores(y_val, p_val)
+    _both_classes(y, "fitting a temperature")
+    z = logit(p)
+
+    def loss(log_t):
+        q = np.clip(1.0 / (1.0 + np.exp(-z / np.exp(log_t))), _EPS, 1 - _EPS)
+        return -np.mean(y * np.log(q) + (1 - y) * np.log1p(-q))
+
+    result = minimize_scalar(loss, bounds=np.log(bounds), method="bounded",
+                             options={"xatol": 1e-6})
+    return float(np.exp(result.x))
+
+
+def precision_recall(y_true, scores):
+    """Precision-recall curve (``sklearn.metrics.precision_recall_curve``).
+
+    Returns
+    -------
+    precision, recall, thresholds : arrays
+        Recall is the sensitivity, precision the PPV at each threshold.
+    """
+    from sklearn.metrics import precision_recall_curve
+
+    y, p = _labels_scores(y_true, scores)
+    _both_classes(y, "a precision-recall curve")
+    return precision_recall_curve(y, p)
+
+
+def average_precision(y_true, scores):
+    """Area under the precision-recall curve as a step sum (``sklearn.metrics.average_precision_score``).
+
+    Unlike the AUC it depends on the prevalence: a random ranking scores about the
+    prevalence, not 0.5.
+    """
+    from sklearn.metrics import average_precision_score
+
+    y, p = _labels_scores(y_true, scores)
+    _both_classes(y, "average precision")
+    return float(average_precision_score(y, p))
+
+
+def multiclass_auc(y_true, probabilities):
+    """AUC as MedMNIST reports it: binary AUC for 2 classes, else the one-vs-rest mean.
+
+    Parameters
+    ----------
+    y_true : array_like (N,) of ints in [0, K)
+    probabilities : array (N,) of class-1 probabilities, or (N, K) of class probabilities
+
+    Returns
+    -------
+    float
+        With (N, K): the mean over classes k of AUC(y == k, probabilities[:, k]) (classes absent
+        from ``y_true`` are skipped). With K = 2 the AUC of column 1.
+    """
+    y = np.asarray(y_true).reshape(-1).astype(np.int64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim == 1 or (p.ndim == 2 and p.shape[1] == 1):
+        return auc(y, p.reshape(-1))
+    if p.ndim != 2 or p.shape[0] != y.size:
+        raise ValueError(f"probabilities must have shape (N, K) with N = {y.size}, got {p.shape}")
+    if y.min() < 0 or y.max() >= p.shape[1]:
+        raise ValueError(f"labels must be in [0, {p.shape[1]}), found {y.min()}..{y.max()}")
+    if p.shape[1] == 2:
+        return auc(y, p[:, 1])
+    aucs = [roc_auc_score(y == k, p[:, k]) for k in range(p.shape[1]) if 0 < np.sum(y == k) < y.size]
+    if not aucs:
+        raise ValueError("multiclass AUC needs at least two classes in y_true")
+    return float(np.mean(aucs))
+
+
+__all__ += [
+    "Interval", "apply_temperature", "average_precision", "bootstrap_ci", "brier_score",
+    "calibration_bins", "clinical_intervals", "expected_calibration_error", "fit_temperature",
+    "log_loss", "logit", "multiclass_auc", "precision_recall", "stratified_bootstrap_indices",
+]

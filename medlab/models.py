@@ -13,7 +13,16 @@ from medlab import ops
 from medlab._tensorflow import keras
 
 
-def seed_cnn(input_shape=(150, 150, 3), kernel_size=3, name="seed_cnn"):
+def _output_layer(n_classes):
+    """Dense 1 sigmoid for two classes, Dense K softmax for K > 2."""
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+    if n_classes == 2:
+        return keras.layers.Dense(1, activation="sigmoid", name="output")
+    return keras.layers.Dense(int(n_classes), activation="softmax", name="output")
+
+
+def seed_cnn(input_shape=(150, 150, 3), kernel_size=3, name="seed_cnn", n_classes=2):
     """The article's CNN, built from ``keras.Input``.
 
     Conv2D 32 (kernel_size, relu) -> MaxPooling 2 -> Conv2D 64 (kernel_size, relu)
@@ -25,6 +34,9 @@ def seed_cnn(input_shape=(150, 150, 3), kernel_size=3, name="seed_cnn"):
         (height, width, channels) of one image, channels last.
     kernel_size : int
         Side of the square convolution kernels (the article uses 3).
+    n_classes : int
+        2 (the article's): one sigmoid unit, (N, 1) probabilities of class 1. More: a
+        softmax over ``n_classes`` units, (N, K) probabilities.
 
     Returns
     -------
@@ -45,7 +57,7 @@ def seed_cnn(input_shape=(150, 150, 3), kernel_size=3, name="seed_cnn"):
             keras.layers.MaxPooling2D(2, name="pool2"),
             keras.layers.Flatten(name="flatten"),
             keras.layers.Dense(64, activation="relu", name="dense1"),
-            keras.layers.Dense(1, activation="sigmoid", name="output"),
+            _output_layer(n_classes),
         ],
         name=name,
     )
@@ -216,7 +228,7 @@ def augmentation_layers(translation=0.08, rotation=0.03, zoom=0.1, contrast=0.2)
 
 
 def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, augment=True,
-                 bn_momentum=0.9, name="improved_cnn"):
+                 bn_momentum=0.9, name="improved_cnn", n_classes=2):
     """The kit's recommended classifier: small, batch-normalised, augmented, regularised.
 
     [augmentation] -> 3 stages of (Conv2D k x k, "same", no bias -> BatchNorm -> ReLU),
@@ -244,6 +256,8 @@ def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, 
         Momentum of the batch-norm moving averages used at inference. 0.9 (Keras: 0.99)
         lets them follow the training within an epoch of a small data set, so the
         validation curves are meaningful from the first epochs.
+    n_classes : int
+        2: one sigmoid output unit; more: a softmax over ``n_classes`` units.
 
     Returns
     -------
@@ -281,7 +295,7 @@ def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, 
     stack += [layers.GlobalAveragePooling2D(name="gap")]
     if dropout:
         stack += [layers.Dropout(float(dropout), name="dropout")]
-    stack += [layers.Dense(1, activation="sigmoid", name="output")]
+    stack += [_output_layer(n_classes)]
     return keras.Sequential(stack, name=name)
 
 

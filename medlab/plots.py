@@ -400,3 +400,79 @@ def score_histogram(scores, labels, class_names=("normal", "pneumonia"), bins=30
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def reliability_diagram(y_true, scores, n_bins=10, title="reliability diagram"):
+    """Observed frequency of pneumonia against the predicted probability, per bin.
+
+    Parameters
+    ----------
+    y_true : array (N,) of 0/1
+    scores : array (N,) of probabilities, or dict of name -> array (N,) (e.g. before and
+        after temperature scaling)
+    n_bins : int
+        Equal-width bins (:func:`medlab.metrics.calibration_bins`).
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The diagonal is perfect calibration; points below it are over-confident
+        predictions of pneumonia. The legend gives each model's ECE and Brier score.
+    """
+    from medlab import metrics
+
+    scores = scores if isinstance(scores, dict) else {"model": scores}
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
+    for name, p in scores.items():
+        table = metrics.calibration_bins(y_true, p, n_bins)
+        used = table["count"] > 0
+        ece = metrics.expected_calibration_error(y_true, p, n_bins)
+        ax.plot(table["confidence"][used], table["frequency"][used], "o-", ms=4,
+                label=f"{name} (ECE {ece:.3f}, Brier {metrics.brier_score(y_true, p):.3f})")
+    ax.set_xlabel("predicted probability of pneumonia")
+    ax.set_ylabel("observed fraction with pneumonia")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def pr_plot(y_true, scores, title="precision-recall curve"):
+    """Precision (PPV) against recall (sensitivity) for one or more models, with their AP.
+
+    Parameters
+    ----------
+    y_true : array (N,) of 0/1
+    scores : array (N,) or dict of name -> array (N,)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The dotted line is the prevalence: the precision of a random ranking.
+    """
+    from medlab import metrics
+
+    scores = scores if isinstance(scores, dict) else {"model": scores}
+    prevalence = float(np.mean(np.asarray(y_true).reshape(-1)))
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    ax.axhline(prevalence, ls=":", color="grey", label=f"random (prevalence {prevalence:.2f})")
+    for name, p in scores.items():
+        precision, recall, _ = metrics.precision_recall(y_true, p)
+        ax.step(recall, precision, where="post",
+                label=f"{name} (AP {metrics.average_precision(y_true, p):.2f})")
+    ax.set_xlabel("recall (sensitivity)")
+    ax.set_ylabel("precision (PPV)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -236,3 +236,86 @@ def test_autoencoder_benchmark_reports_psnr_ssim_and_anomaly_auc(tiny_medmnist, 
     assert 15 < result["psnr_noisy"] < 25, result
     assert result["psnr_classical"] > result["psnr_noisy"], result
     assert result["train_seconds"] > 0
+
+
+# ------------------------------------------------------------------------ medmnist.py
+def write_multiclass_medmnist(path, n_classes, rgb, n_per_split=(60, 30, 30), size=28, seed=0):
+    """A MedMNIST-like file of ``n_classes`` classes: class c brightens a band of rows (learnable)."""
+    rng = np.random.default_rng(seed)
+    splits = {}
+    for split, n in zip(("train", "val", "test"), n_per_split):
+        labels = np.arange(n) % n_classes  # every class in every split
+        images = rng.integers(0, 120, size=(n, size, size, 3) if rgb else (n, size, size)).astype(np.uint8)
+        band = size // n_classes
+        for i, c in enumerate(labels):
+            images[i, c * band:(c + 1) * band] += 100
+        splits[split] = (images, labels[:, None].astype(np.uint8))
+    return save_medmnist(path, splits)
+
+
+@pytest.mark.parametrize("kind", ["binary", "five_classes_rgb", "five_classes_grey"])
+def test_medmnist_benchmark_prints_one_json_line_per_model(kind, tiny_medmnist, tmp_path, capsys):
+    medmnist = load_benchmark("medmnist")
+    if kind == "binary":
+        path, n_classes, channels = tiny_medmnist, 2, 1
+    else:
+        rgb = kind.endswith("rgb")
+        path = write_multiclass_medmnist(tmp_path / f"{kind}.npz", 5, rgb)
+        n_classes, channels = 5, 3 if rgb else 1
+    status, lines = run_main(medmnist, ["--data", str(path), "--epochs", "2", "--budget", "30"], capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert len(rows) == len(lines) == 2, lines
+    assert [row["model"] for row in rows] == ["improved_cnn", "seed_cnn"]
+    for row in rows:
+        assert row["n_classes"] == n_classes and row["image_shape"] == [28, 28, channels]
+        for key in ("test_auc", "test_acc", "val_auc"):
+            assert_auc(row[key], f"{row['model']} {key}")
+        assert_finite(row["train_seconds"], "train_seconds")
+        assert isinstance(row["settings"], dict) and row["settings"]["learning_rate"] > 0
+    kit, article = rows
+    assert 1 <= kit["best_epoch"] <= kit["epochs"] <= 2
+    assert kit["settings"]["width"] == medmnist.KIT["width"] and kit["settings"]["budget_s"] == 30
+    assert article["epochs"] == medmnist.ARTICLE["epochs"]
+    if n_classes == 2:
+        assert 0 <= kit["threshold"] <= 1 and article["threshold"] == 0.5
+    else:
+        assert kit["threshold"] is None and article["threshold"] is None  # argmax
+
+
+def test_medmnist_benchmark_auc_is_medmnists_one_vs_rest_mean():
+    medmnist = load_benchmark("medmnist")
+    y = np.array([0, 1, 2, 2, 1, 0])
+    p = np.array([[0.8, 0.1, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7], [0.3, 0.3, 0.4],
+                  [0.4, 0.4, 0.2], [0.5, 0.3, 0.2]])
+    from sklearn.metrics import roc_auc_score
+
+    want = np.mean([roc_auc_score(y == k, p[:, k]) for k in range(3)])
+    got = medmnist.figures(y, p, None)
+    assert got["test_auc"] == round(want, 4)
+    assert got["test_acc"] == round(np.mean(np.argmax(p, axis=1) == y), 4)
+
+
+def test_medmnist_benchmark_refuses_multi_label_and_missing_files(tmp_path, capsys):
+    medmnist = load_benchmark("medmnist")
+    rng = np.random.default_rng(0)
+    splits = {s: (rng.integers(0, 255, (4, 28, 28)).astype(np.uint8),
+                  rng.integers(0, 2, (4, 14)).astype(np.uint8)) for s in ("train", "val", "test")}
+    path = save_medmnist(tmp_path / "chest.npz", splits)
+    with pytest.raises(SystemExit) as exit_info:
+        medmnist.main(["--data", str(path)])
+    assert exit_info.value.code == 2
+    assert "multi-label" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        medmnist.main(["--data", str(tmp_path / "absent.npz")])
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_medmnist_benchmark_breaks_auc_ties_by_accuracy():
+    medmnist = load_benchmark("medmnist")
+    y = np.array([0, 0, 1, 1])
+    ranked_badly_called = np.array([0.6, 0.7, 0.8, 0.9])  # AUC 1, accuracy 0.5 at 0.5
+    ranked_well_called = np.array([0.1, 0.2, 0.8, 0.9])  # AUC 1, accuracy 1
+    assert medmnist.selection_score(y, ranked_well_called) > medmnist.selection_score(y, ranked_badly_called)
+    worse_auc = np.array([0.1, 0.95, 0.8, 0.9])  # AUC 0.75 loses whatever its accuracy
+    assert medmnist.selection_score(y, worse_auc) < medmnist.selection_score(y, ranked_badly_called)

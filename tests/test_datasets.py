@@ -61,11 +61,22 @@ def test_image_folder(tmp_path):
     assert data.class_names == ("normal", "pneumonia") and data.name == "png"
 
 
-def test_missing_pneumoniamnist_says_how_to_fetch(monkeypatch):
-    import medlab.data
+def test_pneumoniamnist_is_the_shipped_file_with_a_training_subset():
+    data = load_classification_data("pneumoniamnist", max_train=400, seed=0)
+    assert data.name == "pneumoniamnist" and data.image_shape == (28, 28, 1)
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (400, 524, 624)
+    assert np.bincount(data.y_test).tolist() == [234, 390]
+    assert abs(data.y_train.mean() - 3494 / 4708) < 0.01  # the subset keeps the prevalence
+    assert data.x_train.dtype == np.float32 and 0 <= data.x_train.min() < data.x_train.max() <= 1
 
-    monkeypatch.setattr(medlab.data, "find_pneumoniamnist", lambda: None)
-    with pytest.raises(FileNotFoundError, match="medlab data fetch pneumoniamnist"):
+
+def test_damaged_pneumoniamnist_names_the_file(monkeypatch, tmp_path):
+    import medlab.data.bundled as bundled
+
+    broken = tmp_path / "pneumoniamnist.npz"
+    broken.write_bytes(b"not the file")
+    monkeypatch.setattr(bundled, "PNEUMONIAMNIST_FILE", broken)
+    with pytest.raises(ValueError, match=r"pneumoniamnist\.npz: MD5 is .*expected 238a40f8"):
         load_classification_data("pneumoniamnist")
 
 

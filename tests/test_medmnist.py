@@ -1,4 +1,4 @@
-"""MedMNIST files: validation, atomic MD5-checked downloads, finding the dev file.
+"""MedMNIST files: validation, atomic MD5-checked downloads, the shipped PneumoniaMNIST.
 
 No test touches the network: downloads read local files through an injected
 opener or a file:// URL.
@@ -20,15 +20,22 @@ from medlab.data.medmnist import (
     default_data_root,
     download,
     fetch_medmnist,
+    file_md5,
     find_pneumoniamnist,
     load_medmnist,
     medmnist_flags,
     medmnist_url,
     save_medmnist,
 )
+from medlab.data.bundled import (
+    PNEUMONIAMNIST_COUNTS,
+    PNEUMONIAMNIST_FILE,
+    PNEUMONIAMNIST_MD5,
+    load_pneumoniamnist,
+)
 
 REPO = Path(medlab.__file__).resolve().parents[1]
-DEV_FILE = REPO.parent / "shared" / "data" / "pneumoniamnist_dev.npz"
+SHARED_FILE = REPO.parent / "shared" / "data" / "pneumoniamnist.npz"
 
 
 def valid_arrays(n=(6, 2, 3), size=8, rgb=False):
@@ -133,13 +140,37 @@ def test_save_round_trip_and_refusal_to_overwrite(tmp_path):
         save_medmnist(tmp_path / "mine.zip", splits)
 
 
-@pytest.mark.skipif(not DEV_FILE.is_file(), reason="development data ../shared/data not present")
-def test_real_pneumoniamnist_dev_file():
-    splits = load_medmnist(DEV_FILE, n_classes=2)
+def test_shipped_pneumoniamnist_loads_offline_with_the_official_splits():
+    splits = load_pneumoniamnist()
     assert {k: v.images.shape for k, v in splits.items()} == {
-        "train": (4708, 28, 28), "val": (261, 28, 28), "test": (263, 28, 28)}
-    train_labels = splits["train"].labels[:, 0]
-    assert np.bincount(train_labels).tolist() == [1214, 3494]  # normal, pneumonia (README)
+        "train": (4708, 28, 28), "val": (524, 28, 28), "test": (624, 28, 28)}
+    for split, (n, positives) in PNEUMONIAMNIST_COUNTS.items():
+        labels = splits[split].labels
+        assert labels.shape == (n, 1) and int(labels.sum()) == positives, split
+    assert np.bincount(splits["train"].labels[:, 0]).tolist() == [1214, 3494]  # README
+    assert file_md5(PNEUMONIAMNIST_FILE) == PNEUMONIAMNIST_MD5 == "238a40f8f78b9a61dfdd21e86aac35f9"
+
+
+def test_shipped_pneumoniamnist_is_package_data_with_attribution():
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"files/pneumoniamnist.npz"' in pyproject and '"files/README.md"' in pyproject
+    readme = (PNEUMONIAMNIST_FILE.parent / "README.md").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in readme and "Kermany" in readme and PNEUMONIAMNIST_MD5 in readme
+    assert "load_pneumoniamnist" in (REPO / "data" / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not SHARED_FILE.is_file(), reason="development data ../shared/data not present")
+def test_shipped_pneumoniamnist_equals_the_shared_copy():
+    assert PNEUMONIAMNIST_FILE.read_bytes() == SHARED_FILE.read_bytes()
+
+
+def test_damaged_or_missing_shipped_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"absent\.npz: the PneumoniaMNIST file .*reinstall"):
+        load_pneumoniamnist(tmp_path / "absent.npz")
+    damaged = tmp_path / "pneumoniamnist.npz"
+    damaged.write_bytes(PNEUMONIAMNIST_FILE.read_bytes()[:-10])
+    with pytest.raises(ValueError, match=r"pneumoniamnist\.npz: MD5 is [0-9a-f]{32}, expected 238a40f8"):
+        load_pneumoniamnist(damaged)
 
 
 # ---- the registry ------------------------------------------------------------
@@ -289,12 +320,7 @@ def test_find_pneumoniamnist_search_order(monkeypatch, tmp_path):
     monkeypatch.setattr(medmnist, "_repo_root", lambda: fake_repo)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MEDLAB_DATA", raising=False)
-    assert find_pneumoniamnist() is None
-
-    dev = tmp_path / "shared" / "data" / "pneumoniamnist_dev.npz"
-    dev.parent.mkdir(parents=True)
-    dev.write_bytes(b"dev")
-    assert find_pneumoniamnist() == dev
+    assert find_pneumoniamnist() == PNEUMONIAMNIST_FILE  # nothing of yours: the shipped file
 
     in_repo = fake_repo / "data" / "pneumoniamnist.npz"
     in_repo.write_bytes(b"official")

@@ -145,3 +145,135 @@ def test_reconstruction_error_is_the_mse_of_each_image():
         metrics.psnr(clean, np.full_like(clean, np.nan))
     with pytest.raises(ValueError, match="images"):
         metrics.psnr(np.zeros(5), np.zeros(5))
+
+
+# ------------------------------------------- uncertainty, calibration, imbalance (lesson 06)
+def _scored(n_neg=60, n_pos=140, seed=0, shift=1.5):
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(n_neg, int), np.ones(n_pos, int)]
+    p = 1 / (1 + np.exp(-(rng.normal(size=y.size) + shift * (2 * y - 1))))
+    return y, p
+
+
+def test_stratified_bootstrap_keeps_each_class_count():
+    y = np.array([0, 1, 1, 0, 1, 1, 1])
+    index = metrics.stratified_bootstrap_indices(y, n_boot=50, seed=3)
+    assert index.shape == (50, 7)
+    assert np.all(y[index].sum(axis=1) == 5)  # 5 positives in every resample
+    assert set(np.unique(index[:, :2])) <= {0, 3}  # the first columns resample the negatives
+    np.testing.assert_array_equal(index, metrics.stratified_bootstrap_indices(y, 50, seed=3))
+    with pytest.raises(ValueError, match="both classes"):
+        metrics.stratified_bootstrap_indices([1, 1, 1])
+    with pytest.raises(ValueError, match="n_boot"):
+        metrics.stratified_bootstrap_indices(y, n_boot=0)
+
+
+def test_bootstrap_ci_brackets_the_estimate_and_shrinks_with_more_data():
+    y, p = _scored()
+    small = metrics.bootstrap_ci(y, p, metrics.auc, n_boot=400, seed=0)
+    assert small.estimate == pytest.approx(metrics.auc(y, p))
+    assert small.low < small.estimate < small.high and small.level == 0.95
+    y4, p4 = _scored(240, 560, seed=1)
+    large = metrics.bootstrap_ci(y4, p4, metrics.auc, n_boot=400, seed=0)
+    assert large.width < 0.7 * small.width  # 4x the data: about half the width
+    assert small.text() == (f"{small.estimate:.2f} (95 % CI {small.low:.2f}-{small.high:.2f})")
+
+
+def test_clinical_intervals_match_bootstrap_ci_on_the_same_resamples():
+    y, p = _scored()
+    out = metrics.clinical_intervals(y, p, threshold=0.5, n_boot=300, seed=2)
+    assert set(out) == {"auc", "sensitivity", "specificity"}
+    sens = lambda a, b: metrics.binary_metrics(a, b, 0.5).sensitivity  # noqa: E731
+    one = metrics.bootstrap_ci(y, p, sens, n_boot=300, seed=2)
+    assert (out["sensitivity"].low, out["sensitivity"].high) == pytest.approx((one.low, one.high))
+    auc_one = metrics.bootstrap_ci(y, p, metrics.auc, n_boot=300, seed=2)
+    assert (out["auc"].low, out["auc"].high) == pytest.approx((auc_one.low, auc_one.high))
+    m = metrics.binary_metrics(y, p, 0.5)
+    assert out["specificity"].estimate == m.specificity
+    # a normal-approximation check: the 95 % interval of a proportion is about +-1.96 SE
+    se = np.sqrt(m.sensitivity * (1 - m.sensitivity) / 140)
+    assert out["sensitivity"].width == pytest.approx(2 * 1.96 * se, rel=0.25)
+
+
+def test_brier_score_by_hand_and_sklearn():
+    from sklearn.metrics import brier_score_loss
+
+    assert metrics.brier_score([0, 1, 1], [0.1, 0.8, 0.4]) == pytest.approx((0.01 + 0.04 + 0.36) / 3)
+    y, p = _scored()
+    assert metrics.brier_score(y, p) == pytest.approx(brier_score_loss(y, p))
+    assert metrics.brier_score(y, np.full(y.size, y.mean())) == pytest.approx(y.mean() * (1 - y.mean()))
+
+
+def test_calibration_bins_and_ece_by_hand():
+    y = np.array([0, 0, 1, 1, 1, 0])
+    p = np.array([0.05, 0.15, 0.35, 0.95, 1.0, 0.9])
+    table = metrics.calibration_bins(y, p, n_bins=2)
+    np.testing.assert_array_equal(table["count"], [3, 3])
+    np.testing.assert_allclose(table["confidence"], [0.55 / 3, 2.85 / 3])
+    np.testing.assert_allclose(table["frequency"], [1 / 3, 2 / 3])
+    ece = metrics.expected_calibration_error(y, p, n_bins=2)
+    assert ece == pytest.approx(0.5 * abs(1 / 3 - 0.55 / 3) + 0.5 * abs(2 / 3 - 0.95))
+    table = metrics.calibration_bins(y, p, n_bins=10)
+    assert table["count"].sum() == 6 and np.isnan(table["confidence"][5])  # empty bin
+    # outcomes drawn with exactly the stated probability: calibrated, ECE near 0
+    rng = np.random.default_rng(0)
+    q = rng.uniform(size=20000)
+    assert metrics.expected_calibration_error(rng.uniform(size=q.size) < q, q) < 0.02
+    with pytest.raises(ValueError, match="probabilities"):
+        metrics.calibration_bins([0, 1], [0.5, 1.5])
+
+
+def test_temperature_scaling_recovers_a_known_temperature_and_keeps_the_ranking():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, 5000)
+    y = (rng.uniform(size=z.size) < 1 / (1 + np.exp(-z))).astype(int)  # calibrated logits z
+    overconfident = 1 / (1 + np.exp(-3 * z))  # T = 1/3 applied: too sure
+    t = metrics.fit_temperature(y, overconfident)
+    assert t == pytest.approx(3.0, rel=0.1)
+    fixed = metrics.apply_temperature(overconfident, t)
+    assert metrics.log_loss(y, fixed) < metrics.log_loss(y, overconfident)
+    assert metrics.expected_calibration_error(y, fixed) < metrics.expected_calibration_error(y, overconfident)
+    assert metrics.auc(y, fixed) == pytest.approx(metrics.auc(y, overconfident))
+    np.testing.assert_allclose(metrics.apply_temperature([0.2, 0.7], 1.0), [0.2, 0.7])
+    with pytest.raises(ValueError, match="temperature"):
+        metrics.apply_temperature([0.5], 0)
+
+
+def test_precision_recall_and_average_precision_are_sklearns():
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    y, p = _scored()
+    precision, recall, _ = metrics.precision_recall(y, p)
+    want_p, want_r, _ = precision_recall_curve(y, p)
+    np.testing.assert_allclose(precision, want_p)
+    np.testing.assert_allclose(recall, want_r)
+    assert metrics.average_precision(y, p) == pytest.approx(average_precision_score(y, p))
+    # a random ranking's AP is about the prevalence (here 0.7), its AUC about 0.5
+    rng = np.random.default_rng(1)
+    y = (rng.uniform(size=20000) < 0.7).astype(int)
+    assert metrics.average_precision(y, rng.uniform(size=y.size)) == pytest.approx(0.7, abs=0.02)
+
+
+def test_multiclass_auc_is_the_one_vs_rest_mean():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 300)
+    probs = rng.dirichlet(np.ones(4), 300) + 0.5 * np.eye(4)[y]
+    want = np.mean([roc_auc_score(y == k, probs[:, k]) for k in range(4)])
+    assert metrics.multiclass_auc(y, probs) == pytest.approx(want)
+    y2 = rng.integers(0, 2, 100)
+    p2 = rng.uniform(size=100)
+    assert metrics.multiclass_auc(y2, np.c_[1 - p2, p2]) == pytest.approx(metrics.auc(y2, p2))
+    assert metrics.multiclass_auc(y2, p2) == pytest.approx(metrics.auc(y2, p2))
+    with pytest.raises(ValueError, match="labels must be in"):
+        metrics.multiclass_auc([0, 5], np.full((2, 3), 1 / 3))
+
+
+def test_bootstrap_aucs_all_at_once_equal_sklearn_resample_by_resample():
+    y, p = _scored(30, 50, seed=4)
+    p = np.round(p, 1)  # many ties
+    index = metrics.stratified_bootstrap_indices(y, n_boot=40, seed=5)
+    fast = metrics._bootstrap_aucs(y, p, index)
+    slow = [roc_auc_score(y[i], p[i]) for i in index]
+    np.testing.assert_allclose(fast, slow, atol=1e-12)

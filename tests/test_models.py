@@ -107,3 +107,16 @@ def test_build_classifier_by_name():
         build_classifier("resnet", (16, 16, 1))
     with pytest.raises(ValueError, match="no options"):
         build_classifier("seed", (16, 16, 1), width=4)
+
+
+def test_several_classes_get_a_softmax_output():
+    keras.utils.set_random_seed(0)
+    for build in (lambda k: seed_cnn((28, 28, 3), n_classes=k), lambda k: improved_cnn((28, 28, 3), width=4, n_classes=k)):
+        model = build(5)
+        assert model.output_shape == (None, 5)
+        assert model.get_layer("output").get_config()["activation"] == "softmax"
+        p = np.asarray(model(np.random.default_rng(0).random((3, 28, 28, 3), dtype=np.float32)))
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+        assert build(2).output_shape == (None, 1)  # two classes: one sigmoid unit, as before
+    with pytest.raises(ValueError, match="n_classes must be an int >= 2"):
+        seed_cnn((28, 28, 1), n_classes=1)

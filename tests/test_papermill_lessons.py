@@ -43,7 +43,8 @@ SETTINGS = {
     "05_cnn_formula": ({"image_size": 24, "channels": 1, "kernel_size": 5, "seed": 1},
                        ("image_size", 20, r"parameter 'image_size' = 20 \(int\): "
                                           r"expected an integer in \[22, 512\]")),
-    "06_cnn_classifier": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64, "seed": 1},
+    "06_cnn_classifier": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64, "max_train": 200,
+                           "n_boot": 100, "seed": 1},
                           ("model", "resnet", r"parameter 'model' = 'resnet' \(str\): "
                                               r"expected one of 'seed', 'improved'")),
     "07_autoencoder": ({"noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8, "seed": 1},

@@ -112,3 +112,36 @@ def test_latent_scatter_and_score_histogram_one_series_per_class():
     fig = plots.score_histogram(np.arange(10.0), labels)
     assert len(fig.axes[0].patches) == 2 * 30
     plt.close(fig)
+
+
+def test_reliability_diagram_draws_one_curve_per_model_with_ece_and_brier():
+    from medlab import metrics
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    p = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.1, 200), 0, 1)
+    fig = plots.reliability_diagram(y, {"raw": p, "scaled": metrics.apply_temperature(p, 2.0)}, n_bins=5)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3  # diagonal + two models
+    table = metrics.calibration_bins(y, p, 5)
+    used = table["count"] > 0
+    np.testing.assert_allclose(ax.lines[1].get_xdata(), table["confidence"][used])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), table["frequency"][used])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[1] == (f"raw (ECE {metrics.expected_calibration_error(y, p, 5):.3f}, "
+                         f"Brier {metrics.brier_score(y, p):.3f})")
+    plt.close(fig)
+
+
+def test_pr_plot_marks_the_prevalence_and_the_average_precision():
+    from medlab import metrics
+
+    y = np.array([0, 0, 1, 1, 1, 0, 1, 1])
+    p = np.array([0.1, 0.4, 0.35, 0.8, 0.7, 0.2, 0.9, 0.6])
+    fig = plots.pr_plot(y, p)
+    ax = fig.axes[0]
+    assert ax.lines[0].get_ydata()[0] == pytest.approx(5 / 8)  # the random ranking's precision
+    precision, recall, _ = metrics.precision_recall(y, p)
+    np.testing.assert_allclose(ax.lines[1].get_xdata(), recall)
+    assert f"AP {metrics.average_precision(y, p):.2f}" in ax.get_legend().get_texts()[1].get_text()
+    plt.close(fig)

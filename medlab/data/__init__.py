@@ -8,7 +8,10 @@
 ``fetch_medmnist(flag, size, root)``   download an official MedMNIST ``.npz`` (MD5 checked)
 ``load_medmnist(path)``                read and validate a MedMNIST ``.npz``
 ``save_medmnist(path, splits)``        write one (e.g. from synthetic data)
-``find_pneumoniamnist()``              path of a PneumoniaMNIST file here, or None
+``load_pneumoniamnist()``              PneumoniaMNIST's official splits, shipped with
+                                       medlab (offline, MD5 checked, CC BY 4.0)
+``find_pneumoniamnist()``              path of a PneumoniaMNIST file here (yours or
+                                       the shipped one)
 ``export_image_folder(...)``           arrays -> ``root/<class>/*.png``
 ``image_folder_dataset(root, ...)``    ``root/<class>/*.png`` -> cached ``tf.data`` pipeline
 ``synthetic_chest(n, size, ...)``      synthetic chest X-rays, generated on the fly
@@ -34,6 +37,8 @@ _EXPORTS = {
     "sample": "samples", "sample_names": "samples",
     "Sample": "scans", "read_dicom": "scans", "read_nifti": "scans",
     "synthetic_chest": "synthetic",
+    "PNEUMONIAMNIST_ATTRIBUTION": "bundled", "load_pneumoniamnist": "bundled",
+    "pneumoniamnist_path": "bundled",
 }
 
 
@@ -51,6 +56,7 @@ def __dir__():
 
 __all__ = [
     "MEDMNIST_CLASSES",
+    "PNEUMONIAMNIST_ATTRIBUTION",
     "DownloadError",
     "Sample",
     "Split",
@@ -61,7 +67,9 @@ __all__ = [
     "find_pneumoniamnist",
     "image_folder_dataset",
     "load_medmnist",
+    "load_pneumoniamnist",
     "medmnist_flags",
+    "pneumoniamnist_path",
     "read_dicom",
     "read_nifti",
     "sample",

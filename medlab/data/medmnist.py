@@ -246,31 +246,29 @@ def default_data_root():
 
 
 def find_pneumoniamnist():
-    """Path of a PneumoniaMNIST (28x28) file on this machine, or None.
+    """Path of a PneumoniaMNIST (28x28) file on this machine: yours, else the shipped one.
 
     Looks, in order, for ``$MEDLAB_DATA/pneumoniamnist.npz``,
-    ``<repo>/data/pneumoniamnist.npz``, ``./data/pneumoniamnist.npz`` and the
-    development file ``<repo>/../shared/data/pneumoniamnist_dev.npz``, where
-    ``<repo>`` is the folder holding the medlab package. Lessons use it to
-    switch from synthetic to real X-rays when a file is present.
+    ``<repo>/data/pneumoniamnist.npz`` and ``./data/pneumoniamnist.npz`` (a file you
+    downloaded with ``medlab data fetch pneumoniamnist``), where ``<repo>`` is the folder
+    holding the medlab package; else the copy shipped inside medlab
+    (:func:`medlab.data.pneumoniamnist_path`, MD5 checked). Both hold the official splits.
 
     Returns
     -------
-    pathlib.Path or None
+    pathlib.Path
     """
     candidates = []
     if os.environ.get("MEDLAB_DATA"):
         candidates.append(Path(os.environ["MEDLAB_DATA"]).expanduser() / "pneumoniamnist.npz")
     repo = _repo_root()
-    candidates += [
-        repo / "data" / "pneumoniamnist.npz",
-        Path.cwd() / "data" / "pneumoniamnist.npz",
-        repo.parent / "shared" / "data" / "pneumoniamnist_dev.npz",
-    ]
+    candidates += [repo / "data" / "pneumoniamnist.npz", Path.cwd() / "data" / "pneumoniamnist.npz"]
     for path in candidates:
         if path.is_file():
             return path
-    return None
+    from medlab.data.bundled import pneumoniamnist_path
+
+    return pneumoniamnist_path()
 
 
 def file_md5(path, chunk_size=1 << 20):

@@ -127,6 +127,14 @@ def _col(x):
 # --------------------------------------------------------------------------
 # parameters and pose
 # --------------------------------------------------------------------------
+#: Keys of ``_draw_params`` that belong to the patient (anatomy); the others are the pose
+#: and exposure of one image.
+_ANATOMY_KEYS = ("lung_w", "lung_h", "air", "dome_r", "dome_drop", "heart", "heart_u",
+                 "rib_phase", "rib_spacing", "gas")
+#: Half-width, in canonical units, of the grid on which a patient's texture is drawn.
+_TEXTURE_EXTENT = 1.3
+
+
 def _draw_params(m, rng):
     """Draw the per-image pose, anatomy and exposure parameters.
 
@@ -455,7 +463,51 @@ def _expose(attenuation, v, p, rng):
     return np.clip(image, 0.0, 1.0)
 
 
-def _render(labels, size, rng):
+def _sample_canonical(fields, index, u, v):
+    """Sample per-patient texture fields at the canonical coordinates of each image.
+
+    Parameters
+    ----------
+    fields : float32 ndarray (P, g, g)
+        One field per patient on a grid spanning [-_TEXTURE_EXTENT, _TEXTURE_EXTENT]^2.
+    index : int ndarray (m,)
+        The patient of each image.
+    u, v : float32 ndarrays (m, size, size)
+
+    Returns
+    -------
+    float32 ndarray (m, size, size), bilinear samples
+    """
+    g = fields.shape[-1]
+    scale = (g - 1) / (2.0 * _TEXTURE_EXTENT)
+    out = np.empty(u.shape, dtype=np.float32)
+    for k in range(u.shape[0]):
+        rows = (v[k] + _TEXTURE_EXTENT) * scale
+        cols = (u[k] + _TEXTURE_EXTENT) * scale
+        out[k] = ndimage.map_coordinates(fields[index[k]], [rows, cols], order=1, mode="reflect")
+    return out
+
+
+def _draw_patients(n_patients, size, rng):
+    """The parts of an image that belong to the patient: anatomy, consolidation, texture.
+
+    Returns
+    -------
+    dict with ``anatomy`` and ``opacity`` (dicts of (P, 1, 1) arrays), ``fine`` and
+    ``tissue`` (float32 (P, g, g) texture fields in canonical space)
+    """
+    anatomy = _draw_params(n_patients, rng)
+    edge = np.full_like(anatomy["scale"], _EDGE_PX * 2.0 / size)
+    opacity = _opacity_params(n_patients, rng, anatomy, edge)
+    g = int(math.ceil(size * _TEXTURE_EXTENT)) + 1  # about the images' pixel pitch
+    pitch = g / (2.0 * _TEXTURE_EXTENT)  # grid points per canonical unit
+    shape = (n_patients, g, g)
+    return {"anatomy": {k: anatomy[k] for k in _ANATOMY_KEYS}, "opacity": opacity,
+            "fine": _smooth_noise(rng, shape, sigma_px=0.04 * pitch),
+            "tissue": _smooth_noise(rng, shape, sigma_px=0.1 * pitch)}
+
+
+def _render(labels, size, rng, patient=None):
     """Render one chunk of images.
 
     Parameters
@@ -463,6 +515,9 @@ def _render(labels, size, rng):
     labels : int ndarray, shape (m,)
     size : int
     rng : numpy.random.Generator
+    patient : dict, optional
+        ``_draw_patients``'s output plus ``index`` (m,), the patient of each image: their
+        anatomy, consolidation and texture replace freshly drawn ones.
 
     Returns
     -------
@@ -471,8 +526,13 @@ def _render(labels, size, rng):
     m = labels.shape[0]
     shape = (m, size, size)
     p = _draw_params(m, rng)
+    if patient is not None:  # the patient's anatomy, this image's pose and exposure
+        p.update({k: patient["anatomy"][k][patient["index"]] for k in _ANATOMY_KEYS})
     edge = _EDGE_PX * 2.0 / size / p["scale"]  # one pixel in canonical units
-    q = _opacity_params(m, rng, p, edge)
+    if patient is None:
+        q = _opacity_params(m, rng, p, edge)
+    else:
+        q = {k: val[patient["index"]] for k, val in patient["opacity"].items()}
     u, v = _pose_grid(size, p)
 
     body = _body(u, v, edge)
@@ -481,8 +541,12 @@ def _render(labels, size, rng):
     air = air * (1.0 - heart)  # the heart hides the lung behind it
     # texture correlation lengths are set in canonical units so that images
     # look alike at any size: 0.04 (vessels) and 0.1 (soft tissue) half-widths
-    fine = _smooth_noise(rng, shape, sigma_px=0.04 * size / 2)
-    tissue = _smooth_noise(rng, shape, sigma_px=0.1 * size / 2)
+    if patient is None:
+        fine = _smooth_noise(rng, shape, sigma_px=0.04 * size / 2)
+        tissue = _smooth_noise(rng, shape, sigma_px=0.1 * size / 2)
+    else:  # the patient's own vessels and tissue, seen in this image's pose
+        fine = _sample_canonical(patient["fine"], patient["index"], u, v)
+        tissue = _sample_canonical(patient["tissue"], patient["index"], u, v)
     markings = _lung_markings(fine, u, v)
     patchiness = 0.7 * tissue + 0.7 * fine  # both scales; about unit variance
     opacity = np.zeros(shape, dtype=np.float32)
@@ -561,7 +625,7 @@ def check_memory(n, size, available=None):
     return needed
 
 
-def synthetic_chest(n, size=64, seed=0, prevalence=0.5):
+def synthetic_chest(n, size=64, seed=0, prevalence=0.5, images_per_patient=None):
     """Draw synthetic chest radiographs, half (by default) with a consolidation.
 
     Parameters
@@ -578,6 +642,17 @@ def synthetic_chest(n, size=64, seed=0, prevalence=0.5):
     prevalence : float in [0, 1]
         Fraction of positive images. Exactly ``round(n * prevalence)``
         images are positive (Python rounding: halves to even), in random order.
+        With ``images_per_patient``, exactly ``round(n_patients * prevalence)``
+        patients are.
+    images_per_patient : int >= 1, optional
+        Draw ``n / images_per_patient`` patients (``n`` must be a multiple) and
+        that many images of each, as in a real archive where one patient has
+        several X-rays: the same anatomy (lung and heart shape and size, lung
+        density, ribs, vessels and soft-tissue texture) and the same
+        consolidation, with a new pose (rotation, shift, magnification),
+        exposure (window, gamma, heel effect) and noise in every image. Then a
+        third array, ``patient``, is returned. Default ``None``: every image
+        is its own patient and two arrays are returned, as before.
 
     Returns
     -------
@@ -586,12 +661,16 @@ def synthetic_chest(n, size=64, seed=0, prevalence=0.5):
         air around the patient and in the lungs is dark).
     labels : int64 ndarray, shape (n,)
         1 if the image contains a consolidation (pneumonia-like opacity), else 0.
+    patient : int64 ndarray, shape (n,)
+        Only with ``images_per_patient``: the patient of each image, 0 to
+        ``n / images_per_patient - 1``; each patient's images are consecutive.
 
     Raises
     ------
     ValueError
-        If ``n`` is not an int >= 1, ``size`` not an int >= 16, or
-        ``prevalence`` not a number in [0, 1].
+        If ``n`` is not an int >= 1, ``size`` not an int >= 16,
+        ``prevalence`` not a number in [0, 1], or ``images_per_patient`` not
+        an int >= 1 that divides ``n``.
 
     Examples
     --------
@@ -604,6 +683,10 @@ def synthetic_chest(n, size=64, seed=0, prevalence=0.5):
     prevalence = validate.number("prevalence", prevalence, low=0, high=1)
     check_memory(n, size)
 
+    if images_per_patient is not None:
+        return _patients_chest(n, size, seed, float(prevalence),
+                               _check_int("images_per_patient", images_per_patient, 1))
+
     rng = np.random.default_rng(seed)
     labels = np.zeros(n, dtype=np.int64)
     labels[: round(n * float(prevalence))] = 1
@@ -615,3 +698,24 @@ def synthetic_chest(n, size=64, seed=0, prevalence=0.5):
         stop = min(start + chunk, n)
         images[start:stop] = _render(labels[start:stop], size, rng)
     return images, labels
+
+
+def _patients_chest(n, size, seed, prevalence, per_patient):
+    """``synthetic_chest`` with ``images_per_patient``: see its docstring."""
+    if n % per_patient:
+        raise ValueError(f"n ({n}) must be a multiple of images_per_patient ({per_patient})")
+    n_patients = n // per_patient
+    rng = np.random.default_rng(seed)
+    patient_labels = np.zeros(n_patients, dtype=np.int64)
+    patient_labels[: round(n_patients * prevalence)] = 1
+    rng.shuffle(patient_labels)
+    patients = _draw_patients(n_patients, size, rng)
+    patient = np.repeat(np.arange(n_patients, dtype=np.int64), per_patient)
+    labels = patient_labels[patient]
+    images = np.empty((n, size, size), dtype=np.float32)
+    chunk = max(1, _CHUNK_PIXELS // (size * size))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        images[start:stop] = _render(labels[start:stop], size, rng,
+                                     {**patients, "index": patient[start:stop]})
+    return images, labels, patient
