@@ -19,6 +19,8 @@ The chain rule for the 2-D cross-correlation
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -26,6 +28,8 @@ from medlab import ops
 
 # Rows of the patch matrix handled at once (about 8 MB of patches): keeps memory flat at 150 x 150.
 _CHUNK_BYTES = 8 * 2**20
+# conv2d_backward splits the batch over the cores from this many values of x and dy on.
+_PARALLEL_MIN_ELEMENTS = 2**16
 
 
 def _array(value, name, ndim=None):
@@ -86,29 +90,41 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid"):
     k = kh * kw * c
     windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
     windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (N, Ho, Wo, kh, kw, C)
-    kernel_matrix = w.reshape(k, f)
-    dw = np.zeros((k, f), dtype=np.float32)
+    kernel_matrix_t = np.ascontiguousarray(w.reshape(k, f).T)
     dxp = np.zeros(xp.shape, dtype=np.float32)
     step = max(1, _CHUNK_BYTES // max(ho * wo * k * 4, 1))
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        rows = (stop - start) * ho * wo
-        dy_rows = dy[start:stop].reshape(rows, f)
-        patches = windows[start:stop].reshape(rows, k)
-        dw += patches.T @ dy_rows                      # sum over batch and positions
-        dpatches = (dy_rows @ kernel_matrix.T).reshape(stop - start, ho, wo, kh, kw, c)
-        target = dxp[start:stop]
-        for u in range(kh):                             # col2im: scatter each window back
-            for v in range(kw):
-                target[:, u:u + sh * (ho - 1) + 1:sh, v:v + sw * (wo - 1) + 1:sw] += \
-                    dpatches[:, :, :, u, v]
+    # the batch split over the cores, BLAS held to one thread each: BLAS's own threads
+    # wait on each other on a busy machine, and im2col and col2im run on one core
+    parts = ops._batch_parts(n, dy.size + x.size, _PARALLEL_MIN_ELEMENTS, per_core=2)
+    partial_dw = [None] * len(parts)
+
+    def work(index):
+        part = parts[index]
+        dw_part = np.zeros((k, f), dtype=np.float32)
+        for start in range(part.start, part.stop, step):
+            stop = min(part.stop, start + step)
+            rows = (stop - start) * ho * wo
+            dy_rows = dy[start:stop].reshape(rows, f)
+            patches = windows[start:stop].reshape(rows, k)
+            dw_part += patches.T @ dy_rows                 # sum over batch and positions
+            dpatches = (dy_rows @ kernel_matrix_t).reshape(stop - start, ho, wo, kh, kw, c)
+            target = dxp[start:stop]
+            for u in range(kh):                             # col2im: scatter each window back
+                for v in range(kw):
+                    target[:, u:u + sh * (ho - 1) + 1:sh, v:v + sw * (wo - 1) + 1:sw] += \
+                        dpatches[:, :, :, u, v]
+        partial_dw[index] = dw_part
+
+    with ops._single_threaded_blas() if len(parts) > 1 else contextlib.nullcontext():
+        ops._run_parts(work, range(len(parts)))
+    dw = partial_dw[0] if len(parts) == 1 else np.sum(partial_dw, axis=0, dtype=np.float32)
     dx = _crop(dxp, x.shape, (kh, kw), stride) if same else dxp
     db = dy.sum(axis=(0, 1, 2), dtype=np.float32)
     return np.ascontiguousarray(dx), dw.reshape(w.shape), db
 
 
 # -------------------------------------------------------------------- pooling
-def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid"):
+def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=None):
     """Gradient of :func:`medlab.ops.max_pool2d` with respect to its input.
 
     Each window passes its gradient to the pixel that won the max (the first one, in
@@ -121,6 +137,8 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid"):
     dy : array (N, H_out, W_out, C)
     pool_size, stride, padding
         As in the forward call.
+    y : array (N, H_out, W_out, C), optional
+        The forward output, when the caller has it (saves computing it again).
 
     Returns
     -------
@@ -128,17 +146,30 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid"):
     """
     x, pool, stride, mode, ho, wo = ops._pool(x, pool_size, stride, padding)
     dy = _check_dy(dy, (x.shape[0], ho, wo, x.shape[3]))
-    y = ops.max_pool2d(x, pool, stride, mode)
+    if y is None:
+        y = ops.max_pool2d(x, pool, stride, mode)
+    elif np.shape(y) != dy.shape:
+        raise ValueError(f"y must be the forward output, of shape {dy.shape}, got {np.shape(y)}")
     xp = ops._pad_same(x, pool, stride, value=-np.inf) if mode == "same" else x
     dxp = np.zeros(xp.shape, dtype=np.float32)
-    taken = np.zeros(y.shape, dtype=bool)
-    for u in range(pool[0]):
-        for v in range(pool[1]):
-            rows = slice(u, u + stride[0] * (ho - 1) + 1, stride[0])
-            cols = slice(v, v + stride[1] * (wo - 1) + 1, stride[1])
-            winner = (xp[:, rows, cols] == y) & ~taken
-            taken |= winner
-            dxp[:, rows, cols] += np.where(winner, dy, np.float32(0))
+    overlap = stride[0] < pool[0] or stride[1] < pool[1]
+
+    def work(part):
+        taken = np.zeros(y[part].shape, dtype=bool)
+        winner = np.empty_like(taken)
+        for u in range(pool[0]):
+            for v in range(pool[1]):
+                rows = slice(u, u + stride[0] * (ho - 1) + 1, stride[0])
+                cols = slice(v, v + stride[1] * (wo - 1) + 1, stride[1])
+                np.equal(xp[part, rows, cols], y[part], out=winner)
+                winner &= ~taken
+                taken |= winner
+                if overlap:
+                    dxp[part, rows, cols] += np.where(winner, dy[part], np.float32(0))
+                else:  # each pixel lies in one window only: write, do not add
+                    np.multiply(winner, dy[part], out=dxp[part, rows, cols])
+
+    ops._run_parts(work, ops._batch_parts(x.shape[0], x.size))
     dx = _crop(dxp, x.shape, pool, stride) if mode == "same" else dxp
     return np.ascontiguousarray(dx)
 

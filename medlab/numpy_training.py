@@ -96,9 +96,22 @@ def loss_and_gradients(model, weights, x, y):
     """
     layers = _layers(model)
     params = _split(layers, weights)
+    # NumPy's BLAS on one thread: at these sizes its threads cost more than they give (on a busy
+    # machine 10-100x more); the convolutions split large batches over the cores themselves
+    with ops._single_threaded_blas():
+        return _loss_and_gradients(layers, params, x, y)
+
+
+def _relu_then_max_pool(layers, index):
+    """Whether layer ``index`` has a ReLU and the next layer is a max pool."""
+    return (index + 1 < len(layers) and _activation(layers[index]) == "relu"
+            and type(layers[index + 1]).__name__ == "MaxPooling2D")
+
+
+def _loss_and_gradients(layers, params, x, y):
     a = np.asarray(x, dtype=np.float32)
-    tape = []  # (layer, input, pre-activation) for the backward pass
-    for layer, p in zip(layers, params):
+    tape = []  # (input, pre-activation) of every layer, for the backward pass
+    for index, (layer, p) in enumerate(zip(layers, params)):
         kind = type(layer).__name__
         if kind == "Conv2D":
             z = ops.conv2d(a, p[0], p[1], tuple(layer.strides), layer.padding)
@@ -110,23 +123,31 @@ def loss_and_gradients(model, weights, x, y):
             z = ops.max_pool2d(a, tuple(layer.pool_size), tuple(layer.strides), layer.padding)
         else:
             z = ops.avg_pool2d(a, tuple(layer.pool_size), tuple(layer.strides), layer.padding)
-        tape.append((layer, a, z))
+        tape.append((a, z))
         name = _activation(layer)
-        a = ops.relu(z) if name == "relu" else ops.sigmoid(z) if name == "sigmoid" else z
+        if _relu_then_max_pool(layers, index):
+            # the backward pass needs only the ReLU's output here (see below): rectify in place
+            a = z
+            ops._run_parts(lambda part: np.maximum(z[part], np.float32(0), out=z[part]),
+                           ops._batch_parts(z.shape[0], z.size))
+        else:
+            a = ops.relu(z) if name == "relu" else ops.sigmoid(z) if name == "sigmoid" else z
     labels = np.asarray(y, dtype=np.float32).reshape(z.shape)
     loss = backprop.binary_cross_entropy(z, labels)
     dz = backprop.sigmoid_cross_entropy_backward(z, labels)
     grads = []
     for index in range(len(layers) - 1, -1, -1):
-        layer, a_in, z = tape[index]
-        if index < len(layers) - 1:  # the last layer's sigmoid is folded into the loss
+        layer = layers[index]
+        a_in, z = tape[index]
+        kind = type(layer).__name__
+        # the last layer's sigmoid is folded into the loss; a ReLU before a max pool into the pool
+        if index < len(layers) - 1 and not _relu_then_max_pool(layers, index):
             name = _activation(layer)
             if name == "relu":
                 dz = backprop.relu_backward(z, dz)
             elif name == "sigmoid":
                 s = ops.sigmoid(z)
                 dz = dz * s * (np.float32(1) - s)
-        kind = type(layer).__name__
         if kind == "Conv2D":
             dz, dw, db = backprop.conv2d_backward(a_in, params[index][0], dz,
                                                   tuple(layer.strides), layer.padding)
@@ -135,8 +156,13 @@ def loss_and_gradients(model, weights, x, y):
         elif kind == "Flatten":
             dz = backprop.flatten_backward(a_in, dz)
         elif kind == "MaxPooling2D":
+            if index > 0 and _relu_then_max_pool(layers, index - 1):
+                # ReLU then max pool: each window's winner is a ReLU output, and the ReLU
+                # passes the gradient where that output is > 0, so mask the pooled gradient
+                # (4x smaller) instead of the full one
+                dz = np.where(z > 0, dz, np.float32(0))
             dz = backprop.max_pool2d_backward(a_in, dz, tuple(layer.pool_size),
-                                              tuple(layer.strides), layer.padding)
+                                              tuple(layer.strides), layer.padding, y=z)
         else:
             dz = backprop.avg_pool2d_backward(a_in, dz, tuple(layer.pool_size),
                                               tuple(layer.strides), layer.padding)
