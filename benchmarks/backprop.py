@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 import medlab  # noqa: F401  (imports TensorFlow quietly)
-from medlab import keras, numpy_training, optimizers, tf
+from medlab import backprop, keras, numpy_training, optimizers, tf
 from medlab.models import seed_cnn
 
 #: (side, channels) of the two input sizes: MedMNIST's 28 x 28 grey, the article's 150 x 150 RGB.
@@ -49,8 +49,7 @@ def run_size(size, batch, repeats, seed=0):
     start = numpy_training.initial_weights(model)
     loss, grads = numpy_training.loss_and_gradients(model, start, x, y)
     keras_loss, keras_grads = numpy_training.keras_loss_and_gradients(model, start, x, y)
-    grad_error = max(float(np.abs(g - k).max() / max(np.abs(k).max(), 1e-30))
-                     for g, k in zip(grads, keras_grads))
+    grad_error = max(backprop.scaled_difference(g, k) for g, k in zip(grads, keras_grads))
 
     weights = [w.copy() for w in start]
     sgd = optimizers.SGD(1e-3)

@@ -371,6 +371,20 @@ def relative_error(a, b):
     return float(np.max(np.abs(a - b) / scale))
 
 
+def scaled_difference(a, b):
+    """``max |a - b| / max(max |a|, max |b|)``: the difference relative to the arrays' scale.
+
+    How far two computations of one gradient disagree, insensitive to tiny components (whose
+    own relative error is all round-off). inf when the shapes differ, 0 for two zero arrays.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    return float(np.max(np.abs(a - b), initial=0.0)) / scale if scale else 0.0
+
+
 def gradient_check(f, x, analytic, eps=1e-3, tolerance=1e-2):
     """Compare an analytic gradient with :func:`numerical_gradient`.
 
@@ -396,15 +410,13 @@ def gradient_check(f, x, analytic, eps=1e-3, tolerance=1e-2):
     numeric = numerical_gradient(f, x, eps)
     if analytic.shape != numeric.shape:
         raise ValueError(f"analytic must have the shape of x {numeric.shape}, got {analytic.shape}")
-    scale = max(float(np.max(np.abs(analytic), initial=0)), float(np.max(np.abs(numeric), initial=0)),
-                1e-12)
-    error = float(np.max(np.abs(analytic - numeric), initial=0)) / scale
+    error = scaled_difference(analytic, numeric)
     return error <= tolerance, error
 
 
 __all__ = [
     "avg_pool2d_backward", "binary_cross_entropy", "conv2d_backward", "dense_backward",
     "flatten_backward", "gradient_check", "max_pool2d_backward", "numerical_gradient",
-    "relative_error", "relu_backward", "sigmoid_cross_entropy_backward",
+    "relative_error", "relu_backward", "scaled_difference", "sigmoid_cross_entropy_backward",
     "softmax_cross_entropy", "softmax_cross_entropy_backward",
 ]

@@ -181,6 +181,12 @@ def test_gradient_check_passes_right_gradients_and_catches_wrong_ones():
     assert not ok and error > 0.1
 
 
+def test_scaled_difference():
+    assert backprop.scaled_difference([1.0, 1e-9], [1.0, 2e-9]) == pytest.approx(1e-9)
+    assert backprop.scaled_difference(np.zeros(2), np.zeros(2)) == 0.0
+    assert backprop.scaled_difference([1.0], [1.0, 2.0]) == float("inf")
+
+
 def test_relative_error():
     assert backprop.relative_error([1.0, 2.0], [1.0, 2.0]) == 0.0
     assert backprop.relative_error([1.0], [2.0]) == pytest.approx(0.5)
