@@ -105,6 +105,16 @@ def test_pool_backward_fixed(kind, padding):
     _pool_case(kind, 2, 9, 7, 3, (3, 2), (2, 1), padding, seed=4)
 
 
+def test_max_pool_backward_reuses_a_given_forward_output():
+    x = _rng(9).standard_normal((2, 6, 6, 3), dtype=np.float32)
+    dy = _rng(10).standard_normal((2, 3, 3, 3), dtype=np.float32)
+    y = ops.max_pool2d(x, 2)
+    np.testing.assert_array_equal(backprop.max_pool2d_backward(x, dy, y=y),
+                                  backprop.max_pool2d_backward(x, dy))
+    with pytest.raises(ValueError, match="y must be the forward output"):
+        backprop.max_pool2d_backward(x, dy, y=y[:, :2])
+
+
 def test_max_pool_backward_routes_to_the_first_of_tied_maxima():
     x = np.zeros((1, 2, 2, 1), np.float32)  # four tied values, as after a ReLU
     dx = backprop.max_pool2d_backward(x, np.ones((1, 1, 1, 1), np.float32))

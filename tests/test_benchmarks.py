@@ -236,3 +236,26 @@ def test_autoencoder_benchmark_reports_psnr_ssim_and_anomaly_auc(tiny_medmnist, 
     assert 15 < result["psnr_noisy"] < 25, result
     assert result["psnr_classical"] > result["psnr_noisy"], result
     assert result["train_seconds"] > 0
+
+
+# ----------------------------------------------------------------------- backprop.py
+def test_backprop_benchmark_reports_gradient_agreement_and_times(capsys):
+    bench = load_benchmark("backprop")
+    status, lines = run_main(bench, ["--sizes", "12,16", "--batch", "4", "--repeats", "1", "--json"],
+                             capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert [r["input"] for r in rows] == ["4x12x12x1", "4x16x16x1"]
+    for row in rows:
+        assert row["max_relative_gradient_error"] <= 1e-5, row
+        for key in ("numpy_ms", "keras_ms", "ratio", "loss_difference"):
+            assert_finite(row[key], key)
+
+
+def test_backprop_benchmark_prints_a_table(capsys):
+    bench = load_benchmark("backprop")
+    status, lines = run_main(bench, ["--sizes", "12", "--batch", "2", "--repeats", "1"], capsys)
+    assert status == 0
+    assert lines[0].startswith("one training step of seed_cnn: NumPy (medlab) vs Keras")
+    assert lines[2].startswith("2x12x12x1")
+    assert lines[-1].startswith("largest gradient error")
