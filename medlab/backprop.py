@@ -56,7 +56,7 @@ def _crop(dx_padded, x_shape, kernel, stride):
 
 
 # ---------------------------------------------------------------- convolution
-def conv2d_backward(x, w, dy, stride=1, padding="valid"):
+def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True):
     """Gradients of :func:`medlab.ops.conv2d` with respect to its input, kernels and bias.
 
     Parameters
@@ -69,10 +69,13 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid"):
         dL/dy, the gradient of the loss with respect to the forward output.
     stride, padding
         As in the forward call.
+    input_gradient : bool
+        False skips dx (returned as None): a network's first layer needs no gradient for
+        the image, and it is a third of the work.
 
     Returns
     -------
-    dx : float32 array (N, H, W, C)
+    dx : float32 array (N, H, W, C), or None
     dw : float32 array (kh, kw, C, F)
     db : float32 array (F,)
     """
@@ -91,7 +94,7 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid"):
     windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
     windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (N, Ho, Wo, kh, kw, C)
     kernel_matrix_t = np.ascontiguousarray(w.reshape(k, f).T)
-    dxp = np.zeros(xp.shape, dtype=np.float32)
+    dxp = np.zeros(xp.shape, dtype=np.float32) if input_gradient else None
     step = max(1, _CHUNK_BYTES // max(ho * wo * k * 4, 1))
     # the batch split over the cores, BLAS held to one thread each: BLAS's own threads
     # wait on each other on a busy machine, and im2col and col2im run on one core
@@ -107,6 +110,8 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid"):
             dy_rows = dy[start:stop].reshape(rows, f)
             patches = windows[start:stop].reshape(rows, k)
             dw_part += patches.T @ dy_rows                 # sum over batch and positions
+            if not input_gradient:
+                continue
             dpatches = (dy_rows @ kernel_matrix_t).reshape(stop - start, ho, wo, kh, kw, c)
             target = dxp[start:stop]
             for u in range(kh):                             # col2im: scatter each window back
@@ -118,8 +123,10 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid"):
     with ops._single_threaded_blas() if len(parts) > 1 else contextlib.nullcontext():
         ops._run_parts(work, range(len(parts)))
     dw = partial_dw[0] if len(parts) == 1 else np.sum(partial_dw, axis=0, dtype=np.float32)
-    dx = _crop(dxp, x.shape, (kh, kw), stride) if same else dxp
     db = dy.sum(axis=(0, 1, 2), dtype=np.float32)
+    if not input_gradient:
+        return None, dw.reshape(w.shape), db
+    dx = _crop(dxp, x.shape, (kh, kw), stride) if same else dxp
     return np.ascontiguousarray(dx), dw.reshape(w.shape), db
 
 
@@ -154,20 +161,26 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=N
     dxp = np.zeros(xp.shape, dtype=np.float32)
     overlap = stride[0] < pool[0] or stride[1] < pool[1]
 
+    offsets = [(u, v) for u in range(pool[0]) for v in range(pool[1])]
+
     def work(part):
-        taken = np.zeros(y[part].shape, dtype=bool)
-        winner = np.empty_like(taken)
-        for u in range(pool[0]):
-            for v in range(pool[1]):
-                rows = slice(u, u + stride[0] * (ho - 1) + 1, stride[0])
-                cols = slice(v, v + stride[1] * (wo - 1) + 1, stride[1])
-                np.equal(xp[part, rows, cols], y[part], out=winner)
-                winner &= ~taken
-                taken |= winner
-                if overlap:
-                    dxp[part, rows, cols] += np.where(winner, dy[part], np.float32(0))
-                else:  # each pixel lies in one window only: write, do not add
-                    np.multiply(winner, dy[part], out=dxp[part, rows, cols])
+        # ``left``: the gradient of the windows whose winner is not found yet. Offsets are
+        # tried in row-major order; the first pixel equal to the max takes all of it.
+        left = dy[part].copy()
+        winner = np.empty(left.shape, dtype=bool)
+        share = np.empty_like(left)
+        for index, (u, v) in enumerate(offsets):
+            rows = slice(u, u + stride[0] * (ho - 1) + 1, stride[0])
+            cols = slice(v, v + stride[1] * (wo - 1) + 1, stride[1])
+            np.equal(xp[part, rows, cols], y[part], out=winner)
+            if overlap:
+                np.multiply(winner, left, out=share)
+                dxp[part, rows, cols] += share
+            else:  # each pixel lies in one window only: write, do not add
+                share = dxp[part, rows, cols]
+                np.multiply(winner, left, out=share)
+            if index + 1 < len(offsets):
+                left -= share  # exactly 0 where this offset won
 
     ops._run_parts(work, ops._batch_parts(x.shape[0], x.size))
     dx = _crop(dxp, x.shape, pool, stride) if mode == "same" else dxp

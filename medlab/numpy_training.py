@@ -150,7 +150,8 @@ def _loss_and_gradients(layers, params, x, y):
                 dz = dz * s * (np.float32(1) - s)
         if kind == "Conv2D":
             dz, dw, db = backprop.conv2d_backward(a_in, params[index][0], dz,
-                                                  tuple(layer.strides), layer.padding)
+                                                  tuple(layer.strides), layer.padding,
+                                                  input_gradient=index > 0)
         elif kind == "Dense":
             dz, dw, db = backprop.dense_backward(a_in, params[index][0], dz)
         elif kind == "Flatten":
@@ -168,6 +169,8 @@ def _loss_and_gradients(layers, params, x, y):
                                               tuple(layer.strides), layer.padding)
         if kind in ("Conv2D", "Dense"):
             grads[:0] = [dw, db] if layer.use_bias else [dw]
+        if index == 0:
+            break  # no gradient for the images themselves
     return loss, grads
 
 

@@ -73,6 +73,18 @@ def test_conv2d_backward_by_hand():
     assert dw.item() == 10 and db.tolist() == [4]
 
 
+def test_conv2d_backward_can_skip_the_input_gradient():
+    rng = _rng(11)
+    x = rng.standard_normal((3, 7, 6, 2), dtype=np.float32)
+    w = rng.standard_normal((3, 3, 2, 4), dtype=np.float32)
+    dy = rng.standard_normal((3, 5, 4, 4), dtype=np.float32)
+    dx, dw, db = backprop.conv2d_backward(x, w, dy, input_gradient=False)
+    full = backprop.conv2d_backward(x, w, dy)
+    assert dx is None
+    np.testing.assert_array_equal(dw, full[1])
+    np.testing.assert_array_equal(db, full[2])
+
+
 def test_conv2d_backward_large_batch_is_chunked(monkeypatch):
     monkeypatch.setattr(backprop, "_CHUNK_BYTES", 1)
     _conv_case(5, 8, 8, 2, 3, 3, 3, 1, "same", seed=3)
