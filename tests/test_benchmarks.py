@@ -319,3 +319,26 @@ def test_medmnist_benchmark_breaks_auc_ties_by_accuracy():
     assert medmnist.selection_score(y, ranked_well_called) > medmnist.selection_score(y, ranked_badly_called)
     worse_auc = np.array([0.1, 0.95, 0.8, 0.9])  # AUC 0.75 loses whatever its accuracy
     assert medmnist.selection_score(y, worse_auc) < medmnist.selection_score(y, ranked_badly_called)
+
+
+# ----------------------------------------------------------------------- backprop.py
+def test_backprop_benchmark_reports_gradient_agreement_and_times(capsys):
+    bench = load_benchmark("backprop")
+    status, lines = run_main(bench, ["--sizes", "12,16", "--batch", "4", "--repeats", "1", "--json"],
+                             capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert [r["input"] for r in rows] == ["4x12x12x1", "4x16x16x1"]
+    for row in rows:
+        assert row["max_relative_gradient_error"] <= 1e-5, row
+        for key in ("numpy_ms", "keras_ms", "ratio", "loss_difference"):
+            assert_finite(row[key], key)
+
+
+def test_backprop_benchmark_prints_a_table(capsys):
+    bench = load_benchmark("backprop")
+    status, lines = run_main(bench, ["--sizes", "12", "--batch", "2", "--repeats", "1"], capsys)
+    assert status == 0
+    assert lines[0].startswith("one training step of seed_cnn: NumPy (medlab) vs Keras")
+    assert lines[2].startswith("2x12x12x1")
+    assert lines[-1].startswith("largest gradient error")

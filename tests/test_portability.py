@@ -18,13 +18,15 @@ JOBS = portability.quick_jobs()
 
 def test_every_training_lesson_is_checked():
     lessons = portability.training_lessons()
-    assert {p.stem for p in lessons} >= {"06_cnn_classifier", "07_autoencoder", "08_hyperparameters"}
+    assert {p.stem for p in lessons} >= {"06_how_w_is_learned", "06_cnn_classifier", "07_autoencoder",
+                                         "08_hyperparameters"}
     checked = {p.name for notebooks in JOBS.values() for p in notebooks}
     assert checked == {p.name for p in lessons}
 
 
 def test_training_code_is_recognised():
-    for code in ("model.fit(x, y)", "fit_classifier(m, x)", "train_denoiser(d, x)", "experiments.Runner(d)"):
+    for code in ("model.fit(x, y)", "fit_classifier(m, x)", "train_denoiser(d, x)", "experiments.Runner(d)",
+                 "numpy_training.train_keras(m, w, x, y, o, b)"):
         assert portability.TRAINS.search(code), code
     assert not portability.TRAINS.search("medlab.ops.conv2d(x, w)")
 

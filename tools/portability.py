@@ -26,7 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Code that trains a network: a lesson with any of these is re-run by the portability check.
-TRAINS = re.compile(r"\.fit\(|\bfit_classifier\(|\btrain_denoiser\(|\bexperiments\.(trial|Runner)\(")
+TRAINS = re.compile(r"\.fit\(|\bfit_classifier\(|\btrain_denoiser\(|\bexperiments\.(trial|Runner)\("
+                    r"|\bnumpy_training\.train_(keras|numpy)\(")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ One module per lesson topic, each defining its hints beside the mistakes they ex
 :mod:`~medlab.checks.pooling` (03)         ``check_max_pool``, ``check_avg_pool``
 :mod:`~medlab.checks.dense` (04)           ``check_dense_forward``, ``check_dense_param_count``
 :mod:`~medlab.checks.cnn` (05)             ``check_seed_forward``, ``check_seed_param_count``
+:mod:`~medlab.checks.backprop` (06)        ``check_dense_backward``, ``check_conv_backward``, ``check_adam_update``
 :mod:`~medlab.checks.evaluation` (06)      ``check_sensitivity_specificity``, ``check_accuracy_at_prevalence``
 :mod:`~medlab.checks.image_quality` (07)   ``check_psnr``, ``check_anomaly_scores``
 :mod:`~medlab.checks.framework`            :class:`Case`, :class:`Hint`, :func:`run_check`
@@ -43,6 +44,7 @@ new topic, imported below), define its hints (``NAME = Hint("name", "text")``), 
 
 from __future__ import annotations
 
+from medlab.checks.backprop import check_adam_update, check_conv_backward, check_dense_backward
 from medlab.checks.cnn import check_seed_forward, check_seed_param_count
 from medlab.checks.convolution import check_conv_output_size, check_cross_correlate, check_zero_pad
 from medlab.checks.dense import check_dense_forward, check_dense_param_count
@@ -51,10 +53,10 @@ from medlab.checks.framework import HINTS, Case, Hint, arrays_equal, run_check
 from medlab.checks.image_quality import check_anomaly_scores, check_psnr
 from medlab.checks.pooling import check_avg_pool, check_max_pool
 
-from medlab.checks import cnn, convolution, dense, evaluation, image_quality, pooling  # noqa: E402
+from medlab.checks import backprop, cnn, convolution, dense, evaluation, image_quality, pooling  # noqa: E402
 
 #: The topic modules, in lesson order.
-TOPICS = (convolution, pooling, dense, cnn, evaluation, image_quality)
+TOPICS = (convolution, pooling, dense, cnn, backprop, evaluation, image_quality)
 #: Every check, by exercise name, in lesson order.
 CHECKS = {name[len("check_"):]: getattr(module, name) for module in TOPICS
           for name in vars(module) if name.startswith("check_")}

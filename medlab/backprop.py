@@ -1,0 +1,435 @@
+"""The backward pass of ``medlab.ops``: how a loss's gradient flows back through each layer.
+
+For a layer ``y = f(x; W)`` and the gradient ``dy = dL/dy`` of a scalar loss L, the
+backward function returns ``dx = dL/dx`` (passed on to the layer before) and the
+gradients of the layer's own weights. Everything is channels-last and float32, like
+the forward functions, with the same argument checks, and is tested against
+``tf.GradientTape``.
+
+The chain rule for the 2-D cross-correlation
+``y[n, i, j, f] = b[f] + sum_{u, v, c} x[n, i*s + u, j*s + v, c] w[u, v, c, f]`` gives
+
+    db[f]          = sum_{n, i, j} dy[n, i, j, f]
+    dw[u, v, c, f] = sum_{n, i, j} x[n, i*s + u, j*s + v, c] dy[n, i, j, f]
+    dx[n, p, q, c] = sum over the (i, j, u, v) with i*s + u = p and j*s + v = q of
+                     w[u, v, c, f] dy[n, i, j, f]
+
+(for stride 1: dx is the "full" convolution of dy with the kernel flipped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from medlab import ops
+
+# Rows of the patch matrix handled at once (about 8 MB of patches): keeps memory flat at 150 x 150.
+_CHUNK_BYTES = 8 * 2**20
+# conv2d_backward splits the batch over the cores from this many values of x and dy on.
+_PARALLEL_MIN_ELEMENTS = 2**16
+
+
+def _array(value, name, ndim=None):
+    value = np.asarray(value)
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"{name} must have rank {ndim}, got shape {value.shape}")
+    return value.astype(np.float32, copy=False)
+
+
+def _check_dy(dy, expected):
+    dy = _array(dy, "dy")
+    if dy.shape != tuple(expected):
+        raise ValueError(
+            f"dy must have the shape of the forward output {tuple(expected)}, got {dy.shape}"
+        )
+    return dy
+
+
+def _crop(dx_padded, x_shape, kernel, stride):
+    """Drop the rows and columns that padding='same' added."""
+    top, _ = ops._same_pads(x_shape[1], kernel[0], stride[0])
+    left, _ = ops._same_pads(x_shape[2], kernel[1], stride[1])
+    return dx_padded[:, top:top + x_shape[1], left:left + x_shape[2]]
+
+
+# ---------------------------------------------------------------- convolution
+def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True):
+    """Gradients of :func:`medlab.ops.conv2d` with respect to its input, kernels and bias.
+
+    Parameters
+    ----------
+    x : array (N, H, W, C)
+        The forward input.
+    w : array (kh, kw, C, F)
+        The forward kernels.
+    dy : array (N, H_out, W_out, F)
+        dL/dy, the gradient of the loss with respect to the forward output.
+    stride, padding
+        As in the forward call.
+    input_gradient : bool
+        False skips dx (returned as None): a network's first layer needs no gradient for
+        the image, and it is a third of the work.
+
+    Returns
+    -------
+    dx : float32 array (N, H, W, C), or None
+    dw : float32 array (kh, kw, C, F)
+    db : float32 array (F,)
+    """
+    x = ops._images(x)
+    w = _array(w, "w")
+    # the forward call checks every argument and gives the output shape
+    y_shape = ops.conv2d(x[:1], w, None, stride, padding).shape
+    dy = _check_dy(dy, (x.shape[0],) + y_shape[1:])
+    kh, kw, c, f = w.shape
+    stride = ops._pair(stride, "stride")
+    same = ops._padding(padding) == "same"
+    xp = ops._pad_same(x, (kh, kw), stride) if same else x
+    sh, sw = stride
+    n, ho, wo = dy.shape[:3]
+    k = kh * kw * c
+    windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (N, Ho, Wo, kh, kw, C)
+    kernel_matrix_t = np.ascontiguousarray(w.reshape(k, f).T)
+    dxp = np.zeros(xp.shape, dtype=np.float32) if input_gradient else None
+    step = max(1, _CHUNK_BYTES // max(ho * wo * k * 4, 1))
+    # the batch split over the cores, BLAS held to one thread each: BLAS's own threads
+    # wait on each other on a busy machine, and im2col and col2im run on one core
+    parts = ops._batch_parts(n, dy.size + x.size, _PARALLEL_MIN_ELEMENTS, per_core=2)
+    partial_dw = [None] * len(parts)
+
+    def work(index):
+        part = parts[index]
+        dw_part = np.zeros((k, f), dtype=np.float32)
+        for start in range(part.start, part.stop, step):
+            stop = min(part.stop, start + step)
+            rows = (stop - start) * ho * wo
+            dy_rows = dy[start:stop].reshape(rows, f)
+            patches = windows[start:stop].reshape(rows, k)
+            dw_part += patches.T @ dy_rows                 # sum over batch and positions
+            if not input_gradient:
+                continue
+            dpatches = (dy_rows @ kernel_matrix_t).reshape(stop - start, ho, wo, kh, kw, c)
+            target = dxp[start:stop]
+            for u in range(kh):                             # col2im: scatter each window back
+                for v in range(kw):
+                    target[:, u:u + sh * (ho - 1) + 1:sh, v:v + sw * (wo - 1) + 1:sw] += \
+                        dpatches[:, :, :, u, v]
+        partial_dw[index] = dw_part
+
+    with ops._single_threaded_blas() if len(parts) > 1 else contextlib.nullcontext():
+        ops._run_parts(work, range(len(parts)))
+    dw = partial_dw[0] if len(parts) == 1 else np.sum(partial_dw, axis=0, dtype=np.float32)
+    db = dy.sum(axis=(0, 1, 2), dtype=np.float32)
+    if not input_gradient:
+        return None, dw.reshape(w.shape), db
+    dx = _crop(dxp, x.shape, (kh, kw), stride) if same else dxp
+    return np.ascontiguousarray(dx), dw.reshape(w.shape), db
+
+
+# -------------------------------------------------------------------- pooling
+def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=None):
+    """Gradient of :func:`medlab.ops.max_pool2d` with respect to its input.
+
+    Each window passes its gradient to the pixel that won the max (the first one, in
+    row-major order, when several tie, as TensorFlow does); every other pixel gets 0.
+    Overlapping windows add up.
+
+    Parameters
+    ----------
+    x : array (N, H, W, C)
+    dy : array (N, H_out, W_out, C)
+    pool_size, stride, padding
+        As in the forward call.
+    y : array (N, H_out, W_out, C), optional
+        The forward output, when the caller has it (saves computing it again).
+
+    Returns
+    -------
+    dx : float32 array (N, H, W, C)
+    """
+    x, pool, stride, mode, ho, wo = ops._pool(x, pool_size, stride, padding)
+    dy = _check_dy(dy, (x.shape[0], ho, wo, x.shape[3]))
+    if y is None:
+        y = ops.max_pool2d(x, pool, stride, mode)
+    elif np.shape(y) != dy.shape:
+        raise ValueError(f"y must be the forward output, of shape {dy.shape}, got {np.shape(y)}")
+    xp = ops._pad_same(x, pool, stride, value=-np.inf) if mode == "same" else x
+    dxp = np.zeros(xp.shape, dtype=np.float32)
+    overlap = stride[0] < pool[0] or stride[1] < pool[1]
+
+    offsets = [(u, v) for u in range(pool[0]) for v in range(pool[1])]
+
+    def work(part):
+        # ``left``: the gradient of the windows whose winner is not found yet. Offsets are
+        # tried in row-major order; the first pixel equal to the max takes all of it.
+        left = dy[part].copy()
+        winner = np.empty(left.shape, dtype=bool)
+        share = np.empty_like(left)
+        for index, (u, v) in enumerate(offsets):
+            rows = slice(u, u + stride[0] * (ho - 1) + 1, stride[0])
+            cols = slice(v, v + stride[1] * (wo - 1) + 1, stride[1])
+            np.equal(xp[part, rows, cols], y[part], out=winner)
+            if overlap:
+                np.multiply(winner, left, out=share)
+                dxp[part, rows, cols] += share
+            else:  # each pixel lies in one window only: write, do not add
+                share = dxp[part, rows, cols]
+                np.multiply(winner, left, out=share)
+            if index + 1 < len(offsets):
+                left -= share  # exactly 0 where this offset won
+
+    ops._run_parts(work, ops._batch_parts(x.shape[0], x.size))
+    dx = _crop(dxp, x.shape, pool, stride) if mode == "same" else dxp
+    return np.ascontiguousarray(dx)
+
+
+def avg_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid"):
+    """Gradient of :func:`medlab.ops.avg_pool2d` with respect to its input.
+
+    Each window spreads its gradient evenly over the pixels it averaged (padded cells,
+    left out of the mean, get nothing). Same arguments as :func:`max_pool2d_backward`.
+
+    Returns
+    -------
+    dx : float32 array (N, H, W, C)
+    """
+    x, pool, stride, mode, ho, wo = ops._pool(x, pool_size, stride, padding)
+    dy = _check_dy(dy, (x.shape[0], ho, wo, x.shape[3]))
+    if mode == "same":
+        ones = ops._pad_same(np.ones((1, x.shape[1], x.shape[2], 1), np.float32), pool, stride)
+        counts = sum(ops._strided_slices(ones, pool, stride, ho, wo))
+        shape = ones.shape[1:3]
+    else:
+        counts = np.float32(pool[0] * pool[1])
+        shape = x.shape[1:3]
+    share = (dy / counts).astype(np.float32)
+    dxp = np.zeros((x.shape[0],) + tuple(shape) + (x.shape[3],), dtype=np.float32)
+    for u in range(pool[0]):
+        for v in range(pool[1]):
+            dxp[:, u:u + stride[0] * (ho - 1) + 1:stride[0],
+                v:v + stride[1] * (wo - 1) + 1:stride[1]] += share
+    dx = _crop(dxp, x.shape, pool, stride) if mode == "same" else dxp
+    return np.ascontiguousarray(dx)
+
+
+# ------------------------------------------------------------- dense and co.
+def dense_backward(x, w, dy):
+    """Gradients of :func:`medlab.ops.dense` (``y = x W + b``).
+
+    Parameters
+    ----------
+    x : array (N, D)
+    w : array (D, U)
+    dy : array (N, U)
+
+    Returns
+    -------
+    dx : float32 array (N, D)
+        ``dy W^T``
+    dw : float32 array (D, U)
+        ``x^T dy``: summed over the batch
+    db : float32 array (U,)
+        ``dy`` summed over the batch
+    """
+    y_shape = ops.dense(np.asarray(x)[:1], w).shape  # the forward call checks x and w
+    x = _array(x, "x")
+    w = _array(w, "w")
+    dy = _check_dy(dy, (x.shape[0], y_shape[1]))
+    return dy @ w.T, x.T @ dy, dy.sum(axis=0, dtype=np.float32)
+
+
+def flatten_backward(x, dy):
+    """Gradient of :func:`medlab.ops.flatten`: ``dy`` reshaped to ``x``'s shape."""
+    x = np.asarray(x)
+    dy = _check_dy(dy, ops.flatten(x).shape)
+    return dy.reshape(x.shape)
+
+
+def relu_backward(x, dy):
+    """Gradient of :func:`medlab.ops.relu`: ``dy`` where ``x > 0``, else 0 (as TensorFlow)."""
+    x = _array(x, "x")
+    dy = _check_dy(dy, x.shape)
+    return np.where(x > 0, dy, np.float32(0))
+
+
+def binary_cross_entropy(logits, labels):
+    """Mean binary cross-entropy of ``sigmoid(logits)`` against 0/1 ``labels``.
+
+    Computed from the logits z without overflow:
+    ``mean(max(z, 0) - z y + log(1 + exp(-|z|)))`` = ``mean(-y log p - (1 - y) log(1 - p))``.
+
+    Parameters
+    ----------
+    logits : array (N, 1) or (N,)
+        The output unit before its sigmoid.
+    labels : array of the same shape, 0 or 1 (or any target in [0, 1])
+
+    Returns
+    -------
+    float
+    """
+    z, y = _logits_and_labels(logits, labels)
+    loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    return float(np.mean(loss, dtype=np.float64))
+
+
+def sigmoid_cross_entropy_backward(logits, labels):
+    """dL/dz of :func:`binary_cross_entropy` with respect to the logits: ``(sigmoid(z) - y) / N``.
+
+    The sigmoid's derivative p (1 - p) cancels the loss's 1 / (p (1 - p)): the gradient
+    is just "prediction minus truth", divided by the batch size for the mean.
+
+    Returns
+    -------
+    float32 array, the shape of ``logits``
+    """
+    z, y = _logits_and_labels(logits, labels)
+    return ((ops.sigmoid(z) - y) / np.float32(z.size)).astype(np.float32)
+
+
+def _logits_and_labels(logits, labels):
+    z = _array(logits, "logits")
+    y = _array(labels, "labels")
+    if z.shape != y.shape:
+        raise ValueError(f"labels must have the shape of logits {z.shape}, got {y.shape}")
+    if z.size == 0:
+        raise ValueError("logits must hold at least one value")
+    return z, y
+
+
+def softmax_cross_entropy(logits, labels):
+    """Mean categorical cross-entropy of ``softmax(logits)`` against one-hot ``labels``.
+
+    Parameters
+    ----------
+    logits : array (N, K)
+    labels : array (N, K), one-hot (or rows of probabilities)
+
+    Returns
+    -------
+    float
+    """
+    z, y = _logits_and_labels(logits, labels)
+    if z.ndim != 2:
+        raise ValueError(f"logits must have rank 2 (batch, classes), got shape {z.shape}")
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(np.mean(-(y * log_p).sum(axis=1), dtype=np.float64))
+
+
+def softmax_cross_entropy_backward(logits, labels):
+    """dL/dz of :func:`softmax_cross_entropy`: ``(softmax(z) - y) / N``.
+
+    Returns
+    -------
+    float32 array (N, K)
+    """
+    z, y = _logits_and_labels(logits, labels)
+    if z.ndim != 2:
+        raise ValueError(f"logits must have rank 2 (batch, classes), got shape {z.shape}")
+    return ((ops.softmax(z, axis=1) - y) / np.float32(z.shape[0])).astype(np.float32)
+
+
+# ---------------------------------------------------------- the gradient check
+def numerical_gradient(f, x, eps=1e-3):
+    """Central finite differences of a scalar function: ``(f(x + eps e_i) - f(x - eps e_i)) / 2 eps``.
+
+    The teaching tool for checking a backward pass by hand: slow (two calls of ``f`` per
+    element), so use it on small arrays. Computed in float64.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float``, the loss as a function of one array.
+    x : array
+        Where to take the gradient; not modified.
+    eps : float
+        Step; about 1e-3 for float32 functions, 1e-6 for float64 ones.
+
+    Returns
+    -------
+    float64 array, the shape of ``x``
+    """
+    if not callable(f):
+        raise ValueError(f"f must be a callable returning a float, got {type(f).__name__}")
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps!r}")
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    flat, out = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        keep = flat[i]
+        flat[i] = keep + eps
+        up = float(f(x.copy()))
+        flat[i] = keep - eps
+        down = float(f(x.copy()))
+        flat[i] = keep
+        out[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def relative_error(a, b):
+    """Largest ``|a - b| / max(|a|, |b|, 1e-8)`` over all elements (inf when the shapes differ)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    if a.size == 0:
+        return 0.0
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-8)
+    return float(np.max(np.abs(a - b) / scale))
+
+
+def scaled_difference(a, b):
+    """``max |a - b| / max(max |a|, max |b|)``: the difference relative to the arrays' scale.
+
+    How far two computations of one gradient disagree, insensitive to tiny components (whose
+    own relative error is all round-off). inf when the shapes differ, 0 for two zero arrays.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    return float(np.max(np.abs(a - b), initial=0.0)) / scale if scale else 0.0
+
+
+def gradient_check(f, x, analytic, eps=1e-3, tolerance=1e-2):
+    """Compare an analytic gradient with :func:`numerical_gradient`.
+
+    The relative error is taken over the whole array, ``max |a - n| / max(max |a|, max |n|)``,
+    so that tiny components whose finite difference is all round-off do not dominate.
+
+    Parameters
+    ----------
+    f : callable, ``f(x) -> float``
+    x : array
+    analytic : array, the shape of ``x``
+        The gradient a backward pass computed.
+    eps : float
+    tolerance : float
+        Largest relative error accepted (float32 losses: about 1e-2 with eps=1e-3).
+
+    Returns
+    -------
+    (bool, float)
+        Whether the gradient passes, and its relative error.
+    """
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = numerical_gradient(f, x, eps)
+    if analytic.shape != numeric.shape:
+        raise ValueError(f"analytic must have the shape of x {numeric.shape}, got {analytic.shape}")
+    error = scaled_difference(analytic, numeric)
+    return error <= tolerance, error
+
+
+__all__ = [
+    "avg_pool2d_backward", "binary_cross_entropy", "conv2d_backward", "dense_backward",
+    "flatten_backward", "gradient_check", "max_pool2d_backward", "numerical_gradient",
+    "relative_error", "relu_backward", "scaled_difference", "sigmoid_cross_entropy_backward",
+    "softmax_cross_entropy", "softmax_cross_entropy_backward",
+]

@@ -1,0 +1,171 @@
+"""Gradient-descent update rules in NumPy, step for step the same as Keras's optimisers.
+
+Each optimiser holds its own state (momentum, moment estimates, step count) and updates a
+list of float32 weight arrays in place from a list of gradients of the same shapes::
+
+    opt = Adam(learning_rate=1e-3)
+    for x, y in batches:
+        loss, grads = forward_backward(weights, x, y)
+        opt.apply(weights, grads)
+
+The rules (``g`` the gradient, ``lr`` the learning rate at this step, ``t`` = 1, 2, ...):
+
+- SGD: ``w <- w - lr g``
+- SGD with momentum ``mu``: ``m <- mu m - lr g``; ``w <- w + m``
+- Adam: ``m <- m + (1 - b1) (g - m)``; ``v <- v + (1 - b2) (g^2 - v)``;
+  ``w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``
+
+as ``keras.optimizers.SGD`` and ``keras.optimizers.Adam`` write them (Keras 3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _positive(name, value, allow_zero=False):
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def _fraction(name, value):
+    value = _positive(name, value, allow_zero=True)
+    if value >= 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return value
+
+
+class ExponentialDecay:
+    """Learning rate ``lr(t) = initial * rate ** (t / steps)``, as ``keras.optimizers.schedules.ExponentialDecay``.
+
+    Parameters
+    ----------
+    initial_learning_rate : float > 0
+    decay_steps : int > 0
+        Steps over which the rate is multiplied by ``decay_rate``.
+    decay_rate : float > 0
+    staircase : bool
+        True: ``t / steps`` is floored, so the rate drops in steps.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
+        if isinstance(decay_steps, bool) or not isinstance(decay_steps, (int, np.integer)) \
+                or decay_steps < 1:
+            raise ValueError(f"decay_steps must be an int >= 1, got {decay_steps!r}")
+        self.decay_steps = int(decay_steps)
+        self.decay_rate = _positive("decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step):
+        """Learning rate at ``step`` (0 for the first update)."""
+        p = np.float32(step) / np.float32(self.decay_steps)
+        if self.staircase:
+            p = np.floor(p)
+        return np.float32(self.initial_learning_rate) * np.float32(self.decay_rate) ** p
+
+
+class Optimizer:
+    """Base class: the learning rate (a number or a schedule) and the step count."""
+
+    def __init__(self, learning_rate):
+        if callable(learning_rate):
+            self.learning_rate = learning_rate
+        else:
+            self.learning_rate = _positive("learning_rate", learning_rate)
+        self.iterations = 0
+        self._state = None
+
+    def current_learning_rate(self):
+        """The learning rate of the next update (float32)."""
+        lr = self.learning_rate
+        return np.float32(lr(self.iterations) if callable(lr) else lr)
+
+    def apply(self, weights, grads):
+        """Update every array of ``weights`` in place from ``grads`` (lists of equal shapes)."""
+        weights, grads = list(weights), list(grads)
+        if len(weights) != len(grads):
+            raise ValueError(f"grads must hold one array per weight ({len(weights)}), got {len(grads)}")
+        for i, (w, g) in enumerate(zip(weights, grads)):
+            if not isinstance(w, np.ndarray) or w.dtype != np.float32:
+                raise ValueError(f"weights[{i}] must be a float32 NumPy array (updated in place)")
+            if np.shape(g) != w.shape:
+                raise ValueError(f"grads[{i}] must have shape {w.shape}, got {np.shape(g)}")
+        if self._state is None:
+            self._state = self._initial_state(weights)
+        lr = self.current_learning_rate()
+        for i, (w, g) in enumerate(zip(weights, grads)):
+            self._update(i, w, np.asarray(g, dtype=np.float32), lr)
+        self.iterations += 1
+
+    def _initial_state(self, weights):
+        return None
+
+    def _update(self, i, w, g, lr):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum (``keras.optimizers.SGD``).
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or a schedule ``lr(step)``
+    momentum : float in [0, 1)
+        0: plain steps ``w <- w - lr g``. Else a velocity ``m <- momentum m - lr g``
+        that keeps rolling, ``w <- w + m``.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0):
+        super().__init__(learning_rate)
+        self.momentum = _fraction("momentum", momentum)
+
+    def _initial_state(self, weights):
+        return [np.zeros_like(w) for w in weights] if self.momentum else None
+
+    def _update(self, i, w, g, lr):
+        if self.momentum:
+            m = self._state[i]
+            m[...] = m * np.float32(self.momentum) - g * lr
+            w += m
+        else:
+            w -= g * lr
+
+
+class Adam(Optimizer):
+    """Adam (``keras.optimizers.Adam``): a step per weight scaled by its gradients' history.
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or a schedule
+    beta_1, beta_2 : float in [0, 1)
+        Decay of the running mean of the gradients (m) and of their squares (v).
+    epsilon : float > 0
+        Added to sqrt(v) so the step stays finite (Keras's default 1e-7).
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.beta_1 = _fraction("beta_1", beta_1)
+        self.beta_2 = _fraction("beta_2", beta_2)
+        self.epsilon = _positive("epsilon", epsilon)
+
+    def _initial_state(self, weights):
+        return [(np.zeros_like(w), np.zeros_like(w)) for w in weights]
+
+    def _update(self, i, w, g, lr):
+        m, v = self._state[i]
+        t = np.float32(self.iterations + 1)
+        b1, b2 = np.float32(self.beta_1), np.float32(self.beta_2)
+        alpha = lr * np.sqrt(np.float32(1) - b2 ** t) / (np.float32(1) - b1 ** t)
+        m += (g - m) * (np.float32(1) - b1)
+        v += (g * g - v) * (np.float32(1) - b2)
+        w -= (m * alpha) / (np.sqrt(v) + np.float32(self.epsilon))
+
+
+__all__ = ["Adam", "ExponentialDecay", "Optimizer", "SGD"]
