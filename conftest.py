@@ -3,7 +3,7 @@
 The student notebooks of lessons that train a network are executed by the portability check
 (tests/test_portability.py, under another math back-end) instead of the main nbval run, so that
 no lesson is trained twice with the same settings. Named explicitly on the command line
-(``pytest notebooks/exercises/06_cnn_classifier.ipynb``), they are collected as usual.
+(``pytest notebooks/exercises/07_cnn_classifier.ipynb``), they are collected as usual.
 """
 
 import sys

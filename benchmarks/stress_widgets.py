@@ -35,7 +35,7 @@ LESSONS = {
                                                     (7, "mean", 1, 3), (3, "laplacian", 2, 4))]),
     "03_pooling": (2, [{"pool_size": p, "shift": s, "seed": seed}
                        for p, s, seed in ((2, 1, 1), (3, 2, 2), (4, 1, 3), (2, 2, 4))]),
-    "06_cnn_classifier": (1, [{"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64,
+    "07_cnn_classifier": (1, [{"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64,
                                "seed": seed} for seed in (1, 2, 3)]),
 }
 
@@ -53,7 +53,7 @@ def _plan(total):
 
 
 def _known(lesson, parameters):
-    """Only the parameters the lesson has (lesson 06 may gain or lose some)."""
+    """Only the parameters the lesson has (lesson 07 may gain or lose some)."""
     names = notebook_parameters(NOTEBOOKS / f"{lesson}.ipynb")
     return {k: v for k, v in parameters.items() if k in names}
 

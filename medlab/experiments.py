@@ -1,7 +1,7 @@
-"""Small, fast hyperparameter experiments for lesson 08: one trial, a grid of trials, a table.
+"""Small, fast hyperparameter experiments for lesson 10: one trial, a grid of trials, a table.
 
 =====================================  ===================================================
-``SETTINGS``                           the default settings of a trial (lesson 06's)
+``SETTINGS``                           the default settings of a trial (lesson 07's)
 ``small_cnn(input_shape, ...)``        a narrow CNN whose kernel, activation and width vary
 ``trial(data, epochs, seed, **s)``     train it on arrays -> :class:`Trial` (AUCs, losses)
 ``Runner(data, epochs, seed)``         ``trial`` with its results remembered by settings
@@ -9,7 +9,7 @@
 ``table(rows, columns)``               rows as a fixed-width text table, figures rounded
 =====================================  ===================================================
 
-A full run of lesson 06 takes tens of seconds; a trial here trains a network of a few
+A full run of lesson 07 takes tens of seconds; a trial here trains a network of a few
 thousand weights on a few hundred 28 x 28 images for a few epochs (about a second), so a
 lesson can sweep a dozen settings under nbval. ``medlab.course.runs.sweep`` runs the real lesson.
 """
@@ -25,7 +25,7 @@ import numpy as np
 from medlab import validate
 from medlab._tensorflow import keras, seed_everything
 
-#: The settings a trial varies, and their defaults (lesson 06's, except the small network).
+#: The settings a trial varies, and their defaults (lesson 07's, except the small network).
 SETTINGS = {
     "kernel_size": 3,
     "activation": "relu",

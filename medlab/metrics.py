@@ -249,7 +249,7 @@ __all__ = [
 ]
 
 
-# ------------------------------------------- image quality and reconstruction (lesson 07)
+# ------------------------------------------- image quality and reconstruction (lesson 08)
 def _image_pairs(reference, estimate):
     """Two arrays of images -> float64 (N, H, W[, C]) with N >= 1, checked alike."""
     a = np.asarray(reference, dtype=np.float64)
@@ -275,7 +275,7 @@ def reconstruction_error(reference, estimate):
     Returns
     -------
     float64 array (N,)
-        The anomaly score of lesson 07: large when the autoencoder cannot rebuild an image.
+        The anomaly score of lesson 08: large when the autoencoder cannot rebuild an image.
     """
     a, b = _image_pairs(reference, estimate)
     return np.mean((a - b) ** 2, axis=tuple(range(1, a.ndim)))
@@ -347,7 +347,7 @@ def ssim(reference, estimate, data_range=1.0):
 __all__ += ["psnr", "psnr_per_image", "reconstruction_error", "ssim", "ssim_per_image"]
 
 
-# ------------------------------------------- uncertainty, calibration, imbalance (lesson 06)
+# ------------------------------------------- uncertainty, calibration, imbalance (lesson 07)
 @dataclass(frozen=True)
 class Interval:
     """A figure and its bootstrap confidence interval.

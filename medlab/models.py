@@ -332,7 +332,7 @@ def build_classifier(name, input_shape, kernel_size=3, regularised=True, **optio
     raise ValueError(f"unknown classifier {name!r}; expected one of {', '.join(CLASSIFIER_NAMES)}")
 
 
-# --------------------------------------------------------- autoencoders (lesson 07)
+# --------------------------------------------------------- autoencoders (lesson 08)
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")

@@ -290,7 +290,7 @@ def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet")
     return fig
 
 
-# ------------------------------------------------------------ autoencoders (lesson 07)
+# ------------------------------------------------------------ autoencoders (lesson 08)
 def image_rows(rows, titles=None, size=1.3, vmin=0.0, vmax=1.0, cmap="gray", suptitle=None):
     """Images side by side: one row per method, one column per image, rows labelled.
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from medlab import ops, validate
 from medlab.kernels import KERNEL_KINDS, MAX_KERNEL_SIZE, filter_image, make_kernel
-from medlab.training import learning_rate_explorer, learning_rate_trial  # lesson 06's slider
+from medlab.training import learning_rate_explorer, learning_rate_trial  # lesson 07's slider
 
 POOL_KINDS = ("max", "average")
 MAX_POOL_SIZE = 8

@@ -46,14 +46,14 @@ SETTINGS = {
     "06_how_w_is_learned": ({"steps": 6, "batch_size": 8, "image_size": 16, "seed": 1},
                             ("momentum", 1.0, r"parameter 'momentum' = 1.0 \(float\): "
                                               r"expected a number >= 0 and < 1")),
-    "06_cnn_classifier": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64, "max_train": 200,
+    "07_cnn_classifier": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64, "max_train": 200,
                            "n_boot": 100, "seed": 1},
                           ("model", "resnet", r"parameter 'model' = 'resnet' \(str\): "
                                               r"expected one of 'seed', 'improved'")),
-    "07_autoencoder": ({"noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8, "seed": 1},
+    "08_autoencoder": ({"noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8, "seed": 1},
                        ("noise", "speckle", r"parameter 'noise' = 'speckle' \(str\): "
                                             r"expected one of 'gaussian', 'poisson', 'salt_and_pepper'")),
-    "08_hyperparameters": ({"epochs": 1, "image_size": 16, "n_images": 100, "seed": 1},
+    "10_hyperparameters": ({"epochs": 1, "image_size": 16, "n_images": 100, "seed": 1},
                            ("epochs", 0, r"parameter 'epochs' = 0 \(int\): "
                                          r"expected an integer in \[1, 50\]")),
 }

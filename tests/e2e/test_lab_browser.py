@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 RUN_ALL_S = 150  # a lesson's Run All, kernel start included (the rules allow 30 s, training 60 s)
 WIDGET_S = 60  # one redraw of a widget after a slider move
 SHAPES = re.compile(r"input \((\d+), (\d+)\) -> output \((\d+), (\d+)\)")  # lesson 02's text
-LEARNING_RATE = re.compile(r"learning rate ([0-9.e+-]+):")  # lesson 06's text
+LEARNING_RATE = re.compile(r"learning rate ([0-9.e+-]+):")  # lesson 07's text
 STDOUT = "[data-mime-type='application/vnd.jupyter.stdout']"
 STDERR = "[data-mime-type='application/vnd.jupyter.stderr']"
 ERROR = "[data-mime-type='application/vnd.jupyter.error']"
@@ -226,9 +226,9 @@ def override_parameters(page, panel, path, **values):
 
 
 def test_learning_rate_slider_adds_a_loss_curve(page, lab):
-    """Lesson 06 at its cheapest (1 epoch per training run; the slider's own trials are 5 epochs
+    """Lesson 07 at its cheapest (1 epoch per training run; the slider's own trials are 5 epochs
     on 160 images): run it, move the learning rate from 1e-3 to 1e-2, see a new curve."""
-    path = "notebooks/06_cnn_classifier.ipynb"
+    path = "notebooks/07_cnn_classifier.ipynb"
     started = time.monotonic()
     panel = open_lesson(page, lab, path)
     override_parameters(page, panel, path, epochs=1)
@@ -241,17 +241,17 @@ def test_learning_rate_slider_adds_a_loss_curve(page, lab):
     readout = slider.locator(".widget-readout")
     start = float(readout.inner_text())  # the slider shows "1e-3", the printed text "1e-03"
     assert float(LEARNING_RATE.search(before_text).group(1)) == start, (readout.inner_text(), before_text)
-    before_png = shoot(widget, "06_learning_rate_before.png")
+    before_png = shoot(widget, "07_learning_rate_before.png")
 
     new = 1e-2 if start != 1e-2 else 1e-3
     set_slider(slider, f"{new:.0e}")
     text.filter(has_text=f"learning rate {new:.0e}:").wait_for(timeout=WIDGET_S * 1000)
     after_src = wait_for_new_image(page, widget, before_src)
     after_text = text.inner_text()
-    after_png = shoot(widget, "06_learning_rate_after.png")
+    after_png = shoot(widget, "07_learning_rate_after.png")
 
     assert float(readout.inner_text()) == new
     assert after_src != before_src, "the loss plot did not change"
     assert after_png != before_png, "the widget looks the same after the move"
     assert_not_saved(lab, path)
-    print(f"06: {before_text!r} -> {after_text!r} in {time.monotonic() - started:.0f} s")
+    print(f"07: {before_text!r} -> {after_text!r} in {time.monotonic() - started:.0f} s")
