@@ -1,6 +1,6 @@
 """Stress test: the slider lessons run headless under papermill, again and again, never hang.
 
-Runs lessons 02 (kernel slider), 03 (pooling slider) and 06 (learning-rate slider) with
+Runs lessons 02 (kernel slider), 03 (pooling slider) and 07 (learning-rate slider) with
 tiny parameters through :func:`medlab.course.runs.run_notebook`, one after another, until
 ``--runs`` runs are done (default 30: 12 of 02, 12 of 03, 6 of 06, interleaved), with a
 per-cell timeout (default 180 s, far above the slowest cell). Before the fix, 2 of about 18
@@ -41,7 +41,7 @@ LESSONS = {
 
 
 def _plan(total):
-    """[(lesson, parameters)] of ``total`` runs: 2 of 02, 2 of 03, 1 of 06, repeated."""
+    """[(lesson, parameters)] of ``total`` runs: 2 of 02, 2 of 03, 1 of 07, repeated."""
     plan, counters = [], collections.Counter()
     while len(plan) < total:
         for lesson, (per_cycle, settings) in LESSONS.items():
