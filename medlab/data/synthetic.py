@@ -685,7 +685,7 @@ def synthetic_chest(n, size=64, seed=0, prevalence=0.5, images_per_patient=None)
 
     if images_per_patient is not None:
         return _patients_chest(n, size, seed, float(prevalence),
-                               _check_int("images_per_patient", images_per_patient, 1))
+                               validate.integer("images_per_patient", images_per_patient, low=1))
 
     rng = np.random.default_rng(seed)
     labels = np.zeros(n, dtype=np.int64)
