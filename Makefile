@@ -27,8 +27,12 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --port=$(PORT) --notebook-dir=. $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_course_map.ipynb
 
+# Two pytest workers (pytest-xdist), one notebook or test module per worker at a time: the suite
+# waits on kernels and subprocesses often enough that 2 workers on 2 cores take about 7 minutes
+# instead of 10 (benchmarks/suite.py). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) e2e-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,--numprocesses=$(PYTEST_WORKERS) --dist=loadscope)
 
 # The browser test (tests/e2e) drives Debian's Chromium with Playwright. Install it when it is
 # missing and we may (root, or passwordless sudo, with apt-get); otherwise print a note and go on:
