@@ -17,7 +17,7 @@ On the file's test split, with Gaussian noise of ``--sigma`` (default 0.1) on pi
 Prints one JSON line on stdout (``train_seconds``: the denoiser's training time) and a table
 for people on stderr.
 
-    python benchmarks/autoencoder.py --data ../shared/data/pneumoniamnist_dev.npz
+    python benchmarks/autoencoder.py --data medlab/data/files/pneumoniamnist.npz
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """PneumoniaMNIST: the kit's recommended classifier against the article's, side by side.
 
-    python benchmarks/pneumonia.py --data ../shared/data/pneumoniamnist_dev.npz
+    python benchmarks/pneumonia.py --data medlab/data/files/pneumoniamnist.npz
     python benchmarks/pneumonia.py --data data/pneumoniamnist.npz --budget 120
 
 Prints one JSON line per model (stdout), with ``model``, ``test_auc``, ``test_acc``,
