@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 import medlab  # noqa: F401  (imports TensorFlow quietly: nothing on stderr)
-from medlab import keras, metrics
+from medlab import keras, metrics, ops
 from medlab.data import load_medmnist
 from medlab.models import improved_cnn, seed_cnn
 from medlab.training import BestWeights, TimeBudget
@@ -59,13 +59,6 @@ def _load():
         return round(os.getloadavg()[0], 2)
     except OSError:
         return None
-
-
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count()
 
 
 def prepare(path):
@@ -165,7 +158,7 @@ def train_kit(data, n_classes, epochs, budget, seed):
         "epochs": len(history.history["loss"]), "best_epoch": best.best_epoch + 1,
         "threshold": None if threshold is None else round(threshold, 4),
         "settings": {**KIT, "epochs": epochs, "budget_s": budget, "seed": seed},
-        "budget_hit": stopper.stopped, "load_1min": load, "cores": _cores(),
+        "budget_hit": stopper.stopped, "load_1min": load, "cores": ops._usable_cores(),
     }
 
 
@@ -187,7 +180,7 @@ def train_article(data, n_classes, seed):
         "model": "seed_cnn", **figures(y_test, probabilities(model, x_test), threshold),
         "train_seconds": round(seconds, 1), "val_auc": round(metrics.multiclass_auc(y_val, p_val), 4),
         "epochs": ARTICLE["epochs"], "threshold": threshold,
-        "settings": {**ARTICLE, "seed": seed}, "load_1min": load, "cores": _cores(),
+        "settings": {**ARTICLE, "seed": seed}, "load_1min": load, "cores": ops._usable_cores(),
     }
 
 

@@ -174,13 +174,18 @@ def roc_plot(y_true, scores, thresholds=None, title="ROC curve"):
             m = metrics.binary_metrics(y_true, p, thresholds[name])
             ax.plot([1 - m.specificity], [m.sensitivity], "o", color=colour,
                     label=f"{name} at threshold {m.threshold:.2f}")
-    ax.set_xlabel("1 - specificity (false-positive rate)")
-    ax.set_ylabel("sensitivity (true-positive rate)")
+    return _finish_unit_square(fig, ax, "1 - specificity (false-positive rate)", "sensitivity (true-positive rate)", title, legend="lower right")
+
+
+def _finish_unit_square(fig, ax, xlabel, ylabel, title, legend):
+    """Label, frame and title a plot of two rates in [0, 1] (ROC, reliability, precision-recall)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.set_aspect("equal")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc=legend)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -431,16 +436,7 @@ def reliability_diagram(y_true, scores, n_bins=10, title="reliability diagram"):
         ece = metrics.expected_calibration_error(y_true, p, n_bins)
         ax.plot(table["confidence"][used], table["frequency"][used], "o-", ms=4,
                 label=f"{name} (ECE {ece:.3f}, Brier {metrics.brier_score(y_true, p):.3f})")
-    ax.set_xlabel("predicted probability of pneumonia")
-    ax.set_ylabel("observed fraction with pneumonia")
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_aspect("equal")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish_unit_square(fig, ax, "predicted probability of pneumonia", "observed fraction with pneumonia", title, legend="upper left")
 
 
 def pr_plot(y_true, scores, title="precision-recall curve"):
@@ -466,13 +462,4 @@ def pr_plot(y_true, scores, title="precision-recall curve"):
         precision, recall, _ = metrics.precision_recall(y_true, p)
         ax.step(recall, precision, where="post",
                 label=f"{name} (AP {metrics.average_precision(y_true, p):.2f})")
-    ax.set_xlabel("recall (sensitivity)")
-    ax.set_ylabel("precision (PPV)")
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_aspect("equal")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish_unit_square(fig, ax, "recall (sensitivity)", "precision (PPV)", title, legend="lower left")
