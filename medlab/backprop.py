@@ -80,15 +80,11 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True)
     db : float32 array (F,)
     """
     x = ops._images(x)
-    w = _array(w, "w")
-    # the forward call checks every argument and gives the output shape
-    y_shape = ops.conv2d(x[:1], w, None, stride, padding).shape
-    dy = _check_dy(dy, (x.shape[0],) + y_shape[1:])
+    # the forward call's checks; xp is x padded as the forward pass padded it
+    xp, w, _, stride = ops._conv_arguments(x, _array(w, "w"), None, stride, padding)
     kh, kw, c, f = w.shape
-    stride = ops._pair(stride, "stride")
-    same = ops._padding(padding) == "same"
-    xp = ops._pad_same(x, (kh, kw), stride) if same else x
     sh, sw = stride
+    dy = _check_dy(dy, (x.shape[0], (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1, f))
     n, ho, wo = dy.shape[:3]
     k = kh * kw * c
     windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
@@ -126,7 +122,7 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True)
     db = dy.sum(axis=(0, 1, 2), dtype=np.float32)
     if not input_gradient:
         return None, dw.reshape(w.shape), db
-    dx = _crop(dxp, x.shape, (kh, kw), stride) if same else dxp
+    dx = _crop(dxp, x.shape, (kh, kw), stride) if xp.shape != x.shape else dxp
     return np.ascontiguousarray(dx), dw.reshape(w.shape), db
 
 

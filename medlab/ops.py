@@ -140,27 +140,8 @@ def _check_window(x, kernel, name):
 
 
 # ---------------------------------------------------------------- convolution
-def conv2d(x, w, b=None, stride=1, padding="valid"):
-    """2-D cross-correlation as ``keras.layers.Conv2D`` computes it.
-
-    Parameters
-    ----------
-    x : array (N, H, W, C)
-        Images, channels last.
-    w : array (kh, kw, C, F)
-        Kernels: F filters of size kh x kw over C channels.
-    b : array (F,), optional
-        Bias added to each filter's output.
-    stride : int or (int, int)
-        Step between windows along height and width.
-    padding : {"valid", "same"}
-        "valid": windows stay inside the image, the output shrinks by k - 1.
-        "same": zero padding so that the output is ceil(H / s) x ceil(W / s).
-
-    Returns
-    -------
-    float32 array (N, H_out, W_out, F)
-    """
+def _conv_arguments(x, w, b, stride, padding):
+    """:func:`conv2d`'s arguments checked: (x padded as asked, w float32, b or None, stride pair)."""
     x = _images(x)
     w = np.asarray(w)
     if w.ndim != 4:
@@ -183,7 +164,32 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
         b = np.asarray(b, dtype=np.float32)
         if b.shape != (f,):
             raise ValueError(f"b must have shape ({f},) (one value per filter), got {b.shape}")
+    return x, w, b, stride
 
+
+def conv2d(x, w, b=None, stride=1, padding="valid"):
+    """2-D cross-correlation as ``keras.layers.Conv2D`` computes it.
+
+    Parameters
+    ----------
+    x : array (N, H, W, C)
+        Images, channels last.
+    w : array (kh, kw, C, F)
+        Kernels: F filters of size kh x kw over C channels.
+    b : array (F,), optional
+        Bias added to each filter's output.
+    stride : int or (int, int)
+        Step between windows along height and width.
+    padding : {"valid", "same"}
+        "valid": windows stay inside the image, the output shrinks by k - 1.
+        "same": zero padding so that the output is ceil(H / s) x ceil(W / s).
+
+    Returns
+    -------
+    float32 array (N, H_out, W_out, F)
+    """
+    x, w, b, stride = _conv_arguments(x, w, b, stride, padding)
+    kh, kw, c, f = w.shape
     sh, sw = stride
     n = x.shape[0]
     ho = (x.shape[1] - kh) // sh + 1
