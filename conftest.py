@@ -13,17 +13,14 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tools"))  # tools/portability.py, for this file and tests/test_portability.py
 
 import portability  # noqa: E402
-_CHECKED_ELSEWHERE = None
 
 
 def pytest_ignore_collect(collection_path, config):
-    global _CHECKED_ELSEWHERE
     path = Path(collection_path)
     if path.suffix != ".ipynb" or path.parent.name != "exercises":
         return None
     named = {Path(a.split("::")[0]).resolve() for a in config.invocation_params.args if not a.startswith("-")}
     if path.resolve() in named:
         return None
-    if _CHECKED_ELSEWHERE is None:
-        _CHECKED_ELSEWHERE = {p.resolve() for ps in portability.quick_jobs().values() for p in ps}
-    return True if path.resolve() in _CHECKED_ELSEWHERE else None
+    checked_elsewhere = {p.resolve() for notebooks in portability.quick_jobs().values() for p in notebooks}
+    return True if path.resolve() in checked_elsewhere else None

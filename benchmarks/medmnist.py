@@ -67,13 +67,16 @@ def prepare(path):
     Raises
     ------
     ValueError
-        Naming the file: a multi-label file, or labels that do not start at 0.
+        Naming the file: a multi-label file, a file with fewer than two classes, or a
+        negative label.
     """
     splits = load_medmnist(path)
     labels = {name: split.labels for name, split in splits.items()}
     if any(y.shape[1] != 1 for y in labels.values()):
         raise ValueError(f"{path}: labels have {labels['train'].shape[1]} columns (a multi-label set, "
                          "such as ChestMNIST); this benchmark takes one label per image")
+    if min(int(y.min()) for y in labels.values()) < 0:
+        raise ValueError(f"{path}: a label is negative; expected class numbers 0, 1, ...")
     n_classes = int(max(int(y.max()) for y in labels.values())) + 1
     if n_classes < 2:
         raise ValueError(f"{path}: every label is 0; expected at least two classes")

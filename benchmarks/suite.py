@@ -1,6 +1,7 @@
 """Where the test suite's time goes: run pytest once and print the seconds of each test file.
 
-    python benchmarks/suite.py                 # the whole suite, as `make test` runs it
+    python benchmarks/suite.py --numprocesses=2 --dist=loadscope   # as `make test` runs it
+    python benchmarks/suite.py                 # the whole suite in one process
     python benchmarks/suite.py tests/test_ops.py notebooks/02_convolution.ipynb
     python benchmarks/suite.py -m "not e2e"     # options it does not know go to pytest
 

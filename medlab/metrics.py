@@ -18,6 +18,8 @@ import numpy as np
 from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from medlab import validate
+
 THRESHOLD_RULES = ("youden", "sensitivity", "specificity")
 
 
@@ -401,8 +403,7 @@ def stratified_bootstrap_indices(y_true, n_boot=1000, seed=0):
     if not np.all((y == 0) | (y == 1)):
         raise ValueError("y_true must hold only 0 (negative) and 1 (positive)")
     _both_classes(y.astype(np.int64), "a stratified bootstrap")
-    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 1:
-        raise ValueError(f"n_boot must be an int >= 1, got {n_boot!r}")
+    n_boot = validate.integer("n_boot", n_boot, low=1)
     rng = np.random.default_rng(seed)
     parts = []
     for c in (0, 1):
@@ -502,12 +503,6 @@ def brier_score(y_true, scores):
     return float(np.mean((p - y) ** 2))
 
 
-def _check_bins(n_bins):
-    if isinstance(n_bins, bool) or int(n_bins) != n_bins or n_bins < 1:
-        raise ValueError(f"n_bins must be an int >= 1, got {n_bins!r}")
-    return int(n_bins)
-
-
 def calibration_bins(y_true, scores, n_bins=10):
     """Reliability-diagram table: per equal-width probability bin, mean score and outcome.
 
@@ -528,7 +523,7 @@ def calibration_bins(y_true, scores, n_bins=10):
     y, p = _labels_scores(y_true, scores)
     if np.any((p < 0) | (p > 1)):
         raise ValueError("scores must be probabilities in [0, 1]")
-    n_bins = _check_bins(n_bins)
+    n_bins = validate.integer("n_bins", n_bins, low=1)
     index = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
     count = np.bincount(index, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -544,7 +539,11 @@ def expected_calibration_error(y_true, scores, n_bins=10):
     :func:`calibration_bins` (equal width; for a binary classifier, confidence is the
     probability of class 1). 0 for a calibrated model.
     """
-    table = calibration_bins(y_true, scores, n_bins)
+    return ece_from_bins(calibration_bins(y_true, scores, n_bins))
+
+
+def ece_from_bins(table):
+    """ECE from a table of :func:`calibration_bins` (for a caller that already has one)."""
     used = table["count"] > 0
     gaps = np.abs(table["frequency"][used] - table["confidence"][used])
     return float(np.sum(table["count"][used] * gaps) / np.sum(table["count"]))
@@ -670,6 +669,6 @@ def multiclass_auc(y_true, probabilities):
 
 __all__ += [
     "Interval", "apply_temperature", "average_precision", "bootstrap_ci", "brier_score",
-    "calibration_bins", "clinical_intervals", "expected_calibration_error", "fit_temperature",
+    "calibration_bins", "clinical_intervals", "ece_from_bins", "expected_calibration_error", "fit_temperature",
     "log_loss", "logit", "multiclass_auc", "precision_recall", "stratified_bootstrap_indices",
 ]

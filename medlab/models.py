@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from medlab import ops
+from medlab import ops, validate
 from medlab._tensorflow import keras
 
 
 def _output_layer(n_classes):
     """Dense 1 sigmoid for two classes, Dense K softmax for K > 2."""
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+    n_classes = validate.integer("n_classes", n_classes, low=2)
     if n_classes == 2:
         return keras.layers.Dense(1, activation="sigmoid", name="output")
     return keras.layers.Dense(int(n_classes), activation="softmax", name="output")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from medlab import backprop, ops
+from medlab import backprop, ops, validate
 
 #: Layer kinds this module can train.
 TRAINABLE_LAYERS = ("AveragePooling2D", "Conv2D", "Dense", "Flatten", "MaxPooling2D")
@@ -205,9 +205,8 @@ def batch_indices(n, batch_size, steps, seed=0):
     -------
     int array (steps, batch_size)
     """
-    for name, value in (("n", n), ("batch_size", batch_size), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    n, batch_size, steps = (validate.integer(name, value, low=1)
+                            for name, value in (("n", n), ("batch_size", batch_size), ("steps", steps)))
     if batch_size > n:
         raise ValueError(f"batch_size must be <= the number of examples {n}, got {batch_size}")
     rng = np.random.default_rng(seed)

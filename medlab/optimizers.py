@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from medlab import validate
+
 
 def _positive(name, value, allow_zero=False):
     ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
@@ -55,10 +57,7 @@ class ExponentialDecay:
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
         self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
-        if isinstance(decay_steps, bool) or not isinstance(decay_steps, (int, np.integer)) \
-                or decay_steps < 1:
-            raise ValueError(f"decay_steps must be an int >= 1, got {decay_steps!r}")
-        self.decay_steps = int(decay_steps)
+        self.decay_steps = validate.integer("decay_steps", decay_steps, low=1)
         self.decay_rate = _positive("decay_rate", decay_rate)
         self.staircase = bool(staircase)
 

@@ -433,7 +433,7 @@ def reliability_diagram(y_true, scores, n_bins=10, title="reliability diagram"):
     for name, p in scores.items():
         table = metrics.calibration_bins(y_true, p, n_bins)
         used = table["count"] > 0
-        ece = metrics.expected_calibration_error(y_true, p, n_bins)
+        ece = metrics.ece_from_bins(table)
         ax.plot(table["confidence"][used], table["frequency"][used], "o-", ms=4,
                 label=f"{name} (ECE {ece:.3f}, Brier {metrics.brier_score(y_true, p):.3f})")
     return _finish_unit_square(fig, ax, "predicted probability of pneumonia", "observed fraction with pneumonia", title, legend="upper left")

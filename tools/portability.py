@@ -16,6 +16,7 @@ prints one line per configuration; the exit status is 1 when any configuration f
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import subprocess
@@ -76,11 +77,11 @@ def cpu_flags():
 
 def training_lessons(folder=ROOT / "notebooks"):
     """The numbered lessons in ``folder`` whose code trains a network, sorted."""
-    import nbformat
+    from medlab.course.notebooks import code_cells, read_notebook  # JSON only: no schema check
 
     found = []
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
-        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        code = "\n".join(source for _, source, _ in code_cells(read_notebook(path)))
         if TRAINS.search(code):
             found.append(path)
     return found
@@ -92,6 +93,7 @@ def student_notebook(lesson):
     return copy if copy.exists() else None
 
 
+@functools.lru_cache(maxsize=None)
 def quick_jobs(folder=ROOT / "notebooks"):
     """What ``make test`` re-runs: {config name: [notebooks]}, each training lesson under one config.
 

@@ -228,14 +228,10 @@ def _find_mistake(seen, mistakes, equal, failure):
         detail = mistake[2] if len(mistake) > 2 else ""
         if not isinstance(hint, Hint):
             raise TypeError(f"mistake {mistake!r}: expected a Hint first, got {hint!r}")
-        matches = []
-        for case, _, got in seen:
-            if got is None:
-                continue
-            wrong = _safe(variant, case.args)
-            matches.append(wrong is not None and equal(got, wrong))
-        case, _, got = seen[failure - 1]
-        wrong = _safe(variant, case.args)
+        wrongs = [None if got is None else _safe(variant, case.args) for case, _, got in seen]
+        matches = [wrong is not None and equal(got, wrong)
+                   for (_, _, got), wrong in zip(seen, wrongs) if got is not None]
+        got, wrong = seen[failure - 1][2], wrongs[failure - 1]
         fails_alike = wrong is not None and equal(got, wrong)
         if fails_alike and all(matches):
             return hint, detail

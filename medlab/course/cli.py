@@ -243,14 +243,13 @@ def _data_synth(args):
 
     from medlab import data
     from medlab.data.medmnist import save_medmnist
-    from medlab.data.synthetic import available_memory, synthetic_chest_bytes
+    from medlab.data.synthetic import check_memory
     from medlab.imaging import to_uint8
 
-    needed, available = synthetic_chest_bytes(args.n, args.size), available_memory()
-    if available is not None and needed > available:
-        raise CLIError(f"--n {args.n} --size {args.size}: needs about {needed / 1e9:,.1f} GB of "
-                       f"memory, {available / 1e9:,.1f} GB is available: expected a smaller "
-                       "--n or --size")
+    try:  # before anything is allocated
+        check_memory(args.n, args.size)
+    except ValueError as error:
+        raise CLIError(f"--n {args.n} --size {args.size}: {error}") from None
     images, labels = data.synthetic_chest(n=args.n, size=args.size, seed=args.seed,
                                           prevalence=args.prevalence)
     images = to_uint8(images)

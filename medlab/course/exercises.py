@@ -292,10 +292,9 @@ def status(notebooks=None, out=None):
             result.append((path, "stale"))
         else:
             result.append((path, "up to date"))
-    for path in sorted(out.glob(NOTEBOOK_GLOB)) if out.is_dir() else []:
-        if path not in expected_paths:
-            edited = not _released_as_is(path, manifest.get(path.name))
-            result.append((path, "orphan, edited" if edited else "orphan"))
+    for path in _orphans(out, expected_paths):
+        edited = not _released_as_is(path, manifest.get(path.name))
+        result.append((path, "orphan, edited" if edited else "orphan"))
     return result
 
 

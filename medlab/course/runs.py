@@ -664,8 +664,10 @@ def _earlier_rows(folder, combos, fixed):
     rows = []
     for path in sorted(folder.glob("*.status.json")):
         run = path.name[: -len(".status.json")]
+        if run in mine:
+            continue
         status = _read_json(path)
-        if run in mine or not isinstance(status, dict) or not isinstance(status.get("parameters"), dict):
+        if not isinstance(status, dict) or not isinstance(status.get("parameters"), dict):
             continue
         swept = {k: v for k, v in status["parameters"].items() if k not in fixed}
         row = {"run": run, **swept, "status": status.get("status", "?"),
