@@ -277,3 +277,15 @@ def test_bootstrap_aucs_all_at_once_equal_sklearn_resample_by_resample():
     fast = metrics._bootstrap_aucs(y, p, index)
     slow = [roc_auc_score(y[i], p[i]) for i in index]
     np.testing.assert_allclose(fast, slow, atol=1e-12)
+
+
+def test_auc_interval_is_bootstrap_ci_of_the_auc_computed_at_once():
+    y, p = _scored(40, 70, seed=6)
+    p = np.round(p, 1)  # ties too
+    fast = metrics.auc_interval(y, p, n_boot=200, level=0.9, seed=3)
+    slow = metrics.bootstrap_ci(y, p, metrics.auc, n_boot=200, level=0.9, seed=3)
+    assert fast.estimate == pytest.approx(slow.estimate)
+    assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), abs=1e-12)
+    assert fast.low <= fast.estimate <= fast.high and fast.n_boot == 200 and fast.level == 0.9
+    with pytest.raises(ValueError, match="level must be in"):
+        metrics.auc_interval(y, p, level=1.5)

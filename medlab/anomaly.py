@@ -1,0 +1,286 @@
+"""Anomaly scores for lesson 08, their trivial baselines, and a fair comparison of them.
+
+A model of *normal* images turns each image into a number, higher for less normal images.
+Which number matters: on PneumoniaMNIST the mean squared reconstruction error ranks the
+official test split at chance, because pneumonia X-rays have less contrast (so a smaller
+error anyway) and the test normals are framed differently from the training normals. Scores
+that compare *structure* rather than raw intensities survive both.
+
+==============================================  ==========================================
+``standardize(images)``                         each image to mean 0, sd 1 (contrast removed)
+``mse_score(x, x_hat)``                         mean squared error of each image
+``ssim_score(x, x_hat)``                        1 - SSIM of each image
+``standardized_mse_score(x, x_hat)``            MSE after standardising x and x_hat
+``error_maps(x, x_hat)``                        ``|x - x_hat|`` per pixel, (N, H, W)
+``encode(encoder, images)``                     the codes z = f(x), (N, D), eagerly
+``intensity_features(images)``                  the trivial baselines: mean intensity, sd
+``LatentMahalanobis().fit(z).score(z)``         Mahalanobis distance to the normal codes
+``PCANearestNeighbours().fit(x).score(x)``      PCA of standardised images, k-NN distance
+``compare_scores(val, y_val, test, y_test)``    validation and test AUC of every score,
+                                                the test AUC with a bootstrap interval
+``choose_on_validation(rows)``                  the row with the best validation AUC
+==============================================  ==========================================
+
+Images are float arrays in [0, 1], (N, H, W) or (N, H, W, 1). Every score is an array (N,),
+higher meaning "more anomalous".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from medlab import metrics, validate
+
+#: Floor of an image's standard deviation in :func:`standardize` (a flat image stays finite).
+SD_FLOOR = 1e-6
+
+
+def _images(images, name="images"):
+    x = np.asarray(images, dtype=np.float64)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim != 3 or x.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (N, H, W) or (N, H, W, 1) with N >= 1, "
+                         f"got {np.shape(images)}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite")
+    return x
+
+
+def standardize(images):
+    """Each image minus its own mean, divided by its own standard deviation.
+
+    Parameters
+    ----------
+    images : array (N, H, W) or (N, H, W, 1)
+
+    Returns
+    -------
+    float64 array (N, H, W)
+        Every image with mean 0 and sd 1 (a flat image: all zeros): brightness and contrast
+        are gone, the pattern stays.
+    """
+    x = _images(images)
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    sd = x.std(axis=(1, 2), keepdims=True)
+    return (x - mean) / np.maximum(sd, SD_FLOOR)
+
+
+def mse_score(images, reconstructions):
+    """Mean squared reconstruction error of each image, (N,): the score that fails on test."""
+    return metrics.reconstruction_error(_images(images), _images(reconstructions, "reconstructions"))
+
+
+def ssim_score(images, reconstructions):
+    """``1 - SSIM(x, x_hat)`` of each image, (N,).
+
+    SSIM compares local means, contrasts and correlations (7 x 7 windows) and divides by the
+    local contrast, so a low-contrast image is not rewarded for its small absolute error.
+    """
+    return 1.0 - metrics.ssim_per_image(_images(images), _images(reconstructions, "reconstructions"))
+
+
+def standardized_mse_score(images, reconstructions):
+    """MSE between the standardised image and its standardised reconstruction, (N,).
+
+    Equal to ``2 (1 - r)`` with r the Pearson correlation of x and x_hat over the pixels.
+    """
+    a, b = standardize(images), standardize(reconstructions)
+    return np.mean((a - b) ** 2, axis=(1, 2))
+
+
+def error_maps(images, reconstructions):
+    """``|x - x_hat|`` of every pixel, (N, H, W): where the autoencoder failed to rebuild."""
+    a, b = _images(images), _images(reconstructions, "reconstructions")
+    if a.shape != b.shape:
+        raise ValueError(f"images have shape {a.shape} but reconstructions {b.shape}")
+    return np.abs(a - b)
+
+
+def encode(encoder, images, batch_size=256):
+    """The codes z = f(x) of ``images`` (N, H, W[, 1]) as a float array (N, D).
+
+    Calls the encoder eagerly in batches (no ``predict``: nothing is traced, so calling it on
+    several splits prints no retracing warnings).
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or len(x) == 0:
+        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C) with N >= 1, got {x.shape}")
+    batch_size = validate.integer("batch_size", batch_size, low=1)
+    parts = [np.asarray(encoder(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts).reshape(len(x), -1)
+
+
+def intensity_features(images):
+    """The trivial baselines: ``{"mean intensity": (N,), "image sd": (N,)}``.
+
+    No model at all; a score that does not beat these measures brightness or contrast, not
+    disease.
+    """
+    x = _images(images)
+    return {"mean intensity": x.mean(axis=(1, 2)), "image sd": x.std(axis=(1, 2))}
+
+
+def orient(val_scores, y_val):
+    """+1 or -1: the direction in which a score ranks the validation positives higher.
+
+    A trivial baseline has no built-in direction (is pneumonia brighter or darker?); choose it
+    on validation, never on test. Ties (AUC exactly 0.5) give +1.
+    """
+    return 1.0 if metrics.auc(y_val, val_scores) >= 0.5 else -1.0
+
+
+class LatentMahalanobis:
+    """Mahalanobis distance of a code z to the codes of normal images.
+
+    ``fit`` estimates their mean and covariance (Ledoit-Wolf shrinkage,
+    ``sklearn.covariance.LedoitWolf``, well conditioned even with few images);
+    ``score`` returns ``sqrt((z - mean)^T C^-1 (z - mean))`` of each code.
+    """
+
+    def __init__(self):
+        self.covariance_ = None
+
+    def fit(self, codes):
+        """codes: (N, D) of normal images, N >= 2. Returns self."""
+        from sklearn.covariance import LedoitWolf
+
+        z = np.asarray(codes, dtype=np.float64)
+        if z.ndim != 2 or z.shape[0] < 2:
+            raise ValueError(f"codes must have shape (N, D) with N >= 2, got {z.shape}")
+        self.covariance_ = LedoitWolf().fit(z)
+        return self
+
+    def score(self, codes):
+        """(N,) distances, in units of the normal codes' spread."""
+        if self.covariance_ is None:
+            raise RuntimeError("LatentMahalanobis: call fit(normal_codes) before score(codes)")
+        z = np.asarray(codes, dtype=np.float64)
+        if z.ndim != 2 or z.shape[1] != self.covariance_.location_.shape[0]:
+            raise ValueError(f"codes must have shape (N, {self.covariance_.location_.shape[0]}), "
+                             f"got {z.shape}")
+        return np.sqrt(np.maximum(self.covariance_.mahalanobis(z), 0.0))
+
+
+class PCANearestNeighbours:
+    """A baseline without a network: PCA of standardised normal images, then the mean
+    distance to the ``n_neighbors`` nearest normal images in that space.
+
+    Parameters
+    ----------
+    n_components : int
+        PCA dimensions kept (PCA is the best *linear* autoencoder with this code length).
+    n_neighbors : int
+    standardized : bool
+        Standardise each image first (:func:`standardize`); without it, brightness and
+        framing dominate the distances.
+    """
+
+    def __init__(self, n_components=32, n_neighbors=5, standardized=True):
+        self.n_components = validate.integer("n_components", n_components, low=1)
+        self.n_neighbors = validate.integer("n_neighbors", n_neighbors, low=1)
+        self.standardized = bool(standardized)
+        self.pca_ = self.neighbours_ = None
+
+    def _features(self, images):
+        x = standardize(images) if self.standardized else _images(images)
+        return x.reshape(len(x), -1)
+
+    def fit(self, normal_images):
+        """Fit on normal images (N, H, W[, 1]) with N > n_components and N > n_neighbors."""
+        from sklearn.decomposition import PCA
+        from sklearn.neighbors import NearestNeighbors
+
+        features = self._features(normal_images)
+        if len(features) <= max(self.n_components, self.n_neighbors):
+            raise ValueError(f"normal_images: {len(features)} images, need more than "
+                             f"n_components={self.n_components} and n_neighbors={self.n_neighbors}")
+        self.pca_ = PCA(self.n_components, random_state=0).fit(features)
+        self.neighbours_ = NearestNeighbors(n_neighbors=self.n_neighbors).fit(
+            self.pca_.transform(features))
+        return self
+
+    def score(self, images):
+        """(N,) mean distance to the nearest normal training images (PCA space)."""
+        if self.pca_ is None:
+            raise RuntimeError("PCANearestNeighbours: call fit(normal_images) before score(images)")
+        distances, _ = self.neighbours_.kneighbors(self.pca_.transform(self._features(images)))
+        return distances.mean(axis=1)
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One score's figures: AUC on validation (for choosing) and on test (for reporting).
+
+    Attributes
+    ----------
+    name : str
+    val_auc : float
+    test : metrics.Interval
+        Test ROC-AUC with its stratified bootstrap interval.
+    baseline : bool
+        A trivial baseline (direction chosen on validation) rather than a model's score.
+    """
+
+    name: str
+    val_auc: float
+    test: metrics.Interval
+    baseline: bool = False
+
+    def text(self, width=34):
+        kind = " (baseline)" if self.baseline else ""
+        return f"{self.name + kind:>{width}}: val AUC {self.val_auc:.2f} | test AUC {self.test.text()}"
+
+
+def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), n_boot=1000, seed=0):
+    """Validation and test ROC-AUC of every score, the test AUC with a 95 % bootstrap interval.
+
+    Parameters
+    ----------
+    val_scores, test_scores : dict of name -> array (N,)
+        The same names in both; higher means more anomalous.
+    y_val, y_test : array (N,) of 0 (normal) / 1 (abnormal)
+    baselines : collection of str
+        Names whose direction is not given: each is multiplied by :func:`orient` on
+        validation (the test split never chooses anything).
+    n_boot, seed : int
+        Bootstrap resamples and their seed (``medlab.metrics.auc_interval``, the same
+        interval as ``medlab.metrics.bootstrap_ci`` with ``metrics.auc``).
+
+    Returns
+    -------
+    list of ScoreRow, in the order of ``val_scores``
+    """
+    if set(val_scores) != set(test_scores):
+        raise ValueError(f"val_scores and test_scores must name the same scores, got "
+                         f"{sorted(val_scores)} and {sorted(test_scores)}")
+    unknown = set(baselines) - set(val_scores)
+    if unknown:
+        raise ValueError(f"baselines {sorted(unknown)} are not among the scores {sorted(val_scores)}")
+    rows = []
+    for name, val in val_scores.items():
+        sign = orient(val, y_val) if name in baselines else 1.0
+        val_auc = metrics.auc(y_val, sign * np.asarray(val, dtype=np.float64))
+        test = metrics.auc_interval(y_test, sign * np.asarray(test_scores[name], dtype=np.float64),
+                                    n_boot=n_boot, seed=seed)
+        rows.append(ScoreRow(name, float(val_auc), test, name in baselines))
+    return rows
+
+
+def choose_on_validation(rows, include_baselines=False):
+    """The row with the highest validation AUC (first on ties); baselines left out by default."""
+    candidates = [r for r in rows if include_baselines or not r.baseline]
+    if not candidates:
+        raise ValueError("no score to choose from")
+    return max(candidates, key=lambda r: r.val_auc)
+
+
+__all__ = [
+    "LatentMahalanobis", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow", "choose_on_validation",
+    "compare_scores", "encode", "error_maps", "intensity_features", "mse_score", "orient", "ssim_score",
+    "standardize", "standardized_mse_score",
+]

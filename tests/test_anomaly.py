@@ -1,0 +1,122 @@
+"""Anomaly scores of lesson 08: contrast-free scores, trivial baselines, choices on validation."""
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from medlab import anomaly, keras, metrics
+
+RNG = np.random.default_rng(0)
+
+
+def textured(n, contrast, rng, size=16):
+    """Images of a smooth pattern at a given contrast around 0.5: (n, size, size)."""
+    u = np.linspace(0, 3 * np.pi, size)
+    base = np.sin(u)[:, None] * np.cos(u)[None, :]
+    return np.clip(0.5 + contrast * (base + 0.1 * rng.standard_normal((n, size, size))), 0, 1)
+
+
+def test_standardize_gives_mean_0_sd_1_and_removes_brightness_and_contrast():
+    x = RNG.random((5, 8, 8, 1))
+    s = anomaly.standardize(x)
+    assert s.shape == (5, 8, 8)
+    np.testing.assert_allclose(s.mean(axis=(1, 2)), 0, atol=1e-12)
+    np.testing.assert_allclose(s.std(axis=(1, 2)), 1, atol=1e-12)
+    np.testing.assert_allclose(anomaly.standardize(0.2 + 3 * x), s, atol=1e-9)
+    assert np.all(anomaly.standardize(np.full((1, 4, 4), 0.7)) == 0)  # a flat image stays finite
+    with pytest.raises(ValueError, match=r"images must have shape \(N, H, W\)"):
+        anomaly.standardize(np.zeros((4, 4)))
+
+
+def test_scores_are_mse_ssim_and_correlation_of_standardised_images():
+    x = RNG.random((4, 16, 16))
+    x_hat = np.clip(x + 0.1 * RNG.standard_normal(x.shape), 0, 1)
+    np.testing.assert_allclose(anomaly.mse_score(x, x_hat), ((x - x_hat) ** 2).mean(axis=(1, 2)))
+    np.testing.assert_allclose(anomaly.ssim_score(x[..., None], x_hat[..., None]),
+                               1 - metrics.ssim_per_image(x, x_hat))
+    r = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(x, x_hat)]
+    np.testing.assert_allclose(anomaly.standardized_mse_score(x, x_hat), 2 * (1 - np.array(r)))
+    np.testing.assert_allclose(anomaly.error_maps(x, x_hat), np.abs(x - x_hat))
+    assert np.all(anomaly.ssim_score(x, x) == 0) and np.all(anomaly.mse_score(x, x) == 0)
+
+
+def test_low_contrast_fools_the_mse_but_not_the_contrast_free_scores():
+    # "normal" images: a clear pattern; "abnormal": the same pattern, faint and scrambled.
+    rng = np.random.default_rng(1)
+    normal = textured(30, 0.3, rng)
+    abnormal = textured(30, 0.1, rng)[:, rng.permutation(16)]
+    x = np.concatenate([normal, abnormal])
+    y = np.r_[np.zeros(30), np.ones(30)].astype(int)
+    x_hat = gaussian_filter(x, sigma=(0, 1.5, 1.5))  # a "model" that keeps the coarse shape only
+    assert metrics.auc(y, anomaly.mse_score(x, x_hat)) < 0.3  # faint images: small error anyway
+    assert metrics.auc(y, anomaly.standardized_mse_score(x, x_hat)) > 0.95
+    assert metrics.auc(y, anomaly.ssim_score(x, x_hat)) > 0.95
+    features = anomaly.intensity_features(x)
+    assert set(features) == {"mean intensity", "image sd"}
+    np.testing.assert_allclose(features["image sd"], x.std(axis=(1, 2)))
+    assert anomaly.orient(features["image sd"], y) == -1.0  # faint = abnormal: lower sd ranks higher
+    assert anomaly.orient(-features["image sd"], y) == 1.0
+
+
+def test_latent_mahalanobis_is_the_distance_in_units_of_the_normal_spread():
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((4000, 3)) * [1.0, 4.0, 0.5]
+    maha = anomaly.LatentMahalanobis().fit(z)
+    d = maha.score(np.array([[2.0, 0, 0], [0, 8.0, 0], [0, 0, 1.0], [0, 0, 0]]))
+    np.testing.assert_allclose(d[:3], 2.0, rtol=0.06)  # 2 sd along each axis, whatever its scale
+    assert d[3] < 0.1
+    with pytest.raises(RuntimeError, match="call fit"):
+        anomaly.LatentMahalanobis().score(z)
+    with pytest.raises(ValueError, match=r"codes must have shape \(N, 3\)"):
+        maha.score(np.zeros((2, 4)))
+
+
+def test_pca_nearest_neighbours_scores_unseen_patterns_higher():
+    rng = np.random.default_rng(3)
+    u = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    p1, p2 = np.sin(u)[:, None] * np.ones(16), np.ones(16)[:, None] * np.sin(2 * u)
+    def mix(main, other, n):  # mostly one pattern, a little of the other
+        return 0.5 + 0.2 * (main + 0.2 * rng.standard_normal((n, 1, 1)) * other)
+    normal = mix(p1, p2, 80)
+    model = anomaly.PCANearestNeighbours(n_components=5, n_neighbors=3).fit(normal)
+    odd = mix(p2, p1, 10)  # the other pattern: never seen
+    assert model.score(odd).min() > model.score(mix(p1, p2, 10)).max()
+    # standardised: a brighter, stronger copy of a normal image is still normal
+    assert model.score(np.clip(normal[:5] * 1.5, 0, 1)).max() < model.score(odd).min()
+    with pytest.raises(ValueError, match="need more than n_components=5"):
+        anomaly.PCANearestNeighbours(n_components=5).fit(normal[:4])
+    with pytest.raises(RuntimeError, match="call fit"):
+        anomaly.PCANearestNeighbours().score(normal)
+
+
+def test_compare_scores_orients_only_baselines_on_validation_and_chooses_on_validation():
+    rng = np.random.default_rng(4)
+    y_val, y_test = np.r_[np.zeros(50), np.ones(50)], np.r_[np.zeros(60), np.ones(40)]
+    good = {"val": y_val + rng.normal(0, 0.5, 100), "test": y_test + rng.normal(0, 0.5, 100)}
+    flipped = {"val": -y_val + rng.normal(0, 1, 100), "test": -y_test + rng.normal(0, 1, 100)}
+    val = {"good": good["val"], "flipped": flipped["val"], "sd": flipped["val"]}
+    test = {"good": good["test"], "flipped": flipped["test"], "sd": flipped["test"]}
+    rows = anomaly.compare_scores(val, y_val, test, y_test, baselines=("sd",), n_boot=200)
+    by = {r.name: r for r in rows}
+    assert [r.name for r in rows] == ["good", "flipped", "sd"]
+    assert by["flipped"].val_auc < 0.5  # a model's score keeps its direction
+    assert by["sd"].val_auc == pytest.approx(1 - by["flipped"].val_auc)  # a baseline is turned
+    assert by["sd"].test.estimate == pytest.approx(1 - by["flipped"].test.estimate)
+    assert by["good"].test.estimate == pytest.approx(metrics.auc(y_test, good["test"]))
+    assert by["good"].test.low < by["good"].test.estimate < by["good"].test.high
+    assert anomaly.choose_on_validation(rows).name == "good"
+    assert "(baseline)" in by["sd"].text() and "95 % CI" in by["good"].text()
+    with pytest.raises(ValueError, match="must name the same scores"):
+        anomaly.compare_scores(val, y_val, {"good": good["test"]}, y_test)
+    with pytest.raises(ValueError, match="not among the scores"):
+        anomaly.compare_scores(val, y_val, test, y_test, baselines=("mean",))
+
+
+def test_encode_calls_the_encoder_in_batches():
+    inputs = keras.Input((4, 4, 1))
+    encoder = keras.Model(inputs, keras.layers.Flatten()(inputs) * 2.0)
+    x = RNG.random((7, 4, 4)).astype(np.float32)
+    z = anomaly.encode(encoder, x, batch_size=3)
+    np.testing.assert_allclose(z, 2 * x.reshape(7, 16), rtol=1e-6)
+    with pytest.raises(ValueError, match="images must have shape"):
+        anomaly.encode(encoder, x[0, 0])
