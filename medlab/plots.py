@@ -463,3 +463,65 @@ def pr_plot(y_true, scores, title="precision-recall curve"):
         ax.step(recall, precision, where="post",
                 label=f"{name} (AP {metrics.average_precision(y_true, p):.2f})")
     return _finish_unit_square(fig, ax, "recall (sensitivity)", "precision (PPV)", title, legend="lower left")
+
+
+# ----------------------------------------- anomaly scores and label fractions (lesson 08)
+def distributions(groups, bins=40, xlabel="score", title=None):
+    """Overlaid density histograms of several groups of one quantity (shared bin edges).
+
+    Parameters
+    ----------
+    groups : dict of name -> array (n,)
+        E.g. ``{"train normals": e_train, "val normals": e_val, "test normals": e_test}``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One step histogram per group, scaled to unit area, its mean in the legend.
+    """
+    arrays = {name: np.asarray(v, dtype=float).reshape(-1) for name, v in groups.items()}
+    if not arrays or any(v.size == 0 for v in arrays.values()):
+        raise ValueError("groups must hold at least one non-empty array")
+    edges = np.histogram_bin_edges(np.concatenate(list(arrays.values())), bins=bins)
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    for name, v in arrays.items():
+        ax.hist(v, bins=edges, density=True, histtype="step", lw=1.6, label=f"{name} (mean {v.mean():.3g})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def label_fraction_curve(summary, ylabel="test ROC-AUC", title=None):
+    """Mean +- sd of a figure against the fraction of labels, pretrained and from scratch.
+
+    Parameters
+    ----------
+    summary : list of dict
+        From :func:`medlab.pretraining.summarize`: ``fraction``, ``pretrained_mean``,
+        ``pretrained_sd``, ``scratch_mean``, ``scratch_sd``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log-scaled x axis in percent; error bars are one sd over seeds.
+    """
+    if not summary:
+        raise ValueError("summary is empty")
+    percent = [100 * e["fraction"] for e in summary]
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    for start, marker in (("pretrained", "o-"), ("scratch", "s--")):
+        ax.errorbar(percent, [e[f"{start}_mean"] for e in summary], yerr=[e[f"{start}_sd"] for e in summary],
+                    fmt=marker, capsize=3, label="autoencoder-pretrained" if start == "pretrained" else "from scratch")
+    ax.set_xscale("log")
+    ax.set_xticks(percent, [f"{p:g} %" for p in percent])
+    ax.set_xlabel("labelled training images")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -145,3 +145,27 @@ def test_pr_plot_marks_the_prevalence_and_the_average_precision():
     np.testing.assert_allclose(ax.lines[1].get_xdata(), recall)
     assert f"AP {metrics.average_precision(y, p):.2f}" in ax.get_legend().get_texts()[1].get_text()
     plt.close(fig)
+
+
+def test_distributions_one_density_per_group_with_its_mean():
+    fig = plots.distributions({"train": np.array([1.0, 2.0, 3.0]), "test": np.array([2.0, 4.0])},
+                              xlabel="MSE")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train (mean 2)", "test (mean 3)"]
+    assert len(ax.patches) == 2 and ax.get_xlabel() == "MSE"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.distributions({"train": []})
+
+
+def test_label_fraction_curve_draws_both_starts_with_error_bars():
+    summary = [{"fraction": f, "pretrained_mean": 0.8 + f / 10, "pretrained_sd": 0.01,
+                "scratch_mean": 0.7 + f / 5, "scratch_sd": 0.02} for f in (0.01, 0.2, 1.0)]
+    fig = plots.label_fraction_curve(summary)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 %", "20 %", "100 %"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["autoencoder-pretrained", "from scratch"]
+    np.testing.assert_allclose(np.asarray(ax.lines[0].get_ydata(), float), [0.801, 0.82, 0.9])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="empty"):
+        plots.label_fraction_curve([])
