@@ -223,20 +223,24 @@ class ScoreRow:
     test : metrics.Interval
         Test ROC-AUC with its stratified bootstrap interval.
     baseline : bool
-        A trivial baseline (direction chosen on validation) rather than a model's score.
+        A baseline shown beside the scores, not a candidate for the choice.
+    sign : float
+        +1, or -1 when validation turned the score round (lower = more anomalous).
     """
 
     name: str
     val_auc: float
     test: metrics.Interval
     baseline: bool = False
+    sign: float = 1.0
 
     def text(self, width=34):
-        kind = " (baseline)" if self.baseline else ""
+        kind = (" (baseline" + (", lower = anomalous" if self.sign < 0 else "") + ")") if self.baseline else ""
         return f"{self.name + kind:>{width}}: val AUC {self.val_auc:.2f} | test AUC {self.test.text()}"
 
 
-def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), n_boot=1000, seed=0):
+def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), oriented=(), n_boot=1000,
+                   seed=0):
     """Validation and test ROC-AUC of every score, the test AUC with a 95 % bootstrap interval.
 
     Parameters
@@ -245,8 +249,11 @@ def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), n_boot=
         The same names in both; higher means more anomalous.
     y_val, y_test : array (N,) of 0 (normal) / 1 (abnormal)
     baselines : collection of str
-        Names whose direction is not given: each is multiplied by :func:`orient` on
-        validation (the test split never chooses anything).
+        Names of the baselines shown beside the scores (left out of
+        :func:`choose_on_validation`).
+    oriented : collection of str
+        Names whose direction is not given (a trivial baseline): each is multiplied by
+        :func:`orient` on validation (the test split never chooses anything).
     n_boot, seed : int
         Bootstrap resamples and their seed (``medlab.metrics.auc_interval``, the same
         interval as ``medlab.metrics.bootstrap_ci`` with ``metrics.auc``).
@@ -258,16 +265,17 @@ def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), n_boot=
     if set(val_scores) != set(test_scores):
         raise ValueError(f"val_scores and test_scores must name the same scores, got "
                          f"{sorted(val_scores)} and {sorted(test_scores)}")
-    unknown = set(baselines) - set(val_scores)
-    if unknown:
-        raise ValueError(f"baselines {sorted(unknown)} are not among the scores {sorted(val_scores)}")
+    for what, names in (("baselines", baselines), ("oriented", oriented)):
+        unknown = set(names) - set(val_scores)
+        if unknown:
+            raise ValueError(f"{what} {sorted(unknown)} are not among the scores {sorted(val_scores)}")
     rows = []
     for name, val in val_scores.items():
-        sign = orient(val, y_val) if name in baselines else 1.0
+        sign = orient(val, y_val) if name in oriented else 1.0
         val_auc = metrics.auc(y_val, sign * np.asarray(val, dtype=np.float64))
         test = metrics.auc_interval(y_test, sign * np.asarray(test_scores[name], dtype=np.float64),
                                     n_boot=n_boot, seed=seed)
-        rows.append(ScoreRow(name, float(val_auc), test, name in baselines))
+        rows.append(ScoreRow(name, float(val_auc), test, name in baselines, sign))
     return rows
 
 

@@ -96,7 +96,7 @@ def test_compare_scores_orients_only_baselines_on_validation_and_chooses_on_vali
     flipped = {"val": -y_val + rng.normal(0, 1, 100), "test": -y_test + rng.normal(0, 1, 100)}
     val = {"good": good["val"], "flipped": flipped["val"], "sd": flipped["val"]}
     test = {"good": good["test"], "flipped": flipped["test"], "sd": flipped["test"]}
-    rows = anomaly.compare_scores(val, y_val, test, y_test, baselines=("sd",), n_boot=200)
+    rows = anomaly.compare_scores(val, y_val, test, y_test, baselines=("sd",), oriented=("sd",), n_boot=200)
     by = {r.name: r for r in rows}
     assert [r.name for r in rows] == ["good", "flipped", "sd"]
     assert by["flipped"].val_auc < 0.5  # a model's score keeps its direction
@@ -105,11 +105,19 @@ def test_compare_scores_orients_only_baselines_on_validation_and_chooses_on_vali
     assert by["good"].test.estimate == pytest.approx(metrics.auc(y_test, good["test"]))
     assert by["good"].test.low < by["good"].test.estimate < by["good"].test.high
     assert anomaly.choose_on_validation(rows).name == "good"
-    assert "(baseline)" in by["sd"].text() and "95 % CI" in by["good"].text()
+    assert by["sd"].sign == -1.0 and by["flipped"].sign == 1.0
+    assert "(baseline, lower = anomalous)" in by["sd"].text() and "95 % CI" in by["good"].text()
+    assert anomaly.choose_on_validation([by["sd"]], include_baselines=True).name == "sd"
+    with pytest.raises(ValueError, match="no score to choose from"):
+        anomaly.choose_on_validation([by["sd"]])
+    plain = anomaly.compare_scores(val, y_val, test, y_test, n_boot=50)
+    assert anomaly.choose_on_validation(plain).name == "good"
     with pytest.raises(ValueError, match="must name the same scores"):
         anomaly.compare_scores(val, y_val, {"good": good["test"]}, y_test)
-    with pytest.raises(ValueError, match="not among the scores"):
+    with pytest.raises(ValueError, match="baselines .'mean'. are not among the scores"):
         anomaly.compare_scores(val, y_val, test, y_test, baselines=("mean",))
+    with pytest.raises(ValueError, match="oriented .'mean'. are not among the scores"):
+        anomaly.compare_scores(val, y_val, test, y_test, oriented=("mean",))
 
 
 def test_encode_calls_the_encoder_in_batches():
