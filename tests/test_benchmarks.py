@@ -218,24 +218,52 @@ def test_pneumonia_benchmark_refuses_a_missing_file(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------- autoencoder.py
-def test_autoencoder_benchmark_reports_psnr_ssim_and_anomaly_auc(tiny_medmnist, capsys):
+def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(tiny_medmnist, capsys):
     autoencoder = load_benchmark("autoencoder")
-    status, lines = run_main(autoencoder, ["--data", str(tiny_medmnist), "--seconds", "2",
-                                           "--anomaly-seconds", "1", "--filters", "4"], capsys)
+    status = autoencoder.main(["--data", str(tiny_medmnist), "--seconds", "2", "--anomaly-seconds", "1",
+                               "--pretrain-seconds", "1", "--fractions", "0.1,1", "--seeds", "0,1",
+                               "--finetune-steps", "3", "--filters", "4"])
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
     assert status == 0
-    assert len(lines) == 1, lines  # the table for people goes to stderr
+    assert len(lines) == 1, lines  # the tables for people go to stderr
     result = json.loads(lines[0])
     assert set(result) == {"psnr_noisy", "psnr_classical", "psnr_autoencoder", "ssim_noisy",
-                           "ssim_classical", "ssim_autoencoder", "anomaly_auc", "train_seconds"}
-    for key, value in result.items():
-        assert_finite(value, key)
+                           "ssim_classical", "ssim_autoencoder", "anomaly_auc", "anomaly_auc_ci",
+                           "anomaly_mse_auc", "baseline_pca_nn_auc", "baseline_mean_intensity_auc",
+                           "baseline_image_sd_auc", "train_seconds", "pretrain_auc", "pretrain_auc_sd",
+                           "scratch_auc", "scratch_auc_sd"}
+    for key in ("pretrain_auc", "pretrain_auc_sd", "scratch_auc", "scratch_auc_sd"):
+        assert set(result[key]) == {"0.1", "1"}, (key, result[key])
+        for fraction, value in result[key].items():
+            assert_finite(value, f"{key} {fraction}")
+    for key in ("pretrain_auc", "scratch_auc"):
+        for fraction, value in result[key].items():
+            assert_auc(value, f"{key} {fraction}")
+    low, high = result["anomaly_auc_ci"]
+    assert 0 <= low <= result["anomaly_auc"] <= high <= 1, result
+    for key in ("anomaly_auc", "anomaly_mse_auc", "baseline_pca_nn_auc", "baseline_mean_intensity_auc",
+                "baseline_image_sd_auc"):
+        assert_auc(result[key], key)
+    for key in ("psnr_noisy", "psnr_classical", "psnr_autoencoder", "ssim_noisy", "ssim_classical",
+                "ssim_autoencoder", "train_seconds"):
+        assert_finite(result[key], key)
     for key in ("ssim_noisy", "ssim_classical", "ssim_autoencoder"):
         assert -1.0 <= result[key] <= 1.0, (key, result[key])
-    assert_auc(result["anomaly_auc"], "anomaly_auc")
     # sigma 0.1 on [0, 1] pixels, clipped: about 20 dB; any filter worth its name does better
     assert 15 < result["psnr_noisy"] < 25, result
     assert result["psnr_classical"] > result["psnr_noisy"], result
     assert result["train_seconds"] > 0
+    table = captured.err
+    assert "chosen on validation:" in table and "image sd (baseline" in table, table
+    assert "10 % (" in table and "100 % (" in table and "pretrained - scratch" in table, table
+
+
+def test_autoencoder_benchmark_refuses_bad_fractions(tiny_medmnist, capsys):
+    autoencoder = load_benchmark("autoencoder")
+    with pytest.raises(SystemExit):
+        autoencoder.main(["--data", str(tiny_medmnist), "--fractions", "0,1"])
+    assert "expected numbers in (0, 1]" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------ medmnist.py
