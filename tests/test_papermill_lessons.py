@@ -50,7 +50,8 @@ SETTINGS = {
                            "n_boot": 100, "seed": 1},
                           ("model", "resnet", r"parameter 'model' = 'resnet' \(str\): "
                                               r"expected one of 'seed', 'improved'")),
-    "08_autoencoder": ({"noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8, "seed": 1},
+    "08_autoencoder": ({"dataset": "synthetic", "noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8,
+                        "pretrain_steps": 10, "seed": 1},
                        ("noise", "speckle", r"parameter 'noise' = 'speckle' \(str\): "
                                             r"expected one of 'gaussian', 'poisson', 'salt_and_pepper'")),
     "10_hyperparameters": ({"epochs": 1, "image_size": 16, "n_images": 100, "seed": 1},
