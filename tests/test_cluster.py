@@ -5,13 +5,15 @@ once for this module, with the scheduler settings of ``--cluster local``) takes 
 runs: a real lesson with tiny parameters, compared with the same sweep run locally, and tiny
 notebooks the tests write, which finish, fail, time out, kill their own worker (SIGKILL to
 the real worker process) or sleep until interrupted. ``--cluster local`` itself is run once
-through the command line. Dask missing is simulated honestly: a child process whose import
-system refuses ``dask`` and ``distributed``.
+through the command line, in its own process group, stopped by SIGINT to the group. Dask
+missing is simulated honestly: a child process whose import system refuses ``dask`` and
+``distributed``. The README's SLURM example runs as far as it goes without SLURM.
 """
 
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -211,24 +213,62 @@ def test_ctrl_c_cancels_the_pending_tasks_stops_the_running_ones_and_keeps_finis
 
 
 # ---- the command line ------------------------------------------------------------------
-def test_cli_course_on_a_local_cluster_prints_its_dashboard_and_stops_it(tmp_path, in_tmp, capsys):
+def test_cli_course_on_the_cluster_prints_rows_as_lessons_finish(address, tmp_path, in_tmp, capsys):
     lessons = tmp_path / "lessons"
     write_notebook(lessons / "01_ok.ipynb")
     write_notebook(lessons / "02_broken.ipynb", 'a: int = -3  # negative on purpose\nmarker: str = ""  # f')
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    code = cli.main(["course", "--notebooks", str(lessons), "--out", "c", "--cluster", "local"])
+    code = cli.main(["course", "--notebooks", str(lessons), "--out", "c", "--cluster", address])
     out = capsys.readouterr().out.splitlines()
     assert code == 1, out
-    assert out[0].startswith("Dask: local cluster of ") and " worker process" in out[0]
-    assert "dashboard http://127.0.0.1:" in out[0] and out[0].endswith("/status")
+    assert out[0].startswith(f"Dask: connected to {address}")
     assert out[1].split() == ["notebook", "status", "seconds"]
     assert sorted(line.split()[:2] for line in out[2:4]) == [["01_ok", "ok"], ["02_broken", "failed"]]
     assert out[-1] == "1 of 2 notebooks failed; outputs and summary in c"
-    assert [(r["notebook"], r["status"]) for r in read_csv(in_tmp / "c" / "summary.csv")] == [
-        ("01_ok", "ok"), ("02_broken", "failed")]
+    assert [(r["notebook"], r["status"], r["error"]) for r in read_csv(in_tmp / "c" / "summary.csv")] == [
+        ("01_ok", "ok", ""), ("02_broken", "failed", "ValueError: a = -3 is negative")]
     assert (in_tmp / "c" / "01_ok.ipynb").is_file() and (in_tmp / "c" / "02_broken.failed.ipynb").is_file()
-    # the local cluster's scheduler and worker processes are gone
-    assert wait_until(lambda: {p.pid for p in psutil.Process().children(recursive=True)} <= before)
+
+
+def test_ctrl_c_in_a_terminal_stops_a_local_cluster_sweep_and_everything_it_started(tmp_path):
+    """``medlab sweep --cluster local`` in its own process group, SIGINT to the whole group
+    (what Ctrl-C in a terminal does) once the first run is in: exit 130, the finished run
+    kept, no traceback, and no process of the group left (cluster, workers, kernels)."""
+    notebook = write_notebook(tmp_path / "lessons" / "99_tiny.ipynb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    out_path = tmp_path / "out.txt"
+    with open(out_path, "w") as out, open(tmp_path / "err.txt", "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "medlab", "sweep", str(notebook), "--grid", "a=1,3,4,5",
+             "--cluster", "local", "--jobs", "2", "--name", "ctrl-c"], cwd=tmp_path, env=env,
+            stdout=out, stderr=err, start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            assert wait_until(lambda: "[1/4] ok" in out_path.read_text(), 240), out_path.read_text()
+            os.killpg(proc.pid, signal.SIGINT)
+            assert proc.wait(120) == 130
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    lines = out_path.read_text().splitlines()
+    assert lines[0].startswith("Dask: local cluster of 2 worker processes at tcp://127.0.0.1:")
+    assert "dashboard http://127.0.0.1:" in lines[0] and lines[0].endswith("/status")
+    assert lines[-1].startswith("interrupted: 1 of 4 runs finished and kept in runs/ctrl-c")
+    assert (tmp_path / "err.txt").read_text() == "medlab: interrupted\n"
+    folder = tmp_path / "runs" / "ctrl-c"
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith("a=")) == [
+        "a=1.ipynb", "a=1.metrics.json", "a=1.status.json"]
+
+    def group_left():
+        return [p for p in psutil.process_iter(["pid"]) if _pgid(p.info["pid"]) == proc.pid]
+
+    assert wait_until(lambda: not group_left(), 60), [p.cmdline() for p in group_left()]
+
+
+def _pgid(pid):
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 MISSING_DASK = """import sys
@@ -262,6 +302,21 @@ def test_without_dask_cluster_options_fail_in_one_line_naming_the_extra(tmp_path
     helped = subprocess.run([sys.executable, "-c", MISSING_DASK, "sweep", "--help"], env=env,
                             capture_output=True, text=True, timeout=120)
     assert helped.returncode == 0 and "--cluster ADDRESS" in helped.stdout
+
+
+def test_the_command_imports_dask_only_when_a_cluster_is_used():
+    """``benchmarks/startup.py`` keeps every command under 1 s: Dask (about 1 s to import)
+    is imported by ``--cluster`` only."""
+    probe = ("import contextlib, io, json, sys\nfrom medlab.course import cli, cluster\n"
+             "for argv in (['sweep', '--help'], ['course', '--help']):\n"
+             "    with contextlib.redirect_stdout(io.StringIO()):\n"
+             "        cli.main(argv)\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('dask', 'distributed', 'bokeh', 'dask_jobqueue'))))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == []
 
 
 def test_no_scheduler_and_no_worker_are_one_line_errors_not_hangs(tmp_path, in_tmp, capsys,

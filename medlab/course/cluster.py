@@ -207,6 +207,16 @@ def stop_runs(token):
     return len(procs)
 
 
+def dask_setup(worker):
+    """Preload of a local cluster's workers: they ignore SIGINT. Ctrl-C in a terminal reaches
+    the whole process group; the command then stops the runs and the workers itself, so
+    the workers print no traceback of their own."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def worker_environment():
     """What a worker runs with (``client.run``): medlab's version, Python's, papermill."""
     import importlib.util
@@ -416,7 +426,7 @@ def _start_local(workers, say):
         with dask.config.set(LOCAL_SCHEDULER_CONFIG):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=LOCAL_DASHBOARD,
-                                   silence_logs=logging.CRITICAL)
+                                   silence_logs=logging.CRITICAL, preload=[__name__])
     dashboard = cluster.dashboard_link if _has_bokeh() else "none (install bokeh)"
     say(f"Dask: local cluster of {workers} worker process{'es' if workers != 1 else ''} at "
         f"{cluster.scheduler_address}, dashboard {dashboard}")
