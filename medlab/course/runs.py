@@ -15,6 +15,10 @@ there::
                       {"learning_rate": [1e-4, 1e-3], "kernel_size": [3, 5]}, jobs=2)
     rows = runs.course()            # every numbered notebook, in order
 
+``sweep(..., cluster="local")`` or ``cluster="tcp://host:8786"`` (and ``course(cluster=...)``)
+runs each notebook as a task on Dask distributed instead (:mod:`medlab.course.cluster`);
+the outputs come back and are filed here exactly as local runs are.
+
 Every cell has a time limit, :data:`DEFAULT_TIMEOUT` seconds unless ``timeout`` says
 otherwise (0 or None: no limit), so a run that hangs ends as a failed run and a sweep
 goes on with the next one.
