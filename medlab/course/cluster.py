@@ -71,7 +71,9 @@ WORKER_DIED = "WorkerDied"
 #: on another worker), and each worker holds only the task it runs, so a worker that dies
 #: takes no queued run down with it.
 LOCAL_SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
-                          "distributed.scheduler.worker-saturation": 1.0}
+                          "distributed.scheduler.worker-saturation": 1.0,
+                          # the nanny would set OMP_NUM_THREADS=1 ... in this very process too
+                          "distributed.nanny.pre-spawn-environ": {}}
 
 
 class ClusterError(RuntimeError):
@@ -157,18 +159,35 @@ def run_on_worker(token, notebook_path, notebook_bytes, parameters, timeout):
         if token not in _stopped:
             try:
                 outcome = runs._execute(here, parameters, output, metrics, timeout, cwd=cwd,
-                                        on_start=register)
+                                        on_start=register, environ=_without_dask_limits())
             except KeyboardInterrupt:  # stopped by stop_runs
                 pass
             finally:
                 with _lock:
-                    _running.get(token, set()).difference_update(mine)
+                    left = _running.get(token, set()) - set(mine)
+                    if left:
+                        _running[token] = left
+                    else:
+                        _running.pop(token, None)
         outcome = dict(outcome)
         outcome["seconds"] = time.perf_counter() - started
         outcome["notebook"] = output.read_bytes() if output.is_file() and output.stat().st_size else None
         outcome["metrics"] = metrics.read_bytes() if metrics.is_file() else None
     outcome["worker"] = _worker_address()
     return outcome
+
+
+def _without_dask_limits():
+    """This worker's environment without what Dask's nanny sets for its own tasks
+    (``distributed.nanny.pre-spawn-environ``: ``OMP_NUM_THREADS=1``, ``MALLOC_TRIM_THRESHOLD_``,
+    ...), so a notebook runs with the threads and allocator of a local run."""
+    import dask
+
+    environ = dict(os.environ)
+    for key, value in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items():
+        if value is not None and environ.get(key) == str(value):
+            del environ[key]
+    return environ
 
 
 def _same_file(path, content):
@@ -469,6 +488,7 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
     if wait is None or wait <= 0:
         raise ValueError(f"cluster wait {wait}: expected seconds > 0")
     local = client = None
+    environ = dict(os.environ)  # a local cluster's nannies add PYTHONHASHSEED to it
     if isinstance(cluster, distributed.Client):
         client, label = cluster, cluster.scheduler.address
     elif cluster == "local":
@@ -507,4 +527,6 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
             _bounded(client.close, 30)
         if local is not None:
             _bounded(local.close, 60)
+            os.environ.clear()
+            os.environ.update(environ)
 

@@ -270,16 +270,18 @@ def _stop(proc, grace=15):
         pass
 
 
-def _execute(notebook, parameters, output, metrics, timeout=None, *, cwd=None, on_start=None):
+def _execute(notebook, parameters, output, metrics, timeout=None, *, cwd=None, on_start=None,
+             environ=None):
     """Run papermill on ``notebook`` in a child process; return its outcome as a dict.
 
     The child (``python -m medlab.course.execute``) runs the kernel in ``cwd`` (default the
     notebook's folder) with ``MEDLAB_METRICS_PATH=metrics``; ``on_start(proc)``, if given,
-    receives the child's ``Popen`` as soon as it runs. Returns ``{"status": "ok"}`` or
+    receives the child's ``Popen`` as soon as it runs; ``environ`` replaces ``os.environ``
+    as the child's environment. Returns ``{"status": "ok"}`` or
     ``{"status": "failed", "ename", "evalue", "cell"}``.
     """
     cwd = Path(cwd) if cwd is not None else notebook.parent
-    env = {**os.environ, report.ENV_VAR: str(metrics)}
+    env = {**(os.environ if environ is None else environ), report.ENV_VAR: str(metrics)}
     command = [sys.executable, "-m", "medlab.course.execute", str(notebook), str(output),
                "--cwd", str(cwd)]
     if timeout:
