@@ -398,3 +398,32 @@ def test_the_readme_slurm_example_makes_a_scheduler_and_a_worker_command_a_sweep
             worker.terminate()
             worker.wait(60)
         slurm.close()
+
+
+def test_a_worker_with_another_environment_is_refused_in_one_line(tmp_path, in_tmp, capsys):
+    """A worker whose Python finds another medlab (here a stand-in package first on its
+    PYTHONPATH, as on a machine set up from another checkout) cannot run medlab's tasks:
+    the command says which worker and stops before anything runs or is written."""
+    other = tmp_path / "other-env" / "medlab"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text('__version__ = "0.0.1"\n')
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    env = {**os.environ, "PYTHONPATH": str(other.parent)}
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=":0", silence_logs=50) as empty:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", empty.scheduler_address,
+             "--nthreads", "1", "--no-nanny", "--no-dashboard"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster",
+                             empty.scheduler_address, "--cluster-wait", "120"])
+        finally:
+            worker.terminate()
+            worker.wait(60)
+    out, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1, err
+    assert err.startswith("medlab: error: worker tcp://127.0.0.1:")
+    assert f"of {empty.scheduler_address} cannot run medlab's tasks (" in err
+    assert err.rstrip().endswith("every worker needs the same environment as this machine "
+                                 '(medlab installed, pip install -e ".[cluster]")')
+    assert not (in_tmp / "runs").exists()
