@@ -26,7 +26,8 @@ def test_environment_yml_names_the_same_packages_as_pyproject():
     assert "pip" in conda, "list pip explicitly so the pip: section works"
     assert {"tensorflow", "keras"} <= pip, "TensorFlow and Keras come from the pip: section"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    extras = [r for group in project["optional-dependencies"].values() for r in group]
+    requirements = [Requirement(r) for r in project["dependencies"] + extras]
     wanted = {r.name.lower() for r in requirements if r.marker is None or r.marker.evaluate({"python_version": "3.11"})}
     named = (conda | pip) - {"python", "pip"}
     assert named == wanted, f"only in environment.yml: {named - wanted}; only in pyproject: {wanted - named}"
@@ -39,7 +40,7 @@ def test_constraints_pin_every_direct_dependency():
             name, version = line.split("==")
             pins[name.lower().replace("_", "-")] = version
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for text in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    for text in project["dependencies"] + [r for group in project["optional-dependencies"].values() for r in group]:
         requirement = Requirement(text)
         if requirement.marker is not None and not requirement.marker.evaluate():
             continue

@@ -4,6 +4,8 @@
 - :mod:`medlab.course.runs`: parameterized runs of the lessons, sweeps, the whole course;
 - :mod:`medlab.course.execute`: one papermill run in a child process, with a client that
   never blocks on widget traffic;
+- :mod:`medlab.course.cluster`: runs of a sweep or of the course as Dask distributed tasks
+  (``--cluster``; the optional extra ``cluster``);
 - :mod:`medlab.course.notebooks`: reading notebooks and their parameters with ``json``;
 - :mod:`medlab.course.summaries`: ``summary.csv``, ``summary.md`` and ``summary.png``;
 - :mod:`medlab.course.exercises`: ``medlab exercises release/check``, never over a student's

@@ -8,6 +8,7 @@
     medlab data info data/synth.npz                      # also DICOM, NIfTI, image folders
     medlab run notebooks/02_convolution.ipynb -p kernel_size 7       # papermill, into runs/
     medlab sweep notebooks/02_convolution.ipynb --grid kernel_size=3,5 stride=1,2 --jobs 2
+    medlab sweep notebooks/02_convolution.ipynb --grid kernel_size=3,5 --cluster local  # Dask
     medlab course                                        # every lesson: is this machine ready?
     medlab exercises release                             # student notebooks, never over their work
     medlab exercises check
@@ -462,6 +463,53 @@ def _add_timeout_option(parser):
              f"{DEFAULT_TIMEOUT}; 0: no limit)")
 
 
+def _add_cluster_options(parser):
+    parser.add_argument(
+        "--cluster", metavar="ADDRESS",
+        help="run each notebook as a task on Dask distributed: 'local' starts a local cluster "
+             "of worker processes (and stops it), tcp://HOST:8786 connects to a running "
+             "scheduler. Outputs come back to this machine, into the same folder. Needs the "
+             "optional extra: pip install -e \".[cluster]\"")
+    parser.add_argument(
+        "--cluster-wait", type=float, default=None, metavar="SECONDS",
+        help="with --cluster: seconds to wait while no worker is connected before the runs "
+             "still out fail (default 600)")
+
+
+def _cluster_arguments(args):
+    """``(cluster, wait)`` from ``--cluster`` and ``--cluster-wait``, checked."""
+    if args.cluster_wait is not None and args.cluster is None:
+        raise CLIError("--cluster-wait is used only with --cluster")
+    if args.cluster_wait is not None and args.cluster_wait <= 0:
+        raise CLIError(f"--cluster-wait {args.cluster_wait:g}: expected seconds > 0")
+    if args.cluster is not None:
+        from medlab.course import cluster
+
+        cluster.require_dask()
+    return args.cluster, args.cluster_wait
+
+
+def _cluster_errors(handler):
+    """A cluster that cannot take the runs (no Dask, no scheduler, no worker) is one line
+    on stderr and exit status 1."""
+
+    @functools.wraps(handler)
+    def wrapper(args):
+        try:
+            return handler(args)
+        except Exception as exc:
+            if getattr(args, "cluster", None) is None:
+                raise
+            from medlab.course.cluster import ClusterError  # standard library only
+
+            if not isinstance(exc, ClusterError):
+                raise
+            print(f"medlab: error: {exc}", file=sys.stderr)
+            return 1
+
+    return wrapper
+
+
 def _timeout(args):
     if args.timeout < 0:
         raise CLIError(f"--timeout {args.timeout:g}: expected seconds >= 0 (0: no limit)")
@@ -521,25 +569,32 @@ def _configure_sweep(parser):
                         metavar="NAME=V1,V2", help="values to sweep, e.g. learning_rate=1e-4,1e-3 "
                                                    "kernel_size=3,5 (converted as papermill -p)")
     _add_parameter_option(parser, "a parameter fixed for every run; repeatable")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="runs at the same time, each in its own process (default 1)")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="runs at the same time, each in its own process (default 1); "
+                             "with --cluster local: its worker processes (default: the cores)")
     parser.add_argument("--name", help="sweep name (default: notebook stem and a hash of the "
                                        "grid, so the same sweep finds its earlier runs)")
     parser.add_argument("--out", metavar="DIR", help="sweep folder (default runs/<sweep name>)")
     _add_timeout_option(parser)
+    _add_cluster_options(parser)
     parser.set_defaults(handler=_sweep)
 
 
 @_terminate_as_interrupt
+@_cluster_errors
 def _sweep(args):
     from medlab.course import runs
 
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs {args.jobs}: expected at least 1")
+    cluster, wait = _cluster_arguments(args)
+    if cluster not in (None, "local") and args.jobs is not None:
+        raise CLIError(f"--jobs {args.jobs} with --cluster {cluster}: the cluster's workers "
+                       "decide how many runs go at once; leave --jobs out")
     notebook, specs = _split_notebook_from_grid(args.notebook, args.grid)
     rows = runs.sweep(notebook, runs.parse_grid(specs), _parameters(args.parameters),
                       jobs=args.jobs, out=args.out, name=args.name, timeout=_timeout(args),
-                      progress=_show_progress())
+                      progress=_show_progress(), cluster=cluster, cluster_wait=wait)
     return 0 if all(row["status"] == "ok" for row in rows) else 1
 
 
@@ -569,14 +624,17 @@ def _configure_course(parser):
     parser.add_argument("--notebooks", metavar="DIR",
                         help="folder of the lessons (default notebooks/)")
     _add_timeout_option(parser)
+    _add_cluster_options(parser)
     parser.set_defaults(handler=_course)
 
 
 @_terminate_as_interrupt
+@_cluster_errors
 def _course(args):
     from medlab.course import runs
 
     timeout = _timeout(args)
+    cluster, wait = _cluster_arguments(args)
     paths = runs.course_notebooks(args.notebooks)
     if args.dataset is not None and not any("dataset" in runs.notebook_parameters(p) for p in paths):
         print(f"note: no notebook has a dataset parameter; --dataset {args.dataset} is not used")
@@ -591,7 +649,7 @@ def _course(args):
               + (f"  {row['error']}" if row["error"] else ""), flush=True)
 
     rows = runs.course(dataset=args.dataset, out=folder, notebooks=args.notebooks,
-                       timeout=timeout, echo=echo)
+                       timeout=timeout, echo=echo, cluster=cluster, cluster_wait=wait)
     failed = sum(row["status"] != "ok" for row in rows)
     where = f"outputs and summary in {runs.relative_path(folder)}"
     if failed:

@@ -210,6 +210,31 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt  # papermill then shuts its kernel down
 
 
+#: Seconds between two looks at whether the process that started this one is still there.
+PARENT_POLL_SECONDS = 1.0
+
+
+def _end_with_parent(grace=30.0):
+    """Stop this run as Ctrl-C does when its parent dies (a Dask worker killed, the
+    ``medlab`` process killed with SIGKILL): papermill shuts the kernel down, nothing is
+    left running. Exits outright if that takes longer than ``grace`` seconds."""
+    import _thread
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        _thread.interrupt_main()
+        time.sleep(grace)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="medlab-parent-watch", daemon=True).start()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m medlab.course.execute",
                                      description="Run one notebook with papermill (medlab's engine).")
@@ -222,6 +247,8 @@ def main(argv=None):
                         dest="parameters", help="a parameter, its value as JSON")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the parent ignored it
+    _end_with_parent()
     parameters = {name: json.loads(value) for name, value in args.parameters}
     result = execute(args.input, args.output, parameters, args.cwd, args.timeout)
     print(json.dumps(result), flush=True)

@@ -15,6 +15,10 @@ there::
                       {"learning_rate": [1e-4, 1e-3], "kernel_size": [3, 5]}, jobs=2)
     rows = runs.course()            # every numbered notebook, in order
 
+``sweep(..., cluster="local")`` or ``cluster="tcp://host:8786"`` (and ``course(cluster=...)``)
+runs each notebook as a task on Dask distributed instead (:mod:`medlab.course.cluster`);
+the outputs come back and are filed here exactly as local runs are.
+
 Every cell has a time limit, :data:`DEFAULT_TIMEOUT` seconds unless ``timeout`` says
 otherwise (0 or None: no limit), so a run that hangs ends as a failed run and a sweep
 goes on with the next one.
@@ -28,6 +32,7 @@ output under the final name; a sweep marks each finished run with
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import itertools
@@ -265,26 +270,32 @@ def _stop(proc, grace=15):
         pass
 
 
-def _execute(notebook, parameters, output, metrics, timeout=None):
+def _execute(notebook, parameters, output, metrics, timeout=None, *, cwd=None, on_start=None,
+             environ=None):
     """Run papermill on ``notebook`` in a child process; return its outcome as a dict.
 
-    The child (``python -m medlab.course.execute``) runs the kernel in the notebook's
-    folder with ``MEDLAB_METRICS_PATH=metrics``. Returns ``{"status": "ok"}`` or
+    The child (``python -m medlab.course.execute``) runs the kernel in ``cwd`` (default the
+    notebook's folder) with ``MEDLAB_METRICS_PATH=metrics``; ``on_start(proc)``, if given,
+    receives the child's ``Popen`` as soon as it runs; ``environ`` replaces ``os.environ``
+    as the child's environment. Returns ``{"status": "ok"}`` or
     ``{"status": "failed", "ename", "evalue", "cell"}``.
     """
-    env = {**os.environ, report.ENV_VAR: str(metrics)}
+    cwd = Path(cwd) if cwd is not None else notebook.parent
+    env = {**(os.environ if environ is None else environ), report.ENV_VAR: str(metrics)}
     command = [sys.executable, "-m", "medlab.course.execute", str(notebook), str(output),
-               "--cwd", str(notebook.parent)]
+               "--cwd", str(cwd)]
     if timeout:
         command += ["--timeout", repr(float(timeout))]
     for name, value in parameters.items():
         command += ["-p", name, json.dumps(value)]
-    proc = subprocess.Popen(command, cwd=notebook.parent, env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             errors="replace")
     with _active_lock:
         _active[proc] = False
     try:
+        if on_start is not None:
+            on_start(proc)
         out, err = proc.communicate()
     except BaseException:
         _stop(proc)
@@ -358,7 +369,7 @@ def _refuse_existing(output):
                                   "choose another name or folder, or move it away")
 
 
-def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT):
+def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT, execute=None):
     """Execute a notebook with papermill in a fresh process; never overwrite anything.
 
     Parameters
@@ -373,6 +384,12 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT)
     timeout : float, optional
         Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit). A
         cell that runs longer ends the run as failed (``CellTimeoutError``).
+    execute : callable, optional
+        ``execute(notebook, parameters, partial, partial_metrics, timeout) -> outcome``
+        runs the notebook into the (hidden, temporary) ``partial`` files and returns
+        ``{"status": "ok"}`` or ``{"status": "failed", "ename", "evalue", "cell"}``, with
+        ``"seconds"`` if it timed the run itself. Default: papermill in a child process
+        here; :mod:`medlab.course.cluster` passes one that delivers a Dask worker's result.
 
     Returns
     -------
@@ -406,8 +423,8 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT)
     partial_metrics = partial.with_name(partial.name.replace(".partial.ipynb", ".partial.metrics.json"))
     started = time.perf_counter()
     try:
-        outcome = _execute(notebook, parameters, partial, partial_metrics, timeout)
-        seconds = time.perf_counter() - started
+        outcome = (execute or _execute)(notebook, parameters, partial, partial_metrics, timeout)
+        seconds = outcome.get("seconds", time.perf_counter() - started)
         if outcome["status"] == "ok":
             metrics_path = None
             metrics = {}
@@ -474,14 +491,16 @@ def _adopt(folder, name, parameters):
     return status
 
 
-def _sweep_one(notebook, folder, name, parameters, timeout, stop):
-    """Run one combination; write its status file; return the status dict."""
+def _sweep_one(notebook, folder, name, parameters, timeout, stop, execute=None):
+    """Run one combination (``execute`` as in :func:`run_notebook`); write its status file;
+    return the status dict."""
     adopted = _adopt(folder, name, parameters)
     if adopted is not None:
         return adopted
     status = {"run": name, "parameters": parameters, "notebook": str(notebook)}
     try:
-        result = run_notebook(notebook, parameters, folder / f"{name}.ipynb", timeout=timeout)
+        result = run_notebook(notebook, parameters, folder / f"{name}.ipynb", timeout=timeout,
+                              execute=execute)
     except (RunFailed, FileExistsError, ValueError) as exc:
         if stop.is_set():
             raise KeyboardInterrupt from None
@@ -525,8 +544,8 @@ def _prepare_sweep_folder(folder, notebook, grid, fixed):
                       allow_nan=True)
 
 
-def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAULT_TIMEOUT,
-          progress=None, echo=None):
+def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEFAULT_TIMEOUT,
+          progress=None, echo=None, cluster=None, cluster_wait=None):
     """Run a notebook once per combination of ``grid``; return the summary rows.
 
     Parameters
@@ -537,8 +556,9 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAUL
         The values to sweep; every combination runs once (first name varies slowest).
     fixed : dict, optional
         Parameters given to every run.
-    jobs : int
-        Runs at the same time, each in its own process (default 1).
+    jobs : int, optional
+        Runs at the same time, each in its own process (default 1). With
+        ``cluster="local"``: the local cluster's worker processes (default: the cores).
     out : str or Path, optional
         The sweep folder; default ``runs/<name>``.
     name : str, optional
@@ -550,6 +570,13 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAUL
         Show a tqdm bar over the runs; default when stderr is a terminal.
     echo : callable, optional
         Receives one line per run; default prints it above the bar.
+    cluster : str or distributed.Client, optional
+        Run each combination as a task on Dask distributed (:mod:`medlab.course.cluster`):
+        ``"local"`` (a LocalCluster started and stopped here), a scheduler address
+        (``"tcp://host:8786"``) or a Client. Outputs come back and land here as usual.
+    cluster_wait : float, optional
+        Seconds to wait while no worker is connected before failing the runs still out
+        (default :data:`medlab.course.cluster.DEFAULT_WAIT`).
 
     Returns
     -------
@@ -563,8 +590,6 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAUL
     reported and the sweep goes on. On KeyboardInterrupt, running notebooks are
     stopped, the summary is written for what finished, and the interrupt is re-raised.
     """
-    from tqdm.auto import tqdm
-
     notebook = _check_notebook(path)
     if not isinstance(grid, dict):
         grid = parse_grid(grid)
@@ -575,7 +600,7 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAUL
     both = sorted(set(grid) & set(fixed))
     if both:
         raise ValueError(f"parameter {both[0]!r} is both swept (--grid) and fixed (-p)")
-    if int(jobs) < 1:
+    if jobs is not None and int(jobs) < 1:
         raise ValueError(f"jobs {jobs}: expected at least 1")
     _check_names(notebook, [*grid, *fixed])
     if out is not None:
@@ -587,6 +612,36 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAUL
             raise ValueError(f"sweep name {name!r}: use letters, digits and . _ + - = only")
         folder = RUNS_ROOT / name
     folder = folder.absolute()
+    with contextlib.ExitStack() as stack:
+        tasks = None
+        everything_done = all(_finished(folder, run, {**combo, **fixed}) is not None
+                              for run, combo in _combinations(grid))
+        if cluster is not None and not everything_done:  # connect before anything is written
+            tasks = stack.enter_context(_cluster_session(cluster, jobs, cluster_wait, echo))
+            jobs = None
+        return _run_sweep(notebook, grid, fixed, int(jobs or 1), folder, name, timeout, progress,
+                          echo, tasks)
+
+
+def _cluster_session(cluster, workers, wait, echo):
+    from medlab.course import cluster as dask_cluster
+
+    return dask_cluster.session(cluster, workers=workers, say=echo or print,
+                                wait=dask_cluster.DEFAULT_WAIT if wait is None else wait)
+
+
+def _needs_run(folder, run, parameters):
+    """False for a run that need not be sent to a cluster: one adopted as finished, or one
+    whose output name is taken (:func:`_sweep_one` reports it without running)."""
+    output = folder / f"{run}.ipynb"
+    return (_adopt(folder, run, parameters) is None and not output.exists()
+            and not metrics_path_for(output).exists())
+
+
+def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, echo, tasks):
+    """The sweep after its checks: ``jobs`` local processes, or the cluster ``tasks``."""
+    from tqdm.auto import tqdm
+
     _prepare_sweep_folder(folder, notebook, grid, fixed)
 
     combos = _combinations(grid)
@@ -616,7 +671,24 @@ def sweep(path, grid, fixed=None, jobs=1, out=None, name=None, *, timeout=DEFAUL
     stop = threading.Event()
     futures = {}
     try:
-        if int(jobs) == 1:
+        if tasks is not None:
+            from medlab.course.cluster import Delivered, not_submitted
+
+            for index, run, combo in todo:
+                parameters = {**combo, **fixed}
+                if _needs_run(folder, run, parameters):
+                    tasks.submit(notebook, parameters, timeout, (index, run, parameters), run)
+                else:
+                    statuses[run] = _sweep_one(notebook, folder, run, parameters, timeout, stop,
+                                               execute=not_submitted)
+                    report_line(index, statuses[run])
+                    bar.update(1)
+            for (index, run, parameters), outcome in tasks.finished():
+                statuses[run] = _sweep_one(notebook, folder, run, parameters, timeout, stop,
+                                           execute=Delivered(outcome))
+                report_line(index, statuses[run])
+                bar.update(1)
+        elif jobs == 1:
             for index, run, combo in todo:
                 statuses[run] = _sweep_one(notebook, folder, run, {**combo, **fixed}, timeout, stop)
                 report_line(index, statuses[run])
@@ -750,7 +822,8 @@ def course_notebooks(folder=None):
     return found
 
 
-def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, echo=None):
+def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, echo=None,
+           cluster=None, cluster_wait=None, workers=None):
     """Run every numbered notebook in order, each with its defaults; return one row each.
 
     Parameters
@@ -764,7 +837,12 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
     timeout : float, optional
         Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit).
     echo : callable, optional
-        Receives one line per notebook as it finishes (default: nothing).
+        Receives one row per notebook as it finishes (default: nothing).
+    cluster : str or distributed.Client, optional
+        Run the notebooks as tasks on Dask distributed, all at once, as :func:`sweep` does;
+        rows reach ``echo`` as notebooks finish, and are returned in lesson order.
+    cluster_wait, workers : optional
+        As ``cluster_wait`` and ``jobs`` of :func:`sweep` (``workers``: of a local cluster).
 
     Returns
     -------
@@ -781,24 +859,47 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise FileExistsError(f"{relative_path(folder)} exists and is not empty; "
                                   "a course run goes into a new folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = []
+    parameters = {}
     for path in paths:
-        parameters = {}
+        parameters[path] = {}
         if dataset is not None and "dataset" in notebook_parameters(path):
-            parameters["dataset"] = dataset
-        try:
-            result = run_notebook(path, parameters, folder / path.name, timeout=timeout)
-            row = {"notebook": path.stem, "status": "ok", "seconds": round(result.seconds, 1),
-                   "output": relative_path(result.output), "error": ""}
-        except (RunFailed, ValueError, OSError) as exc:
-            kept = getattr(exc, "notebook", None)
-            row = {"notebook": path.stem, "status": "failed",
-                   "seconds": round(getattr(exc, "seconds", 0.0), 1),
-                   "output": relative_path(kept) if kept else "", "error": _one_line(exc)}
-        rows.append(row)
-        if echo:
-            echo(row)
+            parameters[path]["dataset"] = dataset
+    with contextlib.ExitStack() as stack:
+        if cluster is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            rows = []
+            for path in paths:
+                rows.append(_course_row(path, parameters[path], folder, timeout))
+                if echo:
+                    echo(rows[-1])
+        else:
+            from medlab.course.cluster import Delivered
+
+            tasks = stack.enter_context(_cluster_session(cluster, workers, cluster_wait, None))
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in paths:
+                tasks.submit(path, parameters[path], timeout, path, path.stem)
+            by_path = {}
+            for path, outcome in tasks.finished():
+                by_path[path] = _course_row(path, parameters[path], folder, timeout,
+                                            Delivered(outcome))
+                if echo:
+                    echo(by_path[path])
+            rows = [by_path[path] for path in paths]
     write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
                   + (f"; dataset `{dataset}`" if dataset is not None else ""))
     return rows
+
+
+def _course_row(path, parameters, folder, timeout, execute=None):
+    """Run one lesson of :func:`course` into ``folder``; its summary row."""
+    try:
+        result = run_notebook(path, parameters, folder / path.name, timeout=timeout,
+                              execute=execute)
+        return {"notebook": path.stem, "status": "ok", "seconds": round(result.seconds, 1),
+                "output": relative_path(result.output), "error": ""}
+    except (RunFailed, ValueError, OSError) as exc:
+        kept = getattr(exc, "notebook", None)
+        return {"notebook": path.stem, "status": "failed",
+                "seconds": round(getattr(exc, "seconds", 0.0), 1),
+                "output": relative_path(kept) if kept else "", "error": _one_line(exc)}

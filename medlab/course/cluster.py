@@ -1,0 +1,532 @@
+"""Runs of a sweep or of the course as tasks on Dask distributed (``--cluster``).
+
+::
+
+    medlab sweep notebooks/01_medical_images.ipynb --grid seed=0,1,2 --cluster local
+    medlab sweep notebooks/07_cnn_classifier.ipynb --grid learning_rate=1e-4,1e-3 \\
+        --cluster tcp://scheduler.example.org:8786
+    medlab course --cluster local
+
+Each run becomes one task on a :class:`distributed.Client`: connected to the scheduler at
+ADDRESS, or to a :class:`distributed.LocalCluster` of worker processes that the command
+starts and stops itself (``local``). Dask is the optional extra ``cluster``
+(``pip install -e ".[cluster]"``); nothing here imports it before it is needed.
+
+**Results travel back to the client; workers need no shared file system.** The client
+sends the notebook's bytes, its parameters and the per-cell timeout; the worker runs
+papermill exactly as a local run does (:func:`medlab.course.runs._execute`, in a child
+process) into a temporary folder, and returns the output notebook and the metrics file as
+bytes. The client then files them with the same code as a local run
+(:func:`medlab.course.runs.run_notebook`): hidden partial names renamed into place, never
+over an existing file, ``<run>.failed.ipynb`` for a failed run, ``<run>.status.json`` for
+resuming. So ``runs/`` is written by the client only, in the same layout. The kernel runs in
+the notebook's folder when that folder exists on the worker (the same checkout at the
+same path, or a shared file system), else in the temporary folder: the lessons read only
+data that the installed package ships or makes.
+
+What a cluster needs: the same environment on every worker (medlab and its dependencies,
+the Jupyter kernel ``python3``; checked when the command connects), and the client able
+to reach the scheduler.
+
+The guarantees of local runs hold: a failed or timed-out run is reported and the others
+go on; a worker that dies during a run makes that run fail (``WorkerDied``) at once, not
+retried and never waited for (a :class:`~distributed.LocalCluster` started here allows no
+task a second worker; a running scheduler applies its own
+``distributed.scheduler.allowed-failures``, 3 by default); on Ctrl-C the pending tasks are
+cancelled, the running papermill processes on the workers are stopped, and the finished
+runs are kept. The client never waits forever: connecting is bounded
+(:data:`CONNECT_SECONDS`), so is a time with no worker at all (``wait`` seconds), and a
+lost connection to the scheduler fails the runs still out.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import functools
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+#: What to install when Dask is missing.
+EXTRA_INSTALL = 'pip install -e ".[cluster]"'
+#: Seconds to connect to a running scheduler before giving up.
+CONNECT_SECONDS = 30
+#: Seconds the client waits while no worker is connected (before the first run, and
+#: whenever every worker has left) before the runs still out fail; ``--cluster-wait``.
+DEFAULT_WAIT = 600
+#: Seconds to fetch a finished run's result from its worker.
+RESULT_SECONDS = 120
+#: Seconds between two looks at the tasks (Ctrl-C is handled at once in between).
+POLL_SECONDS = 0.25
+#: The dashboard of a local cluster, if the port is free (else Dask picks another).
+LOCAL_DASHBOARD = "127.0.0.1:8787"
+
+WORKER_DIED = "WorkerDied"
+#: The scheduler of a local cluster: a task whose worker dies fails at once (not retried
+#: on another worker), and each worker holds only the task it runs, so a worker that dies
+#: takes no queued run down with it.
+LOCAL_SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
+                          "distributed.scheduler.worker-saturation": 1.0,
+                          # the nanny would set OMP_NUM_THREADS=1 ... in this very process too
+                          "distributed.nanny.pre-spawn-environ": {}}
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot take the runs (no Dask, no scheduler, no worker, other
+    environment); ``str()`` is one line."""
+
+
+class DaskMissing(ClusterError, ImportError):
+    """Dask distributed is not installed: the optional extra ``cluster``."""
+
+
+def require_dask():
+    """Import ``distributed``; :class:`DaskMissing` naming the extra if it is not there."""
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError as exc:
+        raise DaskMissing(
+            f"--cluster needs Dask distributed, medlab's optional extra 'cluster' "
+            f"(missing module {exc.name!r}); install it with: {EXTRA_INSTALL}") from None
+    return distributed
+
+
+# --------------------------------------------------------------------------
+# on the worker
+# --------------------------------------------------------------------------
+_running = {}  # sweep token -> set of papermill Popen objects in this worker process
+_stopped = set()  # tokens whose runs were stopped here
+_lock = threading.Lock()
+
+
+def run_on_worker(token, notebook_path, notebook_bytes, parameters, timeout):
+    """The task: run one notebook here; return its outcome with the output as bytes.
+
+    Parameters
+    ----------
+    token : str
+        The sweep's (or course run's) token, for :func:`stop_runs`.
+    notebook_path : str
+        The notebook's path on the client (its folder is the kernel's working directory
+        when it exists here).
+    notebook_bytes : bytes
+        The notebook itself, as the client read it.
+    parameters : dict
+        Papermill parameters.
+    timeout : float or None
+        Seconds one cell may run.
+
+    Returns
+    -------
+    dict
+        ``status`` (``ok`` or ``failed``), ``ename``, ``evalue``, ``cell`` as from a local
+        run; ``seconds`` (wall time here), ``notebook`` and ``metrics`` (bytes or None),
+        ``worker`` (this worker's address).
+    """
+    from medlab.course import runs
+
+    started = time.perf_counter()
+    outcome = {"status": "failed", "ename": "Interrupted", "cell": None,
+               "evalue": "stopped on the worker (the sweep was interrupted)"}
+    source = Path(notebook_path)
+    mine = []
+
+    def register(proc):
+        with _lock:
+            stop_now = token in _stopped
+            if not stop_now:
+                _running.setdefault(token, set()).add(proc)
+                mine.append(proc)
+        if stop_now:
+            _stop_process(proc)
+
+    with tempfile.TemporaryDirectory(prefix="medlab-run-") as tmp:
+        tmp = Path(tmp)
+        if _same_file(source, notebook_bytes):  # the same checkout, or a shared file system
+            here = source
+        else:
+            here = tmp / "in" / source.name
+            here.parent.mkdir()
+            here.write_bytes(notebook_bytes)
+        cwd = source.parent if source.parent.is_dir() else here.parent
+        output, metrics = tmp / "output.ipynb", tmp / "output.metrics.json"
+        if token not in _stopped:
+            try:
+                outcome = runs._execute(here, parameters, output, metrics, timeout, cwd=cwd,
+                                        on_start=register, environ=_without_dask_limits())
+            except KeyboardInterrupt:  # stopped by stop_runs
+                pass
+            finally:
+                with _lock:
+                    left = _running.get(token, set()) - set(mine)
+                    if left:
+                        _running[token] = left
+                    else:
+                        _running.pop(token, None)
+        outcome = dict(outcome)
+        outcome["seconds"] = time.perf_counter() - started
+        outcome["notebook"] = output.read_bytes() if output.is_file() and output.stat().st_size else None
+        outcome["metrics"] = metrics.read_bytes() if metrics.is_file() else None
+    outcome["worker"] = _worker_address()
+    return outcome
+
+
+def _without_dask_limits():
+    """This worker's environment without what Dask's nanny sets for its own tasks
+    (``distributed.nanny.pre-spawn-environ``: ``OMP_NUM_THREADS=1``, ``MALLOC_TRIM_THRESHOLD_``,
+    ...), so a notebook runs with the threads and allocator of a local run."""
+    import dask
+
+    environ = dict(os.environ)
+    for key, value in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items():
+        if value is not None and environ.get(key) == str(value):
+            del environ[key]
+    return environ
+
+
+def _same_file(path, content):
+    try:
+        return path.is_file() and path.read_bytes() == content
+    except OSError:
+        return False
+
+
+def _worker_address():
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return None
+
+
+def _stop_process(proc):
+    from medlab.course import runs
+
+    with runs._active_lock:
+        if proc in runs._active:
+            runs._active[proc] = True  # its _execute raises KeyboardInterrupt
+    threading.Thread(target=runs._stop, args=(proc,), daemon=True).start()
+
+
+def stop_runs(token):
+    """On a worker (``client.run``): stop this token's papermill processes (their kernels
+    shut down) and refuse its tasks that start later. Returns how many were stopped."""
+    with _lock:
+        _stopped.add(token)
+        procs = list(_running.pop(token, ()))
+    for proc in procs:
+        _stop_process(proc)
+    return len(procs)
+
+
+def dask_setup(worker):
+    """Preload of a local cluster's workers: they ignore SIGINT. Ctrl-C in a terminal reaches
+    the whole process group; the command then stops the runs and the workers itself, so
+    the workers print no traceback of their own."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def worker_environment():
+    """What a worker runs with (``client.run``): medlab's version, Python's, papermill."""
+    import importlib.util
+
+    import medlab
+
+    return {"medlab": medlab.__version__, "python": "%d.%d" % sys.version_info[:2],
+            "papermill": importlib.util.find_spec("papermill") is not None}
+
+
+# --------------------------------------------------------------------------
+# on the client
+# --------------------------------------------------------------------------
+class Delivered:
+    """An ``execute`` for :func:`medlab.course.runs.run_notebook` that files a worker's
+    result: writes the returned bytes into the partial files, returns the outcome."""
+
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def __call__(self, notebook, parameters, partial, partial_metrics, timeout):
+        if self.outcome.get("notebook"):
+            Path(partial).write_bytes(self.outcome["notebook"])
+        if self.outcome.get("metrics") is not None:
+            Path(partial_metrics).write_bytes(self.outcome["metrics"])
+        keep = ("status", "ename", "evalue", "cell", "seconds")
+        return {key: self.outcome[key] for key in keep if key in self.outcome}
+
+
+def not_submitted(*args, **kwargs):
+    """The ``execute`` of a run that was not sent (finished earlier, or a file in the way):
+    :func:`~medlab.course.runs.run_notebook` refuses before it would be called."""
+    raise RuntimeError("internal: a run that was not submitted to the cluster was executed")
+
+
+class Session:
+    """A Dask client taking medlab's runs: submit, collect as they finish, stop.
+
+    Made by :func:`session`; ``label`` says where the runs go (for messages).
+    """
+
+    def __init__(self, client, label, wait=DEFAULT_WAIT):
+        self.client, self.label, self.wait = client, label, wait
+        self.token = uuid.uuid4().hex[:12]
+        self.queue = collections.deque()  # runs not sent yet
+        self.pending = {}  # future -> caller's tag
+        self.threads = 0  # worker threads of the cluster at the last look
+
+    def submit(self, notebook, parameters, timeout, tag, name=""):
+        """Queue one run of ``notebook`` (a Path); ``tag`` comes back from :meth:`finished`
+        with its outcome. Runs go to the cluster one per worker thread at a time."""
+        self.queue.append((notebook, dict(parameters), timeout, tag, name or notebook.stem))
+
+    def _send(self):
+        """Send queued runs while a worker thread is free: a worker holds only the run it
+        executes, so a worker that dies takes no queued run down with it."""
+        from medlab.course.runs import slug
+
+        while self.queue and len(self.pending) < self.threads:
+            notebook, parameters, timeout, tag, name = self.queue.popleft()
+            future = self.client.submit(
+                run_on_worker, self.token, str(notebook), notebook.read_bytes(), parameters,
+                timeout, key=f"medlab-{slug(name)}-{uuid.uuid4().hex[:8]}", pure=False,
+                retries=0)
+            self.pending[future] = tag
+
+    def finished(self):
+        """Yield ``(tag, outcome)`` for each queued run as it finishes (any order).
+
+        ``outcome`` is the worker's dict (see :func:`run_on_worker`) or, when the worker
+        died, the connection was lost or no worker came, a failed outcome saying so.
+        """
+        no_worker_since = None
+        last_look = 0.0
+        while self.pending or self.queue:
+            done = [future for future in self.pending if future.done()]
+            for future in done:
+                tag = self.pending.pop(future)
+                yield tag, self._outcome(future)
+            now = time.monotonic()
+            if done or now - last_look >= 2.0:
+                last_look = now
+                problem = self._connection_problem()
+                self.threads = self._threads() if problem is None else 0
+                if problem is None and not self.threads:
+                    no_worker_since = no_worker_since or now
+                    if now - no_worker_since > self.wait:
+                        problem = (f"no Dask worker was connected to {self.label} for "
+                                   f"{self.wait:g} s (--cluster-wait); start workers and run "
+                                   "the same command again")
+                else:
+                    no_worker_since = None
+                if problem is not None:
+                    self._cancel()
+                    for future in list(self.pending):
+                        yield self.pending.pop(future), _failed("ClusterError", problem)
+                    while self.queue:
+                        yield self.queue.popleft()[3], _failed("ClusterError", problem)
+                    return
+                self._send()
+            if not done:
+                time.sleep(POLL_SECONDS)
+
+    def _outcome(self, future):
+        from distributed import KilledWorker
+
+        if future.status == "finished":
+            try:
+                return future.result(timeout=RESULT_SECONDS)
+            except Exception as exc:  # lost on the way back
+                return _failed("ClusterError", f"could not fetch the result from its worker "
+                                               f"({type(exc).__name__}: {exc})")
+        if future.status == "error":
+            exc = future.exception(timeout=RESULT_SECONDS)
+            if isinstance(exc, KilledWorker):
+                worker = getattr(exc, "last_worker", None)
+                where = f" ({getattr(worker, 'address', worker)})" if worker else ""
+                return _failed(WORKER_DIED,
+                               f"the Dask worker running this run died{where}: out of memory, "
+                               "killed, or its machine was lost; its partial output is gone. "
+                               "Run the same command again to retry it")
+            return _failed(type(exc).__name__, f"the task failed on the worker: {exc}")
+        return _failed("ClusterError", f"the task was {future.status}: the connection to "
+                                       f"{self.label} was lost")
+
+    def _connection_problem(self):
+        if self.client.status not in ("running", "connecting"):
+            return f"lost the connection to the Dask scheduler at {self.label}"
+        return None
+
+    def _threads(self):
+        try:
+            return sum(self.client.nthreads().values())
+        except Exception:
+            return 0
+
+    def _cancel(self):
+        """Stop this session's runs on every worker and cancel its pending tasks, each
+        step bounded in time."""
+        futures = list(self.pending)
+        _bounded(lambda: self.client.run(stop_runs, self.token, on_error="ignore"), 10)
+        if futures:
+            _bounded(lambda: self.client.cancel(futures, force=True), 10)
+
+    def stop(self):
+        """Ctrl-C: forget the queued runs, stop the running ones on the workers."""
+        self.queue.clear()
+        self._cancel()
+        self.pending.clear()
+
+
+def _failed(ename, evalue):
+    return {"status": "failed", "ename": ename, "evalue": evalue, "cell": None}
+
+
+def _bounded(call, seconds):
+    """Run ``call`` in a thread; give up waiting after ``seconds`` (it is best effort)."""
+    thread = threading.Thread(target=lambda: _quietly(call), daemon=True)
+    thread.start()
+    thread.join(seconds)
+
+
+def _quietly(call):
+    try:
+        call()
+    except Exception:
+        pass
+
+
+def _check_workers(client, label):
+    """Every worker runs medlab's tasks with the same medlab and Python as here."""
+    import medlab
+
+    here = {"medlab": medlab.__version__, "python": "%d.%d" % sys.version_info[:2]}
+    for address, facts in client.run(worker_environment, on_error="return").items():
+        if isinstance(facts, BaseException):
+            raise ClusterError(
+                f"worker {address} of {label} cannot run medlab's tasks ({type(facts).__name__}: "
+                f"{facts}); every worker needs the same environment as this machine "
+                f"(medlab installed, {EXTRA_INSTALL})")
+        theirs = {key: facts.get(key) for key in here}
+        if theirs != here or not facts.get("papermill"):
+            raise ClusterError(
+                f"worker {address} of {label} runs medlab {theirs['medlab']} on Python "
+                f"{theirs['python']}{'' if facts.get('papermill') else ' without papermill'}, "
+                f"this machine medlab {here['medlab']} on Python {here['python']}; every "
+                "worker needs the same environment")
+
+
+def _wait_for_workers(client, label, wait):
+    try:
+        client.wait_for_workers(1, timeout=wait)
+    except Exception:  # TimeoutError (its type moved between versions)
+        raise ClusterError(f"no Dask worker connected to {label} within {wait:g} s "
+                           "(--cluster-wait); start workers, e.g. dask worker ADDRESS") from None
+
+
+def _start_local(workers, say):
+    import logging
+    import warnings
+
+    import dask
+    from distributed import LocalCluster
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the dashboard's port taken: Dask picks another
+        with dask.config.set(LOCAL_SCHEDULER_CONFIG):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=LOCAL_DASHBOARD,
+                                   silence_logs=logging.CRITICAL, preload=[__name__])
+    dashboard = cluster.dashboard_link if _has_bokeh() else "none (install bokeh)"
+    say(f"Dask: local cluster of {workers} worker process{'es' if workers != 1 else ''} at "
+        f"{cluster.scheduler_address}, dashboard {dashboard}")
+    return cluster
+
+
+@functools.lru_cache(maxsize=None)
+def _has_bokeh():
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def usable_cores():
+    """Cores this process may run on (the local cluster's default number of workers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
+    """A :class:`Session` on ``cluster``; on leaving, stop what is still out, and stop a
+    local cluster started here.
+
+    Parameters
+    ----------
+    cluster : str or distributed.Client
+        ``"local"`` (start a LocalCluster of ``workers`` processes, one thread each), a
+        scheduler address such as ``"tcp://host:8786"``, or a connected Client (kept open).
+    workers : int, optional
+        Worker processes of a local cluster; default the usable cores.
+    wait : float
+        Seconds to wait for a first worker, and at most with none, before failing.
+    say : callable
+        Receives one line about the cluster (where it is, its dashboard).
+    """
+    distributed = require_dask()
+    if wait is None or wait <= 0:
+        raise ValueError(f"cluster wait {wait}: expected seconds > 0")
+    local = client = None
+    environ = dict(os.environ)  # a local cluster's nannies add PYTHONHASHSEED to it
+    if isinstance(cluster, distributed.Client):
+        client, label = cluster, cluster.scheduler.address
+    elif cluster == "local":
+        workers = usable_cores() if workers is None else int(workers)
+        if workers < 1:
+            raise ValueError(f"workers {workers}: expected at least 1")
+        local = _start_local(workers, say)
+        label = local.scheduler_address
+    else:
+        label = str(cluster)
+        if "://" not in label and ":" not in label:
+            raise ValueError(f"--cluster {label!r}: expected 'local' or a scheduler address "
+                             "such as tcp://host:8786")
+    try:
+        if client is None:
+            try:
+                client = distributed.Client(local if local is not None else label,
+                                            timeout=CONNECT_SECONDS, set_as_default=False)
+            except OSError as exc:
+                raise ClusterError(f"could not connect to the Dask scheduler at {label} "
+                                   f"within {CONNECT_SECONDS} s ({exc})") from None
+            if local is None:
+                workers_now = len(client.nthreads())
+                say(f"Dask: connected to {label}, {workers_now} worker(s) now, dashboard "
+                    f"{client.dashboard_link}")
+        _wait_for_workers(client, label, wait)
+        _check_workers(client, label)
+        current = Session(client, label, wait)
+        try:
+            yield current
+        except BaseException:
+            current.stop()
+            raise
+    finally:
+        if client is not None and client is not cluster:
+            _bounded(client.close, 30)
+        if local is not None:
+            _bounded(local.close, 60)
+            os.environ.clear()
+            os.environ.update(environ)
+

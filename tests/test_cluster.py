@@ -1,0 +1,429 @@
+"""``medlab sweep/course --cluster``: runs as tasks on a real Dask distributed cluster.
+
+No part of Dask is mocked. A LocalCluster of 2 worker processes (one thread each, started
+once for this module, with the scheduler settings of ``--cluster local``) takes the
+runs: a real lesson with tiny parameters, compared with the same sweep run locally, and tiny
+notebooks the tests write, which finish, fail, time out, kill their own worker (SIGKILL to
+the real worker process) or sleep until interrupted. ``--cluster local`` itself is run once
+through the command line, in its own process group, stopped by SIGINT to the group. Dask
+missing is simulated honestly: a child process whose import system refuses ``dask`` and
+``distributed``. The README's SLURM example runs as far as it goes without SLURM.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+try:
+    import distributed  # noqa: F401
+except ImportError:  # make setup installs the extra; CI must not skip these tests
+    if os.environ.get("CI") == "true":
+        raise
+    pytest.skip("needs the optional extra 'cluster': pip install -e \".[cluster]\"",
+                allow_module_level=True)
+
+import dask  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+from medlab.course import cli, cluster, runs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = ROOT / "notebooks" / "01_medical_images.ipynb"  # the cheapest lesson: no TensorFlow
+
+BODY = """import os, pathlib, time
+from medlab import report
+
+if a == 2 and marker and not pathlib.Path(marker).exists():  # die once: kill this run's worker
+    import psutil
+    worker = psutil.Process().parent().parent()  # kernel -> papermill process -> worker
+    assert "spawn_main" in " ".join(worker.cmdline()), worker.cmdline()
+    pathlib.Path(marker).write_text(str(worker.pid))
+    worker.kill()
+    time.sleep(120)
+if a >= 3:
+    time.sleep(120)
+if a < 0:
+    raise ValueError(f"a = {a} is negative")
+report.record(score=10 * a, omp=os.environ.get("OMP_NUM_THREADS", "unset"))
+print("a is", a)"""
+
+
+def write_notebook(path, parameters='a: int = 1  # a number\nmarker: str = ""  # a file'):
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    nb.cells = [new_markdown_cell("# 99 · Tiny"),
+                new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+                new_code_cell(BODY)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def address():
+    """A running scheduler with 2 worker processes: the 'connect to ADDRESS' route."""
+    environ = dict(os.environ)
+    with dask.config.set(cluster.LOCAL_SCHEDULER_CONFIG):
+        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                             dashboard_address=":0", silence_logs=50)
+    try:
+        yield local.scheduler_address
+    finally:
+        local.close(timeout=60)
+        os.environ.clear()  # the nannies added PYTHONHASHSEED to this process's environment
+        os.environ.update(environ)
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def texts(path):
+    """What each code cell printed (stdout, however chunked) and its text results, cell by
+    cell (no images, no timings)."""
+    nb = nbformat.read(path, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            outputs = cell.get("outputs", [])
+            printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+            results = [o["data"]["text/plain"] for o in outputs if "text/plain" in o.get("data", {})]
+            cells.append((printed, results))
+    return cells
+
+
+def processes_mentioning(text):
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if text in " ".join(proc.info["cmdline"] or []):
+                found.append(proc)
+        except psutil.Error:
+            pass
+    return found
+
+
+def wait_until(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def tasks_on(address):
+    with Client(address, set_as_default=False) as client:
+        return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+# ---- a real lesson ---------------------------------------------------------------------
+def test_a_lesson_swept_on_the_cluster_gives_the_local_summary_and_outputs(address, tmp_path):
+    grid, fixed = {"window_name": ["lung", "bone"]}, {"n_images": 4}
+    lines = []
+    on_dask = runs.sweep(LESSON, grid, fixed, out=tmp_path / "dask", cluster=address,
+                         echo=lines.append)
+    here = runs.sweep(LESSON, grid, fixed, jobs=2, out=tmp_path / "local", echo=lambda line: None)
+    assert [row["status"] for row in on_dask] == ["ok", "ok"]
+    assert lines[0].startswith(f"Dask: connected to {address}, 2 worker(s) now")
+    without_seconds = [{k: v for k, v in row.items() if k != "seconds"} for row in on_dask]
+    assert without_seconds == [{k: v for k, v in row.items() if k != "seconds"} for row in here]
+    assert all(row["seconds"] > 0 for row in on_dask)
+    table = read_csv(tmp_path / "dask" / "summary.csv")
+    assert [(r["run"], r["status"]) for r in table] == [("window_name=lung", "ok"),
+                                                        ("window_name=bone", "ok")]
+    assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "local").iterdir())
+    for run in ("window_name=lung", "window_name=bone"):
+        ours, theirs = texts(tmp_path / "dask" / f"{run}.ipynb"), texts(tmp_path / "local" / f"{run}.ipynb")
+        assert ours == theirs and any(ours)
+        printed = "".join(text for text, _ in ours)
+        assert f"large view below uses the {run.split('=')[1]} window\n" in printed
+        meta = nbformat.read(tmp_path / "dask" / f"{run}.ipynb", as_version=4).metadata.papermill
+        assert meta.parameters == {"window_name": run.split("=")[1], "n_images": 4}
+        assert meta.input_path == str(LESSON)  # the same checkout: run in place, in its folder
+
+
+# ---- failures on workers, resume -------------------------------------------------------
+def test_a_killed_worker_and_a_timeout_fail_their_runs_the_others_finish_and_resume_retries(
+        address, tmp_path, in_tmp, capsys):
+    notebook = write_notebook(tmp_path / "lessons" / "99_tiny.ipynb")
+    marker = tmp_path / "killed-worker.txt"
+    lines = []
+    started = time.monotonic()
+    rows = runs.sweep(notebook, {"a": [1, 2, 3, -1]}, {"marker": str(marker)}, name="kill",
+                      cluster=address, timeout=5, echo=lines.append)
+    assert time.monotonic() - started < 100  # the sleeping cells (120 s) were not waited for
+    assert [row["status"] for row in rows] == ["ok", "failed", "failed", "failed"]
+    assert rows[0]["score"] == 10
+    assert marker.is_file()  # the worker really was killed
+    assert rows[1]["error"].startswith("WorkerDied: the Dask worker running this run died (tcp://")
+    assert "Run the same command again to retry it" in rows[1]["error"]
+    assert rows[2]["error"].startswith("CellTimeoutError: cell ") and "within 5 s" in rows[2]["error"]
+    assert rows[3]["error"] == "ValueError: a = -1 is negative"
+    folder = in_tmp / "runs" / "kill"
+    assert (folder / "a=3.failed.ipynb").is_file() and (folder / "a=-1.failed.ipynb").is_file()
+    assert not (folder / "a=2.ipynb").exists() and not (folder / "a=2.failed.ipynb").exists()
+    assert json.loads((folder / "a=2.status.json").read_text())["status"] == "failed"
+    assert [r["status"] for r in read_csv(folder / "summary.csv")] == ["ok", "failed", "failed", "failed"]
+    # the papermill process and kernel of the killed worker's run end with it
+    assert wait_until(lambda: not processes_mentioning(str(tmp_path / "lessons"))), \
+        [p.cmdline() for p in processes_mentioning(str(tmp_path / "lessons"))]
+
+    kept = (folder / "a=1.ipynb").read_bytes()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1,2", "-p", "marker", str(marker),
+                     "--name", "kill", "--cluster", address, "--timeout", "5"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert out[0].startswith(f"Dask: connected to {address}")
+    assert out[1].startswith("[1/2] ok") and out[1].endswith("a=1  skipped: finished earlier")
+    assert out[2].startswith("[2/2] ok") and "a=2  " in out[2] and "score=20" in out[2]
+    # neither the notebooks nor this process got the nanny's thread limits
+    assert rows[0]["omp"] == os.environ.get("OMP_NUM_THREADS", "unset") != "1"
+    assert (folder / "a=1.ipynb").read_bytes() == kept
+    assert json.loads((folder / "a=2.status.json").read_text())["metrics"]["score"] == 20
+
+
+def test_ctrl_c_cancels_the_pending_tasks_stops_the_running_ones_and_keeps_finished_runs(
+        address, tmp_path):
+    notebook = write_notebook(tmp_path / "lessons" / "99_tiny.ipynb")
+    folder = tmp_path / "interrupted"
+
+    def ctrl_c_after_the_first_run(line):
+        if line.startswith("[1/5] ok"):
+            raise KeyboardInterrupt
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        runs.sweep(notebook, {"a": [1, 3, 4, 5, 6]}, out=folder, cluster=address,
+                   echo=ctrl_c_after_the_first_run)
+    assert time.monotonic() - started < 100  # the running a=3 (120 s) was stopped
+    assert [r["status"] for r in read_csv(folder / "summary.csv")] == ["ok"] + ["not run"] * 4
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "a=1.ipynb", "a=1.metrics.json", "a=1.status.json", "summary.csv", "summary.md",
+        "summary.png", "sweep.json"]
+    assert wait_until(lambda: not processes_mentioning(str(tmp_path / "lessons")))
+    assert wait_until(lambda: tasks_on(address) == 0)  # nothing left queued on the scheduler
+
+
+# ---- the command line ------------------------------------------------------------------
+def test_cli_course_on_the_cluster_prints_rows_as_lessons_finish(address, tmp_path, in_tmp, capsys):
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_ok.ipynb")
+    write_notebook(lessons / "02_broken.ipynb", 'a: int = -3  # negative on purpose\nmarker: str = ""  # f')
+    code = cli.main(["course", "--notebooks", str(lessons), "--out", "c", "--cluster", address])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1, out
+    assert out[0].startswith(f"Dask: connected to {address}")
+    assert out[1].split() == ["notebook", "status", "seconds"]
+    assert sorted(line.split()[:2] for line in out[2:4]) == [["01_ok", "ok"], ["02_broken", "failed"]]
+    assert out[-1] == "1 of 2 notebooks failed; outputs and summary in c"
+    assert [(r["notebook"], r["status"], r["error"]) for r in read_csv(in_tmp / "c" / "summary.csv")] == [
+        ("01_ok", "ok", ""), ("02_broken", "failed", "ValueError: a = -3 is negative")]
+    assert (in_tmp / "c" / "01_ok.ipynb").is_file() and (in_tmp / "c" / "02_broken.failed.ipynb").is_file()
+
+
+def test_ctrl_c_in_a_terminal_stops_a_local_cluster_sweep_and_everything_it_started(tmp_path):
+    """``medlab sweep --cluster local`` in its own process group, SIGINT to the whole group
+    (what Ctrl-C in a terminal does) once the first run is in: exit 130, the finished run
+    kept, no traceback, and no process of the group left (cluster, workers, kernels)."""
+    notebook = write_notebook(tmp_path / "lessons" / "99_tiny.ipynb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    out_path = tmp_path / "out.txt"
+    with open(out_path, "w") as out, open(tmp_path / "err.txt", "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "medlab", "sweep", str(notebook), "--grid", "a=1,3,4,5",
+             "--cluster", "local", "--jobs", "2", "--name", "ctrl-c"], cwd=tmp_path, env=env,
+            stdout=out, stderr=err, start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            assert wait_until(lambda: "[1/4] ok" in out_path.read_text(), 240), out_path.read_text()
+            os.killpg(proc.pid, signal.SIGINT)
+            assert proc.wait(120) == 130
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    lines = out_path.read_text().splitlines()
+    assert lines[0].startswith("Dask: local cluster of 2 worker processes at tcp://127.0.0.1:")
+    assert "dashboard http://127.0.0.1:" in lines[0] and lines[0].endswith("/status")
+    assert lines[-1].startswith("interrupted: 1 of 4 runs finished and kept in runs/ctrl-c")
+    assert (tmp_path / "err.txt").read_text() == "medlab: interrupted\n"
+    folder = tmp_path / "runs" / "ctrl-c"
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith("a=")) == [
+        "a=1.ipynb", "a=1.metrics.json", "a=1.status.json"]
+
+    def group_left():
+        return [p for p in psutil.process_iter(["pid"]) if _pgid(p.info["pid"]) == proc.pid]
+
+    assert wait_until(lambda: not group_left(), 60), [p.cmdline() for p in group_left()]
+
+
+def _pgid(pid):
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+MISSING_DASK = """import sys
+
+class NoDask:
+    '''An import system without the optional extra: dask and distributed are not found.'''
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("dask", "distributed"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoDask())
+from medlab.course import cli
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_without_dask_cluster_options_fail_in_one_line_naming_the_extra(tmp_path):
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    for argv in (["sweep", str(notebook), "--grid", "a=1,2", "--cluster", "local"],
+                 ["course", "--notebooks", str(tmp_path), "--cluster", "tcp://127.0.0.1:8786"]):
+        done = subprocess.run([sys.executable, "-c", MISSING_DASK, *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == ("medlab: error: --cluster needs Dask distributed, medlab's optional "
+                               "extra 'cluster' (missing module 'dask'); install it with: "
+                               'pip install -e ".[cluster]"\n')
+        assert done.stdout == ""
+    assert not (tmp_path / "runs").exists()
+    helped = subprocess.run([sys.executable, "-c", MISSING_DASK, "sweep", "--help"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0 and "--cluster ADDRESS" in helped.stdout
+
+
+def test_the_command_imports_dask_only_when_a_cluster_is_used():
+    """``benchmarks/startup.py`` keeps every command under 1 s: Dask (about 1 s to import)
+    is imported by ``--cluster`` only."""
+    probe = ("import contextlib, io, json, sys\nfrom medlab.course import cli, cluster\n"
+             "for argv in (['sweep', '--help'], ['course', '--help']):\n"
+             "    with contextlib.redirect_stdout(io.StringIO()):\n"
+             "        cli.main(argv)\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('dask', 'distributed', 'bokeh', 'dask_jobqueue'))))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_no_scheduler_and_no_worker_are_one_line_errors_not_hangs(tmp_path, in_tmp, capsys,
+                                                                   monkeypatch):
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 2)
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=":0", silence_logs=50) as empty:
+        free_port = empty.scheduler_address.rsplit(":", 1)[1]
+        started = time.monotonic()
+        code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", empty.scheduler_address,
+                         "--cluster-wait", "2"])
+        out, err = capsys.readouterr()
+        assert code == 1 and time.monotonic() - started < 60
+        assert err == (f"medlab: error: no Dask worker connected to {empty.scheduler_address} "
+                       "within 2 s (--cluster-wait); start workers, e.g. dask worker ADDRESS\n")
+    started = time.monotonic()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", f"tcp://127.0.0.1:{free_port}"])
+    out, err = capsys.readouterr()
+    assert code == 1 and time.monotonic() - started < 60
+    assert err.startswith(f"medlab: error: could not connect to the Dask scheduler at "
+                          f"tcp://127.0.0.1:{free_port} within 2 s") and err.count("\n") == 1
+    assert not (in_tmp / "runs").exists()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", "tcp://x:1", "--jobs", "2"])
+    assert code == 2 and "leave --jobs out" in capsys.readouterr().err
+
+
+# ---- the README's SLURM route, as far as it goes without SLURM ---------------------------
+def readme_slurm_block():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text.split("**SLURM, with dask-jobqueue.**", 1)[1]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_slurm_example_makes_a_scheduler_and_a_worker_command_a_sweep_runs_on(
+        tmp_path, in_tmp):
+    """The block runs up to ``cluster.scale`` (which would call sbatch); the worker command of
+    its job script is then started here, as SLURM would start it on a node."""
+    pytest.importorskip("dask_jobqueue")
+    block = readme_slurm_block()
+    before_sbatch = block.split("cluster.scale(")[0]
+    assert "SLURMCluster(" in before_sbatch and "cluster.scheduler_address" in block
+    namespace = {}
+    # only loopback here: the scheduler listens on 127.0.0.1 (on a login node: its network)
+    with dask.config.set({"jobqueue.slurm.scheduler-options": {"host": "127.0.0.1",
+                                                                "dashboard_address": ":0"}}):
+        exec(compile(before_sbatch, "README.md (SLURM example)", "exec"), namespace)
+    slurm = namespace["cluster"]
+    worker = None
+    try:
+        script = slurm.job_script()
+        assert "#SBATCH -p cpu" in script and "#SBATCH --cpus-per-task=4" in script
+        assert "#SBATCH --mem=" in script and "#SBATCH -t 02:00:00" in script
+        command = script.strip().splitlines()[-1].split()
+        assert command[1:3] == ["-m", "distributed.cli.dask_worker"]
+        assert command[3] == slurm.scheduler_address and "--nthreads" in command
+        assert command[command.index("--nthreads") + 1] == "1"  # one notebook at a time
+        worker = subprocess.Popen([sys.executable, *command[1:]], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+        rows = runs.sweep(notebook, {"a": [1, 2]}, out=tmp_path / "slurm",
+                          cluster=slurm.scheduler_address, cluster_wait=120, echo=lambda line: None)
+        assert [(row["status"], row["score"]) for row in rows] == [("ok", 10), ("ok", 20)]
+        # that worker's nanny sets OMP_NUM_THREADS=1 for Dask's own tasks; a notebook runs
+        # with the threads of a local run
+        assert [row["omp"] for row in rows] == [os.environ.get("OMP_NUM_THREADS", "unset")] * 2
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(60)
+        slurm.close()
+
+
+def test_a_worker_with_another_environment_is_refused_in_one_line(tmp_path, in_tmp, capsys):
+    """A worker whose Python finds another medlab (here a stand-in package first on its
+    PYTHONPATH, as on a machine set up from another checkout) cannot run medlab's tasks:
+    the command says which worker and stops before anything runs or is written."""
+    other = tmp_path / "other-env" / "medlab"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text('__version__ = "0.0.1"\n')
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    env = {**os.environ, "PYTHONPATH": str(other.parent)}
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=":0", silence_logs=50) as empty:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", empty.scheduler_address,
+             "--nthreads", "1", "--no-nanny", "--no-dashboard"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster",
+                             empty.scheduler_address, "--cluster-wait", "120"])
+        finally:
+            worker.terminate()
+            worker.wait(60)
+    out, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1, err
+    assert err.startswith("medlab: error: worker tcp://127.0.0.1:")
+    assert f"of {empty.scheduler_address} cannot run medlab's tasks (" in err
+    assert err.rstrip().endswith("every worker needs the same environment as this machine "
+                                 '(medlab installed, pip install -e ".[cluster]")')
+    assert not (in_tmp / "runs").exists()
