@@ -17,8 +17,10 @@ reports on the test split:
   expert's own test masks: the best any mask at this size can do);
 - ``train_seconds`` and the settings.
 
-With ``--seeds N`` it repeats for seeds 0..N-1 (split and weights), prints one JSON line per
-seed and then one with the mean and standard deviation (``..._sd``) of every figure.
+``--split image`` splits image by image even when the file has subjects: the leaky split,
+to measure how much it flatters the figures. With ``--seeds N`` it repeats for seeds 0..N-1
+(split and weights), prints one JSON line per seed and then one with the mean and standard
+deviation (``..._sd``) of every figure.
 
     python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3
 
@@ -42,10 +44,11 @@ SUMMARISED = ("test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", "baseline_di
               "floor_hc_mae_mm", "train_seconds")
 
 
-def baselines(data, seed, recipe):
+def baselines(data, seed, recipe, split="grouped"):
     """Figures without learning, on the test split of ``seed``: mean-mask Dice, ellipse floor."""
     fractions = dict(val_fraction=recipe["val_fraction"], test_fraction=recipe["test_fraction"])
-    parts = (segmentation.grouped_split(data.subject, seed=seed, **fractions) if data.subject is not None
+    parts = (segmentation.grouped_split(data.subject, seed=seed, **fractions)
+             if data.subject is not None and split == "grouped"
              else segmentation.image_split(len(data), seed=seed, **fractions))
     train, test = data.subset(parts["train"]), data.subset(parts["test"])
     mean_mask = (train.masks.mean(axis=0) >= 0.5).astype(np.uint8)
@@ -58,10 +61,10 @@ def baselines(data, seed, recipe):
     return out
 
 
-def run_seed(data, seed, recipe):
+def run_seed(data, seed, recipe, split="grouped"):
     """One seed: the recipe's figures and the baselines, rounded, as one dict."""
-    result = segmentation.run_recipe(data, seed=seed, recipe=recipe)
-    result.update(baselines(data, seed, {**segmentation.RECIPE, **recipe}))
+    result = segmentation.run_recipe(data, seed=seed, recipe=recipe, split=split)
+    result.update(baselines(data, seed, {**segmentation.RECIPE, **recipe}, split))
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
 
 
@@ -85,6 +88,9 @@ def main(argv=None):
                         help=f"override the recipe's epochs ({segmentation.RECIPE['epochs']}; tests)")
     parser.add_argument("--seconds", type=float, default=None,
                         help=f"override the training budget ({segmentation.RECIPE['time_budget_s']} s)")
+    parser.add_argument("--split", choices=("grouped", "image"), default="grouped",
+                        help="grouped: by subject when the file has it (default); image: image by "
+                             "image, to measure what a leaky split changes")
     parser.add_argument("--base-filters", type=int, default=None, help="override the U-Net width (tests)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
@@ -96,10 +102,10 @@ def main(argv=None):
     overrides = {"epochs": args.epochs, "time_budget_s": args.seconds, "base_filters": args.base_filters}
     recipe = {k: v for k, v in overrides.items() if v is not None}
     settings = {**segmentation.RECIPE, **recipe,
-                "split": "subject" if data.subject is not None else "image"}
+                "split": "subject" if data.subject is not None and args.split == "grouped" else "image"}
     rows = []
     for seed in range(args.seeds):
-        row = {"seed": seed, **run_seed(data, seed, recipe), "settings": settings}
+        row = {"seed": seed, **run_seed(data, seed, recipe, args.split), "settings": settings}
         rows.append(row)
         print(json.dumps(row), flush=True)
         hc = (f", HC error {row['hc_mae_mm']:.2f} mm (median {row['hc_median_mm']:.2f}; floor "

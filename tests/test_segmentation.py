@@ -320,3 +320,43 @@ def test_time_cosine_decay_follows_the_clock_not_the_steps():
     assert rates == pytest.approx([0.01, 0.005, 0.0, 0.0], abs=1e-9)
     with pytest.raises(ValueError, match="seconds must be > 0"):
         segmentation.TimeCosineDecay(0.01, 0)
+
+
+def test_nearest_neighbour_copies_the_mask_of_the_most_similar_image():
+    rng = np.random.default_rng(0)
+    train = rng.random((5, 8, 8))
+    masks = (rng.random((5, 8, 8)) > 0.5).astype(np.uint8)
+    query = train[[3, 1]] * 2 + 0.1  # brighter copies: the correlation ignores gain and offset
+    copied, nearest = segmentation.nearest_neighbour_masks(train, masks, query)
+    assert nearest.tolist() == [3, 1]
+    np.testing.assert_array_equal(copied, masks[[3, 1]])
+
+
+def test_split_comparison_counts_shared_subjects_only_for_the_image_split():
+    rng = np.random.default_rng(0)
+    subject = np.repeat(np.arange(30), 2)
+    images = rng.random((60, 8, 8))
+    data = MaskSet(images, (images > 0.5).astype(np.uint8), subject=subject)
+    result = segmentation.split_comparison(data, seeds=(0, 1))
+    assert result["grouped"].shape == result["image"].shape == (2,)
+    assert np.all(result["shared"] > 0)
+    assert np.all((0 <= result["grouped"]) & (result["grouped"] <= 1))
+
+
+def test_compare_losses_starts_each_loss_from_the_same_weights_and_keeps_one_run():
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 16, 16, 1)).astype(np.float32)
+    y = (x > 0.5).astype(np.float32)
+    options = dict(depth=1, base_filters=2, convs=1)
+    result = segmentation.compare_losses(x[:16], y[:16], x[16:], y[16:, ..., 0], seeds=(0, 1), epochs=2,
+                                         keep=("dice", 1), **options)
+    assert set(result.dice) == {"bce", "dice", "bce+dice"}
+    assert all(len(v) == 2 and all(0 <= d <= 1 for d in v) for v in result.dice.values())
+    # the kept run is reproduced by training that run alone, from the same start
+    again = segmentation.compare_losses(x[:16], y[:16], x[16:], y[16:, ..., 0], losses=("dice",),
+                                        seeds=(1,), epochs=2, keep=("dice", 1), **options)
+    assert again.final_loss["dice"][0] == pytest.approx(result.final_loss["dice"][1], rel=1e-5)
+    np.testing.assert_allclose(again.model.get_weights()[0], result.model.get_weights()[0], rtol=1e-5, atol=1e-6)
+    assert result.final_loss["bce"][0] != result.final_loss["dice"][0]  # the losses differ
+    with pytest.raises(ValueError, match="keep="):
+        segmentation.compare_losses(x, y, x, y[..., 0], seeds=(0,), keep=("bce", 5))
