@@ -92,6 +92,8 @@ def main(argv=None):
                         help="grouped: by subject when the file has it (default); image: image by "
                              "image, to measure what a leaky split changes")
     parser.add_argument("--base-filters", type=int, default=None, help="override the U-Net width (tests)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"override the recipe's batch size ({segmentation.RECIPE['batch_size']})")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
@@ -99,7 +101,8 @@ def main(argv=None):
         data = load_masks(args.data)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
-    overrides = {"epochs": args.epochs, "time_budget_s": args.seconds, "base_filters": args.base_filters}
+    overrides = {"epochs": args.epochs, "time_budget_s": args.seconds, "base_filters": args.base_filters,
+                 "batch_size": args.batch_size}
     recipe = {k: v for k, v in overrides.items() if v is not None}
     settings = {**segmentation.RECIPE, **recipe,
                 "split": "subject" if data.subject is not None and args.split == "grouped" else "image"}

@@ -11,6 +11,10 @@
 ``threshold_view(...)``                one image at one threshold: mask, Dice, area
 ``circumference_correction(...)``      the ellipse fit's bias, learned on training masks
 ``run_recipe(data, seed)``             the kit's recipe on any :class:`MaskSet` -> figures
+``compare_losses(...)``                one U-Net per (loss, seed), one traced graph
+``nearest_neighbour_masks(...)``,      the memorising baseline, and what it scores with a
+``split_comparison(data)``             split by subject and by image
+``TimeCosineDecay(lr, seconds)``       callback: cosine decay over wall-clock seconds
 =====================================  ===================================================
 
 The recipe (:data:`RECIPE`) is the one ``benchmarks/segmentation.py`` runs on every file and
@@ -30,7 +34,7 @@ from medlab._tensorflow import keras
 
 #: The kit's recipe: every file gets these settings (``benchmarks/segmentation.py``).
 RECIPE = {"depth": 3, "base_filters": 8, "loss": "bce+dice", "learning_rate": 3e-3,
-          "batch_size": 16, "epochs": 100, "time_budget_s": 110.0,
+          "batch_size": 8, "epochs": 100, "time_budget_s": 110.0,
           "val_fraction": 0.15, "test_fraction": 0.15}
 LOSSES = ("bce", "dice", "bce+dice")
 
@@ -166,7 +170,7 @@ class TimeCosineDecay(keras.callbacks.Callback):
             self.learning_rate * 0.5 * (1 + np.cos(np.pi * fraction)))
 
 
-def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batch_size=16,
+def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batch_size=8,
                     learning_rate=3e-3, loss="bce+dice", seed=0, time_budget_s=None):
     """Seed, compile (Adam, no XLA) and fit a segmentation model on arrays.
 
@@ -452,7 +456,7 @@ class LossComparison:
 
 
 def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds=(0, 1), epochs=3,
-                   batch_size=16, learning_rate=3e-3, keep=("bce+dice", 0), **unet_options):
+                   batch_size=8, learning_rate=3e-3, keep=("bce+dice", 0), **unet_options):
     """Train one U-Net per (loss, seed) and measure each on the test images.
 
     For a given seed every loss starts from the same initial weights and sees the same
