@@ -525,3 +525,78 @@ def label_fraction_curve(summary, ylabel="test ROC-AUC", title=None):
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------ segmentation (lesson 09)
+def mask_overlay(images, masks, predicted=None, titles=None, ncols=6, size=1.7, suptitle=None):
+    """Images with the outline of their masks: expert in green, prediction (if given) in red.
+
+    Parameters
+    ----------
+    images : array (N, H, W) (uint8 or floats in [0, 1])
+    masks : array (N, H, W) of 0/1, the reference outlines
+    predicted : array (N, H, W) of 0/1, optional
+    titles : list of str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    images = np.asarray(images)
+    masks = np.asarray(masks)
+    if images.ndim != 3 or masks.shape != images.shape:
+        raise ValueError(f"images {images.shape} and masks {masks.shape}: expected equal (N, H, W)")
+    if predicted is not None and np.shape(predicted) != images.shape:
+        raise ValueError(f"predicted has shape {np.shape(predicted)}: expected {images.shape}")
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    vmax = 255 if images.dtype.kind in "ui" else 1.0
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray", vmin=0, vmax=vmax)
+        ax.contour(masks[i], levels=[0.5], colors="lime", linewidths=1.0)
+        if predicted is not None and np.any(predicted[i]):
+            ax.contour(predicted[i], levels=[0.5], colors="red", linewidths=1.0)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def bland_altman_plot(reference, estimate, units="mm", title="Bland-Altman plot"):
+    """Difference against mean of two measurements, with the bias and 95 % limits of agreement.
+
+    Parameters
+    ----------
+    reference, estimate : array_like (N,)
+        E.g. the sonographer's head circumference and the one measured on the predicted mask.
+    units : str
+        Shown in the axis labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Horizontal lines at the bias and at bias -/+ 1.96 sd (``medlab.metrics.bland_altman``).
+    """
+    from medlab import metrics
+
+    ba = metrics.bland_altman(reference, estimate)
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    ax.scatter(ba["mean"], ba["difference"], s=10, alpha=0.6)
+    ax.axhline(ba["bias"], color="k", label=f"bias {ba['bias']:+.2f} {units}")
+    for key in ("lower", "upper"):
+        ax.axhline(ba[key], color="k", linestyle="--", linewidth=0.8)
+    ax.plot([], [], "k--", linewidth=0.8,
+            label=f"95 % limits {ba['lower']:+.2f} to {ba['upper']:+.2f} {units}")
+    ax.set_xlabel(f"mean of the two measurements ({units})")
+    ax.set_ylabel(f"estimate - reference ({units})")
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

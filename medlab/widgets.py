@@ -12,6 +12,8 @@ pure function                      widget
                                    padding)
 :func:`pooling_view`               :func:`pooling_explorer` (pool size, max or
                                    average, stride)
+``segmentation.threshold_view``    :func:`threshold_explorer` (threshold of a
+                                   probability map)
 =================================  ==========================================
 
 ``widget.result`` is always the latest result object, so a test can set a
@@ -240,6 +242,49 @@ def pooling_explorer(image, pool_size=2, kind="max"):
     )
 
 
+# ------------------------------------------------- segmentation threshold (lesson 09)
+def threshold_explorer(image, probability, reference, threshold=0.5):
+    """A slider over :func:`medlab.segmentation.threshold_view`: the mask at each threshold.
+
+    Parameters
+    ----------
+    image : array (H, W)
+        Shown under the outlines.
+    probability : array (H, W) in [0, 1]
+        The network's probability map.
+    reference : array (H, W) of 0/1
+        The expert's mask (green outline); the thresholded mask is red.
+    threshold : float
+        Shown first.
+
+    Returns
+    -------
+    ipywidgets.interactive
+        ``.result`` is the current :class:`medlab.segmentation.ThresholdView`.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from medlab import plots, segmentation
+
+    image = _image2d(image)
+    segmentation.threshold_view(probability, reference, threshold)  # fail here, not in the widget
+
+    def show(threshold):
+        result = segmentation.threshold_view(probability, reference, threshold)
+        fig = plots.mask_overlay(image[None], np.asarray(reference)[None], result.mask[None],
+                                 titles=[str(result)], size=3.0)
+        plt.show()
+        plt.close(fig)
+        return result
+
+    return widgets.interactive(
+        show,
+        threshold=widgets.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.05,
+                                      description="threshold", continuous_update=False),
+    )
+
+
 __all__ = [
     "ConvolutionView",
     "POOL_KINDS",
@@ -250,4 +295,5 @@ __all__ = [
     "learning_rate_trial",
     "pooling_explorer",
     "pooling_view",
+    "threshold_explorer",
 ]

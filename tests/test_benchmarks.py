@@ -370,3 +370,66 @@ def test_backprop_benchmark_prints_a_table(capsys):
     assert lines[0].startswith("one training step of seed_cnn: NumPy (medlab) vs Keras")
     assert lines[2].startswith("2x12x12x1")
     assert lines[-1].startswith("largest gradient error")
+
+
+# --------------------------------------------------------------------- segmentation.py
+def write_disc_masks(path, n=40, size=16, with_measurements=True, seed=0):
+    """Bright discs on noise with their masks; optionally pixel sizes, circumferences, subjects."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[:size, :size]
+    centres = rng.uniform(5, size - 5, (n, 2))
+    radii = rng.uniform(2.5, 4.5, n)
+    masks = ((rows - centres[:, :1, None]) ** 2 + (cols - centres[:, 1:, None]) ** 2
+             <= radii[:, None, None] ** 2).astype(np.uint8)
+    images = np.clip(masks * 140 + rng.normal(60, 25, masks.shape), 0, 255).astype(np.uint8)
+    arrays = {"images": images, "masks": masks}
+    if with_measurements:
+        pixel = rng.uniform(0.5, 2.0, n).astype(np.float32)
+        arrays.update(pixel_size_mm=pixel, head_circumference_mm=(2 * np.pi * radii * pixel).astype(np.float32),
+                      subject=(np.arange(n) // 2).astype(np.int16))
+    np.savez(path, **arrays)
+    return path
+
+
+def test_segmentation_benchmark_reports_dice_iou_and_hc_per_seed_and_summary(tmp_path, capsys):
+    segmentation = load_benchmark("segmentation")
+    path = write_disc_masks(tmp_path / "discs.npz")
+    status, lines = run_main(segmentation, ["--data", str(path), "--seeds", "2", "--epochs", "2",
+                                            "--seconds", "20", "--base-filters", "2"], capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert len(rows) == len(lines) == 3, lines
+    for seed, row in enumerate(rows[:2]):
+        assert row["seed"] == seed and row["n_train"] + row["n_val"] + row["n_test"] == 40
+        for key in ("test_dice", "test_iou", "baseline_dice"):
+            assert 0 <= row[key] <= 1, (key, row)
+        assert row["test_iou"] <= row["test_dice"]
+        for key in ("hc_mae_mm", "hc_median_mm", "floor_hc_mae_mm", "train_seconds"):
+            assert_finite(row[key], key)
+            assert row[key] >= 0
+        assert row["settings"]["split"] == "subject" and row["settings"]["epochs"] == 2
+        assert row["settings"]["loss"] == "bce+dice" and row["epochs_run"] <= 2
+    summary = rows[2]
+    assert summary["seeds"] == 2
+    assert summary["test_dice"] == pytest.approx(np.mean([r["test_dice"] for r in rows[:2]]), abs=1e-4)
+    assert summary["test_dice_sd"] == pytest.approx(np.std([r["test_dice"] for r in rows[:2]]), abs=1e-4)
+
+
+def test_segmentation_benchmark_reads_a_file_of_images_and_masks_only(tmp_path, capsys):
+    segmentation = load_benchmark("segmentation")
+    path = write_disc_masks(tmp_path / "plain.npz", n=24, with_measurements=False)
+    status, lines = run_main(segmentation, ["--data", str(path), "--epochs", "1",
+                                            "--base-filters", "2"], capsys)
+    assert status == 0
+    (row,) = json_lines(lines)
+    assert row["settings"]["split"] == "image" and "hc_mae_mm" not in row
+    assert 0 <= row["test_dice"] <= 1
+
+
+def test_segmentation_benchmark_names_a_bad_file(tmp_path, capsys):
+    segmentation = load_benchmark("segmentation")
+    np.savez(tmp_path / "nomasks.npz", images=np.zeros((4, 8, 8), np.uint8))
+    with pytest.raises(SystemExit) as exit_info:
+        segmentation.main(["--data", str(tmp_path / "nomasks.npz")])
+    assert exit_info.value.code == 2
+    assert "nomasks.npz: missing key 'masks'" in capsys.readouterr().err

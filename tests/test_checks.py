@@ -6,6 +6,7 @@ import pytest
 
 from medlab import checks, ops
 from test_checks_backprop import RIGHT as BACKPROP_RIGHT
+from test_checks_segmentation import RIGHT as SEGMENTATION_RIGHT
 
 
 # ------------------------------------------------ right answers, written as a student would
@@ -106,6 +107,7 @@ RIGHT = {
 
 # the backpropagation lesson's checks are tested in test_checks_backprop.py
 RIGHT.update(BACKPROP_RIGHT)
+RIGHT.update(SEGMENTATION_RIGHT)  # lesson 09's, in test_checks_segmentation.py
 
 
 def run(capsys, exercise, function):

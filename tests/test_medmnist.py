@@ -28,6 +28,8 @@ from medlab.data.medmnist import (
     save_medmnist,
 )
 from medlab.data.bundled import (
+    HC18_FILES,
+    load_hc18,
     PNEUMONIAMNIST_COUNTS,
     PNEUMONIAMNIST_FILE,
     PNEUMONIAMNIST_MD5,
@@ -35,7 +37,8 @@ from medlab.data.bundled import (
 )
 
 REPO = Path(medlab.__file__).resolve().parents[1]
-SHARED_FILE = REPO.parent / "shared" / "data" / "pneumoniamnist.npz"
+SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_FILE = SHARED_DATA / "pneumoniamnist.npz"
 
 
 def valid_arrays(n=(6, 2, 3), size=8, rgb=False):
@@ -159,9 +162,44 @@ def test_shipped_pneumoniamnist_is_package_data_with_attribution():
     assert "load_pneumoniamnist" in (REPO / "data" / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.skipif(not SHARED_FILE.is_file(), reason="development data ../shared/data not present")
-def test_shipped_pneumoniamnist_equals_the_shared_copy():
-    assert PNEUMONIAMNIST_FILE.read_bytes() == SHARED_FILE.read_bytes()
+@pytest.mark.parametrize("shipped", [PNEUMONIAMNIST_FILE, HC18_FILES[64][0]], ids=lambda p: p.name)
+def test_shipped_files_equal_the_shared_copies(shipped):
+    shared = SHARED_DATA / shipped.name
+    if not shared.is_file():
+        pytest.skip(f"development data {shared} not present")
+    assert shipped.read_bytes() == shared.read_bytes()
+
+
+def test_shipped_hc18_loads_offline_with_every_field():
+    hc18 = load_hc18(size=64)
+    assert hc18.images.shape == hc18.masks.shape == (999, 64, 64)
+    assert hc18.images.dtype == hc18.masks.dtype == np.uint8
+    assert set(np.unique(hc18.masks)) == {0, 1}
+    assert len(np.unique(hc18.subject)) == 806  # the README's count of examinations
+    assert np.bincount(np.bincount(hc18.subject)).tolist() == [0, 642, 141, 17, 6]
+    assert 40 < hc18.head_circumference_mm.min() < hc18.head_circumference_mm.max() < 400
+    assert np.all(hc18.pixel_size_mm > 0) and hc18.filename[0] == "000_HC.png"
+    path, md5 = HC18_FILES[64]
+    assert file_md5(path) == md5 == "e6db14a05051a98b5c6b7f6af2c0e5ea"
+
+
+def test_shipped_hc18_is_package_data_with_attribution():
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"files/hc18_64.npz"' in pyproject
+    readme = (PNEUMONIAMNIST_FILE.parent / "README.md").read_text(encoding="utf-8")
+    assert "van den Heuvel" in readme and HC18_FILES[64][1] in readme
+    assert "load_hc18" in (REPO / "data" / "README.md").read_text(encoding="utf-8")
+
+
+def test_damaged_hc18_or_unknown_size_is_named(tmp_path):
+    damaged = tmp_path / "hc18_64.npz"
+    damaged.write_bytes(HC18_FILES[64][0].read_bytes()[:-10])
+    with pytest.raises(ValueError, match=r"hc18_64\.npz: MD5 is [0-9a-f]{32}, expected e6db14a0"):
+        load_hc18(path=damaged)
+    with pytest.raises(FileNotFoundError, match=r"absent\.npz: the HC18 64 px file .*reinstall"):
+        load_hc18(path=tmp_path / "absent.npz")
+    with pytest.raises(ValueError, match=r"^HC18 size 128: expected one of 64"):
+        load_hc18(size=128)
 
 
 def test_damaged_or_missing_shipped_file_is_named(tmp_path):

@@ -54,6 +54,9 @@ SETTINGS = {
                         "pretrain_steps": 10, "seed": 1},
                        ("noise", "speckle", r"parameter 'noise' = 'speckle' \(str\): "
                                             r"expected one of 'gaussian', 'poisson', 'salt_and_pepper'")),
+    "09_segmentation": ({"epochs": 1, "max_train": 50, "compare_seeds": 1, "loss": "dice", "seed": 1},
+                        ("loss", "focal", r"parameter 'loss' = 'focal' \(str\): "
+                                          r"expected one of 'bce', 'dice', 'bce\+dice'")),
     "10_hyperparameters": ({"epochs": 1, "image_size": 16, "n_images": 100, "seed": 1},
                            ("epochs", 0, r"parameter 'epochs' = 0 \(int\): "
                                          r"expected an integer in \[1, 50\]")),

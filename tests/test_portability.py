@@ -26,7 +26,8 @@ def test_every_training_lesson_is_checked():
 
 def test_training_code_is_recognised():
     for code in ("model.fit(x, y)", "fit_classifier(m, x)", "train_denoiser(d, x)", "experiments.Runner(d)",
-                 "numpy_training.train_keras(m, w, x, y, o, b)"):
+                 "numpy_training.train_keras(m, w, x, y, o, b)", "segmentation.compare_losses(x, y, t, m)",
+                 "segmentation.train_segmenter(m, x, y)"):
         assert portability.TRAINS.search(code), code
     assert not portability.TRAINS.search("medlab.ops.conv2d(x, w)")
 

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: Code that trains a network: a lesson with any of these is re-run by the portability check.
 TRAINS = re.compile(r"\.fit\(|\bfit_classifier\(|\btrain_denoiser\(|\bexperiments\.(trial|Runner)\("
-                    r"|\bnumpy_training\.train_(keras|numpy)\(")
+                    r"|\bnumpy_training\.train_(keras|numpy)\(|\bsegmentation\.(compare_losses|train_segmenter)\(")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ One module per lesson topic, each defining its hints beside the mistakes they ex
 :mod:`~medlab.checks.backprop` (06)        ``check_dense_backward``, ``check_conv_backward``, ``check_adam_update``
 :mod:`~medlab.checks.evaluation` (06)      ``check_sensitivity_specificity``, ``check_accuracy_at_prevalence``
 :mod:`~medlab.checks.image_quality` (07)   ``check_psnr``, ``check_anomaly_scores``
+:mod:`~medlab.checks.segmentation` (09)    ``check_dice_scores``, ``check_head_circumference``
 :mod:`~medlab.checks.framework`            :class:`Case`, :class:`Hint`, :func:`run_check`
 =========================================  ===============================================
 
@@ -52,11 +53,14 @@ from medlab.checks.evaluation import check_accuracy_at_prevalence, check_sensiti
 from medlab.checks.framework import HINTS, Case, Hint, arrays_equal, run_check
 from medlab.checks.image_quality import check_anomaly_scores, check_psnr
 from medlab.checks.pooling import check_avg_pool, check_max_pool
+from medlab.checks.segmentation import check_dice_scores, check_head_circumference
 
-from medlab.checks import backprop, cnn, convolution, dense, evaluation, image_quality, pooling  # noqa: E402
+from medlab.checks import (  # noqa: E402
+    backprop, cnn, convolution, dense, evaluation, image_quality, pooling, segmentation,
+)
 
 #: The topic modules, in lesson order.
-TOPICS = (convolution, pooling, dense, cnn, backprop, evaluation, image_quality)
+TOPICS = (convolution, pooling, dense, cnn, backprop, evaluation, image_quality, segmentation)
 #: Every check, by exercise name, in lesson order.
 CHECKS = {name[len("check_"):]: getattr(module, name) for module in TOPICS
           for name in vars(module) if name.startswith("check_")}

@@ -10,6 +10,9 @@
 ``save_medmnist(path, splits)``        write one (e.g. from synthetic data)
 ``load_pneumoniamnist()``              PneumoniaMNIST's official splits, shipped with
                                        medlab (offline, MD5 checked, CC BY 4.0)
+``load_hc18(size=64)``                 HC18 fetal head ultrasound with sonographers'
+                                       masks, shipped with medlab (CC BY 4.0)
+``load_masks(path)``                   read and check any images + masks ``.npz``
 ``find_pneumoniamnist()``              path of a PneumoniaMNIST file here (yours or
                                        the shipped one)
 ``export_image_folder(...)``           arrays -> ``root/<class>/*.png``
@@ -39,6 +42,8 @@ _EXPORTS = {
     "synthetic_chest": "synthetic",
     "PNEUMONIAMNIST_ATTRIBUTION": "bundled", "load_pneumoniamnist": "bundled",
     "pneumoniamnist_path": "bundled",
+    "HC18_ATTRIBUTION": "bundled", "hc18_path": "bundled", "load_hc18": "bundled",
+    "MaskSet": "masks", "load_masks": "masks",
 }
 
 
@@ -55,6 +60,11 @@ def __dir__():
 
 
 __all__ = [
+    "HC18_ATTRIBUTION",
+    "MaskSet",
+    "hc18_path",
+    "load_hc18",
+    "load_masks",
     "MEDMNIST_CLASSES",
     "PNEUMONIAMNIST_ATTRIBUTION",
     "DownloadError",

@@ -1,0 +1,542 @@
+"""Segmentation with a U-Net: splits by subject, the training recipe, thresholds, measurement.
+
+=====================================  ===================================================
+``grouped_split(subject, ...)``        train / val / test indices, whole subjects per side
+``image_split(n, ...)``                the same fractions, image by image (for comparison)
+``as_inputs(images)``                  uint8 (N, H, W) -> float32 (N, H, W, 1) in [0, 1]
+``segmentation_loss(name)``            "bce", "dice" or "bce+dice" as a Keras loss
+``train_segmenter(model, ...)``        seeded, compiled ``fit`` -> history dict
+``predict_probabilities(model, x)``    (N, H, W) probabilities of "inside"
+``threshold_masks(p, threshold)``      probabilities -> 0/1 masks (the slider's function)
+``threshold_view(...)``                one image at one threshold: mask, Dice, area
+``circumference_correction(...)``      the ellipse fit's bias, learned on training masks
+``run_recipe(data, seed)``             the kit's recipe on any :class:`MaskSet` -> figures
+``compare_losses(...)``                one U-Net per (loss, seed), one traced graph
+``nearest_neighbour_masks(...)``,      the memorising baseline, and what it scores with a
+``split_comparison(data)``             split by subject and by image
+``TimeCosineDecay(lr, seconds)``       callback: cosine decay over wall-clock seconds
+=====================================  ===================================================
+
+The recipe (:data:`RECIPE`) is the one ``benchmarks/segmentation.py`` runs on every file and
+lesson 09 runs shorter: a 4-level U-Net (filters 8-16-32-64, 122 k parameters), binary
+cross-entropy plus soft Dice, Adam, a grouped split by ``subject``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from medlab import metrics, validate
+from medlab._tensorflow import keras
+
+#: The kit's recipe: every file gets these settings (``benchmarks/segmentation.py``).
+RECIPE = {"depth": 3, "base_filters": 8, "loss": "bce+dice", "learning_rate": 3e-3,
+          "batch_size": 8, "epochs": 100, "time_budget_s": 110.0,
+          "val_fraction": 0.15, "test_fraction": 0.15}
+LOSSES = ("bce", "dice", "bce+dice")
+
+
+# ------------------------------------------------------------------ splits
+def _fractions(val_fraction, test_fraction):
+    val = validate.number("val_fraction", val_fraction, 0.0, 0.9)
+    test = validate.number("test_fraction", test_fraction, 0.0, 0.9)
+    if not (0 < test and 0 <= val and val + test < 1):
+        raise ValueError(f"val_fraction {val_fraction} and test_fraction {test_fraction}: expected "
+                         "test_fraction > 0, val_fraction >= 0 and a sum below 1")
+    return val, test
+
+
+def grouped_split(subject, val_fraction=0.15, test_fraction=0.15, seed=0):
+    """Split images into train / validation / test so that no subject is on two sides.
+
+    Images of one examination are near copies: split by image, the test set would hold copies
+    of training images and flatter the model. ``sklearn.model_selection.GroupShuffleSplit``
+    draws whole subjects: first the test subjects, then the validation subjects from the rest.
+    The fractions are fractions of the subjects, so of the images only approximately.
+
+    Parameters
+    ----------
+    subject : array_like (N,) of int
+        The subject (examination, patient) of each image.
+    val_fraction, test_fraction : float
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``{"train": idx, "val": idx, "test": idx}``, sorted int64 index arrays covering 0..N-1
+        once (``val`` empty when ``val_fraction`` is 0).
+    """
+    from sklearn.model_selection import GroupShuffleSplit
+
+    subject = np.asarray(subject).reshape(-1)
+    if subject.size < 3:
+        raise ValueError(f"subject has {subject.size} entries: expected one per image, at least 3")
+    val, test = _fractions(val_fraction, test_fraction)
+    seed = validate.integer("seed", seed, 0)
+    index = np.arange(subject.size)
+    rest, test_idx = next(GroupShuffleSplit(1, test_size=test, random_state=seed)
+                          .split(index, groups=subject))
+    if val == 0:
+        return {"train": np.sort(rest), "val": np.zeros(0, np.int64), "test": np.sort(test_idx)}
+    train_pos, val_pos = next(GroupShuffleSplit(1, test_size=val / (1 - test), random_state=seed + 1)
+                              .split(rest, groups=subject[rest]))
+    return {"train": np.sort(rest[train_pos]), "val": np.sort(rest[val_pos]),
+            "test": np.sort(test_idx)}
+
+
+def image_split(n_images, val_fraction=0.15, test_fraction=0.15, seed=0):
+    """The same three-way split, image by image (what :func:`grouped_split` avoids)."""
+    n = validate.integer("n_images", n_images, 3)
+    val, test = _fractions(val_fraction, test_fraction)
+    order = np.random.default_rng(validate.integer("seed", seed, 0)).permutation(n)
+    n_test, n_val = max(1, round(test * n)), round(val * n)
+    return {"train": np.sort(order[n_test + n_val:]), "val": np.sort(order[n_test:n_test + n_val]),
+            "test": np.sort(order[:n_test])}
+
+
+def subjects_on_both_sides(subject, a, b):
+    """How many subjects have images in both index sets ``a`` and ``b``."""
+    subject = np.asarray(subject)
+    return len(np.intersect1d(subject[a], subject[b]))
+
+
+# ------------------------------------------------------------------ arrays
+def as_inputs(images):
+    """Images (N, H, W) -> float32 (N, H, W, 1): uint8 divided by 255, floats as they are."""
+    x = validate.image_array("images", images, ndims=(3, 4), dtype_kinds="uifb")
+    if x.ndim == 4:
+        if x.shape[-1] != 1:
+            raise ValueError(f"images has shape {x.shape}: expected one channel")
+        x = x[..., 0]
+    x = x.astype(np.float32) / 255.0 if x.dtype.kind in "ui" else x.astype(np.float32)
+    return x[..., None]
+
+
+def as_targets(masks):
+    """Masks (N, H, W) of 0/1 -> float32 (N, H, W, 1), the Keras targets."""
+    m = validate.image_array("masks", masks, ndims=(3, 4), dtype_kinds="uifb")
+    if m.ndim == 4:
+        m = m[..., 0]
+    if not np.all((m == 0) | (m == 1)):
+        raise ValueError("masks must hold only 0 and 1")
+    return m.astype(np.float32)[..., None]
+
+
+# ------------------------------------------------------------------ training
+def bce_dice_loss(y_true, y_pred):
+    """Binary cross-entropy plus soft Dice, per image (a Keras loss)."""
+    ops = keras.ops
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
+    bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=(1, 2))
+    return bce + metrics.soft_dice_loss(y_true, y_pred)
+
+
+def segmentation_loss(name):
+    """The Keras loss called ``name``: "bce", "dice" (soft Dice) or "bce+dice"."""
+    validate.choice("loss", name, LOSSES)
+    if name == "bce":
+        return "binary_crossentropy"
+    return metrics.soft_dice_loss if name == "dice" else bce_dice_loss
+
+
+class TimeCosineDecay(keras.callbacks.Callback):
+    """Cosine decay of the learning rate over wall-clock seconds instead of steps.
+
+    Before every batch: lr = lr0 (1 + cos(pi t / T)) / 2, with t the seconds since training
+    began and T the budget: 0 at the budget, where :class:`medlab.training.TimeBudget` stops
+    training. A slower machine runs fewer epochs, but every machine ends with small steps.
+    """
+
+    def __init__(self, learning_rate, seconds, clock=time.perf_counter):
+        super().__init__()
+        self.learning_rate = validate.number("learning_rate", learning_rate, 0.0)
+        self.seconds = validate.number("seconds", seconds, 0.0)
+        if not self.seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {seconds!r}")
+        self.clock = clock
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = self.clock()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        fraction = min(1.0, (self.clock() - self._start) / self.seconds)
+        self.model.optimizer.learning_rate.assign(
+            self.learning_rate * 0.5 * (1 + np.cos(np.pi * fraction)))
+
+
+def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batch_size=8,
+                    learning_rate=3e-3, loss="bce+dice", seed=0, time_budget_s=None):
+    """Seed, compile (Adam, no XLA) and fit a segmentation model on arrays.
+
+    Parameters
+    ----------
+    model : keras.Model
+        E.g. :func:`medlab.models.unet`, uncompiled.
+    x_train : float32 (N, H, W, 1); y_train : float32 (N, H, W, 1) of 0/1
+    validation : tuple (x_val, y_val), optional
+        Then the weights of the epoch with the lowest validation loss are restored at the end.
+    epochs, batch_size : int
+    learning_rate : float
+        Adam's first step size; it decays by cosine to 0 over ``epochs``, or, with
+        ``time_budget_s``, over the budget's seconds (:class:`TimeCosineDecay`), so that a
+        slower machine runs fewer epochs but still ends its training with small steps.
+    loss : {"bce", "dice", "bce+dice"}
+    seed : int
+    time_budget_s : float, optional
+        Stop after this many seconds of training (:class:`medlab.training.TimeBudget`).
+
+    Returns
+    -------
+    dict
+        Per-epoch lists ``loss`` (and ``val_loss``), plus ``train_seconds`` (float) and
+        ``epochs_run`` (int).
+    """
+    from medlab._tensorflow import seed_everything
+    from medlab.training import BestWeights, TimeBudget, history_dict
+
+    epochs = validate.integer("epochs", epochs, 1)
+    batch_size = validate.integer("batch_size", batch_size, 1)
+    learning_rate = validate.number("learning_rate", learning_rate, 0.0, 1.0)
+    seed_everything(seed)
+    callbacks = []
+    if validation is not None:
+        callbacks.append(BestWeights("val_loss", "min"))
+    if time_budget_s is None:
+        steps = epochs * -(-len(x_train) // batch_size)
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    else:
+        rate = learning_rate
+        callbacks += [TimeCosineDecay(learning_rate, time_budget_s), TimeBudget(time_budget_s)]
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=segmentation_loss(loss),
+                  jit_compile=False)
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, validation_data=validation, epochs=epochs,
+                        batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
+    result = history_dict(history)
+    result["train_seconds"] = time.perf_counter() - start
+    result["epochs_run"] = len(result["loss"])
+    return result
+
+
+def predict_probabilities(model, images, batch_size=128):
+    """The model's probability that each pixel is inside, (N, H, W) float32.
+
+    Calls the model eagerly in batches (``training=False``: batch norm uses its running
+    statistics); no ``tf.function`` to trace.
+    """
+    x = as_inputs(images) if np.asarray(images).ndim == 3 else np.asarray(images, np.float32)
+    outputs = [np.asarray(model(x[i:i + batch_size], training=False))
+               for i in range(0, len(x), int(batch_size))]
+    return np.concatenate(outputs)[..., 0]
+
+
+# ------------------------------------------------------------------ thresholds
+def threshold_masks(probabilities, threshold=0.5):
+    """Probabilities -> masks: 1 where ``p >= threshold``, uint8 of the same shape."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    t = validate.number("threshold", threshold, 0.0, 1.0)
+    if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1 or np.isnan(p).any()):
+        raise ValueError("probabilities must lie in [0, 1]")
+    return (p >= t).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class ThresholdView:
+    """One image's mask at one threshold, with its agreement with the expert's mask."""
+
+    threshold: float
+    mask: np.ndarray
+    dice: float
+    area_pixels: int
+    reference_area_pixels: int
+
+    def __str__(self):
+        return (f"threshold {self.threshold:.2f}: {self.area_pixels} pixels inside "
+                f"(expert {self.reference_area_pixels}), Dice {self.dice:.3f}")
+
+
+def threshold_view(probability, reference, threshold=0.5):
+    """The mask of one probability map at ``threshold`` and its Dice against ``reference``.
+
+    Parameters
+    ----------
+    probability : array (H, W) in [0, 1]
+    reference : array (H, W) of 0/1
+    threshold : float in [0, 1]
+
+    Returns
+    -------
+    ThresholdView
+    """
+    p = np.asarray(probability)
+    r = np.asarray(reference)
+    if p.ndim != 2 or p.shape != r.shape:
+        raise ValueError(f"probability {p.shape} and reference {r.shape}: expected one (H, W) each")
+    mask = threshold_masks(p, threshold)
+    return ThresholdView(float(threshold), mask, float(metrics.dice_per_image(r, mask)[0]),
+                         int(mask.sum()), int(np.sum(r == 1)))
+
+
+# ------------------------------------------------------------------ measurement
+def circumference_correction(masks, pixel_size_mm, circumference_mm):
+    """The factor that turns the ellipse fit's circumference into the expert's, on average.
+
+    A fit to a filled, pixelated mask measures the outside of the outline: slightly too long.
+    The median of expert / fitted over the **training** masks corrects that; apply it to
+    circumferences measured on predictions (never learn it on the test images).
+
+    Returns
+    -------
+    float
+        About 0.99 for HC18 at 64 px.
+    """
+    fitted = metrics.mask_circumference_mm(masks, pixel_size_mm)
+    expert = np.asarray(circumference_mm, dtype=np.float64)
+    ok = fitted > 0
+    if not ok.any():
+        raise ValueError("every mask is empty: no ellipse to fit")
+    return float(np.median(expert[ok] / fitted[ok]))
+
+
+def evaluate(reference, predicted, pixel_size_mm=None, circumference_mm=None, correction=1.0):
+    """Dice, IoU and (with sizes and circumferences) the HC error in mm of predicted masks.
+
+    Returns
+    -------
+    dict
+        ``dice``, ``iou`` (means over images); with the optional arguments also
+        ``hc_mae_mm``, ``hc_median_mm`` (mean and median |HC_pred x correction - HC_expert|)
+        and ``hc_mm`` (N,), the corrected predicted circumferences.
+    """
+    result = {"dice": metrics.dice(reference, predicted), "iou": metrics.iou(reference, predicted)}
+    if pixel_size_mm is not None and circumference_mm is not None:
+        hc = metrics.mask_circumference_mm(predicted, pixel_size_mm) * float(correction)
+        error = np.abs(hc - np.asarray(circumference_mm, dtype=np.float64))
+        result.update(hc_mae_mm=float(error.mean()), hc_median_mm=float(np.median(error)), hc_mm=hc)
+    return result
+
+
+def run_recipe(data, seed=0, recipe=None, split="grouped"):
+    """Split, train and evaluate the kit's recipe on a :class:`medlab.data.MaskSet`.
+
+    Parameters
+    ----------
+    data : medlab.data.MaskSet
+    seed : int
+        Seeds the split and the weights.
+    recipe : dict, optional
+        Overrides of :data:`RECIPE` (tests pass tiny settings).
+    split : {"grouped", "image"}
+        "grouped" splits by ``data.subject`` when the file has it, else image by image.
+
+    Returns
+    -------
+    dict
+        ``test_dice``, ``test_iou``, ``train_seconds``, ``epochs_run``, counts of the splits,
+        and ``hc_mae_mm``, ``hc_median_mm``, ``hc_correction`` when the file has pixel sizes
+        and circumferences.
+    """
+    from medlab.models import unet
+
+    settings = {**RECIPE, **(recipe or {})}
+    unknown = set(settings) - set(RECIPE)
+    if unknown:
+        raise ValueError(f"unknown recipe settings {sorted(unknown)}; expected {sorted(RECIPE)}")
+    validate.choice("split", split, ("grouped", "image"))
+    fractions = dict(val_fraction=settings["val_fraction"], test_fraction=settings["test_fraction"])
+    if split == "grouped" and data.subject is not None:
+        parts = grouped_split(data.subject, seed=seed, **fractions)
+    else:
+        parts = image_split(len(data), seed=seed, **fractions)
+    train, val, test = (data.subset(parts[k]) for k in ("train", "val", "test"))
+    x_train, y_train = as_inputs(train.images), as_targets(train.masks)
+    validation = (as_inputs(val.images), as_targets(val.masks)) if len(val) else None
+    from medlab._tensorflow import seed_everything
+
+    seed_everything(seed)
+    model = unet(x_train.shape[1:], depth=settings["depth"], base_filters=settings["base_filters"])
+    history = train_segmenter(model, x_train, y_train, validation, epochs=settings["epochs"],
+                              batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
+                              loss=settings["loss"], seed=seed, time_budget_s=settings["time_budget_s"])
+    predicted = threshold_masks(predict_probabilities(model, test.images))
+    result = {"n_train": len(train), "n_val": len(val), "n_test": len(test),
+              "train_seconds": history["train_seconds"], "epochs_run": history["epochs_run"]}
+    measured = train.pixel_size_mm is not None and train.head_circumference_mm is not None
+    correction = (circumference_correction(train.masks, train.pixel_size_mm, train.head_circumference_mm)
+                  if measured else 1.0)
+    figures = evaluate(test.masks, predicted, test.pixel_size_mm if measured else None,
+                       test.head_circumference_mm if measured else None, correction)
+    result.update(test_dice=figures["dice"], test_iou=figures["iou"])
+    if measured:
+        result.update(hc_mae_mm=figures["hc_mae_mm"], hc_median_mm=figures["hc_median_mm"],
+                      hc_correction=correction)
+    return result
+
+
+# ------------------------------------------------------------------ comparisons
+def nearest_neighbour_masks(train_images, train_masks, images):
+    """Segment by copying the mask of the most similar training image (no learning).
+
+    Similarity: the correlation of the pixels (each image centred and scaled to unit norm).
+    A method that can only memorise: if a near copy of a test image is among the training
+    images, it finds it; this makes it the most sensitive probe of a leaky split.
+
+    Parameters
+    ----------
+    train_images : array (M, H, W); train_masks : array (M, H, W) of 0/1
+    images : array (N, H, W)
+
+    Returns
+    -------
+    masks : uint8 array (N, H, W)
+    nearest : int array (N,), the index of the training image copied for each image
+    """
+    def unit(a):
+        a = np.asarray(a, np.float64).reshape(len(a), -1)
+        a = a - a.mean(axis=1, keepdims=True)
+        return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+    train_masks = np.asarray(train_masks)
+    if np.shape(train_images) != train_masks.shape or np.shape(images)[1:] != train_masks.shape[1:]:
+        raise ValueError(f"train_images {np.shape(train_images)}, train_masks {train_masks.shape} and "
+                         f"images {np.shape(images)}: expected (M, H, W), (M, H, W) and (N, H, W)")
+    nearest = np.argmax(unit(images) @ unit(train_images).T, axis=1)
+    return train_masks[nearest].astype(np.uint8), nearest
+
+
+def split_comparison(data, seeds=(0, 1, 2, 3, 4)):
+    """Nearest-neighbour Dice on the test split, split by subject and by image, per seed.
+
+    Returns
+    -------
+    dict
+        ``grouped`` and ``image``: float arrays (len(seeds),) of mean test Dice;
+        ``shared``: (len(seeds),) number of test images of the image split whose subject also
+        has images in its training split (0 for the grouped split, by construction).
+    """
+    out = {"grouped": [], "image": [], "shared": []}
+    for seed in seeds:
+        for kind in ("grouped", "image"):
+            parts = (grouped_split(data.subject, seed=seed) if kind == "grouped"
+                     else image_split(len(data), seed=seed))
+            train, test = parts["train"], parts["test"]
+            masks, _ = nearest_neighbour_masks(data.images[train], data.masks[train], data.images[test])
+            out[kind].append(metrics.dice(data.masks[test], masks))
+            if kind == "image":
+                out["shared"].append(int(np.isin(data.subject[test], data.subject[train]).sum()))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+@dataclass(eq=False)
+class LossComparison:
+    """What :func:`compare_losses` measured.
+
+    Attributes
+    ----------
+    dice : dict of str -> list of float
+        Test Dice per loss, one per seed (in the order of ``seeds``).
+    final_loss : dict of str -> list of float
+        Each run's training loss in its last epoch.
+    model : keras.Model
+        The U-Net with the weights of the run ``keep`` (a loss and a seed).
+    seconds : float
+        Wall-clock seconds of all the training.
+    """
+
+    dice: dict
+    final_loss: dict
+    model: object
+    seconds: float
+
+
+def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds=(0, 1), epochs=3,
+                   batch_size=8, learning_rate=3e-3, keep=("bce+dice", 0), **unet_options):
+    """Train one U-Net per (loss, seed) and measure each on the test images.
+
+    For a given seed every loss starts from the same initial weights and sees the same
+    batches: only the loss differs. All runs share one compiled model, whose loss is
+    ``w_bce * BCE + w_dice * soft Dice`` with the two weights set per run (1, 0), (0, 1) or
+    (1, 1); weights, batch-norm statistics and Adam's state are reset before each run. So the
+    graph is traced once (several seconds on a CPU) instead of once per run.
+
+    Parameters
+    ----------
+    x_train, y_train : float32 (N, H, W, 1)
+    x_test : float32 (M, H, W, 1); test_masks : (M, H, W) of 0/1
+    losses : sequence of {"bce", "dice", "bce+dice"}
+    seeds : sequence of int
+    epochs, batch_size : int
+    learning_rate : float
+        Adam's first step size, decaying by a cosine to 0 over each run.
+    keep : (loss, seed)
+        The run whose weights the returned model holds.
+    **unet_options
+        Passed to :func:`medlab.models.unet`.
+
+    Returns
+    -------
+    LossComparison
+    """
+    from medlab._tensorflow import seed_everything
+    from medlab.models import unet
+
+    for loss in losses:
+        validate.choice("loss", loss, LOSSES)
+    if tuple(keep) not in {(loss, seed) for loss in losses for seed in seeds}:
+        raise ValueError(f"keep={keep!r}: expected one of the runs, a loss of {list(losses)} and a "
+                         f"seed of {list(seeds)}")
+    epochs = validate.integer("epochs", epochs, 1)
+    batch_size = validate.integer("batch_size", batch_size, 1)
+    w_bce = keras.Variable(1.0, trainable=False, name="w_bce")
+    w_dice = keras.Variable(1.0, trainable=False, name="w_dice")
+
+    def weighted_loss(y_true, y_pred):
+        ops = keras.ops
+        y_true = ops.cast(y_true, y_pred.dtype)
+        bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=(1, 2))
+        return w_bce * bce + w_dice * metrics.soft_dice_loss(y_true, y_pred)
+
+    model = unet(x_train.shape[1:], **unet_options)
+    steps = epochs * -(-len(x_train) // batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=weighted_loss, jit_compile=False)
+    mix = {"bce": (1.0, 0.0), "dice": (0.0, 1.0), "bce+dice": (1.0, 1.0)}
+    dice = {loss: [] for loss in losses}
+    final = {loss: [] for loss in losses}
+    kept = None
+    start = time.perf_counter()
+    for seed in seeds:
+        seed_everything(seed)
+        initial = unet(x_train.shape[1:], **unet_options).get_weights()
+        for loss in losses:
+            model.set_weights(initial)
+            for variable in model.optimizer.variables:  # iterations and Adam's moments
+                variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+            w_bce.assign(mix[loss][0])
+            w_dice.assign(mix[loss][1])
+            seed_everything(seed)
+            history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
+                                verbose=0)
+            final[loss].append(float(history.history["loss"][-1]))
+            predicted = threshold_masks(predict_probabilities(model, x_test))
+            dice[loss].append(metrics.dice(test_masks, predicted))
+            if (loss, seed) == tuple(keep):
+                kept = model.get_weights()
+    seconds = time.perf_counter() - start
+    model.set_weights(kept)
+    return LossComparison(dice, final, model, seconds)
+
+
+__all__ = [
+    "LOSSES", "RECIPE", "ThresholdView", "TimeCosineDecay", "as_inputs", "as_targets", "bce_dice_loss",
+    "circumference_correction", "evaluate", "grouped_split", "image_split", "compare_losses", "LossComparison",
+    "nearest_neighbour_masks", "predict_probabilities", "split_comparison",
+    "run_recipe", "segmentation_loss", "subjects_on_both_sides", "threshold_masks", "threshold_view",
+    "train_segmenter",
+]

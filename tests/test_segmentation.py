@@ -1,0 +1,364 @@
+"""Lesson 09: Dice / IoU / soft Dice, the ellipse fit and HC, the U-Net, splits, the recipe."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score, jaccard_score
+
+from medlab import metrics, segmentation
+from medlab.data import MaskSet, load_masks
+
+
+def ellipse_mask(size, row, col, a, b, angle=0.0):
+    """A filled ellipse of semi-axes a (along the rotated row axis) and b, in pixels."""
+    r, c = np.mgrid[:size, :size].astype(np.float64)
+    dr, dc = r - row, c - col
+    u = dr * np.cos(angle) + dc * np.sin(angle)
+    v = -dr * np.sin(angle) + dc * np.cos(angle)
+    return ((u / a) ** 2 + (v / b) ** 2 <= 1).astype(np.uint8)
+
+
+def random_masks(rng, n=6, size=12):
+    return (rng.random((n, size, size)) < rng.random((n, 1, 1))).astype(np.uint8)
+
+
+# ------------------------------------------------------------------ Dice and IoU
+def test_dice_and_iou_equal_sklearn_on_flattened_masks():
+    rng = np.random.default_rng(0)
+    a, b = random_masks(rng), random_masks(rng)
+    dice, iou = metrics.dice_per_image(a, b), metrics.iou_per_image(a, b)
+    assert dice.shape == iou.shape == (6,)
+    for i in range(6):
+        assert dice[i] == pytest.approx(f1_score(a[i].ravel(), b[i].ravel()))
+        assert iou[i] == pytest.approx(jaccard_score(a[i].ravel(), b[i].ravel()))
+    np.testing.assert_allclose(iou, dice / (2 - dice))  # the identity between them
+    assert metrics.dice(a, b) == pytest.approx(dice.mean())
+    assert metrics.iou(a, b) == pytest.approx(iou.mean())
+
+
+def test_dice_by_hand_and_for_bool_float_and_channel_masks():
+    a = np.array([[1, 1, 0], [0, 0, 0]])
+    b = np.array([[1, 0, 0], [1, 0, 0]])
+    assert metrics.dice(a, b) == pytest.approx(2 * 1 / (2 + 2))
+    assert metrics.iou(a, b) == pytest.approx(1 / 3)
+    assert metrics.dice(a.astype(bool), b.astype(np.float32)) == pytest.approx(0.5)
+    assert metrics.dice(a[None, ..., None], b[None, ..., None]) == pytest.approx(0.5)
+
+
+def test_empty_against_empty_is_perfect_agreement_and_empty_against_full_is_zero():
+    empty, full = np.zeros((1, 4, 4)), np.ones((1, 4, 4))
+    assert metrics.dice_per_image(empty, empty)[0] == 1.0 == metrics.iou_per_image(empty, empty)[0]
+    assert f1_score(empty.ravel(), empty.ravel(), zero_division=1.0) == 1.0
+    assert metrics.dice_per_image(empty, full)[0] == 0.0 == metrics.iou_per_image(full, empty)[0]
+
+
+def test_dice_refuses_probabilities_and_mismatched_shapes():
+    with pytest.raises(ValueError, match="estimate must be a binary mask.*threshold_masks"):
+        metrics.dice(np.ones((2, 3)), np.full((2, 3), 0.7))
+    with pytest.raises(ValueError, match=r"shape \(2, 3\) but estimate has shape \(3, 2\)"):
+        metrics.iou(np.ones((2, 3)), np.ones((3, 2)))
+
+
+def test_dice_averages_per_image_not_over_the_pooled_pixels():
+    big = np.zeros((2, 10, 10), np.uint8)
+    big[0] = 1                       # image 0: 100 pixels, predicted perfectly
+    big[1, 0, 0] = 1                 # image 1: one pixel, missed
+    pred = big.copy()
+    pred[1] = 0
+    assert metrics.dice(big, pred) == pytest.approx(0.5)  # (1 + 0) / 2
+    pooled = f1_score(big.ravel(), pred.ravel())
+    assert pooled > 0.99  # pooling would hide the missed small structure
+
+
+# ------------------------------------------------------------------ soft Dice
+def test_soft_dice_loss_is_one_minus_dice_on_binary_masks_per_image():
+    rng = np.random.default_rng(1)
+    y, p = random_masks(rng, 4, 8), random_masks(rng, 4, 8)
+    loss = np.asarray(metrics.soft_dice_loss(y[..., None].astype(np.float32),
+                                             p[..., None].astype(np.float32), smooth=1e-6))
+    assert loss.shape == (4,)
+    np.testing.assert_allclose(loss, 1 - metrics.dice_per_image(y, p), atol=1e-5)
+    empty = np.zeros((1, 4, 4, 1), np.float32)
+    assert float(metrics.soft_dice_loss(empty, empty)[0]) == 0.0  # the smoothing term
+
+
+def test_soft_dice_gradient_pushes_probabilities_toward_the_mask():
+    from medlab import keras
+    from medlab._tensorflow import tf
+
+    y = np.zeros((1, 6, 6, 1), np.float32)
+    y[0, 1:4, 1:4] = 1
+    p = tf.Variable(np.full_like(y, 0.5))
+    with tf.GradientTape() as tape:
+        loss = keras.ops.mean(metrics.soft_dice_loss(y, p))
+    grad = tape.gradient(loss, p).numpy()
+    assert np.all(grad[y == 1] < 0) and np.all(grad[y == 0] > 0)  # raise inside, lower outside
+    eps = 1e-3  # against a finite difference at one pixel
+    bumped = p.numpy().copy()
+    bumped[0, 2, 2, 0] += eps
+    numeric = (float(metrics.soft_dice_loss(y, bumped)[0]) - float(loss)) / eps
+    assert grad[0, 2, 2, 0] == pytest.approx(numeric, rel=1e-2)
+
+
+def test_soft_dice_trains_a_model_through_keras_compile():
+    from medlab import keras
+    from medlab._tensorflow import seed_everything
+
+    seed_everything(0)
+    rng = np.random.default_rng(0)
+    y = (rng.random((32, 8, 8, 1)) < 0.3).astype(np.float32)
+    x = (y - 0.5 + 0.1 * rng.standard_normal(y.shape)).astype(np.float32)  # separable pixels
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, 1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss=metrics.soft_dice_loss)
+    history = model.fit(x, y, epochs=15, batch_size=8, verbose=0).history["loss"]
+    assert history[-1] < 0.8 * history[0]
+    predicted = (np.asarray(model(x)) >= 0.5).astype(np.uint8)
+    assert metrics.dice(y[..., 0], predicted[..., 0]) > 0.95
+
+
+# ------------------------------------------------------------------ ellipse and HC
+@pytest.mark.parametrize("a, b, angle", [(20, 12, 0.0), (18, 9, 0.7), (15, 15, 0.0)])
+def test_ellipse_fit_recovers_a_drawn_ellipse(a, b, angle):
+    row, col, fa, fb, _ = metrics.ellipse_fit(ellipse_mask(64, 30.5, 33.0, a, b, angle))
+    assert (row, col) == pytest.approx((30.5, 33.0), abs=0.3)
+    assert fa == pytest.approx(a, rel=0.03) and fb == pytest.approx(b, rel=0.03)
+
+
+def test_ellipse_fit_keeps_the_largest_region_and_handles_an_empty_mask():
+    mask = ellipse_mask(48, 24, 24, 14, 10)
+    alone = metrics.ellipse_fit(mask)
+    mask[1:3, 1:3] = 1  # a stray blob in a corner
+    assert metrics.ellipse_fit(mask) == pytest.approx(alone)
+    row, col, a, b, _ = metrics.ellipse_fit(np.zeros((8, 8)))
+    assert np.isnan(row) and np.isnan(col) and a == b == 0.0
+    assert metrics.mask_circumference_mm(np.zeros((1, 8, 8)), 1.0)[0] == 0.0
+
+
+def test_ramanujan_circumference_is_exact_for_a_circle_and_matches_the_integral():
+    assert metrics.ellipse_circumference(5, 5) == pytest.approx(2 * np.pi * 5)
+    a, b = 3.0, 1.0
+    t = np.linspace(0, 2 * np.pi, 200_001)
+    integral = np.trapezoid(np.sqrt((a * np.sin(t)) ** 2 + (b * np.cos(t)) ** 2), t)
+    assert metrics.ellipse_circumference(a, b) == pytest.approx(integral, rel=5e-5)
+    assert metrics.ellipse_circumference(2, 0) == pytest.approx(8, rel=5e-3)  # a flat segment: 0.4 %
+    with pytest.raises(ValueError, match="semi-axes"):
+        metrics.ellipse_circumference(-1, 2)
+
+
+def test_mask_circumference_scales_with_the_pixel_size():
+    masks = np.stack([ellipse_mask(64, 32, 32, 20, 14), ellipse_mask(64, 32, 32, 10, 10)])
+    hc = metrics.mask_circumference_mm(masks, [0.5, 2.0])
+    assert hc[0] == pytest.approx(0.5 * metrics.ellipse_circumference(20, 14), rel=0.03)
+    assert hc[1] == pytest.approx(2.0 * 2 * np.pi * 10, rel=0.03)
+
+
+def test_mean_absolute_difference_and_bland_altman_by_hand():
+    ref, est = np.array([100.0, 200.0, 300.0]), np.array([102.0, 199.0, 306.0])
+    assert metrics.mean_absolute_difference(ref, est) == pytest.approx(3.0)
+    ba = metrics.bland_altman(ref, est)
+    assert ba["bias"] == pytest.approx(7 / 3) and ba["sd"] == pytest.approx(np.std([2, -1, 6], ddof=1))
+    assert ba["upper"] - ba["bias"] == pytest.approx(1.96 * ba["sd"])
+    np.testing.assert_allclose(ba["mean"], [101, 199.5, 303])
+
+
+def test_bland_altman_plot_draws_the_bias_and_limits():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from medlab import plots
+
+    fig = plots.bland_altman_plot([100, 200, 300, 250], [102, 199, 306, 251], units="mm")
+    ax = fig.axes[0]
+    ys = sorted(round(line.get_ydata()[0], 6) for line in ax.lines if len(line.get_ydata()))
+    ba = metrics.bland_altman([100, 200, 300, 250], [102, 199, 306, 251])
+    assert ys == pytest.approx(sorted([ba["lower"], ba["bias"], ba["upper"]]))
+    assert "mm" in ax.get_ylabel()
+
+
+# ------------------------------------------------------------------ the U-Net
+def test_unet_is_the_autoencoder_with_skips_and_has_the_probed_size():
+    from medlab.models import unet
+
+    model = unet((64, 64, 1))
+    assert model.output_shape == (None, 64, 64, 1)
+    assert model.count_params() == 121_737  # 8-16-32-64 filters, the issue's 122 k
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("Concatenate") == 3 and kinds.count("MaxPooling2D") == 3
+    assert all(layer.momentum == 0.9 for layer in model.layers
+               if type(layer).__name__ == "BatchNormalization")
+    y = model(np.random.default_rng(0).random((2, 64, 64, 1), np.float32), training=False)
+    assert np.all((np.asarray(y) >= 0) & (np.asarray(y) <= 1))
+    assert unet((None, None, 1), depth=2).output_shape == (None, None, None, 1)
+
+
+def test_unet_refuses_sizes_it_cannot_halve():
+    from medlab.models import unet
+
+    with pytest.raises(ValueError, match=r"divisible by 2 \*\* depth = 8"):
+        unet((60, 64, 1), depth=3)
+    with pytest.raises(ValueError, match="batch_norm_momentum must be < 1"):
+        unet((16, 16, 1), depth=1, batch_norm_momentum=1.0)
+
+
+# ------------------------------------------------------------------ splits
+def test_grouped_split_never_puts_one_subject_on_two_sides():
+    subject = np.repeat(np.arange(100), np.random.default_rng(0).integers(1, 4, 100))
+    parts = segmentation.grouped_split(subject, seed=3)
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(len(subject)))
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        assert segmentation.subjects_on_both_sides(subject, parts[a], parts[b]) == 0
+    assert len(np.unique(subject[parts["test"]])) == 15  # 15 % of the subjects
+    again = segmentation.grouped_split(subject, seed=3)
+    assert all(np.array_equal(parts[k], again[k]) for k in parts)
+
+
+def test_image_split_shares_subjects_where_grouped_does_not():
+    subject = np.repeat(np.arange(200), 3)
+    parts = segmentation.image_split(len(subject), seed=0)
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(600))
+    assert segmentation.subjects_on_both_sides(subject, parts["train"], parts["test"]) > 30
+
+
+def test_split_fractions_are_checked():
+    with pytest.raises(ValueError, match="test_fraction"):
+        segmentation.grouped_split(np.arange(10), val_fraction=0.5, test_fraction=0.5)
+
+
+# ------------------------------------------------------------------ thresholds
+def test_threshold_masks_and_view():
+    p = np.array([[0.1, 0.5], [0.7, 0.49]])
+    np.testing.assert_array_equal(segmentation.threshold_masks(p, 0.5), [[0, 1], [1, 0]])
+    view = segmentation.threshold_view(p, np.array([[0, 1], [1, 1]]), 0.5)
+    assert view.area_pixels == 2 and view.reference_area_pixels == 3
+    assert view.dice == pytest.approx(2 * 2 / 5)
+    assert "Dice 0.800" in str(view)
+    assert segmentation.threshold_view(p, np.ones((2, 2)), 0.0).dice == 1.0
+    with pytest.raises(ValueError, match="probabilities must lie in"):
+        segmentation.threshold_masks(p * 2)
+    with pytest.raises(ValueError, match="threshold"):
+        segmentation.threshold_masks(p, 1.5)
+
+
+def test_threshold_explorer_wraps_threshold_view():
+    from medlab.widgets import threshold_explorer
+
+    p = np.linspace(0, 1, 16).reshape(4, 4)
+    reference = (p >= 0.5).astype(np.uint8)
+    widget = threshold_explorer(np.zeros((4, 4)), p, reference, threshold=0.3)
+    assert widget.result.area_pixels == int(np.sum(p >= 0.3))
+    widget.children[0].value = 0.5
+    assert widget.result.dice == 1.0
+
+
+# ------------------------------------------------------------------ circumference correction
+def test_circumference_correction_learns_the_fit_bias():
+    masks = np.stack([ellipse_mask(64, 32, 32, a, b) for a, b in [(20, 14), (25, 18), (12, 10)]])
+    fitted = metrics.mask_circumference_mm(masks, 1.0)
+    factor = segmentation.circumference_correction(masks, 1.0, fitted * 0.99)
+    assert factor == pytest.approx(0.99)
+    result = segmentation.evaluate(masks, masks, 1.0, fitted * 0.99, correction=factor)
+    assert result["dice"] == 1.0 and result["hc_mae_mm"] == pytest.approx(0, abs=1e-9)
+
+
+# ------------------------------------------------------------------ mask files and the recipe
+def write_mask_file(path, n=24, size=16, seed=0, **extra):
+    rng = np.random.default_rng(seed)
+    masks = np.stack([ellipse_mask(size, *rng.uniform(6, 10, 2), *rng.uniform(3, 6, 2)) for _ in range(n)])
+    images = (masks * 150 + rng.integers(0, 80, masks.shape)).astype(np.uint8)
+    np.savez(path, images=images, masks=masks, **extra)
+    return path
+
+
+def test_load_masks_reads_optional_fields_and_names_bad_keys(tmp_path):
+    path = write_mask_file(tmp_path / "ok.npz", subject=np.arange(24) // 2)
+    data = load_masks(path)
+    assert isinstance(data, MaskSet) and data.images.shape == (24, 16, 16)
+    assert data.pixel_size_mm is None and data.subject.dtype == np.int64
+    assert len(data.subset(np.arange(5))) == 5 and "from 12 subjects" in data.describe()
+    np.savez(tmp_path / "bad.npz", images=np.zeros((3, 4, 4)), masks=np.full((3, 4, 4), 2))
+    with pytest.raises(ValueError, match=r"bad\.npz: 'masks' .*only 0 and 1"):
+        load_masks(tmp_path / "bad.npz")
+    np.savez(tmp_path / "nomask.npz", images=np.zeros((3, 4, 4)))
+    with pytest.raises(ValueError, match=r"nomask\.npz: missing key 'masks'"):
+        load_masks(tmp_path / "nomask.npz")
+    write_mask_file(tmp_path / "px.npz", pixel_size_mm=np.ones(5))
+    with pytest.raises(ValueError, match=r"'pixel_size_mm' has shape \(5,\).*\(24,\)"):
+        load_masks(tmp_path / "px.npz")
+    with pytest.raises(FileNotFoundError, match="absent.npz"):
+        load_masks(tmp_path / "absent.npz")
+
+
+def test_run_recipe_trains_and_measures_on_a_small_file(tmp_path):
+    n = 32
+    path = write_mask_file(tmp_path / "small.npz", n=n, subject=np.arange(n) // 2,
+                           pixel_size_mm=np.full(n, 0.5))
+    data = load_masks(path)
+    data = MaskSet(data.images, data.masks, data.pixel_size_mm,
+                   metrics.mask_circumference_mm(data.masks, data.pixel_size_mm) * 0.99, data.subject)
+    result = segmentation.run_recipe(data, seed=0, recipe={"epochs": 3, "base_filters": 4,
+                                                           "depth": 2, "time_budget_s": None})
+    assert result["n_train"] + result["n_val"] + result["n_test"] == n
+    assert result["epochs_run"] == 3
+    assert 0 <= result["test_iou"] <= result["test_dice"] <= 1
+    assert result["hc_correction"] == pytest.approx(0.99)
+    assert result["hc_mae_mm"] >= 0 and result["hc_median_mm"] >= 0
+    with pytest.raises(ValueError, match="unknown recipe settings"):
+        segmentation.run_recipe(data, recipe={"epoch": 3})
+
+
+def test_time_cosine_decay_follows_the_clock_not_the_steps():
+    from medlab import keras
+
+    now = [0.0]
+    decay = segmentation.TimeCosineDecay(0.01, 10.0, clock=lambda: now[0])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    decay.set_model(model)
+    decay.on_train_begin()
+    rates = []
+    for t in (0.0, 5.0, 10.0, 20.0):
+        now[0] = t
+        decay.on_train_batch_begin(0)
+        rates.append(float(model.optimizer.learning_rate.numpy()))
+    assert rates == pytest.approx([0.01, 0.005, 0.0, 0.0], abs=1e-9)
+    with pytest.raises(ValueError, match="seconds must be > 0"):
+        segmentation.TimeCosineDecay(0.01, 0)
+
+
+def test_nearest_neighbour_copies_the_mask_of_the_most_similar_image():
+    rng = np.random.default_rng(0)
+    train = rng.random((5, 8, 8))
+    masks = (rng.random((5, 8, 8)) > 0.5).astype(np.uint8)
+    query = train[[3, 1]] * 2 + 0.1  # brighter copies: the correlation ignores gain and offset
+    copied, nearest = segmentation.nearest_neighbour_masks(train, masks, query)
+    assert nearest.tolist() == [3, 1]
+    np.testing.assert_array_equal(copied, masks[[3, 1]])
+
+
+def test_split_comparison_counts_shared_subjects_only_for_the_image_split():
+    rng = np.random.default_rng(0)
+    subject = np.repeat(np.arange(30), 2)
+    images = rng.random((60, 8, 8))
+    data = MaskSet(images, (images > 0.5).astype(np.uint8), subject=subject)
+    result = segmentation.split_comparison(data, seeds=(0, 1))
+    assert result["grouped"].shape == result["image"].shape == (2,)
+    assert np.all(result["shared"] > 0)
+    assert np.all((0 <= result["grouped"]) & (result["grouped"] <= 1))
+
+
+def test_compare_losses_starts_each_loss_from_the_same_weights_and_keeps_one_run():
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 16, 16, 1)).astype(np.float32)
+    y = (x > 0.5).astype(np.float32)
+    options = dict(depth=1, base_filters=2, convs=1)
+    result = segmentation.compare_losses(x[:16], y[:16], x[16:], y[16:, ..., 0], seeds=(0, 1), epochs=2,
+                                         keep=("dice", 1), **options)
+    assert set(result.dice) == {"bce", "dice", "bce+dice"}
+    assert all(len(v) == 2 and all(0 <= d <= 1 for d in v) for v in result.dice.values())
+    # the kept run is reproduced by training that run alone, from the same start
+    again = segmentation.compare_losses(x[:16], y[:16], x[16:], y[16:, ..., 0], losses=("dice",),
+                                        seeds=(1,), epochs=2, keep=("dice", 1), **options)
+    assert again.final_loss["dice"][0] == pytest.approx(result.final_loss["dice"][1], rel=1e-5)
+    np.testing.assert_allclose(again.model.get_weights()[0], result.model.get_weights()[0], rtol=1e-5, atol=1e-6)
+    assert result.final_loss["bce"][0] != result.final_loss["dice"][0]  # the losses differ
+    with pytest.raises(ValueError, match="keep="):
+        segmentation.compare_losses(x, y, x, y[..., 0], seeds=(0,), keep=("bce", 5))
