@@ -53,7 +53,7 @@ SETTINGS = {
     "08_autoencoder": ({"noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8, "seed": 1},
                        ("noise", "speckle", r"parameter 'noise' = 'speckle' \(str\): "
                                             r"expected one of 'gaussian', 'poisson', 'salt_and_pepper'")),
-    "10_hyperparameters": ({"epochs": 1, "image_size": 12, "n_images": 100, "seed": 1},
+    "10_hyperparameters": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
                            ("seeds", 2, r"parameter 'seeds' = 2 \(int\): "
                                         r"expected an integer in \[3, 20\]")),
 }
