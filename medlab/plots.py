@@ -600,3 +600,72 @@ def bland_altman_plot(reference, estimate, units="mm", title="Bland-Altman plot"
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------- several seeds per setting (lesson 10)
+def mean_sd_plot(summaries, by, value="val_auc", title=None):
+    """One panel per experiment: each setting's seeds as dots, their mean ± sd as a bar.
+
+    Parameters
+    ----------
+    summaries : dict of str -> list of dict
+        Panel title -> rows of :func:`medlab.evidence.summarise` (``values``, ``mean``, ``sd``).
+    by : dict of str -> str
+        Panel title -> the column that names the setting in that panel.
+    value : str
+        The figure's name, for the y label.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    n = len(summaries)
+    if n == 0:
+        raise ValueError("mean_sd_plot: no summaries")
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 0.6, 2.9), squeeze=False, sharey=True)
+    for ax, (name, rows) in zip(axes[0], summaries.items()):
+        labels = [str(row[by[name]]) for row in rows]
+        for i, row in enumerate(rows):
+            ax.plot([i] * len(row["values"]), row["values"], "o", color="0.6", markersize=3)
+            ax.errorbar([i], [row["mean"]], yerr=[row["sd"]], fmt="s", color="C0", capsize=4, markersize=5)
+        ax.set_xticks(range(len(rows)), labels, rotation=30, fontsize=8)
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+        ax.set_title(name, fontsize=9)
+    axes[0][0].set_ylabel(value)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def mean_curves(curves, keys=("train_loss", "val_loss"), title=None, ylabel="loss"):
+    """Mean ± sd over seeds of per-epoch curves, one line (and band) per key.
+
+    Parameters
+    ----------
+    curves : list of dict of str -> list of float
+        One dict per seed (e.g. ``Trial.curves``), same epochs each.
+    keys : sequence of str
+    title, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not curves:
+        raise ValueError("mean_curves: no curves")
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))
+    for index, key in enumerate(keys):
+        values = np.array([c[key] for c in curves], dtype=np.float64)
+        epochs = np.arange(1, values.shape[1] + 1)
+        mean, sd = values.mean(axis=0), values.std(axis=0, ddof=1) if len(values) > 1 else 0 * values[0]
+        ax.plot(epochs, mean, color=f"C{index}", label=f"{key} (mean of {len(values)})")
+        ax.fill_between(epochs, mean - sd, mean + sd, color=f"C{index}", alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

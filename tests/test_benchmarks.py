@@ -433,3 +433,17 @@ def test_segmentation_benchmark_names_a_bad_file(tmp_path, capsys):
         segmentation.main(["--data", str(tmp_path / "nomasks.npz")])
     assert exit_info.value.code == 2
     assert "nomasks.npz: missing key 'masks'" in capsys.readouterr().err
+
+
+def test_speed_benchmark_prints_both_networks_per_size_and_thread_count(capsys):
+    speed_benchmark = load_benchmark("speed")
+    status, lines = run_main(speed_benchmark, ["--sizes", "12", "--threads", "1", "--steps", "1", "--warmup", "1",
+                                               "--batch", "4", "--timeout", "120"], capsys)
+    assert status == 0
+    assert lines[1].split()[:3] == ["network", "input", "threads"]
+    rows = [line.split() for line in lines[2:]]
+    assert [r[0] for r in rows] == ["seed_cnn", "small_cnn"]
+    assert all(r[1:4] == ["12", "x", "12"] and r[4] == "1" for r in rows)
+    assert rows[0][-1] == "1.0x"  # the baseline against itself
+    assert int(rows[1][5]) == speed_benchmark.build("small_cnn", 12).count_params()
+    assert_finite(float(rows[1][7]), "images/s")

@@ -5,7 +5,7 @@ import pytest
 
 from medlab import experiments
 from medlab.datasets import ClassificationData
-from medlab.experiments import Runner, grid, small_cnn, table, trial
+from medlab.experiments import Runner, cross_validate, grid, learning_rate_schedule, small_cnn, table, trial
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,18 @@ def test_small_cnn_options():
     plain = small_cnn((12, 12, 1), activation="tanh", batch_norm=False)
     assert not any("bn" in layer.name for layer in plain.layers)
     assert any(layer.name == "tanh1" for layer in plain.layers)
-    regularised = small_cnn((12, 12, 1), regularised=True)
-    assert any(layer.name == "dropout" for layer in regularised.layers)
+    regularised = small_cnn((12, 12, 1), dropout=0.5, l2=1e-3, augment=True)
+    names = [layer.name for layer in regularised.layers]
+    assert "dropout" in names and names[:2] == ["shift", "zoom"]
     assert regularised.get_layer("conv1").kernel_regularizer is not None
+    assert small_cnn((12, 12, 1)).get_layer("conv1").kernel_regularizer is None
+
+
+def test_small_cnn_seed_fixes_the_initial_weights_without_global_seeding():
+    a, b = small_cnn((12, 12, 1), seed=3, dropout=0.5), small_cnn((12, 12, 1), seed=3, dropout=0.5)
+    c = small_cnn((12, 12, 1), seed=4, dropout=0.5)
+    assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
+    assert not np.array_equal(a.get_layer("conv1").kernel.numpy(), c.get_layer("conv1").kernel.numpy())
     with pytest.raises(ValueError, match="activation"):
         small_cnn((12, 12, 1), activation="gelu")
     with pytest.raises(ValueError, match="kernel_size"):
@@ -44,13 +53,65 @@ def test_trial_is_deterministic_and_learns(data):
     a = trial(data, epochs=4, seed=0, learning_rate=1e-2)
     b = trial(data, epochs=4, seed=0, learning_rate=1e-2)
     assert a.history == b.history and a.val_auc == b.val_auc
-    assert set(a.history) == {"loss", "auc", "val_loss", "val_auc"}
+    assert set(a.history) == {"loss"} and a.curves == {}
     assert len(a.history["loss"]) == 4
     assert a.history["loss"][-1] < a.history["loss"][0]
-    assert 0.0 <= a.val_auc <= 1.0 and a.val_scores.shape == (32,)
+    assert a.val_auc > 0.9 and a.val_scores.shape == (32,)
     assert a.settings == {**experiments.SETTINGS, "learning_rate": 1e-2}
     row = a.row()
     assert row["val_auc"] == a.val_auc and row["parameters"] == a.parameters and row["seconds"] > 0
+    assert row["seed"] == 0 and row["epochs"] == 4 and row["fit_loss"] == a.history["loss"][-1]
+    # the inference-mode losses are the cross-entropy of the stored scores
+    assert a.val_loss == pytest.approx(experiments.cross_entropy(data.y_val, a.val_scores), abs=1e-6)
+
+
+def test_a_reused_network_trains_exactly_like_a_new_one(data):
+    experiments._COMPILED.clear()
+    experiments._INITIAL.clear()
+    fresh = trial(data, epochs=2, seed=5, dropout=0.5, augment=True)
+    trial(data, epochs=3, seed=6, dropout=0.5, augment=True, learning_rate=1e-2)  # moves the shared network
+    assert len(experiments._COMPILED) == 1
+    reused = trial(data, epochs=2, seed=5, dropout=0.5, augment=True)
+    assert reused.history == fresh.history and reused.val_auc == fresh.val_auc
+    assert np.array_equal(reused.val_scores, fresh.val_scores)
+
+
+def test_trial_curves_are_measured_in_inference_mode(data):
+    t = trial(data, epochs=3, seed=0, track=True, dropout=0.5, learning_rate=1e-2)
+    assert set(t.curves) == {"train_loss", "val_loss", "train_auc", "val_auc"}
+    assert all(len(v) == 3 for v in t.curves.values())
+    assert t.curves["train_loss"][-1] == pytest.approx(t.train_loss, abs=1e-6)
+    assert t.curves["val_auc"][-1] == pytest.approx(t.val_auc, abs=1e-12)
+
+
+def test_cross_entropy_by_hand():
+    assert experiments.cross_entropy([1, 0], [0.5, 0.5]) == pytest.approx(np.log(2))
+    assert experiments.cross_entropy([1], [1.0]) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("constant", [0.1] * 8),
+    ("step", [0.1] * 4 + [0.01] * 2 + [0.001] * 2),
+    ("warmup", [0.0, 0.05, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]),
+])
+def test_learning_rate_schedules(name, expected):
+    schedule = learning_rate_schedule(name, 0.1, 8)
+    assert [float(schedule(s)) for s in range(8)] == pytest.approx(expected, rel=1e-5, abs=1e-9)
+
+
+def test_cosine_schedule_follows_half_a_cosine():
+    schedule = learning_rate_schedule("cosine", 0.1, 8)
+    expected = [0.05 * (1 + np.cos(np.pi * s / 8)) for s in range(9)]
+    assert [float(schedule(s)) for s in range(9)] == pytest.approx(expected, rel=1e-5, abs=1e-9)
+    with pytest.raises(ValueError, match="schedule"):
+        learning_rate_schedule("exponential", 0.1, 8)
+
+
+def test_trial_follows_the_schedule(data):
+    constant = trial(data, epochs=2, seed=0, learning_rate=1e-2)
+    stepped = trial(data, epochs=2, seed=0, learning_rate=1e-2, schedule="step")
+    assert constant.history["loss"][0] == stepped.history["loss"][0]  # same rate in the first half
+    assert not np.array_equal(constant.val_scores, stepped.val_scores)
 
 
 @pytest.mark.parametrize("settings", [{"optimizer": "sgd"}, {"loss": "mse"}, {"optimizer": "rmsprop"}])
@@ -60,7 +121,8 @@ def test_trial_other_optimizers_and_losses(data, settings):
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"dropout": 0.5}, "unknown setting 'dropout'"),
+    ({"regularised": True}, "unknown setting 'regularised'"),
+    ({"schedule": "exponential"}, "schedule 'exponential'"),
     ({"optimizer": "adagrad"}, "optimizer 'adagrad'"),
     ({"loss": "hinge"}, "loss 'hinge'"),
     ({"epochs": 0}, "^epochs 0: expected an integer >= 1"),
@@ -70,12 +132,55 @@ def test_trial_rejects_bad_settings(data, settings, message):
         trial(data, **{"epochs": 1, **settings})
 
 
-def test_runner_caches_by_full_settings(data):
+def test_runner_caches_by_full_settings_seed_and_epochs(data):
     run = Runner(data, epochs=1, seed=0)
     first = run(kernel_size=3)
-    assert run() is first and run(activation="relu") is first
+    assert run() is first and run(activation="relu") is first and run(seed=0, epochs=1) is first
     assert run(kernel_size=5) is not first
-    assert len(run.done) == 2
+    assert run(seed=1) is not first and run(seed=1).seed == 1
+    assert run(epochs=2).epochs == 2
+    assert len(run.done) == 4
+    tracked = run(track=True)
+    assert tracked.curves and run() is tracked
+
+
+def test_grid_with_seeds_gives_a_tidy_table():
+    calls = []
+
+    def fake(**kw):
+        calls.append(kw)
+        return {"val_auc": kw["a"] + kw["seed"] / 10}
+
+    rows = grid(fake, seeds=[3, 4], a=[1, 2])
+    assert calls == [{"a": 1, "seed": 3}, {"a": 1, "seed": 4}, {"a": 2, "seed": 3}, {"a": 2, "seed": 4}]
+    assert rows[1] == {"a": 1, "seed": 4, "val_auc": 1.4}
+    assert [r["seed"] for r in grid(fake, seeds=2, a=[1])] == [0, 1]
+    with pytest.raises(ValueError, match="seeds"):
+        grid(fake, seeds=[], a=[1])
+
+
+def test_cross_validate_holds_out_each_fold_once_and_never_reads_test(data):
+    seen = []
+
+    def fake(part, epochs, seed, **settings):
+        seen.append((part.x_val.copy(), len(part.x_train), len(part.x_test), epochs, seed, settings))
+        return {"val_auc": 0.5}
+
+    rows = cross_validate(data, k=4, epochs=2, split_seed=7, trial_fn=fake, learning_rate=0.1)
+    assert [r["fold"] for r in rows] == [0, 1, 2, 3]
+    assert all(r["n_train"] + r["n_held_out"] == 64 and r["n_held_out"] == 16 for r in rows)
+    held_out = np.concatenate([s[0] for s in seen]).reshape(64, -1)
+    train = data.x_train.reshape(64, -1)
+    assert sorted(map(bytes, held_out)) == sorted(map(bytes, train))  # each image held out exactly once
+    assert {s[2] for s in seen} == {0} and {s[3:5] for s in seen} == {(2, 7)}
+    assert all(s[5] == {"learning_rate": 0.1} for s in seen)
+    with pytest.raises(ValueError, match="k=40 folds"):
+        cross_validate(data, k=40, trial_fn=fake)
+
+
+def test_cross_validate_trains_real_trials(data):
+    rows = cross_validate(data, k=2, epochs=1, split_seed=0, learning_rate=1e-2)
+    assert len(rows) == 2 and all(0.0 <= r["val_auc"] <= 1.0 and r["n_held_out"] == 32 for r in rows)
 
 
 def test_grid_rows_in_order_without_training():

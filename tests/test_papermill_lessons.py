@@ -57,9 +57,9 @@ SETTINGS = {
     "09_segmentation": ({"epochs": 1, "max_train": 50, "compare_seeds": 1, "loss": "dice", "seed": 1},
                         ("loss", "focal", r"parameter 'loss' = 'focal' \(str\): "
                                           r"expected one of 'bce', 'dice', 'bce\+dice'")),
-    "10_hyperparameters": ({"epochs": 1, "image_size": 16, "n_images": 100, "seed": 1},
-                           ("epochs", 0, r"parameter 'epochs' = 0 \(int\): "
-                                         r"expected an integer in \[1, 50\]")),
+    "10_hyperparameters": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
+                           ("seeds", 2, r"parameter 'seeds' = 2 \(int\): "
+                                        r"expected an integer in \[3, 20\]")),
 }
 BAD_EXTRA = {"05_cnn_formula": {"kernel_size": 7}}
 

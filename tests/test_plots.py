@@ -169,3 +169,30 @@ def test_label_fraction_curve_draws_both_starts_with_error_bars():
     plt.close(fig)
     with pytest.raises(ValueError, match="empty"):
         plots.label_fraction_curve([])
+
+
+def test_mean_sd_plot_one_panel_per_experiment():
+    from medlab import evidence
+
+    rows = [{"k": k, "auc": 0.8 + 0.01 * k + 0.01 * s} for k in (3, 5) for s in range(3)]
+    summary = evidence.summarise(rows, "k", "auc")
+    fig = plots.mean_sd_plot({"kernel": summary, "again": summary}, {"kernel": "k", "again": "k"}, "auc")
+    axes = fig.axes
+    assert len(axes) == 2 and axes[0].get_title() == "kernel"
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["3", "5"]
+    assert axes[0].get_ylabel() == "auc"
+    with pytest.raises(ValueError, match="no summaries"):
+        plots.mean_sd_plot({}, {})
+    plt.close("all")
+
+
+def test_mean_curves_draws_the_mean_of_the_seeds():
+    curves = [{"train_loss": [1.0, 0.5], "val_loss": [1.0, 0.8]}, {"train_loss": [0.8, 0.3], "val_loss": [0.9, 0.9]}]
+    fig = plots.mean_curves(curves, title="t")
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 2
+    assert list(lines[0].get_ydata()) == pytest.approx([0.9, 0.4])
+    assert list(lines[1].get_xdata()) == [1, 2]
+    with pytest.raises(ValueError, match="no curves"):
+        plots.mean_curves([])
+    plt.close("all")
