@@ -378,6 +378,9 @@ def test_no_scheduler_and_no_worker_are_one_line_errors_not_hangs(tmp_path, in_t
     assert not (in_tmp / "runs").exists()
     code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", "tcp://x:1", "--jobs", "2"])
     assert code == 2 and "leave --jobs out" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"^workers 2 with cluster 'tcp://x:1': only a local"):
+        runs.sweep(notebook, {"a": [1]}, jobs=2, cluster="tcp://x:1")
+    assert not (in_tmp / "runs").exists()
 
 
 # ---- the README's SLURM route, as far as it goes without SLURM ---------------------------

@@ -509,6 +509,10 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
         label = local.scheduler_address
     else:
         label = str(cluster)
+        if workers is not None:  # the API's jobs/workers; the command line refuses --jobs
+            raise ValueError(f"workers {workers} with cluster {label!r}: only a local cluster "
+                             "(cluster='local') is started with a number of workers; leave "
+                             "it out, the scheduler's workers decide")
         if "://" not in label and ":" not in label:
             raise ValueError(f"--cluster {label!r}: expected 'local' or a scheduler address "
                              "such as tcp://host:8786")
