@@ -878,30 +878,34 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
         if dataset is not None and "dataset" in notebook_parameters(path):
             parameters[path]["dataset"] = dataset
     with contextlib.ExitStack() as stack:
-        if cluster is None:
-            folder.mkdir(parents=True, exist_ok=True)
-            rows = []
-            for path in paths:
-                rows.append(_course_row(path, parameters[path], folder, timeout))
-                if echo:
-                    echo(rows[-1])
-        else:
-            from medlab.course.cluster import Delivered
-
+        tasks = None
+        if cluster is not None:  # connect before the folder is made
             tasks = stack.enter_context(_cluster_session(cluster, workers, cluster_wait, None))
-            folder.mkdir(parents=True, exist_ok=True)
-            for path in paths:
-                tasks.submit(path, parameters[path], timeout, path, path.stem)
-            by_path = {}
-            for path, outcome in tasks.finished():
-                by_path[path] = _course_row(path, parameters[path], folder, timeout,
-                                            Delivered(outcome))
-                if echo:
-                    echo(by_path[path])
-            rows = [by_path[path] for path in paths]
+        folder.mkdir(parents=True, exist_ok=True)
+        by_path = {}
+        for path, row in _course_results(paths, parameters, folder, timeout, tasks):
+            by_path[path] = row
+            if echo:
+                echo(row)
+        rows = [by_path[path] for path in paths]
     write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
                   + (f"; dataset `{dataset}`" if dataset is not None else ""))
     return rows
+
+
+def _course_results(paths, parameters, folder, timeout, tasks=None):
+    """Run each lesson of :func:`course` into ``folder``; yield ``(path, row)`` as each
+    ends: in order here, or all at once as tasks of the cluster session ``tasks``."""
+    if tasks is None:
+        for path in paths:
+            yield path, _course_row(path, parameters[path], folder, timeout)
+        return
+    from medlab.course.cluster import Delivered
+
+    for path in paths:
+        tasks.submit(path, parameters[path], timeout, path, path.stem)
+    for path, outcome in tasks.finished():
+        yield path, _course_row(path, parameters[path], folder, timeout, Delivered(outcome))
 
 
 def _course_row(path, parameters, folder, timeout, execute=None):
