@@ -435,6 +435,27 @@ def _check_workers(client, label):
                 "worker needs the same environment")
 
 
+def _connect(distributed, target, label):
+    """A Client of ``target`` (a LocalCluster, or the address ``label``), within
+    :data:`CONNECT_SECONDS`; :class:`ClusterError` saying why not."""
+    try:
+        return distributed.Client(target, timeout=CONNECT_SECONDS, set_as_default=False)
+    except OSError as exc:
+        raise ClusterError(f"could not connect to the Dask scheduler at {label} "
+                           f"within {CONNECT_SECONDS} s ({exc})") from None
+    except ValueError as exc:  # e.g. an unknown scheme such as foo://host:8786
+        raise ClusterError(f"--cluster {label!r}: {exc}; expected 'local' or a scheduler "
+                           "address such as tcp://host:8786") from None
+
+
+def _workers_now(client, label):
+    try:
+        return len(client.nthreads(callback_timeout=ASK_SECONDS))
+    except (TimeoutError, OSError):
+        raise ClusterError(f"the Dask scheduler at {label} did not answer within "
+                           f"{ASK_SECONDS} s after connecting") from None
+
+
 def _wait_for_workers(client, label, wait):
     try:
         client.wait_for_workers(1, timeout=wait)
@@ -518,23 +539,10 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
                              "such as tcp://host:8786")
     try:
         if client is None:
-            try:
-                client = distributed.Client(local if local is not None else label,
-                                            timeout=CONNECT_SECONDS, set_as_default=False)
-            except OSError as exc:
-                raise ClusterError(f"could not connect to the Dask scheduler at {label} "
-                                   f"within {CONNECT_SECONDS} s ({exc})") from None
-            except ValueError as exc:  # e.g. an unknown scheme such as foo://host:8786
-                raise ClusterError(f"--cluster {label!r}: {exc}; expected 'local' or a scheduler "
-                                   "address such as tcp://host:8786") from None
+            client = _connect(distributed, local if local is not None else label, label)
             if local is None:
-                try:
-                    workers_now = len(client.nthreads(callback_timeout=ASK_SECONDS))
-                except (TimeoutError, OSError):
-                    raise ClusterError(f"the Dask scheduler at {label} did not answer within "
-                                       f"{ASK_SECONDS} s after connecting") from None
-                say(f"Dask: connected to {label}, {workers_now} worker(s) now, dashboard "
-                    f"{client.dashboard_link}")
+                say(f"Dask: connected to {label}, {_workers_now(client, label)} worker(s) now, "
+                    f"dashboard {client.dashboard_link}")
         _wait_for_workers(client, label, wait)
         _check_workers(client, label)
         current = Session(client, label, wait)
