@@ -41,6 +41,10 @@ MODES = {"--jobs 1": ["--jobs", "1"], "--jobs 2": ["--jobs", "2"],
          "--cluster local (2 workers)": ["--cluster", "local", "--jobs", "2"]}
 
 
+#: Seconds one mode's sweep may take before the benchmark gives up on it.
+SWEEP_SECONDS = 1800
+
+
 def _cpu_of_children():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -53,7 +57,11 @@ def _sweep(label, extra, folder, env):
                "--out", str(folder), *extra]
     cpu = _cpu_of_children()
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=SWEEP_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{label}: the sweep took over {SWEEP_SECONDS} s: {command}") from None
     seconds = time.perf_counter() - start
     cpu = _cpu_of_children() - cpu
     if done.returncode != 0:

@@ -63,6 +63,8 @@ DEFAULT_WAIT = 600
 RESULT_SECONDS = 120
 #: Seconds between two looks at the tasks (Ctrl-C is handled at once in between).
 POLL_SECONDS = 0.25
+#: Seconds the scheduler may take to answer one question (its workers, their environment).
+ASK_SECONDS = 30
 #: The dashboard of a local cluster, if the port is free (else Dask picks another).
 LOCAL_DASHBOARD = "127.0.0.1:8787"
 
@@ -367,8 +369,10 @@ class Session:
         return None
 
     def _threads(self):
+        """Worker threads now; 0 if the scheduler does not answer within :data:`ASK_SECONDS`
+        (then ``wait`` bounds how long that may last)."""
         try:
-            return sum(self.client.nthreads().values())
+            return sum(self.client.nthreads(callback_timeout=ASK_SECONDS).values())
         except Exception:
             return 0
 
@@ -410,7 +414,13 @@ def _check_workers(client, label):
     import medlab
 
     here = {"medlab": medlab.__version__, "python": "%d.%d" % sys.version_info[:2]}
-    for address, facts in client.run(worker_environment, on_error="return").items():
+    try:
+        answers = client.run(worker_environment, on_error="return", callback_timeout=ASK_SECONDS)
+    except (TimeoutError, OSError) as exc:
+        raise ClusterError(f"the workers of {label} did not say within {ASK_SECONDS} s which "
+                           f"medlab and Python they run ({type(exc).__name__}); check that they "
+                           "are alive (the dashboard) and run the same command again") from None
+    for address, facts in answers.items():
         if isinstance(facts, BaseException):
             raise ClusterError(
                 f"worker {address} of {label} cannot run medlab's tasks ({type(facts).__name__}: "
@@ -423,6 +433,27 @@ def _check_workers(client, label):
                 f"{theirs['python']}{'' if facts.get('papermill') else ' without papermill'}, "
                 f"this machine medlab {here['medlab']} on Python {here['python']}; every "
                 "worker needs the same environment")
+
+
+def _connect(distributed, target, label):
+    """A Client of ``target`` (a LocalCluster, or the address ``label``), within
+    :data:`CONNECT_SECONDS`; :class:`ClusterError` saying why not."""
+    try:
+        return distributed.Client(target, timeout=CONNECT_SECONDS, set_as_default=False)
+    except OSError as exc:
+        raise ClusterError(f"could not connect to the Dask scheduler at {label} "
+                           f"within {CONNECT_SECONDS} s ({exc})") from None
+    except ValueError as exc:  # e.g. an unknown scheme such as foo://host:8786
+        raise ClusterError(f"--cluster {label!r}: {exc}; expected 'local' or a scheduler "
+                           "address such as tcp://host:8786") from None
+
+
+def _workers_now(client, label):
+    try:
+        return len(client.nthreads(callback_timeout=ASK_SECONDS))
+    except (TimeoutError, OSError):
+        raise ClusterError(f"the Dask scheduler at {label} did not answer within "
+                           f"{ASK_SECONDS} s after connecting") from None
 
 
 def _wait_for_workers(client, label, wait):
@@ -499,21 +530,19 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
         label = local.scheduler_address
     else:
         label = str(cluster)
+        if workers is not None:  # the API's jobs/workers; the command line refuses --jobs
+            raise ValueError(f"workers {workers} with cluster {label!r}: only a local cluster "
+                             "(cluster='local') is started with a number of workers; leave "
+                             "it out, the scheduler's workers decide")
         if "://" not in label and ":" not in label:
             raise ValueError(f"--cluster {label!r}: expected 'local' or a scheduler address "
                              "such as tcp://host:8786")
     try:
         if client is None:
-            try:
-                client = distributed.Client(local if local is not None else label,
-                                            timeout=CONNECT_SECONDS, set_as_default=False)
-            except OSError as exc:
-                raise ClusterError(f"could not connect to the Dask scheduler at {label} "
-                                   f"within {CONNECT_SECONDS} s ({exc})") from None
+            client = _connect(distributed, local if local is not None else label, label)
             if local is None:
-                workers_now = len(client.nthreads())
-                say(f"Dask: connected to {label}, {workers_now} worker(s) now, dashboard "
-                    f"{client.dashboard_link}")
+                say(f"Dask: connected to {label}, {_workers_now(client, label)} worker(s) now, "
+                    f"dashboard {client.dashboard_link}")
         _wait_for_workers(client, label, wait)
         _check_workers(client, label)
         current = Session(client, label, wait)

@@ -671,44 +671,12 @@ def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, ech
     stop = threading.Event()
     futures = {}
     try:
-        if tasks is not None:
-            from medlab.course.cluster import Delivered, not_submitted
-
-            for index, run, combo in todo:
-                parameters = {**combo, **fixed}
-                if _needs_run(folder, run, parameters):
-                    tasks.submit(notebook, parameters, timeout, (index, run, parameters), run)
-                else:
-                    statuses[run] = _sweep_one(notebook, folder, run, parameters, timeout, stop,
-                                               execute=not_submitted)
-                    report_line(index, statuses[run])
-                    bar.update(1)
-            for (index, run, parameters), outcome in tasks.finished():
-                statuses[run] = _sweep_one(notebook, folder, run, parameters, timeout, stop,
-                                           execute=Delivered(outcome))
-                report_line(index, statuses[run])
+        results = _sweep_results(notebook, folder, todo, fixed, timeout, jobs, tasks, stop, futures)
+        with contextlib.closing(results):  # on an interrupt, the runs still out stop first
+            for index, run, status in results:
+                statuses[run] = status
+                report_line(index, status)
                 bar.update(1)
-        elif jobs == 1:
-            for index, run, combo in todo:
-                statuses[run] = _sweep_one(notebook, folder, run, {**combo, **fixed}, timeout, stop)
-                report_line(index, statuses[run])
-                bar.update(1)
-        else:
-            with ThreadPoolExecutor(max_workers=int(jobs)) as pool:
-                futures = {pool.submit(_sweep_one, notebook, folder, run, {**combo, **fixed},
-                                       timeout, stop): (index, run) for index, run, combo in todo}
-                try:
-                    for future in _as_completed(futures):
-                        index, run = futures[future]
-                        statuses[run] = future.result()
-                        report_line(index, statuses[run])
-                        bar.update(1)
-                except BaseException:
-                    stop.set()
-                    for future in futures:
-                        future.cancel()
-                    _stop_active()
-                    raise
     except KeyboardInterrupt:
         bar.close()
         # runs that finished while the interrupt was being handled are kept, so say so
@@ -727,6 +695,51 @@ def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, ech
     n_ok = sum(row["status"] == "ok" for row in rows)
     say(f"{n_ok} of {total} runs ok; summary: " + ", ".join(relative_path(p) for p in written))
     return rows
+
+
+def _sweep_results(notebook, folder, todo, fixed, timeout, jobs, tasks, stop, futures):
+    """Run the ``(index, run, combo)`` of ``todo``; yield ``(index, run, status)`` as each
+    ends.
+
+    One at a time here (``jobs`` 1), ``jobs`` at once in threads (each future is also put in
+    ``futures``), or as tasks of the cluster session ``tasks``. When closed early (Ctrl-C),
+    the runs still out are stopped.
+    """
+    if tasks is not None:
+        yield from _cluster_results(notebook, folder, todo, fixed, timeout, tasks, stop)
+    elif jobs == 1:
+        for index, run, combo in todo:
+            yield index, run, _sweep_one(notebook, folder, run, {**combo, **fixed}, timeout, stop)
+    else:
+        with ThreadPoolExecutor(max_workers=int(jobs)) as pool:
+            futures.update({pool.submit(_sweep_one, notebook, folder, run, {**combo, **fixed},
+                                        timeout, stop): (index, run) for index, run, combo in todo})
+            try:
+                for future in _as_completed(futures):
+                    yield *futures[future], future.result()
+            except BaseException:  # also GeneratorExit: closed by an interrupt
+                stop.set()
+                for future in futures:
+                    future.cancel()
+                _stop_active()
+                raise
+
+
+def _cluster_results(notebook, folder, todo, fixed, timeout, tasks, stop):
+    """:func:`_sweep_results` on a cluster: runs that need no run (finished, or a file in the
+    way) are filed at once; the others are sent and filed as their results come back."""
+    from medlab.course.cluster import Delivered, not_submitted
+
+    for index, run, combo in todo:
+        parameters = {**combo, **fixed}
+        if _needs_run(folder, run, parameters):
+            tasks.submit(notebook, parameters, timeout, (index, run, parameters), run)
+        else:
+            yield index, run, _sweep_one(notebook, folder, run, parameters, timeout, stop,
+                                         execute=not_submitted)
+    for (index, run, parameters), outcome in tasks.finished():
+        yield index, run, _sweep_one(notebook, folder, run, parameters, timeout, stop,
+                                     execute=Delivered(outcome))
 
 
 def _earlier_rows(folder, combos, fixed):
@@ -865,30 +878,34 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
         if dataset is not None and "dataset" in notebook_parameters(path):
             parameters[path]["dataset"] = dataset
     with contextlib.ExitStack() as stack:
-        if cluster is None:
-            folder.mkdir(parents=True, exist_ok=True)
-            rows = []
-            for path in paths:
-                rows.append(_course_row(path, parameters[path], folder, timeout))
-                if echo:
-                    echo(rows[-1])
-        else:
-            from medlab.course.cluster import Delivered
-
+        tasks = None
+        if cluster is not None:  # connect before the folder is made
             tasks = stack.enter_context(_cluster_session(cluster, workers, cluster_wait, None))
-            folder.mkdir(parents=True, exist_ok=True)
-            for path in paths:
-                tasks.submit(path, parameters[path], timeout, path, path.stem)
-            by_path = {}
-            for path, outcome in tasks.finished():
-                by_path[path] = _course_row(path, parameters[path], folder, timeout,
-                                            Delivered(outcome))
-                if echo:
-                    echo(by_path[path])
-            rows = [by_path[path] for path in paths]
+        folder.mkdir(parents=True, exist_ok=True)
+        by_path = {}
+        for path, row in _course_results(paths, parameters, folder, timeout, tasks):
+            by_path[path] = row
+            if echo:
+                echo(row)
+        rows = [by_path[path] for path in paths]
     write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
                   + (f"; dataset `{dataset}`" if dataset is not None else ""))
     return rows
+
+
+def _course_results(paths, parameters, folder, timeout, tasks=None):
+    """Run each lesson of :func:`course` into ``folder``; yield ``(path, row)`` as each
+    ends: in order here, or all at once as tasks of the cluster session ``tasks``."""
+    if tasks is None:
+        for path in paths:
+            yield path, _course_row(path, parameters[path], folder, timeout)
+        return
+    from medlab.course.cluster import Delivered
+
+    for path in paths:
+        tasks.submit(path, parameters[path], timeout, path, path.stem)
+    for path, outcome in tasks.finished():
+        yield path, _course_row(path, parameters[path], folder, timeout, Delivered(outcome))
 
 
 def _course_row(path, parameters, folder, timeout, execute=None):
