@@ -235,6 +235,8 @@ class ScoreRow:
     sign: float = 1.0
 
     def text(self, width=34):
+        """One line: ``name (baseline...): val AUC 0.95 | test AUC 0.87 (95 % CI 0.85-0.90)``,
+        the name right-aligned in ``width`` characters."""
         kind = (" (baseline" + (", lower = anomalous" if self.sign < 0 else "") + ")") if self.baseline else ""
         return f"{self.name + kind:>{width}}: val AUC {self.val_auc:.2f} | test AUC {self.test.text()}"
 

@@ -120,6 +120,9 @@ def fine_tune(model, images, labels, steps=200, batch_size=32, learning_rate=1e-
     """
     steps = validate.integer("steps", steps, low=1)
     batch_size = validate.integer("batch_size", batch_size, low=1)
+    learning_rate = validate.number("learning_rate", learning_rate, low=0.0)
+    if learning_rate <= 0.0:
+        raise ValueError(f"learning_rate {learning_rate!r}: expected a number > 0")
     x = np.asarray(images, dtype=np.float32)
     y = np.asarray(labels, dtype=np.float32).reshape(-1, 1)
     if len(x) != len(y) or len(x) == 0:

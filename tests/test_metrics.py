@@ -289,3 +289,23 @@ def test_auc_interval_is_bootstrap_ci_of_the_auc_computed_at_once():
     assert fast.low <= fast.estimate <= fast.high and fast.n_boot == 200 and fast.level == 0.9
     with pytest.raises(ValueError, match="level must be in"):
         metrics.auc_interval(y, p, level=1.5)
+
+
+def test_auc_difference_interval_pairs_the_resamples():
+    y, p = _scored(40, 70, seed=7, shift=0.8)
+    q = p + np.random.default_rng(8).normal(0, 0.15, p.size)  # a noisier copy: a lower AUC
+    d = metrics.auc_difference_interval(y, p, q, n_boot=300, level=0.9, seed=2)
+    index = metrics.stratified_bootstrap_indices(y, 300, seed=2)
+    slow = [roc_auc_score(y[i], p[i]) - roc_auc_score(y[i], q[i]) for i in index]
+    assert d.estimate == pytest.approx(metrics.auc(y, p) - metrics.auc(y, q))
+    assert (d.low, d.high) == pytest.approx(tuple(np.percentile(slow, [5, 95])), abs=1e-12)
+    assert d.level == 0.9 and d.n_boot == 300
+    # paired: narrower than if the two AUCs were independent (they err on the same images)
+    a, b = (metrics.auc_interval(y, s, n_boot=300, level=0.9, seed=2) for s in (p, q))
+    assert d.width < 0.7 * np.hypot(a.width, b.width)
+    same = metrics.auc_difference_interval(y, p, p, n_boot=50)
+    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="scores has 3 values"):
+        metrics.auc_difference_interval(y, p, q[:3])
+    with pytest.raises(ValueError, match="level must be in"):
+        metrics.auc_difference_interval(y, p, q, level=0)

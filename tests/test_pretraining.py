@@ -55,6 +55,10 @@ def test_fine_tune_makes_exactly_the_steps_asked_and_learns():
     assert last < first
     with pytest.raises(ValueError, match="same, non-zero length"):
         pretraining.fine_tune(model, x, y[:5])
+    with pytest.raises(ValueError, match=r"learning_rate 0.0: expected a number > 0"):
+        pretraining.fine_tune(model, x, y, learning_rate=0.0)
+    with pytest.raises(ValueError, match="steps"):
+        pretraining.fine_tune(model, x, y, steps=0)
 
 
 def tiny_data(seed=0, n=60, size=8):
