@@ -362,3 +362,26 @@ def test_compare_losses_starts_each_loss_from_the_same_weights_and_keeps_one_run
     assert result.final_loss["bce"][0] != result.final_loss["dice"][0]  # the losses differ
     with pytest.raises(ValueError, match="keep="):
         segmentation.compare_losses(x, y, x, y[..., 0], seeds=(0,), keep=("bce", 5))
+
+
+def test_bad_pixel_sizes_and_smoothing_get_clear_errors():
+    masks = np.stack([ellipse_mask(16, 8, 8, 5, 4)] * 3)
+    with pytest.raises(ValueError, match=r"pixel_size_mm must be one positive size or one per mask \(3\)"):
+        metrics.mask_circumference_mm(masks, [0.5, 2.0])
+    with pytest.raises(ValueError, match="pixel_size_mm must be one positive"):
+        metrics.mask_circumference_mm(masks, 0.0)
+    with pytest.raises(ValueError, match="smooth"):
+        metrics.soft_dice_loss(masks[..., None].astype(np.float32), masks[..., None].astype(np.float32),
+                               smooth=0.0)
+
+
+def test_as_inputs_scales_uint8_keeps_floats_and_refuses_other_integers():
+    images = np.array([[[0, 255], [51, 102]]], np.uint8)
+    x = segmentation.as_inputs(images)
+    assert x.shape == (1, 2, 2, 1) and x.dtype == np.float32
+    np.testing.assert_allclose(x[0, :, :, 0], [[0, 1], [0.2, 0.4]], atol=1e-7)
+    np.testing.assert_array_equal(segmentation.as_inputs(x), x)
+    with pytest.raises(ValueError, match="uint16"):
+        segmentation.as_inputs(images.astype(np.uint16))
+    with pytest.raises(ValueError, match="one channel"):
+        segmentation.as_inputs(np.zeros((1, 2, 2, 3), np.uint8))
