@@ -343,6 +343,7 @@ def run_recipe(data, seed=0, recipe=None, split="grouped"):
     -------
     dict
         ``test_dice``, ``test_iou``, ``train_seconds``, ``epochs_run``, counts of the splits,
+        ``val_dice`` (when there is a validation split: compare recipes by it, not by the test),
         and ``hc_mae_mm``, ``hc_median_mm``, ``hc_correction`` when the file has pixel sizes
         and circumferences.
     """
@@ -371,6 +372,8 @@ def run_recipe(data, seed=0, recipe=None, split="grouped"):
     predicted = threshold_masks(predict_probabilities(model, test.images))
     result = {"n_train": len(train), "n_val": len(val), "n_test": len(test),
               "train_seconds": history["train_seconds"], "epochs_run": history["epochs_run"]}
+    if len(val):  # what a change of the recipe is judged by; the test figures judge nothing
+        result["val_dice"] = metrics.dice(val.masks, threshold_masks(predict_probabilities(model, val.images)))
     measured = train.pixel_size_mm is not None and train.head_circumference_mm is not None
     correction = (circumference_correction(train.masks, train.pixel_size_mm, train.head_circumference_mm)
                   if measured else 1.0)
