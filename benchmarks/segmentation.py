@@ -15,6 +15,8 @@ reports on the test split:
 - the baselines of the same run, side by side: ``baseline_dice`` (the mean training mask,
   thresholded at 0.5: no learning) and ``floor_hc_mae_mm`` (the same ellipse fit on the
   expert's own test masks: the best any mask at this size can do);
+- ``val_dice``, the Dice on the validation examinations: judge a change of the recipe by it,
+  so that the test figures stay a measurement, not a choice;
 - ``train_seconds`` and the settings.
 
 ``--split image`` splits image by image even when the file has subjects: the leaky split,
@@ -40,7 +42,7 @@ import medlab  # noqa: F401  (imports TensorFlow quietly: nothing on stderr)
 from medlab import metrics, segmentation
 from medlab.data import load_masks
 
-SUMMARISED = ("test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", "baseline_dice",
+SUMMARISED = ("val_dice", "test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", "baseline_dice",
               "floor_hc_mae_mm", "train_seconds")
 
 

@@ -776,6 +776,8 @@ def soft_dice_loss(y_true, y_pred, smooth=1.0):
     """
     from medlab._tensorflow import keras
 
+    if not validate.number("smooth", smooth, 0.0) > 0:
+        raise ValueError(f"smooth {smooth!r}: expected a number > 0")
     ops = keras.ops
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
@@ -850,17 +852,22 @@ def mask_circumference_mm(masks, pixel_size_mm):
     ----------
     masks : array (N, H, W) or (N, H, W, 1) of 0/1 or bool
     pixel_size_mm : float or array (N,)
+        Side of one pixel in mm (> 0).
 
     Returns
     -------
-    float64 array (N,)
+    float64 array (N,), in mm
     """
     m = np.asarray(masks)
     if m.ndim == 4 and m.shape[-1] == 1:
         m = m[..., 0]
     if m.ndim != 3:
         raise ValueError(f"masks must be (N, H, W), got shape {m.shape}")
-    size = np.broadcast_to(np.asarray(pixel_size_mm, dtype=np.float64), (len(m),))
+    size = np.asarray(pixel_size_mm, dtype=np.float64)
+    if size.ndim > 1 or (size.ndim == 1 and len(size) != len(m)) or not np.all(size > 0):
+        raise ValueError(f"pixel_size_mm must be one positive size or one per mask ({len(m)}), "
+                         f"got shape {size.shape}")
+    size = np.broadcast_to(size, (len(m),))
     pixels = np.array([ellipse_circumference(*ellipse_fit(one)[2:4]) for one in m])
     return pixels * size
 

@@ -106,14 +106,18 @@ def subjects_on_both_sides(subject, a, b):
 
 # ------------------------------------------------------------------ arrays
 def as_inputs(images):
-    """Images (N, H, W) -> float32 (N, H, W, 1): uint8 divided by 255, floats as they are."""
-    x = validate.image_array("images", images, ndims=(3, 4), dtype_kinds="uifb")
-    if x.ndim == 4:
-        if x.shape[-1] != 1:
-            raise ValueError(f"images has shape {x.shape}: expected one channel")
-        x = x[..., 0]
-    x = x.astype(np.float32) / 255.0 if x.dtype.kind in "ui" else x.astype(np.float32)
-    return x[..., None]
+    """Grey images (N, H, W[, 1]) -> float32 (N, H, W, 1) in [0, 1] (:func:`medlab.datasets.grey_float`).
+
+    uint8 is divided by 255; floats are taken as already in [0, 1].
+    """
+    from medlab.datasets import grey_float
+
+    x = validate.image_array("images", images, ndims=(3, 4), dtype_kinds="uf")
+    if x.ndim == 4 and x.shape[-1] != 1:
+        raise ValueError(f"images has shape {x.shape}: expected one channel")
+    if x.dtype.kind == "u" and x.dtype != np.uint8:
+        raise ValueError(f"images has dtype {x.dtype}: expected uint8 (0 to 255) or floats in [0, 1]")
+    return grey_float(x)
 
 
 def as_targets(masks):
@@ -339,6 +343,7 @@ def run_recipe(data, seed=0, recipe=None, split="grouped"):
     -------
     dict
         ``test_dice``, ``test_iou``, ``train_seconds``, ``epochs_run``, counts of the splits,
+        ``val_dice`` (when there is a validation split: compare recipes by it, not by the test),
         and ``hc_mae_mm``, ``hc_median_mm``, ``hc_correction`` when the file has pixel sizes
         and circumferences.
     """
@@ -367,6 +372,8 @@ def run_recipe(data, seed=0, recipe=None, split="grouped"):
     predicted = threshold_masks(predict_probabilities(model, test.images))
     result = {"n_train": len(train), "n_val": len(val), "n_test": len(test),
               "train_seconds": history["train_seconds"], "epochs_run": history["epochs_run"]}
+    if len(val):  # what a change of the recipe is judged by; the test figures judge nothing
+        result["val_dice"] = metrics.dice(val.masks, threshold_masks(predict_probabilities(model, val.images)))
     measured = train.pixel_size_mm is not None and train.head_circumference_mm is not None
     correction = (circumference_correction(train.masks, train.pixel_size_mm, train.head_circumference_mm)
                   if measured else 1.0)

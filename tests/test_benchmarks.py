@@ -401,7 +401,7 @@ def test_segmentation_benchmark_reports_dice_iou_and_hc_per_seed_and_summary(tmp
     assert len(rows) == len(lines) == 3, lines
     for seed, row in enumerate(rows[:2]):
         assert row["seed"] == seed and row["n_train"] + row["n_val"] + row["n_test"] == 40
-        for key in ("test_dice", "test_iou", "baseline_dice"):
+        for key in ("val_dice", "test_dice", "test_iou", "baseline_dice"):
             assert 0 <= row[key] <= 1, (key, row)
         assert row["test_iou"] <= row["test_dice"]
         for key in ("hc_mae_mm", "hc_median_mm", "floor_hc_mae_mm", "train_seconds"):

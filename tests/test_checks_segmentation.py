@@ -75,6 +75,15 @@ MISTAKES = [
     ("dice_scores", dice_three_axes, "per_image_axes"),
     ("dice_scores", lambda m, p, s=1.0: (lambda axes, i: (i + s) / (np.sum(m, axis=axes) + np.sum(p, axis=axes)
                                                                  - i + s))(*_sums(m, p)), "iou_not_dice"),
+    ("dice_scores", lambda m, p, s=1.0: (lambda axes, i: 2 * i / (np.sum(m, axis=axes) + np.sum(p, axis=axes)
+                                                                 + s))(*_sums(m, p)), "no_smoothing"),
+    ("dice_scores", lambda m, p, s=1.0: (lambda axes, i: (i + s) / (np.sum(m, axis=axes) + np.sum(p, axis=axes)
+                                                                 + s))(*_sums(m, p)), "missing_factor_two"),
+    ("dice_scores", lambda m, p, s=1.0: (lambda axes, i: 1 - (2 * i + s) / (
+        np.sum(m, axis=axes) + np.sum(p, axis=axes) + s))(*_sums(m, p)), "loss_not_coefficient"),
+    ("dice_scores", lambda m, p, s=1.0: (lambda axes: (2 * np.sum(np.asarray(m) & np.asarray(p), axis=axes) + s)
+                                         / (np.sum(m, axis=axes) + np.sum(p, axis=axes) + s))(
+        tuple(range(1, np.ndim(m)))), "bitwise_on_floats"),
     ("head_circumference", lambda a, b, s: ramanujan(a / 2, b / 2) * s, "diameters_not_semi_axes"),
     ("head_circumference", lambda a, b, s: ramanujan(a, b), "pixel_size_missing"),
     ("head_circumference", lambda a, b, s: ramanujan(a, b) * s * s, "pixel_size_missing"),

@@ -287,19 +287,28 @@ def test_load_masks_reads_optional_fields_and_names_bad_keys(tmp_path):
         load_masks(tmp_path / "absent.npz")
 
 
-def test_run_recipe_trains_and_measures_on_a_small_file(tmp_path):
+def test_run_recipe_trains_and_measures_on_a_small_file(tmp_path, monkeypatch):
     n = 32
     path = write_mask_file(tmp_path / "small.npz", n=n, subject=np.arange(n) // 2,
                            pixel_size_mm=np.full(n, 0.5))
     data = load_masks(path)
+    ratio = np.full(n, 0.99)
+    outside_training = np.setdiff1d(np.arange(n), segmentation.grouped_split(data.subject, seed=0)["train"])
+    ratio[outside_training] = 1.5  # learnt on val or test images, the correction would move off 0.99
     data = MaskSet(data.images, data.masks, data.pixel_size_mm,
-                   metrics.mask_circumference_mm(data.masks, data.pixel_size_mm) * 0.99, data.subject)
+                   metrics.mask_circumference_mm(data.masks, data.pixel_size_mm) * ratio, data.subject)
+    learnt_on = []
+    correction = segmentation.circumference_correction
+    monkeypatch.setattr(segmentation, "circumference_correction",
+                        lambda masks, *args: learnt_on.append(len(masks)) or correction(masks, *args))
     result = segmentation.run_recipe(data, seed=0, recipe={"epochs": 3, "base_filters": 4,
                                                            "depth": 2, "time_budget_s": None})
+    assert learnt_on == [result["n_train"]]  # the fit's bias is learnt on the training masks only
     assert result["n_train"] + result["n_val"] + result["n_test"] == n
     assert result["epochs_run"] == 3
     assert 0 <= result["test_iou"] <= result["test_dice"] <= 1
     assert result["hc_correction"] == pytest.approx(0.99)
+    assert result["n_val"] > 0 and 0 <= result["val_dice"] <= 1
     assert result["hc_mae_mm"] >= 0 and result["hc_median_mm"] >= 0
     with pytest.raises(ValueError, match="unknown recipe settings"):
         segmentation.run_recipe(data, recipe={"epoch": 3})
@@ -362,3 +371,26 @@ def test_compare_losses_starts_each_loss_from_the_same_weights_and_keeps_one_run
     assert result.final_loss["bce"][0] != result.final_loss["dice"][0]  # the losses differ
     with pytest.raises(ValueError, match="keep="):
         segmentation.compare_losses(x, y, x, y[..., 0], seeds=(0,), keep=("bce", 5))
+
+
+def test_bad_pixel_sizes_and_smoothing_get_clear_errors():
+    masks = np.stack([ellipse_mask(16, 8, 8, 5, 4)] * 3)
+    with pytest.raises(ValueError, match=r"pixel_size_mm must be one positive size or one per mask \(3\)"):
+        metrics.mask_circumference_mm(masks, [0.5, 2.0])
+    with pytest.raises(ValueError, match="pixel_size_mm must be one positive"):
+        metrics.mask_circumference_mm(masks, 0.0)
+    with pytest.raises(ValueError, match="smooth"):
+        metrics.soft_dice_loss(masks[..., None].astype(np.float32), masks[..., None].astype(np.float32),
+                               smooth=0.0)
+
+
+def test_as_inputs_scales_uint8_keeps_floats_and_refuses_other_integers():
+    images = np.array([[[0, 255], [51, 102]]], np.uint8)
+    x = segmentation.as_inputs(images)
+    assert x.shape == (1, 2, 2, 1) and x.dtype == np.float32
+    np.testing.assert_allclose(x[0, :, :, 0], [[0, 1], [0.2, 0.4]], atol=1e-7)
+    np.testing.assert_array_equal(segmentation.as_inputs(x), x)
+    with pytest.raises(ValueError, match="uint16"):
+        segmentation.as_inputs(images.astype(np.uint16))
+    with pytest.raises(ValueError, match="one channel"):
+        segmentation.as_inputs(np.zeros((1, 2, 2, 3), np.uint8))

@@ -21,8 +21,17 @@ BOOL_PLUS_IS_OR = Hint("bool_plus_is_or", (
     "the union, not |A| + |B|; turn the masks into numbers first (a.astype(float)) or sum each "
     "mask on its own: np.sum(a) + np.sum(b)."))
 NO_SMOOTHING = Hint("no_smoothing", (
-    "add the smoothing term s to the numerator and to the denominator: (2 |A ∩ B| + s) / "
+    "add the smoothing term s to both the numerator and the denominator: (2 |A ∩ B| + s) / "
     "(|A| + |B| + s). Without it two empty masks give 0 / 0 = nan instead of 1."))
+MISSING_FACTOR_TWO = Hint("missing_factor_two", (
+    "Dice counts the overlap twice, once for each mask: (2 |A ∩ B| + s) / (|A| + |B| + s). "
+    "Without the 2 a perfect prediction scores only about 0.5."))
+LOSS_NOT_COEFFICIENT = Hint("loss_not_coefficient", (
+    "that is 1 - Dice, the soft-Dice loss; the exercise asks for the Dice coefficient itself, "
+    "(2 |A ∩ B| + s) / (|A| + |B| + s): 1 for a perfect mask."))
+BITWISE_ON_FLOATS = Hint("bitwise_on_floats", (
+    "& and | work on bool or integer arrays only, and the masks may be float; multiply instead: "
+    "the overlap of 0/1 masks is np.sum(a * b) once both are floats (np.asarray(a, float))."))
 PIXEL_ACCURACY = Hint("pixel_accuracy", (
     "that is the fraction of pixels that agree (pixel accuracy), which the background "
     "dominates; Dice counts only the structure: 2 |A ∩ B| / (|A| + |B|)."))
@@ -57,6 +66,12 @@ def _dice_variant(kind):
         with np.errstate(invalid="ignore", divide="ignore"):
             if kind == "no_smoothing":
                 return 2 * inter / (sa + sb)
+            if kind == "smooth_denominator_only":
+                return 2 * inter / (sa + sb + smooth)
+            if kind == "no_factor_two":
+                return (inter + smooth) / (sa + sb + smooth)
+            if kind == "loss":
+                return 1 - (2 * inter + smooth) / (sa + sb + smooth)
             if kind == "batch":
                 return np.full(len(a), (2 * inter.sum() + smooth) / (sa.sum() + sb.sum() + smooth))
             if kind == "batch_scalar":
@@ -105,6 +120,12 @@ def _dice_explain(got, expected, case):
     return None
 
 
+def _dice_on_error(error, case):
+    if isinstance(error, TypeError) and "bitwise" in str(error):
+        return BITWISE_ON_FLOATS
+    return None
+
+
 def check_dice_scores(dice_scores):
     """Check ``dice_scores(masks, predicted, smooth=1.0)``: one smoothed Dice per image.
 
@@ -114,6 +135,9 @@ def check_dice_scores(dice_scores):
     """
     mistakes = [
         (NO_SMOOTHING, _dice_variant("no_smoothing")),
+        (NO_SMOOTHING, _dice_variant("smooth_denominator_only")),
+        (MISSING_FACTOR_TWO, _dice_variant("no_factor_two")),
+        (LOSS_NOT_COEFFICIENT, _dice_variant("loss")),
         (BATCH_BEFORE_IMAGE, _dice_variant("batch")),
         (BATCH_BEFORE_IMAGE, _dice_variant("batch_scalar")),
         (BOOL_PLUS_IS_OR, _dice_variant("bool_or")),
@@ -122,7 +146,7 @@ def check_dice_scores(dice_scores):
         (PER_IMAGE_AXES, _dice_variant("axes12")),
     ]
     return run_check("dice_scores", dice_scores, _dice_cases(), _dice_reference, mistakes,
-                     explain=_dice_explain)
+                     explain=_dice_explain, on_error=_dice_on_error)
 
 
 # ------------------------------------------------------------------ head_circumference
