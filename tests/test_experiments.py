@@ -183,6 +183,10 @@ def test_cross_validate_holds_out_each_fold_once_and_never_reads_test(data):
     assert all(s[5] == {"learning_rate": 0.1} for s in seen)
     with pytest.raises(ValueError, match="k=40 folds"):
         cross_validate(data, k=40, trial_fn=fake)
+    with pytest.raises(ValueError, match="split_seed"):
+        cross_validate(data, k=2, split_seed="zero", trial_fn=fake)
+    with pytest.raises(TypeError, match="trial_fn must be callable"):
+        cross_validate(data, k=2, trial_fn="trial")
 
 
 def test_cross_validate_trains_real_trials(data):
