@@ -446,6 +446,9 @@ def cross_validate(data, k=5, epochs=3, split_seed=0, trial_fn=None, **settings)
     from medlab.datasets import ClassificationData
 
     k = validate.integer("k", k, low=2)
+    split_seed = validate.integer("split_seed", split_seed)
+    if trial_fn is not None and not callable(trial_fn):
+        raise TypeError(f"cross_validate: trial_fn must be callable like experiments.trial, got {trial_fn!r}")
     counts = np.bincount(np.asarray(data.y_train, dtype=np.int64), minlength=2)
     if counts.min() < k:
         raise ValueError(f"cross_validate: k={k} folds need at least {k} training images of each class, "

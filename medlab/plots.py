@@ -623,6 +623,10 @@ def mean_sd_plot(summaries, by, value="val_auc", title=None):
     n = len(summaries)
     if n == 0:
         raise ValueError("mean_sd_plot: no summaries")
+    missing = [name for name in summaries if name not in by]
+    if missing:
+        raise ValueError(f"mean_sd_plot: by names no column for the panel {missing[0]!r}; expected a key for "
+                         f"each of {list(summaries)}")
     fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 0.6, 2.9), squeeze=False, sharey=True)
     for ax, (name, rows) in zip(axes[0], summaries.items()):
         labels = [str(row[by[name]]) for row in rows]

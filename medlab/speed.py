@@ -9,8 +9,10 @@
 
 FLOPs are counted analytically, layer by layer, as 2 per multiply-add (one multiplication,
 one addition) of the Conv2D and Dense layers; bias additions, batch normalisation,
-activations and pooling cost one or a few operations per output value, well under 5 % of a
-convolution's ``2 k^2 c_in`` per value, and are left out. A training step costs about three
+activations and pooling cost one or a few operations per output value against a
+convolution's ``2 k^2 c_in`` per value, and are left out (for a first convolution on grey
+images, ``c_in = 1``, that is a few FLOPs against 18, so the count is a lower bound).
+Other layer kinds (depthwise or separable convolutions, for example) count 0. A training step costs about three
 forward passes (forward, gradient with respect to the inputs, gradient with respect to the
 weights).
 """

@@ -50,8 +50,10 @@ def test_verdict_says_no_difference_within_the_spread():
     v = evidence.verdict([0.91, 0.92, 0.93], [0.87, 0.90, 0.93], ("a", "b"), "AUC")
     assert v.higher is None and not v.differs
     assert v.text == f"a vs b, AUC: {evidence.NO_DIFFERENCE}"
-    # the boundary: a difference equal to the spread is not enough
-    assert evidence.verdict([1.0, 3.0], [-1.0, 1.0]).higher is None  # diff 2, sds sqrt(2) each
+    # the boundary: a difference equal to the spread is not enough (diff 2, sds exactly 1 each)
+    at_the_bar = evidence.verdict([0.0, 1.0, 2.0], [-2.0, -1.0, 0.0])
+    assert at_the_bar.difference == 2.0 and at_the_bar.spread == 2.0 and at_the_bar.higher is None
+    assert evidence.verdict([0.0, 1.0, 2.0], [-2.5, -1.5, -0.5]).higher == "A"  # just beyond it
     assert evidence.verdict([1.0, 1.0], [0.0, 0.0]).higher == "A"
 
 

@@ -74,6 +74,13 @@ def test_a_reused_network_trains_exactly_like_a_new_one(data):
     reused = trial(data, epochs=2, seed=5, dropout=0.5, augment=True)
     assert reused.history == fresh.history and reused.val_auc == fresh.val_auc
     assert np.array_equal(reused.val_scores, fresh.val_scores)
+    # and like a network built, compiled and trained from scratch, outside the caches
+    new = small_cnn(data.x_train.shape[1:], dropout=0.5, augment=True, seed=5)
+    new.compile(optimizer=experiments._optimizer("adam", 1e-3), loss="binary_crossentropy")
+    steps = 2 * -(-len(data.x_train) // 32)
+    losses, _ = experiments._train(new, data.x_train, data.y_train, 2, 32, np.full(steps, 1e-3, np.float32), 5)
+    assert losses == fresh.history["loss"]
+    assert np.array_equal(experiments._probabilities(new, data.x_val).astype(np.float32), fresh.val_scores)
 
 
 def test_trial_curves_are_measured_in_inference_mode(data):
@@ -176,6 +183,10 @@ def test_cross_validate_holds_out_each_fold_once_and_never_reads_test(data):
     assert all(s[5] == {"learning_rate": 0.1} for s in seen)
     with pytest.raises(ValueError, match="k=40 folds"):
         cross_validate(data, k=40, trial_fn=fake)
+    with pytest.raises(ValueError, match="split_seed"):
+        cross_validate(data, k=2, split_seed="zero", trial_fn=fake)
+    with pytest.raises(TypeError, match="trial_fn must be callable"):
+        cross_validate(data, k=2, trial_fn="trial")
 
 
 def test_cross_validate_trains_real_trials(data):

@@ -183,6 +183,8 @@ def test_mean_sd_plot_one_panel_per_experiment():
     assert axes[0].get_ylabel() == "auc"
     with pytest.raises(ValueError, match="no summaries"):
         plots.mean_sd_plot({}, {})
+    with pytest.raises(ValueError, match="panel 'again'"):
+        plots.mean_sd_plot({"kernel": summary, "again": summary}, {"kernel": "k"}, "auc")
     plt.close("all")
 
 
