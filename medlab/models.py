@@ -413,6 +413,17 @@ def compression_ratio(encoder):
     return numbers_in / numbers_out
 
 
+def _check_pyramid_shape(input_shape, depth):
+    """(H, W, C) with C known, H and W (where known) divisible by 2 ** depth: an encoder that
+    halves the image ``depth`` times and a decoder that doubles it back to the same size."""
+    if len(input_shape) != 3 or input_shape[2] is None:
+        raise ValueError(f"input_shape must be (H, W, C) with C known, got {input_shape}")
+    for side in input_shape[:2]:
+        if side is not None and side % (2 ** depth):
+            raise ValueError(f"height and width must be divisible by 2 ** depth = {2 ** depth}, "
+                             f"got {input_shape}")
+
+
 def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
                       name="denoiser"):
     """A small U-Net that predicts the correction to a noisy image: x_hat = y + r(y; W).
@@ -450,12 +461,7 @@ def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
     convs = _positive_int("convs", convs)
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
         raise ValueError(f"depth must be an int >= 0, got {depth!r}")
-    if len(input_shape) != 3 or input_shape[2] is None:
-        raise ValueError(f"input_shape must be (H, W, C) with C known, got {input_shape}")
-    for side in input_shape[:2]:
-        if side is not None and side % (2 ** depth):
-            raise ValueError(f"height and width must be divisible by 2 ** depth = {2 ** depth}, "
-                             f"got {input_shape}")
+    _check_pyramid_shape(input_shape, depth)
     layers = keras.layers
 
     def stack(x, f, tag):
@@ -523,12 +529,7 @@ def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_m
     momentum = validate.number("batch_norm_momentum", batch_norm_momentum, 0.0, 1.0)
     if momentum >= 1.0:
         raise ValueError(f"batch_norm_momentum must be < 1, got {batch_norm_momentum!r}")
-    if len(input_shape) != 3 or input_shape[2] is None:
-        raise ValueError(f"input_shape must be (H, W, C) with C known, got {input_shape}")
-    for side in input_shape[:2]:
-        if side is not None and side % (2 ** depth):
-            raise ValueError(f"height and width must be divisible by 2 ** depth = {2 ** depth}, "
-                             f"got {input_shape}")
+    _check_pyramid_shape(input_shape, depth)
     layers = keras.layers
 
     def block(x, filters, tag):
