@@ -144,6 +144,17 @@ def test_info_on_other_npz_and_unknown_files(tmp_path, capsys):
     assert_one_line_error(err)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "not npy"])
+def test_info_lists_a_damaged_array_as_damaged_not_as_needing_pickle(tmp_path, capsys,
+                                                                      write_damaged_npz, damage):
+    arrays = {"train_images": np.zeros((4, 8, 8), np.uint8), "weights": np.ones((2, 3))}
+    path = write_damaged_npz(tmp_path / "cut.npz", arrays, "train_images", damage)
+    code, out, err = run(capsys, "data", "info", path)
+    assert (code, err) == (0, "")
+    assert "train_images: damaged or truncated" in out and "weights: (2, 3) float64" in out
+    assert "pickle" not in out
+
+
 # ---- fetch -------------------------------------------------------------------
 def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, monkeypatch):
     def offline(url, timeout):

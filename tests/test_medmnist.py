@@ -102,6 +102,18 @@ def test_invalid_files_name_the_file_and_the_key(tmp_path, make, key, message):
     assert "bad.npz" in str(info.value) and key in str(info.value)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "header", "not npy", "crc"])
+@pytest.mark.parametrize("key", ["train_images", "test_labels"])
+def test_damaged_array_is_reported_as_damaged_not_as_needing_pickle(tmp_path, write_damaged_npz,
+                                                                     damage, key):
+    path = write_damaged_npz(tmp_path / "cut.npz", valid_arrays(), key, damage)
+    with pytest.raises(ValueError, match="damaged or truncated") as info:
+        load_medmnist(path)
+    message = str(info.value)
+    assert "cut.npz" in message and key in message
+    assert "pickle" not in message and "\n" not in message
+
+
 def test_labels_beyond_n_classes(tmp_path):
     arrays = valid_arrays()
     arrays["train_labels"][0, 0] = 2

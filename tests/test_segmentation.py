@@ -287,6 +287,15 @@ def test_load_masks_reads_optional_fields_and_names_bad_keys(tmp_path):
         load_masks(tmp_path / "absent.npz")
 
 
+@pytest.mark.parametrize("damage", ["truncated", "not npy", "crc"])
+def test_load_masks_names_a_damaged_array(tmp_path, write_damaged_npz, damage):
+    ok = load_masks(write_mask_file(tmp_path / "ok.npz"))
+    arrays = {"images": ok.images, "masks": ok.masks}
+    path = write_damaged_npz(tmp_path / "cut.npz", arrays, "masks", damage)
+    with pytest.raises(ValueError, match=r"cut\.npz: key 'masks' is damaged or truncated"):
+        load_masks(path)
+
+
 def test_run_recipe_trains_and_measures_on_a_small_file(tmp_path, monkeypatch):
     n = 32
     path = write_mask_file(tmp_path / "small.npz", n=n, subject=np.arange(n) // 2,

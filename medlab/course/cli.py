@@ -353,6 +353,7 @@ def _describe_npz(path):
     import numpy as np
 
     from medlab.data.medmnist import load_medmnist
+    from medlab.data.npz import load_array
 
     try:
         splits = load_medmnist(path)
@@ -362,10 +363,10 @@ def _describe_npz(path):
                 lines = [f"{path}: .npz archive, not in MedMNIST format ({problem})"]
                 for key in archive.files:
                     try:
-                        array = archive[key]
+                        array = load_array(archive, key)
                         lines.append(f"  {key}: {array.shape} {array.dtype}")
-                    except ValueError:
-                        lines.append(f"  {key}: object array (needs pickle; not loaded)")
+                    except ValueError as damage:  # damaged, or an object array: not loaded
+                        lines.append(f"  {key}: {damage}")
                 return lines
         except Exception:
             raise problem from None

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from medlab.data.npz import read_array
+
 #: The optional per-image keys and the dtype kinds each accepts.
 OPTIONAL_KEYS = {"pixel_size_mm": "uif", "head_circumference_mm": "uif", "subject": "ui",
                  "filename": "U"}
@@ -85,8 +87,8 @@ def load_masks(path):
     Raises
     ------
     FileNotFoundError, ValueError
-        The file is missing, or a key is missing or has the wrong shape or dtype: the message
-        names the file, the key and what was expected.
+        The file is missing, or a key is missing, damaged or has the wrong shape or dtype: the
+        message names the file, the key and what was expected.
     """
     path = Path(path)
     if not path.is_file():
@@ -99,7 +101,7 @@ def load_masks(path):
         for key in ("images", "masks"):
             if key not in archive.files:
                 _fail(path, f"missing key {key!r}; the file has {sorted(archive.files)}")
-        images, masks = archive["images"], archive["masks"]
+        images, masks = read_array(archive, "images", path), read_array(archive, "masks", path)
         if images.ndim != 3 or images.dtype.kind not in "uif" or min(images.shape) < 1:
             _fail(path, f"'images' has shape {images.shape} and dtype {images.dtype}: expected "
                         "(N, H, W) integers or floats")
@@ -111,7 +113,7 @@ def load_masks(path):
         for key, kinds in OPTIONAL_KEYS.items():
             if key not in archive.files:
                 continue
-            value = archive[key]
+            value = read_array(archive, key, path)
             if value.shape != (len(images),) or value.dtype.kind not in kinds:
                 _fail(path, f"{key!r} has shape {value.shape} and dtype {value.dtype}: expected "
                             f"({len(images)},), one value per image")

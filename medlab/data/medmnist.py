@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from medlab import files, validate
+from medlab.data.npz import read_array
 
 SPLITS = ("train", "val", "test")
 _ZENODO = "https://zenodo.org/records/10519652/files/"
@@ -465,7 +466,7 @@ def load_medmnist(path, n_classes=None):
         If ``path`` does not exist.
     ValueError
         Naming the file and the key: not an ``.npz`` archive, a key missing,
-        object (pickled) arrays, images not uint8 or of the wrong rank, labels
+        an array damaged or truncated, object (pickled) arrays, images not uint8 or of the wrong rank, labels
         not integer, not 2-D, negative or ``>= n_classes``, or images and
         labels with different N.
     """
@@ -488,15 +489,8 @@ def load_medmnist(path, n_classes=None):
                    if f"{s}_{kind}" not in archive.files]
         if missing:
             raise _invalid(path, f"missing key(s) {missing}; the file has {sorted(archive.files)}")
-        arrays = {}
-        for key in (f"{s}_{kind}" for s in SPLITS for kind in ("images", "labels")):
-            try:
-                arrays[key] = archive[key]
-            except ValueError as exc:  # object arrays need pickle, which we refuse
-                raise _invalid(path, f"key {key!r} cannot be loaded without pickle ({exc}); "
-                            "expected a plain numeric array")
-            except Exception as exc:
-                raise _invalid(path, f"key {key!r} is corrupt ({type(exc).__name__}: {exc})")
+        arrays = {key: read_array(archive, key, path)
+                  for key in (f"{s}_{kind}" for s in SPLITS for kind in ("images", "labels"))}
     splits = {}
     for split in SPLITS:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
