@@ -155,6 +155,14 @@ def test_info_lists_a_damaged_array_as_damaged_not_as_needing_pickle(tmp_path, c
     assert "pickle" not in out
 
 
+def test_info_on_random_bytes_named_npz_says_it_is_not_an_npz(tmp_path, capsys):
+    path = tmp_path / "x.npz"
+    path.write_bytes(np.random.default_rng(1).bytes(4096))
+    code, _, err = run(capsys, "data", "info", path)
+    assert code == 1 and "x.npz: not an .npz (zip) file" in err and "pickle" not in err
+    assert_one_line_error(err)
+
+
 # ---- fetch -------------------------------------------------------------------
 def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, monkeypatch):
     def offline(url, timeout):

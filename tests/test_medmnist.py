@@ -136,6 +136,25 @@ def test_not_an_npz_or_missing(tmp_path):
         load_medmnist(tmp_path / "absent.npz")
 
 
+@pytest.mark.parametrize("content", [np.random.default_rng(1).bytes(4096), b"",
+                                     b"\x80\x04\x95pickled"])
+def test_a_file_that_is_not_a_zip_is_not_an_npz_and_pickle_is_never_advised(tmp_path, content):
+    path = tmp_path / "x.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"x\.npz: not an \.npz \(zip\) file") as info:
+        load_medmnist(path)
+    assert "pickle" not in str(info.value)
+
+
+def test_a_damaged_zip_is_named_as_such(tmp_path):
+    whole = write_npz(tmp_path / "whole.npz", valid_arrays()).read_bytes()
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"cut\.npz: a damaged or truncated \.npz") as info:
+        load_medmnist(cut)
+    assert "pickle" not in str(info.value)
+
+
 def test_save_round_trip_and_refusal_to_overwrite(tmp_path):
     arrays = valid_arrays()
     splits = {s: (arrays[f"{s}_images"], arrays[f"{s}_labels"]) for s in ("train", "val", "test")}

@@ -296,6 +296,17 @@ def test_load_masks_names_a_damaged_array(tmp_path, write_damaged_npz, damage):
         load_masks(path)
 
 
+def test_load_masks_refuses_a_file_that_is_not_an_npz(tmp_path):
+    path = tmp_path / "x.npz"
+    path.write_bytes(np.random.default_rng(1).bytes(4096))
+    with pytest.raises(ValueError, match=r"x\.npz: not an \.npz \(zip\) file") as info:
+        load_masks(path)
+    assert "pickle" not in str(info.value)
+    np.save(tmp_path / "single.npy", np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"single\.npy: holds a single \.npy array"):
+        load_masks(tmp_path / "single.npy")
+
+
 def test_run_recipe_trains_and_measures_on_a_small_file(tmp_path, monkeypatch):
     n = 32
     path = write_mask_file(tmp_path / "small.npz", n=n, subject=np.arange(n) // 2,

@@ -350,16 +350,14 @@ def _balance(labels, names):
 
 
 def _describe_npz(path):
-    import numpy as np
-
     from medlab.data.medmnist import load_medmnist
-    from medlab.data.npz import load_array
+    from medlab.data.npz import load_array, open_npz
 
     try:
         splits = load_medmnist(path)
     except ValueError as problem:
         try:
-            with np.load(path, allow_pickle=False) as archive:
+            with open_npz(path, "an .npz archive") as archive:
                 lines = [f"{path}: .npz archive, not in MedMNIST format ({problem})"]
                 for key in archive.files:
                     try:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medlab.data.npz import read_array
+from medlab.data.npz import open_npz, read_array
 
 #: The optional per-image keys and the dtype kinds each accepts.
 OPTIONAL_KEYS = {"pixel_size_mm": "uif", "head_circumference_mm": "uif", "subject": "ui",
@@ -93,10 +93,7 @@ def load_masks(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such mask file (an .npz with 'images' and 'masks')")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    archive = open_npz(path, "a mask file, an .npz with 'images' and 'masks'")
     with archive:
         for key in ("images", "masks"):
             if key not in archive.files:

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from medlab import files, validate
-from medlab.data.npz import read_array
+from medlab.data.npz import open_npz, read_array
 
 SPLITS = ("train", "val", "test")
 _ZENODO = "https://zenodo.org/records/10519652/files/"
@@ -465,7 +465,7 @@ def load_medmnist(path, n_classes=None):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        Naming the file and the key: not an ``.npz`` archive, a key missing,
+        Naming the file and the key: not an ``.npz`` (zip) file or a damaged one, a key missing,
         an array damaged or truncated, object (pickled) arrays, images not uint8 or of the wrong rank, labels
         not integer, not 2-D, negative or ``>= n_classes``, or images and
         labels with different N.
@@ -477,13 +477,8 @@ def load_medmnist(path, n_classes=None):
             f"{path}: no such file (expected a MedMNIST .npz; medlab.data.fetch_medmnist "
             "downloads one)"
         )
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise _invalid(path, f"not a NumPy .npz archive ({type(exc).__name__}: {exc})")
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise _invalid(path, "holds a single .npy array; expected an .npz archive with "
-                    "train_images, train_labels, val_images, ... keys")
+    archive = open_npz(path, "a MedMNIST .npz archive with train_images, train_labels, "
+                             "val_images, ... keys")
     with archive:
         missing = [f"{s}_{kind}" for s in SPLITS for kind in ("images", "labels")
                    if f"{s}_{kind}" not in archive.files]

@@ -5,6 +5,9 @@ a truncated or broken array, and returns raw bytes for a member that is not ``.n
 all. :func:`load_array` reads the member's ``.npy`` header first, so that only a genuine
 object array is reported as needing pickle; anything else that fails is damaged.
 
+:func:`open_npz` opens only what starts like a zip archive, so that NumPy never falls back to
+unpickling a file (and never advises ``allow_pickle=`` for a file nobody identified).
+
 Only NumPy is imported here (``medlab data info`` uses this module).
 """
 
@@ -12,10 +15,46 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["load_array", "read_array"]
+__all__ = ["load_array", "open_npz", "read_array"]
+
+#: First bytes of a zip archive (``.npz``): a file entry, or the end record of an empty one.
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_START = b"\x93NUMPY"
 
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
                    (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def open_npz(path, expected):
+    """Open ``path`` as an ``.npz`` archive (``allow_pickle=False``); use it in a ``with``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    expected : str
+        What the file should hold, for the messages, e.g. ``"an .npz with 'images' and 'masks'"``.
+
+    Returns
+    -------
+    numpy.lib.npyio.NpzFile
+
+    Raises
+    ------
+    ValueError
+        Naming the file: a single ``.npy`` array, not a zip file at all, or a damaged zip.
+    """
+    with open(path, "rb") as handle:
+        start = handle.read(len(_NPY_START))
+    if start.startswith(_NPY_START):
+        raise ValueError(f"{path}: holds a single .npy array; expected {expected}")
+    if not start.startswith(_ZIP_STARTS):
+        raise ValueError(f"{path}: not an .npz (zip) file: a zip archive starts with b'PK', "
+                         f"this file with {start[:4]!r}; expected {expected}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, ...
+        raise ValueError(f"{path}: a damaged or truncated .npz (zip) file "
+                         f"({type(exc).__name__}: {exc}); expected {expected}") from None
 
 
 def _member_name(archive, key):
