@@ -103,6 +103,22 @@ def test_export_limit_and_classes(synth_npz, tmp_path, capsys):
     assert not (tmp_path / "one").exists()
 
 
+def test_export_of_empty_images_names_the_key_and_creates_nothing(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    arrays = {f"{split}_{kind}": value for split in ("train", "val", "test") for kind, value in
+              (("images", rng.integers(0, 256, (4, 8, 8), dtype=np.uint8)),
+               ("labels", np.zeros((4, 1), np.uint8)))}
+    arrays["train_images"] = np.zeros((10, 0, 16), np.uint8)
+    arrays["train_labels"] = np.zeros((10, 1), np.uint8)
+    np.savez(tmp_path / "empty.npz", **arrays)
+    code, _, err = run(capsys, "data", "export", tmp_path / "empty.npz", "--out", tmp_path / "png")
+    assert code == 1 and "empty.npz" in err and "train_images" in err and "(10, 0, 16)" in err
+    assert_one_line_error(err)
+    assert not (tmp_path / "png").exists()
+    code, out, _ = run(capsys, "data", "info", tmp_path / "empty.npz")
+    assert "0x16" not in out and "not in MedMNIST format" in out and "(10, 0, 16)" in out
+
+
 # ---- info --------------------------------------------------------------------
 def test_info_on_npz_folder_dicom_and_nifti(synth_npz, tmp_path, capsys):
     path, _ = synth_npz

@@ -61,6 +61,8 @@ def test_export_refuses_to_overwrite_unless_asked(tmp_path):
         (np.zeros((2, 4, 4)), [0, 1, 1], CLASSES, "labels has shape"),
         (np.full((2, 4, 4), 2.0), [0, 1], CLASSES, r"\[0, 1\]"),
         (np.zeros((2, 4)), [0, 1], CLASSES, "images has shape"),
+        (np.zeros((2, 0, 4)), [0, 1], CLASSES, r"images has shape \(2, 0, 4\).*1 x 1"),
+        (np.zeros((2, 4, 0, 3)), [0, 1], CLASSES, r"images has shape \(2, 4, 0, 3\).*1 x 1"),
         (np.zeros((2, 4, 4)), [0, 1], ["normal", "a/b"], "class_names"),
         (np.zeros((2, 4, 4)), [0, 1], ["same", "same"], "duplicates"),
     ],

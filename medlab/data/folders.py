@@ -78,7 +78,8 @@ def export_image_folder(images, labels, class_names, root, overwrite=False, *, p
     Raises
     ------
     ValueError
-        Bad shapes, dtypes, value ranges, labels or class names.
+        Bad shapes (images smaller than 1 x 1 included), dtypes, value ranges, labels or
+        class names; checked before anything is created.
     FileExistsError
         A target file exists and ``overwrite`` is False (names the first one).
     ValueError
@@ -95,6 +96,9 @@ def export_image_folder(images, labels, class_names, root, overwrite=False, *, p
         raise ValueError(
             f"images has shape {images.shape}; expected (N, H, W), (N, H, W, 1) or (N, H, W, 3)"
         )
+    if min(images.shape[1:3]) < 1:
+        raise ValueError(f"images has shape {images.shape}; expected images of at least "
+                         "1 x 1 pixels")
     labels = np.asarray(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]

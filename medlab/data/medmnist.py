@@ -465,10 +465,12 @@ def load_medmnist(path, n_classes=None):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        Naming the file and the key: not an ``.npz`` (zip) file or a damaged one, a key missing,
-        an array damaged or truncated, object (pickled) arrays, images not uint8 or of the wrong rank, labels
-        not integer, not 2-D, negative or ``>= n_classes``, or images and
-        labels with different N.
+        Naming the file and the key: not an ``.npz`` (zip) file or a damaged one, a key
+        missing, an array damaged or truncated, object (pickled) arrays, images not uint8,
+        of the wrong rank, smaller than 1 x 1 pixels or of another size than the train
+        split's, labels not integer, not 2-D, without a column, with another number of
+        columns than train's, negative or ``>= n_classes``, or images and labels with
+        different N.
     """
     n_classes = validate.integer("n_classes", n_classes, low=1, allow_none=True)
     path = Path(path)
@@ -495,6 +497,13 @@ def load_medmnist(path, n_classes=None):
         if not (images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 3)):
             raise _invalid(path, f"key {key!r} has shape {images.shape}; "
                                  "expected (N, H, W) or (N, H, W, 3)")
+        if min(images.shape[1:3]) < 1:
+            raise _invalid(path, f"key {key!r} has shape {images.shape}; expected images of "
+                                 "at least 1 x 1 pixels")
+        if split != SPLITS[0] and images.shape[1:] != splits[SPLITS[0]].images.shape[1:]:
+            first = splits[SPLITS[0]].images.shape[1:]
+            raise _invalid(path, f"key {key!r} has shape {images.shape} but {SPLITS[0]}_images "
+                                 f"has images of shape {first}; expected the same in every split")
         key = f"{split}_labels"
         if not np.issubdtype(labels.dtype, np.integer):
             raise _invalid(path, f"key {key!r} has dtype {labels.dtype}; "
@@ -502,6 +511,13 @@ def load_medmnist(path, n_classes=None):
         if labels.ndim != 2:
             raise _invalid(path, f"key {key!r} has shape {labels.shape}; "
                                  "expected (N, L), e.g. (N, 1)")
+        if labels.shape[1] < 1:
+            raise _invalid(path, f"key {key!r} has shape {labels.shape}; expected at least one "
+                                 "label column, (N, L) with L >= 1")
+        if split != SPLITS[0] and labels.shape[1] != splits[SPLITS[0]].labels.shape[1]:
+            raise _invalid(path, f"key {key!r} has {labels.shape[1]} label columns but "
+                                 f"{SPLITS[0]}_labels has {splits[SPLITS[0]].labels.shape[1]}; "
+                                 "expected the same in every split")
         if labels.shape[0] != images.shape[0]:
             raise _invalid(path, f"key {key!r} has {labels.shape[0]} rows but {split}_images has "
                         f"{images.shape[0]} images; expected the same N")
