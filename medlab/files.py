@@ -15,6 +15,9 @@ flushed and fsync'ed, the file gets the mode a new file would get under the proc
 umask (``0o666 & ~umask``; :func:`tempfile.mkstemp` alone makes it 0600), and only then is
 it renamed over the target (:func:`os.replace`) or, with ``overwrite=False``, linked to a
 name that must not exist yet (an existing file is never replaced).
+
+Every reader of the kit checks its path first with :func:`regular_file`: opening a FIFO
+waits forever for a writer, and a device or folder is never the file the user meant.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "new_file_mode", "new_folder_mode", "publish", "write_bytes", "write_json", "write_text"]
+__all__ = ["atomic_write", "new_file_mode", "new_folder_mode", "publish", "regular_file",
+           "write_bytes", "write_json", "write_text"]
 
 
 def _umask():
@@ -39,6 +44,48 @@ def _umask():
     mask = os.umask(0o022)  # no getter elsewhere: set and restore
     os.umask(mask)
     return mask
+
+
+def _kind_of(mode):
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def regular_file(path, expected):
+    """``Path(path)`` if it names a regular file (or a link to one), checked without opening it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    expected : str
+        What the file should be, for the message, e.g. ``"a DICOM (.dcm) file"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing is there.
+    ValueError
+        A folder, FIFO, socket or device, refused at once (reading a FIFO would wait forever).
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file (expected {expected})") from None
+    except OSError as exc:  # a path through a file, a loop of links, no permission
+        raise ValueError(f"{path}: cannot be looked at ({exc.strerror}); expected {expected}") \
+            from None
+    if not stat.S_ISREG(mode):
+        kind = _kind_of(mode)
+        raise ValueError(f"{path} is {kind}, not a regular file; expected {expected}")
+    return path
 
 
 def new_file_mode():

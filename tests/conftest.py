@@ -53,3 +53,64 @@ def write_damaged_npz():
         return path
 
     return write
+
+
+#: Seconds a reader may take on a FIFO before the test calls it blocked (generous: a reader
+#: that refuses the FIFO returns at once, one that opens it waits forever).
+FIFO_WAIT_S = 120
+
+
+class _Fifos:
+    """Make FIFOs and call readers on them without ever hanging the test run."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.paths = []
+
+    def make(self, name):
+        """A FIFO (named pipe) ``name`` in the test's folder (sub-folders created)."""
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(path)
+        self.paths.append(path)
+        return path
+
+    def release(self):
+        """Open each FIFO for writing and close it: a reader blocked in open() gets EOF."""
+        for path in self.paths:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # no reader waiting
+                pass
+
+    def call(self, function, *args, **kwargs):
+        """``function(*args, **kwargs)`` in a thread; fail the test if it blocks."""
+        import threading
+
+        outcome = {}
+
+        def target():
+            try:
+                outcome["value"] = function(*args, **kwargs)
+            except BaseException as exc:  # re-raised in the test's thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        thread.join(FIFO_WAIT_S)
+        if thread.is_alive():
+            self.release()
+            thread.join(FIFO_WAIT_S)
+            pytest.fail(f"{getattr(function, '__name__', function)} blocked on a FIFO "
+                        "(opened it instead of refusing it)")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+
+@pytest.fixture
+def fifos(tmp_path):
+    """:class:`_Fifos` in ``tmp_path``; any reader still blocked is released at the end."""
+    made = _Fifos(tmp_path)
+    yield made
+    made.release()

@@ -179,6 +179,19 @@ def test_info_on_random_bytes_named_npz_says_it_is_not_an_npz(tmp_path, capsys):
     assert_one_line_error(err)
 
 
+@pytest.mark.parametrize("name", ["x.dcm", "x.npz", "x.nii.gz", "x"])
+def test_info_refuses_a_fifo_at_once(capsys, fifos, name):
+    code, _, err = fifos.call(run, capsys, "data", "info", fifos.make(name))
+    assert code == 1 and f"{name} is a FIFO (named pipe), not a regular file" in err
+    assert_one_line_error(err)
+
+
+def test_export_refuses_a_fifo_npz_at_once(tmp_path, capsys, fifos):
+    code, _, err = fifos.call(run, capsys, "data", "export", fifos.make("x.npz"),
+                              "--out", tmp_path / "png")
+    assert code == 1 and "x.npz is a FIFO" in err and not (tmp_path / "png").exists()
+
+
 # ---- fetch -------------------------------------------------------------------
 def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, monkeypatch):
     def offline(url, timeout):

@@ -113,6 +113,13 @@ def test_check_names_the_bad_file_or_folder(folder, tmp_path):
         check_image_folder(folder)
 
 
+def test_check_refuses_a_fifo_in_a_class_folder(folder, fifos):
+    fifos.folder = folder
+    fifos.make("normal/x.png")
+    with pytest.raises(ValueError, match=r"x\.png is a FIFO \(named pipe\), not a regular file"):
+        fifos.call(check_image_folder, folder)
+
+
 def test_check_rejects_formats_tensorflow_cannot_decode(folder):
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(folder / "normal" / "tiff.png", format="TIFF")
     with pytest.raises(ValueError, match="tiff.png is a TIFF image"):

@@ -34,6 +34,7 @@ from medlab.data.bundled import (
     PNEUMONIAMNIST_FILE,
     PNEUMONIAMNIST_MD5,
     load_pneumoniamnist,
+    pneumoniamnist_path,
 )
 
 REPO = Path(medlab.__file__).resolve().parents[1]
@@ -161,6 +162,27 @@ def test_a_damaged_zip_is_named_as_such(tmp_path):
     with pytest.raises(ValueError, match=r"cut\.npz: a damaged or truncated \.npz") as info:
         load_medmnist(cut)
     assert "pickle" not in str(info.value)
+
+
+def test_a_fifo_or_folder_is_refused_at_once_naming_it(tmp_path, fifos):
+    pipe = fifos.make("x.npz")
+    with pytest.raises(ValueError, match=r"x\.npz is a FIFO \(named pipe\), not a regular file"):
+        fifos.call(load_medmnist, pipe)
+    with pytest.raises(ValueError, match="is a folder, not a regular file; expected a MedMNIST"):
+        load_medmnist(tmp_path)
+    with pytest.raises(ValueError, match=r"x\.npz is a FIFO"):
+        fifos.call(pneumoniamnist_path, pipe)
+
+
+def test_fetch_refuses_a_fifo_at_the_destination_without_downloading(tmp_path, fifos):
+    pipe = fifos.make("pneumoniamnist.npz")
+
+    def no_download(url, timeout):
+        raise AssertionError("fetch_medmnist tried to download")
+
+    with pytest.raises(ValueError, match=r"pneumoniamnist\.npz is a FIFO"):
+        fifos.call(fetch_medmnist, "pneumoniamnist", root=tmp_path, opener=no_download,
+                   progress=False)
 
 
 def test_save_round_trip_and_refusal_to_overwrite(tmp_path):

@@ -134,6 +134,15 @@ def test_read_dicom_garbage_and_folder(tmp_path):
         read_dicom(tmp_path)
 
 
+def test_readers_refuse_a_fifo_or_device_at_once_naming_it(fifos):
+    for reader, name in ((read_dicom, "x.dcm"), (read_nifti, "x.nii"), (read_nifti, "x.nii.gz")):
+        with pytest.raises(ValueError, match=rf"{name} is a FIFO \(named pipe\), not a regular"):
+            fifos.call(reader, fifos.make(name))
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ValueError, match="/dev/zero is a device, not a regular file"):
+            read_dicom("/dev/zero")
+
+
 # ---- read_nifti ------------------------------------------------------------
 def test_read_nifti_real_epi_volume():
     scan = read_nifti(NIFTI_FILE)

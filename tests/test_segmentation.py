@@ -307,6 +307,13 @@ def test_load_masks_refuses_a_file_that_is_not_an_npz(tmp_path):
         load_masks(tmp_path / "single.npy")
 
 
+def test_load_masks_refuses_a_fifo_or_folder_naming_it(tmp_path, fifos):
+    with pytest.raises(ValueError, match=r"x\.npz is a FIFO \(named pipe\), not a regular file"):
+        fifos.call(load_masks, fifos.make("x.npz"))
+    with pytest.raises(ValueError, match="is a folder, not a regular file"):
+        load_masks(tmp_path)
+
+
 def test_run_recipe_trains_and_measures_on_a_small_file(tmp_path, monkeypatch):
     n = 32
     path = write_mask_file(tmp_path / "small.npz", n=n, subject=np.arange(n) // 2,

@@ -306,9 +306,11 @@ def _data_export(args):
 
 # ---- medlab data info ------------------------------------------------------
 def _data_info(args):
+    from medlab.files import regular_file
+
     path = Path(args.path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+    if not path.is_dir():  # a FIFO or device is refused before anything opens it
+        regular_file(path, "a .npz, DICOM (.dcm), NIfTI (.nii, .nii.gz) file or an image folder")
     if path.is_dir():
         lines = _describe_folder(path)
     elif path.suffix == ".npz":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from medlab import files
 from medlab.data.medmnist import file_md5, load_medmnist
 
 #: The shipped file and its MD5 (the official splits; training images reordered).
@@ -52,9 +53,11 @@ def pneumoniamnist_path(path=None, md5=PNEUMONIAMNIST_MD5):
 def _checked(path, md5, what):
     repair = ("reinstall medlab (pip install --force-reinstall medlab, or `git checkout -- "
               "medlab/data/files` in a source checkout)")
-    if not path.is_file():
+    try:
+        files.regular_file(path, f"the {what} file shipped with medlab; {repair}")
+    except FileNotFoundError:
         raise FileNotFoundError(f"{path}: the {what} file shipped with medlab is missing; "
-                                f"{repair}")
+                                f"{repair}") from None
     got = file_md5(path)
     if got != md5:
         raise ValueError(f"{path}: MD5 is {got}, expected {md5}: the file shipped with medlab is "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -185,8 +186,20 @@ def _class_folders(root):
 
 
 def _class_files(folder):
-    """All files under ``folder``, recursively, as Keras walks it (hidden ones too)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    """All files under ``folder``, recursively, as Keras walks it (hidden ones too).
+
+    A FIFO, device or socket is refused (ValueError naming it): Keras would wait forever
+    reading a FIFO. Broken links are skipped, as Keras skips them.
+    """
+    found = []
+    for path in sorted(folder.rglob("*")):
+        try:
+            if stat.S_ISDIR(path.stat().st_mode):
+                continue
+        except OSError:  # a broken link
+            continue
+        found.append(files.regular_file(path, "image files or sub-folders in a class folder"))
+    return found
 
 
 def check_image_folder(root, n_classes=None, looks=None):

@@ -20,10 +20,10 @@ can any file of your own; ``benchmarks/segmentation.py`` reads any of them.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 
+from medlab import files
 from medlab.data.npz import open_npz, read_array
 
 #: The optional per-image keys and the dtype kinds each accepts.
@@ -87,12 +87,10 @@ def load_masks(path):
     Raises
     ------
     FileNotFoundError, ValueError
-        The file is missing, or a key is missing, damaged or has the wrong shape or dtype: the
+        The file is missing or not a regular file (a folder, FIFO, device), or a key is missing, damaged or has the wrong shape or dtype: the
         message names the file, the key and what was expected.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such mask file (an .npz with 'images' and 'masks')")
+    path = files.regular_file(path, "a mask file, an .npz with 'images' and 'masks'")
     archive = open_npz(path, "a mask file, an .npz with 'images' and 'masks'")
     with archive:
         for key in ("images", "masks"):

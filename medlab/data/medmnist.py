@@ -430,6 +430,7 @@ def fetch_medmnist(flag, size=28, root=None, *, opener=None, timeout=10.0, progr
     root = default_data_root() if root is None else Path(root)
     dest = root / medmnist_filename(flag, size)
     if dest.exists():
+        files.regular_file(dest, f"the official {flag} (size {size}) file")  # a FIFO would hang
         got = file_md5(dest)
         if got == md5:
             return dest
@@ -465,7 +466,7 @@ def load_medmnist(path, n_classes=None):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        Naming the file and the key: not an ``.npz`` (zip) file or a damaged one, a key
+        Naming the file and the key: not a regular file (a folder, FIFO, device), not an ``.npz`` (zip) file or a damaged one, a key
         missing, an array damaged or truncated, object (pickled) arrays, images not uint8,
         of the wrong rank, smaller than 1 x 1 pixels or of another size than the train
         split's, labels not integer, not 2-D, without a column, with another number of
@@ -473,12 +474,7 @@ def load_medmnist(path, n_classes=None):
         different N.
     """
     n_classes = validate.integer("n_classes", n_classes, low=1, allow_none=True)
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path}: no such file (expected a MedMNIST .npz; medlab.data.fetch_medmnist "
-            "downloads one)"
-        )
+    path = files.regular_file(path, "a MedMNIST .npz; medlab.data.fetch_medmnist downloads one")
     archive = open_npz(path, "a MedMNIST .npz archive with train_images, train_labels, "
                              "val_images, ... keys")
     with archive:

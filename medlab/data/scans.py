@@ -15,12 +15,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
 
+from medlab import files
 from medlab.imaging import to_hounsfield
 
 
@@ -87,12 +87,7 @@ class Sample:
 
 
 def _check_file(path, kind):
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file (expected a {kind} file)")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; expected a single {kind} file")
-    return path
+    return files.regular_file(path, f"a single {kind} file")
 
 
 def _float_or_none(value):
@@ -130,7 +125,7 @@ def read_dicom(path) -> Sample:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not DICOM, is truncated, or holds no decodable image.
+        If ``path`` is not a regular file (a folder, FIFO, device), the file is not DICOM, is truncated, or holds no decodable image.
     """
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -241,7 +236,7 @@ def read_nifti(path) -> Sample:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not NIfTI, or is truncated or corrupt.
+        If ``path`` is not a regular file (a folder, FIFO, device), the file is not NIfTI, or is truncated or corrupt.
     """
     import nibabel
 
