@@ -77,6 +77,25 @@ def test_synth_bad_input_is_one_line(tmp_path, capsys, argv, message):
     assert not (tmp_path / "s.npz").exists()
 
 
+@pytest.mark.parametrize("argv, option", [
+    (["--seed", "-1"], "--seed -1"),
+    (["--out", "{file}/s.npz"], "--out"),
+    (["--out", "{folder}.npz", "--force"], "--out"),
+])
+def test_synth_errors_name_the_option(tmp_path, capsys, argv, option):
+    file, folder = tmp_path / "file.txt", tmp_path / "folder"
+    file.write_text("keep me")
+    (tmp_path / "folder.npz").mkdir()
+    argv = [arg.format(file=file, folder=folder) for arg in argv]
+    if "--out" not in argv:
+        argv += ["--out", tmp_path / "s.npz"]
+    code, _, err = run(capsys, "data", "synth", "--n", 7, "--size", 16, *argv)
+    assert code == 2 and err.startswith(f"medlab: error: {option}")
+    assert_one_line_error(err)
+    assert file.read_text() == "keep me" and (tmp_path / "folder.npz").is_dir()
+    assert not (tmp_path / "s.npz").exists()
+
+
 # ---- export ------------------------------------------------------------------
 def test_export_writes_class_folders(synth_npz, tmp_path, capsys):
     path, _ = synth_npz
@@ -117,6 +136,26 @@ def test_export_of_empty_images_names_the_key_and_creates_nothing(tmp_path, caps
     assert not (tmp_path / "png").exists()
     code, out, _ = run(capsys, "data", "info", tmp_path / "empty.npz")
     assert "0x16" not in out and "not in MedMNIST format" in out and "(10, 0, 16)" in out
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--classes", "a,a"], "--classes"),
+    (["--classes", "a/b,c"], "--classes"),
+    (["--classes", "normal,"], "--classes"),
+    (["--out", "{file}"], "--out"),
+    (["--out", "{file}/png"], "--out"),
+])
+def test_export_errors_name_the_option(synth_npz, tmp_path, capsys, argv, option):
+    path, _ = synth_npz
+    file = tmp_path / "file.txt"
+    file.write_text("keep me")
+    argv = [str(arg).format(file=file) for arg in argv]
+    if "--out" not in argv:
+        argv += ["--out", tmp_path / "png"]
+    code, _, err = run(capsys, "data", "export", path, *argv)
+    assert code == 2 and err.startswith(f"medlab: error: {option}")
+    assert_one_line_error(err)
+    assert file.read_text() == "keep me" and not (tmp_path / "png").exists()
 
 
 # ---- info --------------------------------------------------------------------

@@ -238,15 +238,21 @@ def _data_synth(args):
     out = Path(args.out)
     if out.suffix != ".npz":
         raise CLIError(f"--out {out}: expected a file name ending in .npz")
+    _check_output_path("--out", out, folder=False,
+                       expected="a .npz file name (its folder is created if missing)")
     if out.exists() and not args.force:
         raise CLIError(f"{out} exists; pass --force to overwrite it")
     import numpy as np
 
-    from medlab import data
+    from medlab import data, validate
     from medlab.data.medmnist import save_medmnist
     from medlab.data.synthetic import check_memory
     from medlab.imaging import to_uint8
 
+    try:
+        validate.integer("--seed", args.seed, low=0)
+    except validate.ArgumentError as error:
+        raise CLIError(str(error)) from None
     try:  # before anything is allocated
         check_memory(args.n, args.size)
     except ValueError as error:
@@ -266,6 +272,23 @@ def _data_synth(args):
     return 0
 
 
+def _check_output_path(option, path, *, folder, expected):
+    """Refuse at once an output path that is (or runs through) the wrong kind of thing.
+
+    ``folder``: ``path`` must be a folder (or not exist yet), else a file name. Every
+    existing folder above it must be a folder, not a file.
+    """
+    if path.exists():
+        if folder and not path.is_dir():
+            raise CLIError(f"{option} {path} is a file, not a folder; expected {expected}")
+        if not folder and path.is_dir():
+            raise CLIError(f"{option} {path} is a folder; expected {expected}")
+        return
+    above = next((parent for parent in path.parents if parent.exists()), None)
+    if above is not None and not above.is_dir():
+        raise CLIError(f"{option} {path}: {above} is a file, not a folder; expected {expected}")
+
+
 def _data_fetch(args):
     from medlab.data.medmnist import default_data_root, fetch_medmnist, medmnist_filename
 
@@ -278,10 +301,17 @@ def _data_fetch(args):
 
 def _data_export(args):
     from medlab.data import export_image_folder, load_medmnist
+    from medlab.data.folders import check_class_names
 
-    classes = [name.strip() for name in args.classes.split(",")]
+    try:
+        classes = check_class_names([name.strip() for name in args.classes.split(",")],
+                                    "--classes")
+    except ValueError as error:
+        raise CLIError(str(error)) from None
     if args.limit is not None and args.limit < 1:
         raise CLIError(f"--limit {args.limit}: expected a positive number of images")
+    _check_output_path("--out", Path(args.out), folder=True,
+                       expected="a folder to write the class folders into (created if missing)")
     images, labels = load_medmnist(args.npz)[args.split]
     if labels.shape[1] != 1:
         raise CLIError(f"{args.npz}: {args.split}_labels has {labels.shape[1]} label columns "

@@ -33,18 +33,23 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _DECODABLE_FORMATS = {"PNG", "JPEG", "BMP", "GIF"}
 
 
-def _check_class_names(class_names):
-    class_names = [str(name) for name in class_names]
+def check_class_names(class_names, name="class_names"):
+    """``class_names`` as a list of str, checked: plain folder names, no duplicates.
+
+    ``name`` is the argument the messages name (``"--classes"`` on the command line).
+    """
+    class_names = [str(class_name) for class_name in class_names]
     if not class_names:
-        raise ValueError("class_names is empty; expected one folder name per label value")
-    for name in class_names:
-        if not name or name in {".", ".."} or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"{name} is empty; expected one folder name per label value")
+    for class_name in class_names:
+        if (not class_name or class_name in {".", ".."} or "/" in class_name
+                or "\\" in class_name or class_name.startswith(".")):
             raise ValueError(
-                f"class_names contains {name!r}; expected plain folder names "
+                f"{name} contains {class_name!r}; expected plain folder names "
                 "(no slashes, not empty, not starting with '.')"
             )
     if len(set(class_names)) != len(class_names):
-        raise ValueError(f"class_names {class_names} has duplicates; expected one name per class")
+        raise ValueError(f"{name} {class_names} has duplicates; expected one name per class")
     return class_names
 
 
@@ -89,7 +94,7 @@ def export_image_folder(images, labels, class_names, root, overwrite=False, *, p
     from PIL import Image
     from tqdm.auto import tqdm
 
-    class_names = _check_class_names(class_names)
+    class_names = check_class_names(class_names)
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
@@ -419,4 +424,5 @@ def image_folder_dataset(root, image_size=(150, 150), batch_size=32, validation_
     return finish(train, shuffle), finish(val, False)
 
 
-__all__ = ["IMAGE_EXTENSIONS", "export_image_folder", "check_image_folder", "image_folder_dataset"]
+__all__ = ["IMAGE_EXTENSIONS", "export_image_folder", "check_class_names", "check_image_folder",
+           "image_folder_dataset"]
