@@ -87,8 +87,9 @@ def load_masks(path):
     Raises
     ------
     FileNotFoundError, ValueError
-        The file is missing or not a regular file (a folder, FIFO, device), or a key is missing, damaged or has the wrong shape or dtype: the
-        message names the file, the key and what was expected.
+        The file is missing or not a regular file (a folder, FIFO, device), or a key is
+        missing, damaged or has the wrong shape or dtype: the message names the file, the
+        key and what was expected.
     """
     path = files.regular_file(path, "a mask file, an .npz with 'images' and 'masks'")
     archive = open_npz(path, "a mask file, an .npz with 'images' and 'masks'")

@@ -466,12 +466,12 @@ def load_medmnist(path, n_classes=None):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        Naming the file and the key: not a regular file (a folder, FIFO, device), not an ``.npz`` (zip) file or a damaged one, a key
-        missing, an array damaged or truncated, object (pickled) arrays, images not uint8,
-        of the wrong rank, smaller than 1 x 1 pixels or of another size than the train
-        split's, labels not integer, not 2-D, without a column, with another number of
-        columns than train's, negative or ``>= n_classes``, or images and labels with
-        different N.
+        Naming the file and the key: not a regular file (a folder, FIFO, device), not an
+        ``.npz`` (zip) file or a damaged one, a key missing, an array damaged or
+        truncated, object (pickled) arrays, images not uint8, of the wrong rank, smaller
+        than 1 x 1 pixels or of another size than the train split's, labels not integer,
+        not 2-D, without a column, with another number of columns than train's, negative
+        or ``>= n_classes``, or images and labels with different N.
     """
     n_classes = validate.integer("n_classes", n_classes, low=1, allow_none=True)
     path = files.regular_file(path, "a MedMNIST .npz; medlab.data.fetch_medmnist downloads one")

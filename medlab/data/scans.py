@@ -125,7 +125,8 @@ def read_dicom(path) -> Sample:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a regular file (a folder, FIFO, device), the file is not DICOM, is truncated, or holds no decodable image.
+        If ``path`` is not a regular file (a folder, FIFO, device), the file is
+        not DICOM, is truncated, or holds no decodable image.
     """
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -236,7 +237,8 @@ def read_nifti(path) -> Sample:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a regular file (a folder, FIFO, device), the file is not NIfTI, or is truncated or corrupt.
+        If ``path`` is not a regular file (a folder, FIFO, device), the file is
+        not NIfTI, or is truncated or corrupt.
     """
     import nibabel
 
