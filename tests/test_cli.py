@@ -252,6 +252,22 @@ def test_fetch_reports_a_verified_file_already_present(tmp_path, capsys, monkeyp
     assert code == 0 and out == f"{present}: already here, MD5 verified\n"
 
 
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_fetch_root_that_is_a_file_is_named_before_any_download(tmp_path, capsys, monkeypatch,
+                                                                 below):
+    def no_download(url, timeout):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(medmnist, "urlopen", no_download)
+    some_file = tmp_path / "some_file.npz"
+    some_file.write_bytes(b"mine")
+    code, _, err = run(capsys, "data", "fetch", "bloodmnist", "--root", some_file / below)
+    assert code == 2 and err.startswith(f"medlab: error: --root {some_file / below}")
+    assert f"{some_file} is a file, not a folder" in err and "appeared" not in err
+    assert_one_line_error(err)
+    assert some_file.read_bytes() == b"mine"
+
+
 def test_fetch_unknown_flag(capsys, tmp_path):
     code, _, err = run(capsys, "data", "fetch", "catmnist", "--root", tmp_path)
     assert code == 1 and "pneumoniamnist" in err

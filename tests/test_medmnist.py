@@ -406,6 +406,21 @@ def test_fetch_never_overwrites_a_file_with_the_wrong_md5(fake_registry):
 
 
 # ---- where files live ------------------------------------------------------------
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_fetch_into_a_root_that_is_a_file_says_so_before_downloading(tmp_path, below):
+    def no_download(url, timeout):
+        raise AssertionError("a download was attempted")
+
+    some_file = tmp_path / "some_file.npz"
+    some_file.write_bytes(b"mine")
+    with pytest.raises(ValueError, match=rf"root .*: {some_file} is a file, not a folder"):
+        fetch_medmnist("bloodmnist", root=some_file / below, opener=no_download, progress=False)
+    with pytest.raises(ValueError, match=rf"{some_file} is a file, not a folder"):
+        download("file:///nowhere", some_file / below / "x.npz", "0" * 32, opener=no_download,
+                 progress=False)
+    assert some_file.read_bytes() == b"mine"
+
+
 def test_default_data_root(monkeypatch, tmp_path):
     monkeypatch.setenv("MEDLAB_DATA", str(tmp_path))
     assert default_data_root() == tmp_path

@@ -293,6 +293,8 @@ def _data_fetch(args):
     from medlab.data.medmnist import default_data_root, fetch_medmnist, medmnist_filename
 
     root = Path(args.root) if args.root else default_data_root()
+    _check_output_path("--root" if args.root else "the data folder", root, folder=True,
+                       expected="a folder to save the download into (created if missing)")
     existed = (root / medmnist_filename(args.flag.lower(), args.size)).exists()
     path = fetch_medmnist(args.flag, size=args.size, root=root, progress=_show_progress())
     print(f"{path}: {'already here' if existed else 'downloaded'}, MD5 verified")

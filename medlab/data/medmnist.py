@@ -306,6 +306,15 @@ def _manual_hint(md5, dest):
     )
 
 
+def _check_folder(name, folder):
+    """Refuse, before any download, a folder path that is a file or runs through one."""
+    folder = Path(folder)
+    above = next((path for path in (folder, *folder.parents) if path.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ValueError(f"{name} {folder}: {above} is a file, not a folder; expected a folder "
+                         "to save the download into (created if missing)")
+
+
 def download(url, dest, md5, *, opener=None, timeout=10.0, progress=True, chunk_size=1 << 20):
     """Download ``url`` to ``dest`` and verify its MD5, never leaving a partial file.
 
@@ -337,6 +346,8 @@ def download(url, dest, md5, *, opener=None, timeout=10.0, progress=True, chunk_
     ------
     FileExistsError
         If ``dest`` exists (it is left untouched).
+    ValueError
+        If ``dest``'s folder is a file or lies inside one (checked before downloading).
     DownloadError
         If the connection fails or breaks off.
     ValueError
@@ -346,6 +357,7 @@ def download(url, dest, md5, *, opener=None, timeout=10.0, progress=True, chunk_
 
     dest = Path(dest)
     opener = urlopen if opener is None else opener
+    _check_folder("folder", dest.parent)
     if dest.exists():
         raise FileExistsError(f"{dest} exists; not overwriting it")
     digest = hashlib.md5()
@@ -417,7 +429,8 @@ def fetch_medmnist(flag, size=28, root=None, *, opener=None, timeout=10.0, progr
     Raises
     ------
     ValueError
-        Unknown flag or size; or the download's MD5 does not match.
+        Unknown flag or size; ``root`` is a file or lies inside one (checked before
+        downloading); or the download's MD5 does not match.
     FileExistsError
         A file is already at the destination but its MD5 is wrong; it is
         left untouched for you to inspect, move or delete.
@@ -428,6 +441,7 @@ def fetch_medmnist(flag, size=28, root=None, *, opener=None, timeout=10.0, progr
     flag = str(flag).lower()
     url, md5 = medmnist_url(flag, size)
     root = default_data_root() if root is None else Path(root)
+    _check_folder("root", root)
     dest = root / medmnist_filename(flag, size)
     if dest.exists():
         files.regular_file(dest, f"the official {flag} (size {size}) file")  # a FIFO would hang
