@@ -5,7 +5,12 @@ it (naming it) unless ``--force``, which keeps a timestamped copy first; check s
 notebook "has edits" and never advises an action that destroys them.
 """
 
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -101,7 +106,7 @@ def test_release_force_keeps_a_timestamped_copy_first(lessons, capsys):
     answered = _answer(student)
     code, out, _ = _main(capsys, "release", "--force", "--notebooks", str(lessons))
     assert code == 0 and "99_test.ipynb: written (edits kept in " in out
-    copies = list((lessons / "exercises" / "backups").glob("99_test-*.ipynb"))
+    copies = list((lessons / "exercises" / exercises.BACKUPS_FOLDER).glob("99_test-*.ipynb"))
     assert len(copies) == 1 and copies[0].read_bytes() == answered
     assert student.read_bytes() == fresh
     assert _main(capsys, "check", "--notebooks", str(lessons))[0] == 0
@@ -132,3 +137,39 @@ def test_without_a_manifest_a_differing_notebook_counts_as_the_students(lessons,
     student.write_text("my own notes", encoding="utf-8")
     assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 1
     assert student.read_text() == "my own notes"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_backup_is_neither_collected_by_pytest_nor_seen_by_git(tmp_path, capsys):
+    """The reported failure: backups/ beside the student notebooks was run by strict nbval
+    (``make test`` red) and shown by ``git status`` (a student's answers could be committed).
+    The course's own .gitignore, pytest settings and conftest, on a copy of the layout."""
+    course = tmp_path / "course"
+    for name in (".gitignore", "pyproject.toml", "conftest.py", "tools/portability.py",
+                 "tests/nbval_sanitize.cfg"):
+        (course / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, course / name)
+    lessons = course / "notebooks"
+    lessons.mkdir()
+    _lesson(lessons / "99_test.ipynb")
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    answered = _answer(lessons / "exercises" / "99_test.ipynb")
+    assert _main(capsys, "release", "--force", "--notebooks", str(lessons))[0] == 0
+    backups = [p for p in (lessons / "exercises").rglob("99_test-*.ipynb")]
+    assert len(backups) == 1 and backups[0].read_bytes() == answered
+
+    subprocess.run(["git", "init", "-q", str(course)], check=True, timeout=60)
+    seen_by_git = subprocess.run(["git", "-C", str(course), "status", "--porcelain", "--untracked-files=all"],
+                                 check=True, timeout=60, capture_output=True, text=True).stdout
+    assert "notebooks/exercises/99_test.ipynb" in seen_by_git  # the student notebook: yes
+    assert backups[0].name not in seen_by_git
+
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=course, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
+        capture_output=True, text=True)
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert "notebooks/exercises/99_test.ipynb::Cell 0" in collected.stdout
+    assert backups[0].name not in collected.stdout

@@ -677,7 +677,8 @@ def _configure_exercises(parser):
                     "refuses and names it, unless --force.")
     release.add_argument("--force", action="store_true",
                          help="also write over student notebooks that hold edits, after keeping "
-                              "a copy of each in OUT/backups/<lesson>-<timestamp>.ipynb")
+                              "a copy of each in OUT/.backups/<lesson>-<timestamp>.ipynb "
+                              "(a folder that git and pytest ignore)")
     check = actions.add_parser(
         "check", help="say which student notebooks are stale, missing or hold edits",
         description="Compare OUT/<lesson>.ipynb with what 'medlab exercises release' wrote "

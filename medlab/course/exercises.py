@@ -10,7 +10,9 @@ records the SHA-256 of every file :func:`release` wrote, of the solution noteboo
 made from, and of the tooling (:mod:`medlab.course.student_notebook` and ``medlab.checks``).
 :func:`release` writes over a student notebook only when its bytes are still what the
 previous release wrote; a notebook that differs (a student's answers) is refused and named,
-unless ``force``, which first keeps a copy in ``backups/<lesson>-<timestamp>.ipynb``.
+unless ``force``, which first keeps a copy in ``.backups/<lesson>-<timestamp>.ipynb``: a
+dot-folder, which pytest does not collect (strict nbval would run a student's answers) and
+git ignores (its own ``.gitignore``, so that answers are never committed and handed out).
 :func:`status` (``medlab exercises check``) reads only the manifest and hashes while nothing
 changed, so it answers in well under a second, and tells "has edits" (the student's work,
 kept) apart from "stale" (the lesson changed since the release).
@@ -48,8 +50,11 @@ from medlab.course.student_notebook import (  # noqa: F401  (part of this module
 EXERCISES_FOLDER = "exercises"
 #: What release wrote, beside the student notebooks.
 MANIFEST = "MANIFEST.json"
-#: Copies of student notebooks kept by ``release --force``, inside the student folder.
-BACKUPS_FOLDER = "backups"
+#: Copies of student notebooks kept by ``release --force``, inside the student folder: a
+#: dot-folder, so that pytest does not collect them (its default ``norecursedirs``).
+BACKUPS_FOLDER = ".backups"
+#: Written into the backups folder: git ignores the folder wherever it lies.
+_BACKUPS_GITIGNORE = "# Written by 'medlab exercises release --force': students' answers, never committed.\n*\n"
 
 
 class StudentWorkError(ValueError):
@@ -147,6 +152,8 @@ def _write_manifest(out, entries):
 def _backup(path, out, stamp):
     folder = out / BACKUPS_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / ".gitignore").exists():
+        (folder / ".gitignore").write_text(_BACKUPS_GITIGNORE, encoding="utf-8")
     target = folder / f"{path.stem}-{stamp}{path.suffix}"
     n = 2
     while target.exists():
@@ -167,7 +174,7 @@ def release(notebooks=None, out=None, *, force=False):
     Never overwrites or removes a student notebook whose bytes differ from what the
     previous release wrote (see ``MANIFEST.json``): those are refused, all named in one
     :class:`StudentWorkError`, before anything is written, unless ``force``, which first
-    copies each to ``<out>/backups/<lesson>-<timestamp>.ipynb``.
+    copies each to ``<out>/.backups/<lesson>-<timestamp>.ipynb`` (ignored by git and pytest).
 
     Parameters
     ----------
@@ -182,7 +189,7 @@ def release(notebooks=None, out=None, *, force=False):
     -------
     list of (Path, str)
         Each student notebook and "written", "unchanged", "removed (...)" or
-        "written (edits kept in backups/...)".
+        "written (edits kept in .backups/...)".
     """
     notebooks, out = _folders(notebooks, out)
     lessons = lessons_with_exercises(notebooks)
@@ -251,7 +258,8 @@ STATES = {
               "wrote; release keeps it and never overwrites it",
     "stale, edited": "has edits (a student's work), and its lesson changed since the release: "
                      "release keeps it as it is; 'medlab exercises release --force' writes the "
-                     "new version after keeping a copy of this one in backups/",
+                     "new version after keeping a copy of this one in "
+                     f"{BACKUPS_FOLDER}/",
     "orphan": "orphan: its lesson has no exercises any more",
     "orphan, edited": "orphan with edits (a student's work): its lesson has no exercises any "
                       "more; release keeps it",
