@@ -173,3 +173,43 @@ def test_a_backup_is_neither_collected_by_pytest_nor_seen_by_git(tmp_path, capsy
     assert collected.returncode == 0, collected.stdout + collected.stderr
     assert "notebooks/exercises/99_test.ipynb::Cell 0" in collected.stdout
     assert backups[0].name not in collected.stdout
+
+
+def _no_exercise_lesson(path):
+    nb = new_notebook(cells=[new_markdown_cell("# 00 · Map"), new_code_cell("print('no exercise')")])
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("out", ["lessons", "lessons via ..", "lessons via a link", "above the lessons",
+                                 "another course's lessons"])
+@pytest.mark.parametrize("force", [False, True])
+def test_release_refuses_an_out_folder_that_would_clobber_lessons(lessons, tmp_path, capsys, out, force):
+    """The reported failure: ``release --out notebooks --force`` replaced the solution notebooks
+    with student versions and deleted the lessons without exercises."""
+    _no_exercise_lesson(lessons / "00_map.ipynb")
+    other_course = tmp_path / "other" / "notebooks"
+    other_course.mkdir(parents=True)
+    _lesson(other_course / "98_theirs.ipynb")
+    (tmp_path / "link").symlink_to(lessons, target_is_directory=True)
+    folder = {"lessons": lessons, "lessons via ..": lessons / "exercises" / "..",
+              "lessons via a link": tmp_path / "link", "above the lessons": tmp_path,
+              "another course's lessons": other_course}[out]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    code, stdout, err = _main(capsys, "release", "--notebooks", str(lessons), "--out", str(folder),
+                              *(["--force"] if force else []))
+    assert code == 1 and stdout == ""
+    assert err.startswith(f"medlab: error: out {str(folder)!r}: ") and "lessons" in err
+    assert len(err.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before  # nothing written
+    code, _, err = _main(capsys, "check", "--notebooks", str(lessons), "--out", str(folder))
+    assert code == 1 and err.startswith(f"medlab: error: out {str(folder)!r}: ")
+
+
+def test_release_writes_into_an_out_folder_of_its_own(lessons, tmp_path, capsys):
+    _no_exercise_lesson(lessons / "00_map.ipynb")
+    out = tmp_path / "handout"
+    assert _main(capsys, "release", "--notebooks", str(lessons), "--out", str(out))[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == ["99_test.ipynb", "MANIFEST.json"]
+    assert _main(capsys, "check", "--notebooks", str(lessons), "--out", str(out))[0] == 0

@@ -689,7 +689,9 @@ def _configure_exercises(parser):
         sub.add_argument("--notebooks", metavar="DIR",
                          help="folder of the solution notebooks (default notebooks/)")
         sub.add_argument("--out", metavar="DIR",
-                         help="folder of the student notebooks (default NOTEBOOKS/exercises)")
+                         help="folder of the student notebooks (default NOTEBOOKS/exercises); "
+                              "never the lessons' folder, a folder holding it, or one holding "
+                              "lessons with solution blocks")
         sub.set_defaults(handler=handler)
 
 

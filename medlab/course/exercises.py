@@ -78,6 +78,29 @@ def _folders(notebooks, out):
     return notebooks, out
 
 
+def _refuse_lesson_folders(notebooks, out):
+    """Raise when writing student notebooks into ``out`` could overwrite or remove lessons:
+    ``out`` is the lessons' folder (however spelt), holds it, or holds a lesson of its own
+    (a numbered notebook with a solution block, e.g. another checkout's ``notebooks/``)."""
+    lessons, target = notebooks.resolve(), out.resolve()
+    if target == lessons:
+        problem = f"it is the lessons' folder {relative_path(notebooks)}"
+    elif target in lessons.parents:
+        problem = f"it holds the lessons' folder {relative_path(notebooks)}"
+    else:
+        found = next((path for path in sorted(out.glob(NOTEBOOK_GLOB)) if _has_solution_block(path)),
+                     None) if out.is_dir() else None
+        if found is None:
+            return
+        problem = f"it holds the lesson {found.name} (a solution block)"
+    from medlab import validate  # numpy: only for the error
+
+    raise validate.ArgumentError(
+        f"out {str(out)!r}: {problem}, and release would overwrite or remove the lessons; "
+        f"expected a folder of its own for the student notebooks, such as "
+        f"{relative_path(notebooks / EXERCISES_FOLDER)}")
+
+
 def _has_solution_block(path):
     """Whether a code cell of the notebook holds a ``### BEGIN SOLUTION`` line (json only)."""
     text = path.read_text(encoding="utf-8")
@@ -192,6 +215,7 @@ def release(notebooks=None, out=None, *, force=False):
         "written (edits kept in .backups/...)".
     """
     notebooks, out = _folders(notebooks, out)
+    _refuse_lesson_folders(notebooks, out)
     lessons = lessons_with_exercises(notebooks)
     expected = dict(expected_file(path, out) for path in lessons)
     solution_hashes = {out / path.name: _sha256(path.read_bytes()) for path in lessons}
@@ -236,6 +260,7 @@ def stale(notebooks=None, out=None):
     Builds every student notebook anew (seconds); :func:`status` is the fast check.
     """
     notebooks, out = _folders(notebooks, out)
+    _refuse_lesson_folders(notebooks, out)
     expected = expected_files(notebooks, out)
     problems = []
     for path, text in expected.items():
@@ -273,6 +298,7 @@ def status(notebooks=None, out=None):
     its lesson or the tooling changed since the release (or when no manifest exists).
     """
     notebooks, out = _folders(notebooks, out)
+    _refuse_lesson_folders(notebooks, out)
     manifest = read_manifest(out)
     tooling = None
     result = []
