@@ -122,13 +122,54 @@ def test_an_unreleased_lesson_changes_the_student_notebook_only_when_unedited(le
 
 
 def test_an_orphan_with_edits_is_kept(lessons, capsys):
+    """A student notebook that release wrote, whose lesson has no exercise any more."""
+    _lesson(lessons / "98_gone.ipynb")
     assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
     orphan = lessons / "exercises" / "98_gone.ipynb"
-    orphan.write_text("{}", encoding="utf-8")  # not written by release
+    answered = _answer(orphan)
+    _no_exercise_lesson(lessons / "98_gone.ipynb")
     code, out, _ = _main(capsys, "check", "--notebooks", str(lessons))
     assert code == 1 and "98_gone.ipynb: orphan with edits" in out
     assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 1
-    assert orphan.exists()
+    assert orphan.read_bytes() == answered
+
+
+def test_an_unedited_orphan_is_removed(lessons, capsys):
+    _lesson(lessons / "98_gone.ipynb")
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    _no_exercise_lesson(lessons / "98_gone.ipynb")
+    code, out, _ = _main(capsys, "check", "--notebooks", str(lessons))
+    assert code == 1 and "98_gone.ipynb: orphan: its lesson has no exercises" in out
+    code, out, _ = _main(capsys, "release", "--notebooks", str(lessons))
+    assert code == 0 and "98_gone.ipynb: removed" in out
+    assert not (lessons / "exercises" / "98_gone.ipynb").exists()
+    assert set(exercises.read_manifest(lessons / "exercises")) == {"99_test.ipynb"}
+
+
+@pytest.mark.parametrize("name", ["99_test-Copy1.ipynb", "99_my_try.ipynb"])
+def test_a_students_copy_is_tolerated_and_left_alone(lessons, capsys, name):
+    """The reported failure: JupyterLab's Duplicate (``99_test-Copy1.ipynb``) was called an
+    orphan by check, and release refused to write anything."""
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    student = lessons / "exercises" / "99_test.ipynb"
+    copy = lessons / "exercises" / name
+    copy.write_bytes(student.read_bytes())
+    answered = _answer(copy)
+
+    code, out, err = _main(capsys, "check", "--notebooks", str(lessons))
+    assert code == 0 and err == ""
+    assert f"{name}: a student's copy" in out and "orphan" not in out
+    assert out.endswith("student notebooks up to date: 1; a student's copy left as it is: 1\n")
+
+    _lesson(lessons / "99_test.ipynb", extra="\nprint('new material')")  # release has work to do
+    code, out, err = _main(capsys, "release", "--notebooks", str(lessons))
+    assert code == 0 and err == ""
+    assert "99_test.ipynb: written" in out and f"{name}: left as it is (a student's copy" in out
+    assert "new material" in student.read_text()
+    assert copy.read_bytes() == answered
+    assert not (lessons / "exercises" / exercises.BACKUPS_FOLDER).exists()
+    assert set(exercises.read_manifest(lessons / "exercises")) == {"99_test.ipynb"}
+    assert exercises.stale(lessons) == []
 
 
 def test_without_a_manifest_a_differing_notebook_counts_as_the_students(lessons, capsys):

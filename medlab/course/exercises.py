@@ -2,7 +2,8 @@
 
 :func:`release` writes ``notebooks/exercises/<lesson>.ipynb`` for every numbered lesson with
 at least one solution block (the conversion: :mod:`medlab.course.student_notebook`), and
-removes those whose lesson has no exercise any more. Releasing twice writes the same bytes;
+removes those it wrote whose lesson has no exercise any more (a student's copy, any other
+numbered notebook, is left alone). Releasing twice writes the same bytes;
 :func:`stale` lists the student notebooks that differ from a fresh release.
 
 A student's work is never destroyed. Beside the student notebooks, ``MANIFEST.json``
@@ -128,10 +129,17 @@ def expected_files(notebooks=None, out=None):
     return dict(expected_file(path, out) for path in lessons_with_exercises(notebooks))
 
 
-def _orphans(out, expected):
+def _others(out, expected, manifest):
+    """The numbered notebooks of ``out`` that a release would not write: (orphans, copies).
+
+    An orphan is one that release wrote (named in the manifest) for a lesson that has no
+    exercise any more. Any other is a student's: a copy (JupyterLab's "Duplicate" makes
+    ``02_convolution-Copy1.ipynb``) or their own notebook, which release leaves alone."""
     if not out.is_dir():
-        return []
-    return [path for path in sorted(out.glob(NOTEBOOK_GLOB)) if path not in expected]
+        return [], []
+    others = [path for path in sorted(out.glob(NOTEBOOK_GLOB)) if path not in expected]
+    return ([path for path in others if path.name in manifest],
+            [path for path in others if path.name not in manifest])
 
 
 def _sha256(data):
@@ -194,6 +202,8 @@ def _released_as_is(path, entry):
 def release(notebooks=None, out=None, *, force=False):
     """Write the student notebooks; remove those whose lesson has no exercise any more.
 
+    A numbered notebook that release did not write (not in ``MANIFEST.json``: a student's
+    copy, such as JupyterLab's ``02_convolution-Copy1.ipynb``) is left as it is.
     Never overwrites or removes a student notebook whose bytes differ from what the
     previous release wrote (see ``MANIFEST.json``): those are refused, all named in one
     :class:`StudentWorkError`, before anything is written, unless ``force``, which first
@@ -211,8 +221,8 @@ def release(notebooks=None, out=None, *, force=False):
     Returns
     -------
     list of (Path, str)
-        Each student notebook and "written", "unchanged", "removed (...)" or
-        "written (edits kept in .backups/...)".
+        Each student notebook and "written", "unchanged", "removed (...)",
+        "written (edits kept in .backups/...)" or :data:`STUDENTS_COPY_KEPT`.
     """
     notebooks, out = _folders(notebooks, out)
     _refuse_lesson_folders(notebooks, out)
@@ -228,7 +238,8 @@ def release(notebooks=None, out=None, *, force=False):
             plan.append((path, data, "unchanged"))
         else:
             plan.append((path, data, "written"))
-    for path in _orphans(out, expected):
+    orphans, copies = _others(out, expected, manifest)
+    for path in orphans:
         plan.append((path, None, "removed (its lesson has no exercises)"))
     edited = [path for path, _, action in plan if action != "unchanged" and path.exists()
               and not _released_as_is(path, manifest.get(path.name))]
@@ -249,6 +260,7 @@ def release(notebooks=None, out=None, *, force=False):
             entries[path.name] = {"sha256": _sha256(data), "solution_sha256": solution_hashes[path],
                                   "tooling": tooling}
         report.append((path, action))
+    report += [(path, STUDENTS_COPY_KEPT) for path in copies]
     if entries != manifest or not (out / MANIFEST).exists():
         _write_manifest(out, entries)
     return report
@@ -268,7 +280,7 @@ def stale(notebooks=None, out=None):
             problems.append((path, "missing"))
         elif path.read_bytes() != text.encode("utf-8"):
             problems.append((path, "stale: differs from its solution notebook"))
-    for path in _orphans(out, expected):
+    for path in _others(out, expected, read_manifest(out))[0]:
         problems.append((path, "orphan: its lesson has no exercises"))
     return problems
 
@@ -288,7 +300,11 @@ STATES = {
     "orphan": "orphan: its lesson has no exercises any more",
     "orphan, edited": "orphan with edits (a student's work): its lesson has no exercises any "
                       "more; release keeps it",
+    "student's copy": "a student's copy or own notebook (release did not write it): release "
+                      "leaves it as it is",
 }
+#: What :func:`release` reports for a student's copy.
+STUDENTS_COPY_KEPT = "left as it is (a student's copy: release did not write it)"
 
 
 def status(notebooks=None, out=None):
@@ -326,9 +342,11 @@ def status(notebooks=None, out=None):
             result.append((path, "stale"))
         else:
             result.append((path, "up to date"))
-    for path in _orphans(out, expected_paths):
+    orphans, copies = _others(out, expected_paths, manifest)
+    for path in orphans:
         edited = not _released_as_is(path, manifest.get(path.name))
         result.append((path, "orphan, edited" if edited else "orphan"))
+    result += [(path, "student's copy") for path in copies]
     return result
 
 
