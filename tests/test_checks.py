@@ -1,12 +1,23 @@
 """medlab.checks: the reference passes every check, each common mistake fails with its hint,
 and an unfinished or crashing function is reported, never raised."""
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
 
 from medlab import checks, ops
 from test_checks_backprop import RIGHT as BACKPROP_RIGHT
 from test_checks_segmentation import RIGHT as SEGMENTATION_RIGHT
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # ------------------------------------------------ right answers, written as a student would
@@ -324,3 +335,133 @@ def test_same_output_every_time(capsys):
     wrong = lambda x, w: _seed_variant(x, w, channels_first=True)  # noqa: E731
     first = run(capsys, "seed_forward", wrong)
     assert run(capsys, "seed_forward", wrong) == first
+
+
+# ------------------------------------------------ a function that never returns
+class _Endless:
+    """A conv_output_size that loops until ``stop`` is set, which the test does only after the
+    check: it never returns on its own, so no assertion depends on how fast the machine is.
+    ``left`` is set when the function is left (stopped by the check, or by ``stop``)."""
+
+    def __init__(self, wrong_first=False):
+        self.stop, self.left = threading.Event(), threading.Event()
+        self.threads, self.wrong_first = [], wrong_first
+
+    def __call__(self, n, k, p, s):
+        self.threads.append(threading.current_thread())
+        if self.wrong_first and len(self.threads) == 1:
+            return n - k + 2 * p  # wrong, on the first case only
+        try:
+            while not self.stop.is_set():
+                pass
+        finally:
+            self.left.set()
+        return conv_output_size(n, k, p, s)
+
+
+@pytest.fixture
+def endless():
+    function = _Endless()
+    yield function
+    function.stop.set()  # whatever happened, no loop outlives the test
+    assert not function.threads or function.left.wait(60)
+
+
+def _on_main_thread():
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("runs on the main thread only (the test runner runs tests on another)")
+
+
+def test_a_function_that_never_returns_is_stopped_on_the_main_thread(endless, monkeypatch, capsys):
+    """The reported failure: the check hung with no message. On the main thread (a Jupyter
+    kernel, plain Python) a timer signal stops the function; the check prints one message."""
+    _on_main_thread()
+    monkeypatch.setattr(checks.framework, "TIME_LIMIT", 0.5)
+    handler = signal.getsignal(signal.SIGALRM)
+    assert checks.check_conv_output_size(endless) is not True
+    out = capsys.readouterr().out
+    assert out.startswith("conv_output_size: did not return within 0.5 s for case 1 (n=")
+    assert "loop" in out and "still running" not in out
+    assert endless.left.is_set() and not endless.stop.is_set()  # stopped by the check itself
+    assert signal.getsignal(signal.SIGALRM) == handler  # the timer and handler are put back
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_function_that_never_returns_is_reported_from_another_thread(endless, monkeypatch, capsys):
+    """Off the main thread no signal can stop it: the check waits in a thread with a time limit,
+    reports, and says that the function still runs."""
+    monkeypatch.setattr(checks.framework, "TIME_LIMIT", 0.5)
+    verdicts = []
+    checker = threading.Thread(target=lambda: verdicts.append(checks.check_conv_output_size(endless)))
+    checker.start()
+    checker.join(120)
+    assert not checker.is_alive() and verdicts == [False]
+    out = capsys.readouterr().out
+    assert out.startswith("conv_output_size: did not return within 0.5 s for case 1 (n=")
+    assert "still running" in out
+    assert not endless.left.is_set()  # abandoned, not stopped: the fixture stops it
+
+
+def test_a_function_that_fails_then_never_returns_reports_the_failure(monkeypatch, capsys):
+    """After the first failing case the check runs the others to find a hint; one that
+    hangs there is given up (once), and the failure is still reported."""
+    _on_main_thread()
+    monkeypatch.setattr(checks.framework, "TIME_LIMIT", 0.5)
+    function = _Endless(wrong_first=True)
+    try:
+        assert checks.check_conv_output_size(function) is not True
+    finally:
+        function.stop.set()
+    out = capsys.readouterr().out
+    assert out.startswith("conv_output_size: case 1 of ") and "expected" in out
+    assert len(function.threads) == 2  # not run again once it hung
+
+
+def test_a_normal_check_leaves_no_timer_behind(capsys):
+    handler = signal.getsignal(signal.SIGALRM)
+    assert checks.check_conv_output_size(conv_output_size)
+    assert signal.getsignal(signal.SIGALRM) == handler
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("setting", ["soon", "-1", "nan", "1e20"])
+def test_a_bad_time_limit_is_one_clear_line(monkeypatch, setting):
+    monkeypatch.setenv("MEDLAB_CHECK_TIME_LIMIT", setting)
+    with pytest.raises(ValueError, match=r"^MEDLAB_CHECK_TIME_LIMIT '.*': expected a number of seconds"):
+        checks.check_conv_output_size(conv_output_size)
+    monkeypatch.delenv("MEDLAB_CHECK_TIME_LIMIT")
+    with pytest.raises(ValueError, match=r"^time_limit -1: expected a number of seconds"):
+        checks.run_check("conv_output_size", conv_output_size, [], conv_output_size, time_limit=-1)
+
+
+ENDLESS_CHECK = """
+from medlab.checks import check_conv_output_size
+
+def conv_output_size(n, k, p, s):
+    while True:
+        pass
+
+print("verdict:", bool(check_conv_output_size(conv_output_size)))
+"""
+
+
+def test_a_function_that_never_returns_in_plain_python(tmp_path):
+    """Plain Python, the limit set by the environment variable."""
+    script = tmp_path / "endless.py"
+    script.write_text(ENDLESS_CHECK, encoding="utf-8")
+    env = {**os.environ, "MEDLAB_CHECK_TIME_LIMIT": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("conv_output_size: did not return within 1 s for case 1 (n=")
+    assert done.stdout.endswith("verdict: False\n")
+
+
+def test_a_function_that_never_returns_in_a_jupyter_kernel():
+    """In a Jupyter kernel (the cell runs on its main thread), the limit set in the kernel."""
+    nb = new_notebook(cells=[new_code_cell("import medlab.checks.framework\n"
+                                           "medlab.checks.framework.TIME_LIMIT = 1\n" + ENDLESS_CHECK)])
+    NotebookClient(nb, timeout=600, kernel_name="python3", startup_timeout=300).execute()
+    text = "".join(output.get("text", "") for output in nb.cells[0].outputs)
+    assert text.startswith("conv_output_size: did not return within 1 s for case 1 (n=")
+    assert "still running" not in text and text.endswith("verdict: False\n")

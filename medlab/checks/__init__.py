@@ -16,7 +16,10 @@ compares each result with the reference in ``medlab`` (``ops.conv2d``, ``ops.out
   got) and, when the wrong result equals a known wrong variant (a flipped kernel, an
   off-by-one output size, a forgotten bias, ...), the hint for that mistake;
 - the function raises: the case, the exception's type and message;
-- unfinished (``NotImplementedError``) or returning ``None``: says so.
+- unfinished (``NotImplementedError``) or returning ``None``: says so;
+- not returning within :data:`~medlab.checks.framework.TIME_LIMIT` seconds on a case (a loop
+  that never ends): the case, and that it did not return (``MEDLAB_CHECK_TIME_LIMIT``
+  overrides the limit).
 
 A check never raises because the student's function is wrong, and returns a
 :class:`medlab.verify.Verdict` (``True`` or ``False``, shown as nothing when it is a cell's

@@ -7,6 +7,14 @@ A topic module (one per lesson) defines its hints beside the mistakes they expla
     mistakes = [(FLIPPED_KERNEL, lambda x, w: _correlate(x, np.flip(w)))]
     run_check("cross_correlate", student, cases(), reference, mistakes)
 
+Each call of the student's function has a time limit (:data:`TIME_LIMIT` seconds, or the
+environment variable ``MEDLAB_CHECK_TIME_LIMIT``; 0: none): a function that never returns
+(a ``while`` loop whose condition stays true) is reported, naming the case, instead of
+hanging the notebook. On the main thread (a Jupyter kernel, plain Python) a timer signal
+(``SIGALRM``) stops it between two Python instructions; elsewhere (another thread, Windows)
+the function runs in a thread of its own and is abandoned, still running, when time is up.
+Neither can stop compiled code that never gives the interpreter back its turn.
+
 Mistakes name their hint by its Python name, so a misspelt hint is a ``NameError`` when
 the module is imported (and every test fails), never a hint silently missing. Each key is
 registered once in :data:`HINTS`; defining a key twice raises at import.
@@ -16,6 +24,9 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import signal
+import threading
 import zlib
 from dataclasses import dataclass
 
@@ -43,6 +54,103 @@ class Hint(str):
 
 
 _MAX_SHOWN = 64  # print arrays in full only up to this many entries
+
+#: Seconds the student's function may take on one case (0: no limit). Honest code takes well
+#: under a second on every case; the margin is for a slow or busy machine.
+TIME_LIMIT = 30.0
+#: Environment variable that overrides :data:`TIME_LIMIT` (seconds).
+TIME_LIMIT_ENV = "MEDLAB_CHECK_TIME_LIMIT"
+_MAX_TIME_LIMIT = 1_000_000  # the system timer takes no more; 0 means no limit
+
+
+class _OutOfTime(BaseException):
+    """The student's function did not return in time. A ``BaseException``, so that the
+    student's own ``except Exception`` does not swallow it."""
+
+    def __init__(self, abandoned=False):
+        super().__init__()
+        #: whether the function still runs in an abandoned thread
+        self.abandoned = abandoned
+
+
+def _time_limit(time_limit):
+    """Seconds for one case, checked: ``time_limit``, else ``$MEDLAB_CHECK_TIME_LIMIT``, else
+    :data:`TIME_LIMIT`."""
+    from medlab import validate
+
+    setting = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    if time_limit is not None:
+        name, value = "time_limit", time_limit
+    elif setting:
+        name, value = TIME_LIMIT_ENV, setting
+        try:
+            value = float(setting)
+        except ValueError:
+            pass  # refused below, named as given
+    else:
+        name, value = "TIME_LIMIT", TIME_LIMIT
+    try:
+        return validate.number(name, value, low=0, high=_MAX_TIME_LIMIT)
+    except validate.ArgumentError:
+        shown = setting if name == TIME_LIMIT_ENV else value
+        raise validate.ArgumentError(f"{name} {shown!r}: expected a number of seconds in "
+                                     f"[0, {_MAX_TIME_LIMIT}] (0: no limit)") from None
+
+
+def _can_use_alarm():
+    """Whether a SIGALRM timer may stop the function: POSIX, main thread, no timer running,
+    and a handler that can be put back afterwards."""
+    return (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+            and signal.getsignal(signal.SIGALRM) is not None)
+
+
+def _call_with_alarm(function, args, limit):
+    armed = [True]
+
+    def out_of_time(signum, frame):
+        if armed[0]:
+            raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    try:
+        # again every second, should the function catch the first one (a bare ``except:``)
+        signal.setitimer(signal.ITIMER_REAL, limit, 1.0)
+        try:
+            return function(*args)
+        finally:
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _call_in_thread(function, args, limit):
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = function(*args)
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="medlab-check", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        raise _OutOfTime(abandoned=True)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _call(function, args, limit):
+    """``function(*args)``, raising :class:`_OutOfTime` after ``limit`` seconds (0: none)."""
+    if not limit:
+        return function(*args)
+    if _can_use_alarm():
+        return _call_with_alarm(function, args, limit)
+    return _call_in_thread(function, args, limit)
 
 
 # ------------------------------------------------------------------ the framework
@@ -135,6 +243,16 @@ def _safe(function, args):
         return None
 
 
+def _out_of_time(name, number, case, limit, abandoned):
+    lines = [f"{name}: did not return within {limit:g} s for case {number} ({case.describe()}). "
+             "Does a loop never end (a `while` whose condition stays true, a counter never "
+             "updated)?"]
+    lines += _show_inputs(case)
+    if abandoned:
+        lines.append(f"  {name} is still running in the background: restart the kernel to stop it.")
+    print("\n".join(lines))
+
+
 def _unfinished(name):
     return (f"{name}: not done yet (it raises NotImplementedError). Write your code in place "
             f"of the `raise NotImplementedError(...)` line, run that cell, then run this check "
@@ -142,7 +260,7 @@ def _unfinished(name):
 
 
 def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equal=None,
-              explain=None, on_error=None):
+              explain=None, on_error=None, time_limit=None):
     """Run ``student`` on ``cases`` against ``reference``; print the verdict; return it.
 
     Parameters
@@ -166,6 +284,9 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
         ``explain(got, expected, case) -> Hint or None``, used when no variant matches.
     on_error : callable, optional
         ``on_error(exception, case) -> Hint or None`` for a function that raises.
+    time_limit : float, optional
+        Seconds the student's function may take on one case (0: no limit); default
+        ``$MEDLAB_CHECK_TIME_LIMIT``, else :data:`TIME_LIMIT`.
 
     Returns
     -------
@@ -175,6 +296,7 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
         print(f"check_{name} needs the function itself: check_{name}({name}), without calling "
               f"it (got a {type(student).__name__}).")
         return Verdict(False)
+    limit = _time_limit(time_limit)
     convert = _as_array if kind == "array" else _as_number
     equal = equal or (arrays_equal if kind == "array" else numbers_equal)
     cases = iter(cases)
@@ -183,7 +305,10 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
     for number, case in enumerate(cases, 1):
         expected = reference(*case.args)
         try:
-            result = student(*copy.deepcopy(case.args))
+            result = _call(student, copy.deepcopy(case.args), limit)
+        except _OutOfTime as out_of_time:
+            _out_of_time(name, number, case, limit, out_of_time.abandoned)
+            return Verdict(False)
         except NotImplementedError:
             print(_unfinished(name))
             return Verdict(False)
@@ -206,9 +331,13 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
         print(f"{name}: all {len(seen)} test cases pass. Well done!")
         return Verdict(True)
     # the rest of the cases, to tell which mistake explains every result
+    hung = False  # once the function hangs, it is not run again
     for case in cases:
         expected = reference(*case.args)
-        result = _safe(student, case.args)
+        try:
+            result = None if hung else _call(_safe, (student, case.args), limit)
+        except _OutOfTime:
+            result, hung = None, True
         got = None if result is None else convert(result)
         seen.append((case, expected, None if isinstance(got, str) else got))
     case, expected, got = seen[failure - 1]

@@ -710,18 +710,23 @@ def _configure_exercises(parser):
                     "refuses and names it, unless --force.")
     release.add_argument("--force", action="store_true",
                          help="also write over student notebooks that hold edits, after keeping "
-                              "a copy of each in OUT/backups/<lesson>-<timestamp>.ipynb")
+                              "a copy of each in OUT/.backups/<lesson>-<timestamp>.ipynb "
+                              "(a folder that git and pytest ignore)")
     check = actions.add_parser(
         "check", help="say which student notebooks are stale, missing or hold edits",
         description="Compare OUT/<lesson>.ipynb with what 'medlab exercises release' wrote "
                     "and would write now: 'stale' (the lesson changed: the instructor releases "
                     "again), 'has edits' (a student's work, which release keeps), 'missing', "
-                    "'orphan'. Exit 1 if any notebook is not up to date.")
+                    "'orphan'; a numbered notebook that release did not write (a student's copy, "
+                    "e.g. NN_name-Copy1.ipynb) is named and left alone. Exit 1 if any student "
+                    "notebook is not up to date.")
     for sub, handler in ((release, _exercises_release), (check, _exercises_check)):
         sub.add_argument("--notebooks", metavar="DIR",
                          help="folder of the solution notebooks (default notebooks/)")
         sub.add_argument("--out", metavar="DIR",
-                         help="folder of the student notebooks (default NOTEBOOKS/exercises)")
+                         help="folder of the student notebooks (default NOTEBOOKS/exercises); "
+                              "never the lessons' folder, a folder holding it, or one holding "
+                              "lessons with solution blocks")
         sub.set_defaults(handler=handler)
 
 
@@ -740,9 +745,11 @@ def _exercises_check(args):
     from medlab.course import exercises
 
     states = exercises.status(args.notebooks, args.out)
-    not_ok = [(path, state) for path, state in states if state != "up to date"]
-    for path, state in not_ok:
-        print(f"{exercises.relative_path(path)}: {exercises.STATES[state]}")
+    for path, state in states:
+        if state != "up to date":
+            print(f"{exercises.relative_path(path)}: {exercises.STATES[state]}")
+    copies = sum(state == "student's copy" for _, state in states)
+    not_ok = [(path, state) for path, state in states if state not in ("up to date", "student's copy")]
     if not_ok:
         edited = sum("edited" in state for _, state in not_ok)
         others = len(not_ok) - edited
@@ -754,7 +761,8 @@ def _exercises_check(args):
             parts.append(f"{edited} hold edits, which release keeps")
         print("medlab: " + "; ".join(parts), file=sys.stderr)
         return 1
-    print(f"student notebooks up to date: {len(states)}")
+    print(f"student notebooks up to date: {len(states) - copies}"
+          + (f"; a student's copy left as it is: {copies}" if copies else ""))
     return 0
 
 

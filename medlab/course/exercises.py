@@ -2,7 +2,8 @@
 
 :func:`release` writes ``notebooks/exercises/<lesson>.ipynb`` for every numbered lesson with
 at least one solution block (the conversion: :mod:`medlab.course.student_notebook`), and
-removes those whose lesson has no exercise any more. Releasing twice writes the same bytes;
+removes those it wrote whose lesson has no exercise any more (a student's copy, any other
+numbered notebook, is left alone). Releasing twice writes the same bytes;
 :func:`stale` lists the student notebooks that differ from a fresh release.
 
 A student's work is never destroyed. Beside the student notebooks, ``MANIFEST.json``
@@ -10,7 +11,9 @@ records the SHA-256 of every file :func:`release` wrote, of the solution noteboo
 made from, and of the tooling (:mod:`medlab.course.student_notebook` and ``medlab.checks``).
 :func:`release` writes over a student notebook only when its bytes are still what the
 previous release wrote; a notebook that differs (a student's answers) is refused and named,
-unless ``force``, which first keeps a copy in ``backups/<lesson>-<timestamp>.ipynb``.
+unless ``force``, which first keeps a copy in ``.backups/<lesson>-<timestamp>.ipynb``: a
+dot-folder, which pytest does not collect (strict nbval would run a student's answers) and
+git ignores (its own ``.gitignore``, so that answers are never committed and handed out).
 :func:`status` (``medlab exercises check``) reads only the manifest and hashes while nothing
 changed, so it answers in well under a second, and tells "has edits" (the student's work,
 kept) apart from "stale" (the lesson changed since the release).
@@ -48,8 +51,11 @@ from medlab.course.student_notebook import (  # noqa: F401  (part of this module
 EXERCISES_FOLDER = "exercises"
 #: What release wrote, beside the student notebooks.
 MANIFEST = "MANIFEST.json"
-#: Copies of student notebooks kept by ``release --force``, inside the student folder.
-BACKUPS_FOLDER = "backups"
+#: Copies of student notebooks kept by ``release --force``, inside the student folder: a
+#: dot-folder, so that pytest does not collect them (its default ``norecursedirs``).
+BACKUPS_FOLDER = ".backups"
+#: Written into the backups folder: git ignores the folder wherever it lies.
+_BACKUPS_GITIGNORE = "# Written by 'medlab exercises release --force': students' answers, never committed.\n*\n"
 
 
 class StudentWorkError(ValueError):
@@ -71,6 +77,29 @@ def _folders(notebooks, out):
         raise FileNotFoundError(f"{notebooks}: no such folder")
     out = Path(out) if out is not None else notebooks / EXERCISES_FOLDER
     return notebooks, out
+
+
+def _refuse_lesson_folders(notebooks, out):
+    """Raise when writing student notebooks into ``out`` could overwrite or remove lessons:
+    ``out`` is the lessons' folder (however spelt), holds it, or holds a lesson of its own
+    (a numbered notebook with a solution block, e.g. another checkout's ``notebooks/``)."""
+    lessons, target = notebooks.resolve(), out.resolve()
+    if target == lessons:
+        problem = f"it is the lessons' folder {relative_path(notebooks)}"
+    elif target in lessons.parents:
+        problem = f"it holds the lessons' folder {relative_path(notebooks)}"
+    else:
+        found = next((path for path in sorted(out.glob(NOTEBOOK_GLOB)) if _has_solution_block(path)),
+                     None) if out.is_dir() else None
+        if found is None:
+            return
+        problem = f"it holds the lesson {found.name} (a solution block)"
+    from medlab import validate  # numpy: only for the error
+
+    raise validate.ArgumentError(
+        f"out {str(out)!r}: {problem}, and release would overwrite or remove the lessons; "
+        f"expected a folder of its own for the student notebooks, such as "
+        f"{relative_path(notebooks / EXERCISES_FOLDER)}")
 
 
 def _has_solution_block(path):
@@ -100,10 +129,17 @@ def expected_files(notebooks=None, out=None):
     return dict(expected_file(path, out) for path in lessons_with_exercises(notebooks))
 
 
-def _orphans(out, expected):
+def _others(out, expected, manifest):
+    """The numbered notebooks of ``out`` that a release would not write: (orphans, copies).
+
+    An orphan is one that release wrote (named in the manifest) for a lesson that has no
+    exercise any more. Any other is a student's: a copy (JupyterLab's "Duplicate" makes
+    ``02_convolution-Copy1.ipynb``) or their own notebook, which release leaves alone."""
     if not out.is_dir():
-        return []
-    return [path for path in sorted(out.glob(NOTEBOOK_GLOB)) if path not in expected]
+        return [], []
+    others = [path for path in sorted(out.glob(NOTEBOOK_GLOB)) if path not in expected]
+    return ([path for path in others if path.name in manifest],
+            [path for path in others if path.name not in manifest])
 
 
 def _sha256(data):
@@ -147,6 +183,8 @@ def _write_manifest(out, entries):
 def _backup(path, out, stamp):
     folder = out / BACKUPS_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / ".gitignore").exists():
+        (folder / ".gitignore").write_text(_BACKUPS_GITIGNORE, encoding="utf-8")
     target = folder / f"{path.stem}-{stamp}{path.suffix}"
     n = 2
     while target.exists():
@@ -164,10 +202,12 @@ def _released_as_is(path, entry):
 def release(notebooks=None, out=None, *, force=False):
     """Write the student notebooks; remove those whose lesson has no exercise any more.
 
+    A numbered notebook that release did not write (not in ``MANIFEST.json``: a student's
+    copy, such as JupyterLab's ``02_convolution-Copy1.ipynb``) is left as it is.
     Never overwrites or removes a student notebook whose bytes differ from what the
     previous release wrote (see ``MANIFEST.json``): those are refused, all named in one
     :class:`StudentWorkError`, before anything is written, unless ``force``, which first
-    copies each to ``<out>/backups/<lesson>-<timestamp>.ipynb``.
+    copies each to ``<out>/.backups/<lesson>-<timestamp>.ipynb`` (ignored by git and pytest).
 
     Parameters
     ----------
@@ -181,10 +221,11 @@ def release(notebooks=None, out=None, *, force=False):
     Returns
     -------
     list of (Path, str)
-        Each student notebook and "written", "unchanged", "removed (...)" or
-        "written (edits kept in backups/...)".
+        Each student notebook and "written", "unchanged", "removed (...)",
+        "written (edits kept in .backups/...)" or :data:`STUDENTS_COPY_KEPT`.
     """
     notebooks, out = _folders(notebooks, out)
+    _refuse_lesson_folders(notebooks, out)
     lessons = lessons_with_exercises(notebooks)
     expected = dict(expected_file(path, out) for path in lessons)
     solution_hashes = {out / path.name: _sha256(path.read_bytes()) for path in lessons}
@@ -197,7 +238,8 @@ def release(notebooks=None, out=None, *, force=False):
             plan.append((path, data, "unchanged"))
         else:
             plan.append((path, data, "written"))
-    for path in _orphans(out, expected):
+    orphans, copies = _others(out, expected, manifest)
+    for path in orphans:
         plan.append((path, None, "removed (its lesson has no exercises)"))
     edited = [path for path, _, action in plan if action != "unchanged" and path.exists()
               and not _released_as_is(path, manifest.get(path.name))]
@@ -218,6 +260,7 @@ def release(notebooks=None, out=None, *, force=False):
             entries[path.name] = {"sha256": _sha256(data), "solution_sha256": solution_hashes[path],
                                   "tooling": tooling}
         report.append((path, action))
+    report += [(path, STUDENTS_COPY_KEPT) for path in copies]
     if entries != manifest or not (out / MANIFEST).exists():
         _write_manifest(out, entries)
     return report
@@ -229,6 +272,7 @@ def stale(notebooks=None, out=None):
     Builds every student notebook anew (seconds); :func:`status` is the fast check.
     """
     notebooks, out = _folders(notebooks, out)
+    _refuse_lesson_folders(notebooks, out)
     expected = expected_files(notebooks, out)
     problems = []
     for path, text in expected.items():
@@ -236,7 +280,7 @@ def stale(notebooks=None, out=None):
             problems.append((path, "missing"))
         elif path.read_bytes() != text.encode("utf-8"):
             problems.append((path, "stale: differs from its solution notebook"))
-    for path in _orphans(out, expected):
+    for path in _others(out, expected, read_manifest(out))[0]:
         problems.append((path, "orphan: its lesson has no exercises"))
     return problems
 
@@ -251,11 +295,16 @@ STATES = {
               "wrote; release keeps it and never overwrites it",
     "stale, edited": "has edits (a student's work), and its lesson changed since the release: "
                      "release keeps it as it is; 'medlab exercises release --force' writes the "
-                     "new version after keeping a copy of this one in backups/",
+                     "new version after keeping a copy of this one in "
+                     f"{BACKUPS_FOLDER}/",
     "orphan": "orphan: its lesson has no exercises any more",
     "orphan, edited": "orphan with edits (a student's work): its lesson has no exercises any "
                       "more; release keeps it",
+    "student's copy": "a student's copy or own notebook (release did not write it): release "
+                      "leaves it as it is",
 }
+#: What :func:`release` reports for a student's copy.
+STUDENTS_COPY_KEPT = "left as it is (a student's copy: release did not write it)"
 
 
 def status(notebooks=None, out=None):
@@ -265,6 +314,7 @@ def status(notebooks=None, out=None):
     its lesson or the tooling changed since the release (or when no manifest exists).
     """
     notebooks, out = _folders(notebooks, out)
+    _refuse_lesson_folders(notebooks, out)
     manifest = read_manifest(out)
     tooling = None
     result = []
@@ -292,9 +342,11 @@ def status(notebooks=None, out=None):
             result.append((path, "stale"))
         else:
             result.append((path, "up to date"))
-    for path in _orphans(out, expected_paths):
+    orphans, copies = _others(out, expected_paths, manifest)
+    for path in orphans:
         edited = not _released_as_is(path, manifest.get(path.name))
         result.append((path, "orphan, edited" if edited else "orphan"))
+    result += [(path, "student's copy") for path in copies]
     return result
 
 
