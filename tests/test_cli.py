@@ -144,6 +144,34 @@ def test_info_on_other_npz_and_unknown_files(tmp_path, capsys):
     assert_one_line_error(err)
 
 
+def test_info_refuses_a_cmyk_jpeg_in_the_color_mode_that_cannot_read_it(synth_npz, tmp_path,
+                                                                         capsys):
+    from PIL import Image
+
+    folder = tmp_path / "png"
+    run(capsys, "data", "export", synth_npz[0], "--out", folder)
+    cmyk = folder / "normal" / "scan.jpg"
+    Image.new("CMYK", (16, 16), (10, 20, 30, 40)).save(cmyk)
+    code, _, err = run(capsys, "data", "info", folder)
+    assert code == 1 and f"{cmyk} is a CMYK JPEG" in err and "color mode 'grayscale'" in err
+    assert_one_line_error(err)
+    code, out, _ = run(capsys, "data", "info", folder, "--color-mode", "rgb")
+    assert code == 0 and "16x16 CMYK (1)" in out
+    code, _, err = run(capsys, "data", "info", synth_npz[0], "--color-mode", "rgb")
+    assert code == 2 and "--color-mode" in err and "image folder" in err
+
+
+def test_info_checks_an_image_folder_without_tensorflow(synth_npz, tmp_path, capsys):
+    run(capsys, "data", "export", synth_npz[0], "--out", tmp_path / "png")
+    probe = ("import contextlib, io, sys\nfrom medlab.course import cli\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             f"    code = cli.main(['data', 'info', {str(tmp_path / 'png')!r}])\n"
+             "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.splitlines()[-1] == "0 False False"
+
+
 # ---- fetch -------------------------------------------------------------------
 def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, monkeypatch):
     def offline(url, timeout):

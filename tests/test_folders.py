@@ -1,5 +1,8 @@
 """Image folders: exporting PNGs and reading them into tf.data (medlab.data.folders)."""
 
+import io
+import struct
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -115,6 +118,132 @@ def test_check_rejects_formats_tensorflow_cannot_decode(folder):
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(folder / "normal" / "tiff.png", format="TIFF")
     with pytest.raises(ValueError, match="tiff.png is a TIFF image"):
         check_image_folder(folder)
+
+
+# ---- what TensorFlow's decoder accepts ------------------------------------------
+COLOR_MODES = ("grayscale", "rgb", "rgba")
+
+
+def _encoded(image, image_format, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def _bmp(bits, rows, palette=b"", core_header=False, compression=0, masks=b"", data=None):
+    """A bottom-up BMP, 8 pixels wide, written byte by byte (Pillow writes only some kinds)."""
+    height, width = len(rows), 8
+    if data is None:
+        data = b"".join(row + b"\0" * (-len(row) % 4) for row in reversed(rows))
+    if core_header:  # OS/2 BITMAPCOREHEADER
+        info = struct.pack("<IHHHH", 12, width, height, 1, bits)
+    else:
+        info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, bits, compression, len(data),
+                           2835, 2835, len(palette) // 4, 0) + masks
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + data
+
+
+def image_zoo():
+    """Files of every kind a class folder may hold: name -> bytes."""
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8))
+    blocks = np.kron(rng.integers(0, 256, (3, 4, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    smooth = Image.fromarray(blocks)  # JPEG-friendly: compare decoders closely
+    zoo = {f"png {mode}": _encoded(rgb.convert(mode), "PNG")
+           for mode in ("1", "L", "LA", "P", "RGB", "RGBA")}
+    zoo["png 16-bit"] = _encoded(Image.fromarray(rng.integers(0, 65536, (8, 8), dtype=np.uint16)),
+                                 "PNG")
+    zoo.update({f"jpeg {mode}": _encoded(smooth.convert(mode), "JPEG", quality=95)
+                for mode in ("L", "RGB", "CMYK")})
+    zoo["jpeg progressive"] = _encoded(smooth, "JPEG", quality=95, progressive=True)
+    zoo["jpeg CMYK progressive"] = _encoded(smooth.convert("CMYK"), "JPEG", quality=95,
+                                            progressive=True)
+    zoo["mpo"] = _encoded(smooth, "MPO", save_all=True, append_images=[smooth.rotate(90)])
+    zoo.update({f"gif {mode}": _encoded(rgb.convert(mode), "GIF") for mode in ("L", "P")})
+    zoo["gif animated"] = _encoded(rgb.convert("P"), "GIF", save_all=True,
+                                   append_images=[rgb.rotate(90).convert("P")])
+    zoo.update({f"bmp {mode}": _encoded(rgb.convert(mode), "BMP")
+                for mode in ("1", "L", "P", "RGB", "RGBA")})
+    pixels = rng.integers(0, 256, (4, 8, 3), dtype=np.uint8)
+    zoo["bmp OS/2"] = _bmp(24, [row[:, ::-1].tobytes() for row in pixels], core_header=True)
+    grey16 = b"".join(bytes([17 * i] * 3 + [0]) for i in range(16))
+    zoo["bmp 4-bit"] = _bmp(4, [bytes(range(16))[:4]] * 4, palette=grey16)
+    zoo["bmp 16-bit"] = _bmp(16, [struct.pack("<8H", *range(0, 32000, 4000))] * 4)
+    run_lengths = b"".join(bytes([8, 60 * row, 0, 0]) for row in range(4)) + b"\0\1"
+    zoo["bmp 8-bit RLE"] = _bmp(8, [bytes(8)] * 4, compression=1, data=run_lengths,
+                                palette=b"".join(bytes([i] * 3 + [0]) for i in range(256)))
+    zoo["bmp 32-bit bit fields"] = _bmp(
+        32, [np.hstack([row[:, ::-1], np.full((8, 1), 255, np.uint8)]).tobytes() for row in pixels],
+        compression=3, masks=struct.pack("<III", 0xFF0000, 0xFF00, 0xFF))
+    zoo["tiff"] = _encoded(rgb, "TIFF")
+    return zoo
+
+
+def _pillow_rgb(data):
+    """The picture a file holds, as Pillow reads it (None where Pillow is no reference)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.mode.startswith("I"):
+                return None  # 16-bit: Pillow clips where TensorFlow rescales
+            return np.asarray(image.convert("RGB"), dtype=np.int16)
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def tensorflow_reads(data, color_mode):
+    """Keras's decode succeeds, and in colour it gives the picture Pillow sees."""
+    from medlab import tf
+
+    channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[color_mode]
+    try:
+        decoded = tf.image.decode_image(data, channels=channels, expand_animations=False).numpy()
+    except tf.errors.InvalidArgumentError:
+        return False
+    reference = _pillow_rgb(data)
+    if channels == 1 or reference is None:
+        return True
+    difference = np.abs(decoded[..., :3].astype(np.int16) - reference)
+    return bool(difference.mean() <= 2.0) if data[:2] == b"\xff\xd8" else not difference.any()
+
+
+def medlab_accepts(path, color_mode):
+    """check_image_folder's verdict on a folder whose one class holds only ``path``."""
+    try:
+        check_image_folder(path.parent.parent, color_mode=color_mode)
+    except ValueError as problem:
+        assert str(problem).startswith(str(path)) and "\n" not in str(problem)
+        return False
+    return True
+
+
+def test_checked_files_are_exactly_the_ones_tensorflow_reads(tmp_path):
+    """Accepted: Keras's decoder reads the picture. Refused: it fails, or misreads it."""
+    verdicts, disagreements = {}, []
+    for name, data in image_zoo().items():
+        path = tmp_path / name.replace(" ", "_").replace("/", "") / "class" / "image.png"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        for color_mode in COLOR_MODES:
+            ours, theirs = medlab_accepts(path, color_mode), tensorflow_reads(data, color_mode)
+            verdicts[name, color_mode] = ours
+            if ours != theirs:
+                disagreements.append(f"{name} ({color_mode}): medlab {ours}, TensorFlow {theirs}")
+    assert disagreements == []
+    # the zoo holds both kinds for every color mode
+    assert all({verdicts[name, mode] for name, _ in verdicts} == {True, False} for mode in COLOR_MODES)
+
+
+def test_cmyk_jpeg_is_named_unless_read_in_colour(folder):
+    cmyk = folder / "normal" / "scan.jpg"
+    Image.new("CMYK", (16, 16), (10, 20, 30, 40)).save(cmyk)
+    with pytest.raises(ValueError, match=r"scan\.jpg is a CMYK JPEG.*'grayscale'.*'rgb'"):
+        check_image_folder(folder)
+    assert len(check_image_folder(folder, color_mode="rgb")["normal"]) == 11
+    with pytest.raises(ValueError, match=r"scan\.jpg is a CMYK JPEG"):
+        image_folder_dataset(folder, image_size=(16, 16), verbose=False)  # before training
+    dataset = image_folder_dataset(folder, image_size=(16, 16), color_mode="rgb", verbose=False)
+    assert sum(int(y.shape[0]) for _, y in dataset) == 21
 
 
 # ---- image_folder_dataset ------------------------------------------------------

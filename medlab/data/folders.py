@@ -29,7 +29,12 @@ from medlab.imaging import to_uint8
 
 #: Extensions Keras' image_dataset_from_directory reads; everything else it skips.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-_DECODABLE_FORMATS = {"PNG", "JPEG", "BMP", "GIF"}
+#: Channels Keras asks TensorFlow's decoder for, per ``color_mode``.
+COLOR_MODE_CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+#: First bytes by which ``tf.io.decode_image`` tells formats apart (it ignores the file name).
+_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP"}
+#: Bit masks of the one bit-field BMP layout TensorFlow reads right (it ignores the masks).
+_BMP_STANDARD_MASKS = (0xFF0000, 0xFF00, 0xFF)
 
 
 def _check_class_names(class_names):
@@ -185,13 +190,99 @@ def _class_files(folder):
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
-def check_image_folder(root, n_classes=None, looks=None):
+def _sniffed_format(head):
+    """The format ``tf.io.decode_image`` sees in a file's first bytes, or None."""
+    for signature, image_format in _SIGNATURES.items():
+        if head.startswith(signature):
+            return image_format
+    return None
+
+
+def _bmp_kind_problem(head, mode):
+    """Why TensorFlow's BMP decoder fails on or misreads this BMP, or None."""
+    header_size = int.from_bytes(head[14:18], "little")
+    if header_size < 40:
+        return "an OS/2 BMP"
+    bits = int.from_bytes(head[28:30], "little")
+    compression = int.from_bytes(head[30:34], "little")
+    if bits not in (8, 24, 32):
+        return f"a {bits}-bit BMP"
+    masks = tuple(int.from_bytes(head[at:at + 4], "little") for at in (54, 58, 62))
+    if compression == 3 and bits == 32 and masks == _BMP_STANDARD_MASKS:
+        pass  # bit fields in the order TensorFlow assumes anyway
+    elif compression != 0:
+        return f"a compressed BMP (compression type {compression})"
+    if bits == 8 and mode != "L":
+        return "an 8-bit BMP with a colour palette (TensorFlow ignores palettes)"
+    return None
+
+
+def _decoder_problem(image_format, mode, head, color_mode):
+    """Why TensorFlow's decoder refuses (or misreads) this image in ``color_mode``, or None."""
+    channels = COLOR_MODE_CHANNELS[color_mode]
+    if image_format == "JPEG":
+        if channels == 4:
+            return ("is a JPEG, which TensorFlow decodes with 1 or 3 channels, not in color mode "
+                    "'rgba'; read it in color mode 'rgb' or convert it to PNG")
+        if mode == "CMYK" and channels == 1:
+            return ("is a CMYK JPEG, which TensorFlow cannot decode in color mode 'grayscale'; "
+                    "save it as a greyscale or RGB image (PNG, say) or read it in color mode 'rgb'")
+    elif image_format == "GIF" and channels != 3:
+        return (f"is a GIF, which TensorFlow decodes only in color mode 'rgb', not "
+                f"{color_mode!r}; convert it to PNG")
+    elif image_format == "BMP":
+        kind = _bmp_kind_problem(head, mode)
+        if kind:
+            return (f"is {kind}; TensorFlow decodes only uncompressed 24- and 32-bit BMPs and "
+                    "8-bit grey ones: convert it to PNG")
+        if channels == 1:
+            return ("is a BMP, which TensorFlow cannot decode in color mode 'grayscale'; "
+                    "convert it to PNG or read it in color mode 'rgb'")
+    return None
+
+
+def _check_image_file(path, color_mode):
+    """Check that Keras's decoder reads ``path`` in ``color_mode``; return (height, width, mode).
+
+    Raises ValueError naming the file and what is wrong with it.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    with open(path, "rb") as handle:
+        head = handle.read(66)
+    try:
+        with Image.open(path) as image:
+            look = (image.height, image.width, image.mode)
+            pillow_format = image.format
+            image.verify()  # checks structure and checksums without full decoding
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValueError(f"{path} is corrupt or not an image ({exc})") from None
+    image_format = _sniffed_format(head)
+    if image_format is None:
+        raise ValueError(
+            f"{path} is a {pillow_format} image; expected PNG, JPEG, BMP or GIF "
+            "(the formats TensorFlow decodes)"
+        )
+    problem = _decoder_problem(image_format, look[2], head, color_mode)
+    if problem:
+        raise ValueError(f"{path} {problem}")
+    return look
+
+
+def check_image_folder(root, n_classes=None, looks=None, color_mode="grayscale"):
     """Validate an image folder; return its class names and files per class.
 
     Every class folder must hold at least one image, and every file in it
-    must be an image Keras can decode (PNG, JPEG, BMP or GIF, checked with
-    Pillow). Hidden class folders (``.ipynb_checkpoints``) and hidden
-    non-image files (``.DS_Store``) are ignored.
+    must be an image that Keras's decoder (``tf.io.decode_image``) reads in
+    ``color_mode``: PNG, JPEG, BMP or GIF, told apart by their first bytes
+    as TensorFlow does, in a kind that decoder accepts (checked with Pillow,
+    without TensorFlow). Hidden class folders (``.ipynb_checkpoints``) and
+    hidden non-image files (``.DS_Store``) are ignored.
+
+    What TensorFlow decodes in each color mode: PNG in all three; JPEG in
+    "grayscale" and "rgb" (a CMYK JPEG only in "rgb"); GIF only in "rgb";
+    BMP in "rgb" and "rgba", and only uncompressed 24- and 32-bit ones and
+    8-bit grey ones.
 
     Parameters
     ----------
@@ -202,6 +293,8 @@ def check_image_folder(root, n_classes=None, looks=None):
         Filled with ``path -> (height, width, mode)`` of every image (Pillow's
         mode, e.g. ``"L"`` or ``"RGB"``), read while checking, so that callers
         need not open the files again.
+    color_mode : {"grayscale", "rgb", "rgba"}
+        The color mode the images will be read in (see :func:`image_folder_dataset`).
 
     Returns
     -------
@@ -215,10 +308,10 @@ def check_image_folder(root, n_classes=None, looks=None):
         If ``root`` does not exist.
     ValueError
         Naming the folder or file: ``root`` not a folder, wrong number of
-        class folders, an empty class folder, a non-image or corrupt file.
+        class folders, an empty class folder, a non-image or corrupt file, an
+        image TensorFlow's decoder refuses in ``color_mode``.
     """
-    from PIL import Image, UnidentifiedImageError
-
+    validate.choice("color_mode", color_mode, tuple(COLOR_MODE_CHANNELS))
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(
@@ -245,19 +338,9 @@ def check_image_folder(root, n_classes=None, looks=None):
                     f"{path} is not an image file; expected only {', '.join(IMAGE_EXTENSIONS)} "
                     "files in class folders (move other files elsewhere)"
                 )
-            try:
-                with Image.open(path) as image:
-                    image_format = image.format
-                    if looks is not None:
-                        looks[path] = (image.height, image.width, image.mode)
-                    image.verify()  # checks structure and checksums without full decoding
-            except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-                raise ValueError(f"{path} is corrupt or not an image ({exc})") from None
-            if image_format not in _DECODABLE_FORMATS:
-                raise ValueError(
-                    f"{path} is a {image_format} image; expected PNG, JPEG, BMP or GIF "
-                    "(the formats TensorFlow decodes)"
-                )
+            look = _check_image_file(path, color_mode)
+            if looks is not None:
+                looks[path] = look
             images.append(path)
         if not images:
             raise ValueError(f"class folder {folder} is empty; expected at least one image")
@@ -321,7 +404,8 @@ def image_folder_dataset(root, image_size=(150, 150), batch_size=32, validation_
     root : str or os.PathLike
         Folder with exactly two class sub-folders; alphabetical order gives
         labels 0 and 1. Hidden folders (``.ipynb_checkpoints``) are ignored.
-        Checked first with :func:`check_image_folder`.
+        Every file is checked first, before any training, with
+        :func:`check_image_folder` (in ``color_mode``).
     image_size : (int, int)
         (height, width) every image is resized to, bilinear.
     batch_size : int
@@ -332,7 +416,8 @@ def image_folder_dataset(root, image_size=(150, 150), batch_size=32, validation_
         Seed of the file shuffle, the train/validation split and the
         per-epoch batch order.
     color_mode : {"grayscale", "rgb", "rgba"}
-        1, 3 or 4 channels.
+        1, 3 or 4 channels. TensorFlow decodes BMP files only in "rgb" and
+        "rgba", GIF files only in "rgb", JPEG files not in "rgba".
     interpolation : str
         Resampling used to resize: ``"bilinear"`` (default), ``"nearest"``
         (keeps label values, and is what ``ImageDataGenerator`` does by
@@ -362,12 +447,13 @@ def image_folder_dataset(root, image_size=(150, 150), batch_size=32, validation_
 
     height, width = _check_positive_ints(image_size, "image_size", 2)
     batch_size = _check_positive_ints(batch_size, "batch_size", 1)
-    validate.choice("color_mode", color_mode, ("grayscale", "rgb", "rgba"))
+    validate.choice("color_mode", color_mode, tuple(COLOR_MODE_CHANNELS))
     if validation_split is not None and not 0.0 < float(validation_split) < 1.0:
         raise ValueError(
             f"validation_split={validation_split!r}; expected a fraction in (0, 1) or None")
     looks = {}
-    class_names = list(check_image_folder(root, n_classes=2, looks=looks))
+    class_names = list(check_image_folder(root, n_classes=2, looks=looks,
+                                          color_mode=color_mode))
     sizes = {(height_, width_) for height_, width_, _ in looks.values()}
     # All files one size (an exported MedMNIST split, say): load them at that size and
     # resize whole batches, not image by image. Same numbers (for these methods resizing
