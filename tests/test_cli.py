@@ -172,6 +172,17 @@ def test_info_checks_an_image_folder_without_tensorflow(synth_npz, tmp_path, cap
     assert done.stdout.splitlines()[-1] == "0 False False"
 
 
+def test_info_names_a_png_that_is_only_a_header(synth_npz, tmp_path, capsys):
+    folder = tmp_path / "png"
+    run(capsys, "data", "export", synth_npz[0], "--out", folder)
+    header_only = folder / "pneumonia" / "header.png"
+    header_only.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10"
+                            b"\x08\x00\x00\x00\x00:\x98\xa0\xbd\x00\x00\x00\x00IEND\xaeB`\x82")
+    code, _, err = run(capsys, "data", "info", folder)
+    assert code == 1 and f"{header_only} holds no pixel data" in err
+    assert_one_line_error(err)
+
+
 # ---- fetch -------------------------------------------------------------------
 def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, monkeypatch):
     def offline(url, timeout):

@@ -2,6 +2,7 @@
 
 import io
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -110,7 +111,7 @@ def test_check_names_the_bad_file_or_folder(folder, tmp_path):
 
     victim = folder / "pneumonia" / "00001.png"
     victim.write_bytes(victim.read_bytes()[:60])  # truncated PNG
-    with pytest.raises(ValueError, match="00001.png is corrupt"):
+    with pytest.raises(ValueError, match="00001.png is truncated"):
         check_image_folder(folder)
 
 
@@ -177,7 +178,56 @@ def image_zoo():
         32, [np.hstack([row[:, ::-1], np.full((8, 1), 255, np.uint8)]).tobytes() for row in pixels],
         compression=3, masks=struct.pack("<III", 0xFF0000, 0xFF00, 0xFF))
     zoo["tiff"] = _encoded(rgb, "TIFF")
+    zoo.update(damaged_images(zoo))
     return zoo
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+PNG_END = _png_chunk(b"IEND", b"")
+
+
+def png_header(width, height):
+    """A PNG's signature and IHDR chunk: 8-bit grey, not interlaced."""
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height,
+                                                                    8, 0, 0, 0, 0))
+
+
+def damaged_images(zoo):
+    """Truncated, cut and padded files: name -> bytes."""
+    png, jpeg, gif, bmp = zoo["png L"], zoo["jpeg RGB"], zoo["gif P"], zoo["bmp RGB"]
+    header, row = png_header(24, 20), bytes(1 + 24)  # as "png L": 24 x 20 grey
+
+    def pixels(data):
+        return _png_chunk(b"IDAT", zlib.compress(data))
+
+    animated = zoo["gif animated"]
+    return {
+        "png header only": header + PNG_END,
+        "png without pixels": header + pixels(b"") + PNG_END,
+        "png with 4 of its 20 rows": header + pixels(row * 4) + PNG_END,
+        "png with extra rows": header + pixels(row * 30) + PNG_END,
+        "png unfinished pixel stream": header + _png_chunk(b"IDAT", zlib.compress(row * 20)[:-4])
+        + PNG_END,
+        "png bad row filter": header + pixels(bytes([9]) + row[1:] + row * 19) + PNG_END,
+        "png without IEND": png[:-12],
+        "png cut in half": png[:len(png) // 2],
+        "png bad checksum": png[:-16] + bytes([png[-16] ^ 1]) + png[-15:],
+        "png trailing bytes": png + b"junk",
+        "jpeg cut in half": jpeg[:len(jpeg) // 2],
+        "jpeg header only": jpeg[:jpeg.index(b"\xff\xda")],
+        "jpeg without end marker": jpeg[:-2],
+        "jpeg trailing bytes": jpeg + b"junk",
+        "gif cut": gif[:-10],
+        "gif without block end": gif[:-2],
+        "gif without trailer": gif[:-1],
+        "animated gif cut in its 2nd frame": animated[:len(animated) * 3 // 4],
+        "bmp cut": bmp[:-10],
+        "bmp trailing bytes": bmp + bytes(4),
+        "empty file": b"",
+    }
 
 
 def _pillow_rgb(data):
@@ -244,6 +294,18 @@ def test_cmyk_jpeg_is_named_unless_read_in_colour(folder):
         image_folder_dataset(folder, image_size=(16, 16), verbose=False)  # before training
     dataset = image_folder_dataset(folder, image_size=(16, 16), color_mode="rgb", verbose=False)
     assert sum(int(y.shape[0]) for _, y in dataset) == 21
+
+
+def test_an_image_tensorflow_cannot_decode_is_named_before_training(folder):
+    broken = folder / "pneumonia" / "00001.png"
+    broken.write_bytes(png_header(16, 16) + PNG_END)  # a header and nothing else
+    with pytest.raises(ValueError, match=r"00001\.png holds no pixel data"):
+        image_folder_dataset(folder, image_size=(16, 16), verbose=False)
+    broken.write_bytes(png_header(16, 16) + _png_chunk(b"IDAT", zlib.compress(bytes(17 * 3)))
+                       + PNG_END)
+    with pytest.raises(ValueError, match=r"00001\.png is truncated: its pixel data stops after "
+                                         r"51 of 272 bytes"):
+        check_image_folder(folder)
 
 
 # ---- image_folder_dataset ------------------------------------------------------

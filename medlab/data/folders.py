@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -241,21 +242,155 @@ def _decoder_problem(image_format, mode, head, color_mode):
     return None
 
 
+#: Channels per PNG colour type (grey, RGB, palette, grey + alpha, RGBA).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+#: Adam7 interlace passes: first column, first row, column step, row step.
+_ADAM7_PASSES = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+                 (1, 0, 2, 2), (0, 1, 1, 2))
+#: What Pillow raises on a damaged file (its decoders raise more than OSError).
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, IndexError, KeyError, EOFError,
+                  struct.error)
+
+
+def _png_pixel_bytes(header):
+    """Bytes of pixel data (rows with their filter bytes) a PNG's IHDR calls for."""
+    width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", header[:13])
+    bits = depth * _PNG_CHANNELS.get(colour_type, 1)
+
+    def rows(columns, count):
+        return count * (1 + (columns * bits + 7) // 8) if columns and count else 0
+
+    if not interlace:
+        return rows(width, height)
+    return sum(rows((width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy)
+               for x0, y0, dx, dy in _ADAM7_PASSES)
+
+
+def _png_data_problem(path):
+    """Why libpng (TensorFlow's PNG decoder) fails on this PNG's chunks or pixel data, or None.
+
+    Pillow accepts a PNG whose pixel data stops early, or lacks its IEND chunk; libpng does not.
+    """
+    import zlib
+
+    size = Path(path).stat().st_size
+    inflater, header, inflated, has_pixels = zlib.decompressobj(), b"", 0, False
+    with open(path, "rb") as handle:
+        handle.seek(8)
+        while True:
+            prefix = handle.read(8)
+            if len(prefix) < 8:
+                return "is truncated: the PNG ends before its IEND chunk"
+            length, kind = int.from_bytes(prefix[:4], "big"), prefix[4:]
+            name = kind.decode("latin-1")
+            if handle.tell() + length + 4 > size:
+                return f"is truncated: its {name} chunk runs past the end of the file"
+            data = handle.read(length)
+            if zlib.crc32(kind + data) != int.from_bytes(handle.read(4), "big"):
+                return f"is corrupt: the checksum of its {name} chunk is wrong"
+            if kind == b"IHDR":
+                header = data
+            elif kind == b"IDAT":
+                has_pixels = True
+                try:
+                    while not inflater.eof:  # count the bytes without keeping them
+                        out = inflater.decompress(data, 1 << 20)
+                        inflated += len(out)
+                        data = inflater.unconsumed_tail
+                        if not data and len(out) < 1 << 20:
+                            break
+                except zlib.error as exc:
+                    return f"is corrupt: its pixel data does not inflate ({exc})"
+            elif kind == b"IEND":
+                break
+    if not has_pixels:
+        return "holds no pixel data (no IDAT chunk: a PNG header only)"
+    expected = _png_pixel_bytes(header)
+    if inflated < expected:
+        return f"is truncated: its pixel data stops after {inflated:,} of {expected:,} bytes"
+    if not inflater.eof:
+        return "is truncated: its compressed pixel data has no end"
+    return None
+
+
+def _bmp_size_problem(path, head):
+    """TensorFlow decodes a BMP only if it is exactly as long as its header says."""
+    offset = int.from_bytes(head[10:14], "little")
+    width = int.from_bytes(head[18:22], "little", signed=True)
+    height = abs(int.from_bytes(head[22:26], "little", signed=True))
+    bits = int.from_bytes(head[28:30], "little")
+    expected = offset + (width * bits + 31) // 32 * 4 * height
+    actual = Path(path).stat().st_size
+    if actual < expected:
+        return f"is truncated: {actual:,} bytes where its header calls for {expected:,}"
+    if actual > expected:
+        return (f"has {actual - expected:,} bytes after its pixel data, and TensorFlow decodes "
+                "only BMPs exactly as long as their header says: convert it to PNG")
+    return None
+
+
+def _gif_blocks_end(data, at):
+    """Index just after a chain of GIF data sub-blocks (ended by an empty one), or None."""
+    while at < len(data):
+        block_size = data[at]
+        at += 1 + block_size
+        if block_size == 0:
+            return at
+    return None
+
+
+def _gif_data_problem(path):
+    """TensorFlow needs the first image of a GIF whole, up to the end of its data blocks."""
+    data = Path(path).read_bytes()
+    at = 13  # header and logical screen descriptor
+    if len(data) > 10 and data[10] & 0x80:
+        at += 3 << ((data[10] & 7) + 1)  # global colour table
+    while at is not None and at < len(data):
+        introducer = data[at]
+        if introducer == 0x3B:
+            return "holds no image (its trailer comes first)"
+        if introducer == 0x21:  # extension: label, then data blocks
+            at = _gif_blocks_end(data, at + 2)
+        elif introducer == 0x2C:  # image descriptor, local colour table, LZW code size, data
+            if at + 10 > len(data):
+                break
+            flags = data[at + 9]
+            at += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+            if _gif_blocks_end(data, at + 1) is None:
+                break
+            return None
+        else:
+            return f"is corrupt: byte 0x{introducer:02x} at offset {at} starts no GIF block"
+    return "is truncated: its first image stops before the end of its data blocks"
+
+
+def _data_problem(path, image_format, head):
+    """Structural damage TensorFlow's decoder fails on and Pillow may let pass, or None."""
+    if image_format == "PNG":
+        return _png_data_problem(path)
+    if image_format == "BMP":
+        return _bmp_size_problem(path, head)
+    if image_format == "GIF":
+        return _gif_data_problem(path)
+    return None  # JPEG: Pillow's full decode finds what libjpeg fails on
+
+
 def _check_image_file(path, color_mode):
     """Check that Keras's decoder reads ``path`` in ``color_mode``; return (height, width, mode).
 
     Raises ValueError naming the file and what is wrong with it.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     with open(path, "rb") as handle:
         head = handle.read(66)
+    if not head:
+        raise ValueError(f"{path} is empty (0 bytes); expected a PNG, JPEG, BMP or GIF image")
     try:
         with Image.open(path) as image:
             look = (image.height, image.width, image.mode)
             pillow_format = image.format
-            image.verify()  # checks structure and checksums without full decoding
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except _PILLOW_ERRORS as exc:
         raise ValueError(f"{path} is corrupt or not an image ({exc})") from None
     image_format = _sniffed_format(head)
     if image_format is None:
@@ -263,9 +398,16 @@ def _check_image_file(path, color_mode):
             f"{path} is a {pillow_format} image; expected PNG, JPEG, BMP or GIF "
             "(the formats TensorFlow decodes)"
         )
-    problem = _decoder_problem(image_format, look[2], head, color_mode)
+    problem = (_decoder_problem(image_format, look[2], head, color_mode)
+               or _data_problem(path, image_format, head))
     if problem:
         raise ValueError(f"{path} {problem}")
+    try:
+        with Image.open(path) as image:
+            image.load()  # decodes the first frame in full, as TensorFlow does
+    except _PILLOW_ERRORS as exc:
+        raise ValueError(f"{path} is corrupt or truncated ({exc}); TensorFlow cannot decode "
+                         "it") from None
     return look
 
 
@@ -275,9 +417,12 @@ def check_image_folder(root, n_classes=None, looks=None, color_mode="grayscale")
     Every class folder must hold at least one image, and every file in it
     must be an image that Keras's decoder (``tf.io.decode_image``) reads in
     ``color_mode``: PNG, JPEG, BMP or GIF, told apart by their first bytes
-    as TensorFlow does, in a kind that decoder accepts (checked with Pillow,
-    without TensorFlow). Hidden class folders (``.ipynb_checkpoints``) and
-    hidden non-image files (``.DS_Store``) are ignored.
+    as TensorFlow does, in a kind that decoder accepts, whole (not truncated,
+    not corrupt). Checked without TensorFlow: with Pillow, which decodes every
+    image in full, and by reading the file's structure where Pillow is more
+    lenient than TensorFlow (PNG pixel data and end chunk, BMP length, the GIF's
+    first image). Hidden class folders (``.ipynb_checkpoints``) and hidden
+    non-image files (``.DS_Store``) are ignored.
 
     What TensorFlow decodes in each color mode: PNG in all three; JPEG in
     "grayscale" and "rgb" (a CMYK JPEG only in "rgb"); GIF only in "rgb";
