@@ -183,6 +183,21 @@ def test_info_names_a_png_that_is_only_a_header(synth_npz, tmp_path, capsys):
     assert_one_line_error(err)
 
 
+def test_info_names_a_png_claiming_30000_by_30000_pixels(synth_npz, tmp_path, capsys):
+    import struct
+    import zlib
+
+    folder = tmp_path / "png"
+    run(capsys, "data", "export", synth_npz[0], "--out", folder)
+    header = b"IHDR" + struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    huge = folder / "normal" / "huge.png"
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + header
+                     + struct.pack(">I", zlib.crc32(header)) + b"\0\0\0\0IEND\xaeB`\x82")
+    code, _, err = run(capsys, "data", "info", folder)
+    assert code == 1 and f"{huge} is 30000 x 30000 pixels" in err
+    assert_one_line_error(err)
+
+
 # ---- fetch -------------------------------------------------------------------
 def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, monkeypatch):
     def offline(url, timeout):

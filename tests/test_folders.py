@@ -227,7 +227,16 @@ def damaged_images(zoo):
         "bmp cut": bmp[:-10],
         "bmp trailing bytes": bmp + bytes(4),
         "empty file": b"",
+        "png 0 pixels wide": png_header(0, 20) + pixels(b"") + PNG_END,
+        "png claiming 30000 x 30000": png_header(30000, 30000) + pixels(b"") + PNG_END,
+        "jpeg claiming 20000 x 20000": jpeg_claiming(jpeg, 20000, 20000),
     }
+
+
+def jpeg_claiming(jpeg, height, width):
+    """``jpeg`` with another image size written into its frame header (SOF0)."""
+    at = jpeg.index(b"\xff\xc0") + 5
+    return jpeg[:at] + struct.pack(">HH", height, width) + jpeg[at + 4:]
 
 
 def _pillow_rgb(data):
@@ -305,6 +314,26 @@ def test_an_image_tensorflow_cannot_decode_is_named_before_training(folder):
                        + PNG_END)
     with pytest.raises(ValueError, match=r"00001\.png is truncated: its pixel data stops after "
                                          r"51 of 272 bytes"):
+        check_image_folder(folder)
+
+
+def test_images_too_large_to_decode_safely_are_named(folder, monkeypatch):
+    from medlab.data import folders
+
+    huge = folder / "normal" / "huge.png"
+    huge.write_bytes(png_header(30000, 30000) + PNG_END)
+    with pytest.raises(ValueError, match=r"huge\.png is 30000 x 30000 pixels \(900,000,000\); "
+                                         r"expected at most 89,478,485"):
+        image_folder_dataset(folder, verbose=False)
+    huge.unlink()
+    claims = folder / "normal" / "claims.jpg"
+    claims.write_bytes(jpeg_claiming(image_zoo()["jpeg L"], 20000, 20000))
+    with pytest.raises(ValueError, match=r"claims\.jpg is too large to decode safely"):
+        check_image_folder(folder)
+    claims.unlink()
+    monkeypatch.setattr(folders, "MAX_IMAGE_PIXELS", 255)  # the exported images are 16 x 16
+    with pytest.raises(ValueError, match=r"00000\.png is 16 x 16 pixels \(256\); expected at most "
+                                         r"255 \(medlab\.data\.folders\.MAX_IMAGE_PIXELS\)"):
         check_image_folder(folder)
 
 

@@ -34,6 +34,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 COLOR_MODE_CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 #: First bytes by which ``tf.io.decode_image`` tells formats apart (it ignores the file name).
 _SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP"}
+#: Most pixels an image may have (Pillow's decompression-bomb warning threshold): about
+#: 9,500 x 9,500. Larger images are refused before they are decoded.
+MAX_IMAGE_PIXELS = 89_478_485
 #: Bit masks of the one bit-field BMP layout TensorFlow reads right (it ignores the masks).
 _BMP_STANDARD_MASKS = (0xFF0000, 0xFF00, 0xFF)
 
@@ -375,6 +378,29 @@ def _data_problem(path, image_format, head):
     return None  # JPEG: Pillow's full decode finds what libjpeg fails on
 
 
+def _header_size(image_format, head):
+    """(width, height) a PNG, BMP or GIF header gives, or None (JPEG: Pillow reads it)."""
+    if image_format == "PNG" and len(head) >= 24:
+        return struct.unpack(">II", head[16:24])
+    if image_format == "BMP" and len(head) >= 26 and int.from_bytes(head[14:18], "little") >= 40:
+        width, height = struct.unpack("<ii", head[18:26])
+        return width, abs(height)
+    if image_format == "GIF" and len(head) >= 10:
+        return struct.unpack("<HH", head[6:10])
+    return None
+
+
+def _size_problem(width, height):
+    """Why an image of this size is not decoded, or None."""
+    if width < 1 or height < 1:
+        return f"is {width} x {height} pixels; expected at least 1 x 1"
+    if width * height > MAX_IMAGE_PIXELS:
+        return (f"is {width} x {height} pixels ({width * height:,}); expected at most "
+                f"{MAX_IMAGE_PIXELS:,} (medlab.data.folders.MAX_IMAGE_PIXELS), as decoding "
+                "it could exhaust memory: shrink it first")
+    return None
+
+
 def _check_image_file(path, color_mode):
     """Check that Keras's decoder reads ``path`` in ``color_mode``; return (height, width, mode).
 
@@ -386,19 +412,27 @@ def _check_image_file(path, color_mode):
         head = handle.read(66)
     if not head:
         raise ValueError(f"{path} is empty (0 bytes); expected a PNG, JPEG, BMP or GIF image")
+    image_format = _sniffed_format(head)
+    size = _header_size(image_format, head)
+    problem = size and _size_problem(*size)  # before Pillow allocates anything
+    if problem:
+        raise ValueError(f"{path} {problem}")
     try:
         with Image.open(path) as image:
             look = (image.height, image.width, image.mode)
             pillow_format = image.format
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"{path} is too large to decode safely ({exc}); expected at most "
+                         f"{MAX_IMAGE_PIXELS:,} pixels: shrink it first") from None
     except _PILLOW_ERRORS as exc:
         raise ValueError(f"{path} is corrupt or not an image ({exc})") from None
-    image_format = _sniffed_format(head)
     if image_format is None:
         raise ValueError(
             f"{path} is a {pillow_format} image; expected PNG, JPEG, BMP or GIF "
             "(the formats TensorFlow decodes)"
         )
-    problem = (_decoder_problem(image_format, look[2], head, color_mode)
+    problem = (_size_problem(look[1], look[0])
+               or _decoder_problem(image_format, look[2], head, color_mode)
                or _data_problem(path, image_format, head))
     if problem:
         raise ValueError(f"{path} {problem}")
@@ -421,8 +455,10 @@ def check_image_folder(root, n_classes=None, looks=None, color_mode="grayscale")
     not corrupt). Checked without TensorFlow: with Pillow, which decodes every
     image in full, and by reading the file's structure where Pillow is more
     lenient than TensorFlow (PNG pixel data and end chunk, BMP length, the GIF's
-    first image). Hidden class folders (``.ipynb_checkpoints``) and hidden
-    non-image files (``.DS_Store``) are ignored.
+    first image). Images of more than :data:`MAX_IMAGE_PIXELS` pixels are
+    refused before they are decoded. Hidden class folders
+    (``.ipynb_checkpoints``) and hidden non-image files (``.DS_Store``) are
+    ignored.
 
     What TensorFlow decodes in each color mode: PNG in all three; JPEG in
     "grayscale" and "rgb" (a CMYK JPEG only in "rgb"); GIF only in "rgb";
