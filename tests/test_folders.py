@@ -337,6 +337,15 @@ def test_images_too_large_to_decode_safely_are_named(folder, monkeypatch):
         check_image_folder(folder)
 
 
+def test_a_png_not_starting_with_its_header_chunk_is_corrupt_not_huge(folder):
+    odd = folder / "normal" / "odd.png"
+    header = png_header(16, 16)
+    odd.write_bytes(header[:8] + _png_chunk(b"IDAT", zlib.compress(bytes(17 * 16))) + header[8:]
+                    + PNG_END)  # IDAT before IHDR: the size is not at bytes 16 to 24
+    with pytest.raises(ValueError, match=r"odd\.png is corrupt: its first chunk is IDAT, not IHDR"):
+        check_image_folder(folder)
+
+
 # ---- image_folder_dataset ------------------------------------------------------
 def test_dataset_yields_scaled_images_and_binary_labels(folder, capsys):
     dataset = image_folder_dataset(folder, image_size=(16, 16), batch_size=8)

@@ -291,6 +291,8 @@ def _png_data_problem(path):
             data = handle.read(length)
             if zlib.crc32(kind + data) != int.from_bytes(handle.read(4), "big"):
                 return f"is corrupt: the checksum of its {name} chunk is wrong"
+            if not header and kind != b"IHDR":
+                return f"is corrupt: its first chunk is {name}, not IHDR"
             if kind == b"IHDR":
                 header = data
             elif kind == b"IDAT":
@@ -380,8 +382,8 @@ def _data_problem(path, image_format, head):
 
 def _header_size(image_format, head):
     """(width, height) a PNG, BMP or GIF header gives, or None (JPEG: Pillow reads it)."""
-    if image_format == "PNG" and len(head) >= 24:
-        return struct.unpack(">II", head[16:24])
+    if image_format == "PNG" and head[8:16] == b"\0\0\0\rIHDR" and len(head) >= 24:
+        return struct.unpack(">II", head[16:24])  # IHDR must come first
     if image_format == "BMP" and len(head) >= 26 and int.from_bytes(head[14:18], "little") >= 40:
         width, height = struct.unpack("<ii", head[18:26])
         return width, abs(height)
