@@ -182,6 +182,23 @@ def _from_folder(root, image_size, seed):
     return _from_arrays(images, labels, Path(root).name, seed, class_names)
 
 
+def _class_counts_text(labels, class_names):
+    counts = np.bincount(labels, minlength=2)
+    return f"{counts[0]} {class_names[0]} and {counts[1]} {class_names[1]}"
+
+
+def _check_both_classes(data, source):
+    """Every split must hold both classes (training, validation and the test AUC need them)."""
+    for split in ("train", "val", "test"):
+        labels = data.split(split)[1]
+        if len(set(labels.tolist())) < 2:
+            names = ", ".join(data.class_names)
+            raise ValueError(
+                f"{source}: its {split} split holds {_class_counts_text(labels, data.class_names)} "
+                f"images; expected at least one image of each class ({names}) in each of train, "
+                "val and test, as training, validating and testing a classifier all need both")
+
+
 def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_synthetic=600,
                              max_train=None):
     """Load a two-class chest X-ray data set as train/val/test arrays.
@@ -214,7 +231,8 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
     FileNotFoundError
         A path that does not exist (or a damaged medlab install without its PneumoniaMNIST).
     ValueError
-        A file or folder that is not a two-class data set.
+        A file or folder that is not a two-class data set, or a split (after ``max_train``)
+        without images of both classes; the message names the file or folder and the split.
     """
     if not isinstance(dataset, (str, Path)):
         raise ValueError(f"dataset must be a name {DATASET_NAMES} or a path, got {dataset!r}")
@@ -225,10 +243,12 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
         images, labels = synthetic_chest(int(n_synthetic), size=int(image_size or SYNTHETIC_SIZE),
                                          seed=seed)
         data = _from_arrays(grey_float(images), labels.astype(np.int64), "synthetic", seed)
+        source = f"synthetic images (n_synthetic={n_synthetic}, seed={seed})"
     elif str(dataset) == "pneumoniamnist":
         from medlab.data import pneumoniamnist_path
 
-        data = _from_npz(pneumoniamnist_path(), image_size, "pneumoniamnist")
+        source = pneumoniamnist_path()
+        data = _from_npz(source, image_size, "pneumoniamnist")
     else:
         path = Path(dataset).expanduser()
         if not path.exists():
@@ -242,8 +262,16 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
             data = _from_npz(path, image_size, path.stem)
         else:
             raise ValueError(f"{path}: expected a MedMNIST .npz file or an image folder")
+        source = path
+    _check_both_classes(data, source)
     if max_train is not None:
         x, y = _limit(data.x_train, data.y_train, int(max_train), seed)
+        if len(set(y.tolist())) < 2:
+            raise ValueError(
+                f"{source}: max_train={max_train} keeps {_class_counts_text(y, data.class_names)} "
+                f"training images (its train split holds "
+                f"{_class_counts_text(data.y_train, data.class_names)}); expected at least one "
+                "of each class: raise max_train")
         data = ClassificationData(x, y, data.x_val, data.y_val, data.x_test, data.y_test,
                                   data.name, data.class_names)
     return data

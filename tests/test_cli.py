@@ -231,6 +231,62 @@ def test_export_refuses_a_fifo_npz_at_once(tmp_path, capsys, fifos):
     assert code == 1 and "x.npz is a FIFO" in err and not (tmp_path / "png").exists()
 
 
+
+
+def test_info_refuses_a_cmyk_jpeg_in_the_color_mode_that_cannot_read_it(synth_npz, tmp_path,
+                                                                         capsys):
+    from PIL import Image
+
+    folder = tmp_path / "png"
+    run(capsys, "data", "export", synth_npz[0], "--out", folder)
+    cmyk = folder / "normal" / "scan.jpg"
+    Image.new("CMYK", (16, 16), (10, 20, 30, 40)).save(cmyk)
+    code, _, err = run(capsys, "data", "info", folder)
+    assert code == 1 and f"{cmyk} is a CMYK JPEG" in err and "color mode 'grayscale'" in err
+    assert_one_line_error(err)
+    code, out, _ = run(capsys, "data", "info", folder, "--color-mode", "rgb")
+    assert code == 0 and "16x16 CMYK (1)" in out
+    code, _, err = run(capsys, "data", "info", synth_npz[0], "--color-mode", "rgb")
+    assert code == 2 and "--color-mode" in err and "image folder" in err
+
+
+def test_info_checks_an_image_folder_without_tensorflow(synth_npz, tmp_path, capsys):
+    run(capsys, "data", "export", synth_npz[0], "--out", tmp_path / "png")
+    probe = ("import contextlib, io, sys\nfrom medlab.course import cli\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             f"    code = cli.main(['data', 'info', {str(tmp_path / 'png')!r}])\n"
+             "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.splitlines()[-1] == "0 False False"
+
+
+def test_info_names_a_png_that_is_only_a_header(synth_npz, tmp_path, capsys):
+    folder = tmp_path / "png"
+    run(capsys, "data", "export", synth_npz[0], "--out", folder)
+    header_only = folder / "pneumonia" / "header.png"
+    header_only.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10"
+                            b"\x08\x00\x00\x00\x00:\x98\xa0\xbd\x00\x00\x00\x00IEND\xaeB`\x82")
+    code, _, err = run(capsys, "data", "info", folder)
+    assert code == 1 and f"{header_only} holds no pixel data" in err
+    assert_one_line_error(err)
+
+
+def test_info_names_a_png_claiming_30000_by_30000_pixels(synth_npz, tmp_path, capsys):
+    import struct
+    import zlib
+
+    folder = tmp_path / "png"
+    run(capsys, "data", "export", synth_npz[0], "--out", folder)
+    header = b"IHDR" + struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    huge = folder / "normal" / "huge.png"
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + header
+                     + struct.pack(">I", zlib.crc32(header)) + b"\0\0\0\0IEND\xaeB`\x82")
+    code, _, err = run(capsys, "data", "info", folder)
+    assert code == 1 and f"{huge} is 30000 x 30000 pixels" in err
+    assert_one_line_error(err)
+
+
 # ---- fetch -------------------------------------------------------------------
 def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, monkeypatch):
     def offline(url, timeout):

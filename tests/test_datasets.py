@@ -61,6 +61,27 @@ def test_image_folder(tmp_path):
     assert data.class_names == ("normal", "pneumonia") and data.name == "png"
 
 
+def test_a_split_without_both_classes_names_the_file_and_the_split(tmp_path):
+    """Lesson 07 said 'class folder /tmp/.../train/normal is empty' about its own export."""
+    rng = np.random.default_rng(0)
+    one_each = {s: (rng.integers(0, 256, (1, 8, 8), dtype=np.uint8), np.array([[1]], np.uint8))
+                for s in ("train", "val", "test")}
+    path = save_medmnist(tmp_path / "tiny.npz", one_each)
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 'tiny.npz'}: its train split holds 0 "
+                                         r"normal and 1 pneumonia images; expected at least one "
+                                         r"image of each class .* in each of train, val and test"):
+        load_classification_data(str(path), max_train=400)
+
+    labels = np.array([[0]] + [[1]] * 9, np.uint8)
+    splits = {s: (rng.integers(0, 256, (10, 8, 8), dtype=np.uint8), labels)
+              for s in ("train", "val", "test")}
+    path = save_medmnist(tmp_path / "rare.npz", splits)
+    with pytest.raises(ValueError, match=r"rare\.npz: max_train=4 keeps 0 normal and 4 pneumonia "
+                                         r"training images .*raise max_train"):
+        load_classification_data(str(path), max_train=4)
+    assert len(load_classification_data(str(path), max_train=8).y_train) == 8
+
+
 def test_pneumoniamnist_is_the_shipped_file_with_a_training_subset():
     data = load_classification_data("pneumoniamnist", max_train=400, seed=0)
     assert data.name == "pneumoniamnist" and data.image_shape == (28, 28, 1)

@@ -1,5 +1,9 @@
 """Image folders: exporting PNGs and reading them into tf.data (medlab.data.folders)."""
 
+import io
+import struct
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -109,7 +113,7 @@ def test_check_names_the_bad_file_or_folder(folder, tmp_path):
 
     victim = folder / "pneumonia" / "00001.png"
     victim.write_bytes(victim.read_bytes()[:60])  # truncated PNG
-    with pytest.raises(ValueError, match="00001.png is corrupt"):
+    with pytest.raises(ValueError, match="00001.png is truncated"):
         check_image_folder(folder)
 
 
@@ -123,6 +127,231 @@ def test_check_refuses_a_fifo_in_a_class_folder(folder, fifos):
 def test_check_rejects_formats_tensorflow_cannot_decode(folder):
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(folder / "normal" / "tiff.png", format="TIFF")
     with pytest.raises(ValueError, match="tiff.png is a TIFF image"):
+        check_image_folder(folder)
+
+
+# ---- what TensorFlow's decoder accepts ------------------------------------------
+COLOR_MODES = ("grayscale", "rgb", "rgba")
+
+
+def _encoded(image, image_format, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def _bmp(bits, rows, palette=b"", core_header=False, compression=0, masks=b"", data=None):
+    """A bottom-up BMP, 8 pixels wide, written byte by byte (Pillow writes only some kinds)."""
+    height, width = len(rows), 8
+    if data is None:
+        data = b"".join(row + b"\0" * (-len(row) % 4) for row in reversed(rows))
+    if core_header:  # OS/2 BITMAPCOREHEADER
+        info = struct.pack("<IHHHH", 12, width, height, 1, bits)
+    else:
+        info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, bits, compression, len(data),
+                           2835, 2835, len(palette) // 4, 0) + masks
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + data
+
+
+def image_zoo():
+    """Files of every kind a class folder may hold: name -> bytes."""
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8))
+    blocks = np.kron(rng.integers(0, 256, (3, 4, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    smooth = Image.fromarray(blocks)  # JPEG-friendly: compare decoders closely
+    zoo = {f"png {mode}": _encoded(rgb.convert(mode), "PNG")
+           for mode in ("1", "L", "LA", "P", "RGB", "RGBA")}
+    zoo["png 16-bit"] = _encoded(Image.fromarray(rng.integers(0, 65536, (8, 8), dtype=np.uint16)),
+                                 "PNG")
+    zoo.update({f"jpeg {mode}": _encoded(smooth.convert(mode), "JPEG", quality=95)
+                for mode in ("L", "RGB", "CMYK")})
+    zoo["jpeg progressive"] = _encoded(smooth, "JPEG", quality=95, progressive=True)
+    zoo["jpeg CMYK progressive"] = _encoded(smooth.convert("CMYK"), "JPEG", quality=95,
+                                            progressive=True)
+    zoo["mpo"] = _encoded(smooth, "MPO", save_all=True, append_images=[smooth.rotate(90)])
+    zoo.update({f"gif {mode}": _encoded(rgb.convert(mode), "GIF") for mode in ("L", "P")})
+    zoo["gif animated"] = _encoded(rgb.convert("P"), "GIF", save_all=True,
+                                   append_images=[rgb.rotate(90).convert("P")])
+    zoo.update({f"bmp {mode}": _encoded(rgb.convert(mode), "BMP")
+                for mode in ("1", "L", "P", "RGB", "RGBA")})
+    pixels = rng.integers(0, 256, (4, 8, 3), dtype=np.uint8)
+    zoo["bmp OS/2"] = _bmp(24, [row[:, ::-1].tobytes() for row in pixels], core_header=True)
+    grey16 = b"".join(bytes([17 * i] * 3 + [0]) for i in range(16))
+    zoo["bmp 4-bit"] = _bmp(4, [bytes(range(16))[:4]] * 4, palette=grey16)
+    zoo["bmp 16-bit"] = _bmp(16, [struct.pack("<8H", *range(0, 32000, 4000))] * 4)
+    run_lengths = b"".join(bytes([8, 60 * row, 0, 0]) for row in range(4)) + b"\0\1"
+    zoo["bmp 8-bit RLE"] = _bmp(8, [bytes(8)] * 4, compression=1, data=run_lengths,
+                                palette=b"".join(bytes([i] * 3 + [0]) for i in range(256)))
+    zoo["bmp 32-bit bit fields"] = _bmp(
+        32, [np.hstack([row[:, ::-1], np.full((8, 1), 255, np.uint8)]).tobytes() for row in pixels],
+        compression=3, masks=struct.pack("<III", 0xFF0000, 0xFF00, 0xFF))
+    zoo["tiff"] = _encoded(rgb, "TIFF")
+    zoo.update(damaged_images(zoo))
+    return zoo
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+PNG_END = _png_chunk(b"IEND", b"")
+
+
+def png_header(width, height):
+    """A PNG's signature and IHDR chunk: 8-bit grey, not interlaced."""
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height,
+                                                                    8, 0, 0, 0, 0))
+
+
+def damaged_images(zoo):
+    """Truncated, cut and padded files: name -> bytes."""
+    png, jpeg, gif, bmp = zoo["png L"], zoo["jpeg RGB"], zoo["gif P"], zoo["bmp RGB"]
+    header, row = png_header(24, 20), bytes(1 + 24)  # as "png L": 24 x 20 grey
+
+    def pixels(data):
+        return _png_chunk(b"IDAT", zlib.compress(data))
+
+    animated = zoo["gif animated"]
+    return {
+        "png header only": header + PNG_END,
+        "png without pixels": header + pixels(b"") + PNG_END,
+        "png with 4 of its 20 rows": header + pixels(row * 4) + PNG_END,
+        "png with extra rows": header + pixels(row * 30) + PNG_END,
+        "png unfinished pixel stream": header + _png_chunk(b"IDAT", zlib.compress(row * 20)[:-4])
+        + PNG_END,
+        "png bad row filter": header + pixels(bytes([9]) + row[1:] + row * 19) + PNG_END,
+        "png without IEND": png[:-12],
+        "png cut in half": png[:len(png) // 2],
+        "png bad checksum": png[:-16] + bytes([png[-16] ^ 1]) + png[-15:],
+        "png trailing bytes": png + b"junk",
+        "jpeg cut in half": jpeg[:len(jpeg) // 2],
+        "jpeg header only": jpeg[:jpeg.index(b"\xff\xda")],
+        "jpeg without end marker": jpeg[:-2],
+        "jpeg trailing bytes": jpeg + b"junk",
+        "gif cut": gif[:-10],
+        "gif without block end": gif[:-2],
+        "gif without trailer": gif[:-1],
+        "animated gif cut in its 2nd frame": animated[:len(animated) * 3 // 4],
+        "bmp cut": bmp[:-10],
+        "bmp trailing bytes": bmp + bytes(4),
+        "empty file": b"",
+        "png 0 pixels wide": png_header(0, 20) + pixels(b"") + PNG_END,
+        "png claiming 30000 x 30000": png_header(30000, 30000) + pixels(b"") + PNG_END,
+        "jpeg claiming 20000 x 20000": jpeg_claiming(jpeg, 20000, 20000),
+    }
+
+
+def jpeg_claiming(jpeg, height, width):
+    """``jpeg`` with another image size written into its frame header (SOF0)."""
+    at = jpeg.index(b"\xff\xc0") + 5
+    return jpeg[:at] + struct.pack(">HH", height, width) + jpeg[at + 4:]
+
+
+def _pillow_rgb(data):
+    """The picture a file holds, as Pillow reads it (None where Pillow is no reference)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.mode.startswith("I"):
+                return None  # 16-bit: Pillow clips where TensorFlow rescales
+            return np.asarray(image.convert("RGB"), dtype=np.int16)
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def tensorflow_reads(data, color_mode):
+    """Keras's decode succeeds, and in colour it gives the picture Pillow sees."""
+    from medlab import tf
+
+    channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[color_mode]
+    try:
+        decoded = tf.image.decode_image(data, channels=channels, expand_animations=False).numpy()
+    except tf.errors.InvalidArgumentError:
+        return False
+    reference = _pillow_rgb(data)
+    if channels == 1 or reference is None:
+        return True
+    difference = np.abs(decoded[..., :3].astype(np.int16) - reference)
+    return bool(difference.mean() <= 2.0) if data[:2] == b"\xff\xd8" else not difference.any()
+
+
+def medlab_accepts(path, color_mode):
+    """check_image_folder's verdict on a folder whose one class holds only ``path``."""
+    try:
+        check_image_folder(path.parent.parent, color_mode=color_mode)
+    except ValueError as problem:
+        assert str(problem).startswith(str(path)) and "\n" not in str(problem)
+        return False
+    return True
+
+
+def test_checked_files_are_exactly_the_ones_tensorflow_reads(tmp_path):
+    """Accepted: Keras's decoder reads the picture. Refused: it fails, or misreads it."""
+    verdicts, disagreements = {}, []
+    for name, data in image_zoo().items():
+        path = tmp_path / name.replace(" ", "_").replace("/", "") / "class" / "image.png"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        for color_mode in COLOR_MODES:
+            ours, theirs = medlab_accepts(path, color_mode), tensorflow_reads(data, color_mode)
+            verdicts[name, color_mode] = ours
+            if ours != theirs:
+                disagreements.append(f"{name} ({color_mode}): medlab {ours}, TensorFlow {theirs}")
+    assert disagreements == []
+    # the zoo holds both kinds for every color mode
+    assert all({verdicts[name, mode] for name, _ in verdicts} == {True, False} for mode in COLOR_MODES)
+
+
+def test_cmyk_jpeg_is_named_unless_read_in_colour(folder):
+    cmyk = folder / "normal" / "scan.jpg"
+    Image.new("CMYK", (16, 16), (10, 20, 30, 40)).save(cmyk)
+    with pytest.raises(ValueError, match=r"scan\.jpg is a CMYK JPEG.*'grayscale'.*'rgb'"):
+        check_image_folder(folder)
+    assert len(check_image_folder(folder, color_mode="rgb")["normal"]) == 11
+    with pytest.raises(ValueError, match=r"scan\.jpg is a CMYK JPEG"):
+        image_folder_dataset(folder, image_size=(16, 16), verbose=False)  # before training
+    dataset = image_folder_dataset(folder, image_size=(16, 16), color_mode="rgb", verbose=False)
+    assert sum(int(y.shape[0]) for _, y in dataset) == 21
+
+
+def test_an_image_tensorflow_cannot_decode_is_named_before_training(folder):
+    broken = folder / "pneumonia" / "00001.png"
+    broken.write_bytes(png_header(16, 16) + PNG_END)  # a header and nothing else
+    with pytest.raises(ValueError, match=r"00001\.png holds no pixel data"):
+        image_folder_dataset(folder, image_size=(16, 16), verbose=False)
+    broken.write_bytes(png_header(16, 16) + _png_chunk(b"IDAT", zlib.compress(bytes(17 * 3)))
+                       + PNG_END)
+    with pytest.raises(ValueError, match=r"00001\.png is truncated: its pixel data stops after "
+                                         r"51 of 272 bytes"):
+        check_image_folder(folder)
+
+
+def test_images_too_large_to_decode_safely_are_named(folder, monkeypatch):
+    from medlab.data import folders
+
+    huge = folder / "normal" / "huge.png"
+    huge.write_bytes(png_header(30000, 30000) + PNG_END)
+    with pytest.raises(ValueError, match=r"huge\.png is 30000 x 30000 pixels \(900,000,000\); "
+                                         r"expected at most 89,478,485"):
+        image_folder_dataset(folder, verbose=False)
+    huge.unlink()
+    claims = folder / "normal" / "claims.jpg"
+    claims.write_bytes(jpeg_claiming(image_zoo()["jpeg L"], 20000, 20000))
+    with pytest.raises(ValueError, match=r"claims\.jpg is too large to decode safely"):
+        check_image_folder(folder)
+    claims.unlink()
+    monkeypatch.setattr(folders, "MAX_IMAGE_PIXELS", 255)  # the exported images are 16 x 16
+    with pytest.raises(ValueError, match=r"00000\.png is 16 x 16 pixels \(256\); expected at most "
+                                         r"255 \(medlab\.data\.folders\.MAX_IMAGE_PIXELS\)"):
+        check_image_folder(folder)
+
+
+def test_a_png_not_starting_with_its_header_chunk_is_corrupt_not_huge(folder):
+    odd = folder / "normal" / "odd.png"
+    header = png_header(16, 16)
+    odd.write_bytes(header[:8] + _png_chunk(b"IDAT", zlib.compress(bytes(17 * 16))) + header[8:]
+                    + PNG_END)  # IDAT before IHDR: the size is not at bytes 16 to 24
+    with pytest.raises(ValueError, match=r"odd\.png is corrupt: its first chunk is IDAT, not IHDR"):
         check_image_folder(folder)
 
 

@@ -212,8 +212,12 @@ def _configure_data(parser):
         "info", help="describe a .npz, DICOM, NIfTI file or image folder",
         description="Say what PATH holds: splits, shapes, dtypes and class balance of a .npz; "
                     "modality, units, spacing and value range of a DICOM or NIfTI file; "
-                    "classes, counts and image sizes of an image folder.")
+                    "classes, counts and image sizes of an image folder, after checking that "
+                    "TensorFlow's decoder reads every image in it.")
     info.add_argument("path", metavar="PATH")
+    info.add_argument("--color-mode", choices=("grayscale", "rgb", "rgba"), default=None,
+                      help="image folders: the color mode the images will be read in "
+                           "(default grayscale, as medlab's loaders read them)")
     info.set_defaults(handler=_data_info)
 
 
@@ -341,10 +345,13 @@ def _data_info(args):
     from medlab.files import regular_file
 
     path = Path(args.path)
+    if args.color_mode is not None and path.exists() and not path.is_dir():
+        raise CLIError(f"--color-mode {args.color_mode}: used only with an image folder, "
+                       f"and {path} is a file")
     if not path.is_dir():  # a FIFO or device is refused before anything opens it
         regular_file(path, "a .npz, DICOM (.dcm), NIfTI (.nii, .nii.gz) file or an image folder")
     if path.is_dir():
-        lines = _describe_folder(path)
+        lines = _describe_folder(path, args.color_mode or "grayscale")
     elif path.suffix == ".npz":
         lines = _describe_npz(path)
     elif path.name.endswith((".nii", ".nii.gz")):
@@ -436,11 +443,11 @@ def _describe_sample(path, kind):
     return lines
 
 
-def _describe_folder(path):
+def _describe_folder(path, color_mode):
     from medlab.data import check_image_folder
 
     looks = {}
-    classes = check_image_folder(path, looks=looks)
+    classes = check_image_folder(path, looks=looks, color_mode=color_mode)
     total = sum(len(files) for files in classes.values())
     lines = [f"{path}: image folder, {len(classes)} classes, {total} images"]
     for label, (name, files) in enumerate(classes.items()):
