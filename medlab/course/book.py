@@ -369,6 +369,12 @@ html_context = {{"default_mode": "light", "medlab_solutions": {solutions!r}}}
 # copy buttons on code (cells and commands), not on outputs
 copybutton_selector = "div.cell_input div.highlight pre, div.highlight-bash div.highlight pre"
 copybutton_exclude = ".linenos, .gp"
+
+
+def setup(app):
+    # MathJax on every page, not only those with equations: the navigation shows lesson titles
+    # with math on pages without any
+    app.set_html_assets_policy("always")
 '''
 
 

@@ -56,10 +56,10 @@ _IMAGES = """async (limit) => {
     }));
 }"""
 
-# The article's visible text without code, outputs and MathJax's own elements.
+# The page's text (the navigation too: lesson titles hold math) without code, outputs and
+# MathJax's own elements.
 _PROSE = """() => {
-    const article = document.querySelector('article') || document.body;
-    const copy = article.cloneNode(true);
+    const copy = document.body.cloneNode(true);
     copy.querySelectorAll('pre, code, script, style, .highlight, .MathJax_Preview').forEach(e => e.remove());
     return copy.textContent;
 }"""
