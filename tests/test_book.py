@@ -205,6 +205,8 @@ def test_missing_tools_are_named_with_how_to_get_them(monkeypatch, tmp_path):
 
 
 def test_bad_input_is_one_line(capsys, tmp_path, mathjax):
+    code, out, _ = run(capsys, "book", "--help")
+    assert code == 0 and "--no-solutions" in out and "build/book" in out
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("a student's notes")
