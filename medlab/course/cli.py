@@ -773,9 +773,10 @@ def _book(args):
     for warning in site.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     what = "with solutions" if site.solutions else "without solutions (student notebooks)"
+    folder = relative_path(site.html)
     print(f"book: {relative_path(site.html / 'index.html')}: {len(site.lessons)} notebooks, {what}, "
-          f"in {site.seconds:.0f} s. Open it in a browser, or publish the folder "
-          f"{relative_path(site.html)} on any static host (README: The course as a book).")
+          f"in {site.seconds:.0f} s. Read it with 'python3 -m http.server -d {folder}', or publish "
+          f"{folder} on any static host (README: The course as a book).")
     return 0
 
 if __name__ == "__main__":  # pragma: no cover
