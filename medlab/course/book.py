@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -316,7 +315,7 @@ def prepare_sources(src, notebooks="notebooks", readme="README.md", *, solutions
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
     files.write_text(static / "medlab-book.css", _CSS)
-    files.write_text(src / "conf.py", _CONF.format(solutions=solutions))
+    files.write_text(src / "conf.py", _CONF.format())  # (the braces are doubled for format)
     return paths
 
 
@@ -364,7 +363,7 @@ html_theme_options = {{
     "use_repository_button": False,
     "search_bar_text": "Search the course...",
 }}
-html_context = {{"default_mode": "light", "medlab_solutions": {solutions!r}}}
+html_context = {{"default_mode": "light"}}  # the figures are drawn for a light page
 
 # copy buttons on code (cells and commands), not on outputs
 copybutton_selector = "div.cell_input div.highlight pre, div.highlight-bash div.highlight pre"
