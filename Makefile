@@ -1,8 +1,10 @@
 # The two commands of the course (see README.md):
 #   make lab    set up .venv if needed, then open JupyterLab on the course
 #   make test   set up .venv if needed, then run the unit tests and every notebook with nbval
+#   make book   the course as a static website, build/book/html (from the stored outputs)
 # Only Python 3.11+ is needed beforehand; nothing is installed outside .venv, except Chromium
-# for the browser test (make e2e-deps, from Debian's packages, and only when run as root).
+# for the browser test and MathJax for the book (make e2e-deps, make book-deps: Debian's
+# packages, and only when run as root).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,14 +12,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.medlab-installed
 PORT ?= 8888
 
-.PHONY: lab test e2e-deps setup constraints clean-notebooks bench
+.PHONY: lab test e2e-deps book book-deps setup constraints clean-notebooks bench
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev,cluster]"
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev,cluster,book]"
 	@touch $@
 
 # LAB_ARGS: more options, e.g. make lab LAB_ARGS=--no-browser. Jupyter refuses to run as root
@@ -31,7 +33,7 @@ lab: $(STAMP)
 # waits on kernels and subprocesses often enough that 2 workers on 2 cores take about 7 minutes
 # instead of 10 (benchmarks/suite.py). PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
-test: $(STAMP) e2e-deps
+test: $(STAMP) e2e-deps book-deps
 	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,--numprocesses=$(PYTEST_WORKERS) --dist=loadscope)
 
 # The browser test (tests/e2e) drives Debian's Chromium with Playwright. Install it when it is
@@ -51,6 +53,32 @@ e2e-deps:
 	  sudo -n sh -c '$(E2E_APT)' || echo "note: could not install Chromium; the browser test will skip (under CI=true: fail)"; \
 	else \
 	  echo "note: no $(CHROMIUM) and no root: the browser test (tests/e2e) will be skipped; to run it: sudo make e2e-deps (or sudo apt-get install chromium)"; \
+	fi
+
+# The course as a static website (README, "The course as a book"): build/book/html, from the
+# stored notebooks, not run again. BOOK_ARGS: more options, e.g. make book BOOK_ARGS=--no-solutions
+# (the lessons as the students get them); see .venv/bin/medlab book --help.
+BOOK_ARGS ?=
+book: $(STAMP) book-deps
+	$(BIN)/medlab book $(BOOK_ARGS)
+
+# The book typesets its math with Debian's MathJax 2.7, copied into the site (no CDN). Installed
+# like Chromium above: when missing and we may (root, or passwordless sudo); otherwise a note,
+# and `medlab book` says what is missing (the book test skips, except under CI=true).
+MATHJAX ?= $(or $(MEDLAB_MATHJAX),/usr/share/javascript/mathjax)
+BOOK_APT := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjs-mathjax fonts-mathjax
+book-deps:
+	@if [ -f "$(MATHJAX)/MathJax.js" ] && [ -d "$(MATHJAX)/fonts/HTML-CSS/TeX/woff" ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note: no MathJax at $(MATHJAX) and no apt-get: make book cannot typeset math; set MEDLAB_MATHJAX to a MathJax 2.7 folder (README)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing MathJax for the book: $(BOOK_APT)"; \
+	  sh -c '$(BOOK_APT)' || echo "note: could not install MathJax; make book will fail and the book test skip (under CI=true: fail)"; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  echo "installing MathJax for the book with sudo"; \
+	  sudo -n sh -c '$(BOOK_APT)' || echo "note: could not install MathJax; make book will fail and the book test skip (under CI=true: fail)"; \
+	else \
+	  echo "note: no MathJax at $(MATHJAX) and no root: to build the book, sudo make book-deps (or sudo apt-get install libjs-mathjax fonts-mathjax)"; \
 	fi
 
 # Re-pin requirements/constraints.txt to what .venv holds now.

@@ -1,6 +1,6 @@
 """The course tooling behind the ``medlab`` command; it never imports TensorFlow.
 
-- :mod:`medlab.course.cli`: the command line (``medlab data|run|sweep|course|exercises``);
+- :mod:`medlab.course.cli`: the command line (``medlab data|run|sweep|course|exercises|book``);
 - :mod:`medlab.course.runs`: parameterized runs of the lessons, sweeps, the whole course;
 - :mod:`medlab.course.execute`: one papermill run in a child process, with a client that
   never blocks on widget traffic;
@@ -10,6 +10,8 @@
 - :mod:`medlab.course.summaries`: ``summary.csv``, ``summary.md`` and ``summary.png``;
 - :mod:`medlab.course.exercises`: ``medlab exercises release/check``, never over a student's
   work (:mod:`medlab.course.student_notebook` makes one student notebook);
+- :mod:`medlab.course.book`: ``medlab book``, the course as a static website from the stored
+  notebooks (the optional extra ``book``);
 - :mod:`medlab.course.environment`: what the course needs from the machine.
 
 Heavy libraries (papermill, nbformat, matplotlib, TensorFlow) are imported inside the

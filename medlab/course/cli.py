@@ -12,6 +12,7 @@
     medlab course                                        # every lesson: is this machine ready?
     medlab exercises release                             # student notebooks, never over their work
     medlab exercises check
+    medlab book                                          # the course as a website, build/book/html
 
 Start-up stays under a second: this module imports only the standard library at the
 top; each handler imports what it needs (numpy, the data modules, papermill in a child
@@ -772,6 +773,59 @@ def _exercises_check(args):
           + (f"; a student's copy left as it is: {copies}" if copies else ""))
     return 0
 
+
+# --------------------------------------------------------------------------
+# medlab book  (logic in medlab.course.book)
+# --------------------------------------------------------------------------
+@register_command("book", help="build the course as a static website from the stored notebooks")
+def _configure_book(parser):
+    parser.description = (
+        "Build a static HTML site of the course into OUT/html (default build/book/html) from the "
+        "numbered notebooks as stored, without running them: the course map as the landing page, "
+        "one chapter per lesson, the README's setup and instructor sections, offline math, "
+        "search, a download link on each lesson. Needs the optional extra 'book' and MathJax 2.7 "
+        "(Debian's libjs-mathjax: make book-deps).")
+    parser.add_argument("--out", metavar="DIR",
+                        help="folder of the book, replaced only if an earlier 'medlab book' made "
+                             "it (default build/book); the site is DIR/html")
+    parser.add_argument("--no-solutions", action="store_true",
+                        help="publish each lesson with exercises as its student notebook "
+                             "(solutions replaced by hints, as 'medlab exercises release' does)")
+    parser.add_argument("--notebooks", metavar="DIR", help="folder of the lessons (default notebooks/)")
+    parser.add_argument("--readme", metavar="FILE",
+                        help="README with the setup and instructor sections (default: the one "
+                             "beside the lessons' folder)")
+    parser.add_argument("--mathjax", metavar="DIR",
+                        help="MathJax 2.7 folder to copy into the site (default $MEDLAB_MATHJAX "
+                             "or Debian's /usr/share/javascript/mathjax)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="Sphinx processes, 1 to 16 (default 1)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="stop the build after this many seconds (default 900)")
+    parser.set_defaults(handler=_book)
+
+
+@_terminate_as_interrupt
+def _book(args):
+    from medlab import validate
+    from medlab.course import book
+    from medlab.course.runs import default_notebooks_folder, relative_path
+
+    jobs = validate.integer("--jobs", args.jobs, low=1, high=16)
+    timeout = book.DEFAULT_TIMEOUT if args.timeout is None else \
+        validate.number("--timeout", args.timeout, low=1)
+    notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_folder()
+    readme = Path(args.readme) if args.readme else notebooks.resolve().parent / "README.md"
+    site = book.build(args.out, notebooks, readme, solutions=not args.no_solutions,
+                      mathjax=args.mathjax, jobs=jobs, timeout=timeout)
+    for warning in site.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    what = "with solutions" if site.solutions else "without solutions (student notebooks)"
+    folder = relative_path(site.html)
+    print(f"book: {relative_path(site.html / 'index.html')}: {len(site.lessons)} notebooks, {what}, "
+          f"in {site.seconds:.0f} s. Read it with 'python3 -m http.server -d {folder}', or publish "
+          f"{folder} on any static host (README: The course as a book).")
+    return 0
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -4,7 +4,8 @@
 its own temporary config, data, runtime, settings and workspace folders (so no user setting
 interferes), serves the repository, and shuts it down at the end, checking that no process is
 left behind. ``page`` is a fresh browser tab; when a test fails it saves a screenshot, the
-page's console log and the server's log under ``test-artifacts/e2e/``.
+page's console log and the server's log under ``test-artifacts/e2e/``. ``offline_page`` is a tab
+without the server that may reach this machine only (the course book's test).
 
 Without Chromium (``/usr/bin/chromium``, or ``MEDLAB_CHROMIUM``) or Playwright the tests skip
 and say how to enable them; under ``CI=true`` they fail instead.
@@ -268,24 +269,66 @@ def browser(chromium_path):
     assert not alive, f"browser processes left behind (now killed): {[p.pid for p in alive]}"
 
 
-@pytest.fixture
-def page(request, browser, lab):
-    """A new tab that records its console; on failure, a screenshot and logs go to test-artifacts/e2e/."""
+def _new_tab(browser):
+    """A new tab that records its console and page errors in ``tab.console_lines``."""
     tab = browser.new_page()
     tab.set_default_timeout(30_000)
     console = []
     tab.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
     tab.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
     tab.console_lines = console
+    return tab
+
+
+def _keep_failure(item, tab, logs):
+    """A failed test's screenshot, console log and ``logs`` ({suffix: text}) in test-artifacts/e2e/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = artifact_name(item)
+    try:
+        tab.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"), full_page=True, timeout=15_000)
+    except Exception as error:  # noqa: BLE001  (a screenshot must not hide the failure)
+        tab.console_lines.append(f"[test] screenshot failed: {error}")
+    (ARTIFACTS / f"FAILED-{name}-console.log").write_text("\n".join(tab.console_lines) + "\n")
+    for suffix, text in logs.items():
+        (ARTIFACTS / f"FAILED-{name}-{suffix}.log").write_text(text)
+
+
+@pytest.fixture
+def page(request, browser, lab):
+    """A new tab that records its console; on failure, a screenshot and logs go to test-artifacts/e2e/."""
+    tab = _new_tab(browser)
     yield tab
     if _failed(request.node):
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        name = artifact_name(request.node)
-        try:
-            tab.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"), full_page=True, timeout=15_000)
-        except Exception as error:  # noqa: BLE001  (a screenshot must not hide the failure)
-            console.append(f"[test] screenshot failed: {error}")
-        (ARTIFACTS / f"FAILED-{name}-console.log").write_text("\n".join(console) + "\n")
-        (ARTIFACTS / f"FAILED-{name}-server.log").write_text(lab.log())
+        _keep_failure(request.node, tab, {"server": lab.log()})
     lab.remember_children()
+    tab.close()
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@pytest.fixture
+def offline_page(request, browser):
+    """A new tab that reaches only this machine: requests to any host but 127.0.0.1,
+    localhost or ::1 (and data:, blob:, file: URLs) are aborted and listed in
+    ``tab.blocked_requests``. On failure, a screenshot and the console go to test-artifacts/e2e/."""
+    from urllib.parse import urlsplit
+
+    tab = _new_tab(browser)
+    blocked = []
+
+    def only_local(route):
+        url = route.request.url
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "file") or parts.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    tab.route("**/*", only_local)
+    tab.blocked_requests = blocked
+    yield tab
+    if _failed(request.node):
+        _keep_failure(request.node, tab, {"blocked-requests": "\n".join(blocked) + "\n"})
     tab.close()
