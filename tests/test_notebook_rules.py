@@ -93,3 +93,13 @@ def test_most_outputs_are_compared():
                 else:
                     compared += 1
     assert compared / max(compared + ignored, 1) >= 0.6, f"only {compared} of {compared + ignored} compared"
+
+
+def test_course_map_names_the_python_the_package_requires():
+    """Lesson 00 tells the reader the same minimum Python as pyproject.toml's requires-python."""
+    required = re.search(r'requires-python\s*=\s*">=(\d+\.\d+)"', (ROOT / "pyproject.toml").read_text())
+    assert required, "pyproject.toml: requires-python = '>=X.Y' not found"
+    prose = " ".join(_source(c) for c in _load(ROOT / "notebooks" / "00_course_map.ipynb")["cells"]
+                     if c["cell_type"] == "markdown")
+    named = set(re.findall(r"Python (\d+\.\d+) or newer", prose))
+    assert named == {required.group(1)}, f"00_course_map names Python {named}, pyproject requires {required.group(1)}"
