@@ -4,7 +4,7 @@
 ``gaussian(images, sigma, seed)``          electronic (read-out) noise: x + N(0, sigma^2)
 ``poisson(images, photons, seed)``         quantum noise of a low-dose X-ray:
                                            counts ~ Poisson(photons * x), shown as counts / photons
-``salt_and_pepper(images, amount, seed)``  dead (0) and hot (1) pixels, a fraction ``amount``
+``salt_and_pepper(images, amount, seed)``  random impulse noise: pixels set to 0 or 1, a fraction ``amount``
 ``add_noise(images, kind, level, seed)``   any of them, with one ``level`` scale (below)
 =========================================  ============================================
 
