@@ -472,3 +472,48 @@ def test_cli_course_notes_when_no_notebook_takes_the_dataset(tmp_path, in_tmp, c
     code, out, err = run_cli(capsys, "course", "--notebooks", lessons, "--dataset", "synthetic")
     assert code == 0 and fake.calls == [{}]
     assert out.startswith("note: no notebook has a dataset parameter; --dataset synthetic is not used")
+
+
+# ---- issue 26: hostile tester's findings ------------------------------------------------
+def one_line_error(err):
+    return err.startswith("medlab: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_fractional_timeout_runs_with_the_limit_rounded_up_to_whole_seconds(tiny, in_tmp, capsys):
+    """nbclient's timeout is an int: 30.5 failed every run with TraitError."""
+    code, out, err = run_cli(capsys, "run", tiny, "--timeout", "30.5", "--name", "frac")
+    assert (code, err) == (0, ""), out + err
+    assert (in_tmp / "runs" / "99_tiny" / "frac.ipynb").is_file()
+
+
+def test_every_entry_point_passes_a_fractional_timeout_on_as_whole_seconds(tiny, tmp_path, monkeypatch):
+    seen = []
+    stub = FakeExecute()
+    monkeypatch.setattr(runs, "_execute", lambda nb, p, out, m, timeout=None: (
+        seen.append(timeout), stub(nb, p, out, m))[1])
+    runs.run_notebook(tiny, {}, tmp_path / "one.ipynb", timeout=2.5)
+    runs.sweep(tiny, {"a": [1]}, out=tmp_path / "s", timeout=0.2, echo=lambda line: None)
+    runs.course(out=tmp_path / "c", notebooks=tiny.parent, timeout=7.0)
+    assert seen == [3, 1, 7] and all(type(value) is int for value in seen)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "-0.5"])
+@pytest.mark.parametrize("command", ["run", "sweep", "course"])
+def test_a_timeout_that_is_not_a_finite_number_of_seconds_is_refused_in_one_line(
+        tiny, in_tmp, capsys, fake, command, value):
+    argv = {"run": ["run", tiny], "sweep": ["sweep", tiny, "--grid", "a=1"],
+            "course": ["course", "--notebooks", tiny.parent]}[command]
+    code, out, err = run_cli(capsys, *argv, f"--timeout={value}")
+    assert code == 2 and one_line_error(err), err
+    assert f"--timeout {value}:" in err and "0: no limit" in err
+    assert fake.calls == [] and not (in_tmp / "runs").exists()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, "10", True])
+def test_the_python_api_refuses_a_bad_timeout_naming_the_argument(tiny, tmp_path, fake, value):
+    for call in (lambda: runs.run_notebook(tiny, {}, tmp_path / "o.ipynb", timeout=value),
+                 lambda: runs.sweep(tiny, {"a": [1]}, out=tmp_path / "s", timeout=value),
+                 lambda: runs.course(out=tmp_path / "c", notebooks=tiny.parent, timeout=value)):
+        with pytest.raises(ValueError, match=r"^timeout .*: expected a finite number of seconds >= 0"):
+            call()
+    assert fake.calls == [] and files(tmp_path) == ["lessons"]

@@ -460,7 +460,7 @@ def _add_timeout_option(parser):
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help=f"seconds one cell may run before the run is stopped as failed (default "
-             f"{DEFAULT_TIMEOUT}; 0: no limit)")
+             f"{DEFAULT_TIMEOUT}; 0: no limit; a fraction is rounded up to whole seconds)")
 
 
 def _add_cluster_options(parser):
@@ -511,9 +511,14 @@ def _cluster_errors(handler):
 
 
 def _timeout(args):
-    if args.timeout < 0:
-        raise CLIError(f"--timeout {args.timeout:g}: expected seconds >= 0 (0: no limit)")
-    return args.timeout or None
+    """``--timeout`` as whole seconds (rounded up), None for no limit; nan, inf and
+    negatives refused."""
+    from medlab.course.runs import check_timeout
+
+    try:
+        return check_timeout(args.timeout, "--timeout")
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 @register_command("run", help="run a notebook with papermill, with parameters, into runs/")

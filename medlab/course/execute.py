@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import signal
 import sys
 
@@ -188,7 +189,8 @@ def execute(input_path, output_path, parameters, cwd, timeout=None):
         papermill.execute_notebook(
             input_path, output_path, parameters=parameters, kernel_name="python3", cwd=cwd,
             engine_name=ENGINE_NAME, progress_bar=False, log_output=False,
-            execution_timeout=timeout or None, on_cell_start=on_cell_start)
+            execution_timeout=math.ceil(timeout) if timeout else None,  # nbclient: an int
+            on_cell_start=on_cell_start)
     except papermill.PapermillExecutionError as exc:
         return {"status": "failed", "ename": exc.ename, "evalue": exc.evalue,
                 "cell": exc.exec_count}
@@ -235,14 +237,22 @@ def _end_with_parent(grace=30.0):
     threading.Thread(target=watch, name="medlab-parent-watch", daemon=True).start()
 
 
+def _seconds(text):
+    """A finite number of seconds >= 0, for ``--timeout``."""
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(text)
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m medlab.course.execute",
                                      description="Run one notebook with papermill (medlab's engine).")
     parser.add_argument("input")
     parser.add_argument("output")
     parser.add_argument("--cwd", required=True, help="working directory of the kernel")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds one cell may run; 0 or none: no limit")
+    parser.add_argument("--timeout", type=_seconds, default=None,
+                        help="seconds one cell may run, rounded up; 0 or none: no limit")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "JSON"),
                         dest="parameters", help="a parameter, its value as JSON")
     args = parser.parse_args(argv)

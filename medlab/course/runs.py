@@ -20,8 +20,9 @@ runs each notebook as a task on Dask distributed instead (:mod:`medlab.course.cl
 the outputs come back and are filed here exactly as local runs are.
 
 Every cell has a time limit, :data:`DEFAULT_TIMEOUT` seconds unless ``timeout`` says
-otherwise (0 or None: no limit), so a run that hangs ends as a failed run and a sweep
-goes on with the next one.
+otherwise (0 or None: no limit; a fraction is rounded up to whole seconds, which is what
+nbclient counts), so a run that hangs ends as a failed run and a sweep goes on with the
+next one.
 
 Nothing is ever overwritten. A run writes to hidden temporary names and renames
 them when it succeeds, so an interrupted or failed run leaves no half-written
@@ -37,6 +38,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import signal
@@ -55,7 +57,8 @@ from medlab.course.notebooks import NotebookError, notebook_parameters
 from medlab.course.summaries import format_metrics, format_value, write_summary
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "RunFailed", "RunResult", "combination_name", "course", "course_notebooks",
+    "DEFAULT_TIMEOUT", "RunFailed", "RunResult", "check_timeout", "combination_name", "course",
+    "course_notebooks",
     "format_metrics", "format_value", "metrics_path_for", "new_course_folder", "new_output_path",
     "notebook_parameters", "parse_grid", "parse_value", "relative_path", "run_notebook", "slug",
     "sweep", "write_summary",
@@ -196,6 +199,26 @@ def metrics_path_for(output):
     return output.with_name(f"{output.stem}.metrics.json")
 
 
+def check_timeout(timeout, name="timeout"):
+    """``timeout`` (seconds one cell may run) as nbclient takes it: whole seconds, rounded
+    up (``2.5`` -> 3), or None for no limit (``0`` or None).
+
+    Raises ValueError naming ``name`` for anything but a finite number >= 0 (nan, inf,
+    negatives, text, bools).
+    """
+    if timeout is None:
+        return None
+    from medlab import validate  # imports NumPy: not at start-up
+
+    try:
+        seconds = validate.number(name, timeout, low=0)
+    except validate.ArgumentError:
+        shown = f"{timeout:g}" if isinstance(timeout, float) else repr(timeout)
+        raise validate.ArgumentError(f"{name} {shown}: expected a finite number of seconds "
+                                     ">= 0 (0: no limit)") from None
+    return math.ceil(seconds) or None
+
+
 def _one_line(text, limit=500):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -284,8 +307,9 @@ def _execute(notebook, parameters, output, metrics, timeout=None, *, cwd=None, o
     env = {**(os.environ if environ is None else environ), report.ENV_VAR: str(metrics)}
     command = [sys.executable, "-m", "medlab.course.execute", str(notebook), str(output),
                "--cwd", str(cwd)]
+    timeout = check_timeout(timeout)
     if timeout:
-        command += ["--timeout", repr(float(timeout))]
+        command += ["--timeout", str(timeout)]
     for name, value in parameters.items():
         command += ["-p", name, json.dumps(value)]
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -382,7 +406,8 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
         The output notebook, ``.ipynb``; default ``runs/<stem>/<timestamp>.ipynb``.
         Its metrics go to ``<output stem>.metrics.json`` beside it.
     timeout : float, optional
-        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit). A
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit;
+        rounded up to whole seconds). A
         cell that runs longer ends the run as failed (``CellTimeoutError``).
     execute : callable, optional
         ``execute(notebook, parameters, partial, partial_metrics, timeout) -> outcome``
@@ -406,6 +431,7 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
         kernel died or did not start. The partial output is kept as ``<stem>.failed.ipynb``.
     """
     notebook = _check_notebook(path)
+    timeout = check_timeout(timeout)
     parameters = dict(parameters or {})
     if output is None:
         output = new_output_path(notebook)
@@ -565,7 +591,8 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
         Sweep name; default ``<notebook stem>-<hash of grid and fixed>``, so the same
         sweep run again finds its folder and skips its finished runs.
     timeout : float, optional
-        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit).
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit;
+        rounded up to whole seconds).
     progress : bool, optional
         Show a tqdm bar over the runs; default when stderr is a terminal.
     echo : callable, optional
@@ -591,6 +618,7 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
     stopped, the summary is written for what finished, and the interrupt is re-raised.
     """
     notebook = _check_notebook(path)
+    timeout = check_timeout(timeout)
     if not isinstance(grid, dict):
         grid = parse_grid(grid)
     grid = {key: list(values) for key, values in grid.items()}
@@ -848,7 +876,8 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
     notebooks : str or Path, optional
         Folder of the lessons; default ``notebooks/`` here, else the checkout's.
     timeout : float, optional
-        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit).
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit;
+        rounded up to whole seconds).
     echo : callable, optional
         Receives one row per notebook as it finishes (default: nothing).
     cluster : str or distributed.Client, optional
@@ -864,6 +893,7 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
         output notebook, or the partial one of a failed run) and ``error`` per
         notebook; also written to ``summary.csv`` and ``summary.md`` in the folder.
     """
+    timeout = check_timeout(timeout)
     paths = course_notebooks(notebooks)
     if out is None:
         folder = new_course_folder()
