@@ -517,3 +517,122 @@ def test_the_python_api_refuses_a_bad_timeout_naming_the_argument(tiny, tmp_path
         with pytest.raises(ValueError, match=r"^timeout .*: expected a finite number of seconds >= 0"):
             call()
     assert fake.calls == [] and files(tmp_path) == ["lessons"]
+
+
+HOLDER = """import json, sys
+import nbformat
+from medlab.course import runs
+
+def run_when_told(notebook, parameters, output, metrics, timeout=None):
+    print("running", json.dumps(parameters), flush=True)
+    if sys.stdin.readline().strip() != "go":
+        raise SystemExit("no go")
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata["papermill"] = {"parameters": parameters}
+    nbformat.write(nb, output)
+    return {"status": "ok"}
+
+runs._execute = run_when_told
+command, notebook, folder = sys.argv[1:4]
+if command == "sweep":
+    rows = runs.sweep(notebook, {"a": [1, 2]}, out=folder, echo=lambda line: None)
+else:
+    rows = runs.course(out=folder, notebooks=notebook)
+print("done", json.dumps([row["status"] for row in rows]), flush=True)
+"""
+
+
+class Holder:
+    """A second medlab process running a sweep or course into ``folder``; each of its runs
+    waits for ``go`` on its stdin, so it holds the folder until the test lets it finish."""
+
+    def __init__(self, tmp_path, command, notebook, folder):
+        import queue
+        import subprocess
+        import sys
+
+        script = tmp_path / "holder.py"
+        script.write_text(HOLDER)
+        root = Path(runs.__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen([sys.executable, str(script), command, str(notebook), str(folder)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.lines = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout],
+                         daemon=True).start()
+
+    def next_line(self, limit=300):
+        """The holder's next line of output (bounded wait: it starts Python and medlab)."""
+        line = self.lines.get(timeout=limit)
+        assert not line.startswith("Traceback"), line
+        return line
+
+    def go(self):
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(60)
+
+
+@pytest.fixture
+def holder(tmp_path):
+    started = []
+    yield lambda *args: started.append(Holder(tmp_path, *args)) or started[-1]
+    for one in started:
+        one.close()
+
+
+def test_a_second_sweep_into_a_folder_in_use_is_refused_at_once_and_the_first_finishes(
+        tiny, in_tmp, capsys, fake, holder):
+    import socket
+
+    folder = in_tmp / "runs" / "shared"
+    first = holder("sweep", tiny, folder)
+    assert first.next_line().startswith("running")  # the first holds the folder: a run is going
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=1,2", "--out", folder)
+    assert code == 1 and one_line_error(err), err
+    assert (f"runs/shared is in use by another medlab sweep (pid {first.proc.pid} on "
+            f"{socket.gethostname()}, since ") in err
+    assert "kill" in err and "run this again" in err
+    assert fake.calls == [] and not list(folder.glob("*.status.json"))
+    first.go()
+    assert first.next_line().startswith("running")
+    first.go()
+    assert first.next_line() == 'done ["ok", "ok"]\n'
+    assert first.proc.wait(60) == 0
+    statuses = [json.loads(p.read_text())["status"] for p in sorted(folder.glob("*.status.json"))]
+    assert statuses == ["ok", "ok"]
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=1,2", "--out", folder)
+    assert code == 0 and fake.calls == [] and out.count("skipped: finished earlier") == 2
+    assert ".medlab.lock" not in files(folder)
+
+
+def test_the_folder_lock_dies_with_its_process(tiny, in_tmp, capsys, fake, holder):
+    """Killed outright (no clean-up): its lock file stays, but the lock goes with the process."""
+    folder = in_tmp / "runs" / "killed"
+    first = holder("sweep", tiny, folder)
+    assert first.next_line().startswith("running")
+    first.proc.kill()
+    first.proc.wait(60)
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=1,2", "--out", folder)
+    assert (code, err) == (0, "")
+    assert [call["a"] for call in fake.calls] == [1, 2]
+    assert ".medlab.lock" not in files(folder)
+
+
+def test_a_second_course_into_a_folder_in_use_is_refused_at_once(tmp_path, in_tmp, capsys, fake, holder):
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_ok.ipynb")
+    first = holder("course", lessons, in_tmp / "c")
+    assert first.next_line().startswith("running")
+    code, out, err = run_cli(capsys, "course", "--notebooks", lessons, "--out", "c")
+    assert code == 1 and one_line_error(err), err
+    assert f"c is in use by another medlab course (pid {first.proc.pid} on " in err
+    assert fake.calls == []
+    first.go()
+    assert first.next_line() == 'done ["ok"]\n'
+    assert first.proc.wait(60) == 0
+    assert files(in_tmp / "c") == ["01_ok.ipynb", "summary.csv", "summary.md"]

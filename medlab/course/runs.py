@@ -27,7 +27,8 @@ next one.
 Nothing is ever overwritten. A run writes to hidden temporary names and renames
 them when it succeeds, so an interrupted or failed run leaves no half-written
 output under the final name; a sweep marks each finished run with
-``<run>.status.json`` and skips it when run again. The command line
+``<run>.status.json`` and skips it when run again. A sweep or course holds its folder
+(:mod:`medlab.course.locks`): a second one into the same folder is refused at once. The command line
 (``medlab run``, ``medlab sweep``, ``medlab course``) is in :mod:`medlab.course.cli`.
 """
 
@@ -53,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medlab import files, report
+from medlab.course.locks import folder_lock, holds_files
 from medlab.course.notebooks import NotebookError, notebook_parameters
 from medlab.course.summaries import format_metrics, format_value, write_summary
 
@@ -558,7 +560,7 @@ def _prepare_sweep_folder(folder, notebook, grid, fixed):
             raise ValueError(
                 f"{relative_path(folder)} holds a sweep of {Path(earlier.get('notebook', '?')).name} with "
                 f"fixed parameters {earlier.get('fixed')}; choose another --name or --out")
-    elif folder.exists() and any(folder.iterdir()):
+    elif folder.exists() and holds_files(folder):
         raise FileExistsError(f"{relative_path(folder)} exists and is not a sweep folder; "
                               "choose another --name or --out")
     folder.mkdir(parents=True, exist_ok=True)
@@ -641,6 +643,7 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
         folder = RUNS_ROOT / name
     folder = folder.absolute()
     with contextlib.ExitStack() as stack:
+        stack.enter_context(folder_lock(folder, "sweep"))  # a second sweep here is refused
         tasks = None
         everything_done = all(_finished(folder, run, {**combo, **fixed}) is not None
                               for run, combo in _combinations(grid))
@@ -895,31 +898,28 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
     """
     timeout = check_timeout(timeout)
     paths = course_notebooks(notebooks)
-    if out is None:
-        folder = new_course_folder()
-    else:
-        folder = Path(out)
-        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-            raise FileExistsError(f"{relative_path(folder)} exists and is not empty; "
-                                  "a course run goes into a new folder")
+    folder = new_course_folder() if out is None else Path(out)
     parameters = {}
     for path in paths:
         parameters[path] = {}
         if dataset is not None and "dataset" in notebook_parameters(path):
             parameters[path]["dataset"] = dataset
     with contextlib.ExitStack() as stack:
+        stack.enter_context(folder_lock(folder, "course"))  # a second course here is refused
+        if holds_files(folder):
+            raise FileExistsError(f"{relative_path(folder)} exists and is not empty; "
+                                  "a course run goes into a new folder")
         tasks = None
-        if cluster is not None:  # connect before the folder is made
+        if cluster is not None:  # connect before anything is written
             tasks = stack.enter_context(_cluster_session(cluster, workers, cluster_wait, None))
-        folder.mkdir(parents=True, exist_ok=True)
         by_path = {}
         for path, row in _course_results(paths, parameters, folder, timeout, tasks):
             by_path[path] = row
             if echo:
                 echo(row)
         rows = [by_path[path] for path in paths]
-    write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
-                  + (f"; dataset `{dataset}`" if dataset is not None else ""))
+        write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
+                      + (f"; dataset `{dataset}`" if dataset is not None else ""))
     return rows
 
 
