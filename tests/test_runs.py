@@ -636,3 +636,78 @@ def test_a_second_course_into_a_folder_in_use_is_refused_at_once(tmp_path, in_tm
     assert first.next_line() == 'done ["ok"]\n'
     assert first.proc.wait(60) == 0
     assert files(in_tmp / "c") == ["01_ok.ipynb", "summary.csv", "summary.md"]
+
+
+VALID_CELL = {"cell_type": "code", "source": "a = 1", "metadata": {}, "outputs": [],
+              "execution_count": None}
+
+
+def notebook_json(cells=None, **top):
+    return json.dumps({"cells": [VALID_CELL] if cells is None else cells, "metadata": {},
+                       "nbformat": 4, "nbformat_minor": 5, **top})
+
+
+MALFORMED = [  # (file content, what the one line must say)
+    ('{"cells": 3}', "'cells' is int, expected a list of cells"),
+    ("", "the file is empty"),
+    ('{"cells": [', "invalid JSON"),
+    (b"\xff\xfe{}", "not UTF-8 text"),
+    ("[1, 2]", "the JSON is a list, not a notebook object"),
+    ('{"a": 1}', "no 'cells'"),
+    (json.dumps({"worksheets": [], "metadata": {}, "nbformat": 3, "nbformat_minor": 0}), "format 3"),
+    (notebook_json(nbformat=None), "'nbformat' is None, expected 4"),
+    (notebook_json(metadata=[]), "'metadata' is list, expected an object"),
+    (notebook_json(nbformat_minor="x"), "'nbformat_minor' is str, expected an integer"),
+    (notebook_json(cells=[3]), "cell 1 is int, expected an object"),
+    (notebook_json(cells=[VALID_CELL, {**VALID_CELL, "cell_type": "python"}]),
+     "cell 2: 'cell_type' is 'python', expected code, markdown or raw"),
+    (notebook_json(cells=[{**VALID_CELL, "source": 5}]),
+     "cell 1: 'source' is int, expected text or a list of lines"),
+    (notebook_json(cells=[{k: v for k, v in VALID_CELL.items() if k != "source"}]),
+     "cell 1: no 'source'"),
+    (notebook_json(cells=[{k: v for k, v in VALID_CELL.items() if k != "metadata"}]),
+     "cell 1: no 'metadata'"),
+    (notebook_json(cells=[{**VALID_CELL, "metadata": {"tags": "parameters"}}]),
+     "cell 1: 'tags' is str, expected a list of texts"),
+    (notebook_json(cells=[{**VALID_CELL, "outputs": {}}]), "cell 1: 'outputs' is dict, expected a list"),
+    (None, "a folder, not a notebook file"),
+]
+
+
+@pytest.mark.parametrize("content, message", MALFORMED)
+@pytest.mark.parametrize("command", ["run", "run -p", "sweep", "course"])
+def test_a_malformed_notebook_is_refused_in_one_line_naming_the_file_and_the_fault(
+        tmp_path, in_tmp, capsys, fake, command, content, message):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    path = lessons / "01_bad.ipynb"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    argv = {"run": ["run", path], "run -p": ["run", path, "-p", "a", "2"],
+            "sweep": ["sweep", path, "--grid", "a=1,2"],
+            "course": ["course", "--notebooks", lessons, "--out", "c", "--dataset", "synthetic"]}[command]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 1 and fake.calls == []
+    if command == "course":  # the course goes on; this lesson's row says what is wrong
+        assert err == "" and "Traceback" not in out
+        row = next(line for line in out.splitlines() if line.startswith("01_bad"))
+        assert row.split()[:2] == ["01_bad", "failed"], out
+        assert f"{path}: " in row and message in row
+        assert message in read_csv(in_tmp / "c" / "summary.csv")[0]["error"]
+    else:
+        assert one_line_error(err), err
+        assert err.startswith(f"medlab: error: {path}: ") and message in err, err
+
+
+def test_a_course_runs_the_good_lessons_beside_a_malformed_one(tmp_path, in_tmp, capsys, fake):
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_ok.ipynb")
+    (lessons / "02_bad.ipynb").write_text('{"cells": 3}')
+    write_notebook(lessons / "03_ok.ipynb")
+    code, out, err = run_cli(capsys, "course", "--notebooks", lessons, "--out", "c")
+    assert code == 1 and err == ""
+    assert [line.split()[:2] for line in out.splitlines()[1:4]] == [
+        ["01_ok", "ok"], ["02_bad", "failed"], ["03_ok", "ok"]]
+    assert len(fake.calls) == 2

@@ -641,7 +641,7 @@ def _course(args):
     timeout = _timeout(args)
     cluster, wait = _cluster_arguments(args)
     paths = runs.course_notebooks(args.notebooks)
-    if args.dataset is not None and not any("dataset" in runs.notebook_parameters(p) for p in paths):
+    if args.dataset is not None and not any(runs.has_parameter(p, "dataset") for p in paths):
         print(f"note: no notebook has a dataset parameter; --dataset {args.dataset} is not used")
     folder = Path(args.out) if args.out else runs.new_course_folder()
     width = max(len("notebook"), *(len(p.stem) for p in paths))

@@ -55,12 +55,12 @@ from pathlib import Path
 
 from medlab import files, report
 from medlab.course.locks import folder_lock, holds_files
-from medlab.course.notebooks import NotebookError, notebook_parameters
+from medlab.course.notebooks import NotebookError, notebook_parameters, read_notebook
 from medlab.course.summaries import format_metrics, format_value, write_summary
 
 __all__ = [
     "DEFAULT_TIMEOUT", "RunFailed", "RunResult", "check_timeout", "combination_name", "course",
-    "course_notebooks",
+    "course_notebooks", "has_parameter",
     "format_metrics", "format_value", "metrics_path_for", "new_course_folder", "new_output_path",
     "notebook_parameters", "parse_grid", "parse_value", "relative_path", "run_notebook", "slug",
     "sweep", "write_summary",
@@ -239,12 +239,23 @@ def relative_path(path):
 # parameters of a notebook
 # --------------------------------------------------------------------------
 def _check_notebook(path):
+    """``path`` resolved, once it is a readable notebook (one-line error naming it if not)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such notebook")
-    if path.suffix != ".ipynb":
+    if path.suffix != ".ipynb" and not path.is_dir():
         raise ValueError(f"{path}: expected a notebook ending in .ipynb")
+    read_notebook(path)
     return path.resolve()
+
+
+def has_parameter(path, name):
+    """True when the notebook at ``path`` has the parameter ``name``; False also when it is
+    not a readable notebook (its run then fails, saying why)."""
+    try:
+        return name in notebook_parameters(path)
+    except (NotebookError, OSError):
+        return False
 
 
 def _check_names(path, names):
@@ -902,7 +913,7 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
     parameters = {}
     for path in paths:
         parameters[path] = {}
-        if dataset is not None and "dataset" in notebook_parameters(path):
+        if dataset is not None and has_parameter(path, "dataset"):
             parameters[path]["dataset"] = dataset
     with contextlib.ExitStack() as stack:
         stack.enter_context(folder_lock(folder, "course"))  # a second course here is refused
