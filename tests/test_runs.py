@@ -711,3 +711,29 @@ def test_a_course_runs_the_good_lessons_beside_a_malformed_one(tmp_path, in_tmp,
     assert [line.split()[:2] for line in out.splitlines()[1:4]] == [
         ["01_ok", "ok"], ["02_bad", "failed"], ["03_ok", "ok"]]
     assert len(fake.calls) == 2
+
+
+def test_a_cell_that_times_out_is_named_as_jupyter_shows_it(tmp_path, in_tmp, capsys):
+    """It was named by its 0-based index among all cells, markdown and the injected
+    parameters cell included ("cell 7"); Jupyter shows In [4] and the code."""
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    nb.cells = [new_markdown_cell("# 99 · Slow"),
+                new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+                new_markdown_cell("Some text."), new_code_cell("b = 2"), new_code_cell(""),
+                new_markdown_cell("The slow one:"),
+                new_code_cell("\nimport time  # the slow one\ntime.sleep(600 if a == 1 else 0)")]
+    path = in_tmp / "99_slow.ipynb"
+    nbformat.write(nb, path)
+    named = 'cell In [4] ("import time # the slow one") did not finish within 5 s'
+    code, out, err = run_cli(capsys, "sweep", path, "--grid", "a=1,2", "--timeout", "5", "--name", "slow")
+    assert code == 1
+    assert named in out.splitlines()[0]
+    row = read_csv(in_tmp / "runs" / "slow" / "summary.csv")[0]
+    assert row["status"] == "failed" and named in row["error"]
+    failed = nbformat.read(in_tmp / "runs" / "slow" / "a=1.failed.ipynb", as_version=4)
+    slow = [cell for cell in failed.cells if "the slow one" in cell.source][0]
+    assert slow.execution_count == 4  # what Jupyter shows for the output it keeps
+    with pytest.raises(runs.RunFailed) as info:
+        runs.run_notebook(path, {}, in_tmp / "one.ipynb", timeout=5)
+    assert named.replace("[4]", "[3]") in str(info.value) and info.value.cell == 3  # no injected cell
