@@ -737,3 +737,81 @@ def test_a_cell_that_times_out_is_named_as_jupyter_shows_it(tmp_path, in_tmp, ca
     with pytest.raises(runs.RunFailed) as info:
         runs.run_notebook(path, {}, in_tmp / "one.ipynb", timeout=5)
     assert named.replace("[4]", "[3]") in str(info.value) and info.value.cell == 3  # no injected cell
+
+
+def snapshot(folder):
+    """{name: bytes} of every file in ``folder`` (a folder named sweep.json: its marker)."""
+    return {p.name: p.read_bytes() if p.is_file() else b"<folder>" for p in Path(folder).iterdir()}
+
+
+DAMAGED = [  # (what sweep.json holds, what the line says about it)
+    (b'{"notebook": "/x/99_tiny.ipynb", "fi', "invalid JSON"),
+    (b"", "the file is empty"),
+    (b"\x00\x00\x00\x00", "invalid JSON"),
+    (b"[1, 2]", "a list, expected an object"),
+    (b'{"notebook": 3, "fixed": {}}', "'notebook' is int"),
+    (b'{"notebook": "/x/99_tiny.ipynb", "fixed": []}', "'fixed' is list"),
+    (None, "cannot read it"),
+]
+
+
+@pytest.mark.parametrize("content, fault", DAMAGED)
+def test_a_damaged_sweep_json_is_named_and_repair_resumes_from_the_status_files(
+        tiny, in_tmp, capsys, fake, content, fault):
+    argv = ["sweep", tiny, "--grid", "a=1,2", "-p", "label", "y", "--name", "s"]
+    assert run_cli(capsys, *argv)[0] == 0
+    folder = in_tmp / "runs" / "s"
+    record = folder / "sweep.json"
+    record.unlink()
+    if content is None:
+        record.mkdir()
+    else:
+        record.write_bytes(content)
+    before = snapshot(folder)
+    fake.calls.clear()
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 1 and one_line_error(err), err
+    assert err.startswith(f"medlab: error: runs/s/sweep.json is damaged (") and fault in err, err
+    assert "2 finished runs in runs/s are kept" in err and "again with --repair" in err
+    assert snapshot(folder) == before and fake.calls == []
+
+    code, out, err = run_cli(capsys, *argv, "--repair")
+    assert (code, err) == (0, ""), err
+    assert out.splitlines()[0] == ("repaired runs/s/sweep.json from the status files of 2 runs; "
+                                   "the damaged one is kept as runs/s/sweep.damaged.json")
+    assert out.count("skipped: finished earlier") == 2 and fake.calls == []
+    assert snapshot(folder)["sweep.damaged.json"] == before["sweep.json"]
+    rebuilt = json.loads(record.read_text())
+    assert rebuilt["notebook"] == str(tiny.resolve()) and rebuilt["fixed"] == {"label": "y"}
+    assert rebuilt["grids"] == [{"a": [1, 2]}]
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=3", "-p", "label", "y", "--name", "s")
+    assert code == 0 and fake.calls == [{"a": 3, "label": "y"}]  # the repaired sweep goes on
+
+
+def test_a_lost_sweep_json_is_rebuilt_with_repair_and_the_api_takes_repair_too(tiny, tmp_path, fake):
+    folder = tmp_path / "s"
+    runs.sweep(tiny, {"a": [1, 2]}, out=folder, echo=lambda line: None)
+    (folder / "sweep.json").unlink()
+    with pytest.raises(FileExistsError, match=r"no sweep.json but holds the status files of 2 runs; "
+                                              r"run the same sweep again with --repair"):
+        runs.sweep(tiny, {"a": [1, 2]}, out=folder, echo=lambda line: None)
+    lines = []
+    rows = runs.sweep(tiny, {"a": [1, 2]}, out=folder, echo=lines.append, repair=True)
+    assert [row["status"] for row in rows] == ["ok", "ok"] and len(fake.calls) == 2
+    assert lines[0] == f"repaired {folder / 'sweep.json'} from the status files of 2 runs"
+
+
+def test_repair_refuses_status_files_of_another_sweep_and_changes_nothing(tiny, tmp_path, fake):
+    folder = tmp_path / "s"
+    runs.sweep(tiny, {"a": [1]}, {"label": "y"}, out=folder, echo=lambda line: None)
+    (folder / "sweep.json").write_text("{")
+    before = snapshot(folder)
+    fake.calls.clear()
+    with pytest.raises(ValueError, match=r"a=1.status.json is a run with label = 'y', not 'z'; "
+                                         r"choose another --name or --out"):
+        runs.sweep(tiny, {"a": [1]}, {"label": "z"}, out=folder, repair=True)
+    other = write_notebook(tmp_path / "lessons" / "98_other.ipynb")
+    with pytest.raises(ValueError, match=r"a=1.status.json is a run of 99_tiny.ipynb, not of "
+                                         r"98_other.ipynb; choose another --name or --out"):
+        runs.sweep(other, {"a": [1]}, {"label": "y"}, out=folder, repair=True)
+    assert snapshot(folder) == before and fake.calls == []

@@ -580,6 +580,9 @@ def _configure_sweep(parser):
     parser.add_argument("--name", help="sweep name (default: notebook stem and a hash of the "
                                        "grid, so the same sweep finds its earlier runs)")
     parser.add_argument("--out", metavar="DIR", help="sweep folder (default runs/<sweep name>)")
+    parser.add_argument("--repair", action="store_true",
+                        help="rebuild a damaged or lost sweep.json from the runs' status files "
+                             "(the damaged file is kept as sweep.damaged.json), then go on")
     _add_timeout_option(parser)
     _add_cluster_options(parser)
     parser.set_defaults(handler=_sweep)
@@ -599,7 +602,8 @@ def _sweep(args):
     notebook, specs = _split_notebook_from_grid(args.notebook, args.grid)
     rows = runs.sweep(notebook, runs.parse_grid(specs), _parameters(args.parameters),
                       jobs=args.jobs, out=args.out, name=args.name, timeout=_timeout(args),
-                      progress=_show_progress(), cluster=cluster, cluster_wait=wait)
+                      progress=_show_progress(), cluster=cluster, cluster_wait=wait,
+                      repair=args.repair)
     return 0 if all(row["status"] == "ok" for row in rows) else 1
 
 

@@ -561,30 +561,123 @@ def _default_sweep_name(notebook, grid, fixed):
     return f"{slug(notebook.stem)}-{_digest({'grid': grid, 'fixed': fixed})}"
 
 
-def _prepare_sweep_folder(folder, notebook, grid, fixed):
+def _record_fault(record):
+    """Why the sweep record ``record`` (``sweep.json``) cannot be used, or "" when it is sound."""
+    try:
+        data = record.read_bytes()
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror}"
+    if not data.strip():
+        return "the file is empty"
+    try:
+        earlier = json.loads(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError too
+        return f"invalid JSON: {exc}"
+    if not isinstance(earlier, dict):
+        return f"it holds a {type(earlier).__name__}, expected an object"
+    for key, kind, what in (("notebook", str, "the notebook's path"), ("fixed", dict, "an object"),
+                            ("grids", list, "a list")):
+        if (key in earlier or key != "grids") and not isinstance(earlier.get(key), kind):
+            return f"'{key}' is {type(earlier.get(key)).__name__}, expected {what}"
+    return ""
+
+
+def _status_files(folder):
+    """{path: status} of the readable ``*.status.json`` run records in ``folder``."""
+    found = {}
+    for path in sorted(folder.glob("*.status.json")):
+        status = _read_json(path)
+        if isinstance(status, dict) and isinstance(status.get("parameters"), dict):
+            found[path] = status
+    return found
+
+
+def _check_statuses_agree(notebook, fixed, statuses):
+    """Refuse to rebuild a sweep record from status files of another notebook or other fixed
+    parameters (another sweep's runs)."""
+    fixed = json.loads(json.dumps(fixed))
+    for path, status in statuses.items():
+        ran = status.get("notebook")
+        if ran is not None and ran != str(notebook):
+            raise ValueError(f"{relative_path(path)} is a run of {Path(str(ran)).name}, not of "
+                             f"{notebook.name}; choose another --name or --out")
+        for key, value in fixed.items():
+            if key not in status["parameters"]:
+                raise ValueError(f"{relative_path(path)} is a run without {key}; choose another "
+                                 "--name or --out")
+            if status["parameters"][key] != value:
+                raise ValueError(f"{relative_path(path)} is a run with {key} = "
+                                 f"{status['parameters'][key]!r}, not {value!r}; choose another "
+                                 "--name or --out")
+
+
+def _check_sweep_folder(folder, notebook, fixed, repair=False):
+    """What ``folder`` holds for this sweep: its sound record (dict), None for a new or empty
+    folder, or ``"repair"`` when ``repair`` and the record is damaged or lost but the runs'
+    status files agree with this sweep. Anything else is refused with one line."""
     record = folder / "sweep.json"
+    here = json.loads(json.dumps({"notebook": str(notebook), "fixed": fixed}))
+    if record.exists() or record.is_symlink():
+        fault = _record_fault(record)
+        if not fault:
+            earlier = json.loads(record.read_text(encoding="utf-8"))
+            if {k: earlier.get(k) for k in here} != here:
+                raise ValueError(
+                    f"{relative_path(folder)} holds a sweep of {Path(earlier['notebook']).name} "
+                    f"with fixed parameters {earlier['fixed']}; choose another --name or --out")
+            return earlier
+        statuses = _status_files(folder)
+        if not repair:
+            done = sum(status.get("status") == "ok" for status in statuses.values())
+            raise ValueError(f"{relative_path(record)} is damaged ({_one_line(fault, 200)}); the "
+                             f"{done} finished runs in {relative_path(folder)} are kept: run the same "
+                             "sweep again with --repair to rebuild it from their status files and "
+                             "go on")
+    elif not folder.exists() or not holds_files(folder):
+        return None
+    else:
+        statuses = _status_files(folder)
+        if not statuses:
+            raise FileExistsError(f"{relative_path(folder)} exists and is not a sweep folder; "
+                                  "choose another --name or --out")
+        if not repair:
+            raise FileExistsError(f"{relative_path(folder)} has no sweep.json but holds the status "
+                                  f"files of {len(statuses)} runs; run the same sweep again with "
+                                  "--repair to rebuild it from them and go on")
+    _check_statuses_agree(notebook, fixed, statuses)
+    return "repair"
+
+
+def _prepare_sweep_folder(folder, notebook, grid, fixed, repair=False):
+    """Check ``folder`` (:func:`_check_sweep_folder`), then write its ``sweep.json``; a
+    damaged one is first moved aside, never deleted. Returns a line to show, or None."""
+    earlier = _check_sweep_folder(folder, notebook, fixed, repair)
+    record = folder / "sweep.json"
+    note = None
+    if earlier == "repair":
+        statuses = _status_files(folder)
+        note = f"repaired {relative_path(record)} from the status files of {len(statuses)} runs"
+        if record.exists() or record.is_symlink():
+            kept = _unique(folder / "sweep.damaged.json")
+            os.rename(record, kept)
+            note += f"; the damaged one is kept as {relative_path(kept)}"
+        finished = sorted(s["finished"] for s in statuses.values() if isinstance(s.get("finished"), str))
+        earlier = {"started": finished[0] if finished else None,
+                   "repaired": time.strftime("%Y-%m-%d %H:%M:%S")}
     here = {"notebook": str(notebook), "fixed": fixed}
-    earlier = _read_json(record)
-    if earlier is not None:
-        mine = json.loads(json.dumps(here))
-        if {k: earlier.get(k) for k in mine} != mine:
-            raise ValueError(
-                f"{relative_path(folder)} holds a sweep of {Path(earlier.get('notebook', '?')).name} with "
-                f"fixed parameters {earlier.get('fixed')}; choose another --name or --out")
-    elif folder.exists() and holds_files(folder):
-        raise FileExistsError(f"{relative_path(folder)} exists and is not a sweep folder; "
-                              "choose another --name or --out")
     folder.mkdir(parents=True, exist_ok=True)
     grids = (earlier or {}).get("grids", [])
     if grid not in grids:
         grids.append(grid)
     started = (earlier or {}).get("started") or time.strftime("%Y-%m-%d %H:%M:%S")
-    files.write_json(record, {**here, "grid": grid, "grids": grids, "started": started},
-                      allow_nan=True)
+    extra = {"repaired": earlier["repaired"]} if earlier and earlier.get("repaired") else {}
+    files.write_json(record, {**here, "grid": grid, "grids": grids, "started": started, **extra},
+                     allow_nan=True)
+    return note
 
 
 def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEFAULT_TIMEOUT,
-          progress=None, echo=None, cluster=None, cluster_wait=None):
+          progress=None, echo=None, cluster=None, cluster_wait=None, repair=False):
     """Run a notebook once per combination of ``grid``; return the summary rows.
 
     Parameters
@@ -617,6 +710,10 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
     cluster_wait : float, optional
         Seconds to wait while no worker is connected before failing the runs still out
         (default :data:`medlab.course.cluster.DEFAULT_WAIT`).
+    repair : bool, optional
+        Rebuild a damaged or lost ``sweep.json`` from the runs' ``*.status.json`` (when they
+        are runs of this notebook with these fixed parameters), keeping the damaged file as
+        ``sweep.damaged.json``, and go on. Without it such a folder is refused, saying so.
 
     Returns
     -------
@@ -655,6 +752,7 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
     folder = folder.absolute()
     with contextlib.ExitStack() as stack:
         stack.enter_context(folder_lock(folder, "sweep"))  # a second sweep here is refused
+        _check_sweep_folder(folder, notebook, fixed, repair)  # refused before connecting
         tasks = None
         everything_done = all(_finished(folder, run, {**combo, **fixed}) is not None
                               for run, combo in _combinations(grid))
@@ -662,7 +760,7 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
             tasks = stack.enter_context(_cluster_session(cluster, jobs, cluster_wait, echo))
             jobs = None
         return _run_sweep(notebook, grid, fixed, int(jobs or 1), folder, name, timeout, progress,
-                          echo, tasks)
+                          echo, tasks, repair)
 
 
 def _cluster_session(cluster, workers, wait, echo):
@@ -680,11 +778,12 @@ def _needs_run(folder, run, parameters):
             and not metrics_path_for(output).exists())
 
 
-def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, echo, tasks):
+def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, echo, tasks,
+               repair=False):
     """The sweep after its checks: ``jobs`` local processes, or the cluster ``tasks``."""
     from tqdm.auto import tqdm
 
-    _prepare_sweep_folder(folder, notebook, grid, fixed)
+    repaired = _prepare_sweep_folder(folder, notebook, grid, fixed, repair)
 
     combos = _combinations(grid)
     total = len(combos)
@@ -693,6 +792,8 @@ def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, ech
                disable=not (sys.stderr.isatty() if progress is None else progress))
     say = echo or (lambda line: bar.write(line, file=sys.stdout))
     width = len(str(total))
+    if repaired:
+        say(repaired)
 
     def report_line(index, status, note=""):
         label = f"[{index + 1:>{width}}/{total}] {status['status']:<7}"
