@@ -472,3 +472,346 @@ def test_cli_course_notes_when_no_notebook_takes_the_dataset(tmp_path, in_tmp, c
     code, out, err = run_cli(capsys, "course", "--notebooks", lessons, "--dataset", "synthetic")
     assert code == 0 and fake.calls == [{}]
     assert out.startswith("note: no notebook has a dataset parameter; --dataset synthetic is not used")
+
+
+# ---- issue 26: hostile tester's findings ------------------------------------------------
+def one_line_error(err):
+    return err.startswith("medlab: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_fractional_timeout_runs_with_the_limit_rounded_up_to_whole_seconds(tiny, in_tmp, capsys):
+    """nbclient's timeout is an int: 30.5 failed every run with TraitError."""
+    code, out, err = run_cli(capsys, "run", tiny, "--timeout", "30.5", "--name", "frac")
+    assert (code, err) == (0, ""), out + err
+    assert (in_tmp / "runs" / "99_tiny" / "frac.ipynb").is_file()
+
+
+def test_every_entry_point_passes_a_fractional_timeout_on_as_whole_seconds(tiny, tmp_path, monkeypatch):
+    seen = []
+    stub = FakeExecute()
+    monkeypatch.setattr(runs, "_execute", lambda nb, p, out, m, timeout=None: (
+        seen.append(timeout), stub(nb, p, out, m))[1])
+    runs.run_notebook(tiny, {}, tmp_path / "one.ipynb", timeout=2.5)
+    runs.sweep(tiny, {"a": [1]}, out=tmp_path / "s", timeout=0.2, echo=lambda line: None)
+    runs.course(out=tmp_path / "c", notebooks=tiny.parent, timeout=7.0)
+    assert seen == [3, 1, 7] and all(type(value) is int for value in seen)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "-0.5"])
+@pytest.mark.parametrize("command", ["run", "sweep", "course"])
+def test_a_timeout_that_is_not_a_finite_number_of_seconds_is_refused_in_one_line(
+        tiny, in_tmp, capsys, fake, command, value):
+    argv = {"run": ["run", tiny], "sweep": ["sweep", tiny, "--grid", "a=1"],
+            "course": ["course", "--notebooks", tiny.parent]}[command]
+    code, out, err = run_cli(capsys, *argv, f"--timeout={value}")
+    assert code == 2 and one_line_error(err), err
+    assert f"--timeout {value}:" in err and "0: no limit" in err
+    assert fake.calls == [] and not (in_tmp / "runs").exists()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, "10", True])
+def test_the_python_api_refuses_a_bad_timeout_naming_the_argument(tiny, tmp_path, fake, value):
+    for call in (lambda: runs.run_notebook(tiny, {}, tmp_path / "o.ipynb", timeout=value),
+                 lambda: runs.sweep(tiny, {"a": [1]}, out=tmp_path / "s", timeout=value),
+                 lambda: runs.course(out=tmp_path / "c", notebooks=tiny.parent, timeout=value)):
+        with pytest.raises(ValueError, match=r"^timeout .*: expected a finite number of seconds >= 0"):
+            call()
+    assert fake.calls == [] and files(tmp_path) == ["lessons"]
+
+
+HOLDER = """import json, sys
+import nbformat
+from medlab.course import runs
+
+def run_when_told(notebook, parameters, output, metrics, timeout=None):
+    print("running", json.dumps(parameters), flush=True)
+    if sys.stdin.readline().strip() != "go":
+        raise SystemExit("no go")
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata["papermill"] = {"parameters": parameters}
+    nbformat.write(nb, output)
+    return {"status": "ok"}
+
+runs._execute = run_when_told
+command, notebook, folder = sys.argv[1:4]
+if command == "sweep":
+    rows = runs.sweep(notebook, {"a": [1, 2]}, out=folder, echo=lambda line: None)
+else:
+    rows = runs.course(out=folder, notebooks=notebook)
+print("done", json.dumps([row["status"] for row in rows]), flush=True)
+"""
+
+
+class Holder:
+    """A second medlab process running a sweep or course into ``folder``; each of its runs
+    waits for ``go`` on its stdin, so it holds the folder until the test lets it finish."""
+
+    def __init__(self, tmp_path, command, notebook, folder):
+        import queue
+        import subprocess
+        import sys
+
+        script = tmp_path / "holder.py"
+        script.write_text(HOLDER)
+        root = Path(runs.__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen([sys.executable, str(script), command, str(notebook), str(folder)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.lines = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout],
+                         daemon=True).start()
+
+    def next_line(self, limit=300):
+        """The holder's next line of output (bounded wait: it starts Python and medlab)."""
+        line = self.lines.get(timeout=limit)
+        assert not line.startswith("Traceback"), line
+        return line
+
+    def go(self):
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(60)
+
+
+@pytest.fixture
+def holder(tmp_path):
+    started = []
+    yield lambda *args: started.append(Holder(tmp_path, *args)) or started[-1]
+    for one in started:
+        one.close()
+
+
+def test_a_second_sweep_into_a_folder_in_use_is_refused_at_once_and_the_first_finishes(
+        tiny, in_tmp, capsys, fake, holder):
+    import socket
+
+    folder = in_tmp / "runs" / "shared"
+    first = holder("sweep", tiny, folder)
+    assert first.next_line().startswith("running")  # the first holds the folder: a run is going
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=1,2", "--out", folder)
+    assert code == 1 and one_line_error(err), err
+    assert (f"runs/shared is in use by another medlab sweep (pid {first.proc.pid} on "
+            f"{socket.gethostname()}, since ") in err
+    assert "kill" in err and "run this again" in err
+    assert fake.calls == [] and not list(folder.glob("*.status.json"))
+    first.go()
+    assert first.next_line().startswith("running")
+    first.go()
+    assert first.next_line() == 'done ["ok", "ok"]\n'
+    assert first.proc.wait(60) == 0
+    statuses = [json.loads(p.read_text())["status"] for p in sorted(folder.glob("*.status.json"))]
+    assert statuses == ["ok", "ok"]
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=1,2", "--out", folder)
+    assert code == 0 and fake.calls == [] and out.count("skipped: finished earlier") == 2
+    assert ".medlab.lock" not in files(folder)
+
+
+def test_the_folder_lock_dies_with_its_process(tiny, in_tmp, capsys, fake, holder):
+    """Killed outright (no clean-up): its lock file stays, but the lock goes with the process."""
+    folder = in_tmp / "runs" / "killed"
+    first = holder("sweep", tiny, folder)
+    assert first.next_line().startswith("running")
+    first.proc.kill()
+    first.proc.wait(60)
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=1,2", "--out", folder)
+    assert (code, err) == (0, "")
+    assert [call["a"] for call in fake.calls] == [1, 2]
+    assert ".medlab.lock" not in files(folder)
+
+
+def test_a_second_course_into_a_folder_in_use_is_refused_at_once(tmp_path, in_tmp, capsys, fake, holder):
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_ok.ipynb")
+    first = holder("course", lessons, in_tmp / "c")
+    assert first.next_line().startswith("running")
+    code, out, err = run_cli(capsys, "course", "--notebooks", lessons, "--out", "c")
+    assert code == 1 and one_line_error(err), err
+    assert f"c is in use by another medlab course (pid {first.proc.pid} on " in err
+    assert fake.calls == []
+    first.go()
+    assert first.next_line() == 'done ["ok"]\n'
+    assert first.proc.wait(60) == 0
+    assert files(in_tmp / "c") == ["01_ok.ipynb", "summary.csv", "summary.md"]
+
+
+VALID_CELL = {"cell_type": "code", "source": "a = 1", "metadata": {}, "outputs": [],
+              "execution_count": None}
+
+
+def notebook_json(cells=None, **top):
+    return json.dumps({"cells": [VALID_CELL] if cells is None else cells, "metadata": {},
+                       "nbformat": 4, "nbformat_minor": 5, **top})
+
+
+MALFORMED = [  # (file content, what the one line must say)
+    ('{"cells": 3}', "'cells' is int, expected a list of cells"),
+    ("", "the file is empty"),
+    ('{"cells": [', "invalid JSON"),
+    (b"\xff\xfe{}", "not UTF-8 text"),
+    ("[1, 2]", "the JSON is a list, not a notebook object"),
+    ('{"a": 1}', "no 'cells'"),
+    (json.dumps({"worksheets": [], "metadata": {}, "nbformat": 3, "nbformat_minor": 0}), "format 3"),
+    (notebook_json(nbformat=None), "'nbformat' is None, expected 4"),
+    (notebook_json(metadata=[]), "'metadata' is list, expected an object"),
+    (notebook_json(nbformat_minor="x"), "'nbformat_minor' is str, expected an integer"),
+    (notebook_json(cells=[3]), "cell 1 is int, expected an object"),
+    (notebook_json(cells=[VALID_CELL, {**VALID_CELL, "cell_type": "python"}]),
+     "cell 2: 'cell_type' is 'python', expected code, markdown or raw"),
+    (notebook_json(cells=[{**VALID_CELL, "source": 5}]),
+     "cell 1: 'source' is int, expected text or a list of lines"),
+    (notebook_json(cells=[{k: v for k, v in VALID_CELL.items() if k != "source"}]),
+     "cell 1: no 'source'"),
+    (notebook_json(cells=[{k: v for k, v in VALID_CELL.items() if k != "metadata"}]),
+     "cell 1: no 'metadata'"),
+    (notebook_json(cells=[{**VALID_CELL, "metadata": {"tags": "parameters"}}]),
+     "cell 1: 'tags' is str, expected a list of texts"),
+    (notebook_json(cells=[{**VALID_CELL, "outputs": {}}]), "cell 1: 'outputs' is dict, expected a list"),
+    (None, "a folder, not a notebook file"),
+]
+
+
+@pytest.mark.parametrize("content, message", MALFORMED)
+@pytest.mark.parametrize("command", ["run", "run -p", "sweep", "course"])
+def test_a_malformed_notebook_is_refused_in_one_line_naming_the_file_and_the_fault(
+        tmp_path, in_tmp, capsys, fake, command, content, message):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    path = lessons / "01_bad.ipynb"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    argv = {"run": ["run", path], "run -p": ["run", path, "-p", "a", "2"],
+            "sweep": ["sweep", path, "--grid", "a=1,2"],
+            "course": ["course", "--notebooks", lessons, "--out", "c", "--dataset", "synthetic"]}[command]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 1 and fake.calls == []
+    if command == "course":  # the course goes on; this lesson's row says what is wrong
+        assert err == "" and "Traceback" not in out
+        row = next(line for line in out.splitlines() if line.startswith("01_bad"))
+        assert row.split()[:2] == ["01_bad", "failed"], out
+        assert f"{path}: " in row and message in row
+        assert message in read_csv(in_tmp / "c" / "summary.csv")[0]["error"]
+    else:
+        assert one_line_error(err), err
+        assert err.startswith(f"medlab: error: {path}: ") and message in err, err
+
+
+def test_a_course_runs_the_good_lessons_beside_a_malformed_one(tmp_path, in_tmp, capsys, fake):
+    lessons = tmp_path / "lessons"
+    write_notebook(lessons / "01_ok.ipynb")
+    (lessons / "02_bad.ipynb").write_text('{"cells": 3}')
+    write_notebook(lessons / "03_ok.ipynb")
+    code, out, err = run_cli(capsys, "course", "--notebooks", lessons, "--out", "c")
+    assert code == 1 and err == ""
+    assert [line.split()[:2] for line in out.splitlines()[1:4]] == [
+        ["01_ok", "ok"], ["02_bad", "failed"], ["03_ok", "ok"]]
+    assert len(fake.calls) == 2
+
+
+def test_a_cell_that_times_out_is_named_as_jupyter_shows_it(tmp_path, in_tmp, capsys):
+    """It was named by its 0-based index among all cells, markdown and the injected
+    parameters cell included ("cell 7"); Jupyter shows In [4] and the code."""
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    nb.cells = [new_markdown_cell("# 99 · Slow"),
+                new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+                new_markdown_cell("Some text."), new_code_cell("b = 2"), new_code_cell(""),
+                new_markdown_cell("The slow one:"),
+                new_code_cell("\nimport time  # the slow one\ntime.sleep(600 if a == 1 else 0)")]
+    path = in_tmp / "99_slow.ipynb"
+    nbformat.write(nb, path)
+    named = 'cell In [4] ("import time # the slow one") did not finish within 5 s'
+    code, out, err = run_cli(capsys, "sweep", path, "--grid", "a=1,2", "--timeout", "5", "--name", "slow")
+    assert code == 1
+    assert named in out.splitlines()[0]
+    row = read_csv(in_tmp / "runs" / "slow" / "summary.csv")[0]
+    assert row["status"] == "failed" and named in row["error"]
+    failed = nbformat.read(in_tmp / "runs" / "slow" / "a=1.failed.ipynb", as_version=4)
+    slow = [cell for cell in failed.cells if "the slow one" in cell.source][0]
+    assert slow.execution_count == 4  # what Jupyter shows for the output it keeps
+    with pytest.raises(runs.RunFailed) as info:
+        runs.run_notebook(path, {}, in_tmp / "one.ipynb", timeout=5)
+    assert named.replace("[4]", "[3]") in str(info.value) and info.value.cell == 3  # no injected cell
+
+
+def snapshot(folder):
+    """{name: bytes} of every file in ``folder`` (a folder named sweep.json: its marker)."""
+    return {p.name: p.read_bytes() if p.is_file() else b"<folder>" for p in Path(folder).iterdir()}
+
+
+DAMAGED = [  # (what sweep.json holds, what the line says about it)
+    (b'{"notebook": "/x/99_tiny.ipynb", "fi', "invalid JSON"),
+    (b"", "the file is empty"),
+    (b"\x00\x00\x00\x00", "invalid JSON"),
+    (b"[1, 2]", "a list, expected an object"),
+    (b'{"notebook": 3, "fixed": {}}', "'notebook' is int"),
+    (b'{"notebook": "/x/99_tiny.ipynb", "fixed": []}', "'fixed' is list"),
+    (None, "cannot read it"),
+]
+
+
+@pytest.mark.parametrize("content, fault", DAMAGED)
+def test_a_damaged_sweep_json_is_named_and_repair_resumes_from_the_status_files(
+        tiny, in_tmp, capsys, fake, content, fault):
+    argv = ["sweep", tiny, "--grid", "a=1,2", "-p", "label", "y", "--name", "s"]
+    assert run_cli(capsys, *argv)[0] == 0
+    folder = in_tmp / "runs" / "s"
+    record = folder / "sweep.json"
+    record.unlink()
+    if content is None:
+        record.mkdir()
+    else:
+        record.write_bytes(content)
+    before = snapshot(folder)
+    fake.calls.clear()
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 1 and one_line_error(err), err
+    assert err.startswith(f"medlab: error: runs/s/sweep.json is damaged (") and fault in err, err
+    assert "2 finished runs in runs/s are kept" in err and "again with --repair" in err
+    assert snapshot(folder) == before and fake.calls == []
+
+    code, out, err = run_cli(capsys, *argv, "--repair")
+    assert (code, err) == (0, ""), err
+    assert out.splitlines()[0] == ("repaired runs/s/sweep.json from the status files of 2 runs; "
+                                   "the damaged one is kept as runs/s/sweep.damaged.json")
+    assert out.count("skipped: finished earlier") == 2 and fake.calls == []
+    assert snapshot(folder)["sweep.damaged.json"] == before["sweep.json"]
+    rebuilt = json.loads(record.read_text())
+    assert rebuilt["notebook"] == str(tiny.resolve()) and rebuilt["fixed"] == {"label": "y"}
+    assert rebuilt["grids"] == [{"a": [1, 2]}]
+    code, out, err = run_cli(capsys, "sweep", tiny, "--grid", "a=3", "-p", "label", "y", "--name", "s")
+    assert code == 0 and fake.calls == [{"a": 3, "label": "y"}]  # the repaired sweep goes on
+
+
+def test_a_lost_sweep_json_is_rebuilt_with_repair_and_the_api_takes_repair_too(tiny, tmp_path, fake):
+    folder = tmp_path / "s"
+    runs.sweep(tiny, {"a": [1, 2]}, out=folder, echo=lambda line: None)
+    (folder / "sweep.json").unlink()
+    with pytest.raises(FileExistsError, match=r"no sweep.json but holds the status files of 2 runs; "
+                                              r"run the same sweep again with --repair"):
+        runs.sweep(tiny, {"a": [1, 2]}, out=folder, echo=lambda line: None)
+    lines = []
+    rows = runs.sweep(tiny, {"a": [1, 2]}, out=folder, echo=lines.append, repair=True)
+    assert [row["status"] for row in rows] == ["ok", "ok"] and len(fake.calls) == 2
+    assert lines[0] == f"repaired {folder / 'sweep.json'} from the status files of 2 runs"
+
+
+def test_repair_refuses_status_files_of_another_sweep_and_changes_nothing(tiny, tmp_path, fake):
+    folder = tmp_path / "s"
+    runs.sweep(tiny, {"a": [1]}, {"label": "y"}, out=folder, echo=lambda line: None)
+    (folder / "sweep.json").write_text("{")
+    before = snapshot(folder)
+    fake.calls.clear()
+    with pytest.raises(ValueError, match=r"a=1.status.json is a run with label = 'y', not 'z'; "
+                                         r"choose another --name or --out"):
+        runs.sweep(tiny, {"a": [1]}, {"label": "z"}, out=folder, repair=True)
+    other = write_notebook(tmp_path / "lessons" / "98_other.ipynb")
+    with pytest.raises(ValueError, match=r"a=1.status.json is a run of 99_tiny.ipynb, not of "
+                                         r"98_other.ipynb; choose another --name or --out"):
+        runs.sweep(other, {"a": [1]}, {"label": "y"}, out=folder, repair=True)
+    assert snapshot(folder) == before and fake.calls == []

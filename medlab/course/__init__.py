@@ -6,6 +6,7 @@
   never blocks on widget traffic;
 - :mod:`medlab.course.cluster`: runs of a sweep or of the course as Dask distributed tasks
   (``--cluster``; the optional extra ``cluster``);
+- :mod:`medlab.course.locks`: one sweep or course per folder at a time (an OS lock);
 - :mod:`medlab.course.notebooks`: reading notebooks and their parameters with ``json``;
 - :mod:`medlab.course.summaries`: ``summary.csv``, ``summary.md`` and ``summary.png``;
 - :mod:`medlab.course.exercises`: ``medlab exercises release/check``, never over a student's

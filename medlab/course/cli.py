@@ -501,7 +501,7 @@ def _add_timeout_option(parser):
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help=f"seconds one cell may run before the run is stopped as failed (default "
-             f"{DEFAULT_TIMEOUT}; 0: no limit)")
+             f"{DEFAULT_TIMEOUT}; 0: no limit; a fraction is rounded up to whole seconds)")
 
 
 def _add_cluster_options(parser):
@@ -552,9 +552,14 @@ def _cluster_errors(handler):
 
 
 def _timeout(args):
-    if args.timeout < 0:
-        raise CLIError(f"--timeout {args.timeout:g}: expected seconds >= 0 (0: no limit)")
-    return args.timeout or None
+    """``--timeout`` as whole seconds (rounded up), None for no limit; nan, inf and
+    negatives refused."""
+    from medlab.course.runs import check_timeout
+
+    try:
+        return check_timeout(args.timeout, "--timeout")
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 @register_command("run", help="run a notebook with papermill, with parameters, into runs/")
@@ -616,6 +621,9 @@ def _configure_sweep(parser):
     parser.add_argument("--name", help="sweep name (default: notebook stem and a hash of the "
                                        "grid, so the same sweep finds its earlier runs)")
     parser.add_argument("--out", metavar="DIR", help="sweep folder (default runs/<sweep name>)")
+    parser.add_argument("--repair", action="store_true",
+                        help="rebuild a damaged or lost sweep.json from the runs' status files "
+                             "(the damaged file is kept as sweep.damaged.json), then go on")
     _add_timeout_option(parser)
     _add_cluster_options(parser)
     parser.set_defaults(handler=_sweep)
@@ -635,7 +643,8 @@ def _sweep(args):
     notebook, specs = _split_notebook_from_grid(args.notebook, args.grid)
     rows = runs.sweep(notebook, runs.parse_grid(specs), _parameters(args.parameters),
                       jobs=args.jobs, out=args.out, name=args.name, timeout=_timeout(args),
-                      progress=_show_progress(), cluster=cluster, cluster_wait=wait)
+                      progress=_show_progress(), cluster=cluster, cluster_wait=wait,
+                      repair=args.repair)
     return 0 if all(row["status"] == "ok" for row in rows) else 1
 
 
@@ -677,7 +686,7 @@ def _course(args):
     timeout = _timeout(args)
     cluster, wait = _cluster_arguments(args)
     paths = runs.course_notebooks(args.notebooks)
-    if args.dataset is not None and not any("dataset" in runs.notebook_parameters(p) for p in paths):
+    if args.dataset is not None and not any(runs.has_parameter(p, "dataset") for p in paths):
         print(f"note: no notebook has a dataset parameter; --dataset {args.dataset} is not used")
     folder = Path(args.out) if args.out else runs.new_course_folder()
     width = max(len("notebook"), *(len(p.stem) for p in paths))

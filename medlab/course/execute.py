@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import signal
 import sys
 
@@ -166,43 +167,64 @@ def register_engine():
     return engine
 
 
-def _timeout_message(exc, timeout, cell):
-    where = f"cell {cell}" if cell is not None else "a cell"
-    return (f"{where} did not finish within {timeout:g} s (the per-cell timeout); the run was "
-            "stopped. Give a larger --timeout, or --timeout 0 for none")
+def _first_line(source, limit=60):
+    """The first line of a cell's code that is not blank, its runs of spaces made one,
+    shortened to ``limit`` characters."""
+    text = "".join(source) if isinstance(source, list) else str(source)
+    line = next((" ".join(line.split()) for line in text.splitlines() if line.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _cell_name(cell):
+    """A running cell as Jupyter shows it: ``cell In [4] ("import time")``, or ``a cell``."""
+    if cell is None:
+        return "a cell"
+    return f'cell In [{cell["count"]}] ("{cell["first_line"]}")'
+
+
+def _timeout_message(timeout, cell):
+    return (f"{_cell_name(cell)} did not finish within {math.ceil(timeout)} s (the per-cell "
+            "timeout); the run was stopped. Give a larger --timeout, or --timeout 0 for none")
 
 
 def execute(input_path, output_path, parameters, cwd, timeout=None):
     """Run papermill once; return ``{"status": "ok"}`` or a failure dict (never raises,
-    except KeyboardInterrupt)."""
+    except KeyboardInterrupt). A failure's ``cell`` is the execution count of the cell
+    (``In [n]``), as for a cell that raised."""
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     register_engine()
-    current = {"cell": None}
+    running = {"count": 0, "cell": None}
 
-    def on_cell_start(cell, cell_index, **_):
-        current["cell"] = cell_index
+    def on_cell_execute(cell, cell_index, **_):  # code cells that run, as the kernel counts
+        running["count"] += 1
+        running["cell"] = {"count": running["count"], "first_line": _first_line(cell.source)}
+
+    def count():
+        return running["cell"] and running["cell"]["count"]
 
     try:
         papermill.execute_notebook(
             input_path, output_path, parameters=parameters, kernel_name="python3", cwd=cwd,
             engine_name=ENGINE_NAME, progress_bar=False, log_output=False,
-            execution_timeout=timeout or None, on_cell_start=on_cell_start)
+            execution_timeout=math.ceil(timeout) if timeout else None,  # nbclient: an int
+            on_cell_execute=on_cell_execute)
     except papermill.PapermillExecutionError as exc:
         return {"status": "failed", "ename": exc.ename, "evalue": exc.evalue,
                 "cell": exc.exec_count}
-    except CellTimeoutError as exc:
-        return {"status": "failed", "ename": "CellTimeoutError", "cell": current["cell"],
-                "evalue": _timeout_message(exc, timeout, current["cell"])}
+    except CellTimeoutError:
+        return {"status": "failed", "ename": "CellTimeoutError", "cell": count(),
+                "evalue": _timeout_message(timeout, running["cell"])}
     except DeadKernelError as exc:
-        return {"status": "failed", "ename": "DeadKernelError", "cell": current["cell"],
-                "evalue": f"the kernel died ({exc}); out of memory?"}
+        return {"status": "failed", "ename": "DeadKernelError", "cell": count(),
+                "evalue": f"the kernel died in {_cell_name(running['cell'])} ({exc}); "
+                          "out of memory?"}
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # no kernel, unreadable notebook, ...
         return {"status": "failed", "ename": type(exc).__name__, "evalue": str(exc),
-                "cell": current["cell"]}
+                "cell": count()}
     return {"status": "ok"}
 
 
@@ -235,14 +257,22 @@ def _end_with_parent(grace=30.0):
     threading.Thread(target=watch, name="medlab-parent-watch", daemon=True).start()
 
 
+def _seconds(text):
+    """A finite number of seconds >= 0, for ``--timeout``."""
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(text)
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m medlab.course.execute",
                                      description="Run one notebook with papermill (medlab's engine).")
     parser.add_argument("input")
     parser.add_argument("output")
     parser.add_argument("--cwd", required=True, help="working directory of the kernel")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds one cell may run; 0 or none: no limit")
+    parser.add_argument("--timeout", type=_seconds, default=None,
+                        help="seconds one cell may run, rounded up; 0 or none: no limit")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "JSON"),
                         dest="parameters", help="a parameter, its value as JSON")
     args = parser.parse_args(argv)

@@ -19,17 +19,86 @@ class NotebookError(ValueError):
 
 
 def read_notebook(path):
-    """The notebook at ``path`` as a dict (JSON), checked to have a list of cells."""
+    """The notebook at ``path`` as a dict (JSON), checked to be a Jupyter notebook of format 4
+    with the structure papermill and nbformat need (cells with a type, source and metadata).
+
+    Raises FileNotFoundError when there is no such file, NotebookError (one line naming the
+    file and what is wrong) when it is not a readable notebook.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise NotebookError(f"{path}: a folder, not a notebook file")
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such notebook") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise NotebookError(f"{path}: cannot read it ({exc.strerror})") from None
+    if not data.strip():
+        raise NotebookError(f"{path}: not a Jupyter notebook (the file is empty)")
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise NotebookError(f"{path}: not a Jupyter notebook (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
         raise NotebookError(f"{path}: not a Jupyter notebook (invalid JSON: {exc})") from None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise NotebookError(f"{path}: not a Jupyter notebook (no list of cells)")
+    fault = _structure_fault(nb)
+    if fault:
+        raise NotebookError(f"{path}: not a Jupyter notebook ({fault})")
     return nb
+
+
+def _kind(value):
+    return "None" if value is None else type(value).__name__
+
+
+def _structure_fault(nb):
+    """What keeps ``nb`` (parsed JSON) from being a format-4 notebook, or ""."""
+    if not isinstance(nb, dict):
+        return f"the JSON is a {_kind(nb)}, not a notebook object"
+    if "cells" not in nb:
+        if nb.get("nbformat") in (1, 2, 3) or "worksheets" in nb:
+            return (f"the old notebook format {nb.get('nbformat', 3)}: open and save it in "
+                    "Jupyter to convert it to format 4")
+        return "no 'cells'"
+    if not isinstance(nb["cells"], list):
+        return f"'cells' is {_kind(nb['cells'])}, expected a list of cells"
+    if nb.get("nbformat") != 4 or isinstance(nb.get("nbformat"), bool):
+        return f"'nbformat' is {nb.get('nbformat')!r}, expected 4"
+    minor = nb.get("nbformat_minor")
+    if not isinstance(minor, int) or isinstance(minor, bool) or minor < 0:
+        return f"'nbformat_minor' is {_kind(minor)}, expected an integer >= 0"
+    if not isinstance(nb.get("metadata"), dict):
+        return f"'metadata' is {_kind(nb.get('metadata'))}, expected an object"
+    for number, cell in enumerate(nb["cells"], start=1):  # as counted from the top in Jupyter
+        fault = _cell_fault(cell)
+        if fault:
+            return f"cell {number}{fault}"
+    return ""
+
+
+def _cell_fault(cell):
+    if not isinstance(cell, dict):
+        return f" is {_kind(cell)}, expected an object"
+    kind = cell.get("cell_type")
+    if kind not in ("code", "markdown", "raw"):
+        return f": 'cell_type' is {kind!r}, expected code, markdown or raw"
+    if "source" not in cell:
+        return ": no 'source'"
+    source = cell["source"]
+    if not (isinstance(source, str)
+            or isinstance(source, list) and all(isinstance(line, str) for line in source)):
+        return f": 'source' is {_kind(source)}, expected text or a list of lines"
+    if "metadata" not in cell:
+        return ": no 'metadata'"
+    if not isinstance(cell["metadata"], dict):
+        return f": 'metadata' is {_kind(cell['metadata'])}, expected an object"
+    tags = cell["metadata"].get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        return f": 'tags' is {_kind(tags)}, expected a list of texts"
+    if kind == "code" and not isinstance(cell.get("outputs", []), list):
+        return f": 'outputs' is {_kind(cell['outputs'])}, expected a list"
+    return ""
 
 
 def _source(cell):

@@ -20,13 +20,15 @@ runs each notebook as a task on Dask distributed instead (:mod:`medlab.course.cl
 the outputs come back and are filed here exactly as local runs are.
 
 Every cell has a time limit, :data:`DEFAULT_TIMEOUT` seconds unless ``timeout`` says
-otherwise (0 or None: no limit), so a run that hangs ends as a failed run and a sweep
-goes on with the next one.
+otherwise (0 or None: no limit; a fraction is rounded up to whole seconds, which is what
+nbclient counts), so a run that hangs ends as a failed run and a sweep goes on with the
+next one.
 
 Nothing is ever overwritten. A run writes to hidden temporary names and renames
 them when it succeeds, so an interrupted or failed run leaves no half-written
 output under the final name; a sweep marks each finished run with
-``<run>.status.json`` and skips it when run again. The command line
+``<run>.status.json`` and skips it when run again. A sweep or course holds its folder
+(:mod:`medlab.course.locks`): a second one into the same folder is refused at once. The command line
 (``medlab run``, ``medlab sweep``, ``medlab course``) is in :mod:`medlab.course.cli`.
 """
 
@@ -37,6 +39,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import signal
@@ -51,11 +54,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medlab import files, report
-from medlab.course.notebooks import NotebookError, notebook_parameters
+from medlab.course.locks import folder_lock, holds_files
+from medlab.course.notebooks import NotebookError, notebook_parameters, read_notebook
 from medlab.course.summaries import format_metrics, format_value, write_summary
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "RunFailed", "RunResult", "combination_name", "course", "course_notebooks",
+    "DEFAULT_TIMEOUT", "RunFailed", "RunResult", "check_timeout", "combination_name", "course",
+    "course_notebooks", "has_parameter",
     "format_metrics", "format_value", "metrics_path_for", "new_course_folder", "new_output_path",
     "notebook_parameters", "parse_grid", "parse_value", "relative_path", "run_notebook", "slug",
     "sweep", "write_summary",
@@ -196,6 +201,26 @@ def metrics_path_for(output):
     return output.with_name(f"{output.stem}.metrics.json")
 
 
+def check_timeout(timeout, name="timeout"):
+    """``timeout`` (seconds one cell may run) as nbclient takes it: whole seconds, rounded
+    up (``2.5`` -> 3), or None for no limit (``0`` or None).
+
+    Raises ValueError naming ``name`` for anything but a finite number >= 0 (nan, inf,
+    negatives, text, bools).
+    """
+    if timeout is None:
+        return None
+    from medlab import validate  # imports NumPy: not at start-up
+
+    try:
+        seconds = validate.number(name, timeout, low=0)
+    except validate.ArgumentError:
+        shown = f"{timeout:g}" if isinstance(timeout, float) else repr(timeout)
+        raise validate.ArgumentError(f"{name} {shown}: expected a finite number of seconds "
+                                     ">= 0 (0: no limit)") from None
+    return math.ceil(seconds) or None
+
+
 def _one_line(text, limit=500):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -214,12 +239,23 @@ def relative_path(path):
 # parameters of a notebook
 # --------------------------------------------------------------------------
 def _check_notebook(path):
+    """``path`` resolved, once it is a readable notebook (one-line error naming it if not)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such notebook")
-    if path.suffix != ".ipynb":
+    if path.suffix != ".ipynb" and not path.is_dir():
         raise ValueError(f"{path}: expected a notebook ending in .ipynb")
+    read_notebook(path)
     return path.resolve()
+
+
+def has_parameter(path, name):
+    """True when the notebook at ``path`` has the parameter ``name``; False also when it is
+    not a readable notebook (its run then fails, saying why)."""
+    try:
+        return name in notebook_parameters(path)
+    except (NotebookError, OSError):
+        return False
 
 
 def _check_names(path, names):
@@ -284,8 +320,9 @@ def _execute(notebook, parameters, output, metrics, timeout=None, *, cwd=None, o
     env = {**(os.environ if environ is None else environ), report.ENV_VAR: str(metrics)}
     command = [sys.executable, "-m", "medlab.course.execute", str(notebook), str(output),
                "--cwd", str(cwd)]
+    timeout = check_timeout(timeout)
     if timeout:
-        command += ["--timeout", repr(float(timeout))]
+        command += ["--timeout", str(timeout)]
     for name, value in parameters.items():
         command += ["-p", name, json.dumps(value)]
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -382,7 +419,8 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
         The output notebook, ``.ipynb``; default ``runs/<stem>/<timestamp>.ipynb``.
         Its metrics go to ``<output stem>.metrics.json`` beside it.
     timeout : float, optional
-        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit). A
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit;
+        rounded up to whole seconds). A
         cell that runs longer ends the run as failed (``CellTimeoutError``).
     execute : callable, optional
         ``execute(notebook, parameters, partial, partial_metrics, timeout) -> outcome``
@@ -406,6 +444,7 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
         kernel died or did not start. The partial output is kept as ``<stem>.failed.ipynb``.
     """
     notebook = _check_notebook(path)
+    timeout = check_timeout(timeout)
     parameters = dict(parameters or {})
     if output is None:
         output = new_output_path(notebook)
@@ -522,30 +561,123 @@ def _default_sweep_name(notebook, grid, fixed):
     return f"{slug(notebook.stem)}-{_digest({'grid': grid, 'fixed': fixed})}"
 
 
-def _prepare_sweep_folder(folder, notebook, grid, fixed):
+def _record_fault(record):
+    """Why the sweep record ``record`` (``sweep.json``) cannot be used, or "" when it is sound."""
+    try:
+        data = record.read_bytes()
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror}"
+    if not data.strip():
+        return "the file is empty"
+    try:
+        earlier = json.loads(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError too
+        return f"invalid JSON: {exc}"
+    if not isinstance(earlier, dict):
+        return f"it holds a {type(earlier).__name__}, expected an object"
+    for key, kind, what in (("notebook", str, "the notebook's path"), ("fixed", dict, "an object"),
+                            ("grids", list, "a list")):
+        if (key in earlier or key != "grids") and not isinstance(earlier.get(key), kind):
+            return f"'{key}' is {type(earlier.get(key)).__name__}, expected {what}"
+    return ""
+
+
+def _status_files(folder):
+    """{path: status} of the readable ``*.status.json`` run records in ``folder``."""
+    found = {}
+    for path in sorted(folder.glob("*.status.json")):
+        status = _read_json(path)
+        if isinstance(status, dict) and isinstance(status.get("parameters"), dict):
+            found[path] = status
+    return found
+
+
+def _check_statuses_agree(notebook, fixed, statuses):
+    """Refuse to rebuild a sweep record from status files of another notebook or other fixed
+    parameters (another sweep's runs)."""
+    fixed = json.loads(json.dumps(fixed))
+    for path, status in statuses.items():
+        ran = status.get("notebook")
+        if ran is not None and ran != str(notebook):
+            raise ValueError(f"{relative_path(path)} is a run of {Path(str(ran)).name}, not of "
+                             f"{notebook.name}; choose another --name or --out")
+        for key, value in fixed.items():
+            if key not in status["parameters"]:
+                raise ValueError(f"{relative_path(path)} is a run without {key}; choose another "
+                                 "--name or --out")
+            if status["parameters"][key] != value:
+                raise ValueError(f"{relative_path(path)} is a run with {key} = "
+                                 f"{status['parameters'][key]!r}, not {value!r}; choose another "
+                                 "--name or --out")
+
+
+def _check_sweep_folder(folder, notebook, fixed, repair=False):
+    """What ``folder`` holds for this sweep: its sound record (dict), None for a new or empty
+    folder, or ``"repair"`` when ``repair`` and the record is damaged or lost but the runs'
+    status files agree with this sweep. Anything else is refused with one line."""
     record = folder / "sweep.json"
+    here = json.loads(json.dumps({"notebook": str(notebook), "fixed": fixed}))
+    if record.exists() or record.is_symlink():
+        fault = _record_fault(record)
+        if not fault:
+            earlier = json.loads(record.read_text(encoding="utf-8"))
+            if {k: earlier.get(k) for k in here} != here:
+                raise ValueError(
+                    f"{relative_path(folder)} holds a sweep of {Path(earlier['notebook']).name} "
+                    f"with fixed parameters {earlier['fixed']}; choose another --name or --out")
+            return earlier
+        statuses = _status_files(folder)
+        if not repair:
+            done = sum(status.get("status") == "ok" for status in statuses.values())
+            raise ValueError(f"{relative_path(record)} is damaged ({_one_line(fault, 200)}); the "
+                             f"{done} finished runs in {relative_path(folder)} are kept: run the same "
+                             "sweep again with --repair to rebuild it from their status files and "
+                             "go on")
+    elif not folder.exists() or not holds_files(folder):
+        return None
+    else:
+        statuses = _status_files(folder)
+        if not statuses:
+            raise FileExistsError(f"{relative_path(folder)} exists and is not a sweep folder; "
+                                  "choose another --name or --out")
+        if not repair:
+            raise FileExistsError(f"{relative_path(folder)} has no sweep.json but holds the status "
+                                  f"files of {len(statuses)} runs; run the same sweep again with "
+                                  "--repair to rebuild it from them and go on")
+    _check_statuses_agree(notebook, fixed, statuses)
+    return "repair"
+
+
+def _prepare_sweep_folder(folder, notebook, grid, fixed, repair=False):
+    """Check ``folder`` (:func:`_check_sweep_folder`), then write its ``sweep.json``; a
+    damaged one is first moved aside, never deleted. Returns a line to show, or None."""
+    earlier = _check_sweep_folder(folder, notebook, fixed, repair)
+    record = folder / "sweep.json"
+    note = None
+    if earlier == "repair":
+        statuses = _status_files(folder)
+        note = f"repaired {relative_path(record)} from the status files of {len(statuses)} runs"
+        if record.exists() or record.is_symlink():
+            kept = _unique(folder / "sweep.damaged.json")
+            os.rename(record, kept)
+            note += f"; the damaged one is kept as {relative_path(kept)}"
+        finished = sorted(s["finished"] for s in statuses.values() if isinstance(s.get("finished"), str))
+        earlier = {"started": finished[0] if finished else None,
+                   "repaired": time.strftime("%Y-%m-%d %H:%M:%S")}
     here = {"notebook": str(notebook), "fixed": fixed}
-    earlier = _read_json(record)
-    if earlier is not None:
-        mine = json.loads(json.dumps(here))
-        if {k: earlier.get(k) for k in mine} != mine:
-            raise ValueError(
-                f"{relative_path(folder)} holds a sweep of {Path(earlier.get('notebook', '?')).name} with "
-                f"fixed parameters {earlier.get('fixed')}; choose another --name or --out")
-    elif folder.exists() and any(folder.iterdir()):
-        raise FileExistsError(f"{relative_path(folder)} exists and is not a sweep folder; "
-                              "choose another --name or --out")
     folder.mkdir(parents=True, exist_ok=True)
     grids = (earlier or {}).get("grids", [])
     if grid not in grids:
         grids.append(grid)
     started = (earlier or {}).get("started") or time.strftime("%Y-%m-%d %H:%M:%S")
-    files.write_json(record, {**here, "grid": grid, "grids": grids, "started": started},
-                      allow_nan=True)
+    extra = {"repaired": earlier["repaired"]} if earlier and earlier.get("repaired") else {}
+    files.write_json(record, {**here, "grid": grid, "grids": grids, "started": started, **extra},
+                     allow_nan=True)
+    return note
 
 
 def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEFAULT_TIMEOUT,
-          progress=None, echo=None, cluster=None, cluster_wait=None):
+          progress=None, echo=None, cluster=None, cluster_wait=None, repair=False):
     """Run a notebook once per combination of ``grid``; return the summary rows.
 
     Parameters
@@ -565,7 +697,8 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
         Sweep name; default ``<notebook stem>-<hash of grid and fixed>``, so the same
         sweep run again finds its folder and skips its finished runs.
     timeout : float, optional
-        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit).
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit;
+        rounded up to whole seconds).
     progress : bool, optional
         Show a tqdm bar over the runs; default when stderr is a terminal.
     echo : callable, optional
@@ -577,6 +710,10 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
     cluster_wait : float, optional
         Seconds to wait while no worker is connected before failing the runs still out
         (default :data:`medlab.course.cluster.DEFAULT_WAIT`).
+    repair : bool, optional
+        Rebuild a damaged or lost ``sweep.json`` from the runs' ``*.status.json`` (when they
+        are runs of this notebook with these fixed parameters), keeping the damaged file as
+        ``sweep.damaged.json``, and go on. Without it such a folder is refused, saying so.
 
     Returns
     -------
@@ -591,6 +728,7 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
     stopped, the summary is written for what finished, and the interrupt is re-raised.
     """
     notebook = _check_notebook(path)
+    timeout = check_timeout(timeout)
     if not isinstance(grid, dict):
         grid = parse_grid(grid)
     grid = {key: list(values) for key, values in grid.items()}
@@ -613,6 +751,8 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
         folder = RUNS_ROOT / name
     folder = folder.absolute()
     with contextlib.ExitStack() as stack:
+        stack.enter_context(folder_lock(folder, "sweep"))  # a second sweep here is refused
+        _check_sweep_folder(folder, notebook, fixed, repair)  # refused before connecting
         tasks = None
         everything_done = all(_finished(folder, run, {**combo, **fixed}) is not None
                               for run, combo in _combinations(grid))
@@ -620,7 +760,7 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
             tasks = stack.enter_context(_cluster_session(cluster, jobs, cluster_wait, echo))
             jobs = None
         return _run_sweep(notebook, grid, fixed, int(jobs or 1), folder, name, timeout, progress,
-                          echo, tasks)
+                          echo, tasks, repair)
 
 
 def _cluster_session(cluster, workers, wait, echo):
@@ -638,11 +778,12 @@ def _needs_run(folder, run, parameters):
             and not metrics_path_for(output).exists())
 
 
-def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, echo, tasks):
+def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, echo, tasks,
+               repair=False):
     """The sweep after its checks: ``jobs`` local processes, or the cluster ``tasks``."""
     from tqdm.auto import tqdm
 
-    _prepare_sweep_folder(folder, notebook, grid, fixed)
+    repaired = _prepare_sweep_folder(folder, notebook, grid, fixed, repair)
 
     combos = _combinations(grid)
     total = len(combos)
@@ -651,6 +792,8 @@ def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, ech
                disable=not (sys.stderr.isatty() if progress is None else progress))
     say = echo or (lambda line: bar.write(line, file=sys.stdout))
     width = len(str(total))
+    if repaired:
+        say(repaired)
 
     def report_line(index, status, note=""):
         label = f"[{index + 1:>{width}}/{total}] {status['status']:<7}"
@@ -848,7 +991,8 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
     notebooks : str or Path, optional
         Folder of the lessons; default ``notebooks/`` here, else the checkout's.
     timeout : float, optional
-        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit).
+        Seconds one cell may run (default :data:`DEFAULT_TIMEOUT`; 0 or None: no limit;
+        rounded up to whole seconds).
     echo : callable, optional
         Receives one row per notebook as it finishes (default: nothing).
     cluster : str or distributed.Client, optional
@@ -864,32 +1008,30 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
         output notebook, or the partial one of a failed run) and ``error`` per
         notebook; also written to ``summary.csv`` and ``summary.md`` in the folder.
     """
+    timeout = check_timeout(timeout)
     paths = course_notebooks(notebooks)
-    if out is None:
-        folder = new_course_folder()
-    else:
-        folder = Path(out)
-        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-            raise FileExistsError(f"{relative_path(folder)} exists and is not empty; "
-                                  "a course run goes into a new folder")
+    folder = new_course_folder() if out is None else Path(out)
     parameters = {}
     for path in paths:
         parameters[path] = {}
-        if dataset is not None and "dataset" in notebook_parameters(path):
+        if dataset is not None and has_parameter(path, "dataset"):
             parameters[path]["dataset"] = dataset
     with contextlib.ExitStack() as stack:
+        stack.enter_context(folder_lock(folder, "course"))  # a second course here is refused
+        if holds_files(folder):
+            raise FileExistsError(f"{relative_path(folder)} exists and is not empty; "
+                                  "a course run goes into a new folder")
         tasks = None
-        if cluster is not None:  # connect before the folder is made
+        if cluster is not None:  # connect before anything is written
             tasks = stack.enter_context(_cluster_session(cluster, workers, cluster_wait, None))
-        folder.mkdir(parents=True, exist_ok=True)
         by_path = {}
         for path, row in _course_results(paths, parameters, folder, timeout, tasks):
             by_path[path] = row
             if echo:
                 echo(row)
         rows = [by_path[path] for path in paths]
-    write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
-                  + (f"; dataset `{dataset}`" if dataset is not None else ""))
+        write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
+                      + (f"; dataset `{dataset}`" if dataset is not None else ""))
     return rows
 
 
