@@ -571,7 +571,12 @@ def apply_temperature(scores, temperature):
 
 
 def log_loss(y_true, scores):
-    """Mean binary cross-entropy (natural log), probabilities clipped to [1e-7, 1 - 1e-7]."""
+    """Mean binary cross-entropy (natural log), probabilities clipped to [1e-7, 1 - 1e-7].
+
+    ``y_true`` holds 0 and 1, ``scores`` probabilities in [0, 1]: anything else is refused
+    (a score of 3 is no probability, and clipping it would hide the mistake).
+    """
+    validate.values("scores", scores, 0, 1)
     y, p = _labels_scores(y_true, scores)
     p = np.clip(p, _EPS, 1 - _EPS)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))

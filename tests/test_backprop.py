@@ -179,6 +179,26 @@ def test_softmax_cross_entropy_matches_tensorflow():
     assert_close(backprop.softmax_cross_entropy_backward(z, y), tape.gradient(loss, variable).numpy())
 
 
+@pytest.mark.parametrize("loss", [
+    backprop.binary_cross_entropy, backprop.sigmoid_cross_entropy_backward,
+    backprop.softmax_cross_entropy, backprop.softmax_cross_entropy_backward,
+])
+@pytest.mark.parametrize("bad, shown", [(2.0, "2.0"), (-0.5, "-0.5"), (np.nan, "nan")])
+def test_cross_entropies_refuse_labels_outside_0_1(loss, bad, shown):
+    labels = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, bad]])
+    with pytest.raises(ValueError) as info:
+        loss(np.zeros((2, 3)), labels)
+    assert str(info.value) == f"labels holds {shown}: expected finite values in [0, 1]"
+
+
+def test_cross_entropies_take_soft_and_bool_labels():
+    z = np.array([0.0, 2.0])
+    assert backprop.binary_cross_entropy(z, [0.5, 1.0]) == pytest.approx(
+        np.mean([np.log(2), np.log1p(np.exp(-2.0))]), rel=RTOL)
+    assert backprop.binary_cross_entropy(z, np.array([False, True])) == pytest.approx(
+        backprop.binary_cross_entropy(z, [0.0, 1.0]))
+
+
 # ------------------------------------------------------ the gradient check
 def test_numerical_gradient_of_a_known_function():
     x = np.array([1.0, -2.0, 3.0])

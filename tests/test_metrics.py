@@ -239,6 +239,18 @@ def test_temperature_scaling_recovers_a_known_temperature_and_keeps_the_ranking(
         metrics.apply_temperature([0.5], 0)
 
 
+@pytest.mark.parametrize("scores, message", [
+    ([0.2, 3.0], "scores holds 3.0: expected finite values in [0, 1]"),
+    ([-0.1, 0.5], "scores holds -0.1: expected finite values in [0, 1]"),
+])
+def test_log_loss_refuses_scores_that_are_not_probabilities(scores, message):
+    with pytest.raises(ValueError) as info:
+        metrics.log_loss([0, 1], scores)
+    assert str(info.value) == message
+    with pytest.raises(ValueError, match="only 0"):  # labels: 0 and 1 only, as before
+        metrics.log_loss([0, 2], [0.1, 0.2])
+
+
 def test_precision_recall_and_average_precision_are_sklearns():
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
