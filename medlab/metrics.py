@@ -293,9 +293,10 @@ def psnr_per_image(reference, estimate, data_range=1.0):
     -------
     float64 array (N,)
     """
+    data_range = validate.number("data_range", data_range, 0, low_open=True)
     mse = reconstruction_error(reference, estimate)
     with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(float(data_range) ** 2 / mse)
+        return 10.0 * np.log10(data_range ** 2 / mse)
 
 
 def psnr(reference, estimate, data_range=1.0):
@@ -307,7 +308,7 @@ def psnr(reference, estimate, data_range=1.0):
         Clean images.
     estimate : array, the same shape
         Noisy or denoised images.
-    data_range : float
+    data_range : float > 0
         Brightness range of the images: 1.0 for images in [0, 1] (255 for uint8).
 
     Returns
@@ -331,13 +332,14 @@ def ssim_per_image(reference, estimate, data_range=1.0):
     """
     from skimage.metrics import structural_similarity
 
+    data_range = validate.number("data_range", data_range, 0, low_open=True)
     a, b = _image_pairs(reference, estimate)
     if a.ndim == 4 and a.shape[-1] == 1:
         a, b = a[..., 0], b[..., 0]
     if min(a.shape[1:3]) < 7:
         raise ValueError(f"SSIM needs images of at least 7 x 7 pixels, got {a.shape[1:3]}")
     channel_axis = -1 if a.ndim == 4 else None
-    return np.array([structural_similarity(x, y, data_range=float(data_range),
+    return np.array([structural_similarity(x, y, data_range=data_range,
                                            channel_axis=channel_axis) for x, y in zip(a, b)])
 
 

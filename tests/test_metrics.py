@@ -134,6 +134,15 @@ def test_ssim_is_skimages_image_by_image_and_averaged():
         metrics.ssim(np.zeros((2, 5, 5)), np.zeros((2, 5, 5)))
 
 
+@pytest.mark.parametrize("quality", [metrics.psnr, metrics.psnr_per_image, metrics.ssim, metrics.ssim_per_image])
+@pytest.mark.parametrize("data_range", [0, -1.0, np.nan, np.inf, "255", True])
+def test_image_quality_refuses_a_data_range_that_is_not_a_positive_number(quality, data_range):
+    clean, noisy = _pairs(n=2, size=8)
+    with pytest.raises(ValueError) as info:
+        quality(clean, noisy, data_range=data_range)
+    assert str(info.value) == f"data_range {data_range!r}: expected a number > 0"
+
+
 def test_reconstruction_error_is_the_mse_of_each_image():
     clean, noisy = _pairs()
     np.testing.assert_allclose(metrics.reconstruction_error(clean, noisy),
