@@ -4,7 +4,8 @@ threshold, the confusion matrix, and what prevalence does to accuracy, PPV and N
 ROC, AUC and the confusion matrix come from scikit-learn; this module adds the clinical
 vocabulary around them. Labels are 0 (normal, negative) and 1 (pneumonia, positive);
 scores are the model's probabilities of class 1. An image is called positive when its
-score is ``>= threshold`` (the convention of ``sklearn.metrics.roc_curve``).
+score is ``>= threshold`` (the convention of ``sklearn.metrics.roc_curve``); a threshold is a
+number in [0, 1] (nan, inf and anything outside are refused).
 
 The threshold is chosen on the validation split (:func:`choose_threshold`), never on the
 test split: a threshold tuned on the test images makes the test figures optimistic.
@@ -78,6 +79,7 @@ def confusion(y_true, scores, threshold=0.5):
     -------
     int array (2, 2)
     """
+    threshold = validate.number("threshold", threshold, 0.0, 1.0)
     y, p = _labels_scores(y_true, scores)
     return _sk_confusion_matrix(y, (p >= threshold).astype(np.int64), labels=[0, 1])
 
@@ -143,12 +145,13 @@ def binary_metrics(y_true, scores, threshold=0.5):
     y_true : array_like (N,) of 0/1
     scores : array_like (N,) of float
         Probabilities of class 1; ``score >= threshold`` is a positive call.
-    threshold : float
+    threshold : float in [0, 1]
 
     Returns
     -------
     BinaryMetrics
     """
+    threshold = validate.number("threshold", threshold, 0.0, 1.0)
     y, p = _labels_scores(y_true, scores)
     (tn, fp), (fn, tp) = confusion(y, p, threshold)
     n = int(y.size)
@@ -191,8 +194,10 @@ def choose_threshold(y_val, p_val, rule="youden", target=None):
     if rule == "youden":
         if target is not None:
             raise ValueError("the 'youden' rule takes no target")
-    elif target is None or not 0.0 < float(target) <= 1.0:
-        raise ValueError(f"rule {rule!r} needs a target in (0, 1], got {target!r}")
+    elif target is None:
+        raise ValueError(f"rule {rule!r} needs a target in (0, 1], got None")
+    else:
+        target = validate.number("target", target, 0.0, 1.0, low_open=True)
     fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=False)
     finite = np.isfinite(thresholds)  # the first point (threshold inf) calls no one positive
     fpr, tpr, thresholds = fpr[finite], tpr[finite], thresholds[finite]
@@ -473,6 +478,7 @@ def clinical_intervals(y_true, scores, threshold, n_boot=1000, level=0.95, seed=
     dict of str -> Interval
         ``auc``, ``sensitivity``, ``specificity``.
     """
+    threshold = validate.number("threshold", threshold, 0.0, 1.0)
     y, p = _labels_scores(y_true, scores)
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")

@@ -158,11 +158,13 @@ def roc_plot(y_true, scores, thresholds=None, title="ROC curve"):
     -------
     matplotlib.figure.Figure
     """
-    from medlab import metrics
+    from medlab import metrics, validate
 
     scores = scores if isinstance(scores, dict) else {"model": scores}
     if thresholds is not None and not isinstance(thresholds, dict):
         thresholds = {name: thresholds for name in scores}
+    if thresholds:  # checked before a figure is opened
+        thresholds = {name: validate.number("threshold", t, 0.0, 1.0) for name, t in thresholds.items()}
     fig, ax = plt.subplots(figsize=(4.4, 4.2))
     ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.50)")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]

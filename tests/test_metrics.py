@@ -78,6 +78,32 @@ def test_bad_inputs_are_named():
         metrics.auc([0, 1], [0.1, np.nan])
 
 
+@pytest.mark.parametrize("call", [
+    lambda t: metrics.binary_metrics(Y, P, threshold=t),
+    lambda t: metrics.confusion(Y, P, t),
+    lambda t: metrics.clinical_intervals(Y, P, t, n_boot=20),
+])
+@pytest.mark.parametrize("threshold, shown", [
+    (np.nan, "nan"), (np.inf, "inf"), (-0.1, "-0.1"), (1.5, "1.5"), ("0.5", "'0.5'"), (None, "None"),
+])
+def test_every_metric_with_a_threshold_refuses_one_outside_0_1(call, threshold, shown):
+    with pytest.raises(ValueError) as info:
+        call(threshold)
+    assert str(info.value) == f"threshold {shown}: expected a number in [0.0, 1.0]"
+
+
+@pytest.mark.parametrize("target", [np.nan, "0.8", 0.0, 1.2])
+def test_choose_threshold_refuses_a_target_outside_0_1(target):
+    with pytest.raises(ValueError) as info:
+        metrics.choose_threshold(Y, P, "sensitivity", target=target)
+    assert str(info.value) == f"target {target!r}: expected a number in (0.0, 1.0]"
+
+
+def test_thresholds_0_and_1_are_allowed():
+    assert metrics.binary_metrics(Y, P, 0.0).sensitivity == 1.0
+    assert metrics.binary_metrics(Y, P, 1.0).specificity == 1.0
+
+
 def test_prevalence_changes_accuracy_ppv_npv_by_bayes():
     at = metrics.at_prevalence(0.9, 0.8, 0.5)
     assert at["accuracy"] == pytest.approx(0.85)

@@ -57,6 +57,14 @@ def test_roc_plot_marks_the_auc_and_the_operating_point():
     plt.close(fig)
 
 
+@pytest.mark.parametrize("thresholds", [float("nan"), 1.5, {"m": -0.2}])
+def test_roc_plot_refuses_a_threshold_outside_0_1_before_drawing(thresholds):
+    open_before = plt.get_fignums()
+    with pytest.raises(ValueError, match=r"^threshold .*: expected a number in \[0.0, 1.0\]$"):
+        plots.roc_plot([0, 1, 0, 1], {"m": np.array([0.1, 0.6, 0.4, 0.9])}, thresholds=thresholds)
+    assert plt.get_fignums() == open_before  # no half-drawn figure left open
+
+
 def test_confusion_plot_shows_the_four_counts():
     fig = plots.confusion_plot([[3, 1], [2, 5]])
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
