@@ -33,7 +33,7 @@ _PARALLEL_MIN_ELEMENTS = 2**16
 
 
 def _array(value, name, ndim=None):
-    value = np.asarray(value)
+    value = validate.real_array(name, value)  # complex, bool, str, object: refused, as in ops
     if ndim is not None and value.ndim != ndim:
         raise ValueError(f"{name} must have rank {ndim}, got shape {value.shape}")
     return value.astype(np.float32, copy=False)
