@@ -845,15 +845,14 @@ def ellipse_circumference(a, b):
 
     Parameters
     ----------
-    a, b : float or array, same unit (pixels or mm)
+    a, b : float or array, same unit (pixels or mm), finite and >= 0
 
     Returns
     -------
     float or array, in the unit of a and b
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if np.any(a < 0) or np.any(b < 0):
-        raise ValueError("semi-axes must be >= 0")
+    a = validate.values("semi-axis a", a, 0, dtype_kinds="uif")
+    b = validate.values("semi-axis b", b, 0, dtype_kinds="uif")
     c = np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b)))
     return float(c) if c.ndim == 0 else c
 
@@ -865,21 +864,21 @@ def mask_circumference_mm(masks, pixel_size_mm):
     ----------
     masks : array (N, H, W) or (N, H, W, 1) of 0/1 or bool
     pixel_size_mm : float or array (N,)
-        Side of one pixel in mm (> 0).
+        Side of one pixel in mm: finite and > 0 (its values are checked before its shape).
 
     Returns
     -------
     float64 array (N,), in mm
     """
+    size = validate.values("pixel_size_mm", pixel_size_mm, 0, low_open=True, dtype_kinds="uif")
     m = np.asarray(masks)
     if m.ndim == 4 and m.shape[-1] == 1:
         m = m[..., 0]
     if m.ndim != 3:
         raise ValueError(f"masks must be (N, H, W), got shape {m.shape}")
-    size = np.asarray(pixel_size_mm, dtype=np.float64)
-    if size.ndim > 1 or (size.ndim == 1 and len(size) != len(m)) or not np.all(size > 0):
-        raise ValueError(f"pixel_size_mm must be one positive size or one per mask ({len(m)}), "
-                         f"got shape {size.shape}")
+    if size.ndim > 1 or (size.ndim == 1 and len(size) != len(m)):
+        raise ValueError(f"pixel_size_mm has shape {size.shape}: expected one size, or one per mask: "
+                         f"({len(m)},)")
     size = np.broadcast_to(size, (len(m),))
     pixels = np.array([ellipse_circumference(*ellipse_fit(one)[2:4]) for one in m])
     return pixels * size

@@ -29,6 +29,21 @@ def test_three_planes_shows_centre_slices_upright():
         plots.three_planes(np.zeros((4, 4)))
 
 
+
+@pytest.mark.parametrize("spacing, message", [
+    ((1.0, -1.0, 2.0), "spacing holds -1.0: expected finite values > 0"),
+    ((1.0, 0.0, 2.0), "spacing holds 0.0: expected finite values > 0"),
+    ((1.0, float("nan"), 2.0), "spacing holds nan: expected finite values > 0"),
+    ((1.0, 2.0), "spacing has shape (2,): expected 3 voxel sizes (i, j, k)"),
+])
+def test_three_planes_refuses_bad_voxel_sizes_before_drawing(spacing, message):
+    open_before = plt.get_fignums()
+    with pytest.raises(ValueError) as info:
+        plots.three_planes(np.zeros((4, 5, 6)), spacing=spacing)
+    assert str(info.value) == message
+    assert plt.get_fignums() == open_before
+
+
 # ------------------------------------------------------------ training and evaluation
 def test_loss_curves_one_or_several_histories():
     h = {"loss": [0.7, 0.5, 0.4], "val_loss": [0.7, 0.6, 0.65], "auc": [0.5, 0.7, 0.8], "val_auc": [0.5, 0.6, 0.6]}
