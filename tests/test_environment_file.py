@@ -1,9 +1,15 @@
-"""environment.yml (the conda route) stays in step with pyproject.toml."""
+"""The set-up stays in step: environment.yml (the conda route) with pyproject.toml, the pins with
+the Python claimed, and the JupyterLab that ``make lab`` starts with the course's settings."""
 
+import os
 import re
+import shlex
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 
@@ -59,3 +65,52 @@ def test_python_claim_matches_the_pins_everywhere():
     assert "Only Python 3.11+ is needed" in (ROOT / "Makefile").read_text()
     for path in ("README.md", "Makefile", "pyproject.toml", "environment.yml", "CONTRIBUTING.md"):
         assert not re.search(r"3\.10\b", (ROOT / path).read_text()), f"{path} still claims 3.10"
+
+
+# ------------------------------------------------------------------ make lab
+NOTIFICATION = "@jupyterlab/apputils-extension:notification"
+
+
+def _make_lab_command(tmp_path):
+    """What ``make lab`` runs (``make -n``, set-up skipped): its environment and its options."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("no make on this machine")
+    venv = tmp_path / "venv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MAKE"))}
+    result = subprocess.run([make, "-n", "-s", "-o", f"{venv}/.medlab-installed", "lab", f"VENV={venv}"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.replace("\\\n", " ").splitlines() if " lab " in line]
+    assert len(lines) == 1, result.stdout
+    words = shlex.split(lines[0])
+    assignments = {}
+    while re.fullmatch(r"[A-Z_]+=.*", words[0]):
+        name, value = words.pop(0).split("=", 1)
+        assignments[name] = value
+    assert words[:2] == [f"{venv}/bin/jupyter", "lab"], words
+    return assignments, words[2:]
+
+
+def test_make_lab_shows_no_news_pop_up_and_fetches_nothing(tmp_path, monkeypatch):
+    """No "Would you like to get notified about official Jupyter news?" over the first lesson."""
+    from jupyterlab.handlers.announcements import NeverCheckForUpdate
+    from jupyterlab.labapp import LabApp
+    from jupyterlab_server.settings_utils import get_settings
+
+    assignments, options = _make_lab_command(tmp_path)
+    # the server, as LabApp reads the options: no news feed, no version check on the internet
+    lab = LabApp()
+    lab.parse_command_line([option for option in options if option.startswith("--LabApp.")])
+    assert lab.news_url is None
+    assert lab.check_for_updates_class is NeverCheckForUpdate
+    # the page: the defaults JupyterLab's settings API serves to a student with no settings yet
+    # (the pop-up shows while fetchNews is "none", the schema's own default)
+    for name, value in assignments.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "home-config"))  # not this machine's ~/.jupyter
+    settings, _ = get_settings(lab.app_settings_dir, lab.schemas_dir, str(tmp_path / "user-settings"),
+                               NOTIFICATION, labextensions_path=lab.extra_labextensions_path + lab.labextensions_path)
+    defaults = {name: spec["default"] for name, spec in settings["schema"]["properties"].items()}
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False
+    assert settings["raw"] == "{}"  # nothing written in the student's own settings
