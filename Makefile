@@ -24,10 +24,17 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 # LAB_ARGS: more options, e.g. make lab LAB_ARGS=--no-browser. Jupyter refuses to run as root
 # (a container, a CI machine) unless told, so root gets --allow-root.
+# No "Would you like to get notified about official Jupyter news?" pop-up over the first lesson:
+# jupyter_config/labconfig/default_setting_overrides.json sets JupyterLab's default to "never fetch
+# news" (a student's own settings still win), and the server neither fetches news nor checks for
+# new versions (news_url=None, NeverCheckForUpdate). Nothing is written outside the course folder.
 LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+LAB_CONFIG_PATH := $(CURDIR)/jupyter_config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 lab: $(STAMP)
-	$(BIN)/jupyter lab --port=$(PORT) --notebook-dir=. $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_course_map.ipynb
+	JUPYTER_CONFIG_PATH="$(LAB_CONFIG_PATH)" $(BIN)/jupyter lab --port=$(PORT) --notebook-dir=. \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_course_map.ipynb
 
 # Two pytest workers (pytest-xdist), one notebook or test module per worker at a time: the suite
 # waits on kernels and subprocesses often enough that 2 workers on 2 cores take about 7 minutes

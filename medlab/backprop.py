@@ -24,7 +24,7 @@ import contextlib
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from medlab import ops
+from medlab import ops, validate
 
 # Rows of the patch matrix handled at once (about 8 MB of patches): keeps memory flat at 150 x 150.
 _CHUNK_BYTES = 8 * 2**20
@@ -33,7 +33,7 @@ _PARALLEL_MIN_ELEMENTS = 2**16
 
 
 def _array(value, name, ndim=None):
-    value = np.asarray(value)
+    value = validate.real_array(name, value)  # complex, bool, str, object: refused, as in ops
     if ndim is not None and value.ndim != ndim:
         raise ValueError(f"{name} must have rank {ndim}, got shape {value.shape}")
     return value.astype(np.float32, copy=False)
@@ -262,7 +262,7 @@ def binary_cross_entropy(logits, labels):
     ----------
     logits : array (N, 1) or (N,)
         The output unit before its sigmoid.
-    labels : array of the same shape, 0 or 1 (or any target in [0, 1])
+    labels : array of the same shape, 0 or 1 (or any target in [0, 1]; others are refused)
 
     Returns
     -------
@@ -289,7 +289,7 @@ def sigmoid_cross_entropy_backward(logits, labels):
 
 def _logits_and_labels(logits, labels):
     z = _array(logits, "logits")
-    y = _array(labels, "labels")
+    y = validate.values("labels", labels, 0, 1).astype(np.float32)  # targets are probabilities
     if z.shape != y.shape:
         raise ValueError(f"labels must have the shape of logits {z.shape}, got {y.shape}")
     if z.size == 0:
@@ -303,7 +303,7 @@ def softmax_cross_entropy(logits, labels):
     Parameters
     ----------
     logits : array (N, K)
-    labels : array (N, K), one-hot (or rows of probabilities)
+    labels : array (N, K), one-hot (or rows of probabilities, each in [0, 1])
 
     Returns
     -------

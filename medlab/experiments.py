@@ -175,9 +175,17 @@ def _probabilities(model, images, chunk=1024):
 
 
 def cross_entropy(labels, probabilities, eps=1e-7):
-    """Mean binary cross-entropy (nats) of probabilities ``(N,)`` against 0/1 labels ``(N,)``."""
-    y = np.asarray(labels, dtype=np.float64).reshape(-1)
-    p = np.clip(np.asarray(probabilities, dtype=np.float64).reshape(-1), eps, 1 - eps)
+    """Mean binary cross-entropy (nats) of probabilities ``(N,)`` against 0/1 labels ``(N,)``.
+
+    Labels (0 and 1, or soft targets) and probabilities must lie in [0, 1]; probabilities are
+    clipped to [eps, 1 - eps] so that a confident mistake costs a large but finite loss.
+    """
+    y = validate.values("labels", labels, 0, 1).reshape(-1)
+    p = validate.values("probabilities", probabilities, 0, 1).reshape(-1)
+    if y.size != p.size:
+        raise ValueError(f"labels has {y.size} values but probabilities has {p.size}")
+    eps = validate.number("eps", eps, 0, 0.5, low_open=True)
+    p = np.clip(p, eps, 1 - eps)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 

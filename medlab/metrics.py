@@ -4,7 +4,8 @@ threshold, the confusion matrix, and what prevalence does to accuracy, PPV and N
 ROC, AUC and the confusion matrix come from scikit-learn; this module adds the clinical
 vocabulary around them. Labels are 0 (normal, negative) and 1 (pneumonia, positive);
 scores are the model's probabilities of class 1. An image is called positive when its
-score is ``>= threshold`` (the convention of ``sklearn.metrics.roc_curve``).
+score is ``>= threshold`` (the convention of ``sklearn.metrics.roc_curve``); a threshold is a
+number in [0, 1] (nan, inf and anything outside are refused).
 
 The threshold is chosen on the validation split (:func:`choose_threshold`), never on the
 test split: a threshold tuned on the test images makes the test figures optimistic.
@@ -78,6 +79,7 @@ def confusion(y_true, scores, threshold=0.5):
     -------
     int array (2, 2)
     """
+    threshold = validate.number("threshold", threshold, 0.0, 1.0)
     y, p = _labels_scores(y_true, scores)
     return _sk_confusion_matrix(y, (p >= threshold).astype(np.int64), labels=[0, 1])
 
@@ -143,12 +145,13 @@ def binary_metrics(y_true, scores, threshold=0.5):
     y_true : array_like (N,) of 0/1
     scores : array_like (N,) of float
         Probabilities of class 1; ``score >= threshold`` is a positive call.
-    threshold : float
+    threshold : float in [0, 1]
 
     Returns
     -------
     BinaryMetrics
     """
+    threshold = validate.number("threshold", threshold, 0.0, 1.0)
     y, p = _labels_scores(y_true, scores)
     (tn, fp), (fn, tp) = confusion(y, p, threshold)
     n = int(y.size)
@@ -191,8 +194,10 @@ def choose_threshold(y_val, p_val, rule="youden", target=None):
     if rule == "youden":
         if target is not None:
             raise ValueError("the 'youden' rule takes no target")
-    elif target is None or not 0.0 < float(target) <= 1.0:
-        raise ValueError(f"rule {rule!r} needs a target in (0, 1], got {target!r}")
+    elif target is None:
+        raise ValueError(f"rule {rule!r} needs a target in (0, 1], got None")
+    else:
+        target = validate.number("target", target, 0.0, 1.0, low_open=True)
     fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=False)
     finite = np.isfinite(thresholds)  # the first point (threshold inf) calls no one positive
     fpr, tpr, thresholds = fpr[finite], tpr[finite], thresholds[finite]
@@ -293,9 +298,10 @@ def psnr_per_image(reference, estimate, data_range=1.0):
     -------
     float64 array (N,)
     """
+    data_range = validate.number("data_range", data_range, 0, low_open=True)
     mse = reconstruction_error(reference, estimate)
     with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(float(data_range) ** 2 / mse)
+        return 10.0 * np.log10(data_range ** 2 / mse)
 
 
 def psnr(reference, estimate, data_range=1.0):
@@ -307,7 +313,7 @@ def psnr(reference, estimate, data_range=1.0):
         Clean images.
     estimate : array, the same shape
         Noisy or denoised images.
-    data_range : float
+    data_range : float > 0
         Brightness range of the images: 1.0 for images in [0, 1] (255 for uint8).
 
     Returns
@@ -331,13 +337,14 @@ def ssim_per_image(reference, estimate, data_range=1.0):
     """
     from skimage.metrics import structural_similarity
 
+    data_range = validate.number("data_range", data_range, 0, low_open=True)
     a, b = _image_pairs(reference, estimate)
     if a.ndim == 4 and a.shape[-1] == 1:
         a, b = a[..., 0], b[..., 0]
     if min(a.shape[1:3]) < 7:
         raise ValueError(f"SSIM needs images of at least 7 x 7 pixels, got {a.shape[1:3]}")
     channel_axis = -1 if a.ndim == 4 else None
-    return np.array([structural_similarity(x, y, data_range=float(data_range),
+    return np.array([structural_similarity(x, y, data_range=data_range,
                                            channel_axis=channel_axis) for x, y in zip(a, b)])
 
 
@@ -471,6 +478,7 @@ def clinical_intervals(y_true, scores, threshold, n_boot=1000, level=0.95, seed=
     dict of str -> Interval
         ``auc``, ``sensitivity``, ``specificity``.
     """
+    threshold = validate.number("threshold", threshold, 0.0, 1.0)
     y, p = _labels_scores(y_true, scores)
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -571,7 +579,12 @@ def apply_temperature(scores, temperature):
 
 
 def log_loss(y_true, scores):
-    """Mean binary cross-entropy (natural log), probabilities clipped to [1e-7, 1 - 1e-7]."""
+    """Mean binary cross-entropy (natural log), probabilities clipped to [1e-7, 1 - 1e-7].
+
+    ``y_true`` holds 0 and 1, ``scores`` probabilities in [0, 1]: anything else is refused
+    (a score of 3 is no probability, and clipping it would hide the mistake).
+    """
+    validate.values("scores", scores, 0, 1)
     y, p = _labels_scores(y_true, scores)
     p = np.clip(p, _EPS, 1 - _EPS)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
@@ -832,15 +845,14 @@ def ellipse_circumference(a, b):
 
     Parameters
     ----------
-    a, b : float or array, same unit (pixels or mm)
+    a, b : float or array, same unit (pixels or mm), finite and >= 0
 
     Returns
     -------
     float or array, in the unit of a and b
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if np.any(a < 0) or np.any(b < 0):
-        raise ValueError("semi-axes must be >= 0")
+    a = validate.values("semi-axis a", a, 0, dtype_kinds="uif")
+    b = validate.values("semi-axis b", b, 0, dtype_kinds="uif")
     c = np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b)))
     return float(c) if c.ndim == 0 else c
 
@@ -852,21 +864,21 @@ def mask_circumference_mm(masks, pixel_size_mm):
     ----------
     masks : array (N, H, W) or (N, H, W, 1) of 0/1 or bool
     pixel_size_mm : float or array (N,)
-        Side of one pixel in mm (> 0).
+        Side of one pixel in mm: finite and > 0 (its values are checked before its shape).
 
     Returns
     -------
     float64 array (N,), in mm
     """
+    size = validate.values("pixel_size_mm", pixel_size_mm, 0, low_open=True, dtype_kinds="uif")
     m = np.asarray(masks)
     if m.ndim == 4 and m.shape[-1] == 1:
         m = m[..., 0]
     if m.ndim != 3:
         raise ValueError(f"masks must be (N, H, W), got shape {m.shape}")
-    size = np.asarray(pixel_size_mm, dtype=np.float64)
-    if size.ndim > 1 or (size.ndim == 1 and len(size) != len(m)) or not np.all(size > 0):
-        raise ValueError(f"pixel_size_mm must be one positive size or one per mask ({len(m)}), "
-                         f"got shape {size.shape}")
+    if size.ndim > 1 or (size.ndim == 1 and len(size) != len(m)):
+        raise ValueError(f"pixel_size_mm has shape {size.shape}: expected one size, or one per mask: "
+                         f"({len(m)},)")
     size = np.broadcast_to(size, (len(m),))
     pixels = np.array([ellipse_circumference(*ellipse_fit(one)[2:4]) for one in m])
     return pixels * size

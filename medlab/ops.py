@@ -2,7 +2,9 @@
 
 Every function works on float32, channels-last arrays like Keras
 (``x`` is (N, H, W, C)), is vectorised (no Python loop over pixels) and is
-tested against the Keras layer or ``tf.nn`` op it mirrors.
+tested against the Keras layer or ``tf.nn`` op it mirrors. Integer and float
+inputs are cast to float32; complex, bool, string and object arrays are refused
+with a one-line ``ValueError`` (a cast would drop an imaginary part silently).
 
 The 2-D cross-correlation that Keras calls ``Conv2D`` is
 
@@ -20,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from medlab import validate
 
 PADDINGS = ("valid", "same")
 
@@ -66,8 +70,13 @@ def _padding(padding):
     return padding.lower()
 
 
+def _real(value, name):
+    """``value`` as a float32 array, refused unless it holds integers or floats."""
+    return validate.real_array(name, value).astype(np.float32, copy=False)
+
+
 def _images(x, name="x"):
-    x = np.asarray(x)
+    x = validate.real_array(name, x)
     if x.ndim != 4:
         raise ValueError(
             f"{name} must have rank 4 (batch, height, width, channels), got shape {x.shape}"
@@ -143,7 +152,7 @@ def _check_window(x, kernel, name):
 def _conv_arguments(x, w, b, stride, padding):
     """:func:`conv2d`'s arguments checked: (x padded as asked, w float32, b or None, stride pair)."""
     x = _images(x)
-    w = np.asarray(w)
+    w = validate.real_array("w", w)
     if w.ndim != 4:
         raise ValueError(
             f"w must have rank 4 (kernel_h, kernel_w, in_channels, filters), got shape {w.shape}"
@@ -161,7 +170,7 @@ def _conv_arguments(x, w, b, stride, padding):
         x = _pad_same(x, (kh, kw), stride)
     _check_window(x, (kh, kw), "kernel")
     if b is not None:
-        b = np.asarray(b, dtype=np.float32)
+        b = _real(b, "b")
         if b.shape != (f,):
             raise ValueError(f"b must have shape ({f},) (one value per filter), got {b.shape}")
     return x, w, b, stride
@@ -359,7 +368,7 @@ def avg_pool2d(x, pool_size=2, stride=None, padding="valid"):
 # ------------------------------------------------------------- dense and co.
 def flatten(x):
     """Flatten every axis but the batch: (N, ...) -> (N, prod(...)), row-major like Keras."""
-    x = np.asarray(x)
+    x = validate.real_array("x", x)
     if x.ndim < 1:
         raise ValueError(f"x must have a batch axis (rank >= 1), got shape {x.shape}")
     return x.reshape(x.shape[0], -1).astype(np.float32, copy=False)
@@ -378,8 +387,8 @@ def dense(x, w, b=None):
     -------
     float32 array (N, U)
     """
-    x = np.asarray(x)
-    w = np.asarray(w)
+    x = validate.real_array("x", x)
+    w = validate.real_array("w", w)
     if x.ndim != 2:
         raise ValueError(
             f"x must have rank 2 (batch, features); flatten it first, got shape {x.shape}"
@@ -392,7 +401,7 @@ def dense(x, w, b=None):
         )
     y = x.astype(np.float32, copy=False) @ w.astype(np.float32, copy=False)
     if b is not None:
-        b = np.asarray(b, dtype=np.float32)
+        b = _real(b, "b")
         if b.shape != (w.shape[1],):
             raise ValueError(f"b must have shape ({w.shape[1]},), got {b.shape}")
         y += b
@@ -401,25 +410,25 @@ def dense(x, w, b=None):
 
 def relu(x):
     """max(x, 0), elementwise."""
-    return np.maximum(np.asarray(x, dtype=np.float32), np.float32(0))
+    return np.maximum(_real(x, "x"), np.float32(0))
 
 
 def sigmoid(x):
     """1 / (1 + exp(-x)), elementwise, without overflow for large |x|."""
-    x = np.asarray(x, dtype=np.float32)
+    x = _real(x, "x")
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
 
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max for stability)."""
-    x = np.asarray(x, dtype=np.float32)
+    x = _real(x, "x")
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 ACTIVATIONS = {
-    "linear": lambda x: np.asarray(x, dtype=np.float32),
+    "linear": lambda x: _real(x, "x"),
     "relu": relu,
     "sigmoid": sigmoid,
     "softmax": softmax,

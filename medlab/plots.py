@@ -8,6 +8,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from medlab import validate
+
 
 def image_grid(images, titles=None, ncols=8, size=1.4, cmap="gray", vmin=0.0, vmax=1.0, suptitle=None):
     """Show images in a grid without axes.
@@ -53,7 +55,7 @@ def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal
     Parameters
     ----------
     volume : array (I, J, K)
-    spacing : tuple of 3 floats, optional
+    spacing : tuple of 3 floats > 0, optional
         Voxel size in mm along (i, j, k); used so that slices keep their true aspect.
     index : tuple of 3 ints, optional
         Voxel the slices pass through; default the centre.
@@ -65,6 +67,10 @@ def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal
     volume = np.asarray(volume)
     if volume.ndim != 3:
         raise ValueError(f"volume must have rank 3 (i, j, k), got shape {volume.shape}")
+    if spacing is not None:
+        spacing = validate.values("spacing", spacing, 0, low_open=True, dtype_kinds="uif")
+        if spacing.shape != (3,):
+            raise ValueError(f"spacing has shape {spacing.shape}: expected 3 voxel sizes (i, j, k)")
     i, j, k = index if index is not None else tuple(s // 2 for s in volume.shape)
     di, dj, dk = spacing if spacing is not None else (1.0, 1.0, 1.0)
     # each slice shown with rows = second axis flipped, so anatomy is upright
@@ -163,6 +169,8 @@ def roc_plot(y_true, scores, thresholds=None, title="ROC curve"):
     scores = scores if isinstance(scores, dict) else {"model": scores}
     if thresholds is not None and not isinstance(thresholds, dict):
         thresholds = {name: thresholds for name in scores}
+    if thresholds:  # checked before a figure is opened
+        thresholds = {name: validate.number("threshold", t, 0.0, 1.0) for name, t in thresholds.items()}
     fig, ax = plt.subplots(figsize=(4.4, 4.2))
     ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.50)")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]

@@ -301,15 +301,26 @@ def circumference_correction(masks, pixel_size_mm, circumference_mm):
         About 0.99 for HC18 at 64 px.
     """
     fitted = metrics.mask_circumference_mm(masks, pixel_size_mm)
-    expert = np.asarray(circumference_mm, dtype=np.float64)
+    expert = _circumferences(circumference_mm, len(fitted))
     ok = fitted > 0
     if not ok.any():
         raise ValueError("every mask is empty: no ellipse to fit")
     return float(np.median(expert[ok] / fitted[ok]))
 
 
+def _circumferences(circumference_mm, n):
+    """The expert circumferences, checked: n finite values > 0 (mm)."""
+    expert = validate.values("circumference_mm", circumference_mm, 0, low_open=True, dtype_kinds="uif")
+    if expert.shape != (n,):
+        raise ValueError(f"circumference_mm has shape {expert.shape}: expected one per mask: ({n},)")
+    return expert
+
+
 def evaluate(reference, predicted, pixel_size_mm=None, circumference_mm=None, correction=1.0):
     """Dice, IoU and (with sizes and circumferences) the HC error in mm of predicted masks.
+
+    ``pixel_size_mm`` and ``circumference_mm`` come together or not at all; ``correction``
+    (from :func:`circumference_correction`) is a number > 0.
 
     Returns
     -------
@@ -318,10 +329,13 @@ def evaluate(reference, predicted, pixel_size_mm=None, circumference_mm=None, co
         ``hc_mae_mm``, ``hc_median_mm`` (mean and median |HC_pred x correction - HC_expert|)
         and ``hc_mm`` (N,), the corrected predicted circumferences.
     """
+    if (pixel_size_mm is None) != (circumference_mm is None):
+        raise ValueError("pixel_size_mm and circumference_mm: expected both (for the HC error) or neither")
+    correction = validate.number("correction", correction, 0, low_open=True)
     result = {"dice": metrics.dice(reference, predicted), "iou": metrics.iou(reference, predicted)}
-    if pixel_size_mm is not None and circumference_mm is not None:
-        hc = metrics.mask_circumference_mm(predicted, pixel_size_mm) * float(correction)
-        error = np.abs(hc - np.asarray(circumference_mm, dtype=np.float64))
+    if pixel_size_mm is not None:
+        hc = metrics.mask_circumference_mm(predicted, pixel_size_mm) * correction
+        error = np.abs(hc - _circumferences(circumference_mm, len(hc)))
         result.update(hc_mae_mm=float(error.mean()), hc_median_mm=float(np.median(error)), hc_mm=hc)
     return result
 

@@ -9,6 +9,7 @@ Every message reads ``<name> <got>: expected <what>``, e.g.
     size = validate.integer("size", size, low=1, high=4096)
     kind = validate.choice("kind", kind, KERNEL_KINDS)
     images = validate.image_array("images", images, ndims=(3, 4), dtype_kinds="uif")
+    labels = validate.values("labels", labels, 0, 1)
 
 Only NumPy is imported here (the course tooling uses this module too).
 """
@@ -19,18 +20,21 @@ import numbers
 
 import numpy as np
 
-__all__ = ["ArgumentError", "choice", "image_array", "integer", "number"]
+__all__ = ["ArgumentError", "choice", "image_array", "integer", "number", "real_array", "values"]
 
 
 class ArgumentError(ValueError):
     """A bad argument; ``str()`` is one line naming it and what was expected."""
 
 
-def _range_text(low, high, what):
+_KIND_NAMES = {"u": "unsigned integer", "i": "integer", "f": "float", "b": "bool"}
+
+
+def _range_text(low, high, what, low_open=False):
     if low is not None and high is not None:
-        return f"{what} in [{low}, {high}]"
+        return f"{what} in {'(' if low_open else '['}{low}, {high}]"
     if low is not None:
-        return f"{what} >= {low}"
+        return f"{what} {'>' if low_open else '>='} {low}"
     if high is not None:
         return f"{what} <= {high}"
     return what
@@ -56,18 +60,64 @@ def integer(name, value, low=None, high=None, *, odd=False, allow_none=False):
     return number
 
 
-def number(name, value, low=None, high=None, *, allow_none=False):
-    """``value`` as a finite float in [low, high] (bools and strings refused)."""
+def _outside(values, low, high, low_open):
+    """True where ``values`` (floats) lie outside [low, high] (or (low, high] when ``low_open``)."""
+    outside = np.zeros(np.shape(values), dtype=bool)
+    if low is not None:
+        outside |= (values <= low) if low_open else (values < low)
+    if high is not None:
+        outside |= values > high
+    return outside
+
+
+def number(name, value, low=None, high=None, *, allow_none=False, low_open=False):
+    """``value`` as a finite float in [low, high] (bools and strings refused).
+
+    ``low_open=True`` excludes ``low`` itself: ``number("data_range", x, 0, low_open=True)``
+    accepts only x > 0.
+    """
     if value is None and allow_none:
         return None
-    what = _range_text(low, high, "a number")
+    what = _range_text(low, high, "a number", low_open)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
             or not np.isfinite(float(value)):
         raise ArgumentError(f"{name} {value!r}: expected {what}")
     result = float(value)
-    if (low is not None and result < low) or (high is not None and result > high):
+    if _outside(result, low, high, low_open):
         raise ArgumentError(f"{name} {value!r}: expected {what}")
     return result
+
+
+def values(name, value, low=None, high=None, *, low_open=False, dtype_kinds="uifb"):
+    """``value`` as a float64 array of finite numbers in [low, high] (any shape).
+
+    For arrays of labels, probabilities, sizes: the first bad value is named, e.g.
+    ``labels holds 2.0: expected finite values in [0, 1]``. Bools count as 0 and 1 unless
+    ``dtype_kinds`` leaves out ``"b"``; complex, string and object arrays are refused.
+    """
+    array = real_array(name, value, dtype_kinds=dtype_kinds).astype(np.float64, copy=False)
+    bad = ~np.isfinite(array) | _outside(array, low, high, low_open)
+    if bad.any():
+        raise ArgumentError(f"{name} holds {float(array[bad].flat[0])!r}: expected "
+                            f"{_range_text(low, high, 'finite values', low_open)}")
+    return array
+
+
+def real_array(name, value, *, dtype_kinds="uif"):
+    """``np.asarray(value)`` when it holds real numbers of an accepted dtype kind.
+
+    Complex values (whose imaginary part a cast to float would drop), strings, objects
+    (``None``, ragged lists) and, unless ``dtype_kinds`` has ``"b"``, bools are refused.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError(f"{name}: expected an array of numbers, got {type(value).__name__} "
+                            f"({exc})") from None
+    if array.dtype.kind not in dtype_kinds:
+        kinds = ", ".join(_KIND_NAMES.get(kind, kind) for kind in dtype_kinds)
+        raise ArgumentError(f"{name} has dtype {array.dtype}: expected real numbers ({kinds})")
+    return array
 
 
 def choice(name, value, options):
@@ -80,9 +130,6 @@ def choice(name, value, options):
         pass
     listed = ", ".join(str(option) for option in options)
     raise ArgumentError(f"{name} {value!r}: expected one of {listed}")
-
-
-_KIND_NAMES = {"u": "unsigned integer", "i": "integer", "f": "float", "b": "bool"}
 
 
 def image_array(name, value, *, ndims=(2,), dtype_kinds="uif", min_size=1, channels=None):

@@ -1,5 +1,7 @@
 """medlab.backprop against tf.GradientTape, on fixed cases and generated ones."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -179,6 +181,26 @@ def test_softmax_cross_entropy_matches_tensorflow():
     assert_close(backprop.softmax_cross_entropy_backward(z, y), tape.gradient(loss, variable).numpy())
 
 
+@pytest.mark.parametrize("loss", [
+    backprop.binary_cross_entropy, backprop.sigmoid_cross_entropy_backward,
+    backprop.softmax_cross_entropy, backprop.softmax_cross_entropy_backward,
+])
+@pytest.mark.parametrize("bad, shown", [(2.0, "2.0"), (-0.5, "-0.5"), (np.nan, "nan")])
+def test_cross_entropies_refuse_labels_outside_0_1(loss, bad, shown):
+    labels = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, bad]])
+    with pytest.raises(ValueError) as info:
+        loss(np.zeros((2, 3)), labels)
+    assert str(info.value) == f"labels holds {shown}: expected finite values in [0, 1]"
+
+
+def test_cross_entropies_take_soft_and_bool_labels():
+    z = np.array([0.0, 2.0])
+    assert backprop.binary_cross_entropy(z, [0.5, 1.0]) == pytest.approx(
+        np.mean([np.log(2), np.log1p(np.exp(-2.0))]), rel=RTOL)
+    assert backprop.binary_cross_entropy(z, np.array([False, True])) == pytest.approx(
+        backprop.binary_cross_entropy(z, [0.0, 1.0]))
+
+
 # ------------------------------------------------------ the gradient check
 def test_numerical_gradient_of_a_known_function():
     x = np.array([1.0, -2.0, 3.0])
@@ -242,3 +264,22 @@ W = np.zeros((3, 3, 2, 5), np.float32)
 def test_bad_arguments_raise_named_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda bad: backprop.conv2d_backward(bad(X), W, np.zeros((1, 2, 2, 5))), "x"),
+    (lambda bad: backprop.conv2d_backward(X, bad(W), np.zeros((1, 2, 2, 5))), "w"),
+    (lambda bad: backprop.conv2d_backward(X, W, bad(np.zeros((1, 2, 2, 5)))), "dy"),
+    (lambda bad: backprop.max_pool2d_backward(X, bad(np.zeros((1, 2, 2, 2)))), "dy"),
+    (lambda bad: backprop.avg_pool2d_backward(bad(X), np.zeros((1, 2, 2, 2))), "x"),
+    (lambda bad: backprop.dense_backward(np.zeros((2, 3)), bad(np.zeros((3, 2))), np.zeros((2, 2))), "w"),
+    (lambda bad: backprop.relu_backward(bad(np.zeros(3)), np.zeros(3)), "x"),
+    (lambda bad: backprop.flatten_backward(np.zeros((2, 3)), bad(np.zeros((2, 3)))), "dy"),
+    (lambda bad: backprop.binary_cross_entropy(bad(np.zeros(3)), np.zeros(3)), "logits"),
+])
+def test_backward_passes_refuse_complex_values(call, name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning: refused before any cast
+        with pytest.raises(ValueError) as info:
+            call(lambda a: np.asarray(a, np.complex128))
+    assert str(info.value) == f"{name} has dtype complex128: expected real numbers (unsigned integer, integer, float)"

@@ -328,6 +328,12 @@ def test_the_atomic_writer_leaves_nothing_on_failure_and_never_clobbers(tmp_path
     (lambda: validate.integer("n", 2.0, low=1), "n 2.0 (float): expected an integer >= 1"),
     (lambda: validate.number("p", float("nan"), 0, 1), "p nan: expected a number in [0, 1]"),
     (lambda: validate.choice("kind", "blur", ("mean", "gaussian")), "kind 'blur': expected one of mean, gaussian"),
+    (lambda: validate.number("eps", 0, 0, 0.5, low_open=True), "eps 0: expected a number in (0, 0.5]"),
+    (lambda: validate.values("labels", [0, 1, 2], 0, 1), "labels holds 2.0: expected finite values in [0, 1]"),
+    (lambda: validate.values("sizes", [[1.0, -np.inf]], 0, low_open=True), "sizes holds -inf: expected finite values > 0"),
+    (lambda: validate.values("x", [1 + 2j]), "x has dtype complex128: expected real numbers (unsigned integer, integer, float, bool)"),
+    (lambda: validate.real_array("x", [1, None]), "x has dtype object: expected real numbers (unsigned integer, integer, float)"),
+    (lambda: validate.real_array("x", [True]), "x has dtype bool: expected real numbers (unsigned integer, integer, float)"),
     (lambda: validate.image_array("image", np.ones((2, 3, 4)), ndims=(2,)),
      "image has shape (2, 3, 4): expected (H, W)"),
     (lambda: validate.image_array("images", np.ones((2, 0, 4)), ndims=(3,)),
@@ -342,6 +348,9 @@ def test_validation_names_the_argument_and_what_was_expected(call, message):
 
 
 def test_validation_returns_clean_values():
+    checked = validate.values("labels", np.array([True, False]), 0, 1)
+    assert checked.dtype == np.float64 and checked.tolist() == [1.0, 0.0]
+    assert validate.number("data_range", 1e-9, 0, low_open=True) == 1e-9
     assert validate.integer("n", np.int64(3)) == 3 and type(validate.integer("n", np.int64(3))) is int
     assert validate.integer("n", None, allow_none=True) is None
     assert validate.number("p", np.float32(0.5), 0, 1) == 0.5

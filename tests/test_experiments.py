@@ -96,6 +96,21 @@ def test_cross_entropy_by_hand():
     assert experiments.cross_entropy([1], [1.0]) == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("labels, probabilities, message", [
+    ([0, 1, 2], [0.1, 0.5, 0.9], "labels holds 2.0: expected finite values in [0, 1]"),
+    ([0, 1, np.nan], [0.1, 0.5, 0.9], "labels holds nan: expected finite values in [0, 1]"),
+    ([0, 1, 1], [0.1, 0.5, 1.5], "probabilities holds 1.5: expected finite values in [0, 1]"),
+    ([0, 1, 1], [0.1, 0.5], "labels has 3 values but probabilities has 2"),
+])
+def test_cross_entropy_refuses_bad_labels_and_probabilities(labels, probabilities, message):
+    with pytest.raises(ValueError) as info:
+        experiments.cross_entropy(labels, probabilities)
+    assert str(info.value) == message
+    with pytest.raises(ValueError) as info:
+        experiments.cross_entropy([1], [0.5], eps=0)
+    assert str(info.value) == "eps 0: expected a number in (0, 0.5]"
+
+
 @pytest.mark.parametrize("name, expected", [
     ("constant", [0.1] * 8),
     ("step", [0.1] * 4 + [0.01] * 2 + [0.001] * 2),

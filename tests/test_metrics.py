@@ -78,6 +78,32 @@ def test_bad_inputs_are_named():
         metrics.auc([0, 1], [0.1, np.nan])
 
 
+@pytest.mark.parametrize("call", [
+    lambda t: metrics.binary_metrics(Y, P, threshold=t),
+    lambda t: metrics.confusion(Y, P, t),
+    lambda t: metrics.clinical_intervals(Y, P, t, n_boot=20),
+])
+@pytest.mark.parametrize("threshold, shown", [
+    (np.nan, "nan"), (np.inf, "inf"), (-0.1, "-0.1"), (1.5, "1.5"), ("0.5", "'0.5'"), (None, "None"),
+])
+def test_every_metric_with_a_threshold_refuses_one_outside_0_1(call, threshold, shown):
+    with pytest.raises(ValueError) as info:
+        call(threshold)
+    assert str(info.value) == f"threshold {shown}: expected a number in [0.0, 1.0]"
+
+
+@pytest.mark.parametrize("target", [np.nan, "0.8", 0.0, 1.2])
+def test_choose_threshold_refuses_a_target_outside_0_1(target):
+    with pytest.raises(ValueError) as info:
+        metrics.choose_threshold(Y, P, "sensitivity", target=target)
+    assert str(info.value) == f"target {target!r}: expected a number in (0.0, 1.0]"
+
+
+def test_thresholds_0_and_1_are_allowed():
+    assert metrics.binary_metrics(Y, P, 0.0).sensitivity == 1.0
+    assert metrics.binary_metrics(Y, P, 1.0).specificity == 1.0
+
+
 def test_prevalence_changes_accuracy_ppv_npv_by_bayes():
     at = metrics.at_prevalence(0.9, 0.8, 0.5)
     assert at["accuracy"] == pytest.approx(0.85)
@@ -132,6 +158,15 @@ def test_ssim_is_skimages_image_by_image_and_averaged():
     assert metrics.ssim(clean, clean) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="at least 7 x 7"):
         metrics.ssim(np.zeros((2, 5, 5)), np.zeros((2, 5, 5)))
+
+
+@pytest.mark.parametrize("quality", [metrics.psnr, metrics.psnr_per_image, metrics.ssim, metrics.ssim_per_image])
+@pytest.mark.parametrize("data_range", [0, -1.0, np.nan, np.inf, "255", True])
+def test_image_quality_refuses_a_data_range_that_is_not_a_positive_number(quality, data_range):
+    clean, noisy = _pairs(n=2, size=8)
+    with pytest.raises(ValueError) as info:
+        quality(clean, noisy, data_range=data_range)
+    assert str(info.value) == f"data_range {data_range!r}: expected a number > 0"
 
 
 def test_reconstruction_error_is_the_mse_of_each_image():
@@ -237,6 +272,18 @@ def test_temperature_scaling_recovers_a_known_temperature_and_keeps_the_ranking(
     np.testing.assert_allclose(metrics.apply_temperature([0.2, 0.7], 1.0), [0.2, 0.7])
     with pytest.raises(ValueError, match="temperature"):
         metrics.apply_temperature([0.5], 0)
+
+
+@pytest.mark.parametrize("scores, message", [
+    ([0.2, 3.0], "scores holds 3.0: expected finite values in [0, 1]"),
+    ([-0.1, 0.5], "scores holds -0.1: expected finite values in [0, 1]"),
+])
+def test_log_loss_refuses_scores_that_are_not_probabilities(scores, message):
+    with pytest.raises(ValueError) as info:
+        metrics.log_loss([0, 1], scores)
+    assert str(info.value) == message
+    with pytest.raises(ValueError, match="only 0"):  # labels: 0 and 1 only, as before
+        metrics.log_loss([0, 2], [0.1, 0.2])
 
 
 def test_precision_recall_and_average_precision_are_sklearns():

@@ -1,5 +1,7 @@
 """medlab.ops against Keras layers and tf.nn, on fixed cases and generated ones."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -191,6 +193,49 @@ W = np.zeros((3, 3, 2, 4), np.float32)
 def test_bad_arguments_raise_named_errors(call, argument):
     with pytest.raises(ValueError, match=argument.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+def _every_layer(bad):
+    """(argument name, call) for every ops layer with ``bad`` as one of its arrays."""
+    x4, x2, w4, w2 = X, np.zeros((1, 3), np.float32), W, np.zeros((3, 2), np.float32)
+    return [
+        ("x", lambda: ops.conv2d(bad(x4), w4)),
+        ("w", lambda: ops.conv2d(x4, bad(w4))),
+        ("b", lambda: ops.conv2d(x4, w4, bad(np.zeros(4)))),
+        ("x", lambda: ops.max_pool2d(bad(x4), 2)),
+        ("x", lambda: ops.avg_pool2d(bad(x4), 2, padding="same")),
+        ("x", lambda: ops.dense(bad(x2), w2)),
+        ("w", lambda: ops.dense(x2, bad(w2))),
+        ("b", lambda: ops.dense(x2, w2, bad(np.zeros(2)))),
+        ("x", lambda: ops.flatten(bad(x4))),
+        ("x", lambda: ops.relu(bad(x2))),
+        ("x", lambda: ops.sigmoid(bad(x2))),
+        ("x", lambda: ops.softmax(bad(x2))),
+        ("x", lambda: ops.ACTIVATIONS["linear"](bad(x2))),
+    ]
+
+
+@pytest.mark.parametrize("bad, dtype", [
+    (lambda a: a + np.complex128(1j), "complex128"),
+    (lambda a: a > 0, "bool"),
+    (lambda a: a.astype(object), "object"),
+    (lambda a: a.astype(str), "<U32"),
+])
+def test_every_layer_refuses_values_that_are_not_real_numbers(bad, dtype):
+    for name, call in _every_layer(bad):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no ComplexWarning: refused before any cast
+            with pytest.raises(ValueError) as info:
+                call()
+        assert str(info.value) == (f"{name} has dtype {dtype}: expected real numbers "
+                                   "(unsigned integer, integer, float)"), call
+
+
+def test_layers_still_take_integer_images_and_python_lists():
+    image = np.arange(16, dtype=np.int16).reshape(1, 4, 4, 1)
+    np.testing.assert_array_equal(ops.max_pool2d(image, 2)[0, :, :, 0], [[5, 7], [13, 15]])
+    assert ops.conv2d(image, np.ones((2, 2, 1, 1)), [0.5]).dtype == np.float32
+    assert ops.relu([-1, 2]).tolist() == [0.0, 2.0] and ops.sigmoid(0) == 0.5
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])

@@ -29,6 +29,21 @@ def test_three_planes_shows_centre_slices_upright():
         plots.three_planes(np.zeros((4, 4)))
 
 
+
+@pytest.mark.parametrize("spacing, message", [
+    ((1.0, -1.0, 2.0), "spacing holds -1.0: expected finite values > 0"),
+    ((1.0, 0.0, 2.0), "spacing holds 0.0: expected finite values > 0"),
+    ((1.0, float("nan"), 2.0), "spacing holds nan: expected finite values > 0"),
+    ((1.0, 2.0), "spacing has shape (2,): expected 3 voxel sizes (i, j, k)"),
+])
+def test_three_planes_refuses_bad_voxel_sizes_before_drawing(spacing, message):
+    open_before = plt.get_fignums()
+    with pytest.raises(ValueError) as info:
+        plots.three_planes(np.zeros((4, 5, 6)), spacing=spacing)
+    assert str(info.value) == message
+    assert plt.get_fignums() == open_before
+
+
 # ------------------------------------------------------------ training and evaluation
 def test_loss_curves_one_or_several_histories():
     h = {"loss": [0.7, 0.5, 0.4], "val_loss": [0.7, 0.6, 0.65], "auc": [0.5, 0.7, 0.8], "val_auc": [0.5, 0.6, 0.6]}
@@ -55,6 +70,14 @@ def test_roc_plot_marks_the_auc_and_the_operating_point():
     point = fig.axes[0].lines[2]
     assert (point.get_xdata()[0], point.get_ydata()[0]) == (0.5, 0.5)  # 1 - spec, sens
     plt.close(fig)
+
+
+@pytest.mark.parametrize("thresholds", [float("nan"), 1.5, {"m": -0.2}])
+def test_roc_plot_refuses_a_threshold_outside_0_1_before_drawing(thresholds):
+    open_before = plt.get_fignums()
+    with pytest.raises(ValueError, match=r"^threshold .*: expected a number in \[0.0, 1.0\]$"):
+        plots.roc_plot([0, 1, 0, 1], {"m": np.array([0.1, 0.6, 0.4, 0.9])}, thresholds=thresholds)
+    assert plt.get_fignums() == open_before  # no half-drawn figure left open
 
 
 def test_confusion_plot_shows_the_four_counts():

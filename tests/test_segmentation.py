@@ -140,7 +140,7 @@ def test_ramanujan_circumference_is_exact_for_a_circle_and_matches_the_integral(
     integral = np.trapezoid(np.sqrt((a * np.sin(t)) ** 2 + (b * np.cos(t)) ** 2), t)
     assert metrics.ellipse_circumference(a, b) == pytest.approx(integral, rel=5e-5)
     assert metrics.ellipse_circumference(2, 0) == pytest.approx(8, rel=5e-3)  # a flat segment: 0.4 %
-    with pytest.raises(ValueError, match="semi-axes"):
+    with pytest.raises(ValueError, match=r"^semi-axis a holds -1.0: expected finite values >= 0$"):
         metrics.ellipse_circumference(-1, 2)
 
 
@@ -400,12 +400,50 @@ def test_compare_losses_starts_each_loss_from_the_same_weights_and_keeps_one_run
         segmentation.compare_losses(x, y, x, y[..., 0], seeds=(0,), keep=("bce", 5))
 
 
-def test_bad_pixel_sizes_and_smoothing_get_clear_errors():
+@pytest.mark.parametrize("sizes, message", [
+    (np.array([-1.0]), "pixel_size_mm holds -1.0: expected finite values > 0"),  # a bad value, whatever the shape
+    (0.0, "pixel_size_mm holds 0.0: expected finite values > 0"),
+    ([0.5, np.nan, 0.5], "pixel_size_mm holds nan: expected finite values > 0"),
+    ([0.5, np.inf, 0.5], "pixel_size_mm holds inf: expected finite values > 0"),
+    ("0.5", "pixel_size_mm has dtype <U3: expected real numbers (unsigned integer, integer, float)"),
+    ([0.5, 2.0], "pixel_size_mm has shape (2,): expected one size, or one per mask: (3,)"),
+    ([[0.5, 0.5, 0.5]], "pixel_size_mm has shape (1, 3): expected one size, or one per mask: (3,)"),
+])
+def test_bad_pixel_sizes_are_named_by_value_before_shape(sizes, message):
     masks = np.stack([ellipse_mask(16, 8, 8, 5, 4)] * 3)
-    with pytest.raises(ValueError, match=r"pixel_size_mm must be one positive size or one per mask \(3\)"):
-        metrics.mask_circumference_mm(masks, [0.5, 2.0])
-    with pytest.raises(ValueError, match="pixel_size_mm must be one positive"):
-        metrics.mask_circumference_mm(masks, 0.0)
+    for call in (lambda: metrics.mask_circumference_mm(masks, sizes),
+                 lambda: segmentation.circumference_correction(masks, sizes, np.full(3, 30.0)),
+                 lambda: segmentation.evaluate(masks, masks, sizes, np.full(3, 30.0))):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == message
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: segmentation.circumference_correction(m, 0.5, [30.0, -30.0, 30.0]),
+     "circumference_mm holds -30.0: expected finite values > 0"),
+    (lambda m: segmentation.circumference_correction(m, 0.5, [30.0, 30.0]),
+     "circumference_mm has shape (2,): expected one per mask: (3,)"),
+    (lambda m: segmentation.evaluate(m, m, 0.5, [30.0, np.nan, 30.0]),
+     "circumference_mm holds nan: expected finite values > 0"),
+    (lambda m: segmentation.evaluate(m, m, 0.5, np.full(3, 30.0), correction=0),
+     "correction 0: expected a number > 0"),
+    (lambda m: segmentation.evaluate(m, m, 0.5),
+     "pixel_size_mm and circumference_mm: expected both (for the HC error) or neither"),
+    (lambda m: segmentation.evaluate(m, m, circumference_mm=np.full(3, 30.0)),
+     "pixel_size_mm and circumference_mm: expected both (for the HC error) or neither"),
+    (lambda m: metrics.ellipse_circumference(np.nan, 2), "semi-axis a holds nan: expected finite values >= 0"),
+    (lambda m: metrics.ellipse_circumference(3, [2, -1]), "semi-axis b holds -1.0: expected finite values >= 0"),
+])
+def test_the_other_measurements_in_mm_check_their_values(call, message):
+    masks = np.stack([ellipse_mask(16, 8, 8, 5, 4)] * 3)
+    with pytest.raises(ValueError) as info:
+        call(masks)
+    assert str(info.value) == message
+
+
+def test_bad_smoothing_gets_a_clear_error():
+    masks = np.stack([ellipse_mask(16, 8, 8, 5, 4)] * 3)
     with pytest.raises(ValueError, match="smooth"):
         metrics.soft_dice_loss(masks[..., None].astype(np.float32), masks[..., None].astype(np.float32),
                                smooth=0.0)

@@ -44,12 +44,13 @@ HOW_TO_ENABLE = (
 SERVER_START_S = 60
 
 # JupyterLab user settings for the test: never save the lesson (its stored outputs are what
-# nbval compares), render every cell (no windowing), no news or update checks.
+# nbval compares), render every cell (no windowing). No news pop-up and no news or update checks
+# come from the course's own settings, as with make lab (LAB_CONFIG_PATH, and the --LabApp options).
 LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
+LAB_CONFIG_PATH = ROOT / "jupyter_config"  # the Makefile's LAB_CONFIG_PATH
 
 
 def in_ci():
@@ -141,6 +142,7 @@ def _start_lab(home):
     env.pop("MPLBACKEND", None)  # the kernel must use the inline backend, as a student's does
     env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_CONFIG_PATH=str(LAB_CONFIG_PATH),
         JUPYTER_DATA_DIR=str(home / "data"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),

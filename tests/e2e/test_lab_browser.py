@@ -163,11 +163,14 @@ def test_server_lists_the_numbered_lessons(lab):
 
 
 def test_course_map_opens(page, lab):
-    """The page that `make lab` opens first renders, with its title."""
-    page.goto(lab.page_url("notebooks/00_course_map.ipynb"))
-    heading = notebook(page).locator(".jp-MarkdownCell h1").first
+    """The page that `make lab` opens first renders, with its title, and no news pop-up over it."""
+    panel = open_lesson(page, lab, "notebooks/00_course_map.ipynb")  # up to its kernel, idle
+    heading = panel.locator(".jp-MarkdownCell h1").first
     heading.wait_for(timeout=60_000)
     assert heading.inner_text().startswith("00"), heading.inner_text()
+    # JupyterLab asks as soon as it has restored the page, before the kernel is idle (were it to
+    # ask later, this could miss the pop-up, never fail wrongly)
+    assert page.get_by_text("official Jupyter news").count() == 0, "the news pop-up is shown"
 
 
 def test_kernel_size_slider_redraws_the_convolution(page, lab):
