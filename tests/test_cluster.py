@@ -12,6 +12,7 @@ missing is simulated honestly: a child process whose import system refuses ``das
 
 import contextlib
 import csv
+import gc
 import json
 import os
 import re
@@ -459,3 +460,56 @@ def test_a_worker_with_another_environment_is_refused_in_one_line(tmp_path, in_t
         r"environment|cannot run medlab's tasks \(.+\); every worker needs the same environment "
         r'as this machine \(medlab installed, pip install -e "\.\[cluster\]"\))\n', err), err
     assert not (in_tmp / "runs").exists()
+
+
+# ---- addresses Dask refuses, a scheduler that goes away -----------------------------------
+def open_clients():
+    """The Clients alive in this process that are not closed (a Client that failed while
+    connecting is in no registry; one left half-made hangs the interpreter's exit for 60 s
+    in ``Client.__del__``)."""
+    return {id(obj): obj for obj in gc.get_objects()
+            if isinstance(obj, Client) and obj.status not in ("closed", "newly-created")}
+
+
+@pytest.mark.parametrize("address, problem", [
+    ("http://127.0.0.1:8786", "unknown address scheme 'http'"),
+    ("tcp://127.0.0.1", "missing port number in address '127.0.0.1'"),
+])
+def test_an_address_dask_refuses_is_one_line_and_leaves_no_client_to_close(
+        address, problem, tmp_path, in_tmp, capsys):
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    before = open_clients()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", address])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err.startswith(f"medlab: error: --cluster {address!r}: {problem}") and err.count("\n") == 1
+    assert err.rstrip().endswith("expected 'local' or a scheduler address such as tcp://host:8786")
+    assert [c for key, c in open_clients().items() if key not in before] == []
+    assert not (in_tmp / "runs").exists()
+
+
+def test_tls_without_its_configuration_is_one_line_and_leaves_no_client_to_close(
+        tmp_path, in_tmp, capsys):
+    """Dask fails a Client for tls:// without certificates with a TypeError in the middle of
+    connecting: one line, and the half-made Client is closed at once."""
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    before = open_clients()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", "tls://127.0.0.1:8786"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err.startswith("medlab: error: could not connect to the Dask scheduler at "
+                          "tls://127.0.0.1:8786 (TypeError: TLS expects") and err.count("\n") == 1
+    assert [c for key, c in open_clients().items() if key not in before] == []
+
+
+def test_the_command_ends_after_the_one_line_without_a_client_traceback(tmp_path):
+    """As a user runs it: the process exits after the line, with nothing on stderr from
+    Dask (it took 60 s and printed ``Exception ignored in ... Client.__del__``)."""
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "medlab", "sweep", str(notebook), "--grid", "a=1",
+                           "--cluster", "http://127.0.0.1:8786"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=45)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("medlab: error: --cluster 'http://127.0.0.1:8786': unknown "
+                                  "address scheme 'http'") and done.stderr.count("\n") == 1

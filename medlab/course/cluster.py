@@ -435,17 +435,53 @@ def _check_workers(client, label):
                 "worker needs the same environment")
 
 
+def _address_error(label, problem):
+    return ClusterError(f"--cluster {label!r}: {problem}; expected 'local' or a scheduler "
+                        "address such as tcp://host:8786")
+
+
+def _check_address(label):
+    """Refuse at once, before any Client is made, a scheduler address Dask cannot connect
+    to: an unknown scheme (``http://``), no port."""
+    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    scheme, location = parse_address(label, strict=False)
+    try:
+        get_backend(scheme)
+        if scheme != "inproc":  # inproc://host/pid/n: this process only
+            parse_host_port(location)
+    except ValueError as exc:
+        raise _address_error(label, exc) from None
+
+
 def _connect(distributed, target, label):
     """A Client of ``target`` (a LocalCluster, or the address ``label``), within
     :data:`CONNECT_SECONDS`; :class:`ClusterError` saying why not."""
     try:
         return distributed.Client(target, timeout=CONNECT_SECONDS, set_as_default=False)
-    except OSError as exc:
+    except OSError as exc:  # Dask closes the Client itself
         raise ClusterError(f"could not connect to the Dask scheduler at {label} "
                            f"within {CONNECT_SECONDS} s ({exc})") from None
-    except ValueError as exc:  # e.g. an unknown scheme such as foo://host:8786
-        raise ClusterError(f"--cluster {label!r}: {exc}; expected 'local' or a scheduler "
-                           "address such as tcp://host:8786") from None
+    except Exception as exc:  # e.g. tls:// without certificates (TypeError)
+        _close_half_made_client(distributed, exc)
+        if isinstance(exc, ValueError):
+            raise _address_error(label, exc) from None
+        raise ClusterError(f"could not connect to the Dask scheduler at {label} "
+                           f"({type(exc).__name__}: {exc})") from None
+
+
+def _close_half_made_client(distributed, exc):
+    """Close the Client whose constructor raised ``exc``. Dask closes it only after an
+    OSError; left half-made, it hangs for 60 s (and prints a traceback) when it is
+    collected, at the latest when Python exits (``Client.__del__``)."""
+    traceback = exc.__traceback__
+    while traceback is not None:
+        made = traceback.tb_frame.f_locals.get("self")
+        if isinstance(made, distributed.Client) and made.status not in ("closed", "newly-created"):
+            _bounded(functools.partial(made.close, timeout=10), 15)
+            return
+        traceback = traceback.tb_next
 
 
 def _workers_now(client, label):
@@ -537,6 +573,7 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
         if "://" not in label and ":" not in label:
             raise ValueError(f"--cluster {label!r}: expected 'local' or a scheduler address "
                              "such as tcp://host:8786")
+        _check_address(label)
     try:
         if client is None:
             client = _connect(distributed, local if local is not None else label, label)
