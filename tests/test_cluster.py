@@ -513,3 +513,22 @@ def test_the_command_ends_after_the_one_line_without_a_client_traceback(tmp_path
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("medlab: error: --cluster 'http://127.0.0.1:8786': unknown "
                                   "address scheme 'http'") and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("port, refused", [
+    ("99999", "port 99999: expected an integer in [1, 65535]"),
+    ("0", "port 0: expected an integer in [1, 65535]"),
+    ("http", "port 'http' (str): expected an integer in [1, 65535]"),
+])
+def test_a_port_outside_1_to_65535_is_refused_before_connecting(port, refused, tmp_path, in_tmp,
+                                                                 capsys):
+    """The line is the address check's: connecting (30 s of retries) would end with 'could
+    not connect ... within 30 s' instead."""
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    before = open_clients()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", f"tcp://127.0.0.1:{port}"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err == f"medlab: error: --cluster 'tcp://127.0.0.1:{port}': {refused}\n"
+    assert [c for key, c in open_clients().items() if key not in before] == []
+    assert not (in_tmp / "runs").exists()

@@ -442,15 +442,29 @@ def _address_error(label, problem):
 
 def _check_address(label):
     """Refuse at once, before any Client is made, a scheduler address Dask cannot connect
-    to: an unknown scheme (``http://``), no port."""
+    to: an unknown scheme (``http://``), no port, a port outside 1-65535."""
     from distributed.comm import parse_address, parse_host_port
     from distributed.comm.registry import get_backend
+
+    from medlab import validate
 
     scheme, location = parse_address(label, strict=False)
     try:
         get_backend(scheme)
-        if scheme != "inproc":  # inproc://host/pid/n: this process only
-            parse_host_port(location)
+    except ValueError as exc:
+        raise _address_error(label, exc) from None
+    if scheme == "inproc":  # inproc://host/pid/n: this process only
+        return
+    after_host = location.rpartition("]")[2] if location.startswith("[") else location  # [::1]:8786
+    if ":" not in after_host:
+        raise _address_error(label, f"missing port number in address {location!r}")
+    port = after_host.rpartition(":")[2]
+    try:
+        validate.integer("port", int(port) if port.isdigit() else port, 1, 65535)
+    except validate.ArgumentError as exc:
+        raise ClusterError(f"--cluster {label!r}: {exc}") from None
+    try:
+        parse_host_port(location)  # any other form Dask refuses (IPv6 without brackets)
     except ValueError as exc:
         raise _address_error(label, exc) from None
 
