@@ -532,3 +532,21 @@ def test_a_port_outside_1_to_65535_is_refused_before_connecting(port, refused, t
     assert err == f"medlab: error: --cluster 'tcp://127.0.0.1:{port}': {refused}\n"
     assert [c for key, c in open_clients().items() if key not in before] == []
     assert not (in_tmp / "runs").exists()
+
+
+@pytest.mark.parametrize("wait", ["nan", "inf", "-inf", "0", "-5"])
+def test_cluster_wait_must_be_finite_seconds_above_zero(wait, tmp_path, in_tmp, capsys):
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", "local",
+                     f"--cluster-wait={wait}"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err == f"medlab: error: --cluster-wait {float(wait):g}: expected finite seconds > 0\n"
+    assert not (in_tmp / "runs").exists()
+    code = cli.main(["course", "--notebooks", str(tmp_path), "--cluster", "local",
+                     f"--cluster-wait={wait}"])
+    assert code == 2 and capsys.readouterr().err == err
+    with pytest.raises(ValueError, match=r"^cluster_wait (nan|inf|-inf|0|-5): expected "
+                                         r"finite seconds > 0$"):
+        runs.sweep(notebook, {"a": [1]}, cluster="local", cluster_wait=float(wait))
+    assert not (in_tmp / "runs").exists()

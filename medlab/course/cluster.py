@@ -540,6 +540,22 @@ def _has_bokeh():
     return importlib.util.find_spec("bokeh") is not None
 
 
+def check_wait(wait, name="cluster_wait"):
+    """``wait`` (``--cluster-wait``) as seconds: a finite number > 0, else
+    :class:`medlab.validate.ArgumentError` naming ``name``."""
+    from medlab import validate
+
+    shown = f"{wait:g}" if isinstance(wait, float) else repr(wait)
+    refused = validate.ArgumentError(f"{name} {shown}: expected finite seconds > 0")
+    try:
+        seconds = validate.number(name, wait)
+    except validate.ArgumentError:
+        raise refused from None
+    if seconds <= 0:
+        raise refused
+    return seconds
+
+
 def usable_cores():
     """Cores this process may run on (the local cluster's default number of workers)."""
     try:
@@ -566,8 +582,7 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
         Receives one line about the cluster (where it is, its dashboard).
     """
     distributed = require_dask()
-    if wait is None or wait <= 0:
-        raise ValueError(f"cluster wait {wait}: expected seconds > 0")
+    wait = check_wait(wait)
     local = client = None
     environ = dict(os.environ)  # a local cluster's nannies add PYTHONHASHSEED to it
     if isinstance(cluster, distributed.Client):
