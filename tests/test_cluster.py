@@ -550,3 +550,42 @@ def test_cluster_wait_must_be_finite_seconds_above_zero(wait, tmp_path, in_tmp, 
                                          r"finite seconds > 0$"):
         runs.sweep(notebook, {"a": [1]}, cluster="local", cluster_wait=float(wait))
     assert not (in_tmp / "runs").exists()
+
+
+def test_a_scheduler_killed_while_waiting_for_workers_is_said_at_once_without_log_noise(tmp_path):
+    """A real scheduler process with no worker, SIGKILLed once the command has connected: the
+    command says that the scheduler went away (not 'no worker within 600 s', which is all the
+    old wait could say, after Dask's 30 s of reconnecting and its ERROR log line)."""
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    address_file = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--dashboard-address", ":0", "--scheduler-file", str(address_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = None
+    try:
+        assert wait_until(lambda: address_file.is_file() and address_file.stat().st_size, 120)
+        address = json.loads(address_file.read_text())["address"]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            command = subprocess.Popen(
+                [sys.executable, "-m", "medlab", "sweep", str(notebook), "--grid", "a=1",
+                 "--cluster", address, "--cluster-wait", "600"], cwd=tmp_path, env=env,
+                stdout=out, stderr=err)
+        assert wait_until(lambda: "Dask: connected" in out_path.read_text(), 120), \
+            (out_path.read_text(), err_path.read_text())
+        scheduler.kill()
+        scheduler.wait(60)
+        assert command.wait(300) == 1
+    finally:
+        for proc in (scheduler, command):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(60)
+    assert out_path.read_text().splitlines()[0].startswith(f"Dask: connected to {address}, 0 worker(s)")
+    assert err_path.read_text() == (
+        f"medlab: error: the Dask scheduler at {address} went away (its connection closed) while "
+        "waiting for a worker; start it again, then run the same command again\n")
+    assert not (tmp_path / "runs").exists()

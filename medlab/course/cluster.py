@@ -35,7 +35,8 @@ task a second worker; a running scheduler applies its own
 ``distributed.scheduler.allowed-failures``, 3 by default); on Ctrl-C the pending tasks are
 cancelled, the running papermill processes on the workers are stopped, and the finished
 runs are kept. The client never waits forever: connecting is bounded
-(:data:`CONNECT_SECONDS`), so is a time with no worker at all (``wait`` seconds), and a
+(:data:`CONNECT_SECONDS`), so is a time with no worker at all (``wait`` seconds); a
+scheduler that goes away while the client waits for workers is reported at once, and a
 lost connection to the scheduler fails the runs still out.
 """
 
@@ -65,6 +66,9 @@ RESULT_SECONDS = 120
 POLL_SECONDS = 0.25
 #: Seconds the scheduler may take to answer one question (its workers, their environment).
 ASK_SECONDS = 30
+#: Seconds one look at the workers may take while waiting for the first; then the next
+#: look (so a closed connection to the scheduler is seen within this time).
+LOOK_SECONDS = 2
 #: The dashboard of a local cluster, if the port is free (else Dask picks another).
 LOCAL_DASHBOARD = "127.0.0.1:8787"
 
@@ -507,11 +511,47 @@ def _workers_now(client, label):
 
 
 def _wait_for_workers(client, label, wait):
+    """Return once a worker is connected; :class:`ClusterError` after ``wait`` seconds
+    without one, or at once when the connection to the scheduler closes (it was stopped or
+    killed; Dask itself would try to reconnect for 30 s, then log an error)."""
+    deadline = time.monotonic() + wait
+    while True:
+        _check_connected(client, label, "while waiting for a worker")
+        try:
+            if client.nthreads(callback_timeout=LOOK_SECONDS):
+                return
+        except Exception:  # no answer yet: the connection or the deadline decides
+            pass
+        _check_connected(client, label, "while waiting for a worker")
+        if time.monotonic() >= deadline:
+            raise ClusterError(f"no Dask worker connected to {label} within {wait:g} s "
+                               "(--cluster-wait); start workers, e.g. dask worker ADDRESS")
+        time.sleep(POLL_SECONDS)
+
+
+def _check_connected(client, label, when):
+    """:class:`ClusterError` if the client's connection to the scheduler is gone (Dask then
+    says ``connecting`` while it tries again, ``closed`` after)."""
+    if client.status != "running":
+        raise ClusterError(f"the Dask scheduler at {label} went away (its connection closed) "
+                           f"{when}; start it again, then run the same command again")
+
+
+@contextlib.contextmanager
+def _client_quiet_once_disconnected(client):
+    """Drop what Dask's client logs once its connection is lost or while it closes
+    (``Failed to reconnect to scheduler ...``): the command says it in its own line."""
+    import logging
+
+    def connected(record):
+        return client.status == "running"
+
+    logger = logging.getLogger("distributed.client")
+    logger.addFilter(connected)
     try:
-        client.wait_for_workers(1, timeout=wait)
-    except Exception:  # TimeoutError (its type moved between versions)
-        raise ClusterError(f"no Dask worker connected to {label} within {wait:g} s "
-                           "(--cluster-wait); start workers, e.g. dask worker ADDRESS") from None
+        yield
+    finally:
+        logger.removeFilter(connected)
 
 
 def _start_local(workers, say):
@@ -603,12 +643,14 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
             raise ValueError(f"--cluster {label!r}: expected 'local' or a scheduler address "
                              "such as tcp://host:8786")
         _check_address(label)
+    quiet = contextlib.ExitStack()
     try:
         if client is None:
             client = _connect(distributed, local if local is not None else label, label)
-            if local is None:
-                say(f"Dask: connected to {label}, {_workers_now(client, label)} worker(s) now, "
-                    f"dashboard {client.dashboard_link}")
+        quiet.enter_context(_client_quiet_once_disconnected(client))
+        if local is None and client is not cluster:
+            say(f"Dask: connected to {label}, {_workers_now(client, label)} worker(s) now, "
+                f"dashboard {client.dashboard_link}")
         _wait_for_workers(client, label, wait)
         _check_workers(client, label)
         current = Session(client, label, wait)
@@ -624,4 +666,5 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
             _bounded(local.close, 60)
             os.environ.clear()
             os.environ.update(environ)
+        quiet.close()
 
