@@ -589,3 +589,44 @@ def test_a_scheduler_killed_while_waiting_for_workers_is_said_at_once_without_lo
         f"medlab: error: the Dask scheduler at {address} went away (its connection closed) while "
         "waiting for a worker; start it again, then run the same command again\n")
     assert not (tmp_path / "runs").exists()
+
+
+# ---- Ctrl-C twice ------------------------------------------------------------------------
+def test_ctrl_c_twice_stops_the_runs_first_then_writes_the_summary_and_says_interrupted(
+        address, tmp_path, monkeypatch):
+    """Ctrl-C reaches the command twice when it runs under ``timeout`` (the terminal's signal
+    and the one ``timeout`` passes on) or is pressed twice. As in a local sweep, the runs on
+    the workers are stopped first, where a second Ctrl-C lands; the summary and the
+    'interrupted' line come after. Before, the summary came first, with the runs still
+    going, and a second Ctrl-C there left no summary and no line."""
+    notebook = write_notebook(tmp_path / "lessons" / "99_tiny.ipynb")
+    folder = tmp_path / "twice"
+    lines, running_at_summary = [], []
+
+    def ctrl_c_after_the_first_run(line):
+        lines.append(line)
+        if line.startswith("[1/3] ok"):
+            raise KeyboardInterrupt
+
+    stop, write_summary = cluster.Session.stop, runs.write_summary
+
+    def stop_then_ctrl_c_again(session):
+        stop(session)
+        raise KeyboardInterrupt
+
+    def write_summary_seeing_the_runs(*args, **kwargs):
+        running_at_summary.append(processes_mentioning(str(tmp_path / "lessons")))
+        return write_summary(*args, **kwargs)
+
+    monkeypatch.setattr(cluster.Session, "stop", stop_then_ctrl_c_again)
+    monkeypatch.setattr(runs, "write_summary", write_summary_seeing_the_runs)
+    with pytest.raises(KeyboardInterrupt):
+        runs.sweep(notebook, {"a": [1, 3, 4]}, out=folder, cluster=address,
+                   echo=ctrl_c_after_the_first_run)
+    assert running_at_summary == [[]]  # a=3's papermill process had stopped
+    assert lines[-1].startswith("interrupted: 1 of 3 runs finished and kept in ")
+    assert [r["status"] for r in read_csv(folder / "summary.csv")] == ["ok", "not run", "not run"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "a=1.ipynb", "a=1.metrics.json", "a=1.status.json", "summary.csv", "summary.md",
+        "summary.png", "sweep.json"]
+    assert wait_until(lambda: tasks_on(address) == 0)  # nothing left queued on the scheduler

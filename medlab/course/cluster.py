@@ -33,8 +33,8 @@ go on; a worker that dies during a run makes that run fail (``WorkerDied``) at o
 retried and never waited for (a :class:`~distributed.LocalCluster` started here allows no
 task a second worker; a running scheduler applies its own
 ``distributed.scheduler.allowed-failures``, 3 by default); on Ctrl-C the pending tasks are
-cancelled, the running papermill processes on the workers are stopped, and the finished
-runs are kept. The client never waits forever: connecting is bounded
+cancelled, the running papermill processes on the workers are stopped (before a sweep
+writes its summary), and the finished runs are kept. The client never waits forever: connecting is bounded
 (:data:`CONNECT_SECONDS`), so is a time with no worker at all (``wait`` seconds); a
 scheduler that goes away while the client waits for workers is reported at once, and a
 lost connection to the scheduler fails the runs still out.
@@ -62,6 +62,9 @@ CONNECT_SECONDS = 30
 DEFAULT_WAIT = 600
 #: Seconds to fetch a finished run's result from its worker.
 RESULT_SECONDS = 120
+#: Seconds Ctrl-C waits for the running tasks to end once they are told to stop (a worker
+#: gives papermill 15 s to shut its kernel down, then kills it).
+STOP_SECONDS = 30
 #: Seconds between two looks at the tasks (Ctrl-C is handled at once in between).
 POLL_SECONDS = 0.25
 #: Seconds the scheduler may take to answer one question (its workers, their environment).
@@ -289,6 +292,7 @@ class Session:
         self.queue = collections.deque()  # runs not sent yet
         self.pending = {}  # future -> caller's tag
         self.threads = 0  # worker threads of the cluster at the last look
+        self.stopped = False  # its runs were stopped on the workers (stop)
 
     def submit(self, notebook, parameters, timeout, tag, name=""):
         """Queue one run of ``notebook`` (a Path); ``tag`` comes back from :meth:`finished`
@@ -389,9 +393,21 @@ class Session:
             _bounded(lambda: self.client.cancel(futures, force=True), 10)
 
     def stop(self):
-        """Ctrl-C: forget the queued runs, stop the running ones on the workers."""
+        """Ctrl-C: forget the queued runs, stop the running ones on the workers and wait
+        (at most :data:`STOP_SECONDS`) until their tasks have ended, their papermill
+        processes and kernels with them; cancel what is left. A second Ctrl-C cuts the wait
+        short; calling it again stops what is still out."""
         self.queue.clear()
-        self._cancel()
+        futures = list(self.pending)
+        if self.stopped and not futures:
+            return
+        _bounded(lambda: self.client.run(stop_runs, self.token, on_error="ignore"), 10)
+        self.stopped = True
+        if futures:
+            deadline = time.monotonic() + STOP_SECONDS
+            while not all(future.done() for future in futures) and time.monotonic() < deadline:
+                time.sleep(POLL_SECONDS)
+            _bounded(lambda: self.client.cancel(futures, force=True), 10)
         self.pending.clear()
 
 
