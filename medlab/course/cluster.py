@@ -34,10 +34,10 @@ retried and never waited for (a :class:`~distributed.LocalCluster` started here 
 task a second worker; a running scheduler applies its own
 ``distributed.scheduler.allowed-failures``, 3 by default); on Ctrl-C the pending tasks are
 cancelled, the running papermill processes on the workers are stopped (before a sweep
-writes its summary), and the finished runs are kept. The client never waits forever: connecting is bounded
-(:data:`CONNECT_SECONDS`), so is a time with no worker at all (``wait`` seconds); a
-scheduler that goes away while the client waits for workers is reported at once, and a
-lost connection to the scheduler fails the runs still out.
+writes its summary), and the finished runs are kept. The client never waits forever:
+connecting is bounded (:data:`CONNECT_SECONDS`), so is a time with no worker at all
+(``wait`` seconds); a scheduler that goes away while the client waits for workers is
+reported at once, and a lost connection to the scheduler fails the runs still out.
 """
 
 from __future__ import annotations
