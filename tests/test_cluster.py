@@ -12,6 +12,7 @@ missing is simulated honestly: a child process whose import system refuses ``das
 
 import contextlib
 import csv
+import gc
 import json
 import os
 import re
@@ -459,3 +460,173 @@ def test_a_worker_with_another_environment_is_refused_in_one_line(tmp_path, in_t
         r"environment|cannot run medlab's tasks \(.+\); every worker needs the same environment "
         r'as this machine \(medlab installed, pip install -e "\.\[cluster\]"\))\n', err), err
     assert not (in_tmp / "runs").exists()
+
+
+# ---- addresses Dask refuses, a scheduler that goes away -----------------------------------
+def open_clients():
+    """The Clients alive in this process that are not closed (a Client that failed while
+    connecting is in no registry; one left half-made hangs the interpreter's exit for 60 s
+    in ``Client.__del__``)."""
+    return {id(obj): obj for obj in gc.get_objects()
+            if isinstance(obj, Client) and obj.status not in ("closed", "newly-created")}
+
+
+@pytest.mark.parametrize("address, problem", [
+    ("http://127.0.0.1:8786", "unknown address scheme 'http'"),
+    ("tcp://127.0.0.1", "missing port number in address '127.0.0.1'"),
+])
+def test_an_address_dask_refuses_is_one_line_and_leaves_no_client_to_close(
+        address, problem, tmp_path, in_tmp, capsys):
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    before = open_clients()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", address])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err.startswith(f"medlab: error: --cluster {address!r}: {problem}") and err.count("\n") == 1
+    assert err.rstrip().endswith("expected 'local' or a scheduler address such as tcp://host:8786")
+    assert [c for key, c in open_clients().items() if key not in before] == []
+    assert not (in_tmp / "runs").exists()
+
+
+def test_tls_without_its_configuration_is_one_line_and_leaves_no_client_to_close(
+        tmp_path, in_tmp, capsys):
+    """Dask fails a Client for tls:// without certificates with a TypeError in the middle of
+    connecting: one line, and the half-made Client is closed at once."""
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    before = open_clients()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", "tls://127.0.0.1:8786"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err.startswith("medlab: error: could not connect to the Dask scheduler at "
+                          "tls://127.0.0.1:8786 (TypeError: TLS expects") and err.count("\n") == 1
+    assert [c for key, c in open_clients().items() if key not in before] == []
+
+
+def test_the_command_ends_after_the_one_line_without_a_client_traceback(tmp_path):
+    """As a user runs it: the process exits after the line, with nothing on stderr from
+    Dask (it took 60 s and printed ``Exception ignored in ... Client.__del__``)."""
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "medlab", "sweep", str(notebook), "--grid", "a=1",
+                           "--cluster", "http://127.0.0.1:8786"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=45)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("medlab: error: --cluster 'http://127.0.0.1:8786': unknown "
+                                  "address scheme 'http'") and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("port, refused", [
+    ("99999", "port 99999: expected an integer in [1, 65535]"),
+    ("0", "port 0: expected an integer in [1, 65535]"),
+    ("http", "port 'http' (str): expected an integer in [1, 65535]"),
+])
+def test_a_port_outside_1_to_65535_is_refused_before_connecting(port, refused, tmp_path, in_tmp,
+                                                                 capsys):
+    """The line is the address check's: connecting (30 s of retries) would end with 'could
+    not connect ... within 30 s' instead."""
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    before = open_clients()
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", f"tcp://127.0.0.1:{port}"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err == f"medlab: error: --cluster 'tcp://127.0.0.1:{port}': {refused}\n"
+    assert [c for key, c in open_clients().items() if key not in before] == []
+    assert not (in_tmp / "runs").exists()
+
+
+@pytest.mark.parametrize("wait", ["nan", "inf", "-inf", "0", "-5"])
+def test_cluster_wait_must_be_finite_seconds_above_zero(wait, tmp_path, in_tmp, capsys):
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    code = cli.main(["sweep", str(notebook), "--grid", "a=1", "--cluster", "local",
+                     f"--cluster-wait={wait}"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err == f"medlab: error: --cluster-wait {float(wait):g}: expected finite seconds > 0\n"
+    assert not (in_tmp / "runs").exists()
+    code = cli.main(["course", "--notebooks", str(tmp_path), "--cluster", "local",
+                     f"--cluster-wait={wait}"])
+    assert code == 2 and capsys.readouterr().err == err
+    with pytest.raises(ValueError, match=r"^cluster_wait (nan|inf|-inf|0|-5): expected "
+                                         r"finite seconds > 0$"):
+        runs.sweep(notebook, {"a": [1]}, cluster="local", cluster_wait=float(wait))
+    assert not (in_tmp / "runs").exists()
+
+
+def test_a_scheduler_killed_while_waiting_for_workers_is_said_at_once_without_log_noise(tmp_path):
+    """A real scheduler process with no worker, SIGKILLed once the command has connected: the
+    command says that the scheduler went away (not 'no worker within 600 s', which is all the
+    old wait could say, after Dask's 30 s of reconnecting and its ERROR log line)."""
+    notebook = write_notebook(tmp_path / "99_tiny.ipynb")
+    address_file = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--dashboard-address", ":0", "--scheduler-file", str(address_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = None
+    try:
+        assert wait_until(lambda: address_file.is_file() and address_file.stat().st_size, 120)
+        address = json.loads(address_file.read_text())["address"]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            command = subprocess.Popen(
+                [sys.executable, "-m", "medlab", "sweep", str(notebook), "--grid", "a=1",
+                 "--cluster", address, "--cluster-wait", "600"], cwd=tmp_path, env=env,
+                stdout=out, stderr=err)
+        assert wait_until(lambda: "Dask: connected" in out_path.read_text(), 120), \
+            (out_path.read_text(), err_path.read_text())
+        scheduler.kill()
+        scheduler.wait(60)
+        assert command.wait(300) == 1
+    finally:
+        for proc in (scheduler, command):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(60)
+    assert out_path.read_text().splitlines()[0].startswith(f"Dask: connected to {address}, 0 worker(s)")
+    assert err_path.read_text() == (
+        f"medlab: error: the Dask scheduler at {address} went away (its connection closed) while "
+        "waiting for a worker; start it again, then run the same command again\n")
+    assert not (tmp_path / "runs").exists()
+
+
+# ---- Ctrl-C twice ------------------------------------------------------------------------
+def test_ctrl_c_twice_stops_the_runs_first_then_writes_the_summary_and_says_interrupted(
+        address, tmp_path, monkeypatch):
+    """Ctrl-C reaches the command twice when it runs under ``timeout`` (the terminal's signal
+    and the one ``timeout`` passes on) or is pressed twice. As in a local sweep, the runs on
+    the workers are stopped first, where a second Ctrl-C lands; the summary and the
+    'interrupted' line come after. Before, the summary came first, with the runs still
+    going, and a second Ctrl-C there left no summary and no line."""
+    notebook = write_notebook(tmp_path / "lessons" / "99_tiny.ipynb")
+    folder = tmp_path / "twice"
+    lines, running_at_summary = [], []
+
+    def ctrl_c_after_the_first_run(line):
+        lines.append(line)
+        if line.startswith("[1/3] ok"):
+            raise KeyboardInterrupt
+
+    stop, write_summary = cluster.Session.stop, runs.write_summary
+
+    def stop_then_ctrl_c_again(session):
+        stop(session)
+        raise KeyboardInterrupt
+
+    def write_summary_seeing_the_runs(*args, **kwargs):
+        running_at_summary.append(processes_mentioning(str(tmp_path / "lessons")))
+        return write_summary(*args, **kwargs)
+
+    monkeypatch.setattr(cluster.Session, "stop", stop_then_ctrl_c_again)
+    monkeypatch.setattr(runs, "write_summary", write_summary_seeing_the_runs)
+    with pytest.raises(KeyboardInterrupt):
+        runs.sweep(notebook, {"a": [1, 3, 4]}, out=folder, cluster=address,
+                   echo=ctrl_c_after_the_first_run)
+    assert running_at_summary == [[]]  # a=3's papermill process had stopped
+    assert lines[-1].startswith("interrupted: 1 of 3 runs finished and kept in ")
+    assert [r["status"] for r in read_csv(folder / "summary.csv")] == ["ok", "not run", "not run"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "a=1.ipynb", "a=1.metrics.json", "a=1.status.json", "summary.csv", "summary.md",
+        "summary.png", "sweep.json"]
+    assert wait_until(lambda: tasks_on(address) == 0)  # nothing left queued on the scheduler

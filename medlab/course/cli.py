@@ -513,19 +513,22 @@ def _add_cluster_options(parser):
              "optional extra: pip install -e \".[cluster]\"")
     parser.add_argument(
         "--cluster-wait", type=float, default=None, metavar="SECONDS",
-        help="with --cluster: seconds to wait while no worker is connected before the runs "
-             "still out fail (default 600)")
+        help="with --cluster: seconds (finite, > 0) to wait while no worker is connected "
+             "before the runs still out fail (default 600)")
 
 
 def _cluster_arguments(args):
     """``(cluster, wait)`` from ``--cluster`` and ``--cluster-wait``, checked."""
     if args.cluster_wait is not None and args.cluster is None:
         raise CLIError("--cluster-wait is used only with --cluster")
-    if args.cluster_wait is not None and args.cluster_wait <= 0:
-        raise CLIError(f"--cluster-wait {args.cluster_wait:g}: expected seconds > 0")
     if args.cluster is not None:
         from medlab.course import cluster
 
+        if args.cluster_wait is not None:
+            try:
+                cluster.check_wait(args.cluster_wait, "--cluster-wait")
+            except ValueError as exc:  # nan, inf, 0 or less
+                raise CLIError(str(exc)) from None
         cluster.require_dask()
     return args.cluster, args.cluster_wait
 

@@ -33,10 +33,11 @@ go on; a worker that dies during a run makes that run fail (``WorkerDied``) at o
 retried and never waited for (a :class:`~distributed.LocalCluster` started here allows no
 task a second worker; a running scheduler applies its own
 ``distributed.scheduler.allowed-failures``, 3 by default); on Ctrl-C the pending tasks are
-cancelled, the running papermill processes on the workers are stopped, and the finished
-runs are kept. The client never waits forever: connecting is bounded
-(:data:`CONNECT_SECONDS`), so is a time with no worker at all (``wait`` seconds), and a
-lost connection to the scheduler fails the runs still out.
+cancelled, the running papermill processes on the workers are stopped (before a sweep
+writes its summary), and the finished runs are kept. The client never waits forever:
+connecting is bounded (:data:`CONNECT_SECONDS`), so is a time with no worker at all
+(``wait`` seconds); a scheduler that goes away while the client waits for workers is
+reported at once, and a lost connection to the scheduler fails the runs still out.
 """
 
 from __future__ import annotations
@@ -61,10 +62,16 @@ CONNECT_SECONDS = 30
 DEFAULT_WAIT = 600
 #: Seconds to fetch a finished run's result from its worker.
 RESULT_SECONDS = 120
+#: Seconds Ctrl-C waits for the running tasks to end once they are told to stop (a worker
+#: gives papermill 15 s to shut its kernel down, then kills it).
+STOP_SECONDS = 30
 #: Seconds between two looks at the tasks (Ctrl-C is handled at once in between).
 POLL_SECONDS = 0.25
 #: Seconds the scheduler may take to answer one question (its workers, their environment).
 ASK_SECONDS = 30
+#: Seconds one look at the workers may take while waiting for the first; then the next
+#: look (so a closed connection to the scheduler is seen within this time).
+LOOK_SECONDS = 2
 #: The dashboard of a local cluster, if the port is free (else Dask picks another).
 LOCAL_DASHBOARD = "127.0.0.1:8787"
 
@@ -285,6 +292,7 @@ class Session:
         self.queue = collections.deque()  # runs not sent yet
         self.pending = {}  # future -> caller's tag
         self.threads = 0  # worker threads of the cluster at the last look
+        self.stopped = False  # its runs were stopped on the workers (stop)
 
     def submit(self, notebook, parameters, timeout, tag, name=""):
         """Queue one run of ``notebook`` (a Path); ``tag`` comes back from :meth:`finished`
@@ -385,9 +393,21 @@ class Session:
             _bounded(lambda: self.client.cancel(futures, force=True), 10)
 
     def stop(self):
-        """Ctrl-C: forget the queued runs, stop the running ones on the workers."""
+        """Ctrl-C: forget the queued runs, stop the running ones on the workers and wait
+        (at most :data:`STOP_SECONDS`) until their tasks have ended, their papermill
+        processes and kernels with them; cancel what is left. A second Ctrl-C cuts the wait
+        short; calling it again stops what is still out."""
         self.queue.clear()
-        self._cancel()
+        futures = list(self.pending)
+        if self.stopped and not futures:
+            return
+        _bounded(lambda: self.client.run(stop_runs, self.token, on_error="ignore"), 10)
+        self.stopped = True
+        if futures:
+            deadline = time.monotonic() + STOP_SECONDS
+            while not all(future.done() for future in futures) and time.monotonic() < deadline:
+                time.sleep(POLL_SECONDS)
+            _bounded(lambda: self.client.cancel(futures, force=True), 10)
         self.pending.clear()
 
 
@@ -435,17 +455,67 @@ def _check_workers(client, label):
                 "worker needs the same environment")
 
 
+def _address_error(label, problem):
+    return ClusterError(f"--cluster {label!r}: {problem}; expected 'local' or a scheduler "
+                        "address such as tcp://host:8786")
+
+
+def _check_address(label):
+    """Refuse at once, before any Client is made, a scheduler address Dask cannot connect
+    to: an unknown scheme (``http://``), no port, a port outside 1-65535."""
+    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    from medlab import validate
+
+    scheme, location = parse_address(label, strict=False)
+    try:
+        get_backend(scheme)
+    except ValueError as exc:
+        raise _address_error(label, exc) from None
+    if scheme == "inproc":  # inproc://host/pid/n: this process only
+        return
+    after_host = location.rpartition("]")[2] if location.startswith("[") else location  # [::1]:8786
+    if ":" not in after_host:
+        raise _address_error(label, f"missing port number in address {location!r}")
+    port = after_host.rpartition(":")[2]
+    try:
+        validate.integer("port", int(port) if port.isdigit() else port, 1, 65535)
+    except validate.ArgumentError as exc:
+        raise ClusterError(f"--cluster {label!r}: {exc}") from None
+    try:
+        parse_host_port(location)  # any other form Dask refuses (IPv6 without brackets)
+    except ValueError as exc:
+        raise _address_error(label, exc) from None
+
+
 def _connect(distributed, target, label):
     """A Client of ``target`` (a LocalCluster, or the address ``label``), within
     :data:`CONNECT_SECONDS`; :class:`ClusterError` saying why not."""
     try:
         return distributed.Client(target, timeout=CONNECT_SECONDS, set_as_default=False)
-    except OSError as exc:
+    except OSError as exc:  # Dask closes the Client itself
         raise ClusterError(f"could not connect to the Dask scheduler at {label} "
                            f"within {CONNECT_SECONDS} s ({exc})") from None
-    except ValueError as exc:  # e.g. an unknown scheme such as foo://host:8786
-        raise ClusterError(f"--cluster {label!r}: {exc}; expected 'local' or a scheduler "
-                           "address such as tcp://host:8786") from None
+    except Exception as exc:  # e.g. tls:// without certificates (TypeError)
+        _close_half_made_client(distributed, exc)
+        if isinstance(exc, ValueError):
+            raise _address_error(label, exc) from None
+        raise ClusterError(f"could not connect to the Dask scheduler at {label} "
+                           f"({type(exc).__name__}: {exc})") from None
+
+
+def _close_half_made_client(distributed, exc):
+    """Close the Client whose constructor raised ``exc``. Dask closes it only after an
+    OSError; left half-made, it hangs for 60 s (and prints a traceback) when it is
+    collected, at the latest when Python exits (``Client.__del__``)."""
+    traceback = exc.__traceback__
+    while traceback is not None:
+        made = traceback.tb_frame.f_locals.get("self")
+        if isinstance(made, distributed.Client) and made.status not in ("closed", "newly-created"):
+            _bounded(functools.partial(made.close, timeout=10), 15)
+            return
+        traceback = traceback.tb_next
 
 
 def _workers_now(client, label):
@@ -457,11 +527,47 @@ def _workers_now(client, label):
 
 
 def _wait_for_workers(client, label, wait):
+    """Return once a worker is connected; :class:`ClusterError` after ``wait`` seconds
+    without one, or at once when the connection to the scheduler closes (it was stopped or
+    killed; Dask itself would try to reconnect for 30 s, then log an error)."""
+    deadline = time.monotonic() + wait
+    while True:
+        _check_connected(client, label, "while waiting for a worker")
+        try:
+            if client.nthreads(callback_timeout=LOOK_SECONDS):
+                return
+        except Exception:  # no answer yet: the connection or the deadline decides
+            pass
+        _check_connected(client, label, "while waiting for a worker")
+        if time.monotonic() >= deadline:
+            raise ClusterError(f"no Dask worker connected to {label} within {wait:g} s "
+                               "(--cluster-wait); start workers, e.g. dask worker ADDRESS")
+        time.sleep(POLL_SECONDS)
+
+
+def _check_connected(client, label, when):
+    """:class:`ClusterError` if the client's connection to the scheduler is gone (Dask then
+    says ``connecting`` while it tries again, ``closed`` after)."""
+    if client.status != "running":
+        raise ClusterError(f"the Dask scheduler at {label} went away (its connection closed) "
+                           f"{when}; start it again, then run the same command again")
+
+
+@contextlib.contextmanager
+def _client_quiet_once_disconnected(client):
+    """Drop what Dask's client logs once its connection is lost or while it closes
+    (``Failed to reconnect to scheduler ...``): the command says it in its own line."""
+    import logging
+
+    def connected(record):
+        return client.status == "running"
+
+    logger = logging.getLogger("distributed.client")
+    logger.addFilter(connected)
     try:
-        client.wait_for_workers(1, timeout=wait)
-    except Exception:  # TimeoutError (its type moved between versions)
-        raise ClusterError(f"no Dask worker connected to {label} within {wait:g} s "
-                           "(--cluster-wait); start workers, e.g. dask worker ADDRESS") from None
+        yield
+    finally:
+        logger.removeFilter(connected)
 
 
 def _start_local(workers, say):
@@ -490,6 +596,22 @@ def _has_bokeh():
     return importlib.util.find_spec("bokeh") is not None
 
 
+def check_wait(wait, name="cluster_wait"):
+    """``wait`` (``--cluster-wait``) as seconds: a finite number > 0, else
+    :class:`medlab.validate.ArgumentError` naming ``name``."""
+    from medlab import validate
+
+    shown = f"{wait:g}" if isinstance(wait, float) else repr(wait)
+    refused = validate.ArgumentError(f"{name} {shown}: expected finite seconds > 0")
+    try:
+        seconds = validate.number(name, wait)
+    except validate.ArgumentError:
+        raise refused from None
+    if seconds <= 0:
+        raise refused
+    return seconds
+
+
 def usable_cores():
     """Cores this process may run on (the local cluster's default number of workers)."""
     try:
@@ -516,8 +638,7 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
         Receives one line about the cluster (where it is, its dashboard).
     """
     distributed = require_dask()
-    if wait is None or wait <= 0:
-        raise ValueError(f"cluster wait {wait}: expected seconds > 0")
+    wait = check_wait(wait)
     local = client = None
     environ = dict(os.environ)  # a local cluster's nannies add PYTHONHASHSEED to it
     if isinstance(cluster, distributed.Client):
@@ -537,12 +658,15 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
         if "://" not in label and ":" not in label:
             raise ValueError(f"--cluster {label!r}: expected 'local' or a scheduler address "
                              "such as tcp://host:8786")
+        _check_address(label)
+    quiet = contextlib.ExitStack()
     try:
         if client is None:
             client = _connect(distributed, local if local is not None else label, label)
-            if local is None:
-                say(f"Dask: connected to {label}, {_workers_now(client, label)} worker(s) now, "
-                    f"dashboard {client.dashboard_link}")
+        quiet.enter_context(_client_quiet_once_disconnected(client))
+        if local is None and client is not cluster:
+            say(f"Dask: connected to {label}, {_workers_now(client, label)} worker(s) now, "
+                f"dashboard {client.dashboard_link}")
         _wait_for_workers(client, label, wait)
         _check_workers(client, label)
         current = Session(client, label, wait)
@@ -558,4 +682,5 @@ def session(cluster, *, workers=None, wait=DEFAULT_WAIT, say=print):
             _bounded(local.close, 60)
             os.environ.clear()
             os.environ.update(environ)
+        quiet.close()
 

@@ -873,16 +873,20 @@ def _cluster_results(notebook, folder, todo, fixed, timeout, tasks, stop):
     way) are filed at once; the others are sent and filed as their results come back."""
     from medlab.course.cluster import Delivered, not_submitted
 
-    for index, run, combo in todo:
-        parameters = {**combo, **fixed}
-        if _needs_run(folder, run, parameters):
-            tasks.submit(notebook, parameters, timeout, (index, run, parameters), run)
-        else:
+    try:
+        for index, run, combo in todo:
+            parameters = {**combo, **fixed}
+            if _needs_run(folder, run, parameters):
+                tasks.submit(notebook, parameters, timeout, (index, run, parameters), run)
+            else:
+                yield index, run, _sweep_one(notebook, folder, run, parameters, timeout, stop,
+                                             execute=not_submitted)
+        for (index, run, parameters), outcome in tasks.finished():
             yield index, run, _sweep_one(notebook, folder, run, parameters, timeout, stop,
-                                         execute=not_submitted)
-    for (index, run, parameters), outcome in tasks.finished():
-        yield index, run, _sweep_one(notebook, folder, run, parameters, timeout, stop,
-                                     execute=Delivered(outcome))
+                                         execute=Delivered(outcome))
+    except BaseException:  # also GeneratorExit: closed by an interrupt
+        tasks.stop()  # as in a local sweep: before the summary, where a second Ctrl-C lands
+        raise
 
 
 def _earlier_rows(folder, combos, fixed):
