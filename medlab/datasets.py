@@ -218,8 +218,8 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
     n_synthetic : int
         Number of synthetic images, all splits together.
     max_train : int, optional
-        Keep at most this many training images (a stratified subset); val and test are kept
-        whole.
+        Keep at most this many training images (a stratified subset), at least 1; val and
+        test are kept whole.
 
     Returns
     -------
@@ -237,6 +237,7 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
     if not isinstance(dataset, (str, Path)):
         raise ValueError(f"dataset must be a name {DATASET_NAMES} or a path, got {dataset!r}")
     image_size = validate.integer("image_size", image_size, low=8, allow_none=True)
+    max_train = validate.integer("max_train", max_train, low=1, allow_none=True)
     if str(dataset) == "synthetic":
         from medlab.data import synthetic_chest
 
@@ -265,7 +266,7 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
         source = path
     _check_both_classes(data, source)
     if max_train is not None:
-        x, y = _limit(data.x_train, data.y_train, int(max_train), seed)
+        x, y = _limit(data.x_train, data.y_train, max_train, seed)
         if len(set(y.tolist())) < 2:
             raise ValueError(
                 f"{source}: max_train={max_train} keeps {_class_counts_text(y, data.class_names)} "

@@ -22,8 +22,9 @@ def write_damaged_npz():
     """``write(path, arrays, key, damage)``: an .npz of ``arrays`` whose member ``key`` is damaged.
 
     ``damage``: ``"truncated"`` (array data cut short), ``"header"`` (a broken .npy header),
-    ``"not npy"`` (bytes without the .npy magic) or ``"crc"`` (bytes flipped after zipping, so
-    the member's checksum fails).
+    ``"huge header"`` (a header longer than NumPy reads without pickle), ``"not npy"`` (bytes
+    without the .npy magic) or ``"crc"`` (bytes flipped after zipping, so the member's
+    checksum fails).
     """
     import io
     import zipfile
@@ -35,6 +36,11 @@ def write_damaged_npz():
         np.save(buffer, array)
         return buffer.getvalue()
 
+    def huge_header(array):
+        text = (f"{{'descr': {array.dtype.str!r}, 'fortran_order': False, "
+                f"'shape': {array.shape}, }}").ljust(20_000) + "\n"
+        return b"\x93NUMPY\x02\x00" + len(text).to_bytes(4, "little") + text.encode() + array.tobytes()
+
     def write(path, arrays, key, damage):
         with zipfile.ZipFile(path, "w") as archive:
             for name, array in arrays.items():
@@ -42,6 +48,7 @@ def write_damaged_npz():
                 if name == key:
                     data = {"truncated": data[: len(data) - 20],
                             "header": b"\x93NUMPY\x01\x00" + b"garbage" * 10,
+                            "huge header": huge_header(array),
                             "not npy": b"hello world" * 10,
                             "crc": data}[damage]
                 archive.writestr(f"{name}.npy", data)

@@ -301,6 +301,57 @@ def test_function_that_raises_is_reported_with_type_and_message(capsys):
     assert "raised ZeroDivisionError: integer division or modulo by zero" in out
 
 
+def _exits(n, k, p, s):
+    sys.exit(3)
+
+
+def _raises_base_exception(n, k, p, s):
+    raise BaseException("boom")
+
+
+def _wrong_then_exits(n, k, p, s):
+    if (n, k, p, s) == (5, 3, 0, 1):  # case 1: wrong
+        return 0
+    sys.exit("bye")
+
+
+@pytest.mark.parametrize("function, first_line", [
+    (_exits, "conv_output_size: case 1 (n=5, k=3, p=0, s=1) raised SystemExit: 3"),
+    (_raises_base_exception, "conv_output_size: case 1 (n=5, k=3, p=0, s=1) raised BaseException: boom"),
+    (_wrong_then_exits, "conv_output_size: case 1 of 10 fails: n=5, k=3, p=0, s=1"),
+])
+@pytest.mark.parametrize("where", ["this thread", "a worker thread"])
+def test_a_function_that_calls_sys_exit_is_reported_never_raised(capsys, function, first_line, where):
+    """``sys.exit()`` (SystemExit) or a bare ``BaseException`` in the student's function escaped
+    the check (in a worker thread, it ended the thread silently)."""
+    outcome = []
+
+    def check():
+        try:
+            outcome.append(checks.check_conv_output_size(function))
+        except BaseException as error:  # noqa: BLE001 (the failure this test looks for)
+            outcome.append(error)
+
+    if where == "this thread":
+        check()
+    else:
+        worker = threading.Thread(target=check)
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive()
+    assert outcome == [False]
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == first_line and err == ""
+
+
+def test_ctrl_c_in_the_students_function_still_stops_the_check():
+    def interrupted(n, k, p, s):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        checks.check_conv_output_size(interrupted)
+
+
 def test_odd_return_values_and_arguments(capsys):
     ok, out = run(capsys, "conv_output_size", lambda n, k, p, s: "3")
     assert not ok and "returned a str, not a number" in out

@@ -138,6 +138,19 @@ def test_export_of_empty_images_names_the_key_and_creates_nothing(tmp_path, caps
     assert "0x16" not in out and "not in MedMNIST format" in out and "(10, 0, 16)" in out
 
 
+def test_export_of_a_split_without_images_names_it_and_creates_nothing(tmp_path, capsys):
+    """A split of 0 images was 'exported' (exit 0) as empty class folders, which every loader
+    then refuses ("class folder ... is empty")."""
+    rng = np.random.default_rng(0)
+    splits = {split: (rng.integers(0, 256, (n, 8, 8), dtype=np.uint8), np.zeros((n, 1), np.uint8))
+              for split, n in (("train", 4), ("val", 0), ("test", 4))}
+    path = save_medmnist(tmp_path / "no_val.npz", splits)
+    code, _, err = run(capsys, "data", "export", path, "--split", "val", "--out", tmp_path / "png")
+    assert code == 2 and err.startswith(f"medlab: error: {path}: its val split holds 0 images")
+    assert_one_line_error(err)
+    assert not (tmp_path / "png").exists()
+
+
 @pytest.mark.parametrize("argv, option", [
     (["--classes", "a,a"], "--classes"),
     (["--classes", "a/b,c"], "--classes"),

@@ -254,3 +254,22 @@ def test_release_writes_into_an_out_folder_of_its_own(lessons, tmp_path, capsys)
     assert _main(capsys, "release", "--notebooks", str(lessons), "--out", str(out))[0] == 0
     assert sorted(p.name for p in out.iterdir()) == ["99_test.ipynb", "MANIFEST.json"]
     assert _main(capsys, "check", "--notebooks", str(lessons), "--out", str(out))[0] == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "not utf-8", "not json"])
+def test_an_odd_students_file_is_never_opened_and_left_alone(lessons, capsys, fifos, kind):
+    """Looking for lessons in the output folder read every numbered notebook there: a FIFO
+    hung check and release, bytes that are not UTF-8 gave a message naming no file."""
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    odd = lessons / "exercises" / "99_test-Copy1.ipynb"
+    if kind == "fifo":
+        fifos.make(odd.relative_to(fifos.folder))
+    elif kind == "folder":
+        odd.mkdir()
+    else:
+        odd.write_bytes(b"\xff\xfe my notes" if kind == "not utf-8" else b"{my notes")
+    for action in ("check", "release"):
+        code, out, err = fifos.call(_main, capsys, action, "--notebooks", str(lessons))
+        assert (code, err) == (0, "")
+        assert "99_test-Copy1.ipynb: " in out and "student's copy" in out
+    assert odd.exists() and (kind in ("fifo", "folder") or odd.read_bytes().endswith(b"my notes"))

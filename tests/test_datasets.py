@@ -82,6 +82,14 @@ def test_a_split_without_both_classes_names_the_file_and_the_split(tmp_path):
     assert len(load_classification_data(str(path), max_train=8).y_train) == 8
 
 
+
+@pytest.mark.parametrize("max_train", ["400", 2.5, float("nan"), -1, 0, True])
+def test_a_bad_max_train_is_named_before_loading(tmp_path, max_train):
+    """max_train="400" gave "invalid literal for int()", nan "cannot convert float NaN to
+    integer" (neither naming it), and 2.5 was quietly taken as 2."""
+    with pytest.raises(ValueError, match=rf"^max_train {max_train!r}.*: expected an integer >= 1"):
+        load_classification_data(str(tmp_path / "absent.npz"), max_train=max_train)
+
 def test_pneumoniamnist_is_the_shipped_file_with_a_training_subset():
     data = load_classification_data("pneumoniamnist", max_train=400, seed=0)
     assert data.name == "pneumoniamnist" and data.image_shape == (28, 28, 1)

@@ -2,6 +2,7 @@
 
 import io
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -345,6 +346,17 @@ def test_images_too_large_to_decode_safely_are_named(folder, monkeypatch):
                                          r"255 \(medlab\.data\.folders\.MAX_IMAGE_PIXELS\)"):
         check_image_folder(folder)
 
+
+def test_a_jpeg_a_little_too_large_is_named_without_pillows_warning(folder):
+    """A JPEG of 89.5 to 179 million pixels made Pillow warn (DecompressionBombWarning: two
+    more lines on stderr, naming Pillow's source) before medlab's one-line message."""
+    claims = folder / "normal" / "claims.jpg"
+    claims.write_bytes(jpeg_claiming(image_zoo()["jpeg L"], 10000, 10000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"claims\.jpg is 10000 x 10000 pixels \(100,000,000\); "
+                                             r"expected at most 89,478,485"):
+            check_image_folder(folder)
 
 def test_a_png_not_starting_with_its_header_chunk_is_corrupt_not_huge(folder):
     odd = folder / "normal" / "odd.png"

@@ -111,7 +111,7 @@ def test_invalid_files_name_the_file_and_the_key(tmp_path, make, key, message):
     assert "bad.npz" in str(info.value) and key in str(info.value)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "header", "not npy", "crc"])
+@pytest.mark.parametrize("damage", ["truncated", "header", "huge header", "not npy", "crc"])
 @pytest.mark.parametrize("key", ["train_images", "test_labels"])
 def test_damaged_array_is_reported_as_damaged_not_as_needing_pickle(tmp_path, write_damaged_npz,
                                                                      damage, key):

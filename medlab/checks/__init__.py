@@ -15,7 +15,8 @@ compares each result with the reference in ``medlab`` (``ops.conv2d``, ``ops.out
 - a wrong result: the first failing case (input shapes; small arrays in full; expected and
   got) and, when the wrong result equals a known wrong variant (a flipped kernel, an
   off-by-one output size, a forgotten bias, ...), the hint for that mistake;
-- the function raises: the case, the exception's type and message;
+- the function raises (``sys.exit()`` too; Ctrl-C still stops the check): the case, the
+  exception's type and message;
 - unfinished (``NotImplementedError``) or returning ``None``: says so;
 - not returning within :data:`~medlab.checks.framework.TIME_LIMIT` seconds on a case (a loop
   that never ends): the case, and that it did not return (``MEDLAB_CHECK_TIME_LIMIT``

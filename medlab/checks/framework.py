@@ -239,7 +239,9 @@ def numbers_close(got, expected, rel=1e-6, abs_=1e-9):
 def _safe(function, args):
     try:
         return function(*copy.deepcopy(args))
-    except Exception:
+    except (KeyboardInterrupt, _OutOfTime):
+        raise
+    except BaseException:  # sys.exit() included: the student's bug
         return None
 
 
@@ -312,7 +314,9 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
         except NotImplementedError:
             print(_unfinished(name))
             return Verdict(False)
-        except Exception as error:  # the student's bug, reported, never raised
+        except KeyboardInterrupt:  # the person stopping the cell
+            raise
+        except BaseException as error:  # the student's bug (sys.exit() too), reported, never raised
             _report_error(name, number, case, error, on_error)
             return Verdict(False)
         if result is None:

@@ -320,6 +320,9 @@ def _data_export(args):
     _check_output_path("--out", Path(args.out), folder=True,
                        expected="a folder to write the class folders into (created if missing)")
     images, labels = load_medmnist(args.npz)[args.split]
+    if len(images) == 0:
+        raise CLIError(f"{args.npz}: its {args.split} split holds 0 images; expected at least "
+                       "one to export (choose another --split)")
     if labels.shape[1] != 1:
         raise CLIError(f"{args.npz}: {args.split}_labels has {labels.shape[1]} label columns "
                        "(multi-label); export writes one class folder per image, so it needs one")

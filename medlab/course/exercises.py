@@ -89,7 +89,7 @@ def _refuse_lesson_folders(notebooks, out):
     elif target in lessons.parents:
         problem = f"it holds the lessons' folder {relative_path(notebooks)}"
     else:
-        found = next((path for path in sorted(out.glob(NOTEBOOK_GLOB)) if _has_solution_block(path)),
+        found = next((path for path in sorted(out.glob(NOTEBOOK_GLOB)) if _is_lesson(path)),
                      None) if out.is_dir() else None
         if found is None:
             return
@@ -100,6 +100,18 @@ def _refuse_lesson_folders(notebooks, out):
         f"out {str(out)!r}: {problem}, and release would overwrite or remove the lessons; "
         f"expected a folder of its own for the student notebooks, such as "
         f"{relative_path(notebooks / EXERCISES_FOLDER)}")
+
+
+def _is_lesson(path):
+    """Whether ``path``, in a folder for student notebooks, is a lesson (a notebook with a
+    solution block). A student's file that is no readable notebook (a FIFO, which would hang,
+    a folder, bytes that are not JSON) is not one, and only a regular file is opened."""
+    if not path.is_file():
+        return False
+    try:
+        return _has_solution_block(path)
+    except (OSError, ValueError):  # UnicodeDecodeError, NotebookError: a student's own bytes
+        return False
 
 
 def _has_solution_block(path):

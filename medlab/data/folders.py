@@ -22,6 +22,7 @@ import contextlib
 import io
 import stat
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -425,6 +426,17 @@ def _size_problem(width, height):
     return None
 
 
+@contextlib.contextmanager
+def _no_pillow_size_warning():
+    """Silence Pillow's DecompressionBombWarning (two lines on stderr): the size is checked
+    here, and a file too large is named in one line."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
 def _check_image_file(path, color_mode):
     """Check that Keras's decoder reads ``path`` in ``color_mode``; return (height, width, mode).
 
@@ -442,7 +454,7 @@ def _check_image_file(path, color_mode):
     if problem:
         raise ValueError(f"{path} {problem}")
     try:
-        with Image.open(path) as image:
+        with _no_pillow_size_warning(), Image.open(path) as image:
             look = (image.height, image.width, image.mode)
             pillow_format = image.format
     except Image.DecompressionBombError as exc:
@@ -461,7 +473,7 @@ def _check_image_file(path, color_mode):
     if problem:
         raise ValueError(f"{path} {problem}")
     try:
-        with Image.open(path) as image:
+        with _no_pillow_size_warning(), Image.open(path) as image:
             image.load()  # decodes the first frame in full, as TensorFlow does
     except _PILLOW_ERRORS as exc:
         raise ValueError(f"{path} is corrupt or truncated ({exc}); TensorFlow cannot decode "

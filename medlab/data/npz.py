@@ -54,7 +54,14 @@ def open_npz(path, expected):
         return np.load(path, allow_pickle=False)
     except Exception as exc:  # zipfile.BadZipFile, EOFError, ...
         raise ValueError(f"{path}: a damaged or truncated .npz (zip) file "
-                         f"({type(exc).__name__}: {exc}); expected {expected}") from None
+                         f"({_reason(exc)}); expected {expected}") from None
+
+
+def _reason(exc):
+    """``Type: message``, first line only: NumPy's longer messages go on to advise
+    ``allow_pickle=True``, bad advice for a file nobody identified."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _member_name(archive, key):
@@ -91,15 +98,15 @@ def load_array(archive, key):
     """
     try:
         dtype = _stored_dtype(archive, key)
-    except Exception as exc:  # wrong magic, broken header, bad zip member
-        raise ValueError(f"damaged or truncated ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # wrong magic, broken or overlong header, bad zip member
+        raise ValueError(f"damaged or truncated ({_reason(exc)})") from None
     if dtype is not None and dtype.hasobject:
         raise ValueError(f"an object array (dtype {dtype}), which needs pickle to load; "
                          "refused, since unpickling can run code. Expected a plain numeric array")
     try:
         array = archive[key]
     except Exception as exc:  # data cut short, checksum mismatch, ...
-        raise ValueError(f"damaged or truncated ({type(exc).__name__}: {exc})") from None
+        raise ValueError(f"damaged or truncated ({_reason(exc)})") from None
     if not isinstance(array, np.ndarray):
         raise ValueError("damaged or truncated (not a .npy array)")
     return array
