@@ -244,8 +244,6 @@ def test_export_refuses_a_fifo_npz_at_once(tmp_path, capsys, fifos):
     assert code == 1 and "x.npz is a FIFO" in err and not (tmp_path / "png").exists()
 
 
-
-
 def test_info_refuses_a_cmyk_jpeg_in_the_color_mode_that_cannot_read_it(synth_npz, tmp_path,
                                                                          capsys):
     from PIL import Image
