@@ -4,8 +4,13 @@ The student notebooks of lessons that train a network are executed by the portab
 (tests/test_portability.py, under another math back-end) instead of the main nbval run, so that
 no lesson is trained twice with the same settings. Named explicitly on the command line
 (``pytest notebooks/exercises/07_cnn_classifier.ipynb``), they are collected as usual.
+
+A notebook in an exercises folder that ``medlab exercises release`` did not write (not listed in
+the ``MANIFEST.json`` beside it: a student's copy such as ``02_convolution-Copy1.ipynb``) is a
+student's own file, not part of the course, and is not collected unless named.
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -22,5 +27,16 @@ def pytest_ignore_collect(collection_path, config):
     named = {Path(a.split("::")[0]).resolve() for a in config.invocation_params.args if not a.startswith("-")}
     if path.resolve() in named:
         return None
+    if not _released(path):
+        return True
     checked_elsewhere = {p.resolve() for notebooks in portability.quick_jobs().values() for p in notebooks}
     return True if path.resolve() in checked_elsewhere else None
+
+
+def _released(path):
+    """Whether ``medlab exercises release`` wrote ``path`` (listed in the MANIFEST.json beside it)."""
+    try:
+        manifest = json.loads((path.parent / "MANIFEST.json").read_text(encoding="utf-8"))
+        return path.name in manifest["notebooks"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return True  # no readable manifest: collect as before

@@ -216,6 +216,35 @@ def test_a_backup_is_neither_collected_by_pytest_nor_seen_by_git(tmp_path, capsy
     assert backups[0].name not in collected.stdout
 
 
+def test_a_students_copy_is_not_collected_by_pytest_unless_named(tmp_path, capsys):
+    """JupyterLab's "Duplicate" puts ``99_test-Copy1.ipynb`` beside the student notebooks: a
+    student's own file, which strict nbval must not run in ``make test`` (its edits would turn the
+    suite red). Named on the command line, it is collected as any notebook."""
+    course = tmp_path / "course"
+    for name in ("pyproject.toml", "conftest.py", "tools/portability.py", "tests/nbval_sanitize.cfg"):
+        (course / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, course / name)
+    lessons = course / "notebooks"
+    lessons.mkdir()
+    _lesson(lessons / "99_test.ipynb")
+    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    copy = lessons / "exercises" / "99_test-Copy1.ipynb"
+    shutil.copy2(lessons / "exercises" / "99_test.ipynb", copy)
+
+    def collect(*args):
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+            cwd=course, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
+            capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    everything = collect()
+    assert "notebooks/exercises/99_test.ipynb::Cell 0" in everything
+    assert copy.name not in everything
+    assert "notebooks/exercises/99_test-Copy1.ipynb::Cell 0" in collect(str(copy.relative_to(course)))
+
+
 def _no_exercise_lesson(path):
     nb = new_notebook(cells=[new_markdown_cell("# 00 · Map"), new_code_cell("print('no exercise')")])
     nbformat.write(nb, path)
