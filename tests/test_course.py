@@ -151,6 +151,20 @@ def test_the_nbclient_variant_runs_a_widget_cell_too(in_tmp):
     assert any(o.get("text") == "inside\n" for s in state.values() for o in s["state"].get("outputs", []))
 
 
+def test_a_kernel_gets_minutes_to_start_on_a_busy_machine(monkeypatch, tmp_path):
+    """papermill's own limit, 60 s, was reached under load: the run failed with 'Kernel didn't
+    respond in 60 seconds' before its first cell (medlab course, sweeps, the cluster tests)."""
+    import papermill
+
+    from medlab.course import execute
+
+    given = {}
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *args, **kwargs: given.update(kwargs))
+    assert execute.execute("in.ipynb", "out.ipynb", {}, str(tmp_path), 5) == {"status": "ok"}
+    assert given["start_timeout"] == execute.KERNEL_START_SECONDS >= 300
+    assert given["execution_timeout"] == 5  # the per-cell limit stays the caller's
+
+
 def test_a_cell_past_the_timeout_fails_the_run_with_a_clear_message(in_tmp):
     nb = write_notebook(in_tmp / "99_slow.ipynb", "import time\nif a == 1:\n    time.sleep(600)")
     with pytest.raises(runs.RunFailed) as info:

@@ -41,6 +41,10 @@ import sys
 
 #: Longest single wait for a shell message before looking again (seconds).
 SHELL_POLL_SECONDS = 1.0
+#: Seconds a kernel may take to start. papermill's default, 60 s, is reached on a busy
+#: machine (two test workers and other work on 2 cores); a kernel that never starts still
+#: ends its run as failed.
+KERNEL_START_SECONDS = 300
 ENGINE_NAME = "medlab"
 
 
@@ -188,7 +192,8 @@ def execute(input_path, output_path, parameters, cwd, timeout=None):
         papermill.execute_notebook(
             input_path, output_path, parameters=parameters, kernel_name="python3", cwd=cwd,
             engine_name=ENGINE_NAME, progress_bar=False, log_output=False,
-            execution_timeout=timeout or None, on_cell_start=on_cell_start)
+            execution_timeout=timeout or None, start_timeout=KERNEL_START_SECONDS,
+            on_cell_start=on_cell_start)
     except papermill.PapermillExecutionError as exc:
         return {"status": "failed", "ename": exc.ename, "evalue": exc.evalue,
                 "cell": exc.exec_count}
