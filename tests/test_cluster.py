@@ -104,7 +104,7 @@ def address():
         wait_for_workers(local.scheduler_address, 2)
         yield local.scheduler_address
     finally:
-        local.close(timeout=60)
+        local.close(timeout=WAIT)
         os.environ.clear()  # the nannies added PYTHONHASHSEED to this process's environment
         os.environ.update(environ)
 

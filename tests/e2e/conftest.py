@@ -100,7 +100,7 @@ class Lab:
     home: Path
     children: set = field(default_factory=set)
 
-    def api(self, path, method="GET", timeout=10):
+    def api(self, path, method="GET", timeout=60):
         """Call the REST API; return the decoded JSON (None for an empty answer)."""
         request = urllib.request.Request(f"{self.url}{path}", method=method,
                                          headers={"Authorization": f"token {self.token}"})
