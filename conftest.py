@@ -20,6 +20,20 @@ sys.path.insert(0, str(ROOT / "tools"))  # tools/portability.py, for this file a
 import portability  # noqa: E402
 
 
+#: Seconds nbval waits for each output message of a cell once the cell has replied. nbval
+#: fixes 5 s (computationalmodelling/nbval#136, #231), which a busy machine can reach;
+#: pyproject.toml likewise gives a kernel 300 s to start instead of 60.
+NBVAL_OUTPUT_SECONDS = 60
+
+
+def pytest_collection_modifyitems(items):
+    from nbval.plugin import IPyNbCell
+
+    for item in items:
+        if isinstance(item, IPyNbCell):
+            item.output_timeout = NBVAL_OUTPUT_SECONDS
+
+
 def pytest_ignore_collect(collection_path, config):
     path = Path(collection_path)
     if path.suffix != ".ipynb" or path.parent.name != "exercises":

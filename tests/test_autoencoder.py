@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from medlab import keras
+from medlab._tensorflow import seed_everything
 from medlab.models import compression_ratio, conv_autoencoder, residual_denoiser
 
 X = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
@@ -37,6 +38,7 @@ def test_compression_ratio_is_pixels_over_code_length():
 
 
 def test_autoencoder_learns_from_images_alone():
+    seed_everything(0)  # weights and batches independent of the tests that ran before
     autoencoder, _, _ = conv_autoencoder((28, 28, 1), latent_dim=8, filters=(4, 8))
     autoencoder.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
     history = autoencoder.fit(X, X, epochs=5, verbose=0)  # the targets are the inputs

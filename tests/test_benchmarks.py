@@ -438,7 +438,7 @@ def test_segmentation_benchmark_names_a_bad_file(tmp_path, capsys):
 def test_speed_benchmark_prints_both_networks_per_size_and_thread_count(capsys):
     speed_benchmark = load_benchmark("speed")
     status, lines = run_main(speed_benchmark, ["--sizes", "12", "--threads", "1", "--steps", "1", "--warmup", "1",
-                                               "--batch", "4", "--timeout", "120"], capsys)
+                                               "--batch", "4", "--timeout", "600"], capsys)
     assert status == 0
     assert lines[1].split()[:3] == ["network", "input", "threads"]
     rows = [line.split() for line in lines[2:]]

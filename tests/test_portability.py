@@ -35,7 +35,8 @@ def test_training_code_is_recognised():
 @pytest.mark.parametrize("name", list(JOBS))
 def test_stored_outputs_hold_under_another_math_backend(name):
     config, notebooks = portability.CONFIGS[name], JOBS[name]
-    passed, seconds, tail = portability.run(config, notebooks)
+    # about 90 s per configuration on an idle machine: the limit leaves room for a loaded one
+    passed, seconds, tail = portability.run(config, notebooks, timeout=3600)
     names = ", ".join(p.relative_to(ROOT).as_posix() for p in notebooks)
     assert passed, f"strict nbval under {config.name} ({config.env or 'cpus=' + str(config.cpus)}) failed " \
                    f"for {names}:\n{tail}"

@@ -435,8 +435,8 @@ def test_cli_course_prints_a_table_and_fails_when_a_notebook_fails(tmp_path, in_
     assert code == 1, out + err
     lines = out.splitlines()
     assert lines[0].split() == ["notebook", "status", "seconds"]
-    assert lines[1].split()[:2] == ["01_ok", "ok"]
-    assert lines[2].split()[:2] == ["02_broken", "failed"]
+    assert lines[1].split()[:2] == ["01_ok", "ok"], out  # with the error, if any
+    assert lines[2].split()[:2] == ["02_broken", "failed"], out
     assert lines[2].endswith("ParameterError: parameter 'a' = 12 (int): expected an integer in [0, 10]")
     assert lines[3] == "1 of 2 notebooks failed; outputs and summary in c"
     assert [r["status"] for r in read_csv(in_tmp / "c" / "summary.csv")] == ["ok", "failed"]

@@ -42,6 +42,10 @@ import sys
 
 #: Longest single wait for a shell message before looking again (seconds).
 SHELL_POLL_SECONDS = 1.0
+#: Seconds a kernel may take to start. papermill's default, 60 s, is reached on a busy
+#: machine (two test workers and other work on 2 cores); a kernel that never starts still
+#: ends its run as failed.
+KERNEL_START_SECONDS = 300
 ENGINE_NAME = "medlab"
 
 
@@ -209,7 +213,7 @@ def execute(input_path, output_path, parameters, cwd, timeout=None):
             input_path, output_path, parameters=parameters, kernel_name="python3", cwd=cwd,
             engine_name=ENGINE_NAME, progress_bar=False, log_output=False,
             execution_timeout=math.ceil(timeout) if timeout else None,  # nbclient: an int
-            on_cell_execute=on_cell_execute)
+            start_timeout=KERNEL_START_SECONDS, on_cell_execute=on_cell_execute)
     except papermill.PapermillExecutionError as exc:
         return {"status": "failed", "ename": exc.ename, "evalue": exc.evalue,
                 "cell": exc.exec_count}
