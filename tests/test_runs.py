@@ -671,6 +671,7 @@ MALFORMED = [  # (file content, what the one line must say)
      "cell 1: 'tags' is str, expected a list of texts"),
     (notebook_json(cells=[{**VALID_CELL, "outputs": {}}]), "cell 1: 'outputs' is dict, expected a list"),
     (None, "a folder, not a notebook file"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # was a RecursionError traceback
 ]
 
 
@@ -699,6 +700,27 @@ def test_a_malformed_notebook_is_refused_in_one_line_naming_the_file_and_the_fau
     else:
         assert one_line_error(err), err
         assert err.startswith(f"medlab: error: {path}: ") and message in err, err
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "course"])
+def test_a_fifo_named_as_a_notebook_is_refused_at_once_not_read_forever(
+        tmp_path, in_tmp, capsys, fake, fifos, command):
+    path = fifos.make("lessons/01_pipe.ipynb")
+    argv = {"run": ["run", path], "sweep": ["sweep", path, "--grid", "a=1,2"],
+            "course": ["course", "--notebooks", path.parent, "--out", "c"]}[command]
+    code, out, err = fifos.call(run_cli, capsys, *argv)
+    assert code == 1 and fake.calls == []
+    shown = err if command != "course" else next(
+        line for line in out.splitlines() if line.startswith("01_pipe"))
+    assert f"{path}: a FIFO (named pipe), not a notebook file" in shown, out + err
+
+
+def test_a_parameters_cell_with_a_null_byte_is_named_without_a_line_number(tmp_path, in_tmp, capsys, fake):
+    path = write_notebook(tmp_path / "lessons" / "99_nul.ipynb", parameters="a = 1\x00")
+    code, out, err = run_cli(capsys, "run", path, "-p", "a", "2")
+    assert code == 1 and one_line_error(err), err
+    assert err == (f"medlab: error: 99_nul.ipynb: the parameters cell is not valid Python "
+                   "(source code string cannot contain null bytes)\n")
 
 
 def test_a_course_runs_the_good_lessons_beside_a_malformed_one(tmp_path, in_tmp, capsys, fake):

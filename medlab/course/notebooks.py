@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import stat
 import tokenize
 from io import StringIO
 from pathlib import Path
@@ -26,8 +27,16 @@ def read_notebook(path):
     file and what is wrong) when it is not a readable notebook.
     """
     path = Path(path)
-    if path.is_dir():
-        raise NotebookError(f"{path}: a folder, not a notebook file")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such notebook") from None
+    except OSError as exc:
+        raise NotebookError(f"{path}: cannot read it ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):  # a FIFO would be read forever
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" \
+            if stat.S_ISFIFO(mode) else "a device or socket"
+        raise NotebookError(f"{path}: {kind}, not a notebook file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -42,6 +51,9 @@ def read_notebook(path):
         raise NotebookError(f"{path}: not a Jupyter notebook (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise NotebookError(f"{path}: not a Jupyter notebook (invalid JSON: {exc})") from None
+    except RecursionError:
+        raise NotebookError(f"{path}: not a Jupyter notebook (its JSON is nested too deeply)") \
+            from None
     fault = _structure_fault(nb)
     if fault:
         raise NotebookError(f"{path}: not a Jupyter notebook ({fault})")
@@ -144,9 +156,11 @@ def notebook_parameters(path):
             continue
         try:
             tree = ast.parse(source)
-        except SyntaxError as exc:
+        except (SyntaxError, ValueError) as exc:  # null bytes: ValueError before Python 3.11.4
+            where = f"line {exc.lineno}: {exc.msg}" if getattr(exc, "lineno", None) \
+                else getattr(exc, "msg", str(exc))
             raise NotebookError(f"{Path(path).name}: the parameters cell is not valid Python "
-                                f"(line {exc.lineno}: {exc.msg})") from None
+                                f"({where})") from None
         comments = _comments(source)
         found = {}
         for statement in tree.body:
