@@ -169,6 +169,22 @@ def test_image_quality_refuses_a_data_range_that_is_not_a_positive_number(qualit
     assert str(info.value) == f"data_range {data_range!r}: expected a number > 0"
 
 
+def test_psnr_of_an_extreme_but_valid_data_range_is_finite_by_the_formula():
+    """10 log10(data_range**2 / MSE): data_range**2 overflowed at 1e308 (OverflowError) and
+    underflowed to 0 at 1e-200 (-inf dB)."""
+    x = np.zeros((1, 10, 10))
+    assert metrics.psnr(x, x + 0.1, data_range=1e308) == pytest.approx(20.0 + 20 * 308)
+    assert metrics.psnr(x, x + 0.1, data_range=1e-200) == pytest.approx(20.0 - 20 * 200)
+    assert metrics.psnr(x, x, data_range=1e-200) == math.inf
+
+
+@pytest.mark.parametrize("measure", [metrics.psnr, metrics.ssim, metrics.reconstruction_error])
+def test_image_quality_refuses_complex_images_instead_of_dropping_their_imaginary_part(measure):
+    clean, noisy = _pairs(n=2, size=8)
+    with pytest.raises(ValueError, match=r"^estimate has dtype complex64: expected real numbers"):
+        measure(clean, noisy + 1j)
+
+
 def test_reconstruction_error_is_the_mse_of_each_image():
     clean, noisy = _pairs()
     np.testing.assert_allclose(metrics.reconstruction_error(clean, noisy),
