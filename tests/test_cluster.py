@@ -595,6 +595,8 @@ def test_the_command_ends_after_the_one_line_without_a_client_traceback(tmp_path
     ("99999", "port 99999: expected an integer in [1, 65535]"),
     ("0", "port 0: expected an integer in [1, 65535]"),
     ("http", "port 'http' (str): expected an integer in [1, 65535]"),
+    ("\u00b2", "port '\u00b2' (str): expected an integer in [1, 65535]"),  # was int()'s raw error
+    ("\u0668\u0660", "port '\u0668\u0660' (str): expected an integer in [1, 65535]"),  # 80 in Arabic-Indic digits
 ])
 def test_a_port_outside_1_to_65535_is_refused_before_connecting(port, refused, tmp_path, in_tmp,
                                                                  capsys):

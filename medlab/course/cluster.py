@@ -480,7 +480,7 @@ def _check_address(label):
         raise _address_error(label, f"missing port number in address {location!r}")
     port = after_host.rpartition(":")[2]
     try:
-        validate.integer("port", int(port) if port.isdigit() else port, 1, 65535)
+        validate.integer("port", int(port) if port.isascii() and port.isdigit() else port, 1, 65535)
     except validate.ArgumentError as exc:
         raise ClusterError(f"--cluster {label!r}: {exc}") from None
     try:
