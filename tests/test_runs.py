@@ -810,6 +810,23 @@ def test_a_damaged_sweep_json_is_named_and_repair_resumes_from_the_status_files(
     assert code == 0 and fake.calls == [{"a": 3, "label": "y"}]  # the repaired sweep goes on
 
 
+def test_status_files_whose_metrics_are_not_an_object_do_not_break_the_summary(tiny, in_tmp, capsys, fake):
+    """A finished run's, and an earlier grid's, status file edited by hand: a traceback
+    (AttributeError) before; their metrics are left out, the runs are kept."""
+    argv = ["sweep", tiny, "--grid", "a=1,2", "--name", "s"]
+    assert run_cli(capsys, *argv)[0] == 0
+    folder = in_tmp / "runs" / "s"
+    status = json.loads((folder / "a=1.status.json").read_text())
+    (folder / "a=1.status.json").write_text(json.dumps({**status, "metrics": "abc"}))
+    (folder / "a=9.status.json").write_text(json.dumps({"parameters": {"a": 9}, "metrics": [1]}))
+    code, out, err = run_cli(capsys, *argv)
+    assert (code, err) == (0, ""), err
+    assert out.count("skipped: finished earlier") == 2
+    rows = read_csv(folder / "summary.csv")
+    assert [row["run"] for row in rows] == ["a=1", "a=2", "a=9"]
+    assert rows[0]["score"] == "" and float(rows[1]["score"]) == 1.0
+
+
 def test_a_lost_sweep_json_is_rebuilt_with_repair_and_the_api_takes_repair_too(tiny, tmp_path, fake):
     folder = tmp_path / "s"
     runs.sweep(tiny, {"a": [1, 2]}, out=folder, echo=lambda line: None)

@@ -494,6 +494,12 @@ def _read_json(path):
         return None
 
 
+def _metrics_of(status):
+    """The metrics dict of a run's status, {} when missing or not an object (edited by hand)."""
+    metrics = status.get("metrics")
+    return metrics if isinstance(metrics, dict) else {}
+
+
 def _status_path(folder, name):
     return folder / f"{name}.status.json"
 
@@ -798,7 +804,7 @@ def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, ech
     def report_line(index, status, note=""):
         label = f"[{index + 1:>{width}}/{total}] {status['status']:<7}"
         seconds = f"{status.get('seconds', 0):7.1f} s" if not note else " " * 9
-        tail = note or status.get("error") or format_metrics(status.get("metrics"))
+        tail = note or status.get("error") or format_metrics(_metrics_of(status))
         say(f"{label} {seconds}  {status['run']}" + (f"  {tail}" if tail else ""))
 
     todo = []
@@ -905,7 +911,7 @@ def _earlier_rows(folder, combos, fixed):
         row = {"run": run, **swept, "status": status.get("status", "?"),
                "seconds": status.get("seconds")}
         reserved = {"run", "status", "seconds", "error", *swept}
-        for key, value in (status.get("metrics") or {}).items():
+        for key, value in _metrics_of(status).items():
             row[f"metric_{key}" if key in reserved else key] = value
         row["error"] = status.get("error") or ""
         rows.append(row)
@@ -946,7 +952,7 @@ def _sweep_title(name, notebook, grid, fixed):
 def _summary_rows(combos, grid, statuses):
     metric_names = []
     for run, _ in combos:
-        for key in (statuses.get(run) or {}).get("metrics") or {}:
+        for key in _metrics_of(statuses.get(run) or {}):
             if key not in metric_names:
                 metric_names.append(key)
     reserved = {"run", "status", "seconds", "error", *grid}
@@ -954,7 +960,7 @@ def _summary_rows(combos, grid, statuses):
     for run, combo in combos:
         status = statuses.get(run) or {"status": "not run", "seconds": None, "error": "", "metrics": {}}
         row = {"run": run, **combo, "status": status["status"], "seconds": status.get("seconds")}
-        metrics = status.get("metrics") or {}
+        metrics = _metrics_of(status)
         for key in metric_names:
             row[f"metric_{key}" if key in reserved else key] = metrics.get(key)
         row["error"] = status.get("error") or ""
