@@ -774,8 +774,36 @@ DAMAGED = [  # (what sweep.json holds, what the line says about it)
     (b"[1, 2]", "a list, expected an object"),
     (b'{"notebook": 3, "fixed": {}}', "'notebook' is int"),
     (b'{"notebook": "/x/99_tiny.ipynb", "fixed": []}', "'fixed' is list"),
-    (None, "cannot read it"),
+    (None, "not a regular file"),
 ]
+
+
+def test_a_fifo_in_a_sweep_folder_is_never_read(tiny, in_tmp, capsys, fake):
+    """A FIFO named sweep.json, or a run's status file, was read forever (the command hung)."""
+    argv = ["sweep", tiny, "--grid", "a=1,2", "--name", "s"]
+    assert run_cli(capsys, *argv)[0] == 0
+    folder = in_tmp / "runs" / "s"
+    (folder / "a=2.status.json").unlink()
+    os.mkfifo(folder / "a=2.status.json")  # read as "not finished": a=2 runs again
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(done=run_cli(capsys, *argv)), daemon=True)
+    worker.start()
+    worker.join(300)
+    if worker.is_alive():  # let the hung reader go, so the test process can end
+        with open(folder / "a=2.status.json", "wb"):
+            pass
+        pytest.fail("the sweep read a FIFO status file forever")
+    (folder / "sweep.json").unlink()
+    os.mkfifo(folder / "sweep.json")
+    worker = threading.Thread(target=lambda: result.update(record=run_cli(capsys, *argv)), daemon=True)
+    worker.start()
+    worker.join(300)
+    if worker.is_alive():
+        with open(folder / "sweep.json", "wb"):
+            pass
+        pytest.fail("the sweep read a FIFO sweep.json forever")
+    code, out, err = result["record"]
+    assert code == 1 and one_line_error(err) and "not a regular file" in err, err
 
 
 @pytest.mark.parametrize("content, fault", DAMAGED)

@@ -43,6 +43,7 @@ import math
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -488,7 +489,11 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
 # sweep
 # --------------------------------------------------------------------------
 def _read_json(path):
+    """The JSON in ``path``, or None when it is missing, unreadable, damaged or not a regular
+    file (a FIFO would be read forever)."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
@@ -570,6 +575,8 @@ def _default_sweep_name(notebook, grid, fixed):
 def _record_fault(record):
     """Why the sweep record ``record`` (``sweep.json``) cannot be used, or "" when it is sound."""
     try:
+        if not stat.S_ISREG(record.stat().st_mode):
+            return "it is not a regular file (a folder, FIFO or device)"
         data = record.read_bytes()
     except OSError as exc:
         return f"cannot read it: {exc.strerror}"
