@@ -58,6 +58,21 @@ def _kind_of(mode):
     return "a special file"
 
 
+def kind_of_path(path):
+    """What ``path`` is when it is not a regular file: ``"a folder"``, ``"a FIFO (named pipe)"``,
+    ``"a socket"``, ``"a device"``, ``"a special file"``; "" for a regular file (or a link to
+    one), None when it cannot be looked at (missing, no permission). Never opens it.
+
+    >>> kind_of_path(__file__)
+    ''
+    """
+    try:
+        mode = Path(path).stat().st_mode
+    except (OSError, ValueError):
+        return None
+    return "" if stat.S_ISREG(mode) else _kind_of(mode)
+
+
 def regular_file(path, expected):
     """``Path(path)`` if it names a regular file (or a link to one), checked without opening it.
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import ast
 import json
-import stat
 import tokenize
 from io import StringIO
 from pathlib import Path
+
+from medlab import files
 
 __all__ = ["NotebookError", "code_cells", "notebook_parameters", "read_notebook"]
 
@@ -27,15 +28,10 @@ def read_notebook(path):
     file and what is wrong) when it is not a readable notebook.
     """
     path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such notebook") from None
-    except OSError as exc:
-        raise NotebookError(f"{path}: cannot read it ({exc.strerror})") from None
-    if not stat.S_ISREG(mode):  # a FIFO would be read forever
-        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" \
-            if stat.S_ISFIFO(mode) else "a device or socket"
+    kind = files.kind_of_path(path)
+    if kind is None and not path.exists():
+        raise FileNotFoundError(f"{path}: no such notebook")
+    if kind:  # a FIFO would be read forever
         raise NotebookError(f"{path}: {kind}, not a notebook file")
     try:
         data = path.read_bytes()

@@ -43,7 +43,6 @@ import math
 import os
 import re
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -491,9 +490,9 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
 def _read_json(path):
     """The JSON in ``path``, or None when it is missing, unreadable, damaged or not a regular
     file (a FIFO would be read forever)."""
+    if files.kind_of_path(path) != "":
+        return None
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            return None
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
@@ -574,9 +573,10 @@ def _default_sweep_name(notebook, grid, fixed):
 
 def _record_fault(record):
     """Why the sweep record ``record`` (``sweep.json``) cannot be used, or "" when it is sound."""
+    kind = files.kind_of_path(record)
+    if kind:
+        return f"it is {kind}, not a regular file"
     try:
-        if not stat.S_ISREG(record.stat().st_mode):
-            return "it is not a regular file (a folder, FIFO or device)"
         data = record.read_bytes()
     except OSError as exc:
         return f"cannot read it: {exc.strerror}"
