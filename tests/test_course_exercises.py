@@ -183,10 +183,9 @@ def test_without_a_manifest_a_differing_notebook_counts_as_the_students(lessons,
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_a_backup_is_neither_collected_by_pytest_nor_seen_by_git(tmp_path, capsys):
-    """The reported failure: backups/ beside the student notebooks was run by strict nbval
-    (``make test`` red) and shown by ``git status`` (a student's answers could be committed).
-    The course's own .gitignore, pytest settings and conftest, on a copy of the layout."""
+def _released_course(tmp_path, capsys):
+    """A copy of the course's .gitignore, pytest settings and conftest, with one lesson
+    released: (course folder, lessons folder)."""
     course = tmp_path / "course"
     for name in (".gitignore", "pyproject.toml", "conftest.py", "tools/portability.py",
                  "tests/nbval_sanitize.cfg"):
@@ -196,6 +195,24 @@ def test_a_backup_is_neither_collected_by_pytest_nor_seen_by_git(tmp_path, capsy
     lessons.mkdir()
     _lesson(lessons / "99_test.ipynb")
     assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    return course, lessons
+
+
+def _collected(course, *args):
+    """What ``pytest --collect-only`` in ``course`` lists (this checkout's medlab on the path)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        cwd=course, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
+        capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_a_backup_is_neither_collected_by_pytest_nor_seen_by_git(tmp_path, capsys):
+    """The reported failure: backups/ beside the student notebooks was run by strict nbval
+    (``make test`` red) and shown by ``git status`` (a student's answers could be committed).
+    The course's own .gitignore, pytest settings and conftest, on a copy of the layout."""
+    course, lessons = _released_course(tmp_path, capsys)
     answered = _answer(lessons / "exercises" / "99_test.ipynb")
     assert _main(capsys, "release", "--force", "--notebooks", str(lessons))[0] == 0
     backups = [p for p in (lessons / "exercises").rglob("99_test-*.ipynb")]
@@ -207,42 +224,22 @@ def test_a_backup_is_neither_collected_by_pytest_nor_seen_by_git(tmp_path, capsy
     assert "notebooks/exercises/99_test.ipynb" in seen_by_git  # the student notebook: yes
     assert backups[0].name not in seen_by_git
 
-    collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
-        cwd=course, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
-        capture_output=True, text=True)
-    assert collected.returncode == 0, collected.stdout + collected.stderr
-    assert "notebooks/exercises/99_test.ipynb::Cell 0" in collected.stdout
-    assert backups[0].name not in collected.stdout
+    collected = _collected(course)
+    assert "notebooks/exercises/99_test.ipynb::Cell 0" in collected
+    assert backups[0].name not in collected
 
 
 def test_a_students_copy_is_not_collected_by_pytest_unless_named(tmp_path, capsys):
     """JupyterLab's "Duplicate" puts ``99_test-Copy1.ipynb`` beside the student notebooks: a
     student's own file, which strict nbval must not run in ``make test`` (its edits would turn the
     suite red). Named on the command line, it is collected as any notebook."""
-    course = tmp_path / "course"
-    for name in ("pyproject.toml", "conftest.py", "tools/portability.py", "tests/nbval_sanitize.cfg"):
-        (course / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, course / name)
-    lessons = course / "notebooks"
-    lessons.mkdir()
-    _lesson(lessons / "99_test.ipynb")
-    assert _main(capsys, "release", "--notebooks", str(lessons))[0] == 0
+    course, lessons = _released_course(tmp_path, capsys)
     copy = lessons / "exercises" / "99_test-Copy1.ipynb"
     shutil.copy2(lessons / "exercises" / "99_test.ipynb", copy)
-
-    def collect(*args):
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
-            cwd=course, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600,
-            capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    everything = collect()
+    everything = _collected(course)
     assert "notebooks/exercises/99_test.ipynb::Cell 0" in everything
     assert copy.name not in everything
-    assert "notebooks/exercises/99_test-Copy1.ipynb::Cell 0" in collect(str(copy.relative_to(course)))
+    assert "notebooks/exercises/99_test-Copy1.ipynb::Cell 0" in _collected(course, str(copy.relative_to(course)))
 
 
 def _no_exercise_lesson(path):
