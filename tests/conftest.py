@@ -121,3 +121,16 @@ def fifos(tmp_path):
     made = _Fifos(tmp_path)
     yield made
     made.release()
+
+
+@pytest.fixture(scope="session")
+def book_tools():
+    """Skip a book test without Sphinx or MathJax (saying how to get them); under CI, fail."""
+    from medlab.course import book
+
+    reason = book.missing_tools()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):  # as tests/e2e
+        pytest.fail(f"CI is set, so the book test must run, but {reason}", pytrace=False)
+    pytest.skip(f"book test not run: {reason}")

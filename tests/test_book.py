@@ -7,7 +7,6 @@ The browser reads the whole book in ``tests/e2e/test_book_browser.py``; here a s
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 from pathlib import Path
@@ -232,21 +231,10 @@ def test_bad_input_is_one_line(capsys, tmp_path, mathjax):
 
 
 # ------------------------------------------------------------------ a real build
-def _require_book_tools():
-    """Skip without Sphinx or MathJax (say how to get them); under CI=true, fail instead."""
-    reason = book.missing_tools()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"CI is set, so the book test must run, but {reason}", pytrace=False)
-    pytest.skip(f"book test not run: {reason}")
-
-
-def test_medlab_book_builds_a_small_book_without_solutions(capsys, tmp_path):
+def test_medlab_book_builds_a_small_book_without_solutions(book_tools, capsys, tmp_path):
     """The course map and lessons 02 and 05 through ``medlab book --no-solutions``: an offline
     site (no http(s) script, style sheet or font), the chapters in order, the student
     notebooks to download, no solution line on any page; a rebuild replaces the old book."""
-    _require_book_tools()
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     for stem in ("00", "02", "05"):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import functools
 import http.server
-import os
 import re
 import threading
 from pathlib import Path
@@ -65,20 +64,9 @@ _PROSE = """() => {
 }"""
 
 
-def _require_book_tools():
-    """Skip without Sphinx or MathJax (say how to get them); under CI=true, fail instead."""
-    reason = book.missing_tools()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"CI is set, so the book test must run, but {reason}", pytrace=False)
-    pytest.skip(f"book test not run: {reason}")
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(book_tools, tmp_path_factory):
     """The whole course book, built from the stored notebooks."""
-    _require_book_tools()
     built = book.build(tmp_path_factory.mktemp("book") / "book", ROOT / "notebooks", ROOT / "README.md")
     assert built.warnings == [], "\n".join(built.warnings)
     return built
