@@ -43,24 +43,30 @@ PYTEST_WORKERS ?= 2
 test: $(STAMP) e2e-deps book-deps
 	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,--numprocesses=$(PYTEST_WORKERS) --dist=loadscope)
 
+# $(call apt_install,PRESENT-TEST,PACKAGES,WHAT,NO-APT-NOTE,NO-ROOT-NOTE): install Debian packages
+# when PRESENT-TEST fails and we may (root, or passwordless sudo, with apt-get); otherwise print
+# the note and go on. A failed install is a note too: the tests that need it then say why.
+apt_install = if $(1); then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note: $(4)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing $(3): apt-get install $(2)"; \
+	  sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2)' \
+	    || echo "note: could not install $(3); its tests will skip (under CI=true: fail)"; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  echo "installing $(3) with sudo"; \
+	  sudo -n sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2)' \
+	    || echo "note: could not install $(3); its tests will skip (under CI=true: fail)"; \
+	else \
+	  echo "note: $(5)"; \
+	fi
+
 # The browser test (tests/e2e) drives Debian's Chromium with Playwright. Install it when it is
 # missing and we may (root, or passwordless sudo, with apt-get); otherwise print a note and go on:
 # the test then skips, except under CI=true, where it fails and says why.
 CHROMIUM ?= $(or $(MEDLAB_CHROMIUM),/usr/bin/chromium)
-E2E_APT := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 e2e-deps:
-	@if [ -x "$(CHROMIUM)" ]; then :; \
-	elif ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "note: no $(CHROMIUM) and no apt-get: the browser test (tests/e2e) will skip; see README"; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Chromium for the browser test: $(E2E_APT)"; \
-	  sh -c '$(E2E_APT)' || echo "note: could not install Chromium; the browser test will skip (under CI=true: fail)"; \
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	  echo "installing Chromium for the browser test with sudo"; \
-	  sudo -n sh -c '$(E2E_APT)' || echo "note: could not install Chromium; the browser test will skip (under CI=true: fail)"; \
-	else \
-	  echo "note: no $(CHROMIUM) and no root: the browser test (tests/e2e) will be skipped; to run it: sudo make e2e-deps (or sudo apt-get install chromium)"; \
-	fi
+	@$(call apt_install,[ -x "$(CHROMIUM)" ],chromium,Chromium for the browser test,no $(CHROMIUM) and no apt-get: the browser test (tests/e2e) will skip; see README,no $(CHROMIUM) and no root: the browser test (tests/e2e) will be skipped; to run it: sudo make e2e-deps (or sudo apt-get install chromium))
 
 # The course as a static website (README, "The course as a book"): build/book/html, from the
 # stored notebooks, not run again. BOOK_ARGS: more options, e.g. make book BOOK_ARGS=--no-solutions
@@ -73,20 +79,8 @@ book: $(STAMP) book-deps
 # like Chromium above: when missing and we may (root, or passwordless sudo); otherwise a note,
 # and `medlab book` says what is missing (the book test skips, except under CI=true).
 MATHJAX ?= $(or $(MEDLAB_MATHJAX),/usr/share/javascript/mathjax)
-BOOK_APT := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjs-mathjax fonts-mathjax
 book-deps:
-	@if [ -f "$(MATHJAX)/MathJax.js" ] && [ -d "$(MATHJAX)/fonts/HTML-CSS/TeX/woff" ]; then :; \
-	elif ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "note: no MathJax at $(MATHJAX) and no apt-get: make book cannot typeset math; set MEDLAB_MATHJAX to a MathJax 2.7 folder (README)"; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "installing MathJax for the book: $(BOOK_APT)"; \
-	  sh -c '$(BOOK_APT)' || echo "note: could not install MathJax; make book will fail and the book test skip (under CI=true: fail)"; \
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	  echo "installing MathJax for the book with sudo"; \
-	  sudo -n sh -c '$(BOOK_APT)' || echo "note: could not install MathJax; make book will fail and the book test skip (under CI=true: fail)"; \
-	else \
-	  echo "note: no MathJax at $(MATHJAX) and no root: to build the book, sudo make book-deps (or sudo apt-get install libjs-mathjax fonts-mathjax)"; \
-	fi
+	@$(call apt_install,[ -f "$(MATHJAX)/MathJax.js" ] && [ -d "$(MATHJAX)/fonts/HTML-CSS/TeX/woff" ],libjs-mathjax fonts-mathjax,MathJax for the book,no MathJax at $(MATHJAX) and no apt-get: make book cannot typeset math; set MEDLAB_MATHJAX to a MathJax 2.7 folder (README),no MathJax at $(MATHJAX) and no root: to build the book: sudo make book-deps (or sudo apt-get install libjs-mathjax fonts-mathjax))
 
 # Re-pin requirements/constraints.txt to what .venv holds now.
 constraints: $(STAMP)
