@@ -1,15 +1,15 @@
-"""Keras models the course builds, and the same forward pass in NumPy.
+"""Keras models the course builds.
 
-``seed_cnn`` is the network of the article the kit grew from;
-``numpy_forward`` evaluates a Sequential model with ``medlab.ops`` and the
-model's own weights: y = f(x; W) written out in code.
+``seed_cnn`` is the network of the article the kit grew from; ``improved_cnn`` the kit's
+classifier; autoencoders (lesson 08) and the U-Net (lesson 09). The same forward pass in
+NumPy, with a model's own weights, is ``medlab.forward.numpy_forward``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from medlab import ops, validate
+from medlab import validate
 from medlab._tensorflow import keras
 
 
@@ -62,142 +62,7 @@ def seed_cnn(input_shape=(150, 150, 3), kernel_size=3, name="seed_cnn", n_classe
     )
 
 
-# ------------------------------------------------------------- NumPy forward
-def _activation_name(layer):
-    fn = getattr(layer, "activation", None)
-    name = getattr(fn, "__name__", "linear")
-    if name not in ops.ACTIVATIONS:
-        raise ValueError(
-            f"layer {layer.name!r} uses activation {name!r}; numpy_forward supports "
-            f"{sorted(ops.ACTIVATIONS)}"
-        )
-    return name
-
-
-def _conv2d_layer(layer, x):
-    config = layer.get_config()
-    if config.get("data_format", "channels_last") != "channels_last":
-        raise ValueError(f"layer {layer.name!r}: only data_format='channels_last' is supported")
-    if tuple(config.get("dilation_rate", (1, 1))) != (1, 1) or config.get("groups", 1) != 1:
-        raise ValueError(f"layer {layer.name!r}: dilation and groups are not supported")
-    weights = layer.get_weights()
-    bias = weights[1] if layer.use_bias else None
-    y = ops.conv2d(x, weights[0], bias, stride=tuple(layer.strides), padding=layer.padding)
-    return ops.ACTIVATIONS[_activation_name(layer)](y)
-
-
-def _dense_layer(layer, x):
-    weights = layer.get_weights()
-    bias = weights[1] if layer.use_bias else None
-    return ops.ACTIVATIONS[_activation_name(layer)](ops.dense(x, weights[0], bias))
-
-
-def _pool_layer(function):
-    def apply(layer, x):
-        if layer.data_format != "channels_last":
-            raise ValueError(f"layer {layer.name!r}: only data_format='channels_last' is supported")
-        return function(x, tuple(layer.pool_size), tuple(layer.strides), layer.padding)
-
-    return apply
-
-
-def _batch_norm_layer(layer, x):
-    """Inference-time batch normalisation: gamma * (x - mean) / sqrt(var + eps) + beta."""
-    if layer.axis not in (-1, x.ndim - 1, [-1], [x.ndim - 1]):
-        raise ValueError(f"layer {layer.name!r}: only normalisation over the last axis is supported")
-    mean = np.asarray(layer.moving_mean, dtype=np.float32)
-    var = np.asarray(layer.moving_variance, dtype=np.float32)
-    gamma = np.asarray(layer.gamma, dtype=np.float32) if layer.scale else np.float32(1)
-    beta = np.asarray(layer.beta, dtype=np.float32) if layer.center else np.float32(0)
-    return (gamma * (x - mean) / np.sqrt(var + np.float32(layer.epsilon)) + beta).astype(np.float32)
-
-
-_NUMPY_LAYERS = {
-    "Conv2D": _conv2d_layer,
-    "Dense": _dense_layer,
-    "MaxPooling2D": _pool_layer(ops.max_pool2d),
-    "AveragePooling2D": _pool_layer(ops.avg_pool2d),
-    "Flatten": lambda layer, x: ops.flatten(x),
-    "Activation": lambda layer, x: ops.ACTIVATIONS[_activation_name(layer)](x),
-    "ReLU": lambda layer, x: ops.relu(x),
-    "Dropout": lambda layer, x: x,  # identity at inference
-    "BatchNormalization": _batch_norm_layer,
-}
-
-
-def numpy_layer_outputs(model, x):
-    """Run a Sequential model layer by layer with ``medlab.ops`` and its own weights.
-
-    Parameters
-    ----------
-    model : keras.Sequential
-        Built from the layers in ``SUPPORTED_LAYERS``.
-    x : array (N, H, W, C) or whatever the model's input shape is
-
-    Returns
-    -------
-    list of (layer_name, float32 array)
-        The output of every layer, in order.
-    """
-    if not isinstance(model, keras.Sequential):
-        raise ValueError(
-            f"model must be a keras.Sequential, got {type(model).__name__}"
-        )
-    outputs = []
-    y = np.asarray(x, dtype=np.float32)
-    expected = tuple(model.input_shape[1:])
-    if y.shape[1:] != expected:
-        raise ValueError(f"x must have shape (N, {', '.join(map(str, expected))}), got {y.shape}")
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind not in _NUMPY_LAYERS:
-            raise ValueError(
-                f"layer {layer.name!r} ({kind}) is not supported by numpy_forward; "
-                f"supported layers: {', '.join(SUPPORTED_LAYERS)}"
-            )
-        y = _NUMPY_LAYERS[kind](layer, y)
-        outputs.append((layer.name, y))
-    return outputs
-
-
-def numpy_forward(model, x):
-    """y = f(x; W): the model's prediction computed in NumPy with its own weights.
-
-    Parameters
-    ----------
-    model : keras.Sequential
-    x : array (N, H, W, C)
-
-    Returns
-    -------
-    float32 array, the same as ``model.predict(x)`` to about 1e-5.
-    """
-    return numpy_layer_outputs(model, x)[-1][1]
-
-
-SUPPORTED_LAYERS = tuple(sorted(_NUMPY_LAYERS))
-
-
 # --------------------------------------------------- the kit's improved classifier
-#: Augmentation layers: random at training time, the identity at inference (``training=False``,
-#: as in ``predict``), so ``numpy_forward`` passes images through them unchanged.
-AUGMENTATION_LAYERS = ("RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast",
-                       "RandomFlip", "RandomBrightness")
-
-
-def _global_average_pool_layer(layer, x):
-    if layer.data_format != "channels_last":
-        raise ValueError(f"layer {layer.name!r}: only data_format='channels_last' is supported")
-    if getattr(layer, "keepdims", False):
-        raise ValueError(f"layer {layer.name!r}: keepdims=True is not supported")
-    return np.mean(x, axis=(1, 2), dtype=np.float32).astype(np.float32)
-
-
-_NUMPY_LAYERS.update({name: (lambda layer, x: x) for name in AUGMENTATION_LAYERS})
-_NUMPY_LAYERS["GlobalAveragePooling2D"] = _global_average_pool_layer
-SUPPORTED_LAYERS = tuple(sorted(_NUMPY_LAYERS))
-
-
 def augmentation_layers(translation=0.08, rotation=0.03, zoom=0.1, contrast=0.2):
     """Light, anatomy-preserving augmentation for chest X-rays, as a list of Keras layers.
 
@@ -205,7 +70,8 @@ def augmentation_layers(translation=0.08, rotation=0.03, zoom=0.1, contrast=0.2)
     fraction of a full turn: 0.03 = about 11 degrees), zooms and contrast changes. No
     horizontal flip: the heart is on the patient's left, and a flipped radiograph is
     anatomically wrong (dextrocardia). Each layer is random only in training;
-    ``predict`` and ``evaluate`` pass images through unchanged.
+    ``predict`` and ``evaluate`` pass images through unchanged (and so does
+    ``medlab.forward.numpy_forward``: see its ``AUGMENTATION_LAYERS``).
 
     Returns
     -------
@@ -269,11 +135,8 @@ def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, 
         raise ValueError(
             f"input_shape must be (height, width, channels) with height, width >= 4, got {input_shape}"
         )
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) \
-            or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
-        raise ValueError(f"width must be a positive int, got {width!r}")
+    kernel_size = validate.integer("kernel_size", kernel_size, low=1, odd=True)
+    width = validate.integer("width", width, low=1)
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     layers = keras.layers
@@ -320,24 +183,16 @@ def build_classifier(name, input_shape, kernel_size=3, regularised=True, **optio
     -------
     keras.Sequential, uncompiled
     """
-    if name == "seed":
+    if validate.choice("name", name, CLASSIFIER_NAMES) == "seed":
         if options:
             raise ValueError(f"seed_cnn takes no options, got {sorted(options)}")
         return seed_cnn(input_shape, kernel_size=kernel_size)
-    if name == "improved":
-        if not regularised:
-            options = {**options, "augment": False, "dropout": 0.0}
-        return improved_cnn(input_shape, kernel_size=kernel_size, **options)
-    raise ValueError(f"unknown classifier {name!r}; expected one of {', '.join(CLASSIFIER_NAMES)}")
+    if not regularised:
+        options = {**options, "augment": False, "dropout": 0.0}
+    return improved_cnn(input_shape, kernel_size=kernel_size, **options)
 
 
 # --------------------------------------------------------- autoencoders (lesson 08)
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def conv_autoencoder(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32), kernel_size=3,
                      name="autoencoder"):
     """A convolutional autoencoder with a dense bottleneck: x -> z = f(x; W_f) -> x_hat = g(z; W_g).
@@ -367,11 +222,9 @@ def conv_autoencoder(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32), k
         layers and weights, so training the autoencoder trains f and g. Uncompiled.
     """
     input_shape = tuple(int(s) for s in input_shape)
-    filters = tuple(_positive_int("filters", f) for f in filters)
-    latent_dim = _positive_int("latent_dim", latent_dim)
-    kernel_size = _positive_int("kernel_size", kernel_size)
-    if kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+    filters = tuple(validate.integer("filters", f, low=1) for f in filters)
+    latent_dim = validate.integer("latent_dim", latent_dim, low=1)
+    kernel_size = validate.integer("kernel_size", kernel_size, low=1, odd=True)
     if not filters:
         raise ValueError("filters must hold at least one stage")
     scale = 2 ** len(filters)
@@ -457,10 +310,9 @@ def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
         Uncompiled; (N, H, W, C) -> (N, H, W, C), not clipped (clip to [0, 1] after predict).
     """
     input_shape = tuple(None if s is None else int(s) for s in input_shape)
-    filters = _positive_int("filters", filters)
-    convs = _positive_int("convs", convs)
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
-        raise ValueError(f"depth must be an int >= 0, got {depth!r}")
+    filters = validate.integer("filters", filters, low=1)
+    convs = validate.integer("convs", convs, low=1)
+    depth = validate.integer("depth", depth, low=0)
     _check_pyramid_shape(input_shape, depth)
     layers = keras.layers
 
@@ -523,8 +375,8 @@ def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_m
         Uncompiled; (N, H, W, C) -> (N, H, W, 1) probabilities in [0, 1].
     """
     input_shape = tuple(None if s is None else int(s) for s in input_shape)
-    base_filters = _positive_int("base_filters", base_filters)
-    convs = _positive_int("convs", convs)
+    base_filters = validate.integer("base_filters", base_filters, low=1)
+    convs = validate.integer("convs", convs, low=1)
     depth = validate.integer("depth", depth, 0, 8)
     momentum = validate.number("batch_norm_momentum", batch_norm_momentum, 0.0, 1.0)
     if momentum >= 1.0:

@@ -1,10 +1,30 @@
-"""seed_cnn is the article's network; numpy_forward is the same function in NumPy."""
+"""seed_cnn is the article's network; medlab.forward.numpy_forward is the same function in NumPy."""
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from medlab import keras
-from medlab.models import SUPPORTED_LAYERS, numpy_forward, numpy_layer_outputs, seed_cnn
+from medlab.forward import AUGMENTATION_LAYERS, SUPPORTED_LAYERS, numpy_forward, numpy_layer_outputs
+from medlab.models import seed_cnn
+
+
+def test_the_numpy_forward_pass_does_not_import_tensorflow():
+    probe = ("import sys\nfrom medlab.forward import numpy_forward\n"
+             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
+
+
+def test_numpy_forward_refuses_what_is_not_a_sequential_model():
+    with pytest.raises(ValueError, match="model must be a keras.Sequential, got Functional"):
+        numpy_forward(keras.Model(*(lambda x: (x, keras.layers.Dense(1)(x)))(keras.Input((3,)))),
+                      np.zeros((1, 3), np.float32))
 
 
 def test_seed_cnn_is_the_articles_network():
@@ -65,7 +85,7 @@ def test_wrong_input_shape_is_reported():
 
 
 # ------------------------------------------------------------ the kit's improved classifier
-from medlab.models import AUGMENTATION_LAYERS, build_classifier, improved_cnn  # noqa: E402
+from medlab.models import build_classifier, improved_cnn  # noqa: E402
 
 
 def test_improved_cnn_layout_and_options():
@@ -103,7 +123,7 @@ def test_build_classifier_by_name():
     kinds = [type(layer).__name__ for layer in plain.layers]
     assert "Dropout" not in kinds and not set(kinds) & set(AUGMENTATION_LAYERS)
     assert "Dropout" in [type(layer).__name__ for layer in build_classifier("improved", (16, 16, 1), width=4).layers]
-    with pytest.raises(ValueError, match="unknown classifier 'resnet'"):
+    with pytest.raises(ValueError, match="name 'resnet': expected one of seed, improved"):
         build_classifier("resnet", (16, 16, 1))
     with pytest.raises(ValueError, match="no options"):
         build_classifier("seed", (16, 16, 1), width=4)

@@ -8,7 +8,7 @@ A lesson's exercise cell defines a function; the cell after it calls its check::
 
 The check runs the function on fixed test cases (seeded, so the same on every machine),
 compares each result with the reference in ``medlab`` (``ops.conv2d``, ``ops.output_size``,
-``ops.max_pool2d``, ``ops.avg_pool2d``, ``ops.dense``, ``models.numpy_forward``, Keras's
+``ops.max_pool2d``, ``ops.avg_pool2d``, ``ops.dense``, ``forward.numpy_forward``, Keras's
 ``count_params``, ``metrics``) and prints one short verdict:
 
 - all cases pass: one line;

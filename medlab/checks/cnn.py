@@ -56,12 +56,12 @@ def _seed_model(input_shape, kernel_size):
 
 
 def _seed_reference(x, weights):
-    """``medlab.models.numpy_forward`` on a ``seed_cnn`` holding ``weights``."""
-    from medlab import models
+    """``medlab.forward.numpy_forward`` on a ``seed_cnn`` holding ``weights``."""
+    from medlab.forward import numpy_forward
 
     model = _seed_model(tuple(x.shape[1:]), int(weights[0].shape[0]))
     model.set_weights(weights)
-    return models.numpy_forward(model, x)
+    return numpy_forward(model, x)
 
 
 def _seed_cases():
@@ -94,7 +94,7 @@ def check_seed_forward(seed_forward):
 
     ``x`` is (N, H, W, C); ``weights`` is the list ``model.get_weights()`` of a
     ``medlab.models.seed_cnn``: [W1, b1, W2, b2, W3, b3, W4, b4] (conv1, conv2, dense1,
-    output). The result is (N, 1) probabilities, as ``medlab.models.numpy_forward`` (and
+    output). The result is (N, 1) probabilities, as ``medlab.forward.numpy_forward`` (and
     ``model.predict``) give.
     """
     mistakes = [
