@@ -21,8 +21,7 @@ import time
 
 import numpy as np
 
-import medlab  # noqa: F401  (imports TensorFlow quietly)
-from medlab import backprop, keras, numpy_training, optimizers, tf
+from medlab import backprop, keras, numpy_training, optimizers, tf  # keras, tf: TensorFlow, quietly
 from medlab.models import seed_cnn
 
 #: (side, channels) of the two input sizes: MedMNIST's 28 x 28 grey, the article's 150 x 150 RGB.

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-import medlab  # noqa: F401  (imports TensorFlow quietly: nothing on stderr)
+import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, below
 from medlab import keras, metrics, ops
 from medlab.data import load_medmnist
 from medlab.models import improved_cnn, seed_cnn

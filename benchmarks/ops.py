@@ -18,8 +18,7 @@ import time
 
 import numpy as np
 
-import medlab  # noqa: F401  (imports TensorFlow quietly)
-from medlab import ops, tf
+from medlab import ops, tf  # tf: TensorFlow, imported quietly (no stderr)
 
 
 def layer_cases(batch=32):

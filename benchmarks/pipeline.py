@@ -36,8 +36,7 @@ import time
 import warnings
 from pathlib import Path
 
-import medlab  # noqa: F401  (imports TensorFlow quietly: nothing on stderr)
-from medlab._tensorflow import tf
+from medlab._tensorflow import tf  # TensorFlow, imported quietly (no stderr)
 from medlab.data import export_image_folder, image_folder_dataset, synthetic_chest
 
 

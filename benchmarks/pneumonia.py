@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-import medlab  # noqa: F401  (imports TensorFlow quietly: nothing on stderr)
+import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, below
 from medlab import keras, metrics
 from medlab.datasets import load_classification_data
 from medlab.models import improved_cnn, seed_cnn

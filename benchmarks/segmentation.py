@@ -38,8 +38,7 @@ import sys
 
 import numpy as np
 
-import medlab  # noqa: F401  (imports TensorFlow quietly: nothing on stderr)
-from medlab import metrics, segmentation
+from medlab import metrics, segmentation  # segmentation imports TensorFlow, quietly (no stderr)
 from medlab.data import load_masks
 
 SUMMARISED = ("val_dice", "test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", "baseline_dice",

@@ -7,9 +7,9 @@ For each thread count a fresh Python process is started (TensorFlow fixes its th
 when it starts, so one process cannot measure two counts) with ``TF_NUM_INTRAOP_THREADS``
 and ``TF_NUM_INTEROP_THREADS`` set. In it, each network is trained on random images of each
 size (Adam, binary cross-entropy, batches of ``--batch``) for ``--warmup`` untimed and
-``--steps`` timed steps (``medlab.speed.training_speed``). The table prints, side by side
+``--steps`` timed steps (``medlab.summary.training_speed``). The table prints, side by side
 with the article's ``seed_cnn`` as the baseline: weights, forward MFLOPs per image
-(``medlab.speed.flops``, counted per layer), images per second of training and the kit
+(``medlab.summary.flops``, counted per layer), images per second of training and the kit
 network's speed-up over the baseline at the same size and threads. Grey images (1 channel)
 for both; the article's 150 x 150 x 3 input costs 3 times the first layer's FLOPs.
 Wall-clock figures depend on the machine and its load: the 1-minute load average is printed.
@@ -35,16 +35,16 @@ def build(name, size):
 
 def measure(sizes, batch, steps, warmup):
     """In this process: one dict per (network, size)."""
-    from medlab import speed
+    from medlab.summary import flops, training_speed
 
     rows = []
     for size in sizes:
         for name in NETWORKS:
             model = build(name, size)
             rows.append({"network": name, "size": size, "weights": model.count_params(),
-                         "mflops": speed.flops(model) / 1e6,
-                         "images_per_s": speed.training_speed(model, batch_size=batch, steps=steps,
-                                                              warmup=warmup)})
+                         "mflops": flops(model) / 1e6,
+                         "images_per_s": training_speed(model, batch_size=batch, steps=steps,
+                                                        warmup=warmup)})
     return rows
 
 

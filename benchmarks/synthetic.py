@@ -20,8 +20,7 @@ import argparse
 import time
 import warnings
 
-import medlab  # noqa: F401  (imports TensorFlow quietly)
-from medlab._tensorflow import keras, seed_everything
+from medlab._tensorflow import keras, seed_everything  # TensorFlow, imported quietly (no stderr)
 from medlab.data.synthetic import synthetic_chest
 from medlab.models import seed_cnn
 

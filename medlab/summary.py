@@ -1,4 +1,15 @@
-"""What a model's weights W hold, and every layer's output shape from the formula.
+"""What a model holds and costs, layer by layer: shapes, weights W, FLOPs; how fast it trains.
+
+==========================================  ==================================================
+``layer_table(model)``                      per layer: output shape, weights, parameters, FLOPs
+``print_layer_table(model)``                that table as plain text (a ``model.summary()``)
+``parameter_count(weight_shapes)``          scalars in tensors of those shapes
+``flops(model)``                            FLOPs of one image's forward pass
+``output_shapes_by_formula(shape, model)``  every layer's output shape from the size formula
+``keras_output_shapes(model)``              the shapes Keras computes, to compare
+``training_speed(model, ...)``              images per second of training, measured
+``gpus()``                                  the GPUs TensorFlow sees (empty list: CPU only)
+==========================================  ==================================================
 
 ``model.summary()`` prints box-drawing characters and ANSI colour codes whose
 layout depends on the terminal, so its text is not the same on every machine.
@@ -19,27 +30,44 @@ total                                                                           
 A layer's parameter count is the number of entries of its weight tensors,
 for a Conv2D ``k_h * k_w * C_in * F + F`` and for a Dense ``D * U + U``.
 
+FLOPs are counted analytically, layer by layer, as 2 per multiply-add (one multiplication,
+one addition) of the Conv2D and Dense layers; bias additions, batch normalisation,
+activations and pooling cost one or a few operations per output value against a
+convolution's ``2 k^2 c_in`` per value, and are left out (for a first convolution on grey
+images, ``c_in = 1``, that is a few FLOPs against 18, so the count is a lower bound).
+Other layer kinds (depthwise or separable convolutions, for example) count 0. A training
+step costs about three forward passes (forward, gradient with respect to the inputs,
+gradient with respect to the weights).
+
 :func:`output_shapes_by_formula` derives every layer's output shape from the
 input shape alone, with :func:`medlab.ops.output_size`
 (``floor((n + 2p - k) / s) + 1`` per axis), so a lesson can check the formula
 against the shapes Keras computes (:func:`keras_output_shapes`).
+
+Only NumPy is imported here; :func:`training_speed` and :func:`gpus` import TensorFlow.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import time
 
-from medlab import ops
+import numpy as np
+
+from medlab import ops, validate
 
 __all__ = [
     "FORMULA_LAYERS",
+    "flops",
     "format_layer_table",
+    "gpus",
     "keras_output_shapes",
     "layer_table",
     "output_shapes_by_formula",
     "parameter_count",
     "print_layer_table",
+    "training_speed",
 ]
 
 
@@ -88,8 +116,21 @@ def _layer_output_shape(layer):
         ) from error
 
 
+def _forward_flops(layer, kind, output_shape):
+    """FLOPs of one image through ``layer``: Conv2D ``2 kh kw c_in c_out H_out W_out``, Dense
+    ``2 n_in n_out`` times the positions it is applied at, else 0; None where the output's
+    size is not known (an input of any size)."""
+    if kind not in ("Conv2D", "Dense"):
+        return 0
+    positions = output_shape[1:-1]
+    if None in positions:
+        return None
+    multiply_adds = math.prod(_shape(layer.kernel.shape)) * math.prod(positions)
+    return 2 * multiply_adds
+
+
 def layer_table(model):
-    """One row per layer: what it is, what it outputs and what part of W it holds.
+    """One row per layer: what it is, what it outputs, what part of W it holds, what it costs.
 
     Parameters
     ----------
@@ -103,24 +144,38 @@ def layer_table(model):
         In layer order, each with keys ``name`` (str), ``kind`` (the class name,
         e.g. ``"Conv2D"``), ``output_shape`` (tuple, batch axis ``None`` first),
         ``weight_names`` (list of str, e.g. ``["kernel", "bias"]``),
-        ``weight_shapes`` (list of tuples) and ``parameters`` (int, equal to
-        ``layer.count_params()``).
+        ``weight_shapes`` (list of tuples), ``parameters`` (int, trainable and not, equal
+        to ``layer.count_params()``) and ``flops`` (int, forward FLOPs of one image, see
+        the module's docstring; None where the output's height or width is not known).
     """
     rows = []
     for layer in model.layers:
         weights = list(layer.weights)
         shapes = [_shape(w.shape) for w in weights]
+        kind = type(layer).__name__
+        output_shape = _layer_output_shape(layer)
         rows.append(
             {
                 "name": layer.name,
-                "kind": type(layer).__name__,
-                "output_shape": _layer_output_shape(layer),
+                "kind": kind,
+                "output_shape": output_shape,
                 "weight_names": [w.name.rsplit("/", 1)[-1] for w in weights],
                 "weight_shapes": shapes,
                 "parameters": parameter_count(shapes),
+                "flops": _forward_flops(layer, kind, output_shape),
             }
         )
     return rows
+
+
+def flops(model):
+    """Forward-pass FLOPs of one image: the sum of :func:`layer_table`'s ``flops``."""
+    rows = layer_table(model)
+    for row in rows:
+        if row["flops"] is None:
+            raise ValueError(f"layer {row['name']!r} has output shape {row['output_shape']}: "
+                             "FLOPs need a model built for one input size")
+    return sum(row["flops"] for row in rows)
 
 
 def format_layer_table(model):
@@ -296,3 +351,46 @@ def keras_output_shapes(model):
         In the format of :func:`output_shapes_by_formula`, for comparing the two.
     """
     return [(layer.name, _layer_output_shape(layer)[1:]) for layer in model.layers]
+
+
+# ------------------------------------------------------------ measured speed
+def training_speed(model, batch_size=32, steps=5, warmup=2, seed=0):
+    """Images per second that ``model`` trains at on random images (Adam, cross-entropy).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built and uncompiled, one sigmoid output; it is compiled here (its weights change).
+    batch_size : int >= 1
+    steps : int >= 1
+        Timed training steps, after ``warmup`` untimed ones (tracing, memory).
+    warmup : int >= 1
+    seed : int
+
+    Returns
+    -------
+    float
+        ``batch_size * steps / seconds`` (wall clock: depends on the machine and its load).
+    """
+    from medlab._tensorflow import keras
+
+    batch_size = validate.integer("batch_size", batch_size, low=1)
+    steps = validate.integer("steps", steps, low=1)
+    warmup = validate.integer("warmup", warmup, low=1)
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch_size,) + _shape(model.layers[0].input.shape)[1:], dtype=np.float32)
+    y = (rng.random((batch_size, 1)) < 0.5).astype(np.float32)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    for _ in range(warmup):
+        model.train_on_batch(x, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return batch_size * steps / (time.perf_counter() - start)
+
+
+def gpus():
+    """Names of the GPUs TensorFlow can use; an empty list means it trains on the CPU."""
+    from medlab._tensorflow import tf
+
+    return [device.name for device in tf.config.list_physical_devices("GPU")]

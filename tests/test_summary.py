@@ -1,4 +1,4 @@
-"""medlab.summary: W's tensors and parameter counts, and output shapes from the formula."""
+"""medlab.summary: W's tensors, parameter counts and FLOPs, output shapes from the formula, speed."""
 
 import numpy as np
 import pytest
@@ -7,13 +7,18 @@ from hypothesis import strategies as st
 
 from medlab import keras
 from medlab.models import seed_cnn
+from medlab.experiments import small_cnn
+from medlab.models import unet
 from medlab.summary import (
+    flops,
     format_layer_table,
+    gpus,
     keras_output_shapes,
     layer_table,
     output_shapes_by_formula,
     parameter_count,
     print_layer_table,
+    training_speed,
 )
 
 # The seed network at the article's 150 x 150 x 3: 150 -> 148 -> 74 -> 72 -> 36
@@ -231,3 +236,55 @@ def test_channels_first_and_bad_inputs_are_refused():
     for bad in [(0, 8, 1), (8.0, 8, 1), ()]:
         with pytest.raises(ValueError, match="input_shape must be a tuple of positive ints"):
             output_shapes_by_formula(bad, [keras.layers.Flatten()])
+
+
+# ------------------------------------------------------------ FLOPs
+def test_flops_of_a_known_net():
+    net = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3, name="c"),
+                            keras.layers.MaxPooling2D(2, name="p"), keras.layers.Flatten(name="f"),
+                            keras.layers.Dense(5, name="d")])
+    rows = layer_table(net)
+    assert [r["name"] for r in rows] == ["c", "p", "f", "d"]
+    # Conv2D: 4 x 4 outputs x 3 channels, each 3 x 3 x 2 multiply-adds; Dense: 12 x 5
+    assert [r["flops"] for r in rows] == [2 * 3 * 3 * 2 * 3 * 4 * 4, 0, 0, 2 * 12 * 5]
+    assert [r["parameters"] for r in rows] == [3 * 3 * 2 * 3 + 3, 0, 0, 12 * 5 + 5]
+    assert rows[0]["output_shape"] == (None, 4, 4, 3) and rows[3]["output_shape"] == (None, 5)
+    assert flops(net) == 2 * (3 * 3 * 2 * 3 * 16 + 60)
+
+
+def test_dense_on_feature_maps_counts_every_position():
+    net = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Dense(2)])
+    assert flops(net) == 2 * 3 * 2 * 16
+
+
+def test_seed_cnn_flops_by_formula():
+    rows = {r["name"]: r for r in layer_table(seed_cnn((28, 28, 1)))}
+    assert rows["conv1"]["flops"] == 2 * 9 * 1 * 32 * 26 * 26
+    assert rows["conv2"]["flops"] == 2 * 9 * 32 * 64 * 11 * 11
+    assert rows["dense1"]["flops"] == 2 * 5 * 5 * 64 * 64
+    assert sum(r["parameters"] for r in rows.values()) == seed_cnn((28, 28, 1)).count_params()
+
+
+def test_small_cnn_is_cheaper_than_seed_cnn_at_every_size():
+    for size in (28, 64):
+        assert flops(small_cnn((size, size, 1))) < flops(seed_cnn((size, size, 1)))
+
+
+def test_flops_need_a_known_input_size():
+    model = unet((None, None, 1), depth=1, base_filters=2, convs=1)
+    rows = layer_table(model)
+    assert rows[0]["flops"] == 0 and rows[1]["flops"] is None  # the input layer, down1_conv1
+    with pytest.raises(ValueError, match="'down1_conv1' has output shape \\(None, None, None, 2\\)"):
+        flops(model)
+
+
+# ------------------------------------------------------------ measured speed
+def test_training_speed_is_positive_and_checks_arguments():
+    assert training_speed(small_cnn((8, 8, 1), width=2), batch_size=4, steps=1, warmup=1) > 0
+    with pytest.raises(ValueError, match="steps"):
+        training_speed(small_cnn((8, 8, 1)), steps=0)
+
+
+def test_gpus_is_a_list_of_names():
+    found = gpus()
+    assert isinstance(found, list) and all(isinstance(name, str) for name in found)
