@@ -10,8 +10,7 @@ Two layers:
 ``import medlab`` is light (PEP 562): a submodule, and TensorFlow itself, are imported
 the first time a name needs them. ``medlab.tf``, ``medlab.keras`` and
 ``medlab.seed_everything`` import TensorFlow quietly (nothing on stderr, see
-``medlab._tensorflow``). ``medlab.runs``, ``medlab.exercises`` and ``medlab.environment``
-still name the modules that moved to ``medlab.course``.
+``medlab._tensorflow``).
 """
 
 from __future__ import annotations
@@ -27,9 +26,6 @@ __version__ = "0.1.0"
 
 #: Names imported from ``medlab._tensorflow`` on first use.
 _TENSORFLOW_NAMES = ("keras", "seed_everything", "tf")
-#: Modules of the course tooling that used to live at the top level.
-_MOVED = {"cli": "medlab.course.cli", "environment": "medlab.course.environment",
-          "exercises": "medlab.course.exercises", "runs": "medlab.course.runs"}
 
 __all__ = ["keras", "ops", "params", "seed_everything", "tf", "verify", "__version__"]
 
@@ -37,8 +33,6 @@ __all__ = ["keras", "ops", "params", "seed_everything", "tf", "verify", "__versi
 def __getattr__(name):
     if name in _TENSORFLOW_NAMES:
         value = getattr(importlib.import_module("medlab._tensorflow"), name)
-    elif name in _MOVED:
-        value = importlib.import_module(_MOVED[name])
     elif name.startswith("__"):
         raise AttributeError(name)
     else:
@@ -53,7 +47,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__) | set(_MOVED))
+    return sorted(set(globals()) | set(__all__))
 
 
 def _configure_kernel():

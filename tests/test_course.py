@@ -93,11 +93,12 @@ def test_tensorflow_names_load_lazily_and_quietly():
     assert done.stderr == ""
 
 
-def test_moved_modules_keep_their_old_names():
+def test_the_course_tooling_has_no_top_level_names():
     import medlab
-    from medlab import exercises, runs as old_runs  # notebook 08: from medlab import runs
 
-    assert old_runs is runs and exercises is sys.modules["medlab.course.exercises"]
+    for old in ("cli", "environment", "exercises", "runs"):  # only medlab.course.<name>
+        with pytest.raises(AttributeError, match=f"no attribute {old!r}"):
+            getattr(medlab, old)
     with pytest.raises(AttributeError):
         medlab.no_such_module  # noqa: B018
 

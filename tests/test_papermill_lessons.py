@@ -1,6 +1,6 @@
 """Every lesson runs under papermill with small non-default parameters, and refuses a bad one.
 
-Each lesson is run twice, at the same time, through ``medlab.runs.run_notebook`` (papermill
+Each lesson is run twice, at the same time, through ``medlab.course.runs.run_notebook`` (papermill
 in a fresh process, working directory the notebook's folder): once with small settings that
 differ from its defaults (so the run is quick and the parameters really travel), once with
 one bad value, which must stop the run in the cell after ``parameters`` with a message
@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from medlab import runs
+from medlab.course import runs
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob(runs.NOTEBOOK_GLOB))
