@@ -74,10 +74,8 @@ def window(hu, center=None, width=None, preset=None):
             f"{missing} is missing: give both center and width in HU, "
             f"or a preset (one of {sorted(WINDOWS)})"
         )
-    center = float(center)
-    width = float(width)
-    if not width > 0:
-        raise ValueError(f"width must be > 0 HU, got width={width}")
+    center = validate.number("center", center)
+    width = validate.number("width", width, 0, low_open=True)
     hu = np.asarray(hu, dtype=np.float32)
     lower = np.float32(center - width / 2.0)
     out = (hu - lower) / np.float32(width)

@@ -24,9 +24,9 @@ sequence of ints (e.g. ``(seed, epoch, batch)``) or a ``numpy.random.Generator``
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from medlab import validate
 
 #: Noise kinds accepted by :func:`add_noise`.
 NOISE_KINDS = ("gaussian", "poisson", "salt_and_pepper")
@@ -48,14 +48,6 @@ def _images(images):
     return x
 
 
-def _positive(name, value, high=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or value < 0 or (high is not None and value > high):
-        bound = f"in [0, {high}]" if high is not None else ">= 0"
-        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
-    return float(value)
-
-
 def gaussian(images, sigma, seed=0, clip=True):
     """Additive white Gaussian noise: ``x + sigma * N(0, 1)``, clipped to [0, 1].
 
@@ -74,7 +66,7 @@ def gaussian(images, sigma, seed=0, clip=True):
     float32 array, the shape of ``images``
     """
     x = _images(images)
-    sigma = _positive("sigma", sigma)
+    sigma = validate.number("sigma", sigma, 0)
     noisy = x + np.float32(sigma) * _rng(seed).standard_normal(x.shape, dtype=np.float32)
     return np.clip(noisy, 0.0, 1.0) if clip else noisy
 
@@ -97,9 +89,7 @@ def poisson(images, photons, seed=0):
     float32 array, the shape of ``images``
     """
     x = _images(images)
-    photons = _positive("photons", photons)
-    if photons == 0:
-        raise ValueError("photons must be > 0")
+    photons = validate.number("photons", photons, 0, low_open=True)
     counts = _rng(seed).poisson(x.astype(np.float64) * photons)
     return np.clip(counts / photons, 0.0, 1.0).astype(np.float32)
 
@@ -121,8 +111,8 @@ def salt_and_pepper(images, amount, seed=0, salt=0.5):
     float32 array, the shape of ``images``
     """
     x = _images(images)
-    amount = _positive("amount", amount, 1.0)
-    salt = _positive("salt", salt, 1.0)
+    amount = validate.number("amount", amount, 0, 1)
+    salt = validate.number("salt", salt, 0, 1)
     rng = _rng(seed)
     hit = rng.random(x.shape) < amount
     white = rng.random(x.shape) < salt
@@ -147,9 +137,8 @@ def add_noise(images, kind="gaussian", level=0.1, seed=0):
     -------
     float32 array, the shape of ``images``, in [0, 1]
     """
-    if kind not in NOISE_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(NOISE_KINDS)}; got {kind!r}")
-    level = _positive("level", level, 1.0)
+    validate.choice("kind", kind, NOISE_KINDS)
+    level = validate.number("level", level, 0, 1)
     if level == 0:
         return _images(images)
     if kind == "gaussian":

@@ -20,23 +20,17 @@ as ``keras.optimizers.SGD`` and ``keras.optimizers.Adam`` write them (Keras 3).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from medlab import validate
 
 
-def _positive(name, value, allow_zero=False):
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
+def _positive(name, value):
+    return validate.number(name, value, 0, low_open=True)
 
 
 def _fraction(name, value):
-    value = _positive(name, value, allow_zero=True)
+    value = validate.number(name, value, 0, 1)
     if value >= 1:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return value

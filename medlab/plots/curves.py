@@ -1,0 +1,176 @@
+"""Curves over training: loss and metric curves per epoch, the mean and sd of several seeds
+per setting (lesson 10), and a score against the fraction of labels used (lesson 08).
+
+Every function returns the matplotlib Figure; notebooks call ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["label_fraction_curve", "loss_curves", "mean_curves", "mean_sd_plot"]
+
+
+def _histories(histories):
+    """A single history dict -> {"": history}; a dict of histories stays as it is."""
+    if not histories:
+        raise ValueError("histories is empty")
+    if all(isinstance(v, (list, tuple, np.ndarray)) for v in histories.values()):
+        return {"": histories}
+    return dict(histories)
+
+
+def loss_curves(histories, metrics=("loss",), validation=True, title=None, best=None):
+    """Training (solid) and validation (dashed) curves per epoch, one panel per metric.
+
+    Parameters
+    ----------
+    histories : dict of str -> list, or dict of name -> such a dict
+        One Keras history as a dict (``{"loss": [...], "val_loss": [...]}``) or several by
+        name (``{"seed": h1, "improved": h2}``); each gets its own colour.
+    metrics : sequence of str
+        Keys to draw, e.g. ``("loss", "auc")``; ``val_<key>`` is drawn dashed if present.
+    validation : bool
+        Draw the ``val_`` curves.
+    title : str, optional
+    best : dict of name -> int, optional
+        Epoch (0-based) to mark with a dot on that history's validation curve (e.g. the
+        epoch whose weights early stopping restored).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    histories = _histories(histories)
+    metrics = tuple(metrics)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.3), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, metric in zip(axes[0], metrics):
+        for index, (name, history) in enumerate(histories.items()):
+            colour = colours[index % len(colours)]
+            prefix = f"{name}: " if name else ""
+            if metric not in history:
+                raise KeyError(f"history {name!r} has no {metric!r}; it has {sorted(history)}")
+            train = np.asarray(history[metric], dtype=float)
+            epochs = np.arange(1, len(train) + 1)
+            ax.plot(epochs, train, "-", color=colour, label=f"{prefix}train")
+            val = history.get(f"val_{metric}")
+            if validation and val is not None:
+                ax.plot(epochs[:len(val)], val, "--", color=colour, label=f"{prefix}validation")
+                if best and name in best and best[name] is not None:
+                    e = int(best[name])
+                    ax.plot([e + 1], [val[e]], "o", color=colour, markersize=7,
+                            label=f"{prefix}best epoch ({e + 1})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def mean_curves(curves, keys=("train_loss", "val_loss"), title=None, ylabel="loss"):
+    """Mean ± sd over seeds of per-epoch curves, one line (and band) per key.
+
+    Parameters
+    ----------
+    curves : list of dict of str -> list of float
+        One dict per seed (e.g. ``Trial.curves``), same epochs each.
+    keys : sequence of str
+    title, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not curves:
+        raise ValueError("mean_curves: no curves")
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))
+    for index, key in enumerate(keys):
+        values = np.array([c[key] for c in curves], dtype=np.float64)
+        epochs = np.arange(1, values.shape[1] + 1)
+        mean, sd = values.mean(axis=0), values.std(axis=0, ddof=1) if len(values) > 1 else 0 * values[0]
+        ax.plot(epochs, mean, color=f"C{index}", label=f"{key} (mean of {len(values)})")
+        ax.fill_between(epochs, mean - sd, mean + sd, color=f"C{index}", alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def mean_sd_plot(summaries, by, value="val_auc", title=None):
+    """One panel per experiment: each setting's seeds as dots, their mean ± sd as a bar.
+
+    Parameters
+    ----------
+    summaries : dict of str -> list of dict
+        Panel title -> rows of :func:`medlab.evidence.summarise` (``values``, ``mean``, ``sd``).
+    by : dict of str -> str
+        Panel title -> the column that names the setting in that panel.
+    value : str
+        The figure's name, for the y label.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    n = len(summaries)
+    if n == 0:
+        raise ValueError("mean_sd_plot: no summaries")
+    missing = [name for name in summaries if name not in by]
+    if missing:
+        raise ValueError(f"mean_sd_plot: by names no column for the panel {missing[0]!r}; expected a key for "
+                         f"each of {list(summaries)}")
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 0.6, 2.9), squeeze=False, sharey=True)
+    for ax, (name, rows) in zip(axes[0], summaries.items()):
+        labels = [str(row[by[name]]) for row in rows]
+        for i, row in enumerate(rows):
+            ax.plot([i] * len(row["values"]), row["values"], "o", color="0.6", markersize=3)
+            ax.errorbar([i], [row["mean"]], yerr=[row["sd"]], fmt="s", color="C0", capsize=4, markersize=5)
+        ax.set_xticks(range(len(rows)), labels, rotation=30, fontsize=8)
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+        ax.set_title(name, fontsize=9)
+    axes[0][0].set_ylabel(value)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def label_fraction_curve(summary, ylabel="test ROC-AUC", title=None):
+    """Mean +- sd of a figure against the fraction of labels, pretrained and from scratch.
+
+    Parameters
+    ----------
+    summary : list of dict
+        From :func:`medlab.pretraining.summarize`: ``fraction``, ``pretrained_mean``,
+        ``pretrained_sd``, ``scratch_mean``, ``scratch_sd``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log-scaled x axis in percent; error bars are one sd over seeds.
+    """
+    if not summary:
+        raise ValueError("summary is empty")
+    percent = [100 * e["fraction"] for e in summary]
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    for start, marker in (("pretrained", "o-"), ("scratch", "s--")):
+        ax.errorbar(percent, [e[f"{start}_mean"] for e in summary], yerr=[e[f"{start}_sd"] for e in summary],
+                    fmt=marker, capsize=3, label="autoencoder-pretrained" if start == "pretrained" else "from scratch")
+    ax.set_xscale("log")
+    ax.set_xticks(percent, [f"{p:g} %" for p in percent])
+    ax.set_xlabel("labelled training images")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
