@@ -205,10 +205,9 @@ def batch_indices(n, batch_size, steps, seed=0):
     -------
     int array (steps, batch_size)
     """
-    n, batch_size, steps = (validate.integer(name, value, low=1)
-                            for name, value in (("n", n), ("batch_size", batch_size), ("steps", steps)))
-    if batch_size > n:
-        raise ValueError(f"batch_size must be <= the number of examples {n}, got {batch_size}")
+    n = validate.integer("n", n, low=1)
+    batch_size = validate.integer("batch_size", batch_size, low=1, high=n)  # at most n examples
+    steps = validate.integer("steps", steps, low=1)
     rng = np.random.default_rng(seed)
     per_epoch = n // batch_size
     batches = []
