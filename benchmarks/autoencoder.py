@@ -114,7 +114,7 @@ def run(args):
                                                      args.seed)
     runs = pretraining.pretraining_curve(encoder, data, fractions=args.fractions, seeds=args.seeds,
                                          steps=args.finetune_steps)
-    summary = pretraining.summarize(runs)
+    summary = pretraining.mean_sd_by_fraction(runs)
 
     result = {
         "psnr_noisy": metrics.psnr(x_test, noisy_test),
@@ -199,7 +199,7 @@ def main(argv=None):
         print(row.text(width=50), file=sys.stderr)
     print(f"pretraining: autoencoder of all training images trained {info['pretrain_seconds']:.0f} s, "
           f"{args.finetune_steps} fine-tuning steps per classifier, seeds {args.seeds}", file=sys.stderr)
-    print(pretraining.summary_text(info["pretraining"]), file=sys.stderr)
+    print(pretraining.fraction_table(info["pretraining"]), file=sys.stderr)
     print(f"total {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 

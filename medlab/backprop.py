@@ -252,29 +252,8 @@ def relu_backward(x, dy):
     return np.where(x > 0, dy, np.float32(0))
 
 
-def binary_cross_entropy(logits, labels):
-    """Mean binary cross-entropy of ``sigmoid(logits)`` against 0/1 ``labels``.
-
-    Computed from the logits z without overflow:
-    ``mean(max(z, 0) - z y + log(1 + exp(-|z|)))`` = ``mean(-y log p - (1 - y) log(1 - p))``.
-
-    Parameters
-    ----------
-    logits : array (N, 1) or (N,)
-        The output unit before its sigmoid.
-    labels : array of the same shape, 0 or 1 (or any target in [0, 1]; others are refused)
-
-    Returns
-    -------
-    float
-    """
-    z, y = _logits_and_labels(logits, labels)
-    loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    return float(np.mean(loss, dtype=np.float64))
-
-
 def sigmoid_cross_entropy_backward(logits, labels):
-    """dL/dz of :func:`binary_cross_entropy` with respect to the logits: ``(sigmoid(z) - y) / N``.
+    """dL/dz of ``medlab.metrics.binary_cross_entropy(y, z, from_logits=True)``: ``(sigmoid(z) - y) / N``.
 
     The sigmoid's derivative p (1 - p) cancels the loss's 1 / (p (1 - p)): the gradient
     is just "prediction minus truth", divided by the batch size for the mean.
@@ -424,7 +403,7 @@ def gradient_check(f, x, analytic, eps=1e-3, tolerance=1e-2):
 
 
 __all__ = [
-    "avg_pool2d_backward", "binary_cross_entropy", "conv2d_backward", "dense_backward",
+    "avg_pool2d_backward", "conv2d_backward", "dense_backward",
     "flatten_backward", "gradient_check", "max_pool2d_backward", "numerical_gradient",
     "relative_error", "relu_backward", "scaled_difference", "sigmoid_cross_entropy_backward",
     "softmax_cross_entropy", "softmax_cross_entropy_backward",

@@ -1,10 +1,11 @@
 """Several seeds per setting: mean and spread, and a verdict only where the difference shows.
 
-=====================================  ===================================================
-``summarise(rows, by, value)``         one row per setting: n, mean, sd, min, max
-``summary_table(summary, by, value)``  those rows as text, ``mean ± sd`` and the range
-``verdict(a, b, names, what)``         which setting is higher, or that none can be told
-=====================================  ===================================================
+=======================================  =================================================
+``mean_sd_by(rows, by, value)``          one row per setting: n, mean, sd, min, max
+``mean_sd_table(groups, by, value)``     those rows as text, ``mean ± sd`` and the range
+``verdict(a, b, names, what)``           which setting is higher, or that none can be told
+``table(rows, columns)``                 any rows as a fixed-width text table, rounded
+=======================================  =================================================
 
 A trial trained with one seed is one draw: other initial weights and another batch order
 give another figure. :func:`medlab.experiments.grid` with ``seeds=`` gives one row per
@@ -25,7 +26,7 @@ def _key(row, by):
     return tuple(row.get(name) for name in by)
 
 
-def summarise(rows, by, value="val_auc"):
+def mean_sd_by(rows, by, value="val_auc"):
     """Mean and spread of ``value`` per setting (the distinct values of the ``by`` columns).
 
     Parameters
@@ -46,10 +47,10 @@ def summarise(rows, by, value="val_auc"):
     """
     by = [by] if isinstance(by, str) else list(by)
     if not rows:
-        raise ValueError("summarise: no rows")
+        raise ValueError("mean_sd_by: no rows")
     missing = [name for name in by + [value] if name not in rows[0]]
     if missing:
-        raise ValueError(f"summarise: column {missing[0]!r} not in the rows; they have {sorted(rows[0])}")
+        raise ValueError(f"mean_sd_by: column {missing[0]!r} not in the rows; they have {sorted(rows[0])}")
     groups = {}
     for row in rows:
         groups.setdefault(_key(row, by), []).append(float(row[value]))
@@ -62,21 +63,47 @@ def summarise(rows, by, value="val_auc"):
     return out
 
 
-def summary_table(summary, by, value="val_auc", digits=2):
-    """A summary from :func:`summarise` as text: setting, n, ``mean ± sd`` and ``[min, max]``.
+def mean_sd_table(groups, by, value="val_auc", digits=2):
+    """Rows of :func:`mean_sd_by` as text: setting, n, ``mean ± sd`` and ``[min, max]``.
 
     Returns
     -------
     str
         A header line, a rule and one line per setting, columns aligned.
     """
-    from medlab.experiments import table
-
     by = [by] if isinstance(by, str) else list(by)
-    rows = [{**{name: s[name] for name in by}, "n": s["n"],
-             f"{value} mean ± sd": f"{s['mean']:.{digits}f} ± {s['sd']:.{digits}f}",
-             "range": f"[{s['min']:.{digits}f}, {s['max']:.{digits}f}]"} for s in summary]
+    rows = [{**{name: g[name] for name in by}, "n": g["n"],
+             f"{value} mean ± sd": f"{g['mean']:.{digits}f} ± {g['sd']:.{digits}f}",
+             "range": f"[{g['min']:.{digits}f}, {g['max']:.{digits}f}]"} for g in groups]
     return table(rows, by + ["n", f"{value} mean ± sd", "range"], digits)
+
+
+def _cell(value, digits):
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return f"{value:.0e}" if value != 0 and abs(value) < 0.01 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(rows, columns, digits=2):
+    """Rows as a text table of ``columns``, floats rounded to ``digits`` (small ones as 1e-04).
+
+    Returns
+    -------
+    str
+        A header line, a rule, and one line per row, columns right-aligned.
+    """
+    columns = list(columns)
+    cells = [[_cell(row.get(c), digits) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(line, widths)) for line in cells]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -126,7 +153,7 @@ def verdict(a, b, names=("A", "B"), what="the figure"):
 
     Parameters
     ----------
-    a, b : sequence of float, or a row of :func:`summarise` (uses its ``values``)
+    a, b : sequence of float, or a row of :func:`mean_sd_by` (uses its ``values``)
         The figure of each seed under each setting; at least 2 values each.
     names : (str, str)
     what : str
@@ -149,4 +176,4 @@ def verdict(a, b, names=("A", "B"), what="the figure"):
     return Verdict(None, difference, spread, f"{names[0]} vs {names[1]}, {what}: {NO_DIFFERENCE}")
 
 
-__all__ = ["NO_DIFFERENCE", "Verdict", "summarise", "summary_table", "verdict"]
+__all__ = ["NO_DIFFERENCE", "Verdict", "mean_sd_by", "mean_sd_table", "table", "verdict"]

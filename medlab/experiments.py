@@ -1,4 +1,4 @@
-"""Small, fast hyperparameter experiments for lesson 10: trials over seeds, grids, tables.
+"""Small, fast hyperparameter experiments for lesson 10: trials over seeds, grids.
 
 =====================================  ===================================================
 ``SETTINGS``                           the default settings of a trial
@@ -8,7 +8,6 @@
 ``Runner(data, epochs, seed)``         ``trial`` with its results remembered by settings
 ``grid(trial_fn, seeds=3, **axes)``    every combination of ``axes`` x seeds -> tidy rows
 ``cross_validate(data, k, ...)``       k-fold on the training split -> one row per fold
-``table(rows, columns)``               rows as a fixed-width text table, figures rounded
 =====================================  ===================================================
 
 A trial trains a network of a few hundred weights on a few hundred small images for a few
@@ -174,28 +173,13 @@ def _probabilities(model, images, chunk=1024):
     return np.concatenate(parts).astype(np.float64)
 
 
-def cross_entropy(labels, probabilities, eps=1e-7):
-    """Mean binary cross-entropy (nats) of probabilities ``(N,)`` against 0/1 labels ``(N,)``.
-
-    Labels (0 and 1, or soft targets) and probabilities must lie in [0, 1]; probabilities are
-    clipped to [eps, 1 - eps] so that a confident mistake costs a large but finite loss.
-    """
-    y = validate.values("labels", labels, 0, 1).reshape(-1)
-    p = validate.values("probabilities", probabilities, 0, 1).reshape(-1)
-    if y.size != p.size:
-        raise ValueError(f"labels has {y.size} values but probabilities has {p.size}")
-    eps = validate.number("eps", eps, 0, 0.5, low_open=True)
-    p = np.clip(p, eps, 1 - eps)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
 def _curves_after_epoch(model, data, curves):
     """Append loss and AUC on the training and validation images, inference mode, to ``curves``."""
-    from medlab.metrics import auc
+    from medlab.metrics import auc, binary_cross_entropy
 
     for split, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val)):
         p = _probabilities(model, x)
-        curves.setdefault(f"{split}_loss", []).append(cross_entropy(y, p))
+        curves.setdefault(f"{split}_loss", []).append(binary_cross_entropy(y, p))
         curves.setdefault(f"{split}_auc", []).append(auc(y, p))
 
 
@@ -299,7 +283,7 @@ class Trial:
     seconds: float
 
     def row(self):
-        """Settings and results as one flat dict (for :func:`table` and :mod:`medlab.evidence`)."""
+        """Settings and results as one flat dict (for :mod:`medlab.evidence`)."""
         return {**self.settings, "seed": self.seed, "epochs": self.epochs, "train_loss": self.train_loss,
                 "val_loss": self.val_loss, "fit_loss": self.history["loss"][-1], "train_auc": self.train_auc,
                 "val_auc": self.val_auc, "parameters": self.parameters, "seconds": self.seconds}
@@ -338,7 +322,7 @@ def trial(data, epochs=3, seed=0, track=False, **settings):
     -------
     Trial
     """
-    from medlab.metrics import auc
+    from medlab.metrics import auc, binary_cross_entropy
 
     epochs = validate.integer("epochs", epochs, low=1)
     seed = validate.integer("seed", seed)
@@ -354,8 +338,8 @@ def trial(data, epochs=3, seed=0, track=False, **settings):
                             data if track else None)
     seconds = time.perf_counter() - start
     p_train, p_val = _probabilities(model, data.x_train), _probabilities(model, data.x_val)
-    return Trial(s, seed, epochs, {"loss": losses}, curves, cross_entropy(data.y_train, p_train),
-                 cross_entropy(data.y_val, p_val), auc(data.y_train, p_train), auc(data.y_val, p_val),
+    return Trial(s, seed, epochs, {"loss": losses}, curves, binary_cross_entropy(data.y_train, p_train),
+                 binary_cross_entropy(data.y_val, p_val), auc(data.y_train, p_train), auc(data.y_val, p_val),
                  p_val.astype(np.float32), int(sum(np.prod(w.shape) for w in model.trainable_weights)), seconds)
 
 
@@ -474,33 +458,5 @@ def cross_validate(data, k=5, epochs=3, split_seed=0, trial_fn=None, **settings)
     return rows
 
 
-def _cell(value, digits):
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return f"{value:.0e}" if value != 0 and abs(value) < 0.01 else f"{value:.{digits}f}"
-    return str(value)
-
-
-def table(rows, columns, digits=2):
-    """Rows as a text table of ``columns``, floats rounded to ``digits`` (small ones as 1e-04).
-
-    Returns
-    -------
-    str
-        A header line, a rule, and one line per row, columns right-aligned.
-    """
-    columns = list(columns)
-    cells = [[_cell(row.get(c), digits) for c in columns] for row in rows]
-    widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.rjust(w) for v, w in zip(line, widths)) for line in cells]
-    return "\n".join(lines)
-
-
 __all__ = ["ACTIVATIONS", "ARCHITECTURE", "LOSSES", "OPTIMIZERS", "Runner", "SCHEDULES", "SETTINGS", "Trial",
-           "cross_entropy", "cross_validate", "grid", "learning_rate_schedule", "small_cnn", "table", "trial"]
+           "cross_validate", "grid", "learning_rate_schedule", "small_cnn", "trial"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from medlab import backprop, ops, validate
+from medlab.metrics import binary_cross_entropy
 
 #: Layer kinds this module can train.
 TRAINABLE_LAYERS = ("AveragePooling2D", "Conv2D", "Dense", "Flatten", "MaxPooling2D")
@@ -133,7 +134,7 @@ def _loss_and_gradients(layers, params, x, y):
         else:
             a = ops.relu(z) if name == "relu" else ops.sigmoid(z) if name == "sigmoid" else z
     labels = np.asarray(y, dtype=np.float32).reshape(z.shape)
-    loss = backprop.binary_cross_entropy(z, labels)
+    loss = binary_cross_entropy(labels, z, from_logits=True)
     dz = backprop.sigmoid_cross_entropy_backward(z, labels)
     grads = []
     for index in range(len(layers) - 1, -1, -1):

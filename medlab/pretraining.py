@@ -11,8 +11,8 @@ same network started from random weights, trained the same way on the same image
                                                    + Dense(1, sigmoid)
 ``fine_tune(model, x, y, steps, ...)``             a fixed number of Adam steps, seeded
 ``pretraining_curve(encoder, data, ...)``          every fraction x seed x start -> tidy rows
-``summarize(rows)``                                mean and sd of the test AUC per fraction
-``summary_text(summary)``                          the table as text
+``mean_sd_by_fraction(rows)``                      mean and sd of the test AUC per fraction
+``fraction_table(by_fraction)``                    those rows as text
 =================================================  =========================================
 
 Every run makes the same number of weight updates (``steps``), whatever the fraction: a run
@@ -186,8 +186,11 @@ def pretraining_curve(encoder, data, fractions=FRACTIONS, seeds=(0, 1, 2), steps
     return rows
 
 
-def summarize(rows, key="test_auc"):
+def mean_sd_by_fraction(rows, key="test_auc"):
     """Mean and sample sd of ``key`` per fraction and start, and the pretrained - scratch gap.
+
+    :func:`medlab.evidence.mean_sd_by` over the seeds that ran both starts, with the gap of
+    each seed (pretrained - scratch, same labelled subset) as a third start.
 
     Returns
     -------
@@ -195,6 +198,8 @@ def summarize(rows, key="test_auc"):
     ``pretrained_mean``, ``pretrained_sd``, ``scratch_mean``, ``scratch_sd``, ``gap_mean``
     (mean over seeds of pretrained - scratch, same subset), ``gap_sd``. An sd of one run is 0.
     """
+    from medlab.evidence import mean_sd_by
+
     if not rows:
         raise ValueError("rows is empty")
     out = []
@@ -206,22 +211,20 @@ def summarize(rows, key="test_auc"):
         paired = [s for s in by_seed.values() if set(s) == set(STARTS)]
         if not paired:
             raise ValueError(f"fraction {fraction}: no seed has both a pretrained and a scratch run")
-        entry = {"fraction": fraction, "labels": paired[0]["pretrained"]["labels"],
-                 "runs": len(paired)}
-        values = {start: np.array([s[start][key] for s in paired]) for start in STARTS}
-        values["gap"] = values["pretrained"] - values["scratch"]
-        for name, v in values.items():
-            entry[f"{name}_mean"] = float(v.mean())
-            entry[f"{name}_sd"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        runs = [{"start": start, key: s[start][key]} for start in STARTS for s in paired]
+        runs += [{"start": "gap", key: s["pretrained"][key] - s["scratch"][key]} for s in paired]
+        entry = {"fraction": fraction, "labels": paired[0]["pretrained"]["labels"], "runs": len(paired)}
+        for group in mean_sd_by(runs, "start", key):
+            entry[f"{group['start']}_mean"], entry[f"{group['start']}_sd"] = group["mean"], group["sd"]
         out.append(entry)
     return out
 
 
-def summary_text(summary, what="test ROC-AUC"):
-    """The summary as a text table, one line per fraction (mean +- sd over seeds)."""
+def fraction_table(by_fraction, what="test ROC-AUC"):
+    """Rows of :func:`mean_sd_by_fraction` as text, one line per fraction (mean +- sd over seeds)."""
     lines = [f"{'labels':>14} | {'pretrained ' + what:>24} | {'from scratch':>16} | "
              f"{'pretrained - scratch':>20}"]
-    for e in summary:
+    for e in by_fraction:
         share = f"{100 * e['fraction']:g} % ({e['labels']})"
         lines.append(f"{share:>14} | {e['pretrained_mean']:>16.3f} +- {e['pretrained_sd']:.3f} | "
                      f"{e['scratch_mean']:>8.3f} +- {e['scratch_sd']:.3f} | "
@@ -230,4 +233,4 @@ def summary_text(summary, what="test ROC-AUC"):
 
 
 __all__ = ["FRACTIONS", "STARTS", "encoder_classifier", "fine_tune", "label_subset",
-           "pretraining_curve", "summarize", "summary_text"]
+           "mean_sd_by_fraction", "pretraining_curve", "fraction_table"]

@@ -24,7 +24,7 @@ import numpy as np
 MEASURED = "(measured)"
 
 
-class Verdict(int):
+class Outcome(int):
     """The outcome of a check: truthy like a bool, but silent as a notebook cell's last value.
 
     The check already printed its verdict; echoing ``True`` below it would only add noise.
@@ -58,20 +58,20 @@ def same(name_a, a, name_b, b, atol=1e-5):
 
     Returns
     -------
-    Verdict
+    Outcome
         True when they agree; shows nothing as a cell's last expression.
     """
     a, b = np.asarray(a), np.asarray(b)
     ok = a.shape == b.shape and max_abs_difference(a, b) <= atol
     print(f"{name_a} {a.shape} vs {name_b} {b.shape}: max |difference| <= {atol:g}: {ok}")
-    return Verdict(ok)
+    return Outcome(ok)
 
 
 def claim(text, holds):
-    """Print a claim and whether the computation supports it; return it as a :class:`Verdict`."""
+    """Print a claim and whether the computation supports it; return it as a :class:`Outcome`."""
     holds = bool(holds)
     print(f"{text}: {holds}")
-    return Verdict(holds)
+    return Outcome(holds)
 
 
 def measured(text):

@@ -1,11 +1,11 @@
-"""medlab.experiments: the small trial network, one trial, the cached runner, grids and tables."""
+"""medlab.experiments: the small trial network, one trial, the cached runner, grids."""
 
 import numpy as np
 import pytest
 
-from medlab import experiments
+from medlab import experiments, metrics
 from medlab.datasets import ClassificationData
-from medlab.experiments import Runner, cross_validate, grid, learning_rate_schedule, small_cnn, table, trial
+from medlab.experiments import Runner, cross_validate, grid, learning_rate_schedule, small_cnn, trial
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_trial_is_deterministic_and_learns(data):
     assert row["val_auc"] == a.val_auc and row["parameters"] == a.parameters and row["seconds"] > 0
     assert row["seed"] == 0 and row["epochs"] == 4 and row["fit_loss"] == a.history["loss"][-1]
     # the inference-mode losses are the cross-entropy of the stored scores
-    assert a.val_loss == pytest.approx(experiments.cross_entropy(data.y_val, a.val_scores), abs=1e-6)
+    assert a.val_loss == pytest.approx(metrics.binary_cross_entropy(data.y_val, a.val_scores), abs=1e-6)
 
 
 def test_a_reused_network_trains_exactly_like_a_new_one(data):
@@ -89,26 +89,6 @@ def test_trial_curves_are_measured_in_inference_mode(data):
     assert all(len(v) == 3 for v in t.curves.values())
     assert t.curves["train_loss"][-1] == pytest.approx(t.train_loss, abs=1e-6)
     assert t.curves["val_auc"][-1] == pytest.approx(t.val_auc, abs=1e-12)
-
-
-def test_cross_entropy_by_hand():
-    assert experiments.cross_entropy([1, 0], [0.5, 0.5]) == pytest.approx(np.log(2))
-    assert experiments.cross_entropy([1], [1.0]) == pytest.approx(0.0, abs=1e-6)
-
-
-@pytest.mark.parametrize("labels, probabilities, message", [
-    ([0, 1, 2], [0.1, 0.5, 0.9], "labels holds 2.0: expected finite values in [0, 1]"),
-    ([0, 1, np.nan], [0.1, 0.5, 0.9], "labels holds nan: expected finite values in [0, 1]"),
-    ([0, 1, 1], [0.1, 0.5, 1.5], "probabilities holds 1.5: expected finite values in [0, 1]"),
-    ([0, 1, 1], [0.1, 0.5], "labels has 3 values but probabilities has 2"),
-])
-def test_cross_entropy_refuses_bad_labels_and_probabilities(labels, probabilities, message):
-    with pytest.raises(ValueError) as info:
-        experiments.cross_entropy(labels, probabilities)
-    assert str(info.value) == message
-    with pytest.raises(ValueError) as info:
-        experiments.cross_entropy([1], [0.5], eps=0)
-    assert str(info.value) == "eps 0: expected a number in (0, 0.5]"
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -223,14 +203,3 @@ def test_grid_rows_in_order_without_training():
         grid(fake)
     with pytest.raises(ValueError):
         grid(fake, a=[])
-
-
-def test_table_rounds_and_aligns():
-    text = table([{"lr": 1e-4, "auc": 0.8765, "n": 3, "ok": True}, {"lr": 0.01, "auc": 0.5, "n": 12, "ok": False}],
-                 ["lr", "auc", "n", "ok"])
-    lines = text.splitlines()
-    assert lines[0].split() == ["lr", "auc", "n", "ok"]
-    assert lines[2].split() == ["1e-04", "0.88", "3", "True"]
-    assert lines[3].split() == ["0.01", "0.50", "12", "False"]
-    assert len({len(line) for line in lines}) == 1
-    assert table([{"x": 0.12345}], ["x", "missing"], digits=3).splitlines()[2].split() == ["0.123", "None"]

@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from medlab import metrics
+from medlab.metrics import intervals
 
 Y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
 P = np.array([0.1, 0.2, 0.35, 0.6, 0.3, 0.55, 0.7, 0.8, 0.9, 0.95])
@@ -70,7 +71,7 @@ def test_bad_inputs_are_named():
         metrics.binary_metrics([0, 2], [0.1, 0.2])
     with pytest.raises(ValueError, match="labels but scores"):
         metrics.auc([0, 1], [0.1])
-    with pytest.raises(ValueError, match="rule must be"):
+    with pytest.raises(ValueError, match="rule 'f1': expected one of youden"):
         metrics.choose_threshold(Y, P, "f1")
     with pytest.raises(ValueError, match="needs a target"):
         metrics.choose_threshold(Y, P, "sensitivity")
@@ -282,7 +283,7 @@ def test_temperature_scaling_recovers_a_known_temperature_and_keeps_the_ranking(
     t = metrics.fit_temperature(y, overconfident)
     assert t == pytest.approx(3.0, rel=0.1)
     fixed = metrics.apply_temperature(overconfident, t)
-    assert metrics.log_loss(y, fixed) < metrics.log_loss(y, overconfident)
+    assert metrics.binary_cross_entropy(y, fixed) < metrics.binary_cross_entropy(y, overconfident)
     assert metrics.expected_calibration_error(y, fixed) < metrics.expected_calibration_error(y, overconfident)
     assert metrics.auc(y, fixed) == pytest.approx(metrics.auc(y, overconfident))
     np.testing.assert_allclose(metrics.apply_temperature([0.2, 0.7], 1.0), [0.2, 0.7])
@@ -294,12 +295,47 @@ def test_temperature_scaling_recovers_a_known_temperature_and_keeps_the_ranking(
     ([0.2, 3.0], "scores holds 3.0: expected finite values in [0, 1]"),
     ([-0.1, 0.5], "scores holds -0.1: expected finite values in [0, 1]"),
 ])
-def test_log_loss_refuses_scores_that_are_not_probabilities(scores, message):
+def test_binary_cross_entropy_refuses_scores_that_are_not_probabilities(scores, message):
     with pytest.raises(ValueError) as info:
-        metrics.log_loss([0, 1], scores)
+        metrics.binary_cross_entropy([0, 1], scores)
     assert str(info.value) == message
-    with pytest.raises(ValueError, match="only 0"):  # labels: 0 and 1 only, as before
-        metrics.log_loss([0, 2], [0.1, 0.2])
+
+
+@pytest.mark.parametrize("labels, scores, message", [
+    ([0, 1, 2], [0.1, 0.5, 0.9], "y_true holds 2.0: expected finite values in [0, 1]"),
+    ([0, 1, np.nan], [0.1, 0.5, 0.9], "y_true holds nan: expected finite values in [0, 1]"),
+    ([0, 1, 1], [0.1, 0.5], "y_true has 3 labels but scores has 2 values"),
+    ([], [], "y_true and scores are empty"),
+])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_binary_cross_entropy_refuses_bad_labels(labels, scores, message, from_logits):
+    if from_logits:
+        message = message.replace("but scores", "but logits")
+    with pytest.raises(ValueError) as info:
+        metrics.binary_cross_entropy(labels, scores, from_logits=from_logits)
+    assert str(info.value) == message
+
+
+def test_binary_cross_entropy_by_hand_from_probabilities_and_logits():
+    assert metrics.binary_cross_entropy([1, 0], [0.5, 0.5]) == pytest.approx(np.log(2))
+    assert metrics.binary_cross_entropy([1], [1.0]) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.binary_cross_entropy([1], [0.0]) == pytest.approx(-np.log(1e-7))  # clipped: finite
+    # soft and bool labels; from logits without overflow, in float32 as medlab.ops
+    z = np.array([0.0, 2.0])
+    assert metrics.binary_cross_entropy([0.5, 1.0], z, from_logits=True) == pytest.approx(
+        np.mean([np.log(2), np.log1p(np.exp(-2.0))]), rel=1e-6)
+    assert metrics.binary_cross_entropy(np.array([False, True]), z, from_logits=True) == pytest.approx(
+        metrics.binary_cross_entropy([0.0, 1.0], z, from_logits=True))
+    assert metrics.binary_cross_entropy([1.0], [1000.0], from_logits=True) == 0.0
+    # the same loss both ways, and sklearn's log_loss on 0/1 labels
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    logits = rng.normal(0, 2, 200)
+    p = 1 / (1 + np.exp(-logits))
+    assert metrics.binary_cross_entropy(y, p) == pytest.approx(log_loss(y, p), rel=1e-12)
+    assert metrics.binary_cross_entropy(y, logits, from_logits=True) == pytest.approx(log_loss(y, p), rel=1e-5)
 
 
 def test_precision_recall_and_average_precision_are_sklearns():
@@ -337,7 +373,7 @@ def test_bootstrap_aucs_all_at_once_equal_sklearn_resample_by_resample():
     y, p = _scored(30, 50, seed=4)
     p = np.round(p, 1)  # many ties
     index = metrics.stratified_bootstrap_indices(y, n_boot=40, seed=5)
-    fast = metrics._bootstrap_aucs(y, p, index)
+    fast = intervals._bootstrap_aucs(y, p, index)
     slow = [roc_auc_score(y[i], p[i]) for i in index]
     np.testing.assert_allclose(fast, slow, atol=1e-12)
 
@@ -372,3 +408,13 @@ def test_auc_difference_interval_pairs_the_resamples():
         metrics.auc_difference_interval(y, p, q[:3])
     with pytest.raises(ValueError, match="level must be in"):
         metrics.auc_difference_interval(y, p, q, level=0)
+
+
+def test_import_is_light_and_keras_free():
+    import subprocess
+    import sys
+
+    code = ("import sys, medlab.metrics, medlab.evidence; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn', 'scipy', 'skimage') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

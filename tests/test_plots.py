@@ -198,7 +198,7 @@ def test_mean_sd_plot_one_panel_per_experiment():
     from medlab import evidence
 
     rows = [{"k": k, "auc": 0.8 + 0.01 * k + 0.01 * s} for k in (3, 5) for s in range(3)]
-    summary = evidence.summarise(rows, "k", "auc")
+    summary = evidence.mean_sd_by(rows, "k", "auc")
     fig = plots.mean_sd_plot({"kernel": summary, "again": summary}, {"kernel": "k", "again": "k"}, "auc")
     axes = fig.axes
     assert len(axes) == 2 and axes[0].get_title() == "kernel"

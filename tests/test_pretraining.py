@@ -92,7 +92,7 @@ def test_pretraining_curve_returns_a_tidy_row_per_run_and_a_summary():
     assert [r["labels"] for r in rows if r["fraction"] == 0.1] == [6] * 4  # 3 of each class
     assert all(0 <= r["test_auc"] <= 1 for r in rows)
     assert np.mean([r["test_auc"] for r in rows if r["fraction"] == 1.0]) > 0.8  # it learns
-    summary = pretraining.summarize(rows)
+    summary = pretraining.mean_sd_by_fraction(rows)
     assert [e["fraction"] for e in summary] == [0.1, 1.0] and summary[0]["runs"] == 2
     one = [r for r in rows if r["fraction"] == 0.1]
     pre = np.array([r["test_auc"] for r in one if r["start"] == "pretrained"])
@@ -100,7 +100,7 @@ def test_pretraining_curve_returns_a_tidy_row_per_run_and_a_summary():
     assert summary[0]["pretrained_mean"] == pytest.approx(pre.mean())
     assert summary[0]["scratch_sd"] == pytest.approx(scratch.std(ddof=1))
     assert summary[0]["gap_mean"] == pytest.approx((pre - scratch).mean())
-    text = pretraining.summary_text(summary)
+    text = pretraining.fraction_table(summary)
     assert len(text.splitlines()) == 3 and "10 % (6)" in text and "+-" in text
     with pytest.raises(ValueError, match="no seed has both"):
-        pretraining.summarize([r for r in rows if r["start"] == "scratch"])
+        pretraining.mean_sd_by_fraction([r for r in rows if r["start"] == "scratch"])

@@ -23,7 +23,7 @@ compares each result with the reference in ``medlab`` (``ops.conv2d``, ``ops.out
   overrides the limit).
 
 A check never raises because the student's function is wrong, and returns a
-:class:`medlab.verify.Verdict` (``True`` or ``False``, shown as nothing when it is a cell's
+:class:`medlab.verify.Outcome` (``True`` or ``False``, shown as nothing when it is a cell's
 last value, because the verdict is already printed).
 
 One module per lesson topic, each defining its hints beside the mistakes they explain:

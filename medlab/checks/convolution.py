@@ -70,7 +70,7 @@ def check_cross_correlate(cross_correlate):
 
     Returns
     -------
-    Verdict
+    Outcome
         True when every case passes. The verdict is printed.
     """
     mistakes = [

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medlab.verify import Verdict
+from medlab.verify import Outcome
 
 #: Every hint's text by key (filled as the topic modules define their hints).
 HINTS: dict[str, str] = {}
@@ -292,12 +292,12 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
 
     Returns
     -------
-    Verdict
+    Outcome
     """
     if not callable(student):
         print(f"check_{name} needs the function itself: check_{name}({name}), without calling "
               f"it (got a {type(student).__name__}).")
-        return Verdict(False)
+        return Outcome(False)
     limit = _time_limit(time_limit)
     convert = _as_array if kind == "array" else _as_number
     equal = equal or (arrays_equal if kind == "array" else numbers_equal)
@@ -310,30 +310,30 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
             result = _call(student, copy.deepcopy(case.args), limit)
         except _OutOfTime as out_of_time:
             _out_of_time(name, number, case, limit, out_of_time.abandoned)
-            return Verdict(False)
+            return Outcome(False)
         except NotImplementedError:
             print(_unfinished(name))
-            return Verdict(False)
+            return Outcome(False)
         except KeyboardInterrupt:  # the person stopping the cell
             raise
         except BaseException as error:  # the student's bug (sys.exit() too), reported, never raised
             _report_error(name, number, case, error, on_error)
-            return Verdict(False)
+            return Outcome(False)
         if result is None:
             print(f"{name}: returned None on case {number} ({case.describe()}). Is a `return` "
                   f"missing, or is the function not finished?")
-            return Verdict(False)
+            return Outcome(False)
         got = convert(result)
         if isinstance(got, str):
             print(f"{name}: case {number} ({case.describe()}) returned {got}.")
-            return Verdict(False)
+            return Outcome(False)
         seen.append((case, expected, got))
         if not equal(got, expected):
             failure = number
             break
     if failure is None:
         print(f"{name}: all {len(seen)} test cases pass. Well done!")
-        return Verdict(True)
+        return Outcome(True)
     # the rest of the cases, to tell which mistake explains every result
     hung = False  # once the function hangs, it is not run again
     for case in cases:
@@ -350,7 +350,7 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
         found = explain(got, expected, case)
         hint = (found, "") if found else None
     _report_failure(name, failure, len(seen), case, expected, got, hint)
-    return Verdict(False)
+    return Outcome(False)
 
 
 def _find_mistake(seen, mistakes, equal, failure):

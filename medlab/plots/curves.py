@@ -110,7 +110,7 @@ def mean_sd_plot(summaries, by, value="val_auc", title=None):
     Parameters
     ----------
     summaries : dict of str -> list of dict
-        Panel title -> rows of :func:`medlab.evidence.summarise` (``values``, ``mean``, ``sd``).
+        Panel title -> rows of :func:`medlab.evidence.mean_sd_by` (``values``, ``mean``, ``sd``).
     by : dict of str -> str
         Panel title -> the column that names the setting in that panel.
     value : str
@@ -150,7 +150,7 @@ def label_fraction_curve(summary, ylabel="test ROC-AUC", title=None):
     Parameters
     ----------
     summary : list of dict
-        From :func:`medlab.pretraining.summarize`: ``fraction``, ``pretrained_mean``,
+        From :func:`medlab.pretraining.mean_sd_by_fraction`: ``fraction``, ``pretrained_mean``,
         ``pretrained_sd``, ``scratch_mean``, ``scratch_sd``.
 
     Returns

@@ -1,0 +1,46 @@
+"""What the lessons measure, by topic; every public name is also importable from here.
+
+=====================  ==========================================================================
+``classification``     ROC, AUC, confusion matrix, rates at a threshold, choosing the threshold,
+                       prevalence, precision-recall, multiclass AUC, binary cross-entropy (07, 10)
+``calibration``        Brier score, reliability bins, ECE, temperature scaling (07)
+``intervals``          stratified bootstrap intervals of AUC, rates and AUC differences (07, 08)
+``image_quality``      reconstruction error, PSNR, SSIM (08)
+``segmentation``       Dice, IoU, and the head circumference measured from a mask (09)
+=====================  ==========================================================================
+
+``medlab.metrics.auc`` is ``medlab.metrics.classification.auc``, as in ``sklearn.metrics``.
+Nothing here imports Keras or TensorFlow, and scikit-learn, SciPy and scikit-image are
+imported by the functions that use them, so ``import medlab.metrics`` is quick.
+"""
+
+from __future__ import annotations
+
+from medlab.metrics.calibration import (
+    apply_temperature, brier_score, calibration_bins, ece_from_bins, expected_calibration_error,
+    fit_temperature, logit,
+)
+from medlab.metrics.classification import (
+    THRESHOLD_RULES, BinaryMetrics, at_prevalence, auc, average_precision, binary_cross_entropy,
+    binary_metrics, choose_threshold, confusion, multiclass_auc, precision_recall, roc,
+)
+from medlab.metrics.image_quality import psnr, psnr_per_image, reconstruction_error, ssim, ssim_per_image
+from medlab.metrics.intervals import (
+    Interval, auc_difference_interval, auc_interval, bootstrap_ci, clinical_intervals,
+    stratified_bootstrap_indices,
+)
+from medlab.metrics.segmentation import (
+    bland_altman, dice, dice_per_image, ellipse_circumference, ellipse_fit, iou, iou_per_image,
+    mask_circumference_mm, mean_absolute_difference,
+)
+
+__all__ = [
+    "BinaryMetrics", "Interval", "THRESHOLD_RULES", "apply_temperature", "at_prevalence", "auc",
+    "auc_difference_interval", "auc_interval", "average_precision", "binary_cross_entropy",
+    "binary_metrics", "bland_altman", "bootstrap_ci", "brier_score", "calibration_bins",
+    "choose_threshold", "clinical_intervals", "confusion", "dice", "dice_per_image", "ece_from_bins",
+    "ellipse_circumference", "ellipse_fit", "expected_calibration_error", "fit_temperature", "iou",
+    "iou_per_image", "logit", "mask_circumference_mm", "mean_absolute_difference", "multiclass_auc",
+    "precision_recall", "psnr", "psnr_per_image", "reconstruction_error", "roc", "ssim",
+    "ssim_per_image", "stratified_bootstrap_indices",
+]

@@ -1,0 +1,120 @@
+"""Calibration (lesson 07): do the probabilities mean what they say?
+
+Brier score, reliability-diagram bins and the expected calibration error, and temperature
+scaling (one number fitted on validation that leaves the ranking alone).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medlab import validate
+from medlab.metrics._inputs import EPS, _both_classes, _labels_scores
+from medlab.metrics.classification import _cross_entropy
+
+
+def brier_score(y_true, scores):
+    """Mean squared difference between the probability and the outcome, ``mean((p - y)**2)``.
+
+    0 is perfect; always answering the prevalence :math:`\\pi` scores :math:`\\pi(1 - \\pi)`.
+    The same as ``sklearn.metrics.brier_score_loss``.
+    """
+    y, p = _labels_scores(y_true, scores)
+    return float(np.mean((p - y) ** 2))
+
+
+def calibration_bins(y_true, scores, n_bins=10):
+    """Reliability-diagram table: per equal-width probability bin, mean score and outcome.
+
+    Parameters
+    ----------
+    y_true : array_like (N,) of 0/1
+    scores : array_like (N,) of probabilities in [0, 1]
+    n_bins : int
+        Bins ``[0, 1/n), [1/n, 2/n), ..., [(n-1)/n, 1]``.
+
+    Returns
+    -------
+    dict of str -> array (n_bins,)
+        ``confidence`` (mean score in the bin), ``frequency`` (fraction positive in the bin)
+        and ``count``; empty bins have NaN means and count 0. A calibrated model has
+        frequency = confidence in every bin.
+    """
+    y, p = _labels_scores(y_true, scores)
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError("scores must be probabilities in [0, 1]")
+    n_bins = validate.integer("n_bins", n_bins, low=1)
+    index = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
+    count = np.bincount(index, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(index, weights=p, minlength=n_bins) / count
+        frequency = np.bincount(index, weights=y, minlength=n_bins) / count
+    return {"confidence": confidence, "frequency": frequency, "count": count}
+
+
+def expected_calibration_error(y_true, scores, n_bins=10):
+    """ECE: the count-weighted mean of |frequency - confidence| over the bins.
+
+    :math:`\\mathrm{ECE} = \\sum_b \\frac{n_b}{N} |\\bar y_b - \\bar p_b|` with the bins of
+    :func:`calibration_bins` (equal width; for a binary classifier, confidence is the
+    probability of class 1). 0 for a calibrated model.
+    """
+    return ece_from_bins(calibration_bins(y_true, scores, n_bins))
+
+
+def ece_from_bins(table):
+    """ECE from a table of :func:`calibration_bins` (for a caller that already has one)."""
+    used = table["count"] > 0
+    gaps = np.abs(table["frequency"][used] - table["confidence"][used])
+    return float(np.sum(table["count"][used] * gaps) / np.sum(table["count"]))
+
+
+def logit(p):
+    """log(p / (1 - p)), with p clipped to [1e-7, 1 - 1e-7] (float32 sigmoids saturate)."""
+    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def apply_temperature(scores, temperature):
+    """Temperature-scaled probabilities: ``sigmoid(logit(p) / T)``.
+
+    T > 1 pulls over-confident probabilities towards 0.5, T < 1 pushes them out; T = 1
+    changes nothing. The ranking (so the ROC curve and AUC) never changes.
+    """
+    temperature = validate.number("temperature", temperature, 0, low_open=True)
+    return 1.0 / (1.0 + np.exp(-logit(scores) / temperature))
+
+
+def fit_temperature(y_val, p_val, bounds=(0.05, 20.0)):
+    """The temperature T that minimises the cross-entropy of :func:`apply_temperature` on validation.
+
+    Temperature scaling (Guo et al., ICML 2017) fits one number on the validation split and
+    leaves the ranking alone; fit it on validation, judge it on test.
+
+    Parameters
+    ----------
+    y_val, p_val : array_like (N,)
+        Validation labels and probabilities.
+    bounds : (float, float)
+        Search range of T (searched on log T, ``scipy.optimize.minimize_scalar``).
+
+    Returns
+    -------
+    float
+    """
+    from scipy.optimize import minimize_scalar
+
+    y, p = _labels_scores(y_val, p_val)
+    _both_classes(y, "fitting a temperature")
+    z = logit(p)
+
+    def loss(log_t):
+        return _cross_entropy(y, 1.0 / (1.0 + np.exp(-z / np.exp(log_t))))
+
+    result = minimize_scalar(loss, bounds=np.log(bounds), method="bounded",
+                             options={"xatol": 1e-6})
+    return float(np.exp(result.x))
+
+
+__all__ = ["apply_temperature", "brier_score", "calibration_bins", "ece_from_bins",
+           "expected_calibration_error", "fit_temperature", "logit"]

@@ -1,0 +1,191 @@
+"""Segmentation (lesson 09): Dice and IoU of masks, and a measurement taken from a mask.
+
+The measurement is the fetal head circumference: an ellipse fitted to the mask, its
+circumference in mm, and how it agrees with the sonographer's (Bland-Altman).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medlab import validate
+
+
+def _mask_pairs(reference, estimate):
+    """Two masks or batches of masks -> bool (N, P), checked alike (0/1 or bool values)."""
+    a, b = np.asarray(reference), np.asarray(estimate)
+    if a.shape != b.shape:
+        raise ValueError(f"reference has shape {a.shape} but estimate has shape {b.shape}")
+    if a.ndim == 2:
+        a, b = a[None], b[None]
+    if a.ndim not in (3, 4) or a.size == 0:
+        raise ValueError(f"expected one mask (H, W) or masks (N, H, W[, 1]), got shape {a.shape}")
+    for name, m in (("reference", a), ("estimate", b)):
+        if m.dtype != bool and not np.all((m == 0) | (m == 1)):
+            raise ValueError(f"{name} must be a binary mask (bool, or only 0 and 1); threshold "
+                             "probabilities first (medlab.segmentation.threshold_masks)")
+    return a.reshape(len(a), -1).astype(bool), b.reshape(len(b), -1).astype(bool)
+
+
+def dice_per_image(reference, estimate):
+    """Dice coefficient of each mask pair: 2 |A ∩ B| / (|A| + |B|), in [0, 1].
+
+    Parameters
+    ----------
+    reference, estimate : arrays (N, H, W) or (N, H, W, 1) of 0/1 or bool, or one mask (H, W)
+
+    Returns
+    -------
+    float64 array (N,)
+        Equal to ``sklearn.metrics.f1_score(reference[i].ravel(), estimate[i].ravel())``. Two
+        empty masks agree perfectly: Dice 1 (sklearn's ``zero_division=1.0``).
+    """
+    a, b = _mask_pairs(reference, estimate)
+    overlap = np.sum(a & b, axis=1)
+    total = a.sum(axis=1) + b.sum(axis=1)
+    return np.where(total == 0, 1.0, 2.0 * overlap / np.maximum(total, 1))
+
+
+def iou_per_image(reference, estimate):
+    """Intersection over union (Jaccard index) of each mask pair: |A ∩ B| / |A ∪ B|.
+
+    Equal to ``sklearn.metrics.jaccard_score`` on the flattened masks, and to
+    Dice / (2 - Dice). Two empty masks: 1.
+
+    Returns
+    -------
+    float64 array (N,)
+    """
+    a, b = _mask_pairs(reference, estimate)
+    overlap = np.sum(a & b, axis=1)
+    union = np.sum(a | b, axis=1)
+    return np.where(union == 0, 1.0, overlap / np.maximum(union, 1))
+
+
+def dice(reference, estimate):
+    """Mean over images of :func:`dice_per_image` (each image counts once, whatever its size)."""
+    return float(np.mean(dice_per_image(reference, estimate)))
+
+
+def iou(reference, estimate):
+    """Mean over images of :func:`iou_per_image`."""
+    return float(np.mean(iou_per_image(reference, estimate)))
+
+
+def ellipse_fit(mask):
+    """The ellipse with the same second moments as the largest region of a mask.
+
+    ``skimage.measure.regionprops`` of the largest connected component (a prediction may hold
+    small stray blobs): for a filled ellipse the moments give its axes exactly, up to the
+    pixel grid.
+
+    Parameters
+    ----------
+    mask : array (H, W) of 0/1 or bool
+
+    Returns
+    -------
+    tuple (row, col, a, b, angle)
+        Centre in pixels, semi-axes a >= b in pixels, orientation in radians (skimage's).
+        An empty mask gives ``(nan, nan, 0.0, 0.0, 0.0)``: circumference 0.
+    """
+    from skimage import measure
+
+    m = np.asarray(mask)
+    if m.ndim == 3 and m.shape[-1] == 1:
+        m = m[..., 0]
+    if m.ndim != 2:
+        raise ValueError(f"mask must be one mask (H, W), got shape {m.shape}")
+    if m.dtype != bool and not np.all((m == 0) | (m == 1)):
+        raise ValueError("mask must be binary (bool, or only 0 and 1)")
+    labels = measure.label(m.astype(bool), connectivity=2)
+    regions = measure.regionprops(labels)
+    if not regions:
+        return (float("nan"), float("nan"), 0.0, 0.0, 0.0)
+    region = max(regions, key=lambda r: r.area)
+    row, col = region.centroid
+    return (float(row), float(col), region.axis_major_length / 2, region.axis_minor_length / 2,
+            float(region.orientation))
+
+
+def ellipse_circumference(a, b):
+    """Circumference of an ellipse of semi-axes a and b, by Ramanujan's approximation.
+
+    C ≈ π [3 (a + b) - sqrt((3a + b)(a + 3b))]; exact for a circle (2πa), relative error
+    below 5e-5 for axes ratios up to 3 : 1 (fetal heads are about 1.3 : 1) and 0.4 % for a
+    flat segment (b = 0).
+
+    Parameters
+    ----------
+    a, b : float or array, same unit (pixels or mm), finite and >= 0
+
+    Returns
+    -------
+    float or array, in the unit of a and b
+    """
+    a = validate.values("semi-axis a", a, 0, dtype_kinds="uif")
+    b = validate.values("semi-axis b", b, 0, dtype_kinds="uif")
+    c = np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b)))
+    return float(c) if c.ndim == 0 else c
+
+
+def mask_circumference_mm(masks, pixel_size_mm):
+    """Head circumference of each mask in mm: the fitted ellipse's circumference x pixel size.
+
+    Parameters
+    ----------
+    masks : array (N, H, W) or (N, H, W, 1) of 0/1 or bool
+    pixel_size_mm : float or array (N,)
+        Side of one pixel in mm: finite and > 0 (its values are checked before its shape).
+
+    Returns
+    -------
+    float64 array (N,), in mm
+    """
+    size = validate.values("pixel_size_mm", pixel_size_mm, 0, low_open=True, dtype_kinds="uif")
+    m = np.asarray(masks)
+    if m.ndim == 4 and m.shape[-1] == 1:
+        m = m[..., 0]
+    if m.ndim != 3:
+        raise ValueError(f"masks must be (N, H, W), got shape {m.shape}")
+    if size.ndim > 1 or (size.ndim == 1 and len(size) != len(m)):
+        raise ValueError(f"pixel_size_mm has shape {size.shape}: expected one size, or one per mask: "
+                         f"({len(m)},)")
+    size = np.broadcast_to(size, (len(m),))
+    pixels = np.array([ellipse_circumference(*ellipse_fit(one)[2:4]) for one in m])
+    return pixels * size
+
+
+def mean_absolute_difference(reference, estimate):
+    """Mean of |estimate - reference|, in the unit of the inputs (e.g. mm)."""
+    a = np.asarray(reference, dtype=np.float64).reshape(-1)
+    b = np.asarray(estimate, dtype=np.float64).reshape(-1)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"reference and estimate need the same, non-zero length: {a.size}, {b.size}")
+    return float(np.mean(np.abs(b - a)))
+
+
+def bland_altman(reference, estimate):
+    """Bias and 95 % limits of agreement of two measurements of the same things.
+
+    Returns
+    -------
+    dict
+        ``mean`` (N,) = (reference + estimate) / 2, ``difference`` (N,) = estimate - reference,
+        ``bias`` = mean difference, ``sd`` its standard deviation (ddof 1), ``lower`` and
+        ``upper`` = bias -/+ 1.96 sd (Bland & Altman, Lancet 1986).
+    """
+    a = np.asarray(reference, dtype=np.float64).reshape(-1)
+    b = np.asarray(estimate, dtype=np.float64).reshape(-1)
+    if a.shape != b.shape or a.size < 2:
+        raise ValueError(f"reference and estimate need the same length >= 2: {a.size}, {b.size}")
+    difference = b - a
+    bias, sd = float(difference.mean()), float(difference.std(ddof=1))
+    return {"mean": (a + b) / 2, "difference": difference, "bias": bias, "sd": sd,
+            "lower": bias - 1.96 * sd, "upper": bias + 1.96 * sd}
+
+
+__all__ = [
+    "bland_altman", "dice", "dice_per_image", "ellipse_circumference", "ellipse_fit", "iou",
+    "iou_per_image", "mask_circumference_mm", "mean_absolute_difference",
+]
