@@ -20,6 +20,10 @@ sys.path.insert(0, str(ROOT / "tools"))  # tools/portability.py, for this file a
 import portability  # noqa: E402
 
 
+#: Not imported by --doctest-modules: ``python -m medlab`` runs the command line on import.
+collect_ignore = ["medlab/__main__.py"]
+
+
 #: Seconds nbval waits for each output message of a cell once the cell has replied. nbval
 #: fixes 5 s (computationalmodelling/nbval#136, #231), which a busy machine can reach;
 #: pyproject.toml likewise gives a kernel 300 s to start instead of 60.

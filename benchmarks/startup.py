@@ -29,12 +29,12 @@ GOAL_SECONDS = 1.0
 
 #: The parent of run/sweep/course, stopped where it would start papermill.
 _PARENT = """import sys
-from medlab.course import cli, runs
+from medlab.course import cli, processes
 
 def _stop(*args, **kwargs):
     raise SystemExit(0)  # here the first papermill child would start
 
-runs._execute = _stop
+processes.execute = _stop
 sys.exit(cli.main(sys.argv[1:]))
 """
 

@@ -49,25 +49,12 @@ _EXECUTOR = None
 # ---------------------------------------------------------------- validation
 def _pair(value, name):
     """Return (rows, cols) from an int or a pair of ints >= 1."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    elif (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
-    ):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < 1:
-        raise ValueError(f"{name} must be >= 1, got {value!r}")
-    return pair
+    return validate.pair(name, value, low=1)
 
 
 def _padding(padding):
-    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
-        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-    return padding.lower()
+    """"valid" or "same" (any case)."""
+    return validate.choice("padding", padding.lower() if isinstance(padding, str) else padding, PADDINGS)
 
 
 def _real(value, name):
@@ -76,11 +63,7 @@ def _real(value, name):
 
 
 def _images(x, name="x"):
-    x = validate.real_array(name, x)
-    if x.ndim != 4:
-        raise ValueError(
-            f"{name} must have rank 4 (batch, height, width, channels), got shape {x.shape}"
-        )
+    x = validate.real_array(name, x, ndim=4, axes="batch, height, width, channels")
     return x.astype(np.float32, copy=False)
 
 
@@ -105,19 +88,16 @@ def output_size(n, kernel, stride=1, padding="valid"):
     -------
     int
     """
-    for name, value, low in (("n", n, 1), ("kernel", kernel, 1), ("stride", stride, 1)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    for name, value in (("n", n), ("kernel", kernel), ("stride", stride)):
+        validate.integer(name, value, low=1)
     if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
-        if padding < 0:
-            raise ValueError(f"padding must be >= 0 when given as an int, got {padding!r}")
-        p = int(padding)
+        p = validate.integer("padding", padding, low=0)
     elif _padding(padding) == "same":
         return math.ceil(n / stride)
     else:
         p = 0
-    if kernel > n + 2 * p:
-        raise ValueError(
+    if kernel > n + 2 * p:  # a relation between arguments; lesson 05 prints this message
+        raise validate.ArgumentError(
             f"kernel must be <= the padded input length {n + 2 * p}, got {kernel}"
         )
     return (n + 2 * p - kernel) // stride + 1
@@ -152,19 +132,15 @@ def _check_window(x, kernel, name):
 def _conv_arguments(x, w, b, stride, padding):
     """:func:`conv2d`'s arguments checked: (x padded as asked, w float32, b or None, stride pair)."""
     x = _images(x)
-    w = validate.real_array("w", w)
-    if w.ndim != 4:
-        raise ValueError(
-            f"w must have rank 4 (kernel_h, kernel_w, in_channels, filters), got shape {w.shape}"
-        )
+    w = validate.real_array("w", w, ndim=4, axes="kernel_h, kernel_w, in_channels, filters")
     w = w.astype(np.float32, copy=False)
     if w.shape[2] != x.shape[3]:
-        raise ValueError(
-            f"w's in_channels (axis 2) must equal x's channels {x.shape[3]}, got {w.shape[2]}"
+        raise validate.ArgumentError(
+            f"w has in_channels (axis 2) {w.shape[2]}: expected x's channels, {x.shape[3]}"
         )
     kh, kw, c, f = w.shape
     if min(kh, kw, c, f) < 1:
-        raise ValueError(f"w must have no empty axis, got shape {w.shape}")
+        raise validate.ArgumentError(f"w has shape {w.shape}: expected no empty axis")
     stride = _pair(stride, "stride")
     if _padding(padding) == "same":
         x = _pad_same(x, (kh, kw), stride)
@@ -172,7 +148,7 @@ def _conv_arguments(x, w, b, stride, padding):
     if b is not None:
         b = _real(b, "b")
         if b.shape != (f,):
-            raise ValueError(f"b must have shape ({f},) (one value per filter), got {b.shape}")
+            raise validate.ArgumentError(f"b has shape {b.shape}: expected ({f},) (one value per filter)")
     return x, w, b, stride
 
 
@@ -368,9 +344,7 @@ def avg_pool2d(x, pool_size=2, stride=None, padding="valid"):
 # ------------------------------------------------------------- dense and co.
 def flatten(x):
     """Flatten every axis but the batch: (N, ...) -> (N, prod(...)), row-major like Keras."""
-    x = validate.real_array("x", x)
-    if x.ndim < 1:
-        raise ValueError(f"x must have a batch axis (rank >= 1), got shape {x.shape}")
+    x = validate.real_array("x", x, ndim=validate.Interval(validate.Integer, 1), axes="a batch axis first")
     return x.reshape(x.shape[0], -1).astype(np.float32, copy=False)
 
 
@@ -387,23 +361,17 @@ def dense(x, w, b=None):
     -------
     float32 array (N, U)
     """
-    x = validate.real_array("x", x)
-    w = validate.real_array("w", w)
-    if x.ndim != 2:
-        raise ValueError(
-            f"x must have rank 2 (batch, features); flatten it first, got shape {x.shape}"
-        )
-    if w.ndim != 2:
-        raise ValueError(f"w must have rank 2 (in_features, units), got shape {w.shape}")
+    x = validate.real_array("x", x, ndim=2, axes="batch, features; flatten it first")
+    w = validate.real_array("w", w, ndim=2, axes="in_features, units")
     if w.shape[0] != x.shape[1]:
-        raise ValueError(
-            f"w's in_features (axis 0) must equal x's features {x.shape[1]}, got {w.shape[0]}"
+        raise validate.ArgumentError(
+            f"w has in_features (axis 0) {w.shape[0]}: expected x's features, {x.shape[1]}"
         )
     y = x.astype(np.float32, copy=False) @ w.astype(np.float32, copy=False)
     if b is not None:
         b = _real(b, "b")
         if b.shape != (w.shape[1],):
-            raise ValueError(f"b must have shape ({w.shape[1]},), got {b.shape}")
+            raise validate.ArgumentError(f"b has shape {b.shape}: expected ({w.shape[1]},)")
         y += b
     return y
 

@@ -12,9 +12,10 @@ a notebook can pass its own with ``rules={"name": Rule(...)}``.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
+
+from medlab import validate
 
 
 class ParameterError(ValueError):
@@ -25,47 +26,48 @@ def _describe(value):
     return f"{value!r} ({type(value).__name__})"
 
 
+# Int, Float and Choice are the constraints of medlab.validate (one vocabulary for function
+# arguments and notebook parameters), called as rules: None when the value is fine, else what
+# is expected. Both ends of a range are included unless ``closed`` says otherwise, as in
+# validate.Interval: a learning rate is Float(0.0, 1.0, closed="right") (0 would never learn).
+
+
 @dataclass(frozen=True)
 class Int:
-    """An int in [low, high]; ``odd=True`` also requires an odd value."""
+    """An int in [low, high]; ``odd=True`` also requires an odd value (a kernel's centre pixel)."""
 
     low: int | None = None
     high: int | None = None
     odd: bool = False
 
     def __call__(self, value):
-        if isinstance(value, bool) or not isinstance(value, int):
-            return "an integer"
-        if self.low is not None and value < self.low or self.high is not None and value > self.high:
-            return f"an integer in [{self.low}, {self.high}]" if self.high is not None else f"an integer >= {self.low}"
-        if self.odd and value % 2 == 0:
-            return "an odd integer (the kernel needs a centre pixel)"
-        return None
+        interval = validate.Interval(validate.Integer, self.low, self.high, odd=self.odd)
+        return None if interval.is_satisfied_by(value) else str(interval)
 
 
 @dataclass(frozen=True)
 class Float:
-    """A finite number in (low, high] (``low`` excluded, ``high`` included)."""
+    """A finite number from ``low`` to ``high``; ``closed`` says which ends are allowed
+    ("both", the default, "left", "right" or "neither"), as in :class:`medlab.validate.Interval`."""
 
     low: float | None = None
     high: float | None = None
+    closed: str = "both"
 
     def __call__(self, value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return "a finite number"
-        if self.low is not None and value <= self.low or self.high is not None and value > self.high:
-            return f"a number > {self.low} and <= {self.high}"
-        return None
+        interval = validate.Interval(validate.Real, self.low, self.high, self.closed)
+        return None if interval.is_satisfied_by(value) else str(interval)
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One of a fixed set of values."""
+    """One of a fixed set of values (listed as the Python literals a parameters cell holds)."""
 
     options: tuple
 
     def __call__(self, value):
-        return None if value in self.options else f"one of {', '.join(map(repr, self.options))}"
+        options = validate.Options(self.options, quoted=True)
+        return None if options.is_satisfied_by(value) else str(options)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ RULES = {
     "pool_size": Int(1, 16),
     "stride": Int(1, 16),
     "n_images": Int(1, 1_000_000),
-    "learning_rate": Float(0.0, 1.0),
+    "learning_rate": Float(0.0, 1.0, closed="right"),
     "dataset": Dataset(),
     "show_versions": Bool(),
 }

@@ -11,33 +11,159 @@ Every message reads ``<name> <got>: expected <what>``, e.g.
     images = validate.image_array("images", images, ndims=(3, 4), dtype_kinds="uif")
     labels = validate.values("labels", labels, 0, 1)
 
+The functions share one constraint vocabulary (after scikit-learn's
+``utils/_param_validation.py``), which :mod:`medlab.params` uses for notebook parameters too:
+
+- :class:`Interval` ``(kind, low, high, closed=...)``: an :data:`Integer` or :data:`Real` in a
+  range whose ends are included or not (``closed`` is "both", "left", "right" or "neither");
+- :class:`Options` ``(options)``: one of a fixed set of values;
+- :func:`check` ``(name, value, constraint)``: the one ``ArgumentError`` when ``value`` does not
+  satisfy ``constraint``.
+
+>>> str(Interval(Real, 0, 1, closed="right"))
+'a number in (0, 1]'
+>>> Interval(Integer, 1, 15, odd=True).is_satisfied_by(4)
+False
+>>> check("kernel_size", 4, Interval(Integer, 1, 15, odd=True))
+Traceback (most recent call last):
+...
+medlab.validate.ArgumentError: kernel_size 4: expected an odd integer in [1, 15]
+
 Only NumPy is imported here (the course tooling uses this module too).
 """
 
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ArgumentError", "choice", "image_array", "integer", "number", "real_array", "values"]
+__all__ = ["ArgumentError", "Integer", "Interval", "Options", "Real", "check", "choice", "image_array",
+           "integer", "number", "pair", "real_array", "values"]
 
 
 class ArgumentError(ValueError):
     """A bad argument; ``str()`` is one line naming it and what was expected."""
 
 
+#: The kinds of :class:`Interval`: Python and NumPy integers (bools excluded), and finite reals.
+Integer = numbers.Integral
+Real = numbers.Real
+
+#: Which ends of an :class:`Interval` belong to it.
+CLOSED = ("both", "left", "right", "neither")
+
 _KIND_NAMES = {"u": "unsigned integer", "i": "integer", "f": "float", "b": "bool"}
 
 
-def _range_text(low, high, what, low_open=False):
-    if low is not None and high is not None:
-        return f"{what} in {'(' if low_open else '['}{low}, {high}]"
-    if low is not None:
-        return f"{what} {'>' if low_open else '>='} {low}"
-    if high is not None:
-        return f"{what} <= {high}"
-    return what
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Numbers of one kind between ``low`` and ``high`` (None: unbounded on that side).
+
+    ``closed`` says which ends belong to the interval: "both" ``[low, high]`` (the default),
+    "left" ``[low, high)``, "right" ``(low, high]``, "neither" ``(low, high)``. ``odd=True``
+    (integers only) also requires an odd value. ``str()`` says what is accepted, e.g.
+    ``an integer in [1, 15]``, ``a number > 0``, ``a number in [0, 1)``.
+    """
+
+    kind: type = Real
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+    odd: bool = False
+
+    def __post_init__(self):
+        if self.kind not in (Integer, Real):
+            raise ArgumentError(f"kind {self.kind!r}: expected validate.Integer or validate.Real")
+        choice("closed", self.closed, CLOSED)
+        if self.odd and self.kind is not Integer:
+            raise ArgumentError("odd=True: expected kind validate.Integer")
+
+    @property
+    def low_closed(self):
+        return self.closed in ("both", "left")
+
+    @property
+    def high_closed(self):
+        return self.closed in ("both", "right")
+
+    def outside(self, values):
+        """Boolean mask, True where ``values`` (numbers or an array) lie outside the range."""
+        values = np.asarray(values)
+        outside = np.zeros(values.shape, dtype=bool)
+        if self.low is not None:
+            outside |= (values < self.low) if self.low_closed else (values <= self.low)
+        if self.high is not None:
+            outside |= (values > self.high) if self.high_closed else (values >= self.high)
+        return outside
+
+    def has_kind(self, value):
+        """Whether ``value`` is a number of this interval's kind (bools never; reals finite)."""
+        if _is_bool(value) or not isinstance(value, self.kind):
+            return False
+        return self.kind is Integer or bool(np.isfinite(float(value)))
+
+    def is_satisfied_by(self, value):
+        """Whether ``value`` has the kind, lies in the range and (``odd``) is odd."""
+        if not self.has_kind(value) or self.outside(value):
+            return False
+        return not self.odd or int(value) % 2 == 1
+
+    def describe(self, what=None):
+        """What is accepted, e.g. ``an integer in [1, 15]``; ``what`` replaces the noun."""
+        if what is None:
+            what = ("an odd integer" if self.odd else "an integer") if self.kind is Integer else "a number"
+        low, high = self.low, self.high
+        if low is not None and high is not None:
+            return (f"{what} in {'[' if self.low_closed else '('}{low}, "
+                    f"{high}{']' if self.high_closed else ')'}")
+        if low is not None:
+            return f"{what} {'>=' if self.low_closed else '>'} {low}"
+        if high is not None:
+            return f"{what} {'<=' if self.high_closed else '<'} {high}"
+        return what
+
+    def __str__(self):
+        return self.describe()
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values; ``str()`` lists them (``quoted=True``: as Python literals).
+
+    >>> str(Options(("mean", "gaussian")))
+    'one of mean, gaussian'
+    >>> str(Options(("mean", "gaussian"), quoted=True))
+    "one of 'mean', 'gaussian'"
+    """
+
+    options: tuple
+    quoted: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "options", tuple(self.options))
+
+    def is_satisfied_by(self, value):
+        try:
+            return value in self.options
+        except TypeError:  # unhashable value against a dict or set of options
+            return False
+
+    def __str__(self):
+        return "one of " + ", ".join(map(repr if self.quoted else str, self.options))
+
+
+def check(name, value, constraint):
+    """``value`` if it satisfies ``constraint`` (an :class:`Interval` or :class:`Options`),
+    else ``ArgumentError("<name> <value>: expected <constraint>")``."""
+    if not constraint.is_satisfied_by(value):
+        raise ArgumentError(f"{name} {value!r}: expected {constraint}")
+    return value
 
 
 def integer(name, value, low=None, high=None, *, odd=False, allow_none=False):
@@ -48,66 +174,65 @@ def integer(name, value, low=None, high=None, *, odd=False, allow_none=False):
     """
     if value is None and allow_none:
         return None
-    what = _range_text(low, high, "an odd integer" if odd else "an integer")
-    if allow_none:
-        what += " or None"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    interval = Interval(Integer, low, high, odd=odd)
+    what = interval.describe() + (" or None" if allow_none else "")
+    if not interval.has_kind(value):
         raise ArgumentError(f"{name} {value!r} ({type(value).__name__}): expected {what}")
-    number = int(value)
-    if (low is not None and number < low) or (high is not None and number > high) \
-            or (odd and number % 2 == 0):
+    if not interval.is_satisfied_by(value):
         raise ArgumentError(f"{name} {value!r}: expected {what}")
-    return number
+    return int(value)
 
 
-def _outside(values, low, high, low_open):
-    """True where ``values`` (floats) lie outside [low, high] (or (low, high] when ``low_open``)."""
-    outside = np.zeros(np.shape(values), dtype=bool)
-    if low is not None:
-        outside |= (values <= low) if low_open else (values < low)
-    if high is not None:
-        outside |= values > high
-    return outside
+def _closed(low_open, closed):
+    return closed if closed is not None else ("right" if low_open else "both")
 
 
-def number(name, value, low=None, high=None, *, allow_none=False, low_open=False):
+def number(name, value, low=None, high=None, *, allow_none=False, low_open=False, closed=None):
     """``value`` as a finite float in [low, high] (bools and strings refused).
 
     ``low_open=True`` excludes ``low`` itself: ``number("data_range", x, 0, low_open=True)``
-    accepts only x > 0.
+    accepts only x > 0. ``closed`` ("both", "left", "right", "neither") says it for both
+    ends, as in :class:`Interval`.
     """
     if value is None and allow_none:
         return None
-    what = _range_text(low, high, "a number", low_open)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
-            or not np.isfinite(float(value)):
-        raise ArgumentError(f"{name} {value!r}: expected {what}")
-    result = float(value)
-    if _outside(result, low, high, low_open):
-        raise ArgumentError(f"{name} {value!r}: expected {what}")
-    return result
+    interval = Interval(Real, low, high, _closed(low_open, closed))
+    check(name, value, interval)
+    return float(value)
 
 
-def values(name, value, low=None, high=None, *, low_open=False, dtype_kinds="uifb"):
+def values(name, value, low=None, high=None, *, low_open=False, closed=None, dtype_kinds="uifb"):
     """``value`` as a float64 array of finite numbers in [low, high] (any shape).
 
     For arrays of labels, probabilities, sizes: the first bad value is named, e.g.
     ``labels holds 2.0: expected finite values in [0, 1]``. Bools count as 0 and 1 unless
     ``dtype_kinds`` leaves out ``"b"``; complex, string and object arrays are refused.
     """
+    interval = Interval(Real, low, high, _closed(low_open, closed))
     array = real_array(name, value, dtype_kinds=dtype_kinds).astype(np.float64, copy=False)
-    bad = ~np.isfinite(array) | _outside(array, low, high, low_open)
+    bad = ~np.isfinite(array) | interval.outside(array)
     if bad.any():
         raise ArgumentError(f"{name} holds {float(array[bad].flat[0])!r}: expected "
-                            f"{_range_text(low, high, 'finite values', low_open)}")
+                            f"{interval.describe('finite values')}")
     return array
 
 
-def real_array(name, value, *, dtype_kinds="uif"):
+def _ranks(ndim):
+    """``ndim`` (an int, ints, or an Interval of ranks) as (accepts(rank), text)."""
+    if isinstance(ndim, Interval):
+        return ndim.is_satisfied_by, ndim.describe("rank")
+    ranks = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
+    return (lambda rank: rank in ranks), "rank " + " or ".join(map(str, ranks))
+
+
+def real_array(name, value, *, dtype_kinds="uif", ndim=None, axes=None):
     """``np.asarray(value)`` when it holds real numbers of an accepted dtype kind.
 
     Complex values (whose imaginary part a cast to float would drop), strings, objects
     (``None``, ragged lists) and, unless ``dtype_kinds`` has ``"b"``, bools are refused.
+    ``ndim`` (an int, a tuple of ints or an :class:`Interval`) checks the rank too; ``axes``
+    names them in the message, e.g. ``x has shape (5, 5): expected rank 4 (batch, height,
+    width, channels)``.
     """
     try:
         array = np.asarray(value)
@@ -117,19 +242,34 @@ def real_array(name, value, *, dtype_kinds="uif"):
     if array.dtype.kind not in dtype_kinds:
         kinds = ", ".join(_KIND_NAMES.get(kind, kind) for kind in dtype_kinds)
         raise ArgumentError(f"{name} has dtype {array.dtype}: expected real numbers ({kinds})")
+    if ndim is not None:
+        accepts, text = _ranks(ndim)
+        if not accepts(array.ndim):
+            raise ArgumentError(f"{name} has shape {array.shape}: expected {text}"
+                                + (f" ({axes})" if axes else ""))
     return array
 
 
 def choice(name, value, options):
     """``value`` if it is one of ``options``, else ArgumentError listing them."""
-    options = tuple(options)
-    try:
-        if value in options:
-            return value
-    except TypeError:  # unhashable value against a dict or set of options
-        pass
-    listed = ", ".join(str(option) for option in options)
-    raise ArgumentError(f"{name} {value!r}: expected one of {listed}")
+    return check(name, value, Options(options))
+
+
+def pair(name, value, low=None, high=None):
+    """``value`` (an integer, or a pair of them) as a pair of ints in [low, high].
+
+    >>> pair("stride", 2, low=1)
+    (2, 2)
+    >>> pair("stride", (1, 2, 3), low=1)
+    Traceback (most recent call last):
+    ...
+    medlab.validate.ArgumentError: stride (1, 2, 3): expected an integer >= 1 or a pair of them
+    """
+    interval = Interval(Integer, low, high)
+    items = value if isinstance(value, (tuple, list)) and len(value) == 2 else (value, value)
+    if not all(interval.is_satisfied_by(item) for item in items):
+        raise ArgumentError(f"{name} {value!r}: expected {interval} or a pair of them")
+    return int(items[0]), int(items[1])
 
 
 def image_array(name, value, *, ndims=(2,), dtype_kinds="uif", min_size=1, channels=None):

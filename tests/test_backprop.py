@@ -235,7 +235,7 @@ W = np.zeros((3, 3, 2, 5), np.float32)
 
 @pytest.mark.parametrize("call, message", [
     (lambda: backprop.conv2d_backward(X, W, np.zeros((1, 2, 2, 4))), "dy must have the shape"),
-    (lambda: backprop.conv2d_backward(X[0], W, np.zeros((1, 2, 2, 5))), "x must have rank 4"),
+    (lambda: backprop.conv2d_backward(X[0], W, np.zeros((1, 2, 2, 5))), "rank 4"),
     (lambda: backprop.conv2d_backward(X, W[:, :, :1], np.zeros((1, 2, 2, 5))), "in_channels"),
     (lambda: backprop.conv2d_backward(X, W, np.zeros((1, 2, 2, 5)), stride=0), "stride"),
     (lambda: backprop.conv2d_backward(X, W, np.zeros((1, 2, 2, 5)), padding="full"), "padding"),

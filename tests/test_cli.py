@@ -11,7 +11,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from medlab import __version__
-from medlab.course import cli
+from medlab.course import cli, commands
 from medlab.data import load_medmnist, medmnist, save_medmnist
 from medlab.data.medmnist import medmnist_url
 
@@ -358,9 +358,9 @@ def test_version_and_missing_command(capsys):
 
 
 def test_register_command_adds_a_subcommand(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_COMMANDS", dict(cli._COMMANDS))
+    monkeypatch.setattr(commands, "COMMANDS", dict(commands.COMMANDS))
 
-    @cli.register_command("hello", help="say hello")
+    @commands.register_command("hello", help="say hello")
     def _configure(parser):
         parser.add_argument("--name", default="world")
         parser.set_defaults(handler=lambda args: print(f"hello {args.name}") or 3)

@@ -48,7 +48,7 @@ import dask  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 import medlab  # noqa: E402
-from medlab.course import cli, cluster, runs  # noqa: E402
+from medlab.course import cli, cluster, runs, sweep_folders  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = ROOT / "notebooks" / "01_medical_images.ipynb"  # the cheapest lesson: no TensorFlow
@@ -686,7 +686,7 @@ def test_ctrl_c_twice_stops_the_runs_first_then_writes_the_summary_and_says_inte
         if line.startswith("[1/3] ok"):
             raise KeyboardInterrupt
 
-    stop, write_summary = cluster.Session.stop, runs.write_summary
+    stop, write_summary = cluster.Session.stop, sweep_folders.write_summary
 
     def stop_then_ctrl_c_again(session):
         stop(session)
@@ -697,7 +697,7 @@ def test_ctrl_c_twice_stops_the_runs_first_then_writes_the_summary_and_says_inte
         return write_summary(*args, **kwargs)
 
     monkeypatch.setattr(cluster.Session, "stop", stop_then_ctrl_c_again)
-    monkeypatch.setattr(runs, "write_summary", write_summary_seeing_the_runs)
+    monkeypatch.setattr(sweep_folders, "write_summary", write_summary_seeing_the_runs)
     with pytest.raises(KeyboardInterrupt):
         runs.sweep(notebook, {"a": [1, 3, 4]}, out=folder, cluster=address,
                    echo=ctrl_c_after_the_first_run)

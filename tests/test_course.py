@@ -19,7 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from medlab import files, validate
-from medlab.course import cli, runs
+from medlab.course import cli, naming, processes, runs
 from medlab.data import export_image_folder, load_medmnist, save_medmnist
 from medlab.data import synthetic
 
@@ -192,7 +192,7 @@ def test_a_sweep_goes_on_after_a_run_that_times_out(in_tmp, capsys):
 
 def test_timeout_has_a_documented_default_and_zero_disables(capsys, monkeypatch, in_tmp):
     seen = []
-    monkeypatch.setattr(runs, "_execute", lambda nb, p, out, m, timeout=None: (
+    monkeypatch.setattr(processes, "execute", lambda nb, p, out, m, timeout=None: (
         seen.append(timeout), fake_execute(nb, p, out, m))[1])
     write_notebook(in_tmp / "99_t.ipynb")
     assert run(capsys, "run", "99_t.ipynb")[0] == 0
@@ -205,7 +205,7 @@ def test_timeout_has_a_documented_default_and_zero_disables(capsys, monkeypatch,
 
 # ------------------------------------------------------------------ sweeps
 def test_grid_before_or_after_the_notebook(capsys, monkeypatch, in_tmp):
-    monkeypatch.setattr(runs, "_execute", fake_execute)
+    monkeypatch.setattr(processes, "execute", fake_execute)
     write_notebook(in_tmp / "99_t.ipynb")
     assert run(capsys, "sweep", "--grid", "a=1,2", "99_t.ipynb", "--name", "before")[0] == 0
     assert run(capsys, "sweep", "99_t.ipynb", "--grid", "a=1,2", "--name", "after")[0] == 0
@@ -215,17 +215,17 @@ def test_grid_before_or_after_the_notebook(capsys, monkeypatch, in_tmp):
 
 @pytest.mark.parametrize("stem", ["my lesson", "leçon à faire", ".hidden lesson"])
 def test_sweep_names_made_from_file_names_are_valid(capsys, monkeypatch, in_tmp, stem):
-    monkeypatch.setattr(runs, "_execute", fake_execute)
+    monkeypatch.setattr(processes, "execute", fake_execute)
     write_notebook(in_tmp / f"{stem}.ipynb")
     code, out, err = run(capsys, "sweep", f"{stem}.ipynb", "--grid", "a=1,2")
     assert (code, err) == (0, "")
     (folder,) = (in_tmp / "runs").iterdir()
-    assert runs.slug(folder.name) == folder.name and not folder.name.startswith(".")
-    assert runs.slug("leçon à faire") == "lecon_a_faire"
+    assert naming.slug(folder.name) == folder.name and not folder.name.startswith(".")
+    assert naming.slug("leçon à faire") == "lecon_a_faire"
 
 
 def test_a_new_grid_under_the_same_name_keeps_the_earlier_runs(capsys, monkeypatch, in_tmp):
-    monkeypatch.setattr(runs, "_execute", fake_execute)
+    monkeypatch.setattr(processes, "execute", fake_execute)
     write_notebook(in_tmp / "99_t.ipynb")
     assert run(capsys, "sweep", "99_t.ipynb", "--grid", "a=1,2", "--name", "s")[0] == 0
     assert run(capsys, "sweep", "99_t.ipynb", "--grid", "a=3", "--name", "s")[0] == 0

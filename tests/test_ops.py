@@ -179,7 +179,7 @@ W = np.zeros((3, 3, 2, 4), np.float32)
         (lambda: ops.conv2d(X[0], W), "rank 4"),
         (lambda: ops.conv2d(X, W[0]), "rank 4"),
         (lambda: ops.conv2d(X, W, padding="full"), "padding"),
-        (lambda: ops.conv2d(X, W, b=np.zeros(3)), "b must have shape (4,)"),
+        (lambda: ops.conv2d(X, W, b=np.zeros(3)), "b has shape (3,): expected (4,)"),
         (lambda: ops.max_pool2d(X, 6), "pool_size"),
         (lambda: ops.avg_pool2d(X, 2, stride=-1), "stride"),
         (lambda: ops.max_pool2d(X, 2, padding="causal"), "padding"),

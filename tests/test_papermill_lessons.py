@@ -45,7 +45,7 @@ SETTINGS = {
                                           r"expected an integer in \[22, 512\]")),
     "06_how_w_is_learned": ({"steps": 6, "batch_size": 8, "image_size": 16, "seed": 1},
                             ("momentum", 1.0, r"parameter 'momentum' = 1.0 \(float\): "
-                                              r"expected a number >= 0 and < 1")),
+                                              r"expected a number in \[0.0, 1.0\)")),
     "07_cnn_classifier": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64, "max_train": 200,
                            "n_boot": 100, "seed": 1},
                           ("model", "resnet", r"parameter 'model' = 'resnet' \(str\): "

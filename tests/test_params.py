@@ -14,10 +14,11 @@ def test_good_values_pass_and_are_returned():
 @pytest.mark.parametrize(
     "name, value, expected",
     [
-        ("learning_rate", "abc", r"parameter 'learning_rate' = 'abc' \(str\): expected a finite number"),
-        ("learning_rate", 0.0, "a number > 0.0 and <= 1.0"),
-        ("kernel_size", 4, "an odd integer"),
-        ("kernel_size", 17, r"an integer in \[1, 15\]"),
+        ("learning_rate", "abc", r"parameter 'learning_rate' = 'abc' \(str\): expected a number in \(0.0, 1.0\]$"),
+        ("learning_rate", 0.0, r"expected a number in \(0.0, 1.0\]$"),
+        ("learning_rate", float("nan"), r"expected a number in \(0.0, 1.0\]$"),
+        ("kernel_size", 4, r"expected an odd integer in \[1, 15\]$"),
+        ("kernel_size", 17, r"an odd integer in \[1, 15\]"),
         ("epochs", -1, r"parameter 'epochs' = -1 \(int\)"),
         ("epochs", 2.5, "expected an integer"),
         ("dataset", "imagenet", "one of 'synthetic', 'pneumoniamnist' or the path"),
@@ -42,3 +43,32 @@ def test_notebook_specific_rules_and_unknown_names():
         params.check(rules={"noise": params.Choice(("gaussian", "poisson"))}, noise="speckle")
     with pytest.raises(KeyError, match="no rule for parameter 'colour'"):
         params.check(colour="red")
+
+
+@pytest.mark.parametrize(
+    "closed, accepted, refused, text",
+    [
+        ("both", [0.0, 0.5, 1.0], [-0.1, 1.1], "a number in [0.0, 1.0]"),
+        ("left", [0.0, 0.99], [1.0], "a number in [0.0, 1.0)"),  # lesson 06's momentum
+        ("right", [1e-9, 1.0], [0.0], "a number in (0.0, 1.0]"),  # learning rates, noise levels
+        ("neither", [0.5], [0.0, 1.0], "a number in (0.0, 1.0)"),
+    ],
+)
+def test_float_ranges_close_their_ends_as_validate_intervals_do(closed, accepted, refused, text):
+    from medlab import validate
+
+    rule = params.Float(0.0, 1.0, closed=closed)
+    interval = validate.Interval(validate.Real, 0.0, 1.0, closed=closed)
+    for value in accepted:
+        assert rule(value) is None and interval.is_satisfied_by(value)
+    for value in refused + [True, "0.5", float("inf")]:
+        assert rule(value) == text == str(interval) and not interval.is_satisfied_by(value)
+
+
+def test_int_ranges_include_both_ends_like_validate_integer():
+    from medlab import validate
+
+    assert params.Int(1, 64)(1) is None and params.Int(1, 64)(64) is None
+    assert params.Int(1, 64)(65) == "an integer in [1, 64]" == str(validate.Interval(validate.Integer, 1, 64))
+    with pytest.raises(validate.ArgumentError, match=r"^n 65: expected an integer in \[1, 64\]$"):
+        validate.integer("n", 65, 1, 64)

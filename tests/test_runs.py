@@ -19,7 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from papermill.cli import _resolve_type
 
 from medlab import report
-from medlab.course import cli, runs
+from medlab.course import cli, naming, processes, runs
 
 LOAD = """import pathlib
 
@@ -89,7 +89,7 @@ class FakeExecute:
 @pytest.fixture
 def fake(monkeypatch):
     stub = FakeExecute()
-    monkeypatch.setattr(runs, "_execute", stub)
+    monkeypatch.setattr(processes, "execute", stub)
     return stub
 
 
@@ -106,13 +106,13 @@ def read_csv(path):
 @pytest.mark.parametrize("text", ["True", "False", "None", "3", "-2", "1e-3", "0.5", "nan", "inf",
                                   "abc", "true", "", "3,5", "1_000", " 7"])
 def test_values_are_converted_as_papermill_p_converts_them(text):
-    ours, theirs = runs.parse_value(text), _resolve_type(text)
+    ours, theirs = naming.parse_value(text), _resolve_type(text)
     assert type(ours) is type(theirs)
     assert ours == theirs or ours != ours and theirs != theirs  # nan
 
 
 def test_grid_parses_names_and_values_in_order():
-    grid = runs.parse_grid(["learning_rate=1e-4,1e-3,1e-2", "kernel_size=3,5", "augment=True,False"])
+    grid = naming.parse_grid(["learning_rate=1e-4,1e-3,1e-2", "kernel_size=3,5", "augment=True,False"])
     assert grid == {"learning_rate": [1e-4, 1e-3, 1e-2], "kernel_size": [3, 5], "augment": [True, False]}
     assert [type(v) for v in grid["kernel_size"]] == [int, int]
 
@@ -127,29 +127,29 @@ def test_grid_parses_names_and_values_in_order():
 ])
 def test_bad_grids_are_refused_with_a_message(specs, message):
     with pytest.raises(ValueError, match=message):
-        runs.parse_grid(specs)
+        naming.parse_grid(specs)
 
 
 def test_combination_names_are_readable_and_safe_for_file_systems():
-    assert runs.combination_name({"learning_rate": 1e-3, "kernel_size": 3}) == \
+    assert naming.combination_name({"learning_rate": 1e-3, "kernel_size": 3}) == \
         "learning_rate=0.001__kernel_size=3"
-    assert runs.combination_name({"dataset": "../data/x y.npz"}) == "dataset=.._data_x_y.npz"
-    names = [name for name, _ in runs._combinations({"d": ["a/b", "a b"]})]
+    assert naming.combination_name({"dataset": "../data/x y.npz"}) == "dataset=.._data_x_y.npz"
+    names = [name for name, _ in naming.combinations({"d": ["a/b", "a b"]})]
     assert len(set(names)) == 2 and all("/" not in n and " " not in n for n in names)
-    long = runs.combination_name({"text": "x" * 500})
+    long = naming.combination_name({"text": "x" * 500})
     assert len(long) < 140
 
 
 def test_new_output_path_never_names_an_existing_run(tmp_path):
-    first = runs.new_output_path("notebooks/02_convolution.ipynb", tmp_path)
+    first = naming.new_output_path("notebooks/02_convolution.ipynb", tmp_path)
     assert first.parent == tmp_path and first.suffix == ".ipynb"
     first.write_text("{}")
-    second = runs.new_output_path("notebooks/02_convolution.ipynb", tmp_path)
+    second = naming.new_output_path("notebooks/02_convolution.ipynb", tmp_path)
     assert second != first and not second.exists()
-    assert runs.new_output_path("x.ipynb", tmp_path, "k7") == tmp_path / "k7.ipynb"
-    assert runs.new_output_path("x.ipynb", None, "k7") == Path("runs/x/k7.ipynb")
+    assert naming.new_output_path("x.ipynb", tmp_path, "k7") == tmp_path / "k7.ipynb"
+    assert naming.new_output_path("x.ipynb", None, "k7") == Path("runs/x/k7.ipynb")
     with pytest.raises(ValueError, match="letters, digits"):
-        runs.new_output_path("x.ipynb", tmp_path, "../up")
+        naming.new_output_path("x.ipynb", tmp_path, "../up")
 
 
 def test_summary_files_hold_every_row_and_plot_the_metrics(tmp_path):
@@ -250,7 +250,7 @@ def test_a_2x2_sweep_makes_4_runs_and_a_4_row_summary(swept):
 def test_running_the_same_sweep_again_skips_the_finished_runs(swept, monkeypatch):
     folder, rows, notebook, _ = swept
     stub = FakeExecute()
-    monkeypatch.setattr(runs, "_execute", stub)
+    monkeypatch.setattr(processes, "execute", stub)
     before = {p.name: p.stat().st_mtime_ns for p in folder.glob("a=*")}
     lines = []
     again = runs.sweep(notebook, {"a": [1, 2], "b": [0.5, 2.0]}, {"label": "fixed"},
@@ -272,7 +272,7 @@ def test_a_failing_combination_does_not_stop_the_others_with_2_jobs(tiny, in_tmp
     """Real runs, two at a time: a = 30 fails its check, the other three finish."""
     lines = []
     rows = runs.sweep(tiny, ["a=30,2", "b=0.5,3"], jobs=2, echo=lines.append)
-    folder = in_tmp / "runs" / f"99_tiny-{runs._digest({'grid': {'a': [30, 2], 'b': [0.5, 3]}, 'fixed': {}})}"
+    folder = in_tmp / "runs" / f"99_tiny-{naming.digest({'grid': {'a': [30, 2], 'b': [0.5, 3]}, 'fixed': {}})}"
     assert folder.is_dir()
     assert [(row["run"], row["status"]) for row in rows] == [
         ("a=30__b=0.5", "failed"), ("a=30__b=3", "failed"), ("a=2__b=0.5", "ok"), ("a=2__b=3", "ok")]
@@ -287,11 +287,11 @@ def test_a_failing_combination_does_not_stop_the_others_with_2_jobs(tiny, in_tmp
 
 def test_a_rerun_retries_only_the_failed_runs(tiny, in_tmp, monkeypatch):
     first = FakeExecute()
-    monkeypatch.setattr(runs, "_execute", first)
+    monkeypatch.setattr(processes, "execute", first)
     rows = runs.sweep(tiny, {"a": [1, 30]}, name="retry", echo=lambda line: None)
     assert [row["status"] for row in rows] == ["ok", "failed"]
     second = FakeExecute()
-    monkeypatch.setattr(runs, "_execute", second)
+    monkeypatch.setattr(processes, "execute", second)
     rows = runs.sweep(tiny, {"a": [1, 30]}, name="retry", echo=lambda line: None)
     assert second.calls == [{"a": 30}]
     folder = in_tmp / "runs" / "retry"
@@ -300,8 +300,8 @@ def test_a_rerun_retries_only_the_failed_runs(tiny, in_tmp, monkeypatch):
 
 def test_an_interrupted_sweep_keeps_finished_runs_and_a_rerun_completes_it(tiny, tmp_path, monkeypatch):
     """KeyboardInterrupt after the first (real) run; the rerun does only the other two."""
-    stub = FakeExecute(interrupt_at=2, real=runs._execute)
-    monkeypatch.setattr(runs, "_execute", stub)
+    stub = FakeExecute(interrupt_at=2, real=processes.execute)
+    monkeypatch.setattr(processes, "execute", stub)
     folder = tmp_path / "interrupted"
     lines = []
     with pytest.raises(KeyboardInterrupt):
@@ -313,7 +313,7 @@ def test_an_interrupted_sweep_keeps_finished_runs_and_a_rerun_completes_it(tiny,
     kept = (folder / "a=1.ipynb").read_bytes()
 
     rerun = FakeExecute()
-    monkeypatch.setattr(runs, "_execute", rerun)
+    monkeypatch.setattr(processes, "execute", rerun)
     rows = runs.sweep(tiny, {"a": [1, 2, 3]}, out=folder, echo=lambda line: None)
     assert rerun.calls == [{"a": 2}, {"a": 3}]
     assert [row["status"] for row in rows] == ["ok"] * 3
@@ -322,7 +322,7 @@ def test_an_interrupted_sweep_keeps_finished_runs_and_a_rerun_completes_it(tiny,
 
 def test_an_interrupt_with_parallel_jobs_stops_and_keeps_only_finished_runs(tiny, tmp_path, monkeypatch):
     stub = FakeExecute(interrupt_at=3)
-    monkeypatch.setattr(runs, "_execute", stub)
+    monkeypatch.setattr(processes, "execute", stub)
     folder = tmp_path / "par"
     with pytest.raises(KeyboardInterrupt):
         runs.sweep(tiny, {"a": [1, 2, 3, 4, 5, 6]}, out=folder, jobs=2, echo=lambda line: None)
@@ -489,7 +489,7 @@ def test_a_fractional_timeout_runs_with_the_limit_rounded_up_to_whole_seconds(ti
 def test_every_entry_point_passes_a_fractional_timeout_on_as_whole_seconds(tiny, tmp_path, monkeypatch):
     seen = []
     stub = FakeExecute()
-    monkeypatch.setattr(runs, "_execute", lambda nb, p, out, m, timeout=None: (
+    monkeypatch.setattr(processes, "execute", lambda nb, p, out, m, timeout=None: (
         seen.append(timeout), stub(nb, p, out, m))[1])
     runs.run_notebook(tiny, {}, tmp_path / "one.ipynb", timeout=2.5)
     runs.sweep(tiny, {"a": [1]}, out=tmp_path / "s", timeout=0.2, echo=lambda line: None)
@@ -521,7 +521,7 @@ def test_the_python_api_refuses_a_bad_timeout_naming_the_argument(tiny, tmp_path
 
 HOLDER = """import json, sys
 import nbformat
-from medlab.course import runs
+from medlab.course import processes, runs
 
 def run_when_told(notebook, parameters, output, metrics, timeout=None):
     print("running", json.dumps(parameters), flush=True)
@@ -532,7 +532,7 @@ def run_when_told(notebook, parameters, output, metrics, timeout=None):
     nbformat.write(nb, output)
     return {"status": "ok"}
 
-runs._execute = run_when_told
+processes.execute = run_when_told
 command, notebook, folder = sys.argv[1:4]
 if command == "sweep":
     rows = runs.sweep(notebook, {"a": [1, 2]}, out=folder, echo=lambda line: None)

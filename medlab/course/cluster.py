@@ -14,7 +14,7 @@ starts and stops itself (``local``). Dask is the optional extra ``cluster``
 
 **Results travel back to the client; workers need no shared file system.** The client
 sends the notebook's bytes, its parameters and the per-cell timeout; the worker runs
-papermill exactly as a local run does (:func:`medlab.course.runs._execute`, in a child
+papermill exactly as a local run does (:func:`medlab.course.processes.execute`, in a child
 process) into a temporary folder, and returns the output notebook and the metrics file as
 bytes. The client then files them with the same code as a local run
 (:func:`medlab.course.runs.run_notebook`): hidden partial names renamed into place, never
@@ -52,6 +52,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+from medlab.course import naming, processes
 
 #: What to install when Dask is missing.
 EXTRA_INSTALL = 'pip install -e ".[cluster]"'
@@ -138,8 +140,6 @@ def run_on_worker(token, notebook_path, notebook_bytes, parameters, timeout):
         run; ``seconds`` (wall time here), ``notebook`` and ``metrics`` (bytes or None),
         ``worker`` (this worker's address).
     """
-    from medlab.course import runs
-
     started = time.perf_counter()
     outcome = {"status": "failed", "ename": "Interrupted", "cell": None,
                "evalue": "stopped on the worker (the sweep was interrupted)"}
@@ -153,7 +153,7 @@ def run_on_worker(token, notebook_path, notebook_bytes, parameters, timeout):
                 _running.setdefault(token, set()).add(proc)
                 mine.append(proc)
         if stop_now:
-            _stop_process(proc)
+            processes.stop_later(proc)
 
     with tempfile.TemporaryDirectory(prefix="medlab-run-") as tmp:
         tmp = Path(tmp)
@@ -167,8 +167,8 @@ def run_on_worker(token, notebook_path, notebook_bytes, parameters, timeout):
         output, metrics = tmp / "output.ipynb", tmp / "output.metrics.json"
         if token not in _stopped:
             try:
-                outcome = runs._execute(here, parameters, output, metrics, timeout, cwd=cwd,
-                                        on_start=register, environ=_without_dask_limits())
+                outcome = processes.execute(here, parameters, output, metrics, timeout, cwd=cwd,
+                                            on_start=register, environ=_without_dask_limits())
             except KeyboardInterrupt:  # stopped by stop_runs
                 pass
             finally:
@@ -215,15 +215,6 @@ def _worker_address():
         return None
 
 
-def _stop_process(proc):
-    from medlab.course import runs
-
-    with runs._active_lock:
-        if proc in runs._active:
-            runs._active[proc] = True  # its _execute raises KeyboardInterrupt
-    threading.Thread(target=runs._stop, args=(proc,), daemon=True).start()
-
-
 def stop_runs(token):
     """On a worker (``client.run``): stop this token's papermill processes (their kernels
     shut down) and refuse its tasks that start later. Returns how many were stopped."""
@@ -231,7 +222,7 @@ def stop_runs(token):
         _stopped.add(token)
         procs = list(_running.pop(token, ()))
     for proc in procs:
-        _stop_process(proc)
+        processes.stop_later(proc)
     return len(procs)
 
 
@@ -302,13 +293,11 @@ class Session:
     def _send(self):
         """Send queued runs while a worker thread is free: a worker holds only the run it
         executes, so a worker that dies takes no queued run down with it."""
-        from medlab.course.runs import slug
-
         while self.queue and len(self.pending) < self.threads:
             notebook, parameters, timeout, tag, name = self.queue.popleft()
             future = self.client.submit(
                 run_on_worker, self.token, str(notebook), notebook.read_bytes(), parameters,
-                timeout, key=f"medlab-{slug(name)}-{uuid.uuid4().hex[:8]}", pure=False,
+                timeout, key=f"medlab-{naming.slug(name)}-{uuid.uuid4().hex[:8]}", pure=False,
                 retries=0)
             self.pending[future] = tag
 

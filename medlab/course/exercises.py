@@ -29,7 +29,8 @@ from pathlib import Path
 
 from medlab import files
 from medlab.course.notebooks import code_cells, read_notebook
-from medlab.course.runs import NOTEBOOK_GLOB, default_notebooks_folder, relative_path
+from medlab.course.naming import relative_path
+from medlab.course.runs import NOTEBOOK_GLOB, default_notebooks_folder
 from medlab.course.student_notebook import (  # noqa: F401  (part of this module's API)
     BEGIN,
     END,

@@ -36,45 +36,34 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
-import itertools
-import json
-import math
 import os
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from medlab import files, report
+from medlab.course import naming, processes, sweep_folders
 from medlab.course.locks import folder_lock, holds_files
 from medlab.course.notebooks import NotebookError, notebook_parameters, read_notebook
 from medlab.course.summaries import format_metrics, format_value, write_summary
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "RunFailed", "RunResult", "check_timeout", "combination_name", "course",
+    "DEFAULT_TIMEOUT", "RunFailed", "RunResult", "course",
     "course_notebooks", "has_parameter",
-    "format_metrics", "format_value", "metrics_path_for", "new_course_folder", "new_output_path",
-    "notebook_parameters", "parse_grid", "parse_value", "relative_path", "run_notebook", "slug",
+    "format_metrics", "format_value", "notebook_parameters", "run_notebook",
     "sweep", "write_summary",
 ]
 
-#: Folder that runs go into when no ``out`` is given (relative to the working directory).
-RUNS_ROOT = Path("runs")
 #: The numbered lessons that ``course`` runs, in name order.
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 #: Seconds one cell may run unless ``timeout`` is given (``medlab run/sweep/course --timeout``).
 #: The slowest lesson cell takes under a minute on 2 cores with its defaults; ten minutes
 #: leave room for larger parameters and end a hang. 0 or None: no limit.
 DEFAULT_TIMEOUT = 600
-_MAX_NAME = 120
 
 
 class RunFailed(RuntimeError):
@@ -95,7 +84,7 @@ class RunFailed(RuntimeError):
     def __init__(self, ename, evalue, cell=None, notebook=None, seconds=0.0):
         self.ename, self.evalue, self.cell = ename, evalue, cell
         self.notebook, self.seconds = notebook, seconds
-        super().__init__(_one_line(f"{ename}: {evalue}" if evalue else ename))
+        super().__init__(naming.one_line(f"{ename}: {evalue}" if evalue else ename))
 
 
 @dataclass
@@ -113,126 +102,6 @@ class RunResult:
 # --------------------------------------------------------------------------
 # values, grids, names
 # --------------------------------------------------------------------------
-def parse_value(text):
-    """A command-line value converted as ``papermill -p`` converts it.
-
-    ``True``, ``False``, ``None``, then an int, then a float, else the string.
-    """
-    if text in ("True", "False", "None"):
-        return {"True": True, "False": False, "None": None}[text]
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_grid(specs):
-    """``["learning_rate=1e-4,1e-3", "kernel_size=3,5"]`` -> ``{"learning_rate": [0.0001, 0.001], ...}``.
-
-    Raises
-    ------
-    ValueError
-        A spec without ``=``, an empty value, a repeated name or a repeated value.
-    """
-    grid = {}
-    for spec in specs:
-        name, sep, values = spec.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise ValueError(f"grid {spec!r}: expected NAME=VALUE1,VALUE2,... with a parameter name")
-        if name in grid:
-            raise ValueError(f"grid: parameter {name!r} given twice")
-        texts = [v.strip() for v in values.split(",")]
-        if any(t == "" for t in texts):
-            raise ValueError(f"grid {spec!r}: empty value; separate values by single commas")
-        parsed = [parse_value(t) for t in texts]
-        if len({json.dumps(v) for v in parsed}) != len(parsed):
-            raise ValueError(f"grid {spec!r}: a value is repeated")
-        grid[name] = parsed
-    if not grid:
-        raise ValueError("grid: expected at least one NAME=VALUE1,VALUE2,...")
-    return grid
-
-
-def _safe(text):
-    return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
-
-
-def _ascii_safe(text):
-    """``_safe`` after dropping accents: ``é`` -> ``e``, not ``_``."""
-    return _safe(unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii"))
-
-
-def slug(text):
-    """``text`` as a file-name-safe name: accents dropped, other characters ``_``.
-
-    ``"Résumé 2.ipynb"`` -> ``"Resume_2.ipynb"``; only letters, digits and ``. _ + -``
-    remain, never a leading dot, never empty.
-    """
-    return _ascii_safe(text).lstrip(".") or "notebook"
-
-
-def _digest(payload, n=8):
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:n]
-
-
-def combination_name(parameters):
-    """File-system-safe name of one combination: ``learning_rate=0.001__kernel_size=3``."""
-    name = "__".join(f"{key}={_ascii_safe(format_value(value))}" for key, value in parameters.items())
-    if len(name) > _MAX_NAME:
-        name = f"{name[:_MAX_NAME]}-{_digest(parameters)}"
-    return name
-
-
-def _combinations(grid):
-    combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-    names = [combination_name(c) for c in combos]
-    for i, name in enumerate(names):
-        if names.count(name) > 1:  # two values that differ only in unsafe characters
-            names[i] = f"{name}-{_digest(combos[i])}"
-    return list(zip(names, combos))
-
-
-def metrics_path_for(output):
-    """``runs/x/k7.ipynb`` -> ``runs/x/k7.metrics.json``: where a run's metrics go."""
-    output = Path(output)
-    return output.with_name(f"{output.stem}.metrics.json")
-
-
-def check_timeout(timeout, name="timeout"):
-    """``timeout`` (seconds one cell may run) as nbclient takes it: whole seconds, rounded
-    up (``2.5`` -> 3), or None for no limit (``0`` or None).
-
-    Raises ValueError naming ``name`` for anything but a finite number >= 0 (nan, inf,
-    negatives, text, bools).
-    """
-    if timeout is None:
-        return None
-    from medlab import validate  # imports NumPy: not at start-up
-
-    try:
-        seconds = validate.number(name, timeout, low=0)
-    except validate.ArgumentError:
-        shown = f"{timeout:g}" if isinstance(timeout, float) else repr(timeout)
-        raise validate.ArgumentError(f"{name} {shown}: expected a finite number of seconds "
-                                     ">= 0 (0: no limit)") from None
-    return math.ceil(seconds) or None
-
-
-def _one_line(text, limit=500):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def relative_path(path):
-    """``path`` as text, relative to the working directory when it lies below it."""
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 # --------------------------------------------------------------------------
@@ -279,131 +148,6 @@ def _check_names(path, names):
 # --------------------------------------------------------------------------
 # one run
 # --------------------------------------------------------------------------
-_active = {}  # Popen -> stopped by us?
-_active_lock = threading.Lock()
-
-
-def _stop_active():
-    """Interrupt every running papermill process (their kernels shut down), then kill."""
-    with _active_lock:
-        procs = list(_active)
-        for proc in procs:
-            _active[proc] = True
-    for proc in procs:
-        _stop(proc)
-
-
-def _stop(proc, grace=15):
-    if proc.poll() is not None:
-        return
-    try:
-        proc.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
-        proc.wait(grace)  # papermill's KeyboardInterrupt shuts its kernel down
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    except OSError:
-        pass
-
-
-def _execute(notebook, parameters, output, metrics, timeout=None, *, cwd=None, on_start=None,
-             environ=None):
-    """Run papermill on ``notebook`` in a child process; return its outcome as a dict.
-
-    The child (``python -m medlab.course.execute``) runs the kernel in ``cwd`` (default the
-    notebook's folder) with ``MEDLAB_METRICS_PATH=metrics``; ``on_start(proc)``, if given,
-    receives the child's ``Popen`` as soon as it runs; ``environ`` replaces ``os.environ``
-    as the child's environment. Returns ``{"status": "ok"}`` or
-    ``{"status": "failed", "ename", "evalue", "cell"}``.
-    """
-    cwd = Path(cwd) if cwd is not None else notebook.parent
-    env = {**(os.environ if environ is None else environ), report.ENV_VAR: str(metrics)}
-    command = [sys.executable, "-m", "medlab.course.execute", str(notebook), str(output),
-               "--cwd", str(cwd)]
-    timeout = check_timeout(timeout)
-    if timeout:
-        command += ["--timeout", str(timeout)]
-    for name, value in parameters.items():
-        command += ["-p", name, json.dumps(value)]
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            errors="replace")
-    with _active_lock:
-        _active[proc] = False
-    try:
-        if on_start is not None:
-            on_start(proc)
-        out, err = proc.communicate()
-    except BaseException:
-        _stop(proc)
-        raise
-    finally:
-        with _active_lock:
-            stopped = _active.pop(proc, False)
-    if stopped:
-        raise KeyboardInterrupt
-    for line in reversed(out.splitlines()):
-        try:
-            result = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(result, dict) and "status" in result:
-            return result
-    lines = [line for line in err.splitlines() if line.strip()]
-    return {"status": "failed", "ename": "RunnerError", "cell": None,
-            "evalue": f"papermill process exited with code {proc.returncode}"
-                      + (f": {lines[-1]}" if lines else "")}
-
-
-def _move_no_clobber(source, target):
-    """Rename ``source`` to ``target`` with a new file's mode (:func:`medlab.files.publish`);
-    FileExistsError if ``target`` exists."""
-    try:
-        files.publish(source, target)
-    except FileExistsError:
-        raise FileExistsError(f"{target} appeared while the run was going; kept it") from None
-
-
-def _unique(path):
-    """``path``, or ``<stem>-2<suffix>``, ``-3``... the first name that is free."""
-    if not path.exists():
-        return path
-    for n in itertools.count(2):
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-
-
-def new_output_path(notebook, out=None, name=None):
-    """Where a run of ``notebook`` goes: ``OUT/NAME.ipynb``, never an existing file.
-
-    ``out`` defaults to ``runs/<notebook stem>``; ``name`` to a timestamp
-    (``20250131-142501``, with ``-2``, ``-3``... added if taken). An explicit ``name``
-    is returned as given, and :func:`run_notebook` refuses it if it exists.
-    """
-    folder = Path(out) if out is not None else RUNS_ROOT / Path(notebook).stem
-    if name is not None:
-        name = str(name).removesuffix(".ipynb")
-        if not name or _safe(name) != name or name.startswith("."):
-            raise ValueError(f"name {name!r}: use letters, digits and . _ + - = only")
-        return folder / f"{name}.ipynb"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in itertools.count(1):
-        output = folder / (f"{stamp}.ipynb" if n == 1 else f"{stamp}-{n}.ipynb")
-        if not output.exists() and not metrics_path_for(output).exists():
-            return output
-
-
-def new_course_folder():
-    """``runs/course-<timestamp>``, a folder that does not exist yet."""
-    return _unique(RUNS_ROOT / f"course-{time.strftime('%Y%m%d-%H%M%S')}")
-
-
-def _refuse_existing(output):
-    for path in (output, metrics_path_for(output)):
-        if path.exists():
-            raise FileExistsError(f"{relative_path(path)} exists; medlab never overwrites a run: "
-                                  "choose another name or folder, or move it away")
 
 
 def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT, execute=None):
@@ -444,14 +188,14 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
         kernel died or did not start. The partial output is kept as ``<stem>.failed.ipynb``.
     """
     notebook = _check_notebook(path)
-    timeout = check_timeout(timeout)
+    timeout = processes.check_timeout(timeout)
     parameters = dict(parameters or {})
     if output is None:
-        output = new_output_path(notebook)
+        output = naming.new_output_path(notebook)
     output = Path(output).absolute()
     if output.suffix != ".ipynb":
         raise ValueError(f"{output}: the output notebook must end in .ipynb")
-    _refuse_existing(output)
+    naming.refuse_existing(output)
     _check_names(notebook, parameters)
     output.parent.mkdir(parents=True, exist_ok=True)
 
@@ -462,21 +206,21 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
     partial_metrics = partial.with_name(partial.name.replace(".partial.ipynb", ".partial.metrics.json"))
     started = time.perf_counter()
     try:
-        outcome = (execute or _execute)(notebook, parameters, partial, partial_metrics, timeout)
+        outcome = (execute or processes.execute)(notebook, parameters, partial, partial_metrics, timeout)
         seconds = outcome.get("seconds", time.perf_counter() - started)
         if outcome["status"] == "ok":
             metrics_path = None
             metrics = {}
             if partial_metrics.is_file():
                 metrics = report.read(partial_metrics)
-                metrics_path = metrics_path_for(output)
-                _move_no_clobber(partial_metrics, metrics_path)
-            _move_no_clobber(partial, output)
+                metrics_path = naming.metrics_path_for(output)
+                naming.move_no_clobber(partial_metrics, metrics_path)
+            naming.move_no_clobber(partial, output)
             return RunResult(notebook, parameters, output, metrics_path, metrics, seconds)
         failed = None
         if partial.is_file() and partial.stat().st_size:
-            failed = _unique(output.with_name(f"{output.stem}.failed.ipynb"))
-            _move_no_clobber(partial, failed)
+            failed = naming.unique_path(output.with_name(f"{output.stem}.failed.ipynb"))
+            naming.move_no_clobber(partial, failed)
         raise RunFailed(outcome.get("ename") or "Error", outcome.get("evalue") or "",
                         outcome.get("cell"), failed, seconds)
     finally:
@@ -487,63 +231,12 @@ def run_notebook(path, parameters=None, output=None, *, timeout=DEFAULT_TIMEOUT,
 # --------------------------------------------------------------------------
 # sweep
 # --------------------------------------------------------------------------
-def _read_json(path):
-    """The JSON in ``path``, or None when it is missing, unreadable, damaged or not a regular
-    file (a FIFO would be read forever)."""
-    if files.kind_of_path(path) != "":
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _metrics_of(status):
-    """The metrics dict of a run's status, {} when missing or not an object (edited by hand)."""
-    metrics = status.get("metrics")
-    return metrics if isinstance(metrics, dict) else {}
-
-
-def _status_path(folder, name):
-    return folder / f"{name}.status.json"
-
-
-def _finished(folder, name, parameters):
-    """The stored status of a finished run with these parameters, else None."""
-    status = _read_json(_status_path(folder, name))
-    if (isinstance(status, dict) and status.get("status") == "ok"
-            and status.get("parameters") == json.loads(json.dumps(parameters))
-            and (folder / f"{name}.ipynb").is_file()):
-        return status
-    return None
-
-
-def _adopt(folder, name, parameters):
-    """A run renamed into place whose status file was not written (interrupted just then).
-
-    Only papermill writes ``metadata.papermill``; with these parameters and no exception
-    the notebook ran to its end, so it is recorded as finished. Else None.
-    """
-    output = folder / f"{name}.ipynb"
-    try:
-        meta = json.loads(output.read_text(encoding="utf-8"))["metadata"]["papermill"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if (meta.get("parameters") != json.loads(json.dumps(parameters)) or meta.get("exception")
-            or not meta.get("end_time")):
-        return None
-    metrics_path = metrics_path_for(output)
-    metrics = report.read(metrics_path) if metrics_path.is_file() else {}
-    status = {"run": name, "parameters": parameters, "status": "ok", "error": "", "metrics": metrics,
-              "seconds": round(float(meta.get("duration") or 0.0), 3), "finished": meta["end_time"]}
-    files.write_json(_status_path(folder, name), status, allow_nan=True)
-    return status
 
 
 def _sweep_one(notebook, folder, name, parameters, timeout, stop, execute=None):
     """Run one combination (``execute`` as in :func:`run_notebook`); write its status file;
     return the status dict."""
-    adopted = _adopt(folder, name, parameters)
+    adopted = sweep_folders.adopt(folder, name, parameters)
     if adopted is not None:
         return adopted
     status = {"run": name, "parameters": parameters, "notebook": str(notebook)}
@@ -563,130 +256,12 @@ def _sweep_one(notebook, folder, name, parameters, timeout, stop, execute=None):
     else:
         status.update(status="ok", seconds=round(result.seconds, 3), error="",
                       metrics=result.metrics, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    files.write_json(_status_path(folder, name), status, allow_nan=True)
+    files.write_json(sweep_folders.status_path(folder, name), status, allow_nan=True)
     return status
 
 
 def _default_sweep_name(notebook, grid, fixed):
-    return f"{slug(notebook.stem)}-{_digest({'grid': grid, 'fixed': fixed})}"
-
-
-def _record_fault(record):
-    """Why the sweep record ``record`` (``sweep.json``) cannot be used, or "" when it is sound."""
-    kind = files.kind_of_path(record)
-    if kind:
-        return f"it is {kind}, not a regular file"
-    try:
-        data = record.read_bytes()
-    except OSError as exc:
-        return f"cannot read it: {exc.strerror}"
-    if not data.strip():
-        return "the file is empty"
-    try:
-        earlier = json.loads(data.decode("utf-8"))
-    except ValueError as exc:  # UnicodeDecodeError too
-        return f"invalid JSON: {exc}"
-    if not isinstance(earlier, dict):
-        return f"it holds a {type(earlier).__name__}, expected an object"
-    for key, kind, what in (("notebook", str, "the notebook's path"), ("fixed", dict, "an object"),
-                            ("grids", list, "a list")):
-        if (key in earlier or key != "grids") and not isinstance(earlier.get(key), kind):
-            return f"'{key}' is {type(earlier.get(key)).__name__}, expected {what}"
-    return ""
-
-
-def _status_files(folder):
-    """{path: status} of the readable ``*.status.json`` run records in ``folder``."""
-    found = {}
-    for path in sorted(folder.glob("*.status.json")):
-        status = _read_json(path)
-        if isinstance(status, dict) and isinstance(status.get("parameters"), dict):
-            found[path] = status
-    return found
-
-
-def _check_statuses_agree(notebook, fixed, statuses):
-    """Refuse to rebuild a sweep record from status files of another notebook or other fixed
-    parameters (another sweep's runs)."""
-    fixed = json.loads(json.dumps(fixed))
-    for path, status in statuses.items():
-        ran = status.get("notebook")
-        if ran is not None and ran != str(notebook):
-            raise ValueError(f"{relative_path(path)} is a run of {Path(str(ran)).name}, not of "
-                             f"{notebook.name}; choose another --name or --out")
-        for key, value in fixed.items():
-            if key not in status["parameters"]:
-                raise ValueError(f"{relative_path(path)} is a run without {key}; choose another "
-                                 "--name or --out")
-            if status["parameters"][key] != value:
-                raise ValueError(f"{relative_path(path)} is a run with {key} = "
-                                 f"{status['parameters'][key]!r}, not {value!r}; choose another "
-                                 "--name or --out")
-
-
-def _check_sweep_folder(folder, notebook, fixed, repair=False):
-    """What ``folder`` holds for this sweep: its sound record (dict), None for a new or empty
-    folder, or ``"repair"`` when ``repair`` and the record is damaged or lost but the runs'
-    status files agree with this sweep. Anything else is refused with one line."""
-    record = folder / "sweep.json"
-    here = json.loads(json.dumps({"notebook": str(notebook), "fixed": fixed}))
-    if record.exists() or record.is_symlink():
-        fault = _record_fault(record)
-        if not fault:
-            earlier = json.loads(record.read_text(encoding="utf-8"))
-            if {k: earlier.get(k) for k in here} != here:
-                raise ValueError(
-                    f"{relative_path(folder)} holds a sweep of {Path(earlier['notebook']).name} "
-                    f"with fixed parameters {earlier['fixed']}; choose another --name or --out")
-            return earlier
-        statuses = _status_files(folder)
-        if not repair:
-            done = sum(status.get("status") == "ok" for status in statuses.values())
-            raise ValueError(f"{relative_path(record)} is damaged ({_one_line(fault, 200)}); the "
-                             f"{done} finished runs in {relative_path(folder)} are kept: run the same "
-                             "sweep again with --repair to rebuild it from their status files and "
-                             "go on")
-    elif not folder.exists() or not holds_files(folder):
-        return None
-    else:
-        statuses = _status_files(folder)
-        if not statuses:
-            raise FileExistsError(f"{relative_path(folder)} exists and is not a sweep folder; "
-                                  "choose another --name or --out")
-        if not repair:
-            raise FileExistsError(f"{relative_path(folder)} has no sweep.json but holds the status "
-                                  f"files of {len(statuses)} runs; run the same sweep again with "
-                                  "--repair to rebuild it from them and go on")
-    _check_statuses_agree(notebook, fixed, statuses)
-    return "repair"
-
-
-def _prepare_sweep_folder(folder, notebook, grid, fixed, repair=False):
-    """Check ``folder`` (:func:`_check_sweep_folder`), then write its ``sweep.json``; a
-    damaged one is first moved aside, never deleted. Returns a line to show, or None."""
-    earlier = _check_sweep_folder(folder, notebook, fixed, repair)
-    record = folder / "sweep.json"
-    note = None
-    if earlier == "repair":
-        statuses = _status_files(folder)
-        note = f"repaired {relative_path(record)} from the status files of {len(statuses)} runs"
-        if record.exists() or record.is_symlink():
-            kept = _unique(folder / "sweep.damaged.json")
-            os.rename(record, kept)
-            note += f"; the damaged one is kept as {relative_path(kept)}"
-        finished = sorted(s["finished"] for s in statuses.values() if isinstance(s.get("finished"), str))
-        earlier = {"started": finished[0] if finished else None,
-                   "repaired": time.strftime("%Y-%m-%d %H:%M:%S")}
-    here = {"notebook": str(notebook), "fixed": fixed}
-    folder.mkdir(parents=True, exist_ok=True)
-    grids = (earlier or {}).get("grids", [])
-    if grid not in grids:
-        grids.append(grid)
-    started = (earlier or {}).get("started") or time.strftime("%Y-%m-%d %H:%M:%S")
-    extra = {"repaired": earlier["repaired"]} if earlier and earlier.get("repaired") else {}
-    files.write_json(record, {**here, "grid": grid, "grids": grids, "started": started, **extra},
-                     allow_nan=True)
-    return note
+    return f"{naming.slug(notebook.stem)}-{naming.digest({'grid': grid, 'fixed': fixed})}"
 
 
 def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEFAULT_TIMEOUT,
@@ -741,9 +316,9 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
     stopped, the summary is written for what finished, and the interrupt is re-raised.
     """
     notebook = _check_notebook(path)
-    timeout = check_timeout(timeout)
+    timeout = processes.check_timeout(timeout)
     if not isinstance(grid, dict):
-        grid = parse_grid(grid)
+        grid = naming.parse_grid(grid)
     grid = {key: list(values) for key, values in grid.items()}
     if not grid or any(not values for values in grid.values()):
         raise ValueError("grid: expected at least one parameter with at least one value")
@@ -759,16 +334,16 @@ def sweep(path, grid, fixed=None, jobs=None, out=None, name=None, *, timeout=DEF
         name = name or folder.name
     else:
         name = name or _default_sweep_name(notebook, grid, fixed)
-        if _safe(name) != name or name in (".", ".."):
+        if naming.safe(name) != name or name in (".", ".."):
             raise ValueError(f"sweep name {name!r}: use letters, digits and . _ + - = only")
-        folder = RUNS_ROOT / name
+        folder = naming.RUNS_ROOT / name
     folder = folder.absolute()
     with contextlib.ExitStack() as stack:
         stack.enter_context(folder_lock(folder, "sweep"))  # a second sweep here is refused
-        _check_sweep_folder(folder, notebook, fixed, repair)  # refused before connecting
+        sweep_folders.check_sweep_folder(folder, notebook, fixed, repair)  # refused before connecting
         tasks = None
-        everything_done = all(_finished(folder, run, {**combo, **fixed}) is not None
-                              for run, combo in _combinations(grid))
+        everything_done = all(sweep_folders.finished(folder, run, {**combo, **fixed}) is not None
+                              for run, combo in naming.combinations(grid))
         if cluster is not None and not everything_done:  # connect before anything is written
             tasks = stack.enter_context(_cluster_session(cluster, jobs, cluster_wait, echo))
             jobs = None
@@ -787,8 +362,8 @@ def _needs_run(folder, run, parameters):
     """False for a run that need not be sent to a cluster: one adopted as finished, or one
     whose output name is taken (:func:`_sweep_one` reports it without running)."""
     output = folder / f"{run}.ipynb"
-    return (_adopt(folder, run, parameters) is None and not output.exists()
-            and not metrics_path_for(output).exists())
+    return (sweep_folders.adopt(folder, run, parameters) is None and not output.exists()
+            and not naming.metrics_path_for(output).exists())
 
 
 def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, echo, tasks,
@@ -796,9 +371,9 @@ def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, ech
     """The sweep after its checks: ``jobs`` local processes, or the cluster ``tasks``."""
     from tqdm.auto import tqdm
 
-    repaired = _prepare_sweep_folder(folder, notebook, grid, fixed, repair)
+    repaired = sweep_folders.prepare_sweep_folder(folder, notebook, grid, fixed, repair)
 
-    combos = _combinations(grid)
+    combos = naming.combinations(grid)
     total = len(combos)
     statuses = {}
     bar = tqdm(total=total, desc=name, unit="run", file=sys.stderr,
@@ -811,12 +386,12 @@ def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, ech
     def report_line(index, status, note=""):
         label = f"[{index + 1:>{width}}/{total}] {status['status']:<7}"
         seconds = f"{status.get('seconds', 0):7.1f} s" if not note else " " * 9
-        tail = note or status.get("error") or format_metrics(_metrics_of(status))
+        tail = note or status.get("error") or format_metrics(sweep_folders.metrics_of(status))
         say(f"{label} {seconds}  {status['run']}" + (f"  {tail}" if tail else ""))
 
     todo = []
     for index, (run, combo) in enumerate(combos):
-        done = _finished(folder, run, {**combo, **fixed})
+        done = sweep_folders.finished(folder, run, {**combo, **fixed})
         if done is not None:
             statuses[run] = done
             report_line(index, done, "skipped: finished earlier")
@@ -840,16 +415,16 @@ def _run_sweep(notebook, grid, fixed, jobs, folder, name, timeout, progress, ech
             if run not in statuses and future.done() and not future.cancelled() and future.exception() is None:
                 if future.result().get("status") == "ok":
                     statuses[run] = future.result()
-        rows = _summary_rows(combos, grid, statuses)
-        _write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook)
+        rows = sweep_folders.summary_rows(combos, grid, statuses)
+        sweep_folders.write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook)
         say(f"interrupted: {sum(r['status'] == 'ok' for r in rows)} of {total} runs finished "
-            f"and kept in {relative_path(folder)}; run the same sweep again to do the rest")
+            f"and kept in {naming.relative_path(folder)}; run the same sweep again to do the rest")
         raise
     bar.close()
-    rows = _summary_rows(combos, grid, statuses)
-    written = _write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook)
+    rows = sweep_folders.summary_rows(combos, grid, statuses)
+    written = sweep_folders.write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook)
     n_ok = sum(row["status"] == "ok" for row in rows)
-    say(f"{n_ok} of {total} runs ok; summary: " + ", ".join(relative_path(p) for p in written))
+    say(f"{n_ok} of {total} runs ok; summary: " + ", ".join(naming.relative_path(p) for p in written))
     return rows
 
 
@@ -877,7 +452,7 @@ def _sweep_results(notebook, folder, todo, fixed, timeout, jobs, tasks, stop, fu
                 stop.set()
                 for future in futures:
                     future.cancel()
-                _stop_active()
+                processes.stop_all()
                 raise
 
 
@@ -902,42 +477,6 @@ def _cluster_results(notebook, folder, todo, fixed, timeout, tasks, stop):
         raise
 
 
-def _earlier_rows(folder, combos, fixed):
-    """Rows of the runs in ``folder`` that are not combinations of this grid (an earlier
-    grid of the same sweep), from their status files, in name order."""
-    mine = {run for run, _ in combos}
-    rows = []
-    for path in sorted(folder.glob("*.status.json")):
-        run = path.name[: -len(".status.json")]
-        if run in mine:
-            continue
-        status = _read_json(path)
-        if not isinstance(status, dict) or not isinstance(status.get("parameters"), dict):
-            continue
-        swept = {k: v for k, v in status["parameters"].items() if k not in fixed}
-        row = {"run": run, **swept, "status": status.get("status", "?"),
-               "seconds": status.get("seconds")}
-        reserved = {"run", "status", "seconds", "error", *swept}
-        for key, value in _metrics_of(status).items():
-            row[f"metric_{key}" if key in reserved else key] = value
-        row["error"] = status.get("error") or ""
-        rows.append(row)
-    return rows
-
-
-def _write_sweep_summary(folder, rows, combos, grid, fixed, name, notebook):
-    """Write the summary of this grid's rows and of every earlier run kept in ``folder``."""
-    earlier = _earlier_rows(folder, combos, fixed)
-    title = _sweep_title(name, notebook, grid, fixed)
-    if earlier:
-        title += (f"\n\nAlso {len(earlier)} run(s) of an earlier grid of this sweep, kept in the "
-                  "folder and listed after this grid's runs.")
-    all_rows = rows + earlier
-    columns = list(dict.fromkeys(key for row in all_rows for key in row if key != "error"))
-    ordered = [{key: row.get(key) for key in [*columns, "error"]} for row in all_rows]
-    return write_summary(folder, ordered, list(grid), title)
-
-
 def _as_completed(futures):
     """concurrent.futures.as_completed, polling so that Ctrl-C reaches the main thread."""
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -946,33 +485,6 @@ def _as_completed(futures):
     while pending:
         done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
         yield from done
-
-
-def _sweep_title(name, notebook, grid, fixed):
-    lines = [f"# Sweep {name}", "", f"Notebook `{notebook.name}`; grid: "
-             + "; ".join(f"`{k}` = {', '.join(format_value(v) for v in vs)}" for k, vs in grid.items())]
-    if fixed:
-        lines[-1] += "; fixed: " + ", ".join(f"`{k}` = {format_value(v)}" for k, v in fixed.items())
-    return "\n".join(lines)
-
-
-def _summary_rows(combos, grid, statuses):
-    metric_names = []
-    for run, _ in combos:
-        for key in _metrics_of(statuses.get(run) or {}):
-            if key not in metric_names:
-                metric_names.append(key)
-    reserved = {"run", "status", "seconds", "error", *grid}
-    rows = []
-    for run, combo in combos:
-        status = statuses.get(run) or {"status": "not run", "seconds": None, "error": "", "metrics": {}}
-        row = {"run": run, **combo, "status": status["status"], "seconds": status.get("seconds")}
-        metrics = _metrics_of(status)
-        for key in metric_names:
-            row[f"metric_{key}" if key in reserved else key] = metrics.get(key)
-        row["error"] = status.get("error") or ""
-        rows.append(row)
-    return rows
 
 
 # --------------------------------------------------------------------------
@@ -1025,9 +537,9 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
         output notebook, or the partial one of a failed run) and ``error`` per
         notebook; also written to ``summary.csv`` and ``summary.md`` in the folder.
     """
-    timeout = check_timeout(timeout)
+    timeout = processes.check_timeout(timeout)
     paths = course_notebooks(notebooks)
-    folder = new_course_folder() if out is None else Path(out)
+    folder = naming.new_course_folder() if out is None else Path(out)
     parameters = {}
     for path in paths:
         parameters[path] = {}
@@ -1036,7 +548,7 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
     with contextlib.ExitStack() as stack:
         stack.enter_context(folder_lock(folder, "course"))  # a second course here is refused
         if holds_files(folder):
-            raise FileExistsError(f"{relative_path(folder)} exists and is not empty; "
+            raise FileExistsError(f"{naming.relative_path(folder)} exists and is not empty; "
                                   "a course run goes into a new folder")
         tasks = None
         if cluster is not None:  # connect before anything is written
@@ -1047,7 +559,7 @@ def course(dataset=None, out=None, *, notebooks=None, timeout=DEFAULT_TIMEOUT, e
             if echo:
                 echo(row)
         rows = [by_path[path] for path in paths]
-        write_summary(folder, rows, [], f"# Course run\n\nFolder `{relative_path(folder)}`"
+        write_summary(folder, rows, [], f"# Course run\n\nFolder `{naming.relative_path(folder)}`"
                       + (f"; dataset `{dataset}`" if dataset is not None else ""))
     return rows
 
@@ -1073,9 +585,9 @@ def _course_row(path, parameters, folder, timeout, execute=None):
         result = run_notebook(path, parameters, folder / path.name, timeout=timeout,
                               execute=execute)
         return {"notebook": path.stem, "status": "ok", "seconds": round(result.seconds, 1),
-                "output": relative_path(result.output), "error": ""}
+                "output": naming.relative_path(result.output), "error": ""}
     except (RunFailed, ValueError, OSError) as exc:
         kept = getattr(exc, "notebook", None)
         return {"notebook": path.stem, "status": "failed",
                 "seconds": round(getattr(exc, "seconds", 0.0), 1),
-                "output": relative_path(kept) if kept else "", "error": _one_line(exc)}
+                "output": naming.relative_path(kept) if kept else "", "error": naming.one_line(exc)}
