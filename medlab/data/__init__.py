@@ -18,6 +18,11 @@
 ``export_image_folder(...)``           arrays -> ``root/<class>/*.png``
 ``image_folder_dataset(root, ...)``    ``root/<class>/*.png`` -> cached ``tf.data`` pipeline
 ``synthetic_chest(n, size, ...)``      synthetic chest X-rays, generated on the fly
+``load_classification_data(...)``      any two-class source -> train/val/test arrays
+                                       (:class:`ClassificationData`)
+``split_by_image(n, ...)``,            train/val/test indices (:class:`SplitIndices`): by
+``split_by_group(groups, ...)``,       image, whole groups per side, each class alike
+``split_stratified(labels, ...)``
 =====================================  ================================================
 
 Where downloaded and generated files go: see ``data/README.md`` and
@@ -44,6 +49,9 @@ _EXPORTS = {
     "pneumoniamnist_path": "bundled",
     "HC18_ATTRIBUTION": "bundled", "hc18_path": "bundled", "load_hc18": "bundled",
     "MaskSet": "masks", "load_masks": "masks",
+    "ClassificationData": "classification", "load_classification_data": "classification",
+    "SplitIndices": "splits", "groups_on_both_sides": "splits", "split_by_group": "splits",
+    "split_by_image": "splits", "split_stratified": "splits",
 }
 
 
@@ -60,6 +68,13 @@ def __dir__():
 
 
 __all__ = [
+    "ClassificationData",
+    "SplitIndices",
+    "groups_on_both_sides",
+    "load_classification_data",
+    "split_by_group",
+    "split_by_image",
+    "split_stratified",
     "HC18_ATTRIBUTION",
     "MaskSet",
     "hc18_path",
