@@ -417,7 +417,7 @@ def test_a_download_gets_the_mode_of_any_new_file(tmp_path, umask_022):
     import hashlib
     import io
 
-    from medlab.data.medmnist import download
+    from medlab.data.downloads import download
 
     payload = b"medmnist bytes" * 100
     dest = download("https://example.invalid/x.npz", tmp_path / "x.npz", hashlib.md5(payload).hexdigest(),

@@ -38,9 +38,9 @@ import importlib
 _EXPORTS = {
     "check_image_folder": "folders", "export_image_folder": "folders",
     "image_folder_dataset": "folders",
-    "MEDMNIST_CLASSES": "medmnist", "DownloadError": "medmnist", "Split": "medmnist",
-    "default_data_root": "medmnist", "fetch_medmnist": "medmnist",
-    "find_pneumoniamnist": "medmnist", "load_medmnist": "medmnist", "medmnist_flags": "medmnist",
+    "MEDMNIST_CLASSES": "medmnist", "DownloadError": "downloads", "Split": "medmnist",
+    "default_data_root": "downloads", "fetch_medmnist": "medmnist",
+    "find_pneumoniamnist": "bundled", "load_medmnist": "medmnist", "medmnist_flags": "medmnist",
     "save_medmnist": "medmnist",
     "sample": "samples", "sample_names": "samples",
     "Sample": "scans", "read_dicom": "scans", "read_nifti": "scans",
