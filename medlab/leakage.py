@@ -141,7 +141,7 @@ def leakage_experiment(seeds=(0, 1, 2, 3), n_patients=DEFAULTS["n_patients"],
 
     seeds = tuple(int(s) for s in seeds)
     if len(seeds) < 2:
-        raise ValueError(f"seeds: need at least 2 to measure a spread, got {seeds}")
+        raise validate.ArgumentError(f"seeds {seeds}: expected at least 2 (to measure a spread)")
     by_image, by_patient, shared = [], [], []
     for seed in seeds:
         images, labels, patient = synthetic_chest(int(n_patients) * int(images_per_patient), size=size,

@@ -296,12 +296,10 @@ def check_image_folder(root, n_classes=None, looks=None, color_mode="grayscale")
 _BATCH_RESIZE_METHODS = ("bilinear", "nearest", "bicubic", "area")
 
 
-def _check_positive_ints(value, name, count):
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if len(values) != count or not all(isinstance(v, (int, np.integer)) and v > 0 for v in values):
-        expected = "a positive int" if count == 1 else f"{count} positive ints"
-        raise ValueError(f"{name}={value!r}; expected {expected}")
-    return values if count > 1 else values[0]
+def _image_size(value):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise validate.ArgumentError(f"image_size {value!r}: expected (height, width), two integers >= 1")
+    return tuple(validate.integer("image_size", side, low=1) for side in value)
 
 
 def _load_directory(keras, root, class_names, color_mode, image_size, batch_size, seed,
@@ -386,12 +384,11 @@ def image_folder_dataset(root, image_size=(150, 150), batch_size=32, validation_
     """
     from medlab._tensorflow import keras, tf
 
-    height, width = _check_positive_ints(image_size, "image_size", 2)
-    batch_size = _check_positive_ints(batch_size, "batch_size", 1)
+    height, width = _image_size(image_size)
+    batch_size = validate.integer("batch_size", batch_size, low=1)
     validate.choice("color_mode", color_mode, tuple(COLOR_MODE_CHANNELS))
-    if validation_split is not None and not 0.0 < float(validation_split) < 1.0:
-        raise ValueError(
-            f"validation_split={validation_split!r}; expected a fraction in (0, 1) or None")
+    if validation_split is not None and not 0.0 < validate.number("validation_split", validation_split) < 1.0:
+        raise validate.ArgumentError(f"validation_split {validation_split!r}: expected a fraction in (0, 1) or None")
     looks = {}
     class_names = list(check_image_folder(root, n_classes=2, looks=looks,
                                           color_mode=color_mode))

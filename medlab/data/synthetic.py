@@ -415,7 +415,7 @@ def synthetic_chest(n, size=64, seed=0, prevalence=0.5, images_per_patient=None)
 def _patients_chest(n, size, seed, prevalence, per_patient):
     """``synthetic_chest`` with ``images_per_patient``: see its docstring."""
     if n % per_patient:
-        raise ValueError(f"n ({n}) must be a multiple of images_per_patient ({per_patient})")
+        raise validate.ArgumentError(f"images_per_patient {per_patient}: expected a divisor of n ({n})")
     n_patients = n // per_patient
     rng = np.random.default_rng(seed)
     patient_labels = np.zeros(n_patients, dtype=np.int64)
