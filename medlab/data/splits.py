@@ -41,10 +41,6 @@ class SplitIndices:
     def __getitem__(self, name):
         return getattr(self, validate.choice("part", name, PARTS))
 
-    def sizes(self):
-        """``{"train": n, "val": n, "test": n}``."""
-        return {name: len(self[name]) for name in PARTS}
-
 
 def _fractions(val_fraction, test_fraction):
     val = validate.number("val_fraction", val_fraction, 0.0, 1.0)
