@@ -4,7 +4,7 @@
 the source checkout, else ``./data``); ``download(url, dest, md5)`` fetches one file
 atomically; ``file_md5(path)`` checks a file. :mod:`medlab.data.medmnist` fetches MedMNIST
 files with them and :mod:`medlab.data.bundled` checks the files shipped with medlab.
-Standard library and tqdm only.
+Standard library only (tqdm for the progress bar, imported when downloading).
 """
 
 from __future__ import annotations

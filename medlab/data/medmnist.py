@@ -216,10 +216,10 @@ def fetch_medmnist(flag, size=28, root=None, *, opener=None, timeout=10.0, progr
         Image side in pixels: 28, 64, 128 or 224.
     root : str or os.PathLike, optional
         Folder to save into (created if missing); default
-        :func:`default_data_root` (``$MEDLAB_DATA``, else the checkout's
+        :func:`medlab.data.downloads.default_data_root` (``$MEDLAB_DATA``, else the checkout's
         ``data/``, else ``./data``).
     opener : callable, optional
-        ``opener(url, timeout)`` -> readable binary stream; see :func:`download`.
+        ``opener(url, timeout)`` -> readable binary stream; see :func:`medlab.data.downloads.download`.
     timeout : float
         Seconds before giving up on a connection (offline machines fail fast).
     progress : bool
