@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from medlab import validate
-from medlab.data.splits import PARTS, split_stratified
+from medlab.data.splits import split_stratified
 
 #: Named data sets; anything else must be a path.
 DATASET_NAMES = ("synthetic", "pneumoniamnist")
@@ -113,8 +113,8 @@ def _binary_labels(labels, source):
 
 
 def _from_arrays(images, labels, name, seed, class_names=("normal", "pneumonia")):
-    train, val, test = (split_stratified(labels, SPLIT_FRACTIONS[1], SPLIT_FRACTIONS[2], seed)[part]
-                        for part in PARTS)
+    split = split_stratified(labels, SPLIT_FRACTIONS[1], SPLIT_FRACTIONS[2], seed)
+    train, val, test = split.train, split.val, split.test
     if min(len(train), len(val), len(test)) == 0:
         raise ValueError(f"{name}: {len(labels)} images are too few to split 70/15/15")
     return ClassificationData(images[train], labels[train], images[val], labels[val],
