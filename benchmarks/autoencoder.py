@@ -39,7 +39,7 @@ import numpy as np
 
 from medlab import anomaly, metrics, noise, pretraining
 from medlab._tensorflow import keras, seed_everything  # TensorFlow, imported quietly (no stderr)
-from medlab.datasets import load_classification_data
+from medlab.data import load_classification_data
 from medlab.denoise import best_classical_filter, denoise, train_denoiser
 from medlab.models import conv_autoencoder, residual_denoiser
 from medlab.training import TimeBudget

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, below
 from medlab import keras, metrics
-from medlab.datasets import load_classification_data
+from medlab.data import load_classification_data
 from medlab.models import improved_cnn, seed_cnn
 from medlab.training import BestWeights, TimeBudget, class_weights, predict_scores
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from medlab import metrics, segmentation  # segmentation imports TensorFlow, quietly (no stderr)
 from medlab.data import load_masks
+from medlab.data.splits import split_by_group, split_by_image
 
 SUMMARISED = ("val_dice", "test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", "baseline_dice",
               "floor_hc_mae_mm", "train_seconds")
@@ -48,9 +49,9 @@ SUMMARISED = ("val_dice", "test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", 
 def baselines(data, seed, recipe, split="grouped"):
     """Figures without learning, on the test split of ``seed``: mean-mask Dice, ellipse floor."""
     fractions = dict(val_fraction=recipe["val_fraction"], test_fraction=recipe["test_fraction"])
-    parts = (segmentation.grouped_split(data.subject, seed=seed, **fractions)
+    parts = (split_by_group(data.subject, seed=seed, **fractions)
              if data.subject is not None and split == "grouped"
-             else segmentation.image_split(len(data), seed=seed, **fractions))
+             else split_by_image(len(data), seed=seed, **fractions))
     train, test = data.subset(parts["train"]), data.subset(parts["test"])
     mean_mask = (train.masks.mean(axis=0) >= 0.5).astype(np.uint8)
     out = {"baseline_dice": metrics.dice(test.masks, np.broadcast_to(mean_mask, test.masks.shape))}

@@ -308,7 +308,7 @@ def trial(data, epochs=3, seed=0, track=False, **settings):
     Parameters
     ----------
     data : ClassificationData
-        From :func:`medlab.datasets.load_classification_data`; only train and val are used.
+        From :func:`medlab.data.load_classification_data`; only train and val are used.
     epochs : int >= 1
     seed : int
         Seeds the initial weights, the batches and dropout/augmentation: two trials with the
@@ -435,7 +435,7 @@ def cross_validate(data, k=5, epochs=3, split_seed=0, trial_fn=None, **settings)
     """
     from sklearn.model_selection import StratifiedKFold
 
-    from medlab.datasets import ClassificationData
+    from medlab.data import ClassificationData
 
     k = validate.integer("k", k, low=2)
     split_seed = validate.integer("split_seed", split_seed)

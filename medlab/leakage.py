@@ -43,64 +43,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medlab import validate
+from medlab.data.splits import groups_on_both_sides, split_by_group, split_by_image
+
 #: The settings :func:`leakage_experiment` was tuned with (see the module docstring).
 DEFAULTS = {"n_patients": 120, "images_per_patient": 5, "size": 24, "test_fraction": 0.3, "C": 1.0}
 
 
-def _fraction(test_fraction):
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-    return float(test_fraction)
-
-
-def split_by_image(n_images, test_fraction=0.3, seed=0):
-    """Random train/test split of the images, ignoring who they belong to.
-
-    Returns
-    -------
-    train, test : sorted int arrays of image indices; ``round(n_images * test_fraction)`` in test
-    """
-    test_fraction = _fraction(test_fraction)
-    order = np.random.default_rng(seed).permutation(int(n_images))
-    n_test = int(round(n_images * test_fraction))
-    if not 0 < n_test < n_images:
-        raise ValueError(f"{n_images} images are too few for a test fraction of {test_fraction}")
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
-
-
-def split_by_patient(patient, test_fraction=0.3, seed=0):
-    """Random train/test split of the patients: all images of a patient land on one side.
-
-    Parameters
-    ----------
-    patient : array_like (N,)
-        The patient of each image.
-    test_fraction : float
-        Fraction of the *patients* in test.
-
-    Returns
-    -------
-    train, test : sorted int arrays of image indices
-    """
-    test_fraction = _fraction(test_fraction)
-    patient = np.asarray(patient).reshape(-1)
-    ids = np.random.default_rng(seed).permutation(np.unique(patient))
-    n_test = int(round(len(ids) * test_fraction))
-    if not 0 < n_test < len(ids):
-        raise ValueError(f"{len(ids)} patients are too few for a test fraction of {test_fraction}")
-    in_test = np.isin(patient, ids[:n_test])
-    return np.flatnonzero(~in_test), np.flatnonzero(in_test)
-
-
-def shared_patients(patient, train, test):
-    """Number of patients with images on both sides of a split (0 for a split by patient)."""
-    patient = np.asarray(patient).reshape(-1)
-    return int(np.intersect1d(patient[train], patient[test]).size)
-
-
 def _pixels(images):
     """(N, H, W) -> (N, H*W), each image standardised (zero mean, unit sd: exposure removed)."""
-    x = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    x = validate.image_array("images", images, ndims=(3, 4)).astype(np.float64).reshape(len(images), -1)
     return (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-8)
 
 
@@ -189,20 +141,20 @@ def leakage_experiment(seeds=(0, 1, 2, 3), n_patients=DEFAULTS["n_patients"],
 
     seeds = tuple(int(s) for s in seeds)
     if len(seeds) < 2:
-        raise ValueError(f"seeds: need at least 2 to measure a spread, got {seeds}")
+        raise validate.ArgumentError(f"seeds {seeds}: expected at least 2 (to measure a spread)")
     by_image, by_patient, shared = [], [], []
     for seed in seeds:
         images, labels, patient = synthetic_chest(int(n_patients) * int(images_per_patient), size=size,
                                                   seed=seed, images_per_patient=images_per_patient)
-        train, test = split_by_image(len(labels), test_fraction, seed)
-        by_image.append(fit_and_score(images, labels, train, test, C))
-        shared.append(shared_patients(patient, train, test))
-        train, test = split_by_patient(patient, test_fraction, seed)
-        by_patient.append(fit_and_score(images, labels, train, test, C))
+        split = split_by_image(len(labels), val_fraction=0, test_fraction=test_fraction, seed=seed)
+        by_image.append(fit_and_score(images, labels, split.train, split.test, C))
+        shared.append(groups_on_both_sides(patient, split.train, split.test))
+        split = split_by_group(patient, val_fraction=0, test_fraction=test_fraction, seed=seed,
+                               draw="permutation")
+        by_patient.append(fit_and_score(images, labels, split.train, split.test, C))
     settings = {"n_patients": int(n_patients), "images_per_patient": int(images_per_patient),
                 "size": int(size), "test_fraction": float(test_fraction), "C": float(C)}
     return LeakageResult(seeds, np.array(by_image), np.array(by_patient), np.array(shared), settings)
 
 
-__all__ = ["DEFAULTS", "LeakageResult", "fit_and_score", "leakage_experiment", "shared_patients",
-           "split_by_image", "split_by_patient"]
+__all__ = ["DEFAULTS", "LeakageResult", "fit_and_score", "leakage_experiment"]

@@ -152,7 +152,7 @@ def pretraining_curve(encoder, data, fractions=FRACTIONS, seeds=(0, 1, 2), steps
     ----------
     encoder : keras.Model
         The encoder of an autoencoder trained (without labels) on the training images.
-    data : medlab.datasets.ClassificationData
+    data : medlab.data.ClassificationData
         Its train split gives the labelled subsets; val and test are scored whole.
     fractions : sequence of float in (0, 1]
     seeds : sequence of int

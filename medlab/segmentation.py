@@ -1,8 +1,6 @@
 """Segmentation with a U-Net: splits by subject, the training recipe, thresholds, measurement.
 
 =====================================  ===================================================
-``grouped_split(subject, ...)``        train / val / test indices, whole subjects per side
-``image_split(n, ...)``                the same fractions, image by image (for comparison)
 ``as_inputs(images)``                  uint8 (N, H, W) -> float32 (N, H, W, 1) in [0, 1]
 ``segmentation_loss(name)``            "bce", "dice" or "bce+dice" as a Keras loss
 ``train_segmenter(model, ...)``        seeded, compiled ``fit`` -> history dict
@@ -19,7 +17,8 @@
 
 The recipe (:data:`RECIPE`) is the one ``benchmarks/segmentation.py`` runs on every file and
 lesson 09 runs shorter: a 4-level U-Net (filters 8-16-32-64, 122 k parameters), binary
-cross-entropy plus soft Dice, Adam, a grouped split by ``subject``.
+cross-entropy plus soft Dice, Adam, a split by ``subject``
+(:func:`medlab.data.splits.split_by_group`).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ import numpy as np
 
 from medlab import metrics, validate
 from medlab._tensorflow import keras
+from medlab.data.splits import split_by_group, split_by_image
 
 #: The kit's recipe: every file gets these settings (``benchmarks/segmentation.py``).
 RECIPE = {"depth": 3, "base_filters": 8, "loss": "bce+dice", "learning_rate": 3e-3,
@@ -39,78 +39,13 @@ RECIPE = {"depth": 3, "base_filters": 8, "loss": "bce+dice", "learning_rate": 3e
 LOSSES = ("bce", "dice", "bce+dice")
 
 
-# ------------------------------------------------------------------ splits
-def _fractions(val_fraction, test_fraction):
-    val = validate.number("val_fraction", val_fraction, 0.0, 0.9)
-    test = validate.number("test_fraction", test_fraction, 0.0, 0.9)
-    if not (0 < test and 0 <= val and val + test < 1):
-        raise ValueError(f"val_fraction {val_fraction} and test_fraction {test_fraction}: expected "
-                         "test_fraction > 0, val_fraction >= 0 and a sum below 1")
-    return val, test
-
-
-def grouped_split(subject, val_fraction=0.15, test_fraction=0.15, seed=0):
-    """Split images into train / validation / test so that no subject is on two sides.
-
-    Images of one examination are near copies: split by image, the test set would hold copies
-    of training images and flatter the model. ``sklearn.model_selection.GroupShuffleSplit``
-    draws whole subjects: first the test subjects, then the validation subjects from the rest.
-    The fractions are fractions of the subjects, so of the images only approximately.
-
-    Parameters
-    ----------
-    subject : array_like (N,) of int
-        The subject (examination, patient) of each image.
-    val_fraction, test_fraction : float
-    seed : int
-
-    Returns
-    -------
-    dict
-        ``{"train": idx, "val": idx, "test": idx}``, sorted int64 index arrays covering 0..N-1
-        once (``val`` empty when ``val_fraction`` is 0).
-    """
-    from sklearn.model_selection import GroupShuffleSplit
-
-    subject = np.asarray(subject).reshape(-1)
-    if subject.size < 3:
-        raise ValueError(f"subject has {subject.size} entries: expected one per image, at least 3")
-    val, test = _fractions(val_fraction, test_fraction)
-    seed = validate.integer("seed", seed, 0)
-    index = np.arange(subject.size)
-    rest, test_idx = next(GroupShuffleSplit(1, test_size=test, random_state=seed)
-                          .split(index, groups=subject))
-    if val == 0:
-        return {"train": np.sort(rest), "val": np.zeros(0, np.int64), "test": np.sort(test_idx)}
-    train_pos, val_pos = next(GroupShuffleSplit(1, test_size=val / (1 - test), random_state=seed + 1)
-                              .split(rest, groups=subject[rest]))
-    return {"train": np.sort(rest[train_pos]), "val": np.sort(rest[val_pos]),
-            "test": np.sort(test_idx)}
-
-
-def image_split(n_images, val_fraction=0.15, test_fraction=0.15, seed=0):
-    """The same three-way split, image by image (what :func:`grouped_split` avoids)."""
-    n = validate.integer("n_images", n_images, 3)
-    val, test = _fractions(val_fraction, test_fraction)
-    order = np.random.default_rng(validate.integer("seed", seed, 0)).permutation(n)
-    n_test, n_val = max(1, round(test * n)), round(val * n)
-    return {"train": np.sort(order[n_test + n_val:]), "val": np.sort(order[n_test:n_test + n_val]),
-            "test": np.sort(order[:n_test])}
-
-
-def subjects_on_both_sides(subject, a, b):
-    """How many subjects have images in both index sets ``a`` and ``b``."""
-    subject = np.asarray(subject)
-    return len(np.intersect1d(subject[a], subject[b]))
-
-
 # ------------------------------------------------------------------ arrays
 def as_inputs(images):
-    """Grey images (N, H, W[, 1]) -> float32 (N, H, W, 1) in [0, 1] (:func:`medlab.datasets.grey_float`).
+    """Grey images (N, H, W[, 1]) -> float32 (N, H, W, 1) in [0, 1] (:func:`medlab.data.classification.grey_float`).
 
     uint8 is divided by 255; floats are taken as already in [0, 1].
     """
-    from medlab.datasets import grey_float
+    from medlab.data.classification import grey_float
 
     x = validate.image_array("images", images, ndims=(3, 4), dtype_kinds="uf")
     if x.ndim == 4 and x.shape[-1] != 1:
@@ -370,9 +305,9 @@ def run_recipe(data, seed=0, recipe=None, split="grouped"):
     validate.choice("split", split, ("grouped", "image"))
     fractions = dict(val_fraction=settings["val_fraction"], test_fraction=settings["test_fraction"])
     if split == "grouped" and data.subject is not None:
-        parts = grouped_split(data.subject, seed=seed, **fractions)
+        parts = split_by_group(data.subject, seed=seed, **fractions)
     else:
-        parts = image_split(len(data), seed=seed, **fractions)
+        parts = split_by_image(len(data), seed=seed, **fractions)
     train, val, test = (data.subset(parts[k]) for k in ("train", "val", "test"))
     x_train, y_train = as_inputs(train.images), as_targets(train.masks)
     validation = (as_inputs(val.images), as_targets(val.masks)) if len(val) else None
@@ -444,8 +379,8 @@ def split_comparison(data, seeds=(0, 1, 2, 3, 4)):
     out = {"grouped": [], "image": [], "shared": []}
     for seed in seeds:
         for kind in ("grouped", "image"):
-            parts = (grouped_split(data.subject, seed=seed) if kind == "grouped"
-                     else image_split(len(data), seed=seed))
+            parts = (split_by_group(data.subject, seed=seed) if kind == "grouped"
+                     else split_by_image(len(data), seed=seed))
             train, test = parts["train"], parts["test"]
             masks, _ = nearest_neighbour_masks(data.images[train], data.masks[train], data.images[test])
             out[kind].append(metrics.dice(data.masks[test], masks))
@@ -556,8 +491,8 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds
 
 __all__ = [
     "LOSSES", "RECIPE", "ThresholdView", "TimeCosineDecay", "as_inputs", "as_targets", "bce_dice_loss",
-    "circumference_correction", "evaluate", "grouped_split", "image_split", "compare_losses", "LossComparison",
+    "circumference_correction", "evaluate", "compare_losses", "LossComparison",
     "nearest_neighbour_masks", "predict_probabilities", "split_comparison",
-    "run_recipe", "segmentation_loss", "subjects_on_both_sides", "threshold_masks", "threshold_view",
+    "run_recipe", "segmentation_loss", "threshold_masks", "threshold_view",
     "train_segmenter",
 ]

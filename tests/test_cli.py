@@ -12,7 +12,7 @@ from pydicom.data import get_testdata_file
 
 from medlab import __version__
 from medlab.course import cli, commands
-from medlab.data import load_medmnist, medmnist, save_medmnist
+from medlab.data import downloads, load_medmnist, medmnist, save_medmnist
 from medlab.data.medmnist import medmnist_url
 
 
@@ -303,7 +303,7 @@ def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, mo
     def offline(url, timeout):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(medmnist, "urlopen", offline)
+    monkeypatch.setattr(downloads, "urlopen", offline)
     code, _, err = run(capsys, "data", "fetch", "dermamnist", "--root", tmp_path)
     assert code == 1
     assert_one_line_error(err)
@@ -314,7 +314,7 @@ def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, mo
 def test_fetch_reports_a_verified_file_already_present(tmp_path, capsys, monkeypatch):
     present = tmp_path / "breastmnist_64.npz"
     present.write_bytes(b"pretend official file")
-    monkeypatch.setitem(medmnist._MD5, "breastmnist", {64: medmnist.file_md5(present)})
+    monkeypatch.setitem(medmnist._MD5, "breastmnist", {64: downloads.file_md5(present)})
     code, out, _ = run(capsys, "data", "fetch", "breastmnist", "--size", 64, "--root", tmp_path)
     assert code == 0 and out == f"{present}: already here, MD5 verified\n"
 
@@ -325,7 +325,7 @@ def test_fetch_root_that_is_a_file_is_named_before_any_download(tmp_path, capsys
     def no_download(url, timeout):
         raise AssertionError("a download was attempted")
 
-    monkeypatch.setattr(medmnist, "urlopen", no_download)
+    monkeypatch.setattr(downloads, "urlopen", no_download)
     some_file = tmp_path / "some_file.npz"
     some_file.write_bytes(b"mine")
     code, _, err = run(capsys, "data", "fetch", "bloodmnist", "--root", some_file / below)

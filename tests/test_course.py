@@ -268,7 +268,7 @@ def test_load_medmnist_n_classes_must_be_an_int(tmp_path):
 
 
 def test_an_empty_split_is_named_in_the_npz(tmp_path):
-    from medlab.datasets import load_classification_data
+    from medlab.data import load_classification_data
 
     rng = np.random.default_rng(0)
     full = (rng.integers(0, 255, (6, 8, 8), dtype=np.uint8), (np.arange(6) % 2).reshape(-1, 1).astype(np.uint8))
@@ -418,7 +418,7 @@ def test_a_download_gets_the_mode_of_any_new_file(tmp_path, umask_022):
     import hashlib
     import io
 
-    from medlab.data.medmnist import download
+    from medlab.data.downloads import download
 
     payload = b"medmnist bytes" * 100
     dest = download("https://example.invalid/x.npz", tmp_path / "x.npz", hashlib.md5(payload).hexdigest(),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from medlab import experiments, metrics
-from medlab.datasets import ClassificationData
+from medlab.data import ClassificationData
 from medlab.experiments import Runner, cross_validate, grid, learning_rate_schedule, small_cnn, trial
 
 

@@ -328,7 +328,7 @@ def test_an_image_tensorflow_cannot_decode_is_named_before_training(folder):
 
 
 def test_images_too_large_to_decode_safely_are_named(folder, monkeypatch):
-    from medlab.data import folders
+    from medlab.data import image_files
 
     huge = folder / "normal" / "huge.png"
     huge.write_bytes(png_header(30000, 30000) + PNG_END)
@@ -341,9 +341,9 @@ def test_images_too_large_to_decode_safely_are_named(folder, monkeypatch):
     with pytest.raises(ValueError, match=r"claims\.jpg is too large to decode safely"):
         check_image_folder(folder)
     claims.unlink()
-    monkeypatch.setattr(folders, "MAX_IMAGE_PIXELS", 255)  # the exported images are 16 x 16
+    monkeypatch.setattr(image_files, "MAX_IMAGE_PIXELS", 255)  # the exported images are 16 x 16
     with pytest.raises(ValueError, match=r"00000\.png is 16 x 16 pixels \(256\); expected at most "
-                                         r"255 \(medlab\.data\.folders\.MAX_IMAGE_PIXELS\)"):
+                                         r"255 \(medlab\.data\.image_files\.MAX_IMAGE_PIXELS\)"):
         check_image_folder(folder)
 
 

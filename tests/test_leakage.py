@@ -1,24 +1,10 @@
-"""medlab.leakage: splits by image and by patient, and the controlled leakage experiment."""
+"""medlab.leakage: the controlled leakage experiment (its splits: tests/test_splits.py)."""
 
 import numpy as np
 import pytest
 
 from medlab import leakage
-
-
-def test_split_by_image_mixes_patients_split_by_patient_does_not():
-    patient = np.repeat(np.arange(20), 4)
-    train, test = leakage.split_by_image(80, 0.25, seed=0)
-    assert len(test) == 20 and np.union1d(train, test).size == 80
-    assert leakage.shared_patients(patient, train, test) > 5
-    train, test = leakage.split_by_patient(patient, 0.25, seed=0)
-    assert len(test) == 20 and np.intersect1d(train, test).size == 0
-    assert leakage.shared_patients(patient, train, test) == 0
-    assert np.unique(patient[test]).size == 5
-    with pytest.raises(ValueError, match="test_fraction"):
-        leakage.split_by_patient(patient, 1.0)
-    with pytest.raises(ValueError, match="too few"):
-        leakage.split_by_patient(np.zeros(5), 0.3)
+from medlab.data.splits import split_by_image
 
 
 def test_fit_and_score_learns_a_pixel_signal():
@@ -26,8 +12,8 @@ def test_fit_and_score_learns_a_pixel_signal():
     images = rng.normal(size=(120, 6, 6))
     labels = (np.arange(120) % 2)
     images[labels == 1, 2, 2] += 3.0
-    train, test = leakage.split_by_image(120, 0.3, seed=0)
-    assert leakage.fit_and_score(images, labels, train, test) > 0.9
+    split = split_by_image(120, val_fraction=0, test_fraction=0.3, seed=0)
+    assert leakage.fit_and_score(images, labels, split.train, split.test) > 0.9
 
 
 def test_result_bias_spread_and_table():

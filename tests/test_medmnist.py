@@ -14,14 +14,10 @@ import numpy as np
 import pytest
 
 import medlab
-from medlab.data import medmnist
+from medlab.data import bundled, downloads, medmnist
+from medlab.data.downloads import DownloadError, default_data_root, download, file_md5
 from medlab.data.medmnist import (
-    DownloadError,
-    default_data_root,
-    download,
     fetch_medmnist,
-    file_md5,
-    find_pneumoniamnist,
     load_medmnist,
     medmnist_flags,
     medmnist_url,
@@ -33,6 +29,7 @@ from medlab.data.bundled import (
     PNEUMONIAMNIST_COUNTS,
     PNEUMONIAMNIST_FILE,
     PNEUMONIAMNIST_MD5,
+    find_pneumoniamnist,
     load_pneumoniamnist,
     pneumoniamnist_path,
 )
@@ -352,7 +349,7 @@ def test_offline_error_says_the_url_and_where_to_put_the_file(tmp_path, monkeypa
         assert timeout <= 10
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(medmnist, "urlopen", offline)  # the default opener
+    monkeypatch.setattr(downloads, "urlopen", offline)  # the default opener
     with pytest.raises(DownloadError) as info:
         fetch_medmnist("breastmnist", root=tmp_path, progress=False)
     message = str(info.value)
@@ -431,7 +428,7 @@ def test_default_data_root(monkeypatch, tmp_path):
 def test_find_pneumoniamnist_search_order(monkeypatch, tmp_path):
     fake_repo = tmp_path / "checkout"
     (fake_repo / "data").mkdir(parents=True)
-    monkeypatch.setattr(medmnist, "_repo_root", lambda: fake_repo)
+    monkeypatch.setattr(bundled, "repo_root", lambda: fake_repo)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MEDLAB_DATA", raising=False)
     assert find_pneumoniamnist() == PNEUMONIAMNIST_FILE  # nothing of yours: the shipped file

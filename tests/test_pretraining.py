@@ -5,7 +5,7 @@ import pytest
 
 from medlab import pretraining
 from medlab._tensorflow import seed_everything
-from medlab.datasets import ClassificationData
+from medlab.data import ClassificationData
 from medlab.models import conv_autoencoder
 
 

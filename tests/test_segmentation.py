@@ -6,6 +6,7 @@ from sklearn.metrics import f1_score, jaccard_score
 
 from medlab import metrics, segmentation
 from medlab.data import MaskSet, load_masks
+from medlab.data.splits import split_by_group
 
 
 def ellipse_mask(size, row, col, a, b, angle=0.0):
@@ -199,30 +200,6 @@ def test_unet_refuses_sizes_it_cannot_halve():
         unet((16, 16, 1), depth=1, batch_norm_momentum=1.0)
 
 
-# ------------------------------------------------------------------ splits
-def test_grouped_split_never_puts_one_subject_on_two_sides():
-    subject = np.repeat(np.arange(100), np.random.default_rng(0).integers(1, 4, 100))
-    parts = segmentation.grouped_split(subject, seed=3)
-    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(len(subject)))
-    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
-        assert segmentation.subjects_on_both_sides(subject, parts[a], parts[b]) == 0
-    assert len(np.unique(subject[parts["test"]])) == 15  # 15 % of the subjects
-    again = segmentation.grouped_split(subject, seed=3)
-    assert all(np.array_equal(parts[k], again[k]) for k in parts)
-
-
-def test_image_split_shares_subjects_where_grouped_does_not():
-    subject = np.repeat(np.arange(200), 3)
-    parts = segmentation.image_split(len(subject), seed=0)
-    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(600))
-    assert segmentation.subjects_on_both_sides(subject, parts["train"], parts["test"]) > 30
-
-
-def test_split_fractions_are_checked():
-    with pytest.raises(ValueError, match="test_fraction"):
-        segmentation.grouped_split(np.arange(10), val_fraction=0.5, test_fraction=0.5)
-
-
 # ------------------------------------------------------------------ thresholds
 def test_threshold_masks_and_view():
     p = np.array([[0.1, 0.5], [0.7, 0.49]])
@@ -320,7 +297,7 @@ def test_run_recipe_trains_and_measures_on_a_small_file(tmp_path, monkeypatch):
                            pixel_size_mm=np.full(n, 0.5))
     data = load_masks(path)
     ratio = np.full(n, 0.99)
-    outside_training = np.setdiff1d(np.arange(n), segmentation.grouped_split(data.subject, seed=0)["train"])
+    outside_training = np.setdiff1d(np.arange(n), split_by_group(data.subject, seed=0).train)
     ratio[outside_training] = 1.5  # learnt on val or test images, the correction would move off 0.99
     data = MaskSet(data.images, data.masks, data.pixel_size_mm,
                    metrics.mask_circumference_mm(data.masks, data.pixel_size_mm) * ratio, data.subject)

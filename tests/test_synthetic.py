@@ -183,7 +183,7 @@ def test_images_of_one_patient_share_anatomy_not_pose():
 
 
 def test_images_per_patient_must_divide_n():
-    with pytest.raises(ValueError, match=r"n \(10\) must be a multiple of images_per_patient \(3\)"):
+    with pytest.raises(ValueError, match=r"^images_per_patient 3: expected a divisor of n \(10\)$"):
         synthetic_chest(10, size=16, images_per_patient=3)
     with pytest.raises(ValueError, match=r"images_per_patient 0: expected an integer >= 1"):
         synthetic_chest(10, size=16, images_per_patient=0)

@@ -155,7 +155,8 @@ def _check_output_path(option, path, *, folder, expected):
 
 
 def _data_fetch(args):
-    from medlab.data.medmnist import default_data_root, fetch_medmnist, medmnist_filename
+    from medlab.data.downloads import default_data_root
+    from medlab.data.medmnist import fetch_medmnist, medmnist_filename
 
     root = Path(args.root) if args.root else default_data_root()
     _check_output_path("--root" if args.root else "the data folder", root, folder=True,

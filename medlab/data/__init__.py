@@ -18,6 +18,11 @@
 ``export_image_folder(...)``           arrays -> ``root/<class>/*.png``
 ``image_folder_dataset(root, ...)``    ``root/<class>/*.png`` -> cached ``tf.data`` pipeline
 ``synthetic_chest(n, size, ...)``      synthetic chest X-rays, generated on the fly
+``load_classification_data(...)``      any two-class source -> train/val/test arrays
+                                       (:class:`ClassificationData`)
+``split_by_image(n, ...)``,            train/val/test indices (:class:`SplitIndices`): by
+``split_by_group(groups, ...)``,       image, whole groups per side, each class alike
+``split_stratified(labels, ...)``
 =====================================  ================================================
 
 Where downloaded and generated files go: see ``data/README.md`` and
@@ -33,9 +38,9 @@ import importlib
 _EXPORTS = {
     "check_image_folder": "folders", "export_image_folder": "folders",
     "image_folder_dataset": "folders",
-    "MEDMNIST_CLASSES": "medmnist", "DownloadError": "medmnist", "Split": "medmnist",
-    "default_data_root": "medmnist", "fetch_medmnist": "medmnist",
-    "find_pneumoniamnist": "medmnist", "load_medmnist": "medmnist", "medmnist_flags": "medmnist",
+    "MEDMNIST_CLASSES": "medmnist", "DownloadError": "downloads", "Split": "medmnist",
+    "default_data_root": "downloads", "fetch_medmnist": "medmnist",
+    "find_pneumoniamnist": "bundled", "load_medmnist": "medmnist", "medmnist_flags": "medmnist",
     "save_medmnist": "medmnist",
     "sample": "samples", "sample_names": "samples",
     "Sample": "scans", "read_dicom": "scans", "read_nifti": "scans",
@@ -44,6 +49,9 @@ _EXPORTS = {
     "pneumoniamnist_path": "bundled",
     "HC18_ATTRIBUTION": "bundled", "hc18_path": "bundled", "load_hc18": "bundled",
     "MaskSet": "masks", "load_masks": "masks",
+    "ClassificationData": "classification", "load_classification_data": "classification",
+    "SplitIndices": "splits", "groups_on_both_sides": "splits", "split_by_group": "splits",
+    "split_by_image": "splits", "split_stratified": "splits",
 }
 
 
@@ -60,6 +68,13 @@ def __dir__():
 
 
 __all__ = [
+    "ClassificationData",
+    "SplitIndices",
+    "groups_on_both_sides",
+    "load_classification_data",
+    "split_by_group",
+    "split_by_image",
+    "split_stratified",
     "HC18_ATTRIBUTION",
     "MaskSet",
     "hc18_path",

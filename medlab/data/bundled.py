@@ -10,10 +10,12 @@ download folder.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from medlab import files
-from medlab.data.medmnist import file_md5, load_medmnist
+from medlab.data.downloads import file_md5, repo_root
+from medlab.data.medmnist import load_medmnist
 
 #: The shipped file and its MD5 (the official splits; training images reordered).
 PNEUMONIAMNIST_FILE = Path(__file__).resolve().parent / "files" / "pneumoniamnist.npz"
@@ -83,6 +85,30 @@ def load_pneumoniamnist(path=None):
     return load_medmnist(pneumoniamnist_path(path), n_classes=2)
 
 
+def find_pneumoniamnist():
+    """Path of a PneumoniaMNIST (28x28) file on this machine: yours, else the shipped one.
+
+    Looks, in order, for ``$MEDLAB_DATA/pneumoniamnist.npz``,
+    ``<repo>/data/pneumoniamnist.npz`` and ``./data/pneumoniamnist.npz`` (a file you
+    downloaded with ``medlab data fetch pneumoniamnist``), where ``<repo>`` is the folder
+    holding the medlab package; else the copy shipped inside medlab
+    (:func:`medlab.data.pneumoniamnist_path`, MD5 checked). Both hold the official splits.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    candidates = []
+    if os.environ.get("MEDLAB_DATA"):
+        candidates.append(Path(os.environ["MEDLAB_DATA"]).expanduser() / "pneumoniamnist.npz")
+    repo = repo_root()
+    candidates += [repo / "data" / "pneumoniamnist.npz", Path.cwd() / "data" / "pneumoniamnist.npz"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    return pneumoniamnist_path()
+
+
 # ------------------------------------------------------------------ HC18 (lesson 09)
 #: The shipped HC18 files by image side, with their MD5.
 HC18_FILES = {64: (Path(__file__).resolve().parent / "files" / "hc18_64.npz",
@@ -149,5 +175,5 @@ def load_hc18(size=64, path=None):
 __all__ = [
     "HC18_ATTRIBUTION", "HC18_FILES", "hc18_path", "load_hc18",
     "PNEUMONIAMNIST_ATTRIBUTION", "PNEUMONIAMNIST_COUNTS", "PNEUMONIAMNIST_FILE", "PNEUMONIAMNIST_MD5",
-    "load_pneumoniamnist", "pneumoniamnist_path",
+    "find_pneumoniamnist", "load_pneumoniamnist", "pneumoniamnist_path",
 ]

@@ -1,10 +1,10 @@
-"""medlab.datasets: one loader for synthetic images, MedMNIST files and image folders."""
+"""medlab.data.classification: one loader for synthetic images, MedMNIST files and image folders."""
 
 import numpy as np
 import pytest
 
 from medlab.data import export_image_folder, save_medmnist
-from medlab.datasets import load_classification_data, resize_images
+from medlab.data.classification import load_classification_data, resize_images
 
 
 def _check(data, size, n=None):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from medlab import validate
+from medlab.data.splits import split_stratified
 
 #: Named data sets; anything else must be a path.
 DATASET_NAMES = ("synthetic", "pneumoniamnist")
@@ -78,17 +79,13 @@ class ClassificationData:
 
 def grey_float(images):
     """uint8 or float images (N, H, W[, C]) -> float32 (N, H, W, 1) in [0, 1]."""
-    images = np.asarray(images)
+    images = validate.image_array("images", images, ndims=(3, 4), dtype_kinds="uifb", channels=(1, 3, 4))
     scale = 255.0 if images.dtype == np.uint8 else 1.0
     x = images.astype(np.float32) / np.float32(scale)
     if x.ndim == 3:
         x = x[..., None]
-    if x.ndim != 4:
-        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
     if x.shape[-1] in (3, 4):
         x = (x[..., :3] @ _LUMA)[..., None]
-    elif x.shape[-1] != 1:
-        raise ValueError(f"images must have 1, 3 or 4 channels, got {x.shape[-1]}")
     return np.clip(x, 0.0, 1.0)
 
 
@@ -115,22 +112,9 @@ def _binary_labels(labels, source):
     return labels.astype(np.int64)
 
 
-def _split_indices(labels, fractions, seed):
-    """Stratified train/val/test index arrays (each class split by ``fractions``)."""
-    rng = np.random.default_rng(seed)
-    parts = ([], [], [])
-    for c in (0, 1):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        n_train = int(round(fractions[0] * len(idx)))
-        n_val = int(round(fractions[1] * len(idx)))
-        for part, chunk in zip(parts, (idx[:n_train], idx[n_train:n_train + n_val],
-                                       idx[n_train + n_val:])):
-            part.append(chunk)
-    return [np.sort(np.concatenate(part)) for part in parts]
-
-
 def _from_arrays(images, labels, name, seed, class_names=("normal", "pneumonia")):
-    train, val, test = _split_indices(labels, SPLIT_FRACTIONS, seed)
+    split = split_stratified(labels, SPLIT_FRACTIONS[1], SPLIT_FRACTIONS[2], seed)
+    train, val, test = split.train, split.val, split.test
     if min(len(train), len(val), len(test)) == 0:
         raise ValueError(f"{name}: {len(labels)} images are too few to split 70/15/15")
     return ClassificationData(images[train], labels[train], images[val], labels[val],
@@ -152,7 +136,7 @@ def _limit(x, y, n, seed):
 
 
 def _from_npz(path, image_size, name):
-    from medlab.data import load_medmnist
+    from medlab.data.medmnist import load_medmnist
 
     splits = load_medmnist(path)
     arrays = []
@@ -167,7 +151,7 @@ def _from_npz(path, image_size, name):
 
 
 def _from_folder(root, image_size, seed):
-    from medlab.data import image_folder_dataset
+    from medlab.data.folders import image_folder_dataset
 
     size = int(image_size or SYNTHETIC_SIZE)
     dataset = image_folder_dataset(root, image_size=(size, size), batch_size=256, seed=seed,
@@ -235,18 +219,18 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
         without images of both classes; the message names the file or folder and the split.
     """
     if not isinstance(dataset, (str, Path)):
-        raise ValueError(f"dataset must be a name {DATASET_NAMES} or a path, got {dataset!r}")
+        raise validate.ArgumentError(f"dataset {dataset!r}: expected one of {', '.join(DATASET_NAMES)} or a path")
     image_size = validate.integer("image_size", image_size, low=8, allow_none=True)
     max_train = validate.integer("max_train", max_train, low=1, allow_none=True)
     if str(dataset) == "synthetic":
-        from medlab.data import synthetic_chest
+        from medlab.data.synthetic import synthetic_chest
 
         images, labels = synthetic_chest(int(n_synthetic), size=int(image_size or SYNTHETIC_SIZE),
                                          seed=seed)
         data = _from_arrays(grey_float(images), labels.astype(np.int64), "synthetic", seed)
         source = f"synthetic images (n_synthetic={n_synthetic}, seed={seed})"
     elif str(dataset) == "pneumoniamnist":
-        from medlab.data import pneumoniamnist_path
+        from medlab.data.bundled import pneumoniamnist_path
 
         source = pneumoniamnist_path()
         data = _from_npz(source, image_size, "pneumoniamnist")
