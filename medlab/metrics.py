@@ -769,38 +769,6 @@ def iou(reference, estimate):
     return float(np.mean(iou_per_image(reference, estimate)))
 
 
-def soft_dice_loss(y_true, y_pred, smooth=1.0):
-    """Soft-Dice loss of each image, a Keras loss: 1 - (2 Σ p y + s) / (Σ p + Σ y + s).
-
-    The Dice coefficient with the thresholded mask replaced by the probabilities ``p``, so it
-    has a gradient. ``s`` (``smooth``) keeps an empty mask predicted empty at loss 0 and the
-    ratio finite. Sums run over each image's pixels, then Keras averages the per-image losses
-    over the batch.
-
-    Parameters
-    ----------
-    y_true : tensor or array (N, H, W, 1) of 0/1
-    y_pred : tensor or array (N, H, W, 1) of probabilities
-    smooth : float > 0
-
-    Returns
-    -------
-    tensor (N,)
-        Use as ``model.compile(loss=soft_dice_loss)``.
-    """
-    from medlab._tensorflow import keras
-
-    if not validate.number("smooth", smooth, 0.0) > 0:
-        raise ValueError(f"smooth {smooth!r}: expected a number > 0")
-    ops = keras.ops
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.cast(y_true, y_pred.dtype)
-    axes = tuple(range(1, len(y_pred.shape)))
-    overlap = ops.sum(y_true * y_pred, axis=axes)
-    total = ops.sum(y_true, axis=axes) + ops.sum(y_pred, axis=axes)
-    return 1.0 - (2.0 * overlap + smooth) / (total + smooth)
-
-
 def ellipse_fit(mask):
     """The ellipse with the same second moments as the largest region of a mask.
 
@@ -916,7 +884,7 @@ def bland_altman(reference, estimate):
 
 __all__ += [
     "bland_altman", "dice", "dice_per_image", "ellipse_circumference", "ellipse_fit", "iou",
-    "iou_per_image", "mask_circumference_mm", "mean_absolute_difference", "soft_dice_loss",
+    "iou_per_image", "mask_circumference_mm", "mean_absolute_difference",
 ]
 
 
