@@ -4,7 +4,7 @@ import pytest
 
 from medlab import speed
 from medlab._tensorflow import keras
-from medlab.experiments import small_cnn
+from medlab.models import small_cnn
 from medlab.models import seed_cnn
 
 

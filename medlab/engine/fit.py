@@ -135,8 +135,8 @@ def initial_state(build, seed):
 def restart(model, initial, *, learning_rate=None):
     """Put a compiled model back to its initial state, ready to ``fit`` again.
 
-    Assigns ``initial`` to the model's variables and zeros every optimizer variable (step
-    counter, moments), then sets the learning rate. Nothing is rebuilt, compiled or traced:
+    Assigns ``initial`` to the model's variables and zeros the optimizer's step counter and
+    moments (its learning rate stays unless ``learning_rate`` is given). Nothing is rebuilt, compiled or traced:
     training after ``restart`` gives what a model freshly built with the same weights and
     compiled with the same optimizer gives.
 
@@ -153,6 +153,9 @@ def restart(model, initial, *, learning_rate=None):
     -------
     model
     """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        raise ValueError(f"model {model.name!r} is not compiled: compile it once before restart")
     if hasattr(initial, "variables"):
         values = [v.numpy() for v in initial.variables]
     else:
@@ -165,11 +168,9 @@ def restart(model, initial, *, learning_rate=None):
                          f"({len(model.variables)}) or of model.weights ({len(model.weights)})")
     for variable, value in zip(targets, values, strict=True):
         variable.assign(value)
-    optimizer = model.optimizer
-    if optimizer is None:
-        raise ValueError(f"model {model.name!r} is not compiled: compile it once before restart")
-    for variable in optimizer.variables:  # iterations, moments: back to 0
-        variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+    for variable in optimizer.variables:  # iterations, moments: back to 0; the rate stays
+        if variable.name != "learning_rate":
+            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
     if learning_rate is not None:
         optimizer.learning_rate = float(learning_rate)
     return model
