@@ -289,11 +289,9 @@ def patches(images, size, stride=None):
         ``M = N * (1 + (H - size) // stride) * (1 + (W - size) // stride)``; the
         right and bottom borders that no full patch covers are left out.
     """
-    x = np.asarray(images)
+    x = validate.image_array("images", images, ndims=(2, 3), dtype_kinds="uifb", min_size=0)
     if x.ndim == 2:
         x = x[None]
-    if x.ndim != 3:
-        raise ValueError(f"images must have shape (H, W) or (N, H, W), got {x.shape}")
     size = int(size)
     stride = size if stride is None else int(stride)
     if size < 1 or stride < 1 or size > min(x.shape[1:]):

@@ -196,10 +196,8 @@ def predict_probabilities(model, images, batch_size=128):
 # ------------------------------------------------------------------ thresholds
 def threshold_masks(probabilities, threshold=0.5):
     """Probabilities -> masks: 1 where ``p >= threshold``, uint8 of the same shape."""
-    p = np.asarray(probabilities, dtype=np.float64)
+    p = validate.values("probabilities", probabilities, 0, 1)
     t = validate.number("threshold", threshold, 0.0, 1.0)
-    if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1 or np.isnan(p).any()):
-        raise ValueError("probabilities must lie in [0, 1]")
     return (p >= t).astype(np.uint8)
 
 

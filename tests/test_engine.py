@@ -153,7 +153,8 @@ def test_shuffled_batches_visit_every_image_once_per_epoch_in_a_seeded_order():
     batches = ShuffledBatches(x, np.arange(10), batch_size=4, epochs=2, seed=1)
     assert len(batches) == 3
     epochs = []
-    for _ in range(2):
+    for epoch in range(2):
+        batches.follow.on_epoch_begin(epoch)  # what fit does; on_epoch_end changes nothing
         seen = np.concatenate([batches[b][0].reshape(-1) for b in range(len(batches))])
         epochs.append(seen)
         batches.on_epoch_end()
@@ -163,6 +164,18 @@ def test_shuffled_batches_visit_every_image_once_per_epoch_in_a_seeded_order():
     assert batches[2][0].shape == (2, 1, 1, 1) and batches[2][1].shape == (2, 1)
     with pytest.raises(IndexError):
         batches[3]
+    with pytest.raises(IndexError, match="orders for 2 epochs"):
+        batches.follow.on_epoch_begin(2)
+
+
+def test_fit_follows_the_epochs_of_shuffled_batches_from_the_first_fit():
+    x = np.arange(8, dtype=np.float32).reshape(8, 1, 1, 1)
+    batches = ShuffledBatches(x, np.zeros(8), batch_size=8, epochs=3, seed=2)
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda b, logs: seen.append(batches.epoch))
+    model = keras.Sequential([keras.Input((1, 1, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    fit(model, batches, epochs=3, callbacks=[record], optimizer="sgd", loss="mse")
+    assert seen == [0, 1, 2]  # Keras' metric-building pass before the first epoch skips nothing
 
 
 # ------------------------------------------------------------------ callbacks

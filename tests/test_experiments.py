@@ -82,14 +82,15 @@ def test_a_reused_network_trains_exactly_like_a_new_one(data):
     # the same training by hand: Keras' compiled step on NumPy-shuffled batches, epoch by epoch
     rng, y, losses = np.random.default_rng(5), data.y_train.astype(np.float32).reshape(-1, 1), []
     for _ in range(2):
-        new.reset_metrics()
         order = rng.permutation(len(data.x_train))
+        batch_losses = []
         for start in range(0, len(order), 32):
             rows = order[start:start + 32]
-            logs = new.train_on_batch(data.x_train[rows], y[rows], return_dict=True)
-        losses.append(float(logs["loss"]))
-    assert losses == fresh.history["loss"]
-    assert np.array_equal(experiments._probabilities(new, data.x_val).astype(np.float32), fresh.val_scores)
+            batch_losses.append(float(new.train_on_batch(data.x_train[rows], y[rows])))
+        losses.append(np.mean(batch_losses))  # two batches of 32: the epoch's mean
+    # equal up to float rounding: fit's step is traced for any batch size, train_on_batch's for 32
+    assert fresh.history["loss"] == pytest.approx(losses, rel=1e-5)
+    np.testing.assert_allclose(experiments._probabilities(new, data.x_val), fresh.val_scores, atol=1e-3)
 
 
 def test_trial_curves_are_measured_in_inference_mode(data):

@@ -86,7 +86,8 @@ def fit(model, x, y=None, validation=None, *, epochs, batch_size=None, seed=None
     class_weight : dict, optional
         Passed to ``model.fit``.
     shuffle : bool
-        Shuffle the arrays every epoch (ignored for a dataset).
+        Shuffle the arrays every epoch; for a ``PyDataset``, the order of its batches (with
+        NumPy's global generator). ``False`` for :class:`ShuffledBatches`, which orders itself.
     optimizer, loss, metrics, jit_compile
         With ``optimizer`` and ``loss``: ``model.compile`` them after seeding. Without: the
         model must be compiled already (e.g. reused with :func:`restart`).
@@ -104,6 +105,9 @@ def fit(model, x, y=None, validation=None, *, epochs, batch_size=None, seed=None
     if optimizer is not None:
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)
     extra = list(callbacks)
+    if isinstance(x, ShuffledBatches):  # it orders its batches itself, epoch by epoch
+        extra.insert(0, x.follow)
+        shuffle = False
     budget = best = None
     if restore_best is not None:
         monitor, mode = restore_best
@@ -182,6 +186,11 @@ class ShuffledBatches(keras.utils.PyDataset):
     The orders are ``numpy.random.default_rng(seed).permutation(N)``, one per epoch, drawn in
     advance; batch ``b`` holds ``order[b * batch_size:(b + 1) * batch_size]`` (the last one
     smaller). ``y`` is given to Keras as float32 (N, 1).
+
+    The epoch is set by the Keras callback ``follow`` at the start of every training epoch
+    (:func:`fit` adds it, and fits with ``shuffle=False`` so that Keras keeps the order), not
+    by ``on_epoch_end``: Keras calls that also after a pass it makes to build the metrics of a
+    model's first ``fit``, which would skip the first order.
     """
 
     def __init__(self, x, y, batch_size, epochs, seed=0):
@@ -192,6 +201,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         rng = np.random.default_rng(seed)
         self.orders = [rng.permutation(len(self.x)) for _ in range(validate.integer("epochs", epochs, low=1))]
         self.epoch = 0
+        self.follow = _FollowEpochs(self)
 
     def __len__(self):
         return math.ceil(len(self.x) / self.batch_size)
@@ -203,7 +213,20 @@ class ShuffledBatches(keras.utils.PyDataset):
         return self.x[rows], self.y[rows]
 
     def on_epoch_end(self):
-        self.epoch = min(self.epoch + 1, len(self.orders) - 1)
+        """Nothing: :attr:`follow` sets the epoch."""
+
+
+class _FollowEpochs(keras.callbacks.Callback):
+    """Set ``batches.epoch`` to the epoch Keras begins."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch >= len(self.batches.orders):
+            raise IndexError(f"ShuffledBatches: epoch {epoch} but orders for {len(self.batches.orders)} epochs")
+        self.batches.epoch = epoch
 
 
 __all__ = ["Fit", "ShuffledBatches", "fit", "history_dict", "initial_state", "restart"]
