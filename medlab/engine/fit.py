@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,7 +57,6 @@ class Fit:
     epochs_run: int
     stopped_by_budget: bool = False
     best_epoch: int | None = None
-    callbacks: list = field(default_factory=list, repr=False)
 
 
 def fit(model, x, y=None, validation=None, *, epochs, batch_size=None, seed=None,
@@ -87,7 +86,7 @@ def fit(model, x, y=None, validation=None, *, epochs, batch_size=None, seed=None
         Passed to ``model.fit``.
     shuffle : bool
         Shuffle the arrays every epoch; for a ``PyDataset``, the order of its batches (with
-        NumPy's global generator). ``False`` for :class:`ShuffledBatches`, which orders itself.
+        NumPy's global generator). Never for :class:`ShuffledBatches`, which orders itself.
     optimizer, loss, metrics, jit_compile
         With ``optimizer`` and ``loss``: ``model.compile`` them after seeding. Without: the
         model must be compiled already (e.g. reused with :func:`restart`).
@@ -123,7 +122,7 @@ def fit(model, x, y=None, validation=None, *, epochs, batch_size=None, seed=None
     logs = history_dict(history)
     return Fit(logs, seconds, len(next(iter(logs.values()), [])),
                bool(budget.stopped) if budget else False,
-               best.best_epoch if best else None, extra)
+               best.best_epoch if best else None)
 
 
 def initial_state(build, seed):
