@@ -42,7 +42,8 @@ from medlab._tensorflow import keras, seed_everything  # TensorFlow, imported qu
 from medlab.data import load_classification_data
 from medlab.denoise import best_classical_filter, denoise, train_denoiser
 from medlab.models import conv_autoencoder, residual_denoiser
-from medlab.training import TimeBudget
+from medlab.engine.callbacks import TimeBudget
+from medlab.engine.predict import predict
 
 #: PCA sizes tried (on validation) by the nearest-neighbour baseline.
 PCA_COMPONENTS = (8, 16, 32, 64)
@@ -64,7 +65,7 @@ def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning
 def anomaly_scores(data, autoencoder, encoder, seed):
     """Every score and baseline on val and test -> (rows of ``anomaly.compare_scores``, info)."""
     normal = data.x_train[data.y_train == 0]
-    latent = anomaly.LatentMahalanobis().fit(anomaly.encode(encoder, normal))
+    latent = anomaly.LatentMahalanobis().fit(predict(encoder, normal))
     ks = [k for k in PCA_COMPONENTS if k < len(normal)]
     pca_auc = {k: metrics.auc(data.y_val, anomaly.PCANearestNeighbours(k).fit(normal).score(data.x_val))
                for k in ks}
@@ -78,7 +79,7 @@ def anomaly_scores(data, autoencoder, encoder, seed):
             "reconstruction MSE": anomaly.mse_score(x, rebuilt),
             "1 - SSIM": anomaly.ssim_score(x, rebuilt),
             "standardised MSE": anomaly.standardized_mse_score(x, rebuilt),
-            "latent Mahalanobis": latent.score(anomaly.encode(encoder, x)),
+            "latent Mahalanobis": latent.score(predict(encoder, x)),
             "PCA + nearest neighbours": pca_nn.score(x),
             **anomaly.intensity_features(x),
         }

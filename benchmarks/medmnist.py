@@ -44,7 +44,7 @@ import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, be
 from medlab import keras, metrics, ops
 from medlab.data import load_medmnist
 from medlab.models import improved_cnn, seed_cnn
-from medlab.training import BestWeights, TimeBudget
+from medlab.engine.callbacks import BestWeights, TimeBudget
 
 #: The kit's recipe: the same for every data set.
 KIT = {"width": 16, "dropout": 0.3, "learning_rate": 3e-3, "batch_size": 64, "augment": True,

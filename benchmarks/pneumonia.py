@@ -36,7 +36,8 @@ import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, be
 from medlab import keras, metrics
 from medlab.data import load_classification_data
 from medlab.models import improved_cnn, seed_cnn
-from medlab.training import BestWeights, TimeBudget, class_weights, predict_scores
+from medlab.engine.callbacks import BestWeights, TimeBudget
+from medlab.training import class_weights, predict_scores
 
 #: The kit's recipe (chosen on the validation split of the development file).
 KIT = {"width": 16, "dropout": 0.3, "learning_rate": 3e-3, "batch_size": 64}

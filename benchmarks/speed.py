@@ -27,7 +27,7 @@ NETWORKS = ("seed_cnn", "small_cnn")
 
 
 def build(name, size):
-    from medlab.experiments import small_cnn
+    from medlab.models import small_cnn
     from medlab.models import seed_cnn
 
     return seed_cnn((size, size, 1)) if name == "seed_cnn" else small_cnn((size, size, 1), seed=0)

@@ -12,7 +12,6 @@ that compare *structure* rather than raw intensities survive both.
 ``ssim_score(x, x_hat)``                        1 - SSIM of each image
 ``standardized_mse_score(x, x_hat)``            MSE after standardising x and x_hat
 ``error_maps(x, x_hat)``                        ``|x - x_hat|`` per pixel, (N, H, W)
-``encode(encoder, images)``                     the codes z = f(x), (N, D), eagerly
 ``intensity_features(images)``                  the trivial baselines: mean intensity, sd
 ``LatentMahalanobis().fit(z).score(z)``         Mahalanobis distance to the normal codes
 ``PCANearestNeighbours().fit(x).score(x)``      PCA of standardised images, k-NN distance
@@ -22,7 +21,9 @@ that compare *structure* rather than raw intensities survive both.
 ==============================================  ==========================================
 
 Images are float arrays in [0, 1], (N, H, W) or (N, H, W, 1). Every score is an array (N,),
-higher meaning "more anomalous".
+higher meaning "more anomalous". The codes z = f(x) of an encoder are
+``medlab.engine.predict.predict(encoder, images)``. Only NumPy is imported here (scikit-learn
+inside the functions that need it).
 """
 
 from __future__ import annotations
@@ -38,14 +39,11 @@ SD_FLOOR = 1e-6
 
 
 def _images(images, name="images"):
-    x = np.asarray(images, dtype=np.float64)
-    if x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if x.ndim != 3 or x.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (N, H, W) or (N, H, W, 1) with N >= 1, "
-                         f"got {np.shape(images)}")
+    """Grey images (N, H, W) or (N, H, W, 1) as finite float64 (N, H, W)."""
+    x = validate.image_array(name, images, ndims=(3, 4), dtype_kinds="uifb", channels=(1,))
+    x = x.astype(np.float64).reshape(x.shape[:3])
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite")
+        raise validate.ArgumentError(f"{name} holds NaN or infinity: expected finite values")
     return x
 
 
@@ -97,22 +95,6 @@ def error_maps(images, reconstructions):
     if a.shape != b.shape:
         raise ValueError(f"images have shape {a.shape} but reconstructions {b.shape}")
     return np.abs(a - b)
-
-
-def encode(encoder, images, batch_size=256):
-    """The codes z = f(x) of ``images`` (N, H, W[, 1]) as a float array (N, D).
-
-    Calls the encoder eagerly in batches (no ``predict``: nothing is traced, so calling it on
-    several splits prints no retracing warnings).
-    """
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or len(x) == 0:
-        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C) with N >= 1, got {x.shape}")
-    batch_size = validate.integer("batch_size", batch_size, low=1)
-    parts = [np.asarray(encoder(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts).reshape(len(x), -1)
 
 
 def intensity_features(images):
@@ -291,6 +273,6 @@ def choose_on_validation(rows, include_baselines=False):
 
 __all__ = [
     "LatentMahalanobis", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow", "choose_on_validation",
-    "compare_scores", "encode", "error_maps", "intensity_features", "mse_score", "orient", "ssim_score",
+    "compare_scores", "error_maps", "intensity_features", "mse_score", "orient", "ssim_score",
     "standardize", "standardized_mse_score",
 ]

@@ -9,7 +9,8 @@
                                                fresh, seeded noise every epoch
 ``train_denoiser(model, clean, ...)``          Adam + MSE on ``NoisyPairs``, optional wall-clock
                                                budget -> history dict
-``denoise(model, images)``                     predict and clip to [0, 1], any image layout
+``denoise(model, images)``                     predict (:mod:`medlab.engine.predict`) and clip
+                                               to [0, 1], any image layout
 ``patches(images, size, stride)``              square patches of 2-D images (training a fully
                                                convolutional denoiser on a few scans)
 =============================================  ===========================================
@@ -28,23 +29,23 @@ from scipy import ndimage
 
 from medlab import noise as _noise
 from medlab import validate
-from medlab._tensorflow import keras, seed_everything
-from medlab.training import TimeBudget, as_image_batch, history_dict
+from medlab._tensorflow import keras
+from medlab.engine.fit import fit
+from medlab.engine.predict import as_batch, predict
 
 #: Settings :func:`best_classical_filter` tries by default.
 GAUSSIAN_SIGMAS = tuple(round(0.3 + 0.05 * i, 2) for i in range(35))  # 0.3 ... 2.0 pixels
 MEDIAN_SIZES = (2, 3, 4, 5)
 
 
+#: Which axes of an image array of each rank are the image's rows and columns (1) or not (0).
+_SPATIAL_AXES = {2: (1.0, 1.0), 3: (0, 1.0, 1.0), 4: (0, 1.0, 1.0, 0)}
+
+
 def _image_axes(images):
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 2:
-        return x, (1.0, 1.0)
-    if x.ndim == 3:
-        return x, (0, 1.0, 1.0)
-    if x.ndim == 4:
-        return x, (0, 1.0, 1.0, 0)
-    raise ValueError(f"images must have shape (H, W), (N, H, W) or (N, H, W, C), got {x.shape}")
+    """``images`` as float32 and which of its axes are spatial (filters never cross the others)."""
+    x = validate.image_array("images", images, ndims=(2, 3, 4), dtype_kinds="uifb", min_size=0)
+    return x.astype(np.float32, copy=False), _SPATIAL_AXES[x.ndim]
 
 
 def gaussian_filter(images, sigma):
@@ -61,9 +62,8 @@ def gaussian_filter(images, sigma):
     float32 array, the same shape (edges: mirror reflection)
     """
     x, axes = _image_axes(images)
-    if not float(sigma) >= 0:
-        raise ValueError(f"sigma must be >= 0, got {sigma!r}")
-    return ndimage.gaussian_filter(x, sigma=[float(sigma) * a for a in axes], mode="reflect")
+    sigma = validate.number("sigma", sigma, 0.0)
+    return ndimage.gaussian_filter(x, sigma=[sigma * a for a in axes], mode="reflect")
 
 
 def median_filter(images, size):
@@ -187,13 +187,9 @@ class NoisyPairs(keras.utils.PyDataset):
     def __init__(self, clean, kind="gaussian", level=0.1, batch_size=32, seed=0, shuffle=True):
         super().__init__()
         validate.choice("kind", kind, _noise.NOISE_KINDS)
-        self.clean = as_image_batch(clean, "clean")
-        if len(self.clean) == 0:
-            raise ValueError("clean holds no images")
+        self.clean = as_batch(clean, "clean")
         self.kind, self.level = kind, float(level)
-        self.batch_size = int(batch_size)
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        self.batch_size = validate.integer("batch_size", batch_size, low=1)
         self.seed, self.shuffle = int(seed), bool(shuffle)
         self.epoch = 0
         self._order = self._permutation()
@@ -236,7 +232,7 @@ def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch
         Seeds the weights' initialisation was done with (call ``seed_everything`` before
         building the model) and the noise; training itself is re-seeded with it here.
     seconds : float, optional
-        Wall-clock budget (:class:`medlab.training.TimeBudget`); training stops within one
+        Wall-clock budget (:class:`medlab.engine.callbacks.TimeBudget`); training stops within one
         batch of it.
     validation : tuple (noisy_val, clean_val), optional
         Fixed noisy validation images, to report ``val_loss`` per epoch.
@@ -247,32 +243,20 @@ def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch
     dict
         History lists (``loss``, ``val_loss``), plus ``seconds`` (float) and ``stopped_by_budget``.
     """
-
-    seed_everything(seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), loss="mse")
     pairs = NoisyPairs(clean, kind, level, batch_size=batch_size, seed=seed)
-    extra = list(callbacks)
-    budget = None
-    if seconds is not None:
-        budget = TimeBudget(seconds)
-        extra.append(budget)
     val = None
     if validation is not None:
-        val = (as_image_batch(validation[0], "noisy_val"),
-               as_image_batch(validation[1], "clean_val"))
-    import time
-
-    start = time.perf_counter()
-    history = model.fit(pairs, epochs=int(epochs), validation_data=val, callbacks=extra, verbose=0)
-    elapsed = time.perf_counter() - start
-    out = history_dict(history)
-    out["seconds"] = elapsed
-    out["stopped_by_budget"] = bool(budget.stopped) if budget else False
-    return out
+        val = (as_batch(validation[0], "noisy_val"), as_batch(validation[1], "clean_val"))
+    done = fit(model, pairs, validation=val, epochs=epochs, seed=seed, time_budget_s=seconds,
+               callbacks=callbacks, optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)),
+               loss="mse")
+    return {**done.history, "seconds": done.seconds, "stopped_by_budget": done.stopped_by_budget}
 
 
 def denoise(model, images, batch_size=256):
-    """``model.predict`` on images of any layout, clipped to [0, 1], in the input's layout.
+    """The model's outputs for images of any layout, clipped to [0, 1], in the input's layout.
+
+    Batched inference without tracing (:func:`medlab.engine.predict.predict`).
 
     Parameters
     ----------
@@ -283,16 +267,9 @@ def denoise(model, images, batch_size=256):
     -------
     float32 array, the shape of ``images``
     """
-    x = np.asarray(images, dtype=np.float32)
-    shape = x.shape
-    if x.ndim == 2:
-        x = x[None, ..., None]
-    elif x.ndim == 3:
-        x = x[..., None]
-    elif x.ndim != 4:
-        raise ValueError(f"images must have shape (H, W), (N, H, W) or (N, H, W, C), got {shape}")
-    out = model.predict(x, batch_size=batch_size, verbose=0)
-    return np.clip(out, 0.0, 1.0).astype(np.float32).reshape(shape)
+    x, _ = _image_axes(images)
+    out = predict(model, x[None] if x.ndim == 2 else x, batch_size)
+    return np.clip(out, 0.0, 1.0).astype(np.float32).reshape(x.shape)
 
 
 def patches(images, size, stride=None):
@@ -312,11 +289,9 @@ def patches(images, size, stride=None):
         ``M = N * (1 + (H - size) // stride) * (1 + (W - size) // stride)``; the
         right and bottom borders that no full patch covers are left out.
     """
-    x = np.asarray(images)
+    x = validate.image_array("images", images, ndims=(2, 3), dtype_kinds="uifb", min_size=0)
     if x.ndim == 2:
         x = x[None]
-    if x.ndim != 3:
-        raise ValueError(f"images must have shape (H, W) or (N, H, W), got {x.shape}")
     size = int(size)
     stride = size if stride is None else int(stride)
     if size < 1 or stride < 1 or size > min(x.shape[1:]):

@@ -2,9 +2,8 @@
 
 =====================================  ===================================================
 ``SETTINGS``                           the default settings of a trial
-``small_cnn(input_shape, ...)``        a narrow CNN whose kernel, activation and width vary
-``learning_rate_schedule(name, ...)``  constant, step decay, cosine, warm-up (Keras schedules)
-``trial(data, epochs, seed, **s)``     train it on arrays -> :class:`Trial` (AUCs, losses)
+``trial(data, epochs, seed, **s)``     train :func:`medlab.models.small_cnn` on arrays ->
+                                       :class:`Trial` (AUCs, losses)
 ``Runner(data, epochs, seed)``         ``trial`` with its results remembered by settings
 ``grid(trial_fn, seeds=3, **axes)``    every combination of ``axes`` x seeds -> tidy rows
 ``cross_validate(data, k, ...)``       k-fold on the training split -> one row per fold
@@ -13,23 +12,28 @@
 A trial trains a network of a few hundred weights on a few hundred small images for a few
 epochs. Building and tracing a Keras training step costs about a second, far more than the
 training itself, so :func:`trial` keeps one compiled network per architecture, optimizer and
-loss and, for every trial, copies in the initial weights of a network freshly built with the
-trial's seed and resets the optimizer: the result is the same as with a new network
-(``tests/test_experiments.py`` checks it), in a fraction of the time. Learning rate, schedule,
-batch size, epochs and data change without retracing.
+loss and, for every trial, restarts it (:func:`medlab.engine.fit.restart`) from the initial
+weights of a network freshly built with the trial's seed: the result is the same as with a
+new network (``tests/test_experiments.py`` checks it), in a fraction of the time. Learning
+rate, schedule (:mod:`medlab.engine.schedules`), batch size, epochs and data change without
+retracing.
 ``medlab.course.runs.sweep`` runs the real lesson.
 """
 
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from medlab import validate
-from medlab._tensorflow import keras, tf
+from medlab._tensorflow import tf
+from medlab.engine.callbacks import EpochEnd, StepRates
+from medlab.engine.fit import ShuffledBatches, fit, restart
+from medlab.engine.predict import predict
+from medlab.engine.schedules import OPTIMIZERS, SCHEDULES, optimizer, schedule_rates
+from medlab.models import small_cnn
 
 #: The settings a trial varies, and their defaults.
 SETTINGS = {
@@ -46,131 +50,18 @@ SETTINGS = {
     "l2": 0.0,
     "augment": False,
 }
-#: Names accepted by ``optimizer``, ``loss``, ``activation`` and ``schedule``.
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
+#: Names accepted by ``loss`` (``optimizer``: :data:`medlab.engine.schedules.OPTIMIZERS`,
+#: ``schedule``: :data:`medlab.engine.schedules.SCHEDULES`, ``activation``:
+#: :data:`medlab.models.ACTIVATIONS`).
 LOSSES = ("binary_crossentropy", "mse")
-ACTIVATIONS = ("relu", "sigmoid", "tanh")
-SCHEDULES = ("constant", "step", "cosine", "warmup")
 #: Settings that change the network, optimizer or loss (a new compiled network each).
 ARCHITECTURE = ("kernel_size", "activation", "width", "batch_norm", "dropout", "l2", "augment",
                 "optimizer", "loss")
 
 
-def small_cnn(input_shape, kernel_size=3, activation="relu", width=8, batch_norm=True, dropout=0.0,
-              l2=0.0, augment=False, seed=None, name="small_cnn"):
-    """[Conv(k, width) -> BN -> act -> MaxPool 2] -> same with 2 width -> Flatten -> Dense 1 sigmoid.
-
-    Parameters
-    ----------
-    input_shape : tuple (H, W, C)
-    kernel_size : int, odd
-        Side of both convolution kernels ("same" padding, so any odd size fits).
-    activation : str
-        Hidden activation, one of :data:`ACTIVATIONS`.
-    width : int
-        Filters of the first convolution.
-    batch_norm : bool
-        Batch normalisation (momentum 0.9) between each convolution and its activation:
-        it makes a network this small learn in a few epochs.
-    dropout : float in [0, 1)
-        Dropout rate before the output unit (0: no dropout layer).
-    l2 : float >= 0
-        L2 penalty on every kernel (0: none); Keras adds ``l2 * sum(w ** 2)`` to the loss.
-    augment : bool
-        Start with random shifts of up to 10 % and zooms (identity at inference).
-    seed : int, optional
-        Seeds every initializer and random layer, so the initial weights and the dropout and
-        augmentation draws depend on ``seed`` alone (no global seeding needed). Default:
-        Keras' global random state.
-
-    Returns
-    -------
-    keras.Sequential, uncompiled, (N, H, W, C) -> (N, 1) probabilities.
-    """
-    validate.choice("activation", activation, ACTIVATIONS)
-    kernel_size = validate.integer("kernel_size", kernel_size, low=1, odd=True)
-    width = validate.integer("width", width, low=1)
-    dropout = validate.number("dropout", dropout, low=0.0, high=0.99)
-    l2 = validate.number("l2", l2, low=0.0)
-    seed = validate.integer("seed", seed, allow_none=True)
-    layers = keras.layers
-    penalty = keras.regularizers.L2(l2) if l2 else None
-
-    def seeded(index):  # a distinct seed per initializer and random layer
-        return None if seed is None else 1000 * seed + index
-
-    def kernel(index):
-        return keras.initializers.GlorotUniform(seed=seeded(index))
-
-    stack = [keras.Input(shape=tuple(int(s) for s in input_shape))]
-    if augment:
-        stack += [layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seeded(10), name="shift"),
-                  layers.RandomZoom(0.1, fill_mode="nearest", seed=seeded(11), name="zoom")]
-    for tag, filters in (("1", width), ("2", 2 * width)):
-        stack.append(layers.Conv2D(filters, kernel_size, padding="same", kernel_regularizer=penalty,
-                                   kernel_initializer=kernel(int(tag)), name=f"conv{tag}"))
-        if batch_norm:
-            stack.append(layers.BatchNormalization(momentum=0.9, name=f"bn{tag}"))
-        stack += [layers.Activation(activation, name=f"{activation}{tag}"),
-                  layers.MaxPooling2D(2, name=f"pool{tag}")]
-    stack.append(layers.Flatten(name="flatten"))
-    if dropout:
-        stack.append(layers.Dropout(dropout, seed=seeded(12), name="dropout"))
-    stack.append(layers.Dense(1, activation="sigmoid", kernel_regularizer=penalty, kernel_initializer=kernel(3),
-                              name="output"))
-    return keras.Sequential(stack, name=name)
-
-
-def learning_rate_schedule(name, learning_rate, total_steps):
-    """A Keras learning-rate schedule over ``total_steps`` weight updates.
-
-    ``"constant"``: ``learning_rate`` throughout. ``"step"`` (step decay): divided by 10
-    after half of the steps and again after three quarters. ``"cosine"``: from
-    ``learning_rate`` down to 0 along half a cosine. ``"warmup"``: up from 0 in a straight
-    line over the first quarter of the steps, then constant.
-
-    Parameters
-    ----------
-    name : str, one of :data:`SCHEDULES`
-    learning_rate : float > 0
-    total_steps : int >= 1
-        Epochs x batches per epoch.
-
-    Returns
-    -------
-    keras.optimizers.schedules.LearningRateSchedule
-        Call it with a step number (0-based) to get that step's rate.
-    """
-    validate.choice("schedule", name, SCHEDULES)
-    rate = validate.number("learning_rate", learning_rate, low=0.0)
-    total = validate.integer("total_steps", total_steps, low=1)
-    schedules = keras.optimizers.schedules
-    if name == "constant":
-        return schedules.PiecewiseConstantDecay([total], [rate, rate])
-    if name == "step":
-        # PiecewiseConstantDecay keeps values[i] up to and including boundaries[i]
-        last_full, last_tenth = max(0, total // 2 - 1), max(1, (3 * total) // 4 - 1)
-        return schedules.PiecewiseConstantDecay([last_full, last_tenth], [rate, rate / 10, rate / 100])
-    if name == "cosine":
-        return schedules.CosineDecay(rate, decay_steps=total)
-    warm = max(1, total // 4)
-    return schedules.CosineDecay(0.0, decay_steps=max(1, total - warm), alpha=1.0, warmup_target=rate,
-                                 warmup_steps=warm)
-
-
-def _probabilities(model, images, chunk=1024):
-    """Class-1 probabilities (N,) in inference mode (dropout, augmentation off; BN moving stats).
-
-    Every call to the compiled predict step gets ``chunk`` images (the last chunk padded with
-    zeros), so one traced step serves every split and data set size.
-    """
-    parts = []
-    for start in range(0, len(images), chunk):
-        part = images[start:start + chunk]
-        padded = np.zeros((chunk,) + part.shape[1:], dtype=np.float32)
-        padded[:len(part)] = part
-        parts.append(np.asarray(model.predict_on_batch(padded)).reshape(-1)[:len(part)])
-    return np.concatenate(parts).astype(np.float64)
+def _probabilities(model, images):
+    """Class-1 probabilities (N,), float64, in inference mode (dropout, augmentation off)."""
+    return predict(model, images).reshape(-1).astype(np.float64)
 
 
 def _curves_after_epoch(model, data, curves):
@@ -181,39 +72,6 @@ def _curves_after_epoch(model, data, curves):
         p = _probabilities(model, x)
         curves.setdefault(f"{split}_loss", []).append(binary_cross_entropy(y, p))
         curves.setdefault(f"{split}_auc", []).append(auc(y, p))
-
-
-def _train(model, x, y, epochs, batch_size, rates, seed, data=None):
-    """Shuffled mini-batch training with Keras' compiled step; the rate follows ``rates``.
-
-    Each epoch visits the images in a new order (NumPy generator seeded with ``seed``) in
-    batches of ``batch_size`` (the last one smaller). Returns the epoch losses as Keras'
-    ``fit`` reports them (mean over the epoch's images, training mode) and, when ``data``
-    is given, the inference-mode curves.
-    """
-    rng = np.random.default_rng(seed)
-    y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
-    losses, curves, step = [], {}, 0
-    rate = model.optimizer.learning_rate
-    for _ in range(epochs):
-        model.reset_metrics()
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), batch_size):
-            rate.assign(rates[step])
-            batch = order[start:start + batch_size]
-            logs = model.train_on_batch(x[batch], y[batch], return_dict=True)
-            step += 1
-        losses.append(float(logs["loss"]))
-        if data is not None:
-            _curves_after_epoch(model, data, curves)
-    return losses, curves
-
-
-def _optimizer(name, learning_rate):
-    classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
-               "rmsprop": keras.optimizers.RMSprop}
-    validate.choice("optimizer", name, OPTIMIZERS)
-    return classes[name](learning_rate=float(learning_rate))
 
 
 #: Compiled networks by (input shape, architecture settings), reused by every trial.
@@ -232,13 +90,9 @@ def _network(input_shape, s, seed):
     model = _COMPILED.get(key)
     if model is None:
         model = small_cnn(input_shape, **arch)
-        model.compile(optimizer=_optimizer(s["optimizer"], s["learning_rate"]), loss=s["loss"])
+        model.compile(optimizer=optimizer(s["optimizer"], s["learning_rate"]), loss=s["loss"])
         _COMPILED[key] = model
-    for target, value in zip(model.variables, _INITIAL[start], strict=True):
-        target.assign(value)
-    for variable in model.optimizer.variables:  # iterations, moments: back to 0
-        variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
-    return model
+    return restart(model, _INITIAL[start])
 
 
 @dataclass
@@ -331,12 +185,14 @@ def trial(data, epochs=3, seed=0, track=False, **settings):
     model = _network(data.x_train.shape[1:], s, seed)
     batch_size = int(s["batch_size"])
     steps = epochs * -(-len(data.x_train) // batch_size)
-    schedule = learning_rate_schedule(s["schedule"], s["learning_rate"], steps)
-    rates = np.array([float(schedule(step)) for step in range(steps)], dtype=np.float32)
-    start = time.perf_counter()
-    losses, curves = _train(model, data.x_train, data.y_train, epochs, batch_size, rates, seed,
-                            data if track else None)
-    seconds = time.perf_counter() - start
+    callbacks = [StepRates(schedule_rates(s["schedule"], s["learning_rate"], steps))]
+    curves = {}
+    if track:
+        callbacks.append(EpochEnd(lambda network: _curves_after_epoch(network, data, curves)))
+    # batches in a NumPy-seeded new order every epoch; the rate of every step set in advance
+    batches = ShuffledBatches(data.x_train, data.y_train, batch_size, epochs, seed)
+    done = fit(model, batches, epochs=epochs, callbacks=callbacks)
+    losses, seconds = done.history["loss"], done.seconds
     p_train, p_val = _probabilities(model, data.x_train), _probabilities(model, data.x_val)
     return Trial(s, seed, epochs, {"loss": losses}, curves, binary_cross_entropy(data.y_train, p_train),
                  binary_cross_entropy(data.y_val, p_val), auc(data.y_train, p_train), auc(data.y_val, p_val),
@@ -458,5 +314,4 @@ def cross_validate(data, k=5, epochs=3, split_seed=0, trial_fn=None, **settings)
     return rows
 
 
-__all__ = ["ACTIVATIONS", "ARCHITECTURE", "LOSSES", "OPTIMIZERS", "Runner", "SCHEDULES", "SETTINGS", "Trial",
-           "cross_validate", "grid", "learning_rate_schedule", "small_cnn", "trial"]
+__all__ = ["ARCHITECTURE", "LOSSES", "Runner", "SETTINGS", "Trial", "cross_validate", "grid", "trial"]

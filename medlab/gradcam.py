@@ -27,6 +27,7 @@ import numpy as np
 
 from medlab import validate
 from medlab._tensorflow import keras, tf
+from medlab.engine.predict import as_batch
 
 #: Layer types Grad-CAM can be computed on.
 CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
@@ -82,8 +83,8 @@ def grad_cam(model, images, layer_name=None, class_index=1):
     model : keras.Model
         Built from ``keras.Input`` (Sequential or functional), output (N, 1) sigmoid or
         (N, K) softmax.
-    images : array (N, H, W, C) or (N, H, W) float32
-        The model's inputs.
+    images : array (N, H, W, C) or (N, H, W)
+        The model's inputs (:func:`medlab.engine.predict.as_batch`).
     layer_name : str, optional
         Layer whose (N, h, w, c) output are the feature maps; default the last
         convolution's rectified maps (:func:`feature_layer`).
@@ -103,12 +104,11 @@ def grad_cam(model, images, layer_name=None, class_index=1):
         No convolution layer, an unknown ``layer_name``, a layer whose output is not
         (N, h, w, c), images of the wrong shape, or a bad ``class_index``.
     """
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim == 3 and model.input_shape[-1] == 1:
-        images = images[..., None]
+    images = as_batch(images)  # (N, H, W) gets its channel axis
     expected = tuple(model.input_shape[1:])
-    if images.ndim != 4 or any(e is not None and e != s for e, s in zip(expected, images.shape[1:])):
-        raise ValueError(f"images must have shape (N, {', '.join(map(str, expected))}), got {images.shape}")
+    if any(e is not None and e != s for e, s in zip(expected, images.shape[1:])):
+        raise validate.ArgumentError(f"images has shape {images.shape}: expected "
+                                     f"(N, {', '.join(map(str, expected))}) for model {model.name!r}")
     if layer_name is None:
         layer_name = feature_layer(model)
     try:

@@ -10,6 +10,7 @@ same network started from random weights, trained the same way on the same image
 ``encoder_classifier(encoder, pretrained, seed)``  encoder copy (its weights, or fresh ones)
                                                    + Dense(1, sigmoid)
 ``fine_tune(model, x, y, steps, ...)``             a fixed number of Adam steps, seeded
+                                                   (:func:`medlab.engine.fit.fit`)
 ``pretraining_curve(encoder, data, ...)``          every fraction x seed x start -> tidy rows
 ``mean_sd_by_fraction(rows)``                      mean and sd of the test AUC per fraction
 ``fraction_table(by_fraction)``                    those rows as text
@@ -27,6 +28,9 @@ import numpy as np
 
 from medlab import metrics, validate
 from medlab._tensorflow import keras, seed_everything
+from medlab.engine.callbacks import BatchLosses
+from medlab.engine.fit import fit
+from medlab.engine.predict import as_batch
 
 #: The label fractions of the full comparison.
 FRACTIONS = (0.01, 0.05, 0.2, 1.0)
@@ -50,9 +54,7 @@ def label_subset(labels, fraction, seed=0):
     y = np.asarray(labels).reshape(-1)
     if not np.all((y == 0) | (y == 1)):
         raise ValueError("labels must hold only 0 and 1")
-    fraction = validate.number("fraction", fraction, low=0.0, high=1.0)
-    if fraction <= 0.0:
-        raise ValueError(f"fraction {fraction!r}: expected a number in (0, 1]")
+    fraction = validate.number("fraction", fraction, low=0.0, high=1.0, low_open=True)
     rng = np.random.default_rng(seed)
     chosen = []
     for c in (0, 1):
@@ -120,28 +122,19 @@ def fine_tune(model, images, labels, steps=200, batch_size=32, learning_rate=1e-
     """
     steps = validate.integer("steps", steps, low=1)
     batch_size = validate.integer("batch_size", batch_size, low=1)
-    learning_rate = validate.number("learning_rate", learning_rate, low=0.0)
-    if learning_rate <= 0.0:
-        raise ValueError(f"learning_rate {learning_rate!r}: expected a number > 0")
-    x = np.asarray(images, dtype=np.float32)
-    y = np.asarray(labels, dtype=np.float32).reshape(-1, 1)
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"images ({len(x)}) and labels ({len(y)}) must be the same, non-zero length")
+    learning_rate = validate.number("learning_rate", learning_rate, low=0.0, low_open=True)
+    x = as_batch(images)
+    y = validate.values("labels", labels, 0, 1).astype(np.float32).reshape(-1, 1)
+    if len(x) != len(y):
+        raise ValueError(f"images ({len(x)}) and labels ({len(y)}): expected the same length")
     batch_size = min(batch_size, len(x))
-    seed_everything(seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="binary_crossentropy")
     order = _batches(len(x), steps, batch_size, np.random.default_rng(seed))
-    losses = []
-
-    class _Losses(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            losses.append(float((logs or {}).get("loss", np.nan)))
-
-    model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-              callbacks=[_Losses()])
-    tail = max(1, len(losses) // 10)
-    return float(np.mean(losses[-tail:]))
+    losses = BatchLosses()
+    fit(model, x[order], y[order], epochs=1, batch_size=batch_size, seed=seed, shuffle=False,
+        callbacks=[losses], optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="binary_crossentropy")
+    tail = max(1, len(losses.losses) // 10)
+    return float(np.mean(losses.losses[-tail:]))
 
 
 def pretraining_curve(encoder, data, fractions=FRACTIONS, seeds=(0, 1, 2), steps=200,

@@ -2,23 +2,24 @@
 
 =====================================  ===================================================
 ``as_inputs(images)``                  uint8 (N, H, W) -> float32 (N, H, W, 1) in [0, 1]
-``segmentation_loss(name)``            "bce", "dice" or "bce+dice" as a Keras loss
+``as_targets(masks)``                  0/1 masks (N, H, W) -> float32 (N, H, W, 1)
 ``train_segmenter(model, ...)``        seeded, compiled ``fit`` -> history dict
 ``predict_probabilities(model, x)``    (N, H, W) probabilities of "inside"
 ``threshold_masks(p, threshold)``      probabilities -> 0/1 masks (the slider's function)
-``threshold_view(...)``                one image at one threshold: mask, Dice, area
 ``circumference_correction(...)``      the ellipse fit's bias, learned on training masks
 ``run_recipe(data, seed)``             the kit's recipe on any :class:`MaskSet` -> figures
 ``compare_losses(...)``                one U-Net per (loss, seed), one traced graph
 ``nearest_neighbour_masks(...)``,      the memorising baseline, and what it scores with a
 ``split_comparison(data)``             split by subject and by image
-``TimeCosineDecay(lr, seconds)``       callback: cosine decay over wall-clock seconds
 =====================================  ===================================================
 
 The recipe (:data:`RECIPE`) is the one ``benchmarks/segmentation.py`` runs on every file and
 lesson 09 runs shorter: a 4-level U-Net (filters 8-16-32-64, 122 k parameters), binary
 cross-entropy plus soft Dice, Adam, a split by ``subject``
-(:func:`medlab.data.splits.split_by_group`).
+(:func:`medlab.data.splits.split_by_group`). Training, prediction, the losses
+(:mod:`medlab.engine.losses`) and the callbacks are :mod:`medlab.engine`'s; the slider over a
+threshold is :func:`medlab.widgets.threshold_explorer`. TensorFlow is imported only by the
+functions that train or predict.
 """
 
 from __future__ import annotations
@@ -29,14 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from medlab import metrics, validate
-from medlab._tensorflow import keras
 from medlab.data.splits import split_by_group, split_by_image
 
 #: The kit's recipe: every file gets these settings (``benchmarks/segmentation.py``).
 RECIPE = {"depth": 3, "base_filters": 8, "loss": "bce+dice", "learning_rate": 3e-3,
           "batch_size": 8, "epochs": 100, "time_budget_s": 110.0,
           "val_fraction": 0.15, "test_fraction": 0.15}
-LOSSES = ("bce", "dice", "bce+dice")
 
 
 # ------------------------------------------------------------------ arrays
@@ -66,49 +65,6 @@ def as_targets(masks):
 
 
 # ------------------------------------------------------------------ training
-def bce_dice_loss(y_true, y_pred):
-    """Binary cross-entropy plus soft Dice, per image (a Keras loss)."""
-    ops = keras.ops
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.cast(y_true, y_pred.dtype)
-    bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=(1, 2))
-    return bce + metrics.soft_dice_loss(y_true, y_pred)
-
-
-def segmentation_loss(name):
-    """The Keras loss called ``name``: "bce", "dice" (soft Dice) or "bce+dice"."""
-    validate.choice("loss", name, LOSSES)
-    if name == "bce":
-        return "binary_crossentropy"
-    return metrics.soft_dice_loss if name == "dice" else bce_dice_loss
-
-
-class TimeCosineDecay(keras.callbacks.Callback):
-    """Cosine decay of the learning rate over wall-clock seconds instead of steps.
-
-    Before every batch: lr = lr0 (1 + cos(pi t / T)) / 2, with t the seconds since training
-    began and T the budget: 0 at the budget, where :class:`medlab.training.TimeBudget` stops
-    training. A slower machine runs fewer epochs, but every machine ends with small steps.
-    """
-
-    def __init__(self, learning_rate, seconds, clock=time.perf_counter):
-        super().__init__()
-        self.learning_rate = validate.number("learning_rate", learning_rate, 0.0)
-        self.seconds = validate.number("seconds", seconds, 0.0)
-        if not self.seconds > 0:
-            raise ValueError(f"seconds must be > 0, got {seconds!r}")
-        self.clock = clock
-        self._start = None
-
-    def on_train_begin(self, logs=None):
-        self._start = self.clock()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        fraction = min(1.0, (self.clock() - self._start) / self.seconds)
-        self.model.optimizer.learning_rate.assign(
-            self.learning_rate * 0.5 * (1 + np.cos(np.pi * fraction)))
-
-
 def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batch_size=8,
                     learning_rate=3e-3, loss="bce+dice", seed=0, time_budget_s=None):
     """Seed, compile (Adam, no XLA) and fit a segmentation model on arrays.
@@ -123,12 +79,13 @@ def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batc
     epochs, batch_size : int
     learning_rate : float
         Adam's first step size; it decays by cosine to 0 over ``epochs``, or, with
-        ``time_budget_s``, over the budget's seconds (:class:`TimeCosineDecay`), so that a
+        ``time_budget_s``, over the budget's seconds
+        (:class:`medlab.engine.callbacks.TimeCosineDecay`), so that a
         slower machine runs fewer epochs but still ends its training with small steps.
     loss : {"bce", "dice", "bce+dice"}
     seed : int
     time_budget_s : float, optional
-        Stop after this many seconds of training (:class:`medlab.training.TimeBudget`).
+        Stop after this many seconds of training (:class:`medlab.engine.callbacks.TimeBudget`).
 
     Returns
     -------
@@ -136,90 +93,47 @@ def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batc
         Per-epoch lists ``loss`` (and ``val_loss``), plus ``train_seconds`` (float) and
         ``epochs_run`` (int).
     """
-    from medlab._tensorflow import seed_everything
-    from medlab.training import BestWeights, TimeBudget, history_dict
+    from medlab._tensorflow import keras
+    from medlab.engine.callbacks import TimeCosineDecay
+    from medlab.engine.fit import fit
+    from medlab.engine.losses import segmentation_loss
 
     epochs = validate.integer("epochs", epochs, 1)
     batch_size = validate.integer("batch_size", batch_size, 1)
     learning_rate = validate.number("learning_rate", learning_rate, 0.0, 1.0)
-    seed_everything(seed)
     callbacks = []
-    if validation is not None:
-        callbacks.append(BestWeights("val_loss", "min"))
     if time_budget_s is None:
         steps = epochs * -(-len(x_train) // batch_size)
         rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     else:
         rate = learning_rate
-        callbacks += [TimeCosineDecay(learning_rate, time_budget_s), TimeBudget(time_budget_s)]
-    model.compile(optimizer=keras.optimizers.Adam(rate), loss=segmentation_loss(loss),
-                  jit_compile=False)
-    start = time.perf_counter()
-    history = model.fit(x_train, y_train, validation_data=validation, epochs=epochs,
-                        batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
-    result = history_dict(history)
-    result["train_seconds"] = time.perf_counter() - start
-    result["epochs_run"] = len(result["loss"])
-    return result
+        callbacks.append(TimeCosineDecay(learning_rate, time_budget_s))
+    done = fit(model, x_train, y_train, validation, epochs=epochs, batch_size=batch_size, seed=seed,
+               time_budget_s=time_budget_s, callbacks=callbacks,
+               restore_best=("val_loss", "min") if validation is not None else None,
+               optimizer=keras.optimizers.Adam(rate), loss=segmentation_loss(loss), jit_compile=False)
+    return {**done.history, "train_seconds": done.seconds, "epochs_run": done.epochs_run}
 
 
 def predict_probabilities(model, images, batch_size=128):
     """The model's probability that each pixel is inside, (N, H, W) float32.
 
-    Calls the model eagerly in batches (``training=False``: batch norm uses its running
-    statistics); no ``tf.function`` to trace.
+    ``images``: (N, H, W) grey images (:func:`as_inputs`) or (N, H, W, 1) model inputs.
+    Inference mode (batch norm on its running statistics), batched by
+    :func:`medlab.engine.predict.predict`.
     """
-    x = as_inputs(images) if np.asarray(images).ndim == 3 else np.asarray(images, np.float32)
-    outputs = [np.asarray(model(x[i:i + batch_size], training=False))
-               for i in range(0, len(x), int(batch_size))]
-    return np.concatenate(outputs)[..., 0]
+    from medlab.engine.predict import predict
+
+    x = as_inputs(images) if np.asarray(images).ndim == 3 else images
+    return predict(model, x, batch_size)[..., 0]
 
 
 # ------------------------------------------------------------------ thresholds
 def threshold_masks(probabilities, threshold=0.5):
     """Probabilities -> masks: 1 where ``p >= threshold``, uint8 of the same shape."""
-    p = np.asarray(probabilities, dtype=np.float64)
+    p = validate.values("probabilities", probabilities, 0, 1)
     t = validate.number("threshold", threshold, 0.0, 1.0)
-    if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1 or np.isnan(p).any()):
-        raise ValueError("probabilities must lie in [0, 1]")
     return (p >= t).astype(np.uint8)
-
-
-@dataclass(frozen=True)
-class ThresholdView:
-    """One image's mask at one threshold, with its agreement with the expert's mask."""
-
-    threshold: float
-    mask: np.ndarray
-    dice: float
-    area_pixels: int
-    reference_area_pixels: int
-
-    def __str__(self):
-        return (f"threshold {self.threshold:.2f}: {self.area_pixels} pixels inside "
-                f"(expert {self.reference_area_pixels}), Dice {self.dice:.3f}")
-
-
-def threshold_view(probability, reference, threshold=0.5):
-    """The mask of one probability map at ``threshold`` and its Dice against ``reference``.
-
-    Parameters
-    ----------
-    probability : array (H, W) in [0, 1]
-    reference : array (H, W) of 0/1
-    threshold : float in [0, 1]
-
-    Returns
-    -------
-    ThresholdView
-    """
-    p = np.asarray(probability)
-    r = np.asarray(reference)
-    if p.ndim != 2 or p.shape != r.shape:
-        raise ValueError(f"probability {p.shape} and reference {r.shape}: expected one (H, W) each")
-    mask = threshold_masks(p, threshold)
-    return ThresholdView(float(threshold), mask, float(metrics.dice_per_image(r, mask)[0]),
-                         int(mask.sum()), int(np.sum(r == 1)))
 
 
 # ------------------------------------------------------------------ measurement
@@ -411,7 +325,7 @@ class LossComparison:
     seconds: float
 
 
-def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds=(0, 1), epochs=3,
+def compare_losses(x_train, y_train, x_test, test_masks, *, losses=None, seeds=(0, 1), epochs=3,
                    batch_size=8, learning_rate=3e-3, keep=("bce+dice", 0), **unet_options):
     """Train one U-Net per (loss, seed) and measure each on the test images.
 
@@ -425,7 +339,8 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds
     ----------
     x_train, y_train : float32 (N, H, W, 1)
     x_test : float32 (M, H, W, 1); test_masks : (M, H, W) of 0/1
-    losses : sequence of {"bce", "dice", "bce+dice"}
+    losses : sequence of {"bce", "dice", "bce+dice"}, optional
+        Default: all three (:data:`medlab.engine.losses.LOSSES`).
     seeds : sequence of int
     epochs, batch_size : int
     learning_rate : float
@@ -439,9 +354,12 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds
     -------
     LossComparison
     """
-    from medlab._tensorflow import seed_everything
+    from medlab._tensorflow import keras, seed_everything
+    from medlab.engine.fit import fit, restart
+    from medlab.engine.losses import LOSSES, weighted_bce_dice
     from medlab.models import unet
 
+    losses = LOSSES if losses is None else tuple(losses)
     for loss in losses:
         validate.choice("loss", loss, LOSSES)
     if tuple(keep) not in {(loss, seed) for loss in losses for seed in seeds}:
@@ -451,17 +369,11 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds
     batch_size = validate.integer("batch_size", batch_size, 1)
     w_bce = keras.Variable(1.0, trainable=False, name="w_bce")
     w_dice = keras.Variable(1.0, trainable=False, name="w_dice")
-
-    def weighted_loss(y_true, y_pred):
-        ops = keras.ops
-        y_true = ops.cast(y_true, y_pred.dtype)
-        bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=(1, 2))
-        return w_bce * bce + w_dice * metrics.soft_dice_loss(y_true, y_pred)
-
     model = unet(x_train.shape[1:], **unet_options)
     steps = epochs * -(-len(x_train) // batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=weighted_loss, jit_compile=False)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=weighted_bce_dice(w_bce, w_dice),
+                  jit_compile=False)
     mix = {"bce": (1.0, 0.0), "dice": (0.0, 1.0), "bce+dice": (1.0, 1.0)}
     dice = {loss: [] for loss in losses}
     final = {loss: [] for loss in losses}
@@ -471,15 +383,11 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds
         seed_everything(seed)
         initial = unet(x_train.shape[1:], **unet_options).get_weights()
         for loss in losses:
-            model.set_weights(initial)
-            for variable in model.optimizer.variables:  # iterations and Adam's moments
-                variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+            restart(model, initial)
             w_bce.assign(mix[loss][0])
             w_dice.assign(mix[loss][1])
-            seed_everything(seed)
-            history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
-                                verbose=0)
-            final[loss].append(float(history.history["loss"][-1]))
+            history = fit(model, x_train, y_train, epochs=epochs, batch_size=batch_size, seed=seed).history
+            final[loss].append(float(history["loss"][-1]))
             predicted = threshold_masks(predict_probabilities(model, x_test))
             dice[loss].append(metrics.dice(test_masks, predicted))
             if (loss, seed) == tuple(keep):
@@ -490,9 +398,9 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=LOSSES, seeds
 
 
 __all__ = [
-    "LOSSES", "RECIPE", "ThresholdView", "TimeCosineDecay", "as_inputs", "as_targets", "bce_dice_loss",
+    "RECIPE", "as_inputs", "as_targets",
     "circumference_correction", "evaluate", "compare_losses", "LossComparison",
     "nearest_neighbour_masks", "predict_probabilities", "split_comparison",
-    "run_recipe", "segmentation_loss", "threshold_masks", "threshold_view",
+    "run_recipe", "threshold_masks",
     "train_segmenter",
 ]

@@ -12,23 +12,26 @@ pure function                      widget
                                    padding)
 :func:`pooling_view`               :func:`pooling_explorer` (pool size, max or
                                    average, stride)
-``segmentation.threshold_view``    :func:`threshold_explorer` (threshold of a
-                                   probability map)
+``training.learning_rate_trial``   :func:`learning_rate_explorer` (learning
+                                   rate, log scale; lesson 07)
+:func:`threshold_view`             :func:`threshold_explorer` (threshold of a
+                                   probability map; lesson 09)
 =================================  ==========================================
 
 ``widget.result`` is always the latest result object, so a test can set a
-slider's ``.value`` and read what the student would see.
+slider's ``.value`` and read what the student would see. TensorFlow is imported
+only by the widgets that train or segment, when they are called.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from medlab import ops, validate
 from medlab.kernels import KERNEL_KINDS, MAX_KERNEL_SIZE, filter_image, make_kernel
-from medlab.training import learning_rate_explorer, learning_rate_trial  # lesson 07's slider
 
 POOL_KINDS = ("max", "average")
 MAX_POOL_SIZE = 8
@@ -242,9 +245,135 @@ def pooling_explorer(image, pool_size=2, kind="max"):
     )
 
 
+# ------------------------------------------------- learning rate (lesson 07)
+#: Slider range of :func:`learning_rate_explorer`, as powers of ten.
+LEARNING_RATE_RANGE = (1e-5, 1e-1)
+
+
+@dataclass(eq=False)
+class LearningRateTrials:
+    """What :func:`learning_rate_explorer` shows: the latest rate and every curve so far.
+
+    Attributes
+    ----------
+    learning_rate : float
+        The rate just tried.
+    history : dict of str -> list of float
+        Its history (from :func:`medlab.training.learning_rate_trial`).
+    tried : dict of float -> history
+        Every rate tried so far, in the order tried (the widget overlays their losses).
+    """
+
+    learning_rate: float
+    history: dict
+    tried: dict = field(default_factory=dict)
+
+    @property
+    def text(self):
+        loss = self.history["loss"]
+        return (f"learning rate {self.learning_rate:.0e}: training loss "
+                f"{loss[0]:.2f} -> {loss[-1]:.2f} in {len(loss)} epochs")
+
+
+def learning_rate_explorer(images, labels, epochs=5, seed=0, learning_rate=1e-3, batch_size=32):
+    """A log-scale learning-rate slider that retrains and overlays the loss curves so far.
+
+    Parameters
+    ----------
+    images, labels, epochs, seed, batch_size
+        Passed to :func:`medlab.training.learning_rate_trial` (keep the subset small: each
+        move retrains).
+    learning_rate : float
+        Rate tried first, in [1e-5, 1e-1].
+
+    Returns
+    -------
+    ipywidgets.interactive
+        ``.result`` is the latest :class:`LearningRateTrials`; ``.trials`` holds every
+        history tried, keyed by rate (the same dict as ``.result.tried``).
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from medlab.engine.predict import as_batch
+    from medlab.plots import loss_curves
+    from medlab.training import learning_rate_trial
+
+    low, high = LEARNING_RATE_RANGE
+    validate.number("learning_rate", learning_rate, low, high)
+    images = as_batch(images, "images")
+    labels = validate.values("labels", labels, 0, 1).reshape(-1)
+    if len(labels) != len(images):
+        raise validate.ArgumentError(f"labels has {len(labels)} values: expected one per image ({len(images)})")
+    tried = {}
+
+    def show(learning_rate):
+        rate = float(f"{learning_rate:.3g}")  # the slider's steps, without float noise
+        if rate not in tried:
+            tried[rate] = learning_rate_trial(rate, images, labels, epochs=epochs, seed=seed,
+                                              batch_size=batch_size)
+        result = LearningRateTrials(rate, tried[rate], tried)
+        curves = {f"lr {r:.0e}": h for r, h in sorted(tried.items())}
+        fig = loss_curves(curves, metrics=("loss",), validation=False,
+                          title="training loss, every rate tried so far")
+        plt.show()
+        plt.close(fig)
+        print(result.text)
+        return result
+
+    slider = widgets.FloatLogSlider(
+        value=float(learning_rate), base=10, min=math.log10(low), max=math.log10(high), step=0.25,
+        description="learning rate", readout_format=".0e", continuous_update=False,
+        style={"description_width": "initial"},
+    )
+    widget = widgets.interactive(show, learning_rate=slider)
+    widget.trials = tried
+    return widget
+
+
 # ------------------------------------------------- segmentation threshold (lesson 09)
+@dataclass(frozen=True)
+class ThresholdView:
+    """One image's mask at one threshold, with its agreement with the expert's mask."""
+
+    threshold: float
+    mask: np.ndarray
+    dice: float
+    area_pixels: int
+    reference_area_pixels: int
+
+    def __str__(self):
+        return (f"threshold {self.threshold:.2f}: {self.area_pixels} pixels inside "
+                f"(expert {self.reference_area_pixels}), Dice {self.dice:.3f}")
+
+
+def threshold_view(probability, reference, threshold=0.5):
+    """The mask of one probability map at ``threshold`` and its Dice against ``reference``.
+
+    Parameters
+    ----------
+    probability : array (H, W) in [0, 1]
+    reference : array (H, W) of 0/1
+    threshold : float in [0, 1]
+
+    Returns
+    -------
+    ThresholdView
+    """
+    from medlab import metrics
+    from medlab.segmentation import threshold_masks
+
+    p = np.asarray(probability)
+    r = np.asarray(reference)
+    if p.ndim != 2 or p.shape != r.shape:
+        raise ValueError(f"probability {p.shape} and reference {r.shape}: expected one (H, W) each")
+    mask = threshold_masks(p, threshold)
+    return ThresholdView(float(threshold), mask, float(metrics.dice_per_image(r, mask)[0]),
+                         int(mask.sum()), int(np.sum(r == 1)))
+
+
 def threshold_explorer(image, probability, reference, threshold=0.5):
-    """A slider over :func:`medlab.segmentation.threshold_view`: the mask at each threshold.
+    """A slider over :func:`threshold_view`: the mask at each threshold.
 
     Parameters
     ----------
@@ -260,18 +389,18 @@ def threshold_explorer(image, probability, reference, threshold=0.5):
     Returns
     -------
     ipywidgets.interactive
-        ``.result`` is the current :class:`medlab.segmentation.ThresholdView`.
+        ``.result`` is the current :class:`ThresholdView`.
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    from medlab import plots, segmentation
+    from medlab import plots
 
     image = _image2d(image)
-    segmentation.threshold_view(probability, reference, threshold)  # fail here, not in the widget
+    threshold_view(probability, reference, threshold)  # fail here, not in the widget
 
     def show(threshold):
-        result = segmentation.threshold_view(probability, reference, threshold)
+        result = threshold_view(probability, reference, threshold)
         fig = plots.mask_overlay(image[None], np.asarray(reference)[None], result.mask[None],
                                  titles=[str(result)], size=3.0)
         plt.show()
@@ -286,14 +415,7 @@ def threshold_explorer(image, probability, reference, threshold=0.5):
 
 
 __all__ = [
-    "ConvolutionView",
-    "POOL_KINDS",
-    "PoolingView",
-    "convolution_view",
-    "kernel_explorer",
-    "learning_rate_explorer",
-    "learning_rate_trial",
-    "pooling_explorer",
-    "pooling_view",
-    "threshold_explorer",
+    "ConvolutionView", "LEARNING_RATE_RANGE", "LearningRateTrials", "POOL_KINDS", "PoolingView",
+    "ThresholdView", "convolution_view", "kernel_explorer", "learning_rate_explorer", "pooling_explorer",
+    "pooling_view", "threshold_explorer", "threshold_view",
 ]

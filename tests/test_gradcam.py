@@ -73,7 +73,7 @@ def test_errors_are_clear():
         grad_cam(model, np.zeros((1, 12, 12, 1), np.float32), layer_name="conv9")
     with pytest.raises(ValueError, match="feature map"):
         grad_cam(model, np.zeros((1, 12, 12, 1), np.float32), layer_name=model.layers[1].name)
-    with pytest.raises(ValueError, match="images must have shape"):
+    with pytest.raises(ValueError, match=r"images has shape \(1, 10, 10, 1\): expected \(N, 12, 12, 1\)"):
         grad_cam(model, np.zeros((1, 10, 10, 1), np.float32))
     with pytest.raises(ValueError, match="class_index"):
         grad_cam(model, np.zeros((1, 12, 12, 1), np.float32), class_index=2)

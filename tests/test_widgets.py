@@ -18,8 +18,12 @@ from medlab.widgets import (  # noqa: E402
     PoolingView,
     convolution_view,
     kernel_explorer,
+    LearningRateTrials,
+    learning_rate_explorer,
     pooling_explorer,
     pooling_view,
+    threshold_explorer,
+    threshold_view,
 )
 
 
@@ -189,3 +193,51 @@ def test_pooling_explorer_headless(image):
 def test_pooling_explorer_bad_kind(image):
     with pytest.raises(ValueError, match="^kind .*expected one of"):
         pooling_explorer(image, kind="min")
+
+
+# ------------------------------------------------- segmentation threshold (lesson 09)
+def test_threshold_view():
+    p = np.array([[0.1, 0.5], [0.7, 0.49]])
+    view = threshold_view(p, np.array([[0, 1], [1, 1]]), 0.5)
+    assert view.area_pixels == 2 and view.reference_area_pixels == 3
+    assert view.dice == pytest.approx(2 * 2 / 5)
+    assert "Dice 0.800" in str(view)
+    assert threshold_view(p, np.ones((2, 2)), 0.0).dice == 1.0
+
+
+def test_threshold_explorer_wraps_threshold_view():
+    p = np.linspace(0, 1, 16).reshape(4, 4)
+    reference = (p >= 0.5).astype(np.uint8)
+    widget = threshold_explorer(np.zeros((4, 4)), p, reference, threshold=0.3)
+    assert widget.result.area_pixels == int(np.sum(p >= 0.3))
+    widget.children[0].value = 0.5
+    assert widget.result.dice == 1.0
+
+
+# ------------------------------------------------- learning rate (lesson 07)
+@pytest.fixture(scope="module")
+def tiny():
+    """48 images of 12 x 12: label 1 has a bright square (learnable in a few epochs)."""
+    rng = np.random.default_rng(0)
+    x = rng.random((48, 12, 12, 1), dtype=np.float32) * 0.3
+    y = np.arange(48) % 2
+    x[y == 1, 3:7, 3:7] += 0.7
+    return x, y
+
+
+def test_explorer_retrains_when_the_slider_moves_and_keeps_the_curves(tiny):
+    x, y = tiny
+    widget = learning_rate_explorer(x, y, epochs=1, seed=0, learning_rate=1e-3)
+    first = widget.result
+    assert isinstance(first, LearningRateTrials) and first.learning_rate == 1e-3
+    assert first.text.startswith("learning rate 1e-03: training loss")
+    slider = widget.children[0]
+    assert slider.description == "learning rate" and (slider.min, slider.max) == (-5, -1)
+    slider.value = 1e-2
+    second = widget.result
+    assert second is not first and second.learning_rate == 0.01
+    assert second.history != first.history
+    assert sorted(widget.trials) == [1e-3, 1e-2] and second.tried is widget.trials
+    assert widget.trials[1e-3] == first.history
+    with pytest.raises(ValueError, match="learning_rate"):
+        learning_rate_explorer(x, y, learning_rate=0.5)

@@ -1,0 +1,85 @@
+"""Keras losses of segmentation: soft Dice, binary cross-entropy plus soft Dice, by name.
+
+=====================================  ===================================================
+``soft_dice_loss(y_true, y_pred)``     1 - soft Dice of each image
+``bce_dice_loss(y_true, y_pred)``      binary cross-entropy + soft Dice of each image
+``weighted_bce_dice(w_bce, w_dice)``   ``w_bce * BCE + w_dice * soft Dice`` with weights that
+                                       may be Keras variables (one traced graph, many mixes)
+``segmentation_loss(name)``            "bce", "dice" or "bce+dice" as a Keras loss
+=====================================  ===================================================
+
+The NumPy Dice that *measures* masks is :func:`medlab.metrics.dice`; these are differentiable
+losses for ``model.compile``.
+"""
+
+from __future__ import annotations
+
+from medlab import validate
+from medlab._tensorflow import keras
+
+#: Names accepted by :func:`segmentation_loss`.
+LOSSES = ("bce", "dice", "bce+dice")
+
+
+def soft_dice_loss(y_true, y_pred, smooth=1.0):
+    """Soft-Dice loss of each image, a Keras loss: 1 - (2 Σ p y + s) / (Σ p + Σ y + s).
+
+    The Dice coefficient with the thresholded mask replaced by the probabilities ``p``, so it
+    has a gradient. ``s`` (``smooth``) keeps an empty mask predicted empty at loss 0 and the
+    ratio finite. Sums run over each image's pixels, then Keras averages the per-image losses
+    over the batch.
+
+    Parameters
+    ----------
+    y_true : tensor or array (N, H, W, 1) of 0/1
+    y_pred : tensor or array (N, H, W, 1) of probabilities
+    smooth : float > 0
+
+    Returns
+    -------
+    tensor (N,)
+        Use as ``model.compile(loss=soft_dice_loss)``.
+    """
+    smooth = validate.number("smooth", smooth, 0.0, low_open=True)
+    ops = keras.ops
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
+    axes = tuple(range(1, len(y_pred.shape)))
+    overlap = ops.sum(y_true * y_pred, axis=axes)
+    total = ops.sum(y_true, axis=axes) + ops.sum(y_pred, axis=axes)
+    return 1.0 - (2.0 * overlap + smooth) / (total + smooth)
+
+
+def _bce_per_image(y_true, y_pred):
+    return keras.ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=(1, 2))
+
+
+def bce_dice_loss(y_true, y_pred):
+    """Binary cross-entropy plus soft Dice, per image (a Keras loss)."""
+    y_pred = keras.ops.convert_to_tensor(y_pred)
+    y_true = keras.ops.cast(y_true, y_pred.dtype)
+    return _bce_per_image(y_true, y_pred) + soft_dice_loss(y_true, y_pred)
+
+
+def weighted_bce_dice(w_bce, w_dice):
+    """The Keras loss ``w_bce * BCE + w_dice * soft Dice``, per image.
+
+    ``w_bce`` and ``w_dice`` may be ``keras.Variable``: assigning them switches a compiled
+    model between losses ((1, 0) BCE, (0, 1) Dice, (1, 1) both) without tracing again.
+    """
+    def loss(y_true, y_pred):
+        y_true = keras.ops.cast(y_true, y_pred.dtype)
+        return w_bce * _bce_per_image(y_true, y_pred) + w_dice * soft_dice_loss(y_true, y_pred)
+
+    return loss
+
+
+def segmentation_loss(name):
+    """The Keras loss called ``name``: "bce", "dice" (soft Dice) or "bce+dice"."""
+    validate.choice("loss", name, LOSSES)
+    if name == "bce":
+        return "binary_crossentropy"
+    return soft_dice_loss if name == "dice" else bce_dice_loss
+
+
+__all__ = ["LOSSES", "bce_dice_loss", "segmentation_loss", "soft_dice_loss", "weighted_bce_dice"]
