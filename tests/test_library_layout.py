@@ -29,6 +29,8 @@ PACKAGE = ROOT / "medlab"
 NEEDS_KERAS = {
     "medlab._tensorflow", "medlab.anomaly", "medlab.denoise", "medlab.experiments", "medlab.gradcam",
     "medlab.models", "medlab.pretraining", "medlab.segmentation", "medlab.training",
+    # the engine's Keras side: callbacks subclass keras.callbacks.Callback, losses are Keras ops
+    "medlab.engine.callbacks", "medlab.engine.fit", "medlab.engine.losses", "medlab.engine.schedules",
 }
 
 #: Public names kept although nothing in the course uses them, and why (keep this short).
