@@ -5,7 +5,10 @@
   the modules are discovered; only :data:`NEEDS_KERAS` is left out.
 - Every public function and class of the lesson library (``medlab/`` except the course
   tooling ``course/`` and the exercise checks ``checks/``) is used somewhere: by a lesson
-  (``notebooks/NN_*.ipynb``), a benchmark, ``tools/`` or another medlab module.
+  (``notebooks/NN_*.ipynb``), a benchmark, ``tools/`` or another medlab module; or named with
+  its full dotted path (``medlab.denoise.NoisyPairs``) in a lesson's text or a README. A class
+  counts as used when a used function or class of its module returns it (return annotation,
+  or the "Returns" section of the docstring) or when it is the base class of a used class.
 - No import cycle among medlab's modules, counting imports inside functions too.
 
 These are textual checks of the source (``ast``), so they are fast and import nothing but the
@@ -94,7 +97,7 @@ def test_modules_without_keras_import_without_tensorflow():
 
 # ------------------------------------------------------------------ every public name is used
 def _public_names(path):
-    """Top-level public functions and classes defined in ``path`` (plus ALL_CAPS constants)."""
+    """Top-level public functions and classes defined in ``path``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -102,31 +105,116 @@ def _public_names(path):
                 yield node.name
 
 
-def _notebook_code(path):
+def _returns_section(docstring):
+    """The text of a NumPy-style docstring's "Returns" section ('' if it has none)."""
+    match = re.search(r"^[ \t]*Returns\n[ \t]*-+\n(.*?)(?=^[ \t]*\w[\w ]*\n[ \t]*-+\n|\Z)",
+                      docstring or "", re.M | re.S)
+    return match.group(1) if match else ""
+
+
+def _met_through(path):
+    """{class name: names of the top-level functions/classes of ``path`` that hand it to the reader}.
+
+    A class is met through a function (or a method of a class) that returns it, by its return
+    annotation or its docstring's "Returns" section, and through each class derived from it.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    met = {name: set() for name in classes}
+    for top in tree.body:
+        if isinstance(top, ast.ClassDef):
+            for base in top.bases:
+                if isinstance(base, ast.Name) and base.id in met:
+                    met[base.id].add(top.name)
+        if not isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for node in ast.walk(top):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            said = _returns_section(ast.get_docstring(node))
+            if node.returns is not None:
+                said += " " + ast.unparse(node.returns)
+            for name in met:
+                if name != top.name and re.search(rf"\b{name}\b", said):
+                    met[name].add(top.name)
+    return met
+
+
+def _notebook_cells(path, kind):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    return "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == kind)
 
 
 def test_every_public_name_of_the_lesson_library_is_used():
     modules = _modules()
     sources = {name: path.read_text(encoding="utf-8") for name, path in modules.items()}
-    outside = [_notebook_code(path) for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    outside = [_notebook_cells(path, "code") for path in lessons]
     outside += [path.read_text(encoding="utf-8") for folder in ("benchmarks", "tools")
                 for path in sorted((ROOT / folder).glob("*.py"))]
+    texts = [_notebook_cells(path, "markdown") for path in lessons]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(ROOT.glob("*.md")) + sorted(ROOT.glob("*/*.md"))
+              if "exercises" not in path.parts]
     unused = []
     for module, path in modules.items():
         parts = module.split(".")
         if len(parts) < 2 or parts[1] in ("course", "checks") or parts[-1].startswith("_"):
             continue
-        for name in _public_names(path):
-            if f"{module}.{name}" in UNUSED_ON_PURPOSE:
-                continue
+        elsewhere = [text for other, text in sources.items() if other != module]
+
+        def used(name):
             word = re.compile(rf"\b{re.escape(name)}\b")
-            elsewhere = [text for other, text in sources.items() if other != module]
-            if not any(word.search(text) for text in outside + elsewhere):
-                unused.append(f"{module}.{name}")
+            dotted = re.compile(rf"\b{re.escape(module)}\.{re.escape(name)}\b")
+            return (f"{module}.{name}" in UNUSED_ON_PURPOSE or any(word.search(text) for text in outside + elsewhere)
+                    or any(dotted.search(text) for text in texts))
+
+        names = list(_public_names(path))
+        found = {name for name in names if used(name)}
+        met = _met_through(path)
+        while True:  # a class met through a used function or class is used too (to a fixed point)
+            more = {name for name in names if name not in found and met.get(name, set()) & found}
+            if not more:
+                break
+            found |= more
+        unused += [f"{module}.{name}" for name in names if name not in found]
     assert not unused, ("public names that no lesson, benchmark, tool or other medlab module uses "
                         f"(make them private, remove them, or list them in UNUSED_ON_PURPOSE): {unused}")
+
+
+def test_a_class_is_met_through_what_returns_it_or_derives_from_it(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text('''
+class Result:
+    pass
+
+
+class Base:
+    pass
+
+
+class Child(Base):
+    def run(self) -> "Result | None":
+        pass
+
+
+class Alone:
+    pass
+
+
+def make():
+    """Make one.
+
+    Returns
+    -------
+    list of Alone
+        Each one.
+
+    Notes
+    -----
+    Result is named here, outside "Returns".
+    """
+''')
+    assert _met_through(module) == {"Result": {"Child"}, "Base": {"Child"}, "Child": set(), "Alone": {"make"}}
 
 
 # ------------------------------------------------------------------ no import cycles
