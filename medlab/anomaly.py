@@ -7,7 +7,6 @@ error anyway) and the test normals are framed differently from the training norm
 that compare *structure* rather than raw intensities survive both.
 
 ==============================================  ==========================================
-``standardize(images)``                         each image to mean 0, sd 1 (contrast removed)
 ``mse_score(x, x_hat)``                         mean squared error of each image
 ``ssim_score(x, x_hat)``                        1 - SSIM of each image
 ``standardized_mse_score(x, x_hat)``            MSE after standardising x and x_hat
@@ -34,7 +33,7 @@ import numpy as np
 
 from medlab import metrics, validate
 
-#: Floor of an image's standard deviation in :func:`standardize` (a flat image stays finite).
+#: Floor of an image's standard deviation in :func:`_standardize` (a flat image stays finite).
 SD_FLOOR = 1e-6
 
 
@@ -47,7 +46,7 @@ def _images(images, name="images"):
     return x
 
 
-def standardize(images):
+def _standardize(images):
     """Each image minus its own mean, divided by its own standard deviation.
 
     Parameters
@@ -85,7 +84,7 @@ def standardized_mse_score(images, reconstructions):
 
     Equal to ``2 (1 - r)`` with r the Pearson correlation of x and x_hat over the pixels.
     """
-    a, b = standardize(images), standardize(reconstructions)
+    a, b = _standardize(images), _standardize(reconstructions)
     return np.mean((a - b) ** 2, axis=(1, 2))
 
 
@@ -107,7 +106,7 @@ def intensity_features(images):
     return {"mean intensity": x.mean(axis=(1, 2)), "image sd": x.std(axis=(1, 2))}
 
 
-def orient(val_scores, y_val):
+def _orient(val_scores, y_val):
     """+1 or -1: the direction in which a score ranks the validation positives higher.
 
     A trivial baseline has no built-in direction (is pneumonia brighter or darker?); choose it
@@ -158,7 +157,7 @@ class PCANearestNeighbours:
         PCA dimensions kept (PCA is the best *linear* autoencoder with this code length).
     n_neighbors : int
     standardized : bool
-        Standardise each image first (:func:`standardize`); without it, brightness and
+        Standardise each image first (:func:`_standardize`); without it, brightness and
         framing dominate the distances.
     """
 
@@ -169,7 +168,7 @@ class PCANearestNeighbours:
         self.pca_ = self.neighbours_ = None
 
     def _features(self, images):
-        x = standardize(images) if self.standardized else _images(images)
+        x = _standardize(images) if self.standardized else _images(images)
         return x.reshape(len(x), -1)
 
     def fit(self, normal_images):
@@ -237,7 +236,7 @@ def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), oriente
         :func:`choose_on_validation`).
     oriented : collection of str
         Names whose direction is not given (a trivial baseline): each is multiplied by
-        :func:`orient` on validation (the test split never chooses anything).
+        :func:`_orient` on validation (the test split never chooses anything).
     n_boot, seed : int
         Bootstrap resamples and their seed (``medlab.metrics.auc_interval``, the same
         interval as ``medlab.metrics.bootstrap_ci`` with ``metrics.auc``).
@@ -255,7 +254,7 @@ def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), oriente
             raise ValueError(f"{what} {sorted(unknown)} are not among the scores {sorted(val_scores)}")
     rows = []
     for name, val in val_scores.items():
-        sign = orient(val, y_val) if name in oriented else 1.0
+        sign = _orient(val, y_val) if name in oriented else 1.0
         val_auc = metrics.auc(y_val, sign * np.asarray(val, dtype=np.float64))
         test = metrics.auc_interval(y_test, sign * np.asarray(test_scores[name], dtype=np.float64),
                                     n_boot=n_boot, seed=seed)
@@ -273,6 +272,5 @@ def choose_on_validation(rows, include_baselines=False):
 
 __all__ = [
     "LatentMahalanobis", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow", "choose_on_validation",
-    "compare_scores", "error_maps", "intensity_features", "mse_score", "orient", "ssim_score",
-    "standardize", "standardized_mse_score",
+    "compare_scores", "error_maps", "intensity_features", "mse_score", "ssim_score", "standardized_mse_score",
 ]

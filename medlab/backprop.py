@@ -276,41 +276,8 @@ def _logits_and_labels(logits, labels):
     return z, y
 
 
-def softmax_cross_entropy(logits, labels):
-    """Mean categorical cross-entropy of ``softmax(logits)`` against one-hot ``labels``.
-
-    Parameters
-    ----------
-    logits : array (N, K)
-    labels : array (N, K), one-hot (or rows of probabilities, each in [0, 1])
-
-    Returns
-    -------
-    float
-    """
-    z, y = _logits_and_labels(logits, labels)
-    if z.ndim != 2:
-        raise ValueError(f"logits must have rank 2 (batch, classes), got shape {z.shape}")
-    shifted = z - z.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return float(np.mean(-(y * log_p).sum(axis=1), dtype=np.float64))
-
-
-def softmax_cross_entropy_backward(logits, labels):
-    """dL/dz of :func:`softmax_cross_entropy`: ``(softmax(z) - y) / N``.
-
-    Returns
-    -------
-    float32 array (N, K)
-    """
-    z, y = _logits_and_labels(logits, labels)
-    if z.ndim != 2:
-        raise ValueError(f"logits must have rank 2 (batch, classes), got shape {z.shape}")
-    return ((ops.softmax(z, axis=1) - y) / np.float32(z.shape[0])).astype(np.float32)
-
-
 # ---------------------------------------------------------- the gradient check
-def numerical_gradient(f, x, eps=1e-3):
+def _numerical_gradient(f, x, eps=1e-3):
     """Central finite differences of a scalar function: ``(f(x + eps e_i) - f(x - eps e_i)) / 2 eps``.
 
     The teaching tool for checking a backward pass by hand: slow (two calls of ``f`` per
@@ -347,18 +314,6 @@ def numerical_gradient(f, x, eps=1e-3):
     return grad
 
 
-def relative_error(a, b):
-    """Largest ``|a - b| / max(|a|, |b|, 1e-8)`` over all elements (inf when the shapes differ)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        return float("inf")
-    if a.size == 0:
-        return 0.0
-    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-8)
-    return float(np.max(np.abs(a - b) / scale))
-
-
 def scaled_difference(a, b):
     """``max |a - b| / max(max |a|, max |b|)``: the difference relative to the arrays' scale.
 
@@ -374,7 +329,7 @@ def scaled_difference(a, b):
 
 
 def gradient_check(f, x, analytic, eps=1e-3, tolerance=1e-2):
-    """Compare an analytic gradient with :func:`numerical_gradient`.
+    """Compare an analytic gradient with :func:`_numerical_gradient`.
 
     The relative error is taken over the whole array, ``max |a - n| / max(max |a|, max |n|)``,
     so that tiny components whose finite difference is all round-off do not dominate.
@@ -395,7 +350,7 @@ def gradient_check(f, x, analytic, eps=1e-3, tolerance=1e-2):
         Whether the gradient passes, and its relative error.
     """
     analytic = np.asarray(analytic, dtype=np.float64)
-    numeric = numerical_gradient(f, x, eps)
+    numeric = _numerical_gradient(f, x, eps)
     if analytic.shape != numeric.shape:
         raise ValueError(f"analytic must have the shape of x {numeric.shape}, got {analytic.shape}")
     error = scaled_difference(analytic, numeric)
@@ -404,7 +359,6 @@ def gradient_check(f, x, analytic, eps=1e-3, tolerance=1e-2):
 
 __all__ = [
     "avg_pool2d_backward", "conv2d_backward", "dense_backward",
-    "flatten_backward", "gradient_check", "max_pool2d_backward", "numerical_gradient",
-    "relative_error", "relu_backward", "scaled_difference", "sigmoid_cross_entropy_backward",
-    "softmax_cross_entropy", "softmax_cross_entropy_backward",
+    "flatten_backward", "gradient_check", "max_pool2d_backward",
+    "relu_backward", "scaled_difference", "sigmoid_cross_entropy_backward",
 ]

@@ -2,7 +2,6 @@
 
 =============================================  ===========================================
 ``gaussian_filter(images, sigma)``             Gaussian blur of each image (scipy.ndimage)
-``median_filter(images, size)``                median of each ``size x size`` neighbourhood
 ``best_classical_filter(noisy_val, clean_val)``  the filter and setting with the best
                                                validation PSNR -> :class:`ClassicalFilter`
 ``NoisyPairs(clean, kind, level, ...)``        Keras dataset of (noisy, clean) batches with
@@ -66,7 +65,7 @@ def gaussian_filter(images, sigma):
     return ndimage.gaussian_filter(x, sigma=[sigma * a for a in axes], mode="reflect")
 
 
-def median_filter(images, size):
+def _median_filter(images, size):
     """Replace each pixel by the median of its ``size x size`` neighbourhood, image by image.
 
     The median ignores a few extreme values, so it removes salt-and-pepper noise that a
@@ -87,7 +86,7 @@ def median_filter(images, size):
     return ndimage.median_filter(x, size=footprint, mode="reflect")
 
 
-_FILTERS = {"gaussian": gaussian_filter, "median": median_filter}
+_FILTERS = {"gaussian": gaussian_filter, "median": _median_filter}
 
 
 @dataclass(frozen=True)
@@ -304,5 +303,5 @@ def patches(images, size, stride=None):
 
 __all__ = [
     "ClassicalFilter", "GAUSSIAN_SIGMAS", "MEDIAN_SIZES", "NoisyPairs", "best_classical_filter",
-    "denoise", "gaussian_filter", "median_filter", "patches", "train_denoiser",
+    "denoise", "gaussian_filter", "patches", "train_denoiser",
 ]

@@ -29,7 +29,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "new_file_mode", "new_folder_mode", "publish", "regular_file",
+__all__ = ["atomic_write", "new_folder_mode", "publish", "regular_file",
            "write_bytes", "write_json", "write_text"]
 
 
@@ -103,7 +103,7 @@ def regular_file(path, expected):
     return path
 
 
-def new_file_mode():
+def _new_file_mode():
     """The permission bits a new regular file gets in this process: ``0o666 & ~umask``."""
     return 0o666 & ~_umask()
 
@@ -119,7 +119,7 @@ def publish(source, target, *, overwrite=False):
 
     With ``overwrite=False`` an existing ``target`` is kept and FileExistsError raised.
     """
-    os.chmod(source, new_file_mode())
+    os.chmod(source, _new_file_mode())
     if overwrite:
         os.replace(source, target)
     else:
@@ -180,7 +180,7 @@ def atomic_write(path, mode="wb", *, overwrite=True, check=None, encoding=None):
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, new_file_mode())
+        os.chmod(tmp, _new_file_mode())
         if check is not None:
             check(tmp)
         if overwrite:

@@ -35,12 +35,12 @@ CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTrans
 FOLLOWER_LAYER_TYPES = ("BatchNormalization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU")
 
 
-def conv_layer_names(model):
+def _conv_layer_names(model):
     """Names of the model's (top-level) convolution layers, in order."""
     return [layer.name for layer in model.layers if type(layer).__name__ in CONV_LAYER_TYPES]
 
 
-def last_conv_layer(model):
+def _last_conv_layer(model):
     """Name of the model's last convolution layer.
 
     Raises
@@ -48,7 +48,7 @@ def last_conv_layer(model):
     ValueError
         If the model has no convolution layer (Grad-CAM needs a spatial feature map).
     """
-    names = conv_layer_names(model)
+    names = _conv_layer_names(model)
     if not names:
         kinds = ", ".join(type(layer).__name__ for layer in model.layers)
         raise ValueError(
@@ -65,7 +65,7 @@ def feature_layer(model):
     directly follow it (``conv3 -> bn3 -> relu3`` gives ``relu3``). A convolution with its
     own activation (``Conv2D(..., activation="relu")``) is its own answer.
     """
-    name = last_conv_layer(model)
+    name = _last_conv_layer(model)
     layers = list(model.layers)
     index = [layer.name for layer in layers].index(name)
     for layer in layers[index + 1:]:
@@ -116,7 +116,7 @@ def grad_cam(model, images, layer_name=None, class_index=1):
     except ValueError:
         raise ValueError(
             f"model {model.name!r} has no layer {layer_name!r}; its convolution layers are "
-            f"{conv_layer_names(model)}"
+            f"{_conv_layer_names(model)}"
         ) from None
     if len(layer.output.shape) != 4:
         raise ValueError(
@@ -144,5 +144,4 @@ def grad_cam(model, images, layer_name=None, class_index=1):
     return np.clip(cam / scale, 0.0, 1.0).astype(np.float32)
 
 
-__all__ = ["CONV_LAYER_TYPES", "FOLLOWER_LAYER_TYPES", "conv_layer_names", "feature_layer", "grad_cam",
-           "last_conv_layer"]
+__all__ = ["CONV_LAYER_TYPES", "FOLLOWER_LAYER_TYPES", "feature_layer", "grad_cam"]

@@ -48,7 +48,7 @@ def _check_size(size):
     return validate.integer("size", size, 1, MAX_KERNEL_SIZE, odd=True)
 
 
-def gaussian_sigma(size):
+def _gaussian_sigma(size):
     """Standard deviation in pixels of the ``gaussian`` kernel of side ``size``.
 
     ``0.3 * ((size - 1) / 2 - 1) + 0.8``, the rule of OpenCV's ``getGaussianKernel``:
@@ -113,7 +113,7 @@ def make_kernel(kind, size=3):
         kernel = np.full((size, size), 1.0 / size**2)
     elif kind == "gaussian":
         r = np.arange(size) - size // 2
-        g = np.exp(-(r**2) / (2 * gaussian_sigma(size) ** 2))
+        g = np.exp(-(r**2) / (2 * _gaussian_sigma(size) ** 2))
         kernel = np.outer(g, g)
         kernel /= kernel.sum()
     elif size == 1:  # derivatives need neighbours: a 1x1 kernel cannot see a slope
@@ -154,4 +154,4 @@ def filter_image(image, kernel, padding="valid", stride=1):
     return out[0, :, :, 0]
 
 
-__all__ = ["KERNEL_KINDS", "MAX_KERNEL_SIZE", "filter_image", "gaussian_sigma", "make_kernel"]
+__all__ = ["KERNEL_KINDS", "MAX_KERNEL_SIZE", "filter_image", "make_kernel"]

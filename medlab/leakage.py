@@ -56,7 +56,7 @@ def _pixels(images):
     return (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-8)
 
 
-def fit_and_score(images, labels, train, test, C=1.0):
+def _fit_and_score(images, labels, train, test, C=1.0):
     """Fit one sigmoid unit on the train images' pixels; return its test AUC.
 
     The unit is scikit-learn's ``LogisticRegression`` (L2 strength ``C``, lbfgs) on the pixels
@@ -122,7 +122,7 @@ def leakage_experiment(seeds=(0, 1, 2, 3), n_patients=DEFAULTS["n_patients"],
     For each seed: ``n_patients * images_per_patient`` synthetic X-rays (the seed draws the
     patients), split by image and by patient (``test_fraction`` of the images or patients,
     the seed draws the split), the same model fitted on each train split
-    (:func:`fit_and_score`), its AUC measured on each test split.
+    (:func:`_fit_and_score`), its AUC measured on each test split.
 
     Parameters
     ----------
@@ -147,14 +147,14 @@ def leakage_experiment(seeds=(0, 1, 2, 3), n_patients=DEFAULTS["n_patients"],
         images, labels, patient = synthetic_chest(int(n_patients) * int(images_per_patient), size=size,
                                                   seed=seed, images_per_patient=images_per_patient)
         split = split_by_image(len(labels), val_fraction=0, test_fraction=test_fraction, seed=seed)
-        by_image.append(fit_and_score(images, labels, split.train, split.test, C))
+        by_image.append(_fit_and_score(images, labels, split.train, split.test, C))
         shared.append(groups_on_both_sides(patient, split.train, split.test))
         split = split_by_group(patient, val_fraction=0, test_fraction=test_fraction, seed=seed,
                                draw="permutation")
-        by_patient.append(fit_and_score(images, labels, split.train, split.test, C))
+        by_patient.append(_fit_and_score(images, labels, split.train, split.test, C))
     settings = {"n_patients": int(n_patients), "images_per_patient": int(images_per_patient),
                 "size": int(size), "test_fraction": float(test_fraction), "C": float(C)}
     return LeakageResult(seeds, np.array(by_image), np.array(by_patient), np.array(shared), settings)
 
 
-__all__ = ["DEFAULTS", "LeakageResult", "fit_and_score", "leakage_experiment"]
+__all__ = ["DEFAULTS", "LeakageResult", "leakage_experiment"]

@@ -63,7 +63,7 @@ def seed_cnn(input_shape=(150, 150, 3), kernel_size=3, name="seed_cnn", n_classe
 
 
 # --------------------------------------------------- the kit's improved classifier
-def augmentation_layers(translation=0.08, rotation=0.03, zoom=0.1, contrast=0.2):
+def _augmentation_layers(translation=0.08, rotation=0.03, zoom=0.1, contrast=0.2):
     """Light, anatomy-preserving augmentation for chest X-rays, as a list of Keras layers.
 
     Small shifts (``translation``, fraction of height/width), rotations (``rotation``,
@@ -116,7 +116,7 @@ def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, 
     dropout : float in [0, 1)
         Dropout rate before the output unit; 0 leaves the layer out.
     augment : bool
-        Start with :func:`augmentation_layers` (identity at inference).
+        Start with :func:`_augmentation_layers` (identity at inference).
     bn_momentum : float in [0, 1)
         Momentum of the batch-norm moving averages used at inference. 0.9 (Keras: 0.99)
         lets them follow the training within an epoch of a small data set, so the
@@ -150,7 +150,7 @@ def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, 
 
     stack = [keras.Input(shape=input_shape)]
     if augment:
-        stack += augmentation_layers()
+        stack += _augmentation_layers()
     stack += block(width, "1a") + block(width, "1b") + [layers.MaxPooling2D(2, name="pool1")]
     stack += block(2 * width, "2a") + block(2 * width, "2b") + [layers.MaxPooling2D(2, name="pool2")]
     stack += block(4 * width, "3")

@@ -6,11 +6,6 @@ encoder (plus one sigmoid unit) on a fraction of the labelled images, and compar
 same network started from random weights, trained the same way on the same images.
 
 =================================================  =========================================
-``label_subset(labels, fraction, seed)``           indices of a stratified fraction of labels
-``encoder_classifier(encoder, pretrained, seed)``  encoder copy (its weights, or fresh ones)
-                                                   + Dense(1, sigmoid)
-``fine_tune(model, x, y, steps, ...)``             a fixed number of Adam steps, seeded
-                                                   (:func:`medlab.engine.fit.fit`)
 ``pretraining_curve(encoder, data, ...)``          every fraction x seed x start -> tidy rows
 ``mean_sd_by_fraction(rows)``                      mean and sd of the test AUC per fraction
 ``fraction_table(by_fraction)``                    those rows as text
@@ -38,7 +33,7 @@ FRACTIONS = (0.01, 0.05, 0.2, 1.0)
 STARTS = ("pretrained", "scratch")
 
 
-def label_subset(labels, fraction, seed=0):
+def _label_subset(labels, fraction, seed=0):
     """Indices of a stratified random ``fraction`` of the images (at least 2 of each class).
 
     Parameters
@@ -66,7 +61,7 @@ def label_subset(labels, fraction, seed=0):
     return np.sort(np.concatenate(chosen))
 
 
-def encoder_classifier(encoder, pretrained=True, seed=0, name=None):
+def _encoder_classifier(encoder, pretrained=True, seed=0, name=None):
     """A classifier: a copy of ``encoder`` then ``Dense(1, sigmoid)``.
 
     Parameters
@@ -100,7 +95,7 @@ def _batches(n, steps, batch_size, rng):
     return order[: steps * batch_size]
 
 
-def fine_tune(model, images, labels, steps=200, batch_size=32, learning_rate=1e-3, seed=0):
+def _fine_tune(model, images, labels, steps=200, batch_size=32, learning_rate=1e-3, seed=0):
     """Train ``model`` with Adam and binary cross-entropy for exactly ``steps`` updates.
 
     Parameters
@@ -151,7 +146,7 @@ def pretraining_curve(encoder, data, fractions=FRACTIONS, seeds=(0, 1, 2), steps
     seeds : sequence of int
         Each seed draws its own labelled subset (shared by both starts) and initialisation.
     steps, batch_size, learning_rate
-        Of :func:`fine_tune`, the same for every run.
+        Of :func:`_fine_tune`, the same for every run.
 
     Returns
     -------
@@ -165,10 +160,10 @@ def pretraining_curve(encoder, data, fractions=FRACTIONS, seeds=(0, 1, 2), steps
     rows = []
     for fraction in fractions:
         for seed in seeds:
-            subset = label_subset(data.y_train, fraction, seed=seed)
+            subset = _label_subset(data.y_train, fraction, seed=seed)
             for start in STARTS:
-                model = encoder_classifier(encoder, pretrained=start == "pretrained", seed=seed)
-                fine_tune(model, data.x_train[subset], data.y_train[subset], steps=steps,
+                model = _encoder_classifier(encoder, pretrained=start == "pretrained", seed=seed)
+                _fine_tune(model, data.x_train[subset], data.y_train[subset], steps=steps,
                           batch_size=batch_size, learning_rate=learning_rate, seed=seed)
                 rows.append({
                     "fraction": float(fraction), "labels": int(len(subset)), "seed": int(seed),
@@ -225,5 +220,5 @@ def fraction_table(by_fraction, what="test ROC-AUC"):
     return "\n".join(lines)
 
 
-__all__ = ["FRACTIONS", "STARTS", "encoder_classifier", "fine_tune", "label_subset",
+__all__ = ["FRACTIONS", "STARTS",
            "mean_sd_by_fraction", "pretraining_curve", "fraction_table"]

@@ -60,7 +60,6 @@ from medlab import ops, validate
 __all__ = [
     "FORMULA_LAYERS",
     "flops",
-    "format_layer_table",
     "gpus",
     "keras_output_shapes",
     "layer_table",
@@ -178,7 +177,7 @@ def flops(model):
     return sum(row["flops"] for row in rows)
 
 
-def format_layer_table(model):
+def _format_layer_table(model):
     """The rows of :func:`layer_table` as plain fixed-width text, and a total line.
 
     Only ASCII, no colour codes, no terminal-width dependence: the same text on
@@ -212,8 +211,8 @@ def format_layer_table(model):
 
 
 def print_layer_table(model):
-    """Print :func:`format_layer_table`: a ``model.summary()`` that nbval can compare."""
-    print(format_layer_table(model))
+    """Print :func:`_format_layer_table`: a ``model.summary()`` that nbval can compare."""
+    print(_format_layer_table(model))
 
 
 # ------------------------------------------------------------ shapes by formula

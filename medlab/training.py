@@ -1,7 +1,6 @@
 """The classification recipe of lesson 07: compile and fit a binary classifier, class weights.
 
 =====================================  ===================================================
-``compile_classifier(model, lr)``      Adam + binary cross-entropy + accuracy and AUC
 ``fit_classifier(model, ...)``         seeded ``fit`` on arrays -> history dict
 ``class_weights(labels)``              ``{0: w0, 1: w1}`` balancing the two classes
 ``predict_scores(model, x)``           probabilities of class 1, (N,)
@@ -59,7 +58,7 @@ def best_epoch(history, monitor="val_loss", mode="min"):
     return int(np.argmin(values) if mode == "min" else np.argmax(values))
 
 
-def compile_classifier(model, learning_rate=1e-3):
+def _compile_classifier(model, learning_rate=1e-3):
     """Compile a sigmoid classifier: Adam(learning_rate), binary cross-entropy, accuracy, AUC.
 
     Returns the model. The AUC metric (``"auc"``, 200 thresholds) is an approximation
@@ -102,7 +101,7 @@ def fit_classifier(model, x_train, y_train, x_val=None, y_val=None, *, epochs=10
         Weight the classes with :func:`class_weights` (for unbalanced data).
     callbacks : sequence of keras callbacks
     compile : bool
-        Compile with :func:`compile_classifier` first.
+        Compile with :func:`_compile_classifier` first.
 
     Returns
     -------
@@ -187,7 +186,7 @@ def learning_rate_trial(learning_rate, images, labels, epochs=5, seed=0, batch_s
     key = (images.shape[1:], int(batch_size), n_val > 0)
     model = _TRIAL_MODELS.get(key)
     if model is None:
-        model = compile_classifier(_trial_network(images.shape[1:]), learning_rate)
+        model = _compile_classifier(_trial_network(images.shape[1:]), learning_rate)
         _TRIAL_MODELS[key] = model
     restart(model, initial, learning_rate=learning_rate)
     return fit(model, images[:split], labels[:split], validation, epochs=epochs,
@@ -195,6 +194,6 @@ def learning_rate_trial(learning_rate, images, labels, epochs=5, seed=0, batch_s
 
 
 __all__ = [
-    "best_epoch", "class_weights", "compile_classifier", "fit_classifier", "learning_rate_trial",
+    "best_epoch", "class_weights", "fit_classifier", "learning_rate_trial",
     "predict_scores",
 ]

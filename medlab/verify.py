@@ -37,7 +37,7 @@ class Outcome(int):
         pass
 
 
-def max_abs_difference(a, b):
+def _max_abs_difference(a, b):
     """Largest |a - b| over all elements (inf when the shapes differ)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
@@ -62,7 +62,7 @@ def same(name_a, a, name_b, b, atol=1e-5):
         True when they agree; shows nothing as a cell's last expression.
     """
     a, b = np.asarray(a), np.asarray(b)
-    ok = a.shape == b.shape and max_abs_difference(a, b) <= atol
+    ok = a.shape == b.shape and _max_abs_difference(a, b) <= atol
     print(f"{name_a} {a.shape} vs {name_b} {b.shape}: max |difference| <= {atol:g}: {ok}")
     return Outcome(ok)
 

@@ -18,14 +18,14 @@ def textured(n, contrast, rng, size=16):
 
 def test_standardize_gives_mean_0_sd_1_and_removes_brightness_and_contrast():
     x = RNG.random((5, 8, 8, 1))
-    s = anomaly.standardize(x)
+    s = anomaly._standardize(x)
     assert s.shape == (5, 8, 8)
     np.testing.assert_allclose(s.mean(axis=(1, 2)), 0, atol=1e-12)
     np.testing.assert_allclose(s.std(axis=(1, 2)), 1, atol=1e-12)
-    np.testing.assert_allclose(anomaly.standardize(0.2 + 3 * x), s, atol=1e-9)
-    assert np.all(anomaly.standardize(np.full((1, 4, 4), 0.7)) == 0)  # a flat image stays finite
+    np.testing.assert_allclose(anomaly._standardize(0.2 + 3 * x), s, atol=1e-9)
+    assert np.all(anomaly._standardize(np.full((1, 4, 4), 0.7)) == 0)  # a flat image stays finite
     with pytest.raises(ValueError, match=r"images has shape \(4, 4\): expected \(N, H, W\)"):
-        anomaly.standardize(np.zeros((4, 4)))
+        anomaly._standardize(np.zeros((4, 4)))
 
 
 def test_scores_are_mse_ssim_and_correlation_of_standardised_images():
@@ -54,8 +54,8 @@ def test_low_contrast_fools_the_mse_but_not_the_contrast_free_scores():
     features = anomaly.intensity_features(x)
     assert set(features) == {"mean intensity", "image sd"}
     np.testing.assert_allclose(features["image sd"], x.std(axis=(1, 2)))
-    assert anomaly.orient(features["image sd"], y) == -1.0  # faint = abnormal: lower sd ranks higher
-    assert anomaly.orient(-features["image sd"], y) == 1.0
+    assert anomaly._orient(features["image sd"], y) == -1.0  # faint = abnormal: lower sd ranks higher
+    assert anomaly._orient(-features["image sd"], y) == 1.0
 
 
 def test_latent_mahalanobis_is_the_distance_in_units_of_the_normal_spread():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from medlab.data import export_image_folder, save_medmnist
-from medlab.data.classification import load_classification_data, resize_images
+from medlab.data.classification import load_classification_data, _resize_images
 
 
 def _check(data, size, n=None):
@@ -122,9 +122,9 @@ def test_bad_arguments(tmp_path):
 def test_resize_images_is_bilinear_and_keeps_the_range():
     x = np.zeros((1, 8, 8, 1), np.float32)
     x[:, :4] = 1.0
-    y = resize_images(x, 4)
+    y = _resize_images(x, 4)
     assert y.shape == (1, 4, 4, 1) and y.min() >= 0 and y.max() <= 1
     column = y[0, :, 0, 0]  # antialiased: a little blur across the edge, the mean is kept
     assert column[0] == pytest.approx(1) and column[3] == pytest.approx(0) and column[1] > 0.5 > column[2]
     assert y.mean() == pytest.approx(x.mean())
-    assert resize_images(x, 8) is x
+    assert _resize_images(x, 8) is x

@@ -303,7 +303,7 @@ def test_fetch_offline_is_one_line_with_url_and_destination(tmp_path, capsys, mo
     def offline(url, timeout):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(downloads, "urlopen", offline)
+    monkeypatch.setattr(downloads, "_urlopen", offline)
     code, _, err = run(capsys, "data", "fetch", "dermamnist", "--root", tmp_path)
     assert code == 1
     assert_one_line_error(err)
@@ -325,7 +325,7 @@ def test_fetch_root_that_is_a_file_is_named_before_any_download(tmp_path, capsys
     def no_download(url, timeout):
         raise AssertionError("a download was attempted")
 
-    monkeypatch.setattr(downloads, "urlopen", no_download)
+    monkeypatch.setattr(downloads, "_urlopen", no_download)
     some_file = tmp_path / "some_file.npz"
     some_file.write_bytes(b"mine")
     code, _, err = run(capsys, "data", "fetch", "bloodmnist", "--root", some_file / below)

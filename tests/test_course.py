@@ -249,12 +249,12 @@ def test_synth_refuses_before_allocating(tmp_path, capsys, argv, message):
 
 
 def test_synth_estimates_the_memory_it_needs(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(synthetic, "available_memory", lambda: 10**9)
+    monkeypatch.setattr(synthetic, "_available_memory", lambda: 10**9)
     code, _, err = run(capsys, "data", "synth", "--n", 100000, "--size", 256, "--out", tmp_path / "x.npz")
     assert code == 2 and one_line_error(err)
     assert "--n 100000 --size 256: n 100000 images of size 256x256 need about 32.8 GB of memory; " in err
     assert "is available: expected a smaller n or size" in err
-    assert synthetic.synthetic_chest_bytes(1000, 64) >= 1000 * 64 * 64 * 5
+    assert synthetic._synthetic_chest_bytes(1000, 64) >= 1000 * 64 * 64 * 5
     with pytest.raises(ValueError, match="^n 100000 images of size 256x256 need about"):
         synthetic.synthetic_chest(100000, 256)
 

@@ -7,7 +7,7 @@ from medlab import keras, metrics
 from medlab._tensorflow import seed_everything, tf
 from medlab.engine.callbacks import BatchLosses, BestWeights, EpochEnd, StepRates, TimeBudget, TimeCosineDecay
 from medlab.engine.fit import ShuffledBatches, fit, history_dict, initial_state, restart
-from medlab.engine.losses import LOSSES, bce_dice_loss, segmentation_loss, soft_dice_loss, weighted_bce_dice
+from medlab.engine.losses import LOSSES, _bce_dice_loss, segmentation_loss, soft_dice_loss, weighted_bce_dice
 from medlab.engine.predict import as_batch, predict
 from medlab.engine.schedules import OPTIMIZERS, learning_rate_schedule, optimizer, schedule_rates
 
@@ -270,7 +270,7 @@ def test_schedule_rates_and_optimizers_by_name():
 def test_segmentation_losses_by_name():
     assert LOSSES == ("bce", "dice", "bce+dice")
     assert segmentation_loss("bce") == "binary_crossentropy"
-    assert segmentation_loss("dice") is soft_dice_loss and segmentation_loss("bce+dice") is bce_dice_loss
+    assert segmentation_loss("dice") is soft_dice_loss and segmentation_loss("bce+dice") is _bce_dice_loss
     with pytest.raises(ValueError, match="loss 'focal'"):
         segmentation_loss("focal")
 
@@ -281,7 +281,7 @@ def test_bce_dice_is_the_sum_and_the_weighted_loss_mixes_it():
     p = rng.uniform(0.05, 0.95, y.shape).astype(np.float32)
     bce = np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)), axis=(1, 2, 3))
     dice = np.asarray(soft_dice_loss(y, p))
-    np.testing.assert_allclose(np.asarray(bce_dice_loss(y, p)), bce + dice, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(_bce_dice_loss(y, p)), bce + dice, rtol=1e-4)
     w_bce, w_dice = keras.Variable(1.0), keras.Variable(0.0)
     mixed = weighted_bce_dice(w_bce, w_dice)
     np.testing.assert_allclose(np.asarray(mixed(y, p)), bce, rtol=1e-4)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from medlab import keras
-from medlab.gradcam import conv_layer_names, feature_layer, grad_cam, last_conv_layer
+from medlab.gradcam import _conv_layer_names, feature_layer, grad_cam, _last_conv_layer
 from medlab.models import improved_cnn, seed_cnn
 
 
@@ -42,14 +42,14 @@ def test_coarse_maps_are_resized_to_the_input():
     assert cam.shape == (3, 20, 20)
     assert cam.min() >= 0.0 and cam.max() <= 1.0
     assert all(m.max() in (0.0, pytest.approx(1.0)) for m in cam)
-    assert last_conv_layer(model) == "conv2" and conv_layer_names(model) == ["conv1", "conv2"]
+    assert _last_conv_layer(model) == "conv2" and _conv_layer_names(model) == ["conv1", "conv2"]
     assert grad_cam(model, x, layer_name="conv1").shape == (3, 20, 20)
 
 
 def test_improved_cnn_with_augmentation_layers():
     keras.utils.set_random_seed(0)
     model = improved_cnn((16, 16, 1), width=4)
-    assert last_conv_layer(model) == "conv3"
+    assert _last_conv_layer(model) == "conv3"
     x = np.random.default_rng(1).random((2, 16, 16, 1), dtype=np.float32)
     np.testing.assert_array_equal(grad_cam(model, x), grad_cam(model, x))  # no random layers at inference
 
@@ -60,7 +60,7 @@ def test_default_maps_are_the_rectified_ones_after_batch_norm_and_relu():
     assert feature_layer(model) == "relu3"  # conv3 -> bn3 -> relu3: the method's A^c
     x = np.random.default_rng(1).random((2, 16, 16, 1), dtype=np.float32)
     np.testing.assert_array_equal(grad_cam(model, x), grad_cam(model, x, layer_name="relu3"))
-    assert feature_layer(_spot_detector()) == last_conv_layer(_spot_detector())  # relu inside the conv
+    assert feature_layer(_spot_detector()) == _last_conv_layer(_spot_detector())  # relu inside the conv
 
 
 def test_errors_are_clear():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from medlab import ops
-from medlab.kernels import KERNEL_KINDS, MAX_KERNEL_SIZE, filter_image, gaussian_sigma, make_kernel
+from medlab.kernels import KERNEL_KINDS, MAX_KERNEL_SIZE, filter_image, _gaussian_sigma, make_kernel
 
 SIZES = list(range(1, MAX_KERNEL_SIZE + 1, 2))
 SIZES_3_UP = SIZES[1:]
@@ -107,14 +107,14 @@ def test_gaussian_normalised_peaked_and_matches_its_sigma(size):
     assert k[size // 2, size // 2] == k.max()
     assert np.all(k > 0)
     r = np.arange(size) - size // 2
-    expected = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * gaussian_sigma(size) ** 2))
+    expected = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * _gaussian_sigma(size) ** 2))
     np.testing.assert_allclose(k, expected / expected.sum(), rtol=1e-5)
 
 
 def test_gaussian_sigma_follows_opencv_rule():
-    assert gaussian_sigma(3) == pytest.approx(0.8)
-    assert gaussian_sigma(15) == pytest.approx(2.6)
-    assert [gaussian_sigma(s) for s in SIZES] == sorted(gaussian_sigma(s) for s in SIZES)
+    assert _gaussian_sigma(3) == pytest.approx(0.8)
+    assert _gaussian_sigma(15) == pytest.approx(2.6)
+    assert [_gaussian_sigma(s) for s in SIZES] == sorted(_gaussian_sigma(s) for s in SIZES)
 
 
 @pytest.mark.parametrize("size", SIZES)

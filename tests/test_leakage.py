@@ -13,7 +13,7 @@ def test_fit_and_score_learns_a_pixel_signal():
     labels = (np.arange(120) % 2)
     images[labels == 1, 2, 2] += 3.0
     split = split_by_image(120, val_fraction=0, test_fraction=0.3, seed=0)
-    assert leakage.fit_and_score(images, labels, split.train, split.test) > 0.9
+    assert leakage._fit_and_score(images, labels, split.train, split.test) > 0.9
 
 
 def test_result_bias_spread_and_table():

@@ -349,7 +349,7 @@ def test_offline_error_says_the_url_and_where_to_put_the_file(tmp_path, monkeypa
         assert timeout <= 10
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(downloads, "urlopen", offline)  # the default opener
+    monkeypatch.setattr(downloads, "_urlopen", offline)  # the default opener
     with pytest.raises(DownloadError) as info:
         fetch_medmnist("breastmnist", root=tmp_path, progress=False)
     message = str(info.value)

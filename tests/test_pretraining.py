@@ -19,22 +19,22 @@ def seeded_encoder(seed=1):
 
 def test_label_subset_is_stratified_with_at_least_two_per_class():
     y = np.r_[np.zeros(100), np.ones(300)].astype(int)
-    idx = pretraining.label_subset(y, 0.05, seed=0)
+    idx = pretraining._label_subset(y, 0.05, seed=0)
     assert np.bincount(y[idx]).tolist() == [5, 15] and np.all(np.diff(idx) > 0)
-    assert pretraining.label_subset(y, 0.001, seed=0).size == 4  # 2 of each class
-    assert pretraining.label_subset(y, 1.0).tolist() == list(range(400))
-    assert not np.array_equal(pretraining.label_subset(y, 0.05, seed=1), idx)  # seeds differ
+    assert pretraining._label_subset(y, 0.001, seed=0).size == 4  # 2 of each class
+    assert pretraining._label_subset(y, 1.0).tolist() == list(range(400))
+    assert not np.array_equal(pretraining._label_subset(y, 0.05, seed=1), idx)  # seeds differ
     with pytest.raises(ValueError, match=r"fraction 0.0: expected a number in \(0.0, 1.0\]"):
-        pretraining.label_subset(y, 0.0)
+        pretraining._label_subset(y, 0.0)
     with pytest.raises(ValueError, match="class 0 has 1 images"):
-        pretraining.label_subset([0, 1, 1], 0.5)
+        pretraining._label_subset([0, 1, 1], 0.5)
 
 
 def test_encoder_classifier_copies_weights_or_starts_fresh_and_never_changes_the_encoder():
     encoder = seeded_encoder(1)  # not seed 0, which the fresh copies below are drawn from
     before = [w.copy() for w in encoder.get_weights()]
-    pre = pretraining.encoder_classifier(encoder, pretrained=True, seed=0)
-    fresh = pretraining.encoder_classifier(encoder, pretrained=False, seed=0)
+    pre = pretraining._encoder_classifier(encoder, pretrained=True, seed=0)
+    fresh = pretraining._encoder_classifier(encoder, pretrained=False, seed=0)
     assert pre.output_shape == (None, 1) and fresh.count_params() == encoder.count_params() + 5
     inner = [layer for layer in pre.layers if layer.name != "p" and layer.weights][0]
     for a, b in zip(inner.get_weights(), before):
@@ -43,11 +43,11 @@ def test_encoder_classifier_copies_weights_or_starts_fresh_and_never_changes_the
     assert not np.allclose(fresh_inner.get_weights()[0], before[0])
     x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
     y = (x.mean(axis=(1, 2, 3)) > np.median(x.mean(axis=(1, 2, 3)))).astype(int)
-    pretraining.fine_tune(pre, x, y, steps=3, batch_size=4)
+    pretraining._fine_tune(pre, x, y, steps=3, batch_size=4)
     assert not np.allclose(inner.get_weights()[0], before[0])  # fine-tuning moves the copy
     for a, b in zip(encoder.get_weights(), before):  # ... never the encoder itself
         np.testing.assert_array_equal(a, b)
-    again = pretraining.encoder_classifier(encoder, pretrained=False, seed=0)
+    again = pretraining._encoder_classifier(encoder, pretrained=False, seed=0)
     np.testing.assert_array_equal(again.get_weights()[0], fresh.get_weights()[0])  # seeded
 
 
@@ -57,17 +57,17 @@ def test_fine_tune_makes_exactly_the_steps_asked_and_learns():
     y = np.r_[np.zeros(20), np.ones(20)].astype(int)
     x[y == 1] += 0.5
     _, encoder, _ = conv_autoencoder((8, 8, 1), latent_dim=4, filters=(2, 4))
-    model = pretraining.encoder_classifier(encoder, pretrained=False, seed=0)
-    first = pretraining.fine_tune(model, x, y, steps=1, batch_size=8)
-    last = pretraining.fine_tune(model, x, y, steps=60, batch_size=8, learning_rate=1e-2)
+    model = pretraining._encoder_classifier(encoder, pretrained=False, seed=0)
+    first = pretraining._fine_tune(model, x, y, steps=1, batch_size=8)
+    last = pretraining._fine_tune(model, x, y, steps=60, batch_size=8, learning_rate=1e-2)
     assert model.optimizer.iterations.numpy() == 60
     assert last < first
     with pytest.raises(ValueError, match=r"images \(40\) and labels \(5\): expected the same length"):
-        pretraining.fine_tune(model, x, y[:5])
+        pretraining._fine_tune(model, x, y[:5])
     with pytest.raises(ValueError, match=r"learning_rate 0.0: expected a number > 0"):
-        pretraining.fine_tune(model, x, y, learning_rate=0.0)
+        pretraining._fine_tune(model, x, y, learning_rate=0.0)
     with pytest.raises(ValueError, match="steps"):
-        pretraining.fine_tune(model, x, y, steps=0)
+        pretraining._fine_tune(model, x, y, steps=0)
 
 
 def tiny_data(seed=0, n=60, size=8):

@@ -11,7 +11,7 @@ from medlab.experiments import small_cnn
 from medlab.models import unet
 from medlab.summary import (
     flops,
-    format_layer_table,
+    _format_layer_table,
     gpus,
     keras_output_shapes,
     layer_table,
@@ -117,7 +117,7 @@ def test_print_layer_table_is_plain_fixed_width_text(article_model, capsys):
     text = capsys.readouterr().out
     assert text == EXPECTED_TABLE
     assert text.isascii() and "\x1b" not in text
-    assert format_layer_table(article_model) == EXPECTED_TABLE.rstrip("\n")
+    assert _format_layer_table(article_model) == EXPECTED_TABLE.rstrip("\n")
     lines = text.splitlines()
     assert len({len(line) for line in lines[:-1]}) <= 2  # columns line up (total line is shorter)
     assert all(line == line.rstrip() for line in lines)

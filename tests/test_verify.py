@@ -12,8 +12,8 @@ def test_same_prints_shapes_and_verdict(capsys):
 
 
 def test_max_abs_difference_and_claim(capsys):
-    assert verify.max_abs_difference([1, 2], [1, 4]) == 2
-    assert verify.max_abs_difference([1], [1, 2]) == float("inf")
+    assert verify._max_abs_difference([1, 2], [1, 4]) == 2
+    assert verify._max_abs_difference([1], [1, 2]) == float("inf")
     assert verify.claim("pooling halves 8", 4 == 8 // 2)
     assert capsys.readouterr().out == "pooling halves 8: True\n"
 

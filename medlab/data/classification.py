@@ -89,7 +89,7 @@ def grey_float(images):
     return np.clip(x, 0.0, 1.0)
 
 
-def resize_images(images, image_size):
+def _resize_images(images, image_size):
     """Resize (N, H, W, C) float images to (N, S, S, C) with ``tf.image.resize`` (bilinear,
     antialiased when shrinking); returned unchanged when already S x S."""
     if image_size is None or images.shape[1:3] == (image_size, image_size):
@@ -145,7 +145,7 @@ def _from_npz(path, image_size, name):
         if len(images) == 0:
             raise ValueError(f"{path}: {split}_images holds 0 images; expected at least one "
                              "image in each of train, val and test")
-        arrays += [resize_images(grey_float(images), image_size),
+        arrays += [_resize_images(grey_float(images), image_size),
                    _binary_labels(labels, f"{path} ({split}_labels)")]
     return ClassificationData(*arrays, name=name)
 
@@ -264,5 +264,5 @@ def load_classification_data(dataset="synthetic", image_size=None, seed=0, n_syn
 
 __all__ = [
     "ClassificationData", "DATASET_NAMES", "SPLIT_FRACTIONS", "grey_float",
-    "load_classification_data", "resize_images",
+    "load_classification_data",
 ]

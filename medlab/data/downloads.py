@@ -65,7 +65,7 @@ def file_md5(path, chunk_size=1 << 20):
     return digest.hexdigest()
 
 
-def urlopen(url, timeout):
+def _urlopen(url, timeout):
     """Open ``url`` for reading: :func:`urllib.request.urlopen` with a User-Agent.
 
     The default ``opener`` of :func:`download`; tests pass their own.
@@ -115,7 +115,7 @@ def download(url, dest, md5, *, opener=None, timeout=10.0, progress=True, chunk_
         Expected hex MD5 of the file.
     opener : callable, optional
         ``opener(url, timeout)`` returning a readable binary file-like object
-        (a context manager with ``read(n)``); default :func:`urlopen`.
+        (a context manager with ``read(n)``); default :func:`_urlopen`.
     timeout : float
         Seconds to wait for the connection and for each read.
     progress : bool
@@ -140,7 +140,7 @@ def download(url, dest, md5, *, opener=None, timeout=10.0, progress=True, chunk_
     from tqdm.auto import tqdm
 
     dest = Path(dest)
-    opener = urlopen if opener is None else opener
+    opener = _urlopen if opener is None else opener
     check_folder("folder", dest.parent)
     if dest.exists():
         raise FileExistsError(f"{dest} exists; not overwriting it")
@@ -185,4 +185,4 @@ def download(url, dest, md5, *, opener=None, timeout=10.0, progress=True, chunk_
     return dest
 
 
-__all__ = ["DownloadError", "check_folder", "default_data_root", "download", "file_md5", "repo_root", "urlopen"]
+__all__ = ["DownloadError", "check_folder", "default_data_root", "download", "file_md5", "repo_root"]

@@ -291,7 +291,7 @@ def _render(labels, size, rng, patient=None):
 _BYTES_PER_PIXEL = 5
 
 
-def synthetic_chest_bytes(n, size=64):
+def _synthetic_chest_bytes(n, size=64):
     """Memory, in bytes, that ``synthetic_chest(n, size)`` and its uint8 copy need.
 
     The float32 images (4 bytes per pixel), the uint8 copy written to disk (1 byte) and the
@@ -301,7 +301,7 @@ def synthetic_chest_bytes(n, size=64):
     return int(n) * int(size) ** 2 * _BYTES_PER_PIXEL + 8 * 4 * chunk
 
 
-def available_memory():
+def _available_memory():
     """Bytes of memory available to a new allocation here (MemAvailable), or None if unknown."""
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
@@ -328,8 +328,8 @@ def check_memory(n, size, available=None):
     ValueError
         ``n`` images of ``size`` x ``size`` need more than the memory available.
     """
-    needed = synthetic_chest_bytes(n, size)
-    available = available_memory() if available is None else available
+    needed = _synthetic_chest_bytes(n, size)
+    available = _available_memory() if available is None else available
     if available is not None and needed > available:
         raise ValueError(
             f"n {n} images of size {size}x{size} need about {_gigabytes(needed)} of memory; "

@@ -2,7 +2,6 @@
 
 =====================================  ===================================================
 ``soft_dice_loss(y_true, y_pred)``     1 - soft Dice of each image
-``bce_dice_loss(y_true, y_pred)``      binary cross-entropy + soft Dice of each image
 ``weighted_bce_dice(w_bce, w_dice)``   ``w_bce * BCE + w_dice * soft Dice`` with weights that
                                        may be Keras variables (one traced graph, many mixes)
 ``segmentation_loss(name)``            "bce", "dice" or "bce+dice" as a Keras loss
@@ -54,7 +53,7 @@ def _bce_per_image(y_true, y_pred):
     return keras.ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=(1, 2))
 
 
-def bce_dice_loss(y_true, y_pred):
+def _bce_dice_loss(y_true, y_pred):
     """Binary cross-entropy plus soft Dice, per image (a Keras loss)."""
     y_pred = keras.ops.convert_to_tensor(y_pred)
     y_true = keras.ops.cast(y_true, y_pred.dtype)
@@ -79,7 +78,7 @@ def segmentation_loss(name):
     validate.choice("loss", name, LOSSES)
     if name == "bce":
         return "binary_crossentropy"
-    return soft_dice_loss if name == "dice" else bce_dice_loss
+    return soft_dice_loss if name == "dice" else _bce_dice_loss
 
 
-__all__ = ["LOSSES", "bce_dice_loss", "segmentation_loss", "soft_dice_loss", "weighted_bce_dice"]
+__all__ = ["LOSSES", "segmentation_loss", "soft_dice_loss", "weighted_bce_dice"]
