@@ -5,7 +5,8 @@
 - :mod:`medlab.course.execute`: one papermill run in a child process, with a client that
   never blocks on widget traffic;
 - :mod:`medlab.course.cluster`: runs of a sweep or of the course as Dask distributed tasks
-  (``--cluster``; the optional extra ``cluster``);
+  (``--cluster``; the optional extra ``cluster``), the worker's side in
+  :mod:`medlab.course.cluster_worker`;
 - :mod:`medlab.course.locks`: one sweep or course per folder at a time (an OS lock);
 - :mod:`medlab.course.notebooks`: reading notebooks and their parameters with ``json``;
 - :mod:`medlab.course.summaries`: ``summary.csv``, ``summary.md`` and ``summary.png``;
