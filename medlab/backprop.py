@@ -33,19 +33,12 @@ _PARALLEL_MIN_ELEMENTS = 2**16
 
 
 def _array(value, name, ndim=None):
-    value = validate.real_array(name, value)  # complex, bool, str, object: refused, as in ops
-    if ndim is not None and value.ndim != ndim:
-        raise ValueError(f"{name} must have rank {ndim}, got shape {value.shape}")
+    value = validate.real_array(name, value, ndim=ndim)  # complex, bool, str, object: refused, as in ops
     return value.astype(np.float32, copy=False)
 
 
 def _check_dy(dy, expected):
-    dy = _array(dy, "dy")
-    if dy.shape != tuple(expected):
-        raise ValueError(
-            f"dy must have the shape of the forward output {tuple(expected)}, got {dy.shape}"
-        )
-    return dy
+    return validate.same_shape("dy", _array(dy, "dy"), expected, of="the forward output")
 
 
 def _crop(dx_padded, x_shape, kernel, stride):
@@ -151,8 +144,8 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=N
     dy = _check_dy(dy, (x.shape[0], ho, wo, x.shape[3]))
     if y is None:
         y = ops.max_pool2d(x, pool, stride, mode)
-    elif np.shape(y) != dy.shape:
-        raise ValueError(f"y must be the forward output, of shape {dy.shape}, got {np.shape(y)}")
+    else:
+        validate.same_shape("y", y, dy.shape, of="the forward output")
     xp = ops._pad_same(x, pool, stride, value=-np.inf) if mode == "same" else x
     dxp = np.zeros(xp.shape, dtype=np.float32)
     overlap = stride[0] < pool[0] or stride[1] < pool[1]
@@ -269,8 +262,7 @@ def sigmoid_cross_entropy_backward(logits, labels):
 def _logits_and_labels(logits, labels):
     z = _array(logits, "logits")
     y = validate.values("labels", labels, 0, 1).astype(np.float32)  # targets are probabilities
-    if z.shape != y.shape:
-        raise ValueError(f"labels must have the shape of logits {z.shape}, got {y.shape}")
+    validate.same_shape("labels", y, z.shape, of="logits")
     if z.size == 0:
         raise ValueError("logits must hold at least one value")
     return z, y
@@ -298,8 +290,7 @@ def _numerical_gradient(f, x, eps=1e-3):
     """
     if not callable(f):
         raise ValueError(f"f must be a callable returning a float, got {type(f).__name__}")
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps!r}")
+    eps = validate.number("eps", eps, 0, low_open=True)
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
     flat, out = x.reshape(-1), grad.reshape(-1)
@@ -351,8 +342,7 @@ def gradient_check(f, x, analytic, eps=1e-3, tolerance=1e-2):
     """
     analytic = np.asarray(analytic, dtype=np.float64)
     numeric = _numerical_gradient(f, x, eps)
-    if analytic.shape != numeric.shape:
-        raise ValueError(f"analytic must have the shape of x {numeric.shape}, got {analytic.shape}")
+    validate.same_shape("analytic", analytic, numeric.shape, of="x")
     error = scaled_difference(analytic, numeric)
     return error <= tolerance, error
 

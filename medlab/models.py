@@ -137,8 +137,7 @@ def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, 
         )
     kernel_size = validate.integer("kernel_size", kernel_size, low=1, odd=True)
     width = validate.integer("width", width, low=1)
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    validate.number("dropout", dropout, 0.0, 1.0, closed="left")
     layers = keras.layers
 
     def block(filters, tag):
@@ -378,9 +377,7 @@ def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_m
     base_filters = validate.integer("base_filters", base_filters, low=1)
     convs = validate.integer("convs", convs, low=1)
     depth = validate.integer("depth", depth, 0, 8)
-    momentum = validate.number("batch_norm_momentum", batch_norm_momentum, 0.0, 1.0)
-    if momentum >= 1.0:
-        raise ValueError(f"batch_norm_momentum must be < 1, got {batch_norm_momentum!r}")
+    momentum = validate.number("batch_norm_momentum", batch_norm_momentum, 0.0, 1.0, closed="left")
     _check_pyramid_shape(input_shape, depth)
     layers = keras.layers
 

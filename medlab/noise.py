@@ -39,12 +39,8 @@ def _rng(seed):
 
 
 def _images(images):
-    x = np.asarray(images)
-    if not np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_:
-        raise ValueError(f"images must be a numeric array, got dtype {x.dtype}")
-    x = x.astype(np.float32)  # always a copy: the input is never changed
-    if x.size and (not np.all(np.isfinite(x)) or x.min() < 0.0 or x.max() > 1.0):
-        raise ValueError("images must be finite and in [0, 1]")
+    x = validate.real_array("images", images).astype(np.float32)  # always a copy: the input is never changed
+    validate.values("images", x, 0, 1)
     return x
 
 

@@ -30,10 +30,7 @@ def _positive(name, value):
 
 
 def _fraction(name, value):
-    value = validate.number(name, value, 0, 1)
-    if value >= 1:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return value
+    return validate.number(name, value, 0, 1, closed="left")
 
 
 class ExponentialDecay:
@@ -87,8 +84,7 @@ class Optimizer:
         for i, (w, g) in enumerate(zip(weights, grads)):
             if not isinstance(w, np.ndarray) or w.dtype != np.float32:
                 raise ValueError(f"weights[{i}] must be a float32 NumPy array (updated in place)")
-            if np.shape(g) != w.shape:
-                raise ValueError(f"grads[{i}] must have shape {w.shape}, got {np.shape(g)}")
+            validate.same_shape(f"grads[{i}]", g, w.shape, of=f"weights[{i}]")
         if self._state is None:
             self._state = self._initial_state(weights)
         lr = self.current_learning_rate()

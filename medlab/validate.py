@@ -272,6 +272,20 @@ def pair(name, value, low=None, high=None):
     return int(items[0]), int(items[1])
 
 
+def same_shape(name, value, expected, of=None):
+    """``value`` if its shape (``np.shape``) is ``expected``, else an ArgumentError saying both.
+
+    >>> same_shape("dy", np.zeros((1, 2)), (1, 3), of="the forward output")
+    Traceback (most recent call last):
+    ...
+    medlab.validate.ArgumentError: dy has shape (1, 2): expected (1, 3), the shape of the forward output
+    """
+    actual, expected = np.shape(value), tuple(int(n) for n in expected)
+    if actual != expected:
+        raise ArgumentError(f"{name} has shape {actual}: expected {expected}" + (f", the shape of {of}" if of else ""))
+    return value
+
+
 def image_array(name, value, *, ndims=(2,), dtype_kinds="uif", min_size=1, channels=None):
     """``value`` as a NumPy array of images, checked: rank, dtype kind, non-empty axes.
 

@@ -41,8 +41,7 @@ def calibration_bins(y_true, scores, n_bins=10):
         frequency = confidence in every bin.
     """
     y, p = _labels_scores(y_true, scores)
-    if np.any((p < 0) | (p > 1)):
-        raise ValueError("scores must be probabilities in [0, 1]")
+    validate.values("scores", p, 0, 1)  # probabilities
     n_bins = validate.integer("n_bins", n_bins, low=1)
     index = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
     count = np.bincount(index, minlength=n_bins)

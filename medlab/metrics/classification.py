@@ -283,8 +283,7 @@ def multiclass_auc(y_true, probabilities):
         return auc(y, p.reshape(-1))
     if p.ndim != 2 or p.shape[0] != y.size:
         raise ValueError(f"probabilities must have shape (N, K) with N = {y.size}, got {p.shape}")
-    if y.min() < 0 or y.max() >= p.shape[1]:
-        raise ValueError(f"labels must be in [0, {p.shape[1]}), found {y.min()}..{y.max()}")
+    validate.values("labels", y, 0, p.shape[1] - 1)
     if p.shape[1] == 2:
         return auc(y, p[:, 1])
     aucs = [roc_auc_score(y == k, p[:, k]) for k in range(p.shape[1]) if 0 < np.sum(y == k) < y.size]

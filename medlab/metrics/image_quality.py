@@ -18,8 +18,8 @@ def _image_pairs(reference, estimate):
         a, b = a[None], b[None]
     if a.ndim not in (3, 4) or a.shape[0] == 0:
         raise ValueError(f"expected one image (H, W) or images (N, H, W[, C]), got shape {a.shape}")
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("images must be finite")
+    validate.values("reference", a)  # finite
+    validate.values("estimate", b)
     return a, b
 
 

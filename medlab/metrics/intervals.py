@@ -79,9 +79,8 @@ def stratified_bootstrap_indices(y_true, n_boot=1000, seed=0):
 
 def _percentiles(level):
     """The two percentiles that bound a central interval of coverage ``level`` in (0, 1)."""
-    if not 0.0 < float(level) < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    tail = 100 * (1 - float(level)) / 2
+    level = validate.number("level", level, 0, 1, closed="neither")
+    tail = 100 * (1 - level) / 2
     return [tail, 100 - tail]
 
 

@@ -67,9 +67,7 @@ def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal
     -------
     matplotlib.figure.Figure
     """
-    volume = np.asarray(volume)
-    if volume.ndim != 3:
-        raise ValueError(f"volume must have rank 3 (i, j, k), got shape {volume.shape}")
+    volume = validate.real_array("volume", volume, dtype_kinds="uifb", ndim=3, axes="i, j, k")
     if spacing is not None:
         spacing = validate.values("spacing", spacing, 0, low_open=True, dtype_kinds="uif")
         if spacing.shape != (3,):
