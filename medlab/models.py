@@ -276,6 +276,29 @@ def _check_pyramid_shape(input_shape, depth):
                              f"got {input_shape}")
 
 
+def _u_net(inputs, block, filters, depth, up_activation=None):
+    """The U-Net skeleton of :func:`residual_denoiser` and :func:`unet`, on ``inputs``.
+
+    ``block(x, filters, tag)`` makes a level's convolutions (layers named ``{tag}_...``); per
+    level ``down{n}`` then ``pool{n}`` (2 x 2 max pooling), ``bottom``, then per level back up
+    ``up{n}`` (2 x 2 Conv2DTranspose, stride 2), ``skip{n}`` (concatenated with ``down{n}``'s
+    maps) and ``dec{n}``; the filters double per level. Returns the decoder's last maps.
+    """
+    layers = keras.layers
+    x, skips = inputs, []
+    for level in range(depth):
+        x = block(x, filters * 2 ** level, f"down{level + 1}")
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"pool{level + 1}")(x)
+    x = block(x, filters * 2 ** depth, "bottom")
+    for level in reversed(range(depth)):
+        x = layers.Conv2DTranspose(filters * 2 ** level, 2, strides=2, activation=up_activation,
+                                   name=f"up{level + 1}")(x)
+        x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
+        x = block(x, filters * 2 ** level, f"dec{level + 1}")
+    return x
+
+
 def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
                       name="denoiser"):
     """A small U-Net that predicts the correction to a noisy image: x_hat = y + r(y; W).
@@ -320,18 +343,8 @@ def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
             x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"{tag}_conv{i + 1}")(x)
         return x
 
-    x = inputs = keras.Input(shape=input_shape, name="noisy")
-    skips = []
-    for level in range(depth):
-        x = stack(x, filters * 2 ** level, f"down{level + 1}")
-        skips.append(x)
-        x = layers.MaxPooling2D(2, name=f"pool{level + 1}")(x)
-    x = stack(x, filters * 2 ** depth, "bottom")
-    for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(filters * 2 ** level, 2, strides=2, activation="relu",
-                                   name=f"up{level + 1}")(x)
-        x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
-        x = stack(x, filters * 2 ** level, f"dec{level + 1}")
+    inputs = keras.Input(shape=input_shape, name="noisy")
+    x = _u_net(inputs, stack, filters, depth, up_activation="relu")
     correction = layers.Conv2D(input_shape[2], 3, padding="same", name="correction")(x)
     outputs = layers.Add(name="denoised")([inputs, correction])
     return keras.Model(inputs, outputs, name=name)
@@ -388,17 +401,8 @@ def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_m
             x = layers.ReLU(name=f"{tag}_relu{i}")(x)
         return x
 
-    x = inputs = keras.Input(shape=input_shape, name="image")
-    skips = []
-    for level in range(depth):
-        x = block(x, base_filters * 2 ** level, f"down{level + 1}")
-        skips.append(x)
-        x = layers.MaxPooling2D(2, name=f"pool{level + 1}")(x)
-    x = block(x, base_filters * 2 ** depth, "bottom")
-    for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(base_filters * 2 ** level, 2, strides=2, name=f"up{level + 1}")(x)
-        x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
-        x = block(x, base_filters * 2 ** level, f"dec{level + 1}")
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = _u_net(inputs, block, base_filters, depth)
     outputs = layers.Conv2D(1, 1, activation="sigmoid", name="mask_probability")(x)
     return keras.Model(inputs, outputs, name=name)
 

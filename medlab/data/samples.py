@@ -33,13 +33,14 @@ from medlab import validate
 from medlab.data.scans import Sample, read_dicom, read_nifti
 
 
-def _pydicom_file(name):
+def _pydicom(name, **fields):
+    """pydicom's test file ``name`` read as a :class:`Sample`, with ``fields`` replaced."""
     from pydicom.data import get_testdata_file
 
     path = get_testdata_file(name)  # shipped with pydicom; no download for these two
     if path is None:
         raise FileNotFoundError(f"pydicom's test file {name} is missing from this installation")
-    return path
+    return dataclasses.replace(read_dicom(path), **fields)
 
 
 def _nibabel_file(name):
@@ -52,9 +53,8 @@ def _nibabel_file(name):
 
 
 def _ct():
-    scan = read_dicom(_pydicom_file("CT_small.dcm"))
-    return dataclasses.replace(
-        scan,
+    return _pydicom(
+        "CT_small.dcm",
         description="CT slice (128x128, downsized), values in Hounsfield units",
         source="pydicom test data CT_small.dcm: downsized from NEMA WG04 sample CT1_UNC",
         license="MIT (pydicom); NEMA WG04 public DICOM sample data set",
@@ -62,9 +62,8 @@ def _ct():
 
 
 def _mr():
-    scan = read_dicom(_pydicom_file("MR_small.dcm"))
-    return dataclasses.replace(
-        scan,
+    return _pydicom(
+        "MR_small.dcm",
         description="MR slice (64x64, downsized), signal in arbitrary units",
         source="pydicom test data MR_small.dcm: downsized from NEMA WG04 sample MR1_UNC",
         license="MIT (pydicom); NEMA WG04 public DICOM sample data set",
