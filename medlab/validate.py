@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["ArgumentError", "Integer", "Interval", "Options", "Real", "check", "choice", "image_array",
-           "integer", "number", "pair", "real_array", "values"]
+           "integer", "number", "pair", "real_array", "same_shape", "values"]
 
 
 class ArgumentError(ValueError):

@@ -150,7 +150,7 @@ def test_unet_refuses_sizes_it_cannot_halve():
 
     with pytest.raises(ValueError, match=r"divisible by 2 \*\* depth = 8"):
         unet((60, 64, 1), depth=3)
-    with pytest.raises(ValueError, match=r"batch_norm_momentum 1.0: expected a number in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"batch_norm_momentum 1.0: expected a number in \[0.0, 1.0\)"):
         unet((16, 16, 1), depth=1, batch_norm_momentum=1.0)
 
 
