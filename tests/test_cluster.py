@@ -94,9 +94,9 @@ def write_notebook(path, parameters='a: int = 1  # a number\nmarker: str = ""  #
     return path
 
 
-@pytest.fixture(scope="module")
-def address():
-    """A running scheduler with 2 worker processes: the 'connect to ADDRESS' route."""
+@contextlib.contextmanager
+def local_cluster():
+    """A running scheduler with 2 worker processes (the settings of ``--cluster local``)."""
     environ = dict(os.environ)
     with dask.config.set(cluster.LOCAL_SCHEDULER_CONFIG):
         local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -108,6 +108,21 @@ def address():
         local.close(timeout=WAIT)
         os.environ.clear()  # the nannies added PYTHONHASHSEED to this process's environment
         os.environ.update(environ)
+
+
+@pytest.fixture(scope="module")
+def address():
+    """The 'connect to ADDRESS' route: a cluster the tests of this module share. No test kills
+    one of its workers (on a loaded machine a nanny may give up restarting a killed worker)."""
+    with local_cluster() as scheduler:
+        yield scheduler
+
+
+@pytest.fixture
+def address_to_kill():
+    """A cluster of its own for a test that kills one of its workers."""
+    with local_cluster() as scheduler:
+        yield scheduler
 
 
 @pytest.fixture
@@ -236,7 +251,8 @@ def test_a_lesson_swept_on_the_cluster_gives_the_local_summary_and_outputs(addre
 
 # ---- failures on workers, resume -------------------------------------------------------
 def test_a_killed_worker_and_a_timeout_fail_their_runs_the_others_finish_and_resume_retries(
-        address, tmp_path, in_tmp, capsys):
+        address_to_kill, tmp_path, in_tmp, capsys):
+    address = address_to_kill
     notebook = write_notebook(tmp_path / "lessons" / "99_tiny.ipynb")
     marker = tmp_path / "killed-worker.txt"
     running = tmp_path / "running"
@@ -288,7 +304,7 @@ def test_ctrl_c_cancels_the_pending_tasks_stops_the_running_ones_and_keeps_finis
     folder = tmp_path / "interrupted"
     running = tmp_path / "running"
     running.mkdir()
-    wait_for_workers(address, 2)  # the worker an earlier test killed is back: a=1 and a=3 start together
+    wait_for_workers(address, 2)  # a=1 and a=3 start together
     lines = []
 
     def ctrl_c_once_a_3_runs(line):
