@@ -134,3 +134,16 @@ def book_tools():
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):  # as tests/e2e
         pytest.fail(f"CI is set, so the book test must run, but {reason}", pytrace=False)
     pytest.skip(f"book test not run: {reason}")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """The learning-rate tests' data (test_training, test_widgets): 48 images of 12 x 12,
+    label 1 with a bright square (learnable in a few epochs)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.random((48, 12, 12, 1), dtype=np.float32) * 0.3
+    y = np.arange(48) % 2
+    x[y == 1, 3:7, 3:7] += 0.7
+    return x, y

@@ -21,16 +21,6 @@ from medlab.training import (  # noqa: E402
 )
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    """48 images of 12 x 12: label 1 has a bright square (learnable in a few epochs)."""
-    rng = np.random.default_rng(0)
-    x = rng.random((48, 12, 12, 1), dtype=np.float32) * 0.3
-    y = np.arange(48) % 2
-    x[y == 1, 3:7, 3:7] += 0.7
-    return x, y
-
-
 @pytest.fixture(autouse=True)
 def no_figure_leaks():
     with warnings.catch_warnings():

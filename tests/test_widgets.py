@@ -215,16 +215,6 @@ def test_threshold_explorer_wraps_threshold_view():
 
 
 # ------------------------------------------------- learning rate (lesson 07)
-@pytest.fixture(scope="module")
-def tiny():
-    """48 images of 12 x 12: label 1 has a bright square (learnable in a few epochs)."""
-    rng = np.random.default_rng(0)
-    x = rng.random((48, 12, 12, 1), dtype=np.float32) * 0.3
-    y = np.arange(48) % 2
-    x[y == 1, 3:7, 3:7] += 0.7
-    return x, y
-
-
 def test_explorer_retrains_when_the_slider_moves_and_keeps_the_curves(tiny):
     x, y = tiny
     widget = learning_rate_explorer(x, y, epochs=1, seed=0, learning_rate=1e-3)
