@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: What :func:`verdict` says when the difference does not exceed the spread.
-NO_DIFFERENCE = "no difference we can see at this size"
+#: What :func:`verdict` says when the paired interval includes zero.
+NO_DIFFERENCE = "no difference we can see"
 
 
 def _key(row, by):
@@ -43,7 +43,8 @@ def mean_sd_by(rows, by, value="val_auc"):
     list of dict
         In order of first appearance: the ``by`` values, then ``n``, ``mean``, ``sd``
         (sample standard deviation, ddof = 1; 0 for a single value), ``min``, ``max`` and
-        ``values`` (the list itself).
+        ``values`` (the list itself) and ``seeds`` (their ``seed`` column, in the same order,
+        or None when the rows have none), which :func:`verdict` pairs by.
     """
     by = [by] if isinstance(by, str) else list(by)
     if not rows:
@@ -51,20 +52,25 @@ def mean_sd_by(rows, by, value="val_auc"):
     missing = [name for name in by + [value] if name not in rows[0]]
     if missing:
         raise ValueError(f"mean_sd_by: column {missing[0]!r} not in the rows; they have {sorted(rows[0])}")
-    groups = {}
+    groups, seeds = {}, {}
     for row in rows:
         groups.setdefault(_key(row, by), []).append(float(row[value]))
+        seeds.setdefault(_key(row, by), []).append(row.get("seed"))
     out = []
     for key, values in groups.items():
         v = np.asarray(values, dtype=np.float64)
         out.append({**dict(zip(by, key)), "n": len(v), "mean": float(v.mean()),
                     "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "min": float(v.min()),
-                    "max": float(v.max()), "values": values})
+                    "max": float(v.max()), "values": values,
+                    "seeds": None if None in seeds[key] else seeds[key]})
     return out
 
 
 def mean_sd_table(groups, by, value="val_auc", digits=2):
     """Rows of :func:`mean_sd_by` as text: setting, n, ``mean ± sd`` and ``[min, max]``.
+
+    One seed prints its figure without ±; an sd that would round to zero gets more digits
+    (:func:`mean_sd_text`).
 
     Returns
     -------
@@ -72,8 +78,11 @@ def mean_sd_table(groups, by, value="val_auc", digits=2):
         A header line, a rule and one line per setting, columns aligned.
     """
     by = [by] if isinstance(by, str) else list(by)
+    if all(g["n"] == 1 for g in groups):  # one seed each: the figures, no spread to show
+        rows = [{**{name: g[name] for name in by}, f"{value} (1 seed)": f"{g['mean']:.{digits}f}"} for g in groups]
+        return table(rows, by + [f"{value} (1 seed)"], digits)
     rows = [{**{name: g[name] for name in by}, "n": g["n"],
-             f"{value} mean ± sd": f"{g['mean']:.{digits}f} ± {g['sd']:.{digits}f}",
+             f"{value} mean ± sd": mean_sd_text(g["values"], digits),
              "range": f"[{g['min']:.{digits}f}, {g['max']:.{digits}f}]"} for g in groups]
     return table(rows, by + ["n", f"{value} mean ± sd", "range"], digits)
 
@@ -108,23 +117,29 @@ def table(rows, columns, digits=2):
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of :func:`verdict`.
+    """The outcome of :func:`verdict`: A against B on the same seeds.
 
     Attributes
     ----------
+    word : str
+        ``"better"`` or ``"worse"`` (A against B) or :data:`NO_DIFFERENCE`.
     higher : str or None
-        The name of the setting with the higher mean, or None when the difference does not
-        exceed the spread.
+        The name of the setting with the higher figure, or None when none can be told.
     difference : float
-        Mean of the first minus mean of the second.
-    spread : float
-        Sum of the two standard deviations (the bar the difference must clear).
+        Mean over seeds of the paired difference A - B.
+    low, high : float
+        Its t-interval (``confidence``, n - 1 degrees of freedom).
+    n : int
+        Number of seeds (pairs).
     text : str
     """
 
+    word: str
     higher: str | None
     difference: float
-    spread: float
+    low: float
+    high: float
+    n: int
     text: str
 
     @property
@@ -135,45 +150,117 @@ class Verdict:
         return self.text
 
 
-def _values(x):
+def _values(x, argument):
+    if isinstance(x, dict):
+        if "values" not in x:
+            raise ValueError(f"verdict: {argument} is a dict without 'values'; pass a row of mean_sd_by or a list of figures")
+        x = x["values"]
     v = np.asarray([s for s in x], dtype=np.float64).reshape(-1)
     if v.size == 0:
-        raise ValueError("verdict: each setting needs at least one value")
+        raise ValueError(f"verdict: {argument} has no values; pass one figure per seed")
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"verdict: {argument} holds a NaN or infinite figure")
     return v
 
 
-def verdict(a, b, names=("A", "B"), what="the figure"):
-    """Tell two settings apart only where the difference exceeds their spread.
+def _seeds(x):
+    return list(x["seeds"]) if isinstance(x, dict) and x.get("seeds") is not None else None
 
-    Rule: with means m_a, m_b and sample standard deviations s_a, s_b (ddof = 1, over the
-    seeds), the settings differ when ``|m_a - m_b| > s_a + s_b``; the one with the higher
-    mean is named. Otherwise the verdict is :data:`NO_DIFFERENCE`. The rule is strict on
-    purpose: with 3 seeds a difference of one standard deviation is easily luck, and it
-    asks for a gap the size of two.
+
+def decimals_for(spread, least=2, most=6):
+    """Decimals that show ``spread`` with at least one significant digit (and ``least``).
+
+    A spread printed as ``0.000`` would say "no spread"; this keeps it visible.
+
+    >>> decimals_for(0.07), decimals_for(0.0004), decimals_for(0.0)
+    (2, 4, 2)
+    """
+    spread = abs(float(spread))
+    if spread == 0 or not np.isfinite(spread):
+        return least
+    return int(min(most, max(least, -np.floor(np.log10(spread)))))
+
+
+def mean_sd_text(values, digits=2):
+    """``mean ± sd`` of the figures of several seeds; one seed prints its figure alone.
+
+    >>> mean_sd_text([0.91, 0.93, 0.95]), mean_sd_text([0.9104]), mean_sd_text([0.9101, 0.9102])
+    ('0.93 ± 0.02', '0.91 (1 seed)', '0.91015 ± 0.00007')
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if v.size == 0:
+        raise ValueError("mean_sd_text: values is empty; pass one figure per seed")
+    if v.size == 1:
+        return f"{v[0]:.{digits}f} (1 seed)"
+    sd = float(v.std(ddof=1))
+    if sd == 0:
+        return f"{v[0]:.{digits}f} ± 0 (all {v.size} seeds equal)"
+    d = decimals_for(sd, least=digits)
+    return f"{v.mean():.{d}f} ± {sd:.{d}f}"
+
+
+def verdict(a, b, names=("A", "B"), what="the figure", higher_is_better=True, confidence=0.95):
+    """Paired verdict on per-seed figures: is A better, worse, or can we not tell?
+
+    Rule: seed i trains A and B from the same split, initial weights and batch order, so the
+    evidence is the **paired** difference d_i = a_i - b_i. With n seeds, mean d and sample
+    sd s (ddof = 1), the t-interval ``d ± t(n - 1) s / sqrt(n)`` at ``confidence``; A is
+    "better" (or "worse") only when that interval lies wholly on one side of zero, and
+    otherwise there is :data:`NO_DIFFERENCE`. With 3 seeds t = 4.30: the mean difference
+    must exceed 2.5 times the sd of the differences.
 
     Parameters
     ----------
-    a, b : sequence of float, or a row of :func:`mean_sd_by` (uses its ``values``)
-        The figure of each seed under each setting; at least 2 values each.
+    a, b : sequence of float, or a row of :func:`mean_sd_by`
+        The figure of each seed under each setting, in the same seed order (rows of
+        :func:`mean_sd_by` are paired by their ``seeds``); at least 2 seeds.
     names : (str, str)
     what : str
         The figure's name, for the text.
+    higher_is_better : bool
+        False for a loss or an error: then a lower figure is "better".
+    confidence : float in (0, 1)
 
     Returns
     -------
     Verdict
+
+    >>> print(verdict([0.95, 0.96, 0.94], [0.90, 0.92, 0.90], ("7 x 7", "3 x 3"), "AUC"))
+    7 x 7 vs 3 x 3, AUC: better by 0.043 (95 % t-interval of the paired difference over 3 seeds: 0.029 to 0.058)
     """
-    a = _values(a["values"] if isinstance(a, dict) else a)
-    b = _values(b["values"] if isinstance(b, dict) else b)
-    if min(a.size, b.size) < 2:
-        raise ValueError("verdict: needs at least 2 values (seeds) per setting to measure a spread")
-    difference = float(a.mean() - b.mean())
-    spread = float(a.std(ddof=1) + b.std(ddof=1))
-    if abs(difference) > spread:
-        higher, lower = (names[0], names[1]) if difference > 0 else (names[1], names[0])
-        return Verdict(higher, difference, spread,
-                       f"{higher} gives a higher {what} than {lower} (by more than the spread)")
-    return Verdict(None, difference, spread, f"{names[0]} vs {names[1]}, {what}: {NO_DIFFERENCE}")
+    from scipy import stats
+
+    from medlab import validate
+
+    confidence = validate.number("confidence", confidence, 0.5, 0.999)
+    seeds_a, seeds_b = _seeds(a), _seeds(b)
+    a, b = _values(a, "a"), _values(b, "b")
+    if seeds_a is not None and seeds_b is not None:
+        if sorted(seeds_a) != sorted(seeds_b):
+            raise ValueError(f"verdict: a and b were run with different seeds ({seeds_a} vs {seeds_b}); a paired verdict needs the same ones")
+        b = b[[seeds_b.index(s) for s in seeds_a]]
+    if a.size != b.size:
+        raise ValueError(f"verdict: a has {a.size} figures and b {b.size}; pass one per seed, the same seeds in the same order")
+    if a.size < 2:
+        raise ValueError("verdict: needs at least 2 seeds per setting; one seed cannot show a spread")
+    d = a - b
+    n = d.size
+    mean = float(d.mean())
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * d.std(ddof=1) / np.sqrt(n))
+    low, high = mean - half, mean + half
+    if low > 0 or high < 0:
+        higher = names[0] if mean > 0 else names[1]
+        word = "better" if (mean > 0) == bool(higher_is_better) else "worse"
+    else:
+        higher, word = None, NO_DIFFERENCE
+    digits = decimals_for(half, least=3) if half > 0 else 3
+    interval = (f"{confidence:.0%} t-interval of the paired difference over {n} seeds: "
+                f"{low:.{digits}f} to {high:.{digits}f}").replace("%", " %")
+    if higher is None:
+        text = f"{names[0]} vs {names[1]}, {what}: {NO_DIFFERENCE} ({interval})"
+    else:
+        text = f"{names[0]} vs {names[1]}, {what}: {word} by {abs(mean):.{digits}f} ({interval})"
+    return Verdict(word, higher, mean, low, high, n, text)
 
 
-__all__ = ["NO_DIFFERENCE", "Verdict", "mean_sd_by", "mean_sd_table", "table", "verdict"]
+__all__ = ["NO_DIFFERENCE", "Verdict", "decimals_for", "mean_sd_by", "mean_sd_table", "mean_sd_text", "table", "verdict"]

@@ -184,9 +184,11 @@ def mean_sd_by_fraction(rows, key="test_auc"):
     -------
     list of dict, one per fraction (ascending): ``fraction``, ``labels``, ``runs`` (seeds),
     ``pretrained_mean``, ``pretrained_sd``, ``scratch_mean``, ``scratch_sd``, ``gap_mean``
-    (mean over seeds of pretrained - scratch, same subset), ``gap_sd``. An sd of one run is 0.
+    (mean over seeds of pretrained - scratch, same subset), ``gap_sd``, the per-seed
+    ``pretrained_values`` and ``scratch_values`` (same seed order), and ``verdict``
+    (:func:`medlab.evidence.verdict`, paired by seed; None with one seed). An sd of one run is 0.
     """
-    from medlab.evidence import mean_sd_by
+    from medlab.evidence import mean_sd_by, verdict
 
     if not rows:
         raise ValueError("rows is empty")
@@ -204,19 +206,35 @@ def mean_sd_by_fraction(rows, key="test_auc"):
         entry = {"fraction": fraction, "labels": paired[0]["pretrained"]["labels"], "runs": len(paired)}
         for group in mean_sd_by(runs, "start", key):
             entry[f"{group['start']}_mean"], entry[f"{group['start']}_sd"] = group["mean"], group["sd"]
+            entry[f"{group['start']}_values"] = group["values"]
+        entry["verdict"] = (verdict(entry["pretrained_values"], entry["scratch_values"],
+                                    ("pretrained", "from scratch"), key)
+                            if len(paired) > 1 else None)
         out.append(entry)
     return out
 
 
 def fraction_table(by_fraction, what="test ROC-AUC"):
-    """Rows of :func:`mean_sd_by_fraction` as text, one line per fraction (mean +- sd over seeds)."""
-    lines = [f"{'labels':>14} | {'pretrained ' + what:>24} | {'from scratch':>16} | "
-             f"{'pretrained - scratch':>20}"]
+    """Rows of :func:`mean_sd_by_fraction` as text, one line per fraction.
+
+    Mean ± sd over seeds (one seed: its figure alone, no ±) and, with several seeds, the
+    paired verdict of pretrained against from scratch (:func:`medlab.evidence.verdict`).
+    """
+    from medlab.evidence import mean_sd_text
+
+    several = any(e["runs"] > 1 for e in by_fraction)
+    header = [f"{'labels':>14}", f"{'pretrained ' + what:>24}", f"{'from scratch':>17}",
+              f"{'pretrained - scratch':>22}"]
+    lines = [" | ".join(header + (["paired verdict"] if several else []))]
     for e in by_fraction:
-        share = f"{100 * e['fraction']:g} % ({e['labels']})"
-        lines.append(f"{share:>14} | {e['pretrained_mean']:>16.3f} +- {e['pretrained_sd']:.3f} | "
-                     f"{e['scratch_mean']:>8.3f} +- {e['scratch_sd']:.3f} | "
-                     f"{e['gap_mean']:>+12.3f} +- {e['gap_sd']:.3f}")
+        gaps = [p - s for p, s in zip(e["pretrained_values"], e["scratch_values"])]
+        cells = [f"{100 * e['fraction']:g} % ({e['labels']})",
+                 mean_sd_text(e["pretrained_values"], 3), mean_sd_text(e["scratch_values"], 3),
+                 ("+" if e["gap_mean"] >= 0 else "") + mean_sd_text(gaps, 3)]
+        cells = [c.rjust(len(h)) for c, h in zip(cells, header)]
+        if several:
+            cells.append(e["verdict"].word if e["verdict"] is not None else "one seed: none")
+        lines.append(" | ".join(cells))
     return "\n".join(lines)
 
 

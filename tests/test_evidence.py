@@ -1,4 +1,4 @@
-"""medlab.evidence: mean and spread per setting, verdicts only beyond the spread, text tables."""
+"""medlab.evidence: mean and spread per setting, paired verdicts over seeds, text tables."""
 
 import numpy as np
 import pytest
@@ -34,35 +34,100 @@ def test_mean_sd_table_text():
     lines = text.splitlines()
     assert lines[0].split() == ["k", "n", "auc", "mean", "±", "sd", "range"]
     assert lines[2].split() == ["3", "3", "0.92", "±", "0.02", "[0.90,", "0.94]"]
+    assert lines[3].split() == ["5", "3", "0.75", "±", "0.05", "[0.70,", "0.80]"]
 
 
-def test_verdict_rule_difference_against_sum_of_sds():
+def test_verdict_is_paired_by_seed():
     three, five = evidence.mean_sd_by(ROWS, "k", "auc")
+    assert three["seeds"] == [0, 1, 2]
     v = evidence.verdict(three, five, ("3 x 3", "5 x 5"), "AUC")
-    assert v.higher == "3 x 3" and v.differs
-    assert v.difference == pytest.approx(0.17) and v.spread == pytest.approx(0.07)
-    assert str(v) == "3 x 3 gives a higher AUC than 5 x 5 (by more than the spread)"
-    assert evidence.verdict(five, three, ("5 x 5", "3 x 3")).higher == "3 x 3"
+    # paired differences 0.20, 0.17, 0.14: mean 0.17, sd 0.03, t(2) = 4.303
+    half = 4.302653 * 0.03 / np.sqrt(3)
+    assert v.word == "better" and v.higher == "3 x 3" and v.differs and v.n == 3
+    assert v.difference == pytest.approx(0.17)
+    assert (v.low, v.high) == (pytest.approx(0.17 - half), pytest.approx(0.17 + half))
+    assert str(v).startswith("3 x 3 vs 5 x 5, AUC: better by 0.170 (95 % t-interval of the paired difference over 3 seeds: ")
+    worse = evidence.verdict(five, three, ("5 x 5", "3 x 3"), "AUC")
+    assert worse.word == "worse" and worse.higher == "3 x 3"
 
 
-def test_verdict_says_no_difference_within_the_spread():
-    # means 0.02 apart, sds 0.01 + 0.03: the difference does not exceed the spread
-    v = evidence.verdict([0.91, 0.92, 0.93], [0.87, 0.90, 0.93], ("a", "b"), "AUC")
-    assert v.higher is None and not v.differs
-    assert v.text == f"a vs b, AUC: {evidence.NO_DIFFERENCE}"
-    # the boundary: a difference equal to the spread is not enough (diff 2, sds exactly 1 each)
-    at_the_bar = evidence.verdict([0.0, 1.0, 2.0], [-2.0, -1.0, 0.0])
-    assert at_the_bar.difference == 2.0 and at_the_bar.spread == 2.0 and at_the_bar.higher is None
-    assert evidence.verdict([0.0, 1.0, 2.0], [-2.5, -1.5, -0.5]).higher == "A"  # just beyond it
-    assert evidence.verdict([1.0, 1.0], [0.0, 0.0]).higher == "A"
+def test_pairing_sees_what_independent_spreads_hide():
+    # each setting varies a lot from seed to seed (sd 0.05), but B is always 0.01 below A on
+    # the same seed: the paired rule sees it, the sum of the sds (0.10) would not
+    a = [0.80, 0.85, 0.90, 0.95]
+    b = [0.79, 0.84, 0.89, 0.94]
+    assert evidence.verdict(a, b).word == "better"
+    # the same figures unpaired (B's seeds shuffled): no difference we can see
+    assert evidence.verdict(a, [0.94, 0.79, 0.89, 0.84]).word == evidence.NO_DIFFERENCE
 
 
-def test_verdict_needs_two_values_each():
-    with pytest.raises(ValueError, match="at least 2 values"):
+def test_rows_are_paired_by_their_seed_column_not_their_order():
+    rows = [{"k": 3, "seed": s, "auc": v} for s, v in [(0, 0.90), (1, 0.95), (2, 0.80)]] + \
+           [{"k": 5, "seed": s, "auc": v} for s, v in [(2, 0.79), (0, 0.89), (1, 0.94)]]
+    three, five = evidence.mean_sd_by(rows, "k", "auc")
+    assert evidence.verdict(three, five).word == "better"  # 0.01 higher on every seed
+    other = evidence.mean_sd_by([{**r, "seed": r["seed"] + 10} for r in rows[3:]], "k", "auc")[0]
+    with pytest.raises(ValueError, match="different seeds"):
+        evidence.verdict(three, other)
+
+
+def _pair_at(t_multiple):
+    """Three paired differences whose mean is ``t_multiple`` times the interval's half-width."""
+    from scipy import stats
+    sd = 0.01
+    half = stats.t.ppf(0.975, 2) * sd / np.sqrt(3)
+    d = np.array([-sd, 0.0, sd]) + t_multiple * half
+    return list(0.5 + d), [0.5, 0.5, 0.5]
+
+
+def test_verdict_boundary_interval_touching_zero():
+    below, above = _pair_at(0.999), _pair_at(1.001)
+    at = evidence.verdict([0.7, 0.8], [0.7, 0.8])  # the interval is [0, 0]: it touches zero
+    assert at.low == at.high == 0.0 and at.word == evidence.NO_DIFFERENCE
+    assert evidence.verdict(*below).word == evidence.NO_DIFFERENCE
+    assert evidence.verdict(*above).word == "better"
+    a, b = _pair_at(-1.001)
+    assert evidence.verdict(a, b).word == "worse"
+    # for a loss, lower is better
+    assert evidence.verdict(a, b, higher_is_better=False).word == "better"
+    assert evidence.verdict(*above, higher_is_better=False).word == "worse"
+
+
+def test_verdict_identical_and_constant_differences():
+    same = evidence.verdict([0.9, 0.8, 0.7], [0.9, 0.8, 0.7])
+    assert same.word == evidence.NO_DIFFERENCE and same.difference == 0.0
+    assert "no difference we can see" in str(same)
+    shifted = evidence.verdict([1.0, 1.0], [0.0, 0.0])
+    assert shifted.word == "better" and shifted.low == shifted.high == 1.0
+
+
+def test_verdict_wider_interval_at_lower_confidence_is_narrower():
+    a, b = _pair_at(1.2)
+    assert evidence.verdict(a, b, confidence=0.95).differs
+    assert not evidence.verdict(a, b, confidence=0.99).differs
+    with pytest.raises(ValueError, match="confidence"):
+        evidence.verdict(a, b, confidence=1.5)
+
+
+def test_verdict_needs_two_seeds_the_same_number_and_finite_figures():
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        evidence.verdict([0.9], [0.8])
+    with pytest.raises(ValueError, match="a has 1 figures and b 2"):
         evidence.verdict([0.9], [0.8, 0.7])
-    with pytest.raises(ValueError, match="at least one value"):
+    with pytest.raises(ValueError, match="a has no values"):
         evidence.verdict([], [0.8, 0.7])
-    assert np.isfinite(evidence.verdict(np.array([0.9, 0.8]), (0.1, 0.2)).spread)
+    with pytest.raises(ValueError, match="NaN"):
+        evidence.verdict([0.9, float("nan")], [0.8, 0.7])
+    assert np.isfinite(evidence.verdict(np.array([0.9, 0.8]), (0.1, 0.2)).high)
+
+
+def test_one_seed_prints_no_plus_minus_and_small_sds_keep_their_digits():
+    assert evidence.mean_sd_text([0.9104]) == "0.91 (1 seed)"
+    assert evidence.mean_sd_text([0.91, 0.93, 0.95]) == "0.93 ± 0.02"
+    assert evidence.mean_sd_text([0.9101, 0.9102]) == "0.91015 ± 0.00007"
+    assert evidence.mean_sd_text([0.5, 0.5]) == "0.50 ± 0 (all 2 seeds equal)"
+    text = evidence.mean_sd_table(evidence.mean_sd_by([{"k": 1, "auc": 0.5}], "k", "auc"), "k", "auc")
+    assert "±" not in text and text.splitlines()[2].split() == ["1", "0.50"]
 
 
 def test_table_rounds_and_aligns():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from medlab import pretraining
+from medlab import evidence, pretraining
 from medlab._tensorflow import seed_everything
 from medlab.data import ClassificationData
 from medlab.models import conv_autoencoder
@@ -100,7 +100,12 @@ def test_pretraining_curve_returns_a_tidy_row_per_run_and_a_summary():
     assert summary[0]["pretrained_mean"] == pytest.approx(pre.mean())
     assert summary[0]["scratch_sd"] == pytest.approx(scratch.std(ddof=1))
     assert summary[0]["gap_mean"] == pytest.approx((pre - scratch).mean())
+    assert summary[0]["verdict"].word == evidence.verdict(pre, scratch).word
     text = pretraining.fraction_table(summary)
-    assert len(text.splitlines()) == 3 and "10 % (6)" in text and "+-" in text
+    assert len(text.splitlines()) == 3 and "10 % (6)" in text and "±" in text
+    assert text.splitlines()[1].split(" | ")[-1] == summary[0]["verdict"].word
+    one_seed = pretraining.mean_sd_by_fraction([r for r in rows if r["seed"] == 0])
+    single = pretraining.fraction_table(one_seed)
+    assert one_seed[0]["verdict"] is None and "±" not in single and "(1 seed)" in single
     with pytest.raises(ValueError, match="no seed has both"):
         pretraining.mean_sd_by_fraction([r for r in rows if r["start"] == "scratch"])
