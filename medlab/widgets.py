@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -165,6 +166,35 @@ def _side_by_side(image, result, title, same_scale):
 
 
 # ------------------------------------------------------------------ widgets
+def _with_default_view(drawings, widget):
+    """Keep the first drawing (the default view) of ``widget`` for :func:`default_view`."""
+    widget.draw_default_view = drawings[0]
+    widget.default_result = widget.result
+    return widget
+
+
+def default_view(widget):
+    """Draw ``widget``'s first view again, as an ordinary figure stored in the notebook.
+
+    A slider's own drawing lives in the running kernel only: GitHub, nbviewer, the book and a
+    reader without a kernel see nothing there. Call this in the cell beside the widget so the
+    saved notebook keeps a static picture of the default view (and its printed text).
+
+    Parameters
+    ----------
+    widget : the result of one of this module's explorers
+
+    Returns
+    -------
+    the widget's first result object (:class:`ConvolutionView`, :class:`PoolingView`,
+    :class:`LearningRateTrials` or :class:`ThresholdView`)
+    """
+    if not hasattr(widget, "draw_default_view"):
+        raise validate.ArgumentError("default_view: widget is not one of medlab.widgets' explorers")
+    widget.draw_default_view()
+    return widget.default_result
+
+
 def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3):
     """Sliders over :func:`convolution_view`: kernel size, kernel type, padding.
 
@@ -189,12 +219,17 @@ def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3):
     image = _image2d(image)
     make_kernel(kernel_kind, kernel_size)  # fail here, not inside the widget
 
+    drawings = []
+
     def show(kernel_size, kernel_kind, padding):
         result = convolution_view(image, kernel_kind, kernel_size, padding)
-        _side_by_side(image, result, f"{kernel_kind} {kernel_size}x{kernel_size}, output", True)
+        drawing = partial(_side_by_side, image, result,
+                          f"{kernel_kind} {kernel_size}x{kernel_size}, output", True)
+        drawings[:] = drawings or [drawing]  # the first: the default view
+        drawing()
         return result
 
-    return widgets.interactive(
+    return _with_default_view(drawings, widgets.interactive(
         show,
         kernel_size=widgets.IntSlider(
             value=kernel_size, min=1, max=MAX_KERNEL_SIZE, step=2,
@@ -202,7 +237,7 @@ def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3):
         ),
         kernel_kind=widgets.Dropdown(options=KERNEL_KINDS, value=kernel_kind, description="kernel"),
         padding=widgets.ToggleButtons(options=PADDINGS, value="valid", description="padding"),
-    )
+    ))
 
 
 def pooling_explorer(image, pool_size=2, kind="max"):
@@ -228,13 +263,18 @@ def pooling_explorer(image, pool_size=2, kind="max"):
     image = _image2d(image)
     validate.choice("kind", kind, POOL_KINDS)
 
+    drawings = []
+
     def show(pool_size, kind, stride):
         result = pooling_view(image, pool_size, kind, stride or None)
-        _side_by_side(image, result, f"{kind} pool {pool_size}x{pool_size}, output", False)
+        drawing = partial(_side_by_side, image, result,
+                          f"{kind} pool {pool_size}x{pool_size}, output", False)
+        drawings[:] = drawings or [drawing]  # the first: the default view
+        drawing()
         return result
 
     strides = [("= pool size", 0)] + [(str(s), s) for s in range(1, MAX_POOL_SIZE + 1)]
-    return widgets.interactive(
+    return _with_default_view(drawings, widgets.interactive(
         show,
         pool_size=widgets.IntSlider(
             value=pool_size, min=1, max=MAX_POOL_SIZE, step=1,
@@ -242,7 +282,7 @@ def pooling_explorer(image, pool_size=2, kind="max"):
         ),
         kind=widgets.Dropdown(options=POOL_KINDS, value=kind, description="pooling"),
         stride=widgets.Dropdown(options=strides, value=0, description="stride"),
-    )
+    ))
 
 
 # ------------------------------------------------- learning rate (lesson 07)
@@ -305,7 +345,7 @@ def learning_rate_explorer(images, labels, epochs=5, seed=0, learning_rate=1e-3,
     labels = validate.values("labels", labels, 0, 1).reshape(-1)
     if len(labels) != len(images):
         raise validate.ArgumentError(f"labels has {len(labels)} values: expected one per image ({len(images)})")
-    tried = {}
+    tried, drawings = {}, []
 
     def show(learning_rate):
         rate = float(f"{learning_rate:.3g}")  # the slider's steps, without float noise
@@ -313,20 +353,25 @@ def learning_rate_explorer(images, labels, epochs=5, seed=0, learning_rate=1e-3,
             tried[rate] = learning_rate_trial(rate, images, labels, epochs=epochs, seed=seed,
                                               batch_size=batch_size)
         result = LearningRateTrials(rate, tried[rate], tried)
-        curves = {f"lr {r:.0e}": h for r, h in sorted(tried.items())}
+        drawing = partial(draw, LearningRateTrials(rate, tried[rate], dict(tried)))  # as it is now
+        drawings[:] = drawings or [drawing]  # the first: the default view
+        drawing()
+        return result
+
+    def draw(result):
+        curves = {f"lr {r:.0e}": h for r, h in sorted(result.tried.items())}
         fig = loss_curves(curves, metrics=("loss",), validation=False,
                           title="training loss, every rate tried so far")
         plt.show()
         plt.close(fig)
         print(result.text)
-        return result
 
     slider = widgets.FloatLogSlider(
         value=float(learning_rate), base=10, min=math.log10(low), max=math.log10(high), step=0.25,
         description="learning rate", readout_format=".0e", continuous_update=False,
         style={"description_width": "initial"},
     )
-    widget = widgets.interactive(show, learning_rate=slider)
+    widget = _with_default_view(drawings, widgets.interactive(show, learning_rate=slider))
     widget.trials = tried
     return widget
 
@@ -399,23 +444,30 @@ def threshold_explorer(image, probability, reference, threshold=0.5):
     image = _image2d(image)
     threshold_view(probability, reference, threshold)  # fail here, not in the widget
 
-    def show(threshold):
-        result = threshold_view(probability, reference, threshold)
+    def draw(result):
         fig = plots.mask_overlay(image[None], np.asarray(reference)[None], result.mask[None],
                                  titles=[str(result)], size=3.0)
         plt.show()
         plt.close(fig)
+
+    drawings = []
+
+    def show(threshold):
+        result = threshold_view(probability, reference, threshold)
+        drawing = partial(draw, result)
+        drawings[:] = drawings or [drawing]  # the first: the default view
+        drawing()
         return result
 
-    return widgets.interactive(
+    return _with_default_view(drawings, widgets.interactive(
         show,
         threshold=widgets.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.05,
                                       description="threshold", continuous_update=False),
-    )
+    ))
 
 
 __all__ = [
     "ConvolutionView", "LEARNING_RATE_RANGE", "LearningRateTrials", "POOL_KINDS", "PoolingView",
-    "ThresholdView", "convolution_view", "kernel_explorer", "learning_rate_explorer", "pooling_explorer",
+    "ThresholdView", "convolution_view", "default_view", "kernel_explorer", "learning_rate_explorer", "pooling_explorer",
     "pooling_view", "threshold_explorer", "threshold_view",
 ]

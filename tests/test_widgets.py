@@ -17,6 +17,7 @@ from medlab.widgets import (  # noqa: E402
     ConvolutionView,
     PoolingView,
     convolution_view,
+    default_view,
     kernel_explorer,
     LearningRateTrials,
     learning_rate_explorer,
@@ -214,6 +215,41 @@ def test_threshold_explorer_wraps_threshold_view():
     assert widget.result.dice == 1.0
 
 
+def _figures_drawn(monkeypatch, draw):
+    """Call ``draw()`` and return the titles of the axes it showed (plt.show captured)."""
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(
+        [ax.get_title() for ax in plt.gcf().axes]))
+    result = draw()
+    return result, shown
+
+
+def test_default_view_redraws_the_first_view_after_the_slider_moved(image, monkeypatch, capsys):
+    widget = kernel_explorer(image, kernel_size=5)
+    first = widget.result
+    widget.children[0].value = 9
+    capsys.readouterr()
+    result, shown = _figures_drawn(monkeypatch, lambda: default_view(widget))
+    assert result is first and result.output_shape == (36, 32)
+    assert shown == [["input 40x36", "gaussian 5x5, output 36x32"]]
+    assert capsys.readouterr().out == first.text + "\n"
+
+    pooled = pooling_explorer(image, pool_size=4)
+    pooled.children[0].value = 2
+    result, shown = _figures_drawn(monkeypatch, lambda: default_view(pooled))
+    assert result.output_shape == (10, 9) and shown[0][1] == "max pool 4x4, output 10x9"
+
+    p = np.linspace(0, 1, 16).reshape(4, 4)
+    mask = threshold_explorer(np.zeros((4, 4)), p, (p >= 0.5).astype(np.uint8), threshold=0.3)
+    mask.children[0].value = 0.8
+    result, shown = _figures_drawn(monkeypatch, lambda: default_view(mask))
+    assert result.threshold == 0.3 and len(shown) == 1
+    with pytest.raises(ValueError, match="default_view: widget is not one of medlab.widgets' explorers"):
+        default_view(object())
+
+
 # ------------------------------------------------- learning rate (lesson 07)
 def test_explorer_retrains_when_the_slider_moves_and_keeps_the_curves(tiny):
     x, y = tiny
@@ -231,3 +267,13 @@ def test_explorer_retrains_when_the_slider_moves_and_keeps_the_curves(tiny):
     assert widget.trials[1e-3] == first.history
     with pytest.raises(ValueError, match="learning_rate"):
         learning_rate_explorer(x, y, learning_rate=0.5)
+    # the default view keeps the curves tried by then (one), not those tried since
+    import matplotlib.pyplot as plt
+    drawn = []
+    original = plt.show
+    try:
+        plt.show = lambda *a, **k: drawn.append(len(plt.gcf().axes[0].get_lines()))
+        assert default_view(widget) is first
+    finally:
+        plt.show = original
+    assert drawn == [1]
