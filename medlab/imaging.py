@@ -143,4 +143,56 @@ def to_uint8(images, *, name="images"):
     return np.rint(images * 255.0).astype(np.uint8)
 
 
-__all__ = ["WINDOWS", "window", "to_hounsfield", "to_uint8"]
+__all__ = ["WINDOWS", "window", "to_hounsfield", "to_uint8", "transmitted_fraction", "hounsfield"]
+
+
+def transmitted_fraction(mu, thickness):
+    """Beer-Lambert law: the fraction of X-ray photons that cross a stack of materials.
+
+    ``I / I0 = exp(-sum_i mu_i x_i)``, for a narrow beam of one energy.
+
+    Parameters
+    ----------
+    mu : array_like of float, shape (m,)
+        Linear attenuation coefficient of each layer, in 1/cm (>= 0).
+    thickness : array_like of float, shape (m,)
+        Thickness of each layer along the ray, in cm (>= 0).
+
+    Returns
+    -------
+    float
+        I / I0, between 0 and 1.
+
+    >>> round(transmitted_fraction([0.2], [10.0]), 4)
+    0.1353
+    """
+    mu = validate.values("mu", np.atleast_1d(mu), 0, dtype_kinds="uif")
+    thickness = validate.values("thickness", np.atleast_1d(thickness), 0, dtype_kinds="uif")
+    validate.same_shape("thickness", thickness, mu.shape, of="mu")
+    return float(np.exp(-np.sum(mu.astype(np.float64) * thickness)))
+
+
+def hounsfield(mu, mu_water, mu_air=0.0):
+    """CT number of a material from its linear attenuation coefficient.
+
+    ``HU = 1000 (mu - mu_water) / (mu_water - mu_air)``: water is 0 HU, air -1000 HU.
+
+    Parameters
+    ----------
+    mu : array_like of float, any shape
+        Linear attenuation coefficients, in 1/cm, at the beam's (effective) energy.
+    mu_water, mu_air : float
+        Those of water and air at the same energy, in 1/cm; ``mu_water > mu_air >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``mu``
+        Hounsfield units.
+
+    >>> hounsfield([0.2, 0.0, 0.4], mu_water=0.2).tolist()
+    [0.0, -1000.0, 1000.0]
+    """
+    mu = validate.values("mu", np.asarray(mu, dtype=np.float64), 0, dtype_kinds="uif")
+    mu_air = validate.number("mu_air", mu_air, 0)
+    mu_water = validate.number("mu_water", mu_water, mu_air, low_open=True)
+    return 1000.0 * (mu - mu_water) / (mu_water - mu_air)

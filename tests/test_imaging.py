@@ -102,3 +102,22 @@ def test_to_uint8_scales_floats_and_keeps_uint8():
 def test_to_uint8_rejects_values_it_cannot_convert(values, message):
     with pytest.raises(ValueError, match=message):
         to_uint8(values)
+
+
+def test_transmitted_fraction_is_beer_lambert_over_the_layers():
+    from medlab.imaging import transmitted_fraction
+
+    assert transmitted_fraction([0.2, 0.6], [18.0, 2.0]) == pytest.approx(np.exp(-4.8))
+    assert transmitted_fraction([0.5], [0.0]) == 1.0
+    with pytest.raises(ValueError, match="thickness"):
+        transmitted_fraction([0.2], [-1.0])
+    with pytest.raises(ValueError, match="thickness has shape"):
+        transmitted_fraction([0.2, 0.3], [1.0])
+
+
+def test_hounsfield_puts_water_at_0_and_air_at_minus_1000():
+    from medlab.imaging import hounsfield
+
+    np.testing.assert_allclose(hounsfield([0.206, 0.0002, 0.412], 0.206, 0.0002), [0.0, -1000.0, 1001.0], atol=1)
+    with pytest.raises(ValueError, match="mu_water"):
+        hounsfield([0.2], mu_water=0.0)

@@ -221,3 +221,64 @@ def test_mean_curves_draws_the_mean_of_the_seeds():
     with pytest.raises(ValueError, match="no curves"):
         plots.mean_curves([])
     plt.close("all")
+
+
+def test_image_panels_give_every_image_a_colourbar_in_its_units_and_axes_in_mm():
+    hu = np.arange(16, dtype=np.float32).reshape(4, 4)
+    fig = plots.image_panels({"CT": hu, "pooled": hu[::2, ::2], "edges": hu - 8}, {"CT": "HU", "pooled": "HU",
+                             "edges": "HU/pixel"}, pixel_mm={"CT": 0.5, "pooled": 1.0},
+                             limits={"CT": (-10, 20), "edges": "symmetric"})
+    images = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in images] == ["CT", "pooled", "edges"]
+    assert images[0].get_xlabel() == "x (mm)" and images[2].get_ylabel() == "y (pixels)"
+    assert images[1].images[0].get_extent() == [0, 2.0, 2.0, 0]  # same 2 mm field as the CT
+    assert images[0].images[0].get_clim() == (-10, 20) and images[2].images[0].get_clim() == (-8, 8)
+    bars = [ax.get_ylabel() for ax in fig.axes if not ax.images]
+    assert bars == ["HU", "HU", "HU/pixel"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="panels is empty"):
+        plots.image_panels({}, "HU")
+    with pytest.raises(ValueError, match="limits\\['CT'\\]"):
+        plots.image_panels({"CT": hu}, "HU", limits={"CT": "wide"})
+
+
+def test_kernel_weights_writes_each_weight_on_one_shared_scale():
+    fig = plots.kernel_weights({"sobel_x": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float),
+                                "mean": np.full((3, 3), 1 / 9)})
+    sobel, mean, bar = fig.axes
+    assert sobel.get_title() == "sobel_x 3x3, sum 0" and mean.get_title() == "mean 3x3, sum 1"
+    assert [t.get_text() for t in sobel.texts][:3] == ["-1", "0", "1"] and mean.texts[0].get_text() == "0.11"
+    assert sobel.get_xlabel() == "column v" and sobel.get_ylabel() == "row u"
+    assert sobel.images[0].get_clim() == (-2, 2) and bar.get_ylabel() == "weight (no unit)"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="kernels is empty"):
+        plots.kernel_weights({})
+
+
+def test_sliding_windows_titles_the_output_size_formula():
+    fig = plots.sliding_windows(7, 3, stride=2, padding=1)
+    left, right = fig.axes
+    assert left.get_title() == "input: n = 7, k = 3, p = 1, s = 2"
+    assert right.get_title() == "output: floor((7 + 2 - 3) / 2) + 1 = 4"
+    assert left.get_xlabel() == "column (pixels)" and right.get_ylabel() == "row (pixels)"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:2] == ["image pixel (7x7)", "zero padding (p = 1)"] and len(labels) == 5
+    plt.close(fig)
+    fig = plots.sliding_windows(8, 2, stride=2)
+    assert fig.axes[1].get_title().endswith("= 4") and "zero padding" not in str(
+        [t.get_text() for t in fig.legends[0].get_texts()])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="k 10"):
+        plots.sliding_windows(7, 10)
+
+
+def test_shift_tolerance_plot_one_line_per_label_in_percent():
+    fig = plots.shift_tolerance_plot([0, 1, 2], {"raw pixels": [100, 2, 1], "max pool 4x4": [100, 43, 30]})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["raw pixels", "max pool 4x4"]
+    assert ax.get_xlabel() == "shift to the right (pixels)" and ax.get_ylabel() == "values unchanged (%)"
+    assert ax.get_ylim() == (0, 100)
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), [100, 43, 30])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="expected"):
+        plots.shift_tolerance_plot([0, 1], {"raw": [100, 120]})

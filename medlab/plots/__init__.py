@@ -25,10 +25,12 @@ from medlab.plots.evaluation import (
     score_histogram,
 )
 from medlab.plots.images import heatmap_overlay, image_grid, image_rows, mask_overlay, three_planes
+from medlab.plots.images import image_panels, kernel_weights, shift_tolerance_plot, sliding_windows
 
 __all__ = [
     "bland_altman_plot", "confusion_plot", "distributions", "heatmap_overlay", "image_grid",
     "image_rows", "label_fraction_curve", "latent_scatter", "loss_curves", "mask_overlay",
     "mean_curves", "mean_sd_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
     "roc_plot", "score_histogram", "three_planes",
+    "image_panels", "kernel_weights", "shift_tolerance_plot", "sliding_windows",
 ]
