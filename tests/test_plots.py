@@ -282,3 +282,17 @@ def test_shift_tolerance_plot_one_line_per_label_in_percent():
     plt.close(fig)
     with pytest.raises(ValueError, match="expected"):
         plots.shift_tolerance_plot([0, 1], {"raw": [100, 120]})
+
+
+def test_image_grid_and_three_planes_can_carry_a_colourbar_with_units():
+    fig = plots.image_grid(np.zeros((3, 4, 4)), ncols=3, colorbar="brightness (0-1)")
+    assert len(fig.axes) == 4 and fig.axes[3].get_ylabel() == "brightness (0-1)"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="colorbar needs vmin and vmax"):
+        plots.image_grid(np.zeros((1, 4, 4)), vmin=None, colorbar="x")
+    fig = plots.three_planes(np.zeros((4, 5, 6)), spacing=(2.0, 2.0, 3.0), units="signal (a.u.)")
+    axial, coronal, sagittal = fig.axes[:3]
+    assert axial.get_xlabel() == "i (mm)" and coronal.get_ylabel() == "k (mm)"
+    assert coronal.images[0].get_extent() == [0, 8.0, 0, 18.0]
+    assert [ax.get_ylabel() for ax in fig.axes[3:]] == ["signal (a.u.)"] * 3
+    plt.close(fig)

@@ -15,7 +15,8 @@ __all__ = ["heatmap_overlay", "image_grid", "image_panels", "image_rows", "kerne
            "shift_tolerance_plot", "sliding_windows", "three_planes"]
 
 
-def image_grid(images, titles=None, ncols=8, size=1.4, cmap="gray", vmin=0.0, vmax=1.0, suptitle=None):
+def image_grid(images, titles=None, ncols=8, size=1.4, cmap="gray", vmin=0.0, vmax=1.0, suptitle=None,
+               colorbar=None):
     """Show images in a grid without axes.
 
     Parameters
@@ -29,6 +30,8 @@ def image_grid(images, titles=None, ncols=8, size=1.4, cmap="gray", vmin=0.0, vm
         Side of one panel in inches.
     vmin, vmax : float or None
         Grey-level range for 2-D images; None lets matplotlib scale each image.
+    colorbar : str, optional
+        Label (with units) of one colourbar shared by every panel; needs vmin and vmax.
 
     Returns
     -------
@@ -50,10 +53,16 @@ def image_grid(images, titles=None, ncols=8, size=1.4, cmap="gray", vmin=0.0, vm
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
+    if colorbar is not None:
+        if vmin is None or vmax is None:
+            raise validate.ArgumentError("colorbar needs vmin and vmax: one scale shared by every image")
+        fig.colorbar(axes.flat[0].images[0], ax=list(axes.flat), fraction=0.02, pad=0.01).set_label(colorbar,
+                                                                                                   fontsize=8)
     return fig
 
 
-def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal (j)", "sagittal (i)")):
+def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal (j)", "sagittal (i)"),
+                 units=None):
     """Three orthogonal slices through the centre (or ``index``) of a 3-D volume.
 
     Parameters
@@ -63,6 +72,9 @@ def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal
         Voxel size in mm along (i, j, k); used so that slices keep their true aspect.
     index : tuple of 3 ints, optional
         Voxel the slices pass through; default the centre.
+    units : str, optional
+        Label of a colourbar beside each slice (e.g. "MR signal (arbitrary units)"); with it,
+        the axes are drawn and labelled in mm (``spacing``) or voxels.
 
     Returns
     -------
@@ -82,10 +94,21 @@ def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal
         (volume[i, :, :].T[::-1], dk / dj),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(9, 3))
-    for ax, (image, aspect), title in zip(axes, slices, titles):
-        ax.imshow(image, cmap="gray", aspect=aspect)
+    sizes = ((di, dj), (di, dk), (dj, dk))
+    names = (("i", "j"), ("i", "k"), ("j", "k"))
+    where = "voxels" if spacing is None else "mm"
+    for ax, (image, aspect), title, (dx, dy), (x, y) in zip(axes, slices, titles, sizes, names):
+        if units is None:
+            ax.imshow(image, cmap="gray", aspect=aspect)
+            ax.axis("off")
+        else:
+            extent = (0, image.shape[1] * dx, 0, image.shape[0] * dy) if spacing is not None else None
+            shown = ax.imshow(image, cmap="gray", extent=extent, aspect="equal" if extent else aspect)
+            ax.set_xlabel(f"{x} ({where})", fontsize=8)
+            ax.set_ylabel(f"{y} ({where})", fontsize=8)
+            ax.tick_params(labelsize=7)
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03).set_label(units, fontsize=8)
         ax.set_title(title, fontsize=9)
-        ax.axis("off")
     fig.tight_layout()
     return fig
 
@@ -281,7 +304,7 @@ def image_panels(panels, units, pixel_mm=None, limits=None, cmap="gray", ncols=N
         vmin, vmax = low_high if low_high is not None else (None, None)
         pixel = _per_panel(pixel_mm, title)
         extent = None if pixel is None else (0, image.shape[1] * pixel, image.shape[0] * pixel, 0)
-        shown = ax.imshow(image, cmap=_per_panel(cmap, title), vmin=vmin, vmax=vmax, extent=extent,
+        shown = ax.imshow(image, cmap=_per_panel(cmap, title, "gray"), vmin=vmin, vmax=vmax, extent=extent,
                           interpolation="nearest")
         ax.set_title(str(title), fontsize=9)
         where = "pixels" if pixel is None else "mm"
