@@ -145,14 +145,16 @@ def pooling_view(image, pool_size, kind="max", stride=None):
 
 
 # ------------------------------------------------------------------ drawing
-def _side_by_side(image, result, title, same_scale):
+def _side_by_side(image, result, title, same_scale, units=("value", "value")):
     """Input left, output right; ``same_scale``: one output pixel is drawn as one input pixel
-    (a smaller output looks smaller), else the output is stretched to the input's size."""
+    (a smaller output looks smaller), else the output is stretched to the input's size.
+    ``units``: the colourbar labels of the input and of the output."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-    for ax, picture, name in ((axes[0], image, "input"), (axes[1], result.image, title)):
-        ax.imshow(picture, cmap="gray")
+    fig, axes = plt.subplots(1, 2, figsize=(8.6, 4))
+    for ax, picture, name, unit in ((axes[0], image, "input", units[0]), (axes[1], result.image, title, units[1])):
+        shown = ax.imshow(picture, cmap="gray")
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03).set_label(unit, fontsize=8)
         ax.set_title(f"{name} {picture.shape[0]}x{picture.shape[1]}")
         if same_scale:
             ax.set_xlim(-0.5, image.shape[1] - 0.5)
@@ -195,7 +197,7 @@ def default_view(widget):
     return widget.default_result
 
 
-def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3):
+def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3, units="value"):
     """Sliders over :func:`convolution_view`: kernel size, kernel type, padding.
 
     Parameters
@@ -207,6 +209,8 @@ def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3):
         Kernel shown first.
     kernel_size : int
         Kernel side shown first (odd, 1 to 15).
+    units : str
+        What the image's values are (e.g. "soft-tissue window (0 to 1)"): the colourbar labels.
 
     Returns
     -------
@@ -224,7 +228,8 @@ def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3):
     def show(kernel_size, kernel_kind, padding):
         result = convolution_view(image, kernel_kind, kernel_size, padding)
         drawing = partial(_side_by_side, image, result,
-                          f"{kernel_kind} {kernel_size}x{kernel_size}, output", True)
+                          f"{kernel_kind} {kernel_size}x{kernel_size}, output", True,
+                          (units, f"filter response ({units})"))
         drawings[:] = drawings or [drawing]  # the first: the default view
         drawing()
         return result
@@ -240,7 +245,7 @@ def kernel_explorer(image, kernel_kind="gaussian", kernel_size=3):
     ))
 
 
-def pooling_explorer(image, pool_size=2, kind="max"):
+def pooling_explorer(image, pool_size=2, kind="max", units="value"):
     """Sliders over :func:`pooling_view`: pool size, max or average, stride.
 
     Parameters
@@ -251,6 +256,8 @@ def pooling_explorer(image, pool_size=2, kind="max"):
     pool_size : int
         Window side shown first (1 to 8).
     kind : {"max", "average"}
+    units : str
+        What the image's values are (e.g. "HU"): the colourbar labels; pooling keeps them.
 
     Returns
     -------
@@ -268,7 +275,7 @@ def pooling_explorer(image, pool_size=2, kind="max"):
     def show(pool_size, kind, stride):
         result = pooling_view(image, pool_size, kind, stride or None)
         drawing = partial(_side_by_side, image, result,
-                          f"{kind} pool {pool_size}x{pool_size}, output", False)
+                          f"{kind} pool {pool_size}x{pool_size}, output", False, (units, units))
         drawings[:] = drawings or [drawing]  # the first: the default view
         drawing()
         return result

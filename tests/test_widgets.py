@@ -233,7 +233,7 @@ def test_default_view_redraws_the_first_view_after_the_slider_moved(image, monke
     capsys.readouterr()
     result, shown = _figures_drawn(monkeypatch, lambda: default_view(widget))
     assert result is first and result.output_shape == (36, 32)
-    assert shown == [["input 40x36", "gaussian 5x5, output 36x32"]]
+    assert shown == [["input 40x36", "gaussian 5x5, output 36x32", "", ""]]  # and two colourbars
     assert capsys.readouterr().out == first.text + "\n"
 
     pooled = pooling_explorer(image, pool_size=4)
@@ -277,3 +277,13 @@ def test_explorer_retrains_when_the_slider_moves_and_keeps_the_curves(tiny):
     finally:
         plt.show = original
     assert drawn == [1]
+
+
+def test_explorers_label_their_colourbars_with_the_image_units(image, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    labels = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: labels.append([ax.get_ylabel() for ax in plt.gcf().axes[2:]]))
+    kernel_explorer(image, kernel_size=3, units="HU")
+    pooling_explorer(image, units="HU")
+    assert labels == [["HU", "filter response (HU)"], ["HU", "HU"]]
