@@ -292,7 +292,7 @@ def loss_surface_paths(w1, w2, losses, paths, title="Optimiser paths"):
     w1 = validate.real_array("w1", w1, ndim=1)
     w2 = validate.real_array("w2", w2, ndim=1)
     losses = validate.same_shape("losses", np.asarray(losses, float), (w2.size, w1.size), of="the grid (w2, w1)")
-    fig, ax = plt.subplots(figsize=(6.2, 4.0))
+    fig, ax = plt.subplots(figsize=(6.2, 4.8))
     filled = ax.contourf(w1, w2, losses, levels=20, cmap="viridis")
     fig.colorbar(filled, ax=ax, label="loss L (no unit)")
     for label, path in paths.items():
@@ -301,6 +301,6 @@ def loss_surface_paths(w1, w2, losses, paths, title="Optimiser paths"):
     ax.plot([0], [0], "w*", ms=10, label="minimum")
     ax.set(xlabel="weight w1 (no unit)", ylabel="weight w2 (no unit)", title=title,
            xlim=(w1.min(), w1.max()), ylim=(w2.min(), w2.max()))
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.tight_layout()
     return fig
