@@ -157,4 +157,68 @@ class Adam(Optimizer):
         w -= (m * alpha) / (np.sqrt(v) + np.float32(self.epsilon))
 
 
-__all__ = ["Adam", "ExponentialDecay", "Optimizer", "SGD"]
+def valley(w, steepness=20.0):
+    """A 2-D loss shaped like a long narrow valley, and its gradient.
+
+    ``L(w) = (w1^2 + steepness * w2^2) / 2``: shallow along w1, steep across (w2), minimum 0
+    at (0, 0). Locally, the loss of a deep network often looks like this.
+
+    Parameters
+    ----------
+    w : array (..., 2)
+        Points (w1, w2); float32 for a float32 gradient.
+    steepness : float > 0
+        Curvature across the valley relative to along it.
+
+    Returns
+    -------
+    (loss (...,), gradient (..., 2))
+    """
+    w = validate.real_array("w", w)
+    if w.shape[-1:] != (2,):
+        raise ValueError(f"w has shape {w.shape}: expected a last axis of 2 (w1, w2)")
+    scale = np.asarray([1.0, _positive("steepness", steepness)], dtype=w.dtype)
+    return 0.5 * np.sum(scale * w * w, axis=-1), scale * w
+
+
+def descend(loss_and_gradient, start, optimizer, steps):
+    """Run ``optimizer`` from ``start`` on a function; the weights and the loss after every step.
+
+    Parameters
+    ----------
+    loss_and_gradient : callable w (n,) -> (loss, gradient (n,))
+    start : array (n,)
+    optimizer : Optimizer
+    steps : int >= 1
+
+    Returns
+    -------
+    (path (steps + 1, n) float32, losses (steps + 1,) float64), the start first.
+    """
+    steps = validate.integer("steps", steps, low=1)
+    w = np.array(validate.real_array("start", start, ndim=1), dtype=np.float32)
+    path, losses = [w.copy()], []
+    for _ in range(steps):
+        loss, grad = loss_and_gradient(w)
+        losses.append(float(loss))
+        optimizer.apply([w], [np.asarray(grad, dtype=np.float32)])
+        path.append(w.copy())
+    losses.append(float(loss_and_gradient(w)[0]))
+    return np.array(path), np.array(losses)
+
+
+def steps_to(losses, target):
+    """The first step from which the loss stays at most ``target`` (0 = the start), or None.
+
+    A run that dips below ``target`` and bounces back above it has not got there yet.
+
+    >>> steps_to([5.0, 0.5, 2.0, 0.4, 0.1], 1.0)
+    3
+    """
+    above = np.flatnonzero(np.asarray(losses, float) > target)
+    if above.size == 0:
+        return 0
+    return int(above[-1]) + 1 if above[-1] + 1 < len(losses) else None
+
+
+__all__ = ["Adam", "ExponentialDecay", "Optimizer", "SGD", "descend", "steps_to", "valley"]

@@ -86,3 +86,26 @@ def test_adam_first_step_is_learning_rate_times_sign():
 def test_bad_arguments_raise_named_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_valley_loss_and_gradient():
+    loss, grad = optimizers.valley(np.array([2.0, 1.0], np.float32), steepness=10)
+    assert loss == pytest.approx(0.5 * (4 + 10))
+    np.testing.assert_allclose(grad, [2.0, 10.0])
+    losses, grads = optimizers.valley(np.zeros((3, 4, 2)))
+    assert losses.shape == (3, 4) and grads.shape == (3, 4, 2)
+    with pytest.raises(ValueError, match="last axis of 2"):
+        optimizers.valley(np.zeros(3))
+
+
+def test_descend_records_the_start_and_every_step():
+    path, losses = optimizers.descend(optimizers.valley, [1.0, 1.0], optimizers.SGD(0.1), 3)
+    assert path.shape == (4, 2) and losses.shape == (4,)
+    np.testing.assert_allclose(path[1], [0.9, 1.0 - 0.1 * 20], rtol=1e-6)  # w - lr * (w1, 20 w2)
+    assert losses[0] == pytest.approx(0.5 * (1 + 20))
+
+
+@pytest.mark.parametrize("losses, expected", [([5, 0.5, 2, 0.4, 0.1], 3), ([0.1, 0.2], 0), ([5, 4], None),
+                                               ([5, 1.0], 1)])
+def test_steps_to_counts_until_the_loss_stays_below(losses, expected):
+    assert optimizers.steps_to(losses, 1.0) == expected

@@ -296,3 +296,91 @@ def test_image_grid_and_three_planes_can_carry_a_colourbar_with_units():
     assert coronal.images[0].get_extent() == [0, 8.0, 0, 18.0]
     assert [ax.get_ylabel() for ax in fig.axes[3:]] == ["signal (a.u.)"] * 3
     plt.close(fig)
+# networks
+
+
+def test_flatten_order_plot_numbers_every_entry_and_the_strip():
+    maps = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    fig = plots.flatten_order_plot(maps, maps.ravel())
+    channel_axes, strip = fig.axes[:2], fig.axes[2]
+    assert [ax.get_title() for ax in channel_axes] == ["channel c = 0", "channel c = 1"]
+    assert channel_axes[0].get_xlabel() == "column j (pixel)" and channel_axes[0].get_ylabel() == "row i (pixel)"
+    assert [t.get_text() for t in strip.texts] == [str(d) for d in range(12)]
+    assert strip.get_xlabel() == "position d in the flattened vector (index)"
+    assert "row-major index" in fig.axes[-1].get_ylabel()  # the colourbar
+    plt.close(fig)
+    with pytest.raises(ValueError, match="flat has 5 entries"):
+        plots.flatten_order_plot(maps, np.arange(5))
+
+
+def test_dense_kernel_plot_draws_w_and_one_unit_on_the_grid_with_colourbars():
+    kernel = np.linspace(-1, 1, 12 * 3).reshape(12, 3)
+    fig = plots.dense_kernel_plot(kernel, (3, 4), unit=2)
+    left, right = fig.axes[0], fig.axes[1]
+    assert left.get_xlabel() == "unit u (output)" and left.get_title() == "W: (12, 3)"
+    np.testing.assert_allclose(right.images[0].get_array(), kernel[:, 2].reshape(3, 4))
+    assert sum("weight" in ax.get_ylabel() for ax in fig.axes) == 2  # two colourbars
+    plt.close(fig)
+    with pytest.raises(ValueError, match="image_shape"):
+        plots.dense_kernel_plot(kernel, (5, 5))
+
+
+def test_activation_curves_labels_axes_and_legend():
+    z = np.linspace(-3, 3, 13)
+    fig = plots.activation_curves(z, {"sigmoid": 1 / (1 + np.exp(-z))}, markers={"dots": 1 / (1 + np.exp(-z))})
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "input z (logit, no unit)" and "probability" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sigmoid", "dots"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="curves is empty"):
+        plots.activation_curves(z, {})
+
+
+def test_network_diagram_and_parameter_bars_read_the_layer_table():
+    rows = [{"name": "conv1", "kind": "Conv2D", "output_shape": (None, 8, 8, 4), "parameters": 40},
+            {"name": "flatten", "kind": "Flatten", "output_shape": (None, 256), "parameters": 0},
+            {"name": "output", "kind": "Dense", "output_shape": (None, 1), "parameters": 257}]
+    fig = plots.network_diagram(rows, (10, 10, 1), title="net")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert fig.axes[0].get_title() == "net"
+    assert "input: 10 x 10 x 1  (100 numbers)" in texts and "conv1: 8 x 8 x 4  (256 numbers)" in texts
+    assert "Dense, 257 parameters" in texts
+    plt.close(fig)
+    fig = plots.parameter_bars(rows)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["output", "conv1"]  # no bar for flatten
+    assert ax.get_xlabel() == "parameters (count, log scale)" and ax.get_xscale() == "log"
+    plt.close(fig)
+
+
+def test_feature_maps_plot_one_row_per_layer_with_a_colourbar_each():
+    maps = np.random.default_rng(0).random((6, 6, 5))
+    fig = plots.feature_maps_plot([("input", maps[..., :1]), ("conv1", maps, [4, 2])], channels=2)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["input ch 0", "conv1 ch 4", "conv1 ch 2"]
+    labels = [ax.get_ylabel() for ax in fig.axes if "no unit" in ax.get_ylabel()]
+    assert labels == ["grey value (no unit)", "activation (no unit)"]
+    plt.close(fig)
+
+
+def test_loss_along_weight_draws_the_tangent_with_the_given_slope():
+    values = np.linspace(-1, 1, 21)
+    fig = plots.loss_along_weight(values, values ** 2, 0.5, 1.0, xlabel="w")
+    ax = fig.axes[0]
+    tangent = ax.lines[1]
+    np.testing.assert_allclose(np.diff(tangent.get_ydata()) / np.diff(tangent.get_xdata()), 1.0)
+    assert ax.get_xlabel() == "w" and "nats" in ax.get_ylabel()
+    plt.close(fig)
+
+
+def test_loss_surface_paths_has_a_colourbar_and_one_line_per_optimiser():
+    w1, w2 = np.linspace(-2, 2, 5), np.linspace(-1, 1, 3)
+    losses = w1[None, :] ** 2 + w2[:, None] ** 2
+    paths = {"a": np.array([[-2.0, 1.0], [0.0, 0.0]]), "b": np.array([[1.0, 1.0], [0.5, 0.0]])}
+    fig = plots.loss_surface_paths(w1, w2, losses, paths)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "weight w1 (no unit)" and fig.axes[1].get_ylabel() == "loss L (no unit)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "minimum"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="losses has shape"):
+        plots.loss_surface_paths(w1, w2, losses.T, paths)

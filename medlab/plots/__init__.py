@@ -6,6 +6,8 @@ Every function returns the matplotlib Figure; notebooks call ``plt.show()``. By 
 - :mod:`medlab.plots.curves`: curves over training, means of several seeds, label fractions;
 - :mod:`medlab.plots.evaluation`: ROC, precision-recall, confusion matrix, prevalence,
   calibration, score distributions, Bland-Altman.
+- :mod:`medlab.plots.networks`: flatten order, dense kernels, activations, a network's diagram,
+  feature maps, a loss along one weight, optimiser paths on a loss surface.
 
 Every figure is also ``medlab.plots.<name>``, as the notebooks call them.
 """
@@ -26,6 +28,16 @@ from medlab.plots.evaluation import (
 )
 from medlab.plots.images import heatmap_overlay, image_grid, image_rows, mask_overlay, three_planes
 from medlab.plots.images import image_panels, kernel_weights, shift_tolerance_plot, sliding_windows
+from medlab.plots.networks import (
+    activation_curves,
+    dense_kernel_plot,
+    feature_maps_plot,
+    flatten_order_plot,
+    loss_along_weight,
+    loss_surface_paths,
+    network_diagram,
+    parameter_bars,
+)
 
 __all__ = [
     "bland_altman_plot", "confusion_plot", "distributions", "heatmap_overlay", "image_grid",
@@ -33,4 +45,8 @@ __all__ = [
     "mean_curves", "mean_sd_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
     "roc_plot", "score_histogram", "three_planes",
     "image_panels", "kernel_weights", "shift_tolerance_plot", "sliding_windows",
+]
+__all__ += [
+    "activation_curves", "dense_kernel_plot", "feature_maps_plot", "flatten_order_plot",
+    "loss_along_weight", "loss_surface_paths", "network_diagram", "parameter_bars",
 ]
