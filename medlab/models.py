@@ -215,7 +215,8 @@ def conv_autoencoder(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32), k
     filters = tuple(validate.integer("filters", f, low=1) for f in filters)
     latent_dim = validate.integer("latent_dim", latent_dim, low=1)
     kernel_size = validate.integer("kernel_size", kernel_size, low=1, odd=True)
-    validate.integer("len(filters)", len(filters), low=1)  # at least one stage
+    if not filters:
+        raise validate.ArgumentError(f"filters {filters!r}: expected at least one stage")
     scale = 2 ** len(filters)
     input_shape = validate.image_shape("input_shape", input_shape, multiple_of=scale)
     layers = keras.layers

@@ -159,5 +159,5 @@ def test_input_shapes_are_checked_with_one_message():
             validate.image_shape("input_shape", bad, **kwargs)
     with pytest.raises(ValueError, match=r"^input_shape \(30, 28, 1\): expected .*divisible by 8$"):
         models.unet((30, 28, 1), depth=3)
-    with pytest.raises(ValueError, match=r"^len\(filters\) 0"):
+    with pytest.raises(ValueError, match=r"^filters \(\): expected at least one stage$"):
         models.conv_autoencoder((28, 28, 1), filters=())
