@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tools"))  # tools/portability.py, for this file and tests/test_portability.py
+sys.path.insert(0, str(ROOT / "benchmarks"))  # benchmarks/_common.py, for the benchmarks tests/test_benchmarks.py loads
 
 import portability  # noqa: E402
 

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _common import ARTICLE, load_average
 
 import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, below
 from medlab import keras, metrics, ops
@@ -50,15 +51,6 @@ from medlab.engine.callbacks import BestWeights, TimeBudget
 KIT = {"width": 16, "dropout": 0.3, "learning_rate": 3e-3, "batch_size": 64, "augment": True,
        "class_weights": "balanced", "schedule": "cosine",
        "select": "epoch of the best val AUC (4 decimals), ties by val accuracy"}
-#: The article's recipe.
-ARTICLE = {"learning_rate": 1e-3, "batch_size": 32, "epochs": 10, "threshold": 0.5}
-
-
-def _load():
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
 
 
 def prepare(path):
@@ -146,7 +138,7 @@ def train_kit(data, n_classes, epochs, budget, seed):
     schedule = keras.optimizers.schedules.CosineDecay(KIT["learning_rate"], decay_steps=epochs * steps)
     _compile(model, n_classes, schedule)
     stopper, best = TimeBudget(budget), BestWeights("val_selection", "max")
-    load = _load()
+    load = load_average()
     medlab.seed_everything(seed)
     started = time.perf_counter()
     history = model.fit(x_train, _targets(y_train, n_classes), epochs=epochs, batch_size=KIT["batch_size"],
@@ -171,7 +163,7 @@ def train_article(data, n_classes, seed):
     medlab.seed_everything(seed)
     model = seed_cnn(x_train.shape[1:], n_classes=n_classes)
     _compile(model, n_classes, ARTICLE["learning_rate"])
-    load = _load()
+    load = load_average()
     medlab.seed_everything(seed)
     started = time.perf_counter()
     model.fit(x_train, _targets(y_train, n_classes), epochs=ARTICLE["epochs"], batch_size=ARTICLE["batch_size"],

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
+
+from _common import ARTICLE, load_average
 
 import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, below
 from medlab import keras, metrics
@@ -41,15 +42,6 @@ from medlab.training import class_weights, predict_scores
 
 #: The kit's recipe (chosen on the validation split of the development file).
 KIT = {"width": 16, "dropout": 0.3, "learning_rate": 3e-3, "batch_size": 64}
-#: The article's recipe.
-ARTICLE = {"learning_rate": 1e-3, "batch_size": 32, "epochs": 10, "threshold": 0.5}
-
-
-def _load():
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
 
 
 def evaluate(y, p, threshold):
@@ -68,7 +60,7 @@ def train_kit(data, epochs, budget, seed):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss="binary_crossentropy",
                   metrics=[keras.metrics.AUC(name="auc")])
     stopper, best = TimeBudget(budget), BestWeights("val_auc", "max")
-    load = _load()
+    load = load_average()
     medlab.seed_everything(seed)
     started = time.perf_counter()
     history = model.fit(data.x_train, data.y_train.astype("float32"),
@@ -93,7 +85,7 @@ def train_article(data, seed):
     model = seed_cnn(data.image_shape)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=ARTICLE["learning_rate"]),
                   loss="binary_crossentropy", metrics=["accuracy"])
-    load = _load()
+    load = load_average()
     medlab.seed_everything(seed)
     started = time.perf_counter()
     model.fit(data.x_train, data.y_train.astype("float32"),

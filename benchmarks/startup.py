@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import child_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_SECONDS = 1.0
 
@@ -74,8 +76,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (default 5)")
     parser.add_argument("--json", action="store_true", help="also print the result as JSON")
     args = parser.parse_args(argv)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    env = child_environment()
     with tempfile.TemporaryDirectory(prefix="medlab-startup-") as tmp:
         commands = _commands(Path(tmp))
         times = {label: [] for label, _ in commands}

@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import child_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = ROOT / "notebooks" / "01_medical_images.ipynb"
 GRID = ["window_name=lung,bone,brain", "seed=0,1"]
@@ -78,8 +80,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=1, help="rounds of the three modes (default 1)")
     parser.add_argument("--json", action="store_true", help="also print the result as JSON")
     args = parser.parse_args(argv)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    env = child_environment()
     load_before = os.getloadavg()
     walls = {label: [] for label in MODES}
     cpus = {label: [] for label in MODES}

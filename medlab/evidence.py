@@ -167,12 +167,12 @@ def _seeds(x):
     return list(x["seeds"]) if isinstance(x, dict) and x.get("seeds") is not None else None
 
 
-def decimals_for(spread, least=2, most=6):
+def _decimals_for(spread, least=2, most=6):
     """Decimals that show ``spread`` with at least one significant digit (and ``least``).
 
     A spread printed as ``0.000`` would say "no spread"; this keeps it visible.
 
-    >>> decimals_for(0.07), decimals_for(0.0004), decimals_for(0.0)
+    >>> _decimals_for(0.07), _decimals_for(0.0004), _decimals_for(0.0)
     (2, 4, 2)
     """
     spread = abs(float(spread))
@@ -195,7 +195,7 @@ def mean_sd_text(values, digits=2):
     sd = float(v.std(ddof=1))
     if sd == 0:
         return f"{v[0]:.{digits}f} ± 0 (all {v.size} seeds equal)"
-    d = decimals_for(sd, least=digits)
+    d = _decimals_for(sd, least=digits)
     return f"{v.mean():.{d}f} ± {sd:.{d}f}"
 
 
@@ -253,7 +253,7 @@ def verdict(a, b, names=("A", "B"), what="the figure", higher_is_better=True, co
         word = "better" if (mean > 0) == bool(higher_is_better) else "worse"
     else:
         higher, word = None, NO_DIFFERENCE
-    digits = decimals_for(half, least=3) if half > 0 else 3
+    digits = _decimals_for(half, least=3) if half > 0 else 3
     interval = (f"{confidence:.0%} t-interval of the paired difference over {n} seeds: "
                 f"{low:.{digits}f} to {high:.{digits}f}").replace("%", " %")
     if higher is None:
@@ -263,4 +263,4 @@ def verdict(a, b, names=("A", "B"), what="the figure", higher_is_better=True, co
     return Verdict(word, higher, mean, low, high, n, text)
 
 
-__all__ = ["NO_DIFFERENCE", "Verdict", "decimals_for", "mean_sd_by", "mean_sd_table", "mean_sd_text", "table", "verdict"]
+__all__ = ["NO_DIFFERENCE", "Verdict", "mean_sd_by", "mean_sd_table", "mean_sd_text", "table", "verdict"]

@@ -42,11 +42,7 @@ def seed_cnn(input_shape=(150, 150, 3), kernel_size=3, name="seed_cnn", n_classe
     keras.Sequential
         Uncompiled model mapping (N, H, W, C) images to (N, 1) probabilities.
     """
-    input_shape = tuple(int(s) for s in input_shape)
-    if len(input_shape) != 3 or min(input_shape) < 1:
-        raise ValueError(
-            f"input_shape must be (height, width, channels) of positive ints, got {input_shape}"
-        )
+    input_shape = validate.image_shape("input_shape", input_shape)
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -130,11 +126,7 @@ def improved_cnn(input_shape=(28, 28, 1), kernel_size=3, width=16, dropout=0.3, 
         Uncompiled model mapping (N, H, W, C) images in [0, 1] to (N, 1) probabilities.
         Its last convolution is named ``"conv3"`` (the Grad-CAM layer).
     """
-    input_shape = tuple(int(s) for s in input_shape)
-    if len(input_shape) != 3 or min(input_shape) < 1 or min(input_shape[:2]) < 4:
-        raise ValueError(
-            f"input_shape must be (height, width, channels) with height, width >= 4, got {input_shape}"
-        )
+    input_shape = validate.image_shape("input_shape", input_shape, min_side=4)
     kernel_size = validate.integer("kernel_size", kernel_size, low=1, odd=True)
     width = validate.integer("width", width, low=1)
     validate.number("dropout", dropout, 0.0, 1.0, closed="left")
@@ -220,18 +212,13 @@ def conv_autoencoder(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32), k
         (N, H, W, C), and ``autoencoder`` is ``decoder(encoder(x))``: the three share their
         layers and weights, so training the autoencoder trains f and g. Uncompiled.
     """
-    input_shape = tuple(int(s) for s in input_shape)
     filters = tuple(validate.integer("filters", f, low=1) for f in filters)
     latent_dim = validate.integer("latent_dim", latent_dim, low=1)
     kernel_size = validate.integer("kernel_size", kernel_size, low=1, odd=True)
     if not filters:
-        raise ValueError("filters must hold at least one stage")
+        raise validate.ArgumentError(f"filters {filters!r}: expected at least one stage")
     scale = 2 ** len(filters)
-    if len(input_shape) != 3 or min(input_shape) < 1 or input_shape[0] % scale or input_shape[1] % scale:
-        raise ValueError(
-            f"input_shape must be (H, W, C) with H and W divisible by 2 ** len(filters) = {scale}, "
-            f"got {input_shape}"
-        )
+    input_shape = validate.image_shape("input_shape", input_shape, multiple_of=scale)
     layers = keras.layers
     height, width, channels = input_shape
     small = (height // scale, width // scale, filters[-1])
@@ -263,17 +250,6 @@ def compression_ratio(encoder):
     numbers_in = int(np.prod(encoder.input_shape[1:]))
     numbers_out = int(np.prod(encoder.output_shape[1:]))
     return numbers_in / numbers_out
-
-
-def _check_pyramid_shape(input_shape, depth):
-    """(H, W, C) with C known, H and W (where known) divisible by 2 ** depth: an encoder that
-    halves the image ``depth`` times and a decoder that doubles it back to the same size."""
-    if len(input_shape) != 3 or input_shape[2] is None:
-        raise ValueError(f"input_shape must be (H, W, C) with C known, got {input_shape}")
-    for side in input_shape[:2]:
-        if side is not None and side % (2 ** depth):
-            raise ValueError(f"height and width must be divisible by 2 ** depth = {2 ** depth}, "
-                             f"got {input_shape}")
 
 
 def _u_net(inputs, block, filters, depth, up_activation=None):
@@ -335,7 +311,8 @@ def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
     filters = validate.integer("filters", filters, low=1)
     convs = validate.integer("convs", convs, low=1)
     depth = validate.integer("depth", depth, low=0)
-    _check_pyramid_shape(input_shape, depth)
+    # an encoder that halves the image depth times, a decoder that doubles it back
+    input_shape = validate.image_shape("input_shape", input_shape, multiple_of=2 ** depth, unknown_sides=True)
     layers = keras.layers
 
     def stack(x, f, tag):
@@ -391,7 +368,8 @@ def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_m
     convs = validate.integer("convs", convs, low=1)
     depth = validate.integer("depth", depth, 0, 8)
     momentum = validate.number("batch_norm_momentum", batch_norm_momentum, 0.0, 1.0, closed="left")
-    _check_pyramid_shape(input_shape, depth)
+    # an encoder that halves the image depth times, a decoder that doubles it back
+    input_shape = validate.image_shape("input_shape", input_shape, multiple_of=2 ** depth, unknown_sides=True)
     layers = keras.layers
 
     def block(x, filters, tag):

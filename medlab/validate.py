@@ -217,6 +217,61 @@ def values(name, value, low=None, high=None, *, low_open=False, closed=None, dty
     return array
 
 
+def binary(name, value, meaning="negative, positive"):
+    """``value`` as an int64 array of 0s and 1s (labels or a mask, any shape).
+
+    Bools count as 0 and 1. The first other value is named:
+
+    >>> binary("y_true", [0, 1, 1]).tolist()
+    [0, 1, 1]
+    >>> binary("y_true", [0, 2])
+    Traceback (most recent call last):
+    ...
+    medlab.validate.ArgumentError: y_true holds 2: expected only 0 and 1 (negative, positive)
+    """
+    array = real_array(name, value, dtype_kinds="uifb")
+    bad = (array != 0) & (array != 1)
+    if bad.any():
+        first = array[bad].flat[0]
+        shown = int(first) if float(first).is_integer() else float(first)
+        raise ArgumentError(f"{name} holds {shown!r}: expected only 0 and 1"
+                            + (f" ({meaning})" if meaning else ""))
+    return array.astype(np.int64)
+
+
+def image_shape(name, value, *, min_side=1, multiple_of=1, unknown_sides=False):
+    """``value`` as a (height, width, channels) tuple of ints, for a model's input.
+
+    ``min_side``: the least height and width; ``multiple_of``: height and width divisible by
+    it (a network that halves the image k times needs 2 ** k); ``unknown_sides``: height and
+    width may be None (any size), the channels never.
+
+    >>> image_shape("input_shape", [28, 28, 1])
+    (28, 28, 1)
+    >>> image_shape("input_shape", (30, 28, 1), multiple_of=4)
+    Traceback (most recent call last):
+    ...
+    medlab.validate.ArgumentError: input_shape (30, 28, 1): expected (height, width, channels), height and width divisible by 4
+    """
+    wants = ["(height, width, channels)"]
+    if min_side > 1:
+        wants.append(f"height and width >= {min_side}")
+    if multiple_of > 1:
+        wants.append(f"height and width divisible by {multiple_of}")
+    try:
+        shape = tuple(None if side is None else side for side in value)
+    except TypeError:
+        shape = None
+    def good_side(side, low):
+        return isinstance(side, numbers.Integral) and not _is_bool(side) and side >= low
+    ok = shape is not None and len(shape) == 3 and good_side(shape[2], 1) and all(
+        (side is None and unknown_sides) or (good_side(side, max(min_side, 1)) and side % multiple_of == 0)
+        for side in shape[:2])
+    if not ok:
+        raise ArgumentError(f"{name} {value!r}: expected " + ", ".join(wants))
+    return tuple(None if side is None else int(side) for side in shape)
+
+
 def _ranks(ndim):
     """``ndim`` (an int, ints, or an Interval of ranks) as (accepts(rank), text)."""
     if isinstance(ndim, Interval):

@@ -140,3 +140,24 @@ def test_several_classes_get_a_softmax_output():
         assert build(2).output_shape == (None, 1)  # two classes: one sigmoid unit, as before
     with pytest.raises(ValueError, match=r"n_classes .*: expected an integer >= 2"):
         seed_cnn((28, 28, 1), n_classes=1)
+
+
+def test_input_shapes_are_checked_with_one_message():
+    from medlab import models, validate
+
+    assert validate.image_shape("input_shape", (None, None, 1), multiple_of=8, unknown_sides=True) == (None, None, 1)
+    for bad, kwargs, expected in [
+        ((28, 28), {}, r"input_shape \(28, 28\): expected \(height, width, channels\)$"),
+        ((2, 28, 1), {"min_side": 4}, "height and width >= 4"),
+        ((28, 30, 1), {"multiple_of": 4}, "height and width divisible by 4"),
+        ((None, 28, 1), {}, r"expected \(height, width, channels\)"),
+        ((28, 28, None), {"unknown_sides": True}, r"expected \(height, width, channels\)"),
+        ((28, 28, True), {}, r"expected"),
+        ("28x28", {}, r"expected"),
+    ]:
+        with pytest.raises(ValueError, match=expected):
+            validate.image_shape("input_shape", bad, **kwargs)
+    with pytest.raises(ValueError, match=r"^input_shape \(30, 28, 1\): expected .*divisible by 8$"):
+        models.unet((30, 28, 1), depth=3)
+    with pytest.raises(ValueError, match=r"^filters \(\): expected at least one stage$"):
+        models.conv_autoencoder((28, 28, 1), filters=())

@@ -64,10 +64,8 @@ def stratified_bootstrap_indices(y_true, n_boot=1000, seed=0):
     -------
     int array (n_boot, N)
     """
-    y = np.asarray(y_true).reshape(-1)
-    if not np.all((y == 0) | (y == 1)):
-        raise ValueError("y_true must hold only 0 (negative) and 1 (positive)")
-    _both_classes(y.astype(np.int64), "a stratified bootstrap")
+    y = validate.binary("y_true", y_true).reshape(-1)
+    _both_classes(y, "a stratified bootstrap")
     n_boot = validate.integer("n_boot", n_boot, low=1)
     rng = np.random.default_rng(seed)
     parts = []
