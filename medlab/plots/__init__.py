@@ -24,6 +24,7 @@ from medlab.plots.evaluation import (
     roc_plot,
     score_histogram,
 )
+from medlab.plots.evaluation import roc_band_plot
 from medlab.plots.images import heatmap_overlay, image_grid, image_rows, mask_overlay, three_planes
 
 __all__ = [
@@ -32,3 +33,4 @@ __all__ = [
     "mean_curves", "mean_sd_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
     "roc_plot", "score_histogram", "three_planes",
 ]
+__all__ += ["roc_band_plot"]
