@@ -442,3 +442,17 @@ def test_platt_apply_identity_and_argument_checks():
         metrics.platt_apply(p, 0.0, 0.0)
     with pytest.raises(ValueError, match="both classes|class"):
         metrics.platt_fit([1, 1, 1], p)
+
+
+def test_platt_fit_converges_on_nearly_saturated_scores():
+    # probabilities squashed towards 0 (an under-confident network on a ranked split):
+    # plain Newton steps from (1, 0) overshoot; the damped fit reaches the likelihood's maximum
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1], [135, 389])
+    z = np.where(y == 1, rng.normal(-3.0, 2.0, y.size), rng.normal(-9.0, 2.0, y.size))
+    p = 1 / (1 + np.exp(-z))
+    a, b = metrics.platt_fit(y, p)
+    assert 0 < a < 10 and abs(b) < 50
+    from sklearn.linear_model import LogisticRegression
+    ref = LogisticRegression(C=1e10, max_iter=10000).fit(metrics.logit(p)[:, None], y)
+    assert a == pytest.approx(ref.coef_[0, 0], rel=1e-3) and b == pytest.approx(ref.intercept_[0], rel=1e-3, abs=1e-3)

@@ -120,8 +120,8 @@ def fit_temperature(y_val, p_val, bounds=(0.05, 20.0)):
 def platt_fit(y_val, p_val, max_iter=100):
     """Platt (logistic) recalibration: the slope a and intercept b of ``sigmoid(a logit(p) + b)``.
 
-    A logistic regression of the outcome on the log-odds, fitted by Newton's method to the
-    maximum likelihood (no penalty) on the validation split (Platt 1999; Cox 1958's
+    A logistic regression of the outcome on the log-odds, fitted by damped Newton steps (each
+    halved until the likelihood rises) to the maximum likelihood (no penalty) on the validation split (Platt 1999; Cox 1958's
     calibration slope and intercept). Temperature scaling is the special case b = 0,
     a = 1 / T; the intercept b moves every log-odds by the same amount, which is what a
     one-sided error (all probabilities too low, or all too high) needs.
@@ -150,14 +150,23 @@ def platt_fit(y_val, p_val, max_iter=100):
     _both_classes(y, "fitting Platt recalibration")
     max_iter = validate.integer("max_iter", max_iter, low=1)
     design = np.column_stack([logit(p), np.ones_like(p)])
+
+    def loss(w):  # mean negative log-likelihood, computed stably from the log-odds
+        z = design @ w
+        return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
     w = np.array([1.0, 0.0])
+    current = loss(w)
     for _ in range(max_iter):
         q = 1.0 / (1.0 + np.exp(-design @ w))
-        gradient = design.T @ (q - y)
-        hessian = (design * (q * (1 - q))[:, None]).T @ design + 1e-9 * np.eye(2)
+        gradient = design.T @ (q - y) / len(y)
+        hessian = (design * (q * (1 - q))[:, None]).T @ design / len(y) + 1e-9 * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
-        w = w - step
-        if np.max(np.abs(step)) < 1e-10:
+        scale = 1.0
+        while scale > 1e-6 and loss(w - scale * step) > current:  # damped Newton: never uphill
+            scale /= 2
+        w, previous, current = w - scale * step, current, loss(w - scale * step)
+        if previous - current < 1e-12:
             break
     return float(w[0]), float(w[1])
 

@@ -351,7 +351,7 @@ def roc_band_plot(y_true, scores, n_boot=1000, seed=0, threshold=None, title="RO
     ax.fill_between(grid, low, high, color="tab:blue", alpha=0.25, linewidth=0,
                     label=f"95 % bootstrap band ({n_boot} resamples)")
     fpr, tpr, _ = metrics.roc(y, p)
-    ax.plot(fpr, tpr, "-", color="tab:blue", label=f"test ROC (AUC {interval.text()})")
+    ax.plot(fpr, tpr, "-", color="tab:blue", label=f"test ROC, AUC {interval.text()}")
     if threshold is not None:
         m = metrics.binary_metrics(y, p, threshold)
         ax.plot([1 - m.specificity], [m.sensitivity], "o", color="black", label=f"threshold {m.threshold:.2f}")
