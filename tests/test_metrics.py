@@ -418,3 +418,41 @@ def test_import_is_light_and_keras_free():
             "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn', 'scipy', 'skimage') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# Platt (logistic) recalibration (lesson 08)
+def test_platt_fit_recovers_slope_and_intercept_and_temperature_is_its_special_case():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=40000)
+    y = (rng.random(z.size) < 1 / (1 + np.exp(-(0.5 * z + 0.8)))).astype(int)
+    p = 1 / (1 + np.exp(-z))
+    a, b = metrics.platt_fit(y, p)
+    assert abs(a - 0.5) < 0.05 and abs(b - 0.8) < 0.05
+    # a one-sided offset: temperature cannot repair it, Platt can
+    q = metrics.platt_apply(p, a, b)
+    t = metrics.apply_temperature(p, metrics.fit_temperature(y, p))
+    assert metrics.expected_calibration_error(y, q) < metrics.expected_calibration_error(y, t) / 3
+    assert metrics.auc(y, q) == pytest.approx(metrics.auc(y, p))
+
+
+def test_platt_apply_identity_and_argument_checks():
+    p = np.array([0.1, 0.5, 0.9])
+    assert np.allclose(metrics.platt_apply(p, 1.0, 0.0), p)
+    with pytest.raises(ValueError, match="slope"):
+        metrics.platt_apply(p, 0.0, 0.0)
+    with pytest.raises(ValueError, match="both classes|class"):
+        metrics.platt_fit([1, 1, 1], p)
+
+
+def test_platt_fit_converges_on_nearly_saturated_scores():
+    # probabilities squashed towards 0 (an under-confident network on a ranked split):
+    # plain Newton steps from (1, 0) overshoot; the damped fit reaches the likelihood's maximum
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1], [135, 389])
+    z = np.where(y == 1, rng.normal(-3.0, 2.0, y.size), rng.normal(-9.0, 2.0, y.size))
+    p = 1 / (1 + np.exp(-z))
+    a, b = metrics.platt_fit(y, p)
+    assert 0 < a < 10 and abs(b) < 50
+    from sklearn.linear_model import LogisticRegression
+    ref = LogisticRegression(C=1e10, max_iter=10000).fit(metrics.logit(p)[:, None], y)
+    assert a == pytest.approx(ref.coef_[0, 0], rel=1e-3) and b == pytest.approx(ref.intercept_[0], rel=1e-3, abs=1e-3)

@@ -384,3 +384,23 @@ def test_loss_surface_paths_has_a_colourbar_and_one_line_per_optimiser():
     plt.close(fig)
     with pytest.raises(ValueError, match="losses has shape"):
         plots.loss_surface_paths(w1, w2, losses.T, paths)
+# evaluation
+def test_roc_band_plot_names_its_band_and_labels_its_axes():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 60)
+    p = np.clip(0.3 * y + rng.random(y.size) * 0.7, 0, 1)
+    fig = plots.roc_band_plot(y, p, n_boot=50, seed=0, threshold=0.5, title="ROC on test")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("95 % bootstrap band" in t for t in labels) and any("threshold 0.50" in t for t in labels)
+    assert "false-positive rate" in ax.get_xlabel() and "sensitivity" in ax.get_ylabel()
+    assert ax.get_title() == "ROC on test"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="n_boot"):
+        plots.roc_band_plot(y, p, n_boot=5)
+
+
+def test_prevalence_plot_labels_its_y_axis():
+    fig = plots.prevalence_plot(0.9, 0.8)
+    assert fig.axes[0].get_ylabel() == "fraction (0 to 1)"
+    plt.close(fig)

@@ -20,6 +20,7 @@ from medlab.metrics.calibration import (
     apply_temperature, brier_score, calibration_bins, ece_from_bins, expected_calibration_error,
     fit_temperature, logit,
 )
+from medlab.metrics.calibration import platt_apply, platt_fit
 from medlab.metrics.classification import (
     THRESHOLD_RULES, BinaryMetrics, at_prevalence, auc, average_precision, binary_cross_entropy,
     binary_metrics, choose_threshold, confusion, multiclass_auc, precision_recall, roc,
@@ -44,3 +45,4 @@ __all__ = [
     "precision_recall", "psnr", "psnr_per_image", "reconstruction_error", "roc", "ssim",
     "ssim_per_image", "stratified_bootstrap_indices",
 ]
+__all__ += ["platt_apply", "platt_fit"]

@@ -26,6 +26,7 @@ from medlab.plots.evaluation import (
     roc_plot,
     score_histogram,
 )
+from medlab.plots.evaluation import roc_band_plot
 from medlab.plots.images import heatmap_overlay, image_grid, image_rows, mask_overlay, three_planes
 from medlab.plots.images import image_panels, kernel_weights, shift_tolerance_plot, sliding_windows
 from medlab.plots.networks import (
@@ -50,3 +51,4 @@ __all__ += [
     "activation_curves", "dense_kernel_plot", "feature_maps_plot", "flatten_order_plot",
     "loss_along_weight", "loss_surface_paths", "network_diagram", "parameter_bars",
 ]
+__all__ += ["roc_band_plot"]

@@ -13,6 +13,7 @@ import numpy as np
 from medlab import validate
 
 __all__ = ["bland_altman_plot", "confusion_plot", "distributions", "latent_scatter", "pr_plot", "prevalence_plot", "reliability_diagram", "roc_plot", "score_histogram"]
+__all__ += ["roc_band_plot"]
 
 
 def roc_plot(y_true, scores, thresholds=None, title="ROC curve"):
@@ -116,6 +117,7 @@ def prevalence_plot(sensitivity, specificity, marks=None, title=None):
         ax.axvline(pi, color="grey", linestyle=":" if index else "--", linewidth=1)
         ax.text(pi, 0.02 + 0.08 * index, f" {label}", fontsize=7, color="dimgrey")
     ax.set_xlabel("prevalence (fraction of patients with pneumonia)")
+    ax.set_ylabel("fraction (0 to 1)")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center right")
@@ -139,8 +141,8 @@ def reliability_diagram(y_true, scores, n_bins=10, title="reliability diagram"):
     Returns
     -------
     matplotlib.figure.Figure
-        The diagonal is perfect calibration; points below it are over-confident
-        predictions of pneumonia. The legend gives each model's ECE and Brier score.
+        The diagonal is perfect calibration; points below it mean the model over-predicts
+        pneumonia there (fewer images show it than p says), points above it under-predicts. The legend gives each model's ECE and Brier score.
     """
     from medlab import metrics
 
@@ -303,3 +305,54 @@ def bland_altman_plot(reference, estimate, units="mm", title="Bland-Altman plot"
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# evaluation (lesson 08)
+def roc_band_plot(y_true, scores, n_boot=1000, seed=0, threshold=None, title="ROC curve"):
+    """One model's ROC curve with its 95 % stratified-bootstrap band, named in the legend.
+
+    The band is pointwise: at each false-positive rate of a grid of 101 points, the middle
+    95 % of the sensitivities of ``n_boot`` stratified bootstrap resamples of the images
+    (:func:`medlab.metrics.stratified_bootstrap_indices`, the resampling of the AUC's
+    interval), each curve interpolated on the grid.
+
+    Parameters
+    ----------
+    y_true : array (N,) of 0/1, both classes present
+    scores : array (N,) of float, higher = more likely positive
+    n_boot : int
+        Resamples (at least 20).
+    seed : int
+        Seed of the resampling.
+    threshold : float in [0, 1], optional
+        Operating point to mark (sensitivity and 1 - specificity there).
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Both axes are rates (fractions, 0 to 1).
+    """
+    from medlab import metrics
+
+    n_boot = validate.integer("n_boot", n_boot, low=20)
+    if threshold is not None:
+        threshold = validate.number("threshold", threshold, 0.0, 1.0)
+    y, p = np.asarray(y_true).reshape(-1), np.asarray(scores, dtype=np.float64).reshape(-1)
+    grid = np.linspace(0.0, 1.0, 101)
+    curves = []
+    for index in metrics.stratified_bootstrap_indices(y, n_boot, seed):
+        fpr, tpr, _ = metrics.roc(y[index], p[index])
+        curves.append(np.interp(grid, fpr, tpr))
+    low, high = np.percentile(np.array(curves), [2.5, 97.5], axis=0)
+    interval = metrics.auc_interval(y, p, n_boot=n_boot, seed=seed)
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.50)")
+    ax.fill_between(grid, low, high, color="tab:blue", alpha=0.25, linewidth=0,
+                    label=f"95 % bootstrap band ({n_boot} resamples)")
+    fpr, tpr, _ = metrics.roc(y, p)
+    ax.plot(fpr, tpr, "-", color="tab:blue", label=f"test ROC, AUC {interval.text()}")
+    if threshold is not None:
+        m = metrics.binary_metrics(y, p, threshold)
+        ax.plot([1 - m.specificity], [m.sensitivity], "o", color="black", label=f"threshold {m.threshold:.2f}")
+    return _finish_unit_square(fig, ax, "1 - specificity (false-positive rate)", "sensitivity (true-positive rate)", title, legend="lower right")
