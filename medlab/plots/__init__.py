@@ -6,6 +6,8 @@ Every function returns the matplotlib Figure; notebooks call ``plt.show()``. By 
 - :mod:`medlab.plots.curves`: curves over training, means of several seeds, label fractions;
 - :mod:`medlab.plots.evaluation`: ROC, precision-recall, confusion matrix, prevalence,
   calibration, score distributions, Bland-Altman.
+- :mod:`medlab.plots.segmentation`: probability maps, masks at several thresholds,
+  Bland-Altman limits that depend on the mean.
 
 Every figure is also ``medlab.plots.<name>``, as the notebooks call them.
 """
@@ -25,6 +27,7 @@ from medlab.plots.evaluation import (
     score_histogram,
 )
 from medlab.plots.images import heatmap_overlay, image_grid, image_rows, mask_overlay, three_planes
+from medlab.plots.segmentation import bland_altman_limits, masks_at_thresholds, probability_maps
 
 __all__ = [
     "bland_altman_plot", "confusion_plot", "distributions", "heatmap_overlay", "image_grid",
@@ -32,3 +35,4 @@ __all__ = [
     "mean_curves", "mean_sd_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
     "roc_plot", "score_histogram", "three_planes",
 ]
+__all__ += ["bland_altman_limits", "masks_at_thresholds", "probability_maps"]
