@@ -1,7 +1,8 @@
-"""Segmentation (lesson 09): Dice and IoU of masks, and a measurement taken from a mask.
+"""Segmentation (lesson 11): Dice and IoU of masks, and a measurement taken from a mask.
 
 The measurement is the fetal head circumference: an ellipse fitted to the mask, its
-circumference in mm, and how it agrees with the sonographer's (Bland-Altman).
+circumference in mm, and how it agrees with the sonographer's (Bland-Altman: constant limits,
+or limits that depend on the size measured, :func:`bland_altman_regression`).
 """
 
 from __future__ import annotations
