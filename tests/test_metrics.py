@@ -456,3 +456,40 @@ def test_platt_fit_converges_on_nearly_saturated_scores():
     from sklearn.linear_model import LogisticRegression
     ref = LogisticRegression(C=1e10, max_iter=10000).fit(metrics.logit(p)[:, None], y)
     assert a == pytest.approx(ref.coef_[0, 0], rel=1e-3) and b == pytest.approx(ref.intercept_[0], rel=1e-3, abs=1e-3)
+# segmentation measurement
+
+def test_bland_altman_regression_follows_a_spread_that_grows_with_the_mean():
+    rng = np.random.default_rng(0)
+    reference = rng.uniform(50, 350, 4000)
+    estimate = reference + 2.0 + rng.normal(0, 0.05 * reference)  # sd 5 % of the size, bias +2
+    r = metrics.bland_altman_regression(reference, estimate)
+    # the spread's regression recovers sd(M) = 0.05 M: |residual| has mean sd sqrt(2 / pi)
+    assert r["spread_coef"][0] * np.sqrt(np.pi / 2) == pytest.approx(0.05, rel=0.08)
+    assert np.polyval(r["bias_coef"], 200.0) == pytest.approx(2.0, abs=1.0)
+    half = (r["upper"] - r["lower"]) / 2
+    assert half[-1] / half[0] == pytest.approx(r["grid"][-1] / r["grid"][0], rel=0.15)
+    assert 0.93 < r["inside"] < 0.97
+    # constant limits: too wide for small heads, too narrow for large ones
+    ba = metrics.bland_altman(reference, estimate)
+    assert half[0] < (ba["upper"] - ba["lower"]) / 2 < half[-1]
+    assert r["grid"].shape == r["bias"].shape == (200,)
+    assert r["grid"][0] == pytest.approx(r["mean"].min()) and r["grid"][-1] == pytest.approx(r["mean"].max())
+
+
+def test_bland_altman_regression_degree_two_and_argument_checks():
+    m = np.linspace(50, 350, 2000)
+    wiggle = np.where(np.arange(m.size) % 2 == 0, 1.0, -1.0)
+    reference = m - 0.5 * (1e-3 * (m - 200) ** 2 + 1) * wiggle
+    estimate = m + 0.5 * (1e-3 * (m - 200) ** 2 + 1) * wiggle  # |D| = 1e-3 (M - 200)^2 + 1
+    r = metrics.bland_altman_regression(reference, estimate, degree=2)
+    assert r["spread_coef"] == pytest.approx([1e-3, -0.4, 41.0], rel=1e-4, abs=1e-3)
+    assert np.abs(np.polyval(r["bias_coef"], m)).max() < 0.05
+    assert np.all(r["upper"] >= r["lower"])
+    with pytest.raises(ValueError, match="degree"):
+        metrics.bland_altman_regression(reference, estimate, degree=3)
+    with pytest.raises(ValueError, match="same length >= 4"):
+        metrics.bland_altman_regression([1, 2, 3], [1, 2, 3])
+    with pytest.raises(ValueError, match="finite"):
+        metrics.bland_altman_regression([1, 2, 3, np.nan], [1, 2, 3, 4])
+    with pytest.raises(ValueError, match="every mean is the same"):
+        metrics.bland_altman_regression([5, 5, 5, 5], [5, 5, 5, 5])

@@ -403,4 +403,49 @@ def test_roc_band_plot_names_its_band_and_labels_its_axes():
 def test_prevalence_plot_labels_its_y_axis():
     fig = plots.prevalence_plot(0.9, 0.8)
     assert fig.axes[0].get_ylabel() == "fraction (0 to 1)"
+# segmentation
+
+def test_probability_maps_share_one_scale_and_a_labelled_colourbar():
+    p = np.linspace(0, 1, 3 * 8 * 8).reshape(3, 8, 8)
+    fig = plots.probability_maps(p, titles=["a", "b", "c"])
+    images = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 4 and [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+    assert all(ax.images[0].get_clim() == (0, 1) for ax in images[:3])
+    assert "p(inside)" in fig.axes[3].get_ylabel()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="probabilities must lie in"):
+        plots.probability_maps(p + 1)
+    with pytest.raises(ValueError, match="titles has 1 entries"):
+        plots.probability_maps(p, titles=["a"])
+
+
+def test_masks_at_thresholds_titles_area_and_dice():
+    yy, xx = np.mgrid[:16, :16]
+    probability = np.clip(1 - np.hypot(yy - 8, xx - 8) / 8, 0, 1)
+    reference = (probability >= 0.5).astype(np.uint8)
+    fig = plots.masks_at_thresholds(np.zeros((16, 16), np.uint8), probability, reference)
+    titles = [ax.get_title() for ax in fig.axes[:4]]
+    assert titles[0] == "probability map"
+    assert titles[2].startswith(f"threshold 0.5: {int(reference.sum())} px") and titles[2].endswith("Dice 1.00")
+    assert int(titles[1].split(": ")[1].split(" px")[0]) > int(reference.sum()) > int(titles[3].split(": ")[1].split(" px")[0])
+    assert "p(inside)" in fig.axes[4].get_ylabel()  # the colourbar
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same shape"):
+        plots.masks_at_thresholds(np.zeros((8, 8)), probability, reference)
+    with pytest.raises(ValueError, match="thresholds"):
+        plots.masks_at_thresholds(np.zeros((16, 16)), probability, reference, thresholds=(1.5,))
+
+
+def test_bland_altman_limits_names_both_bands():
+    rng = np.random.default_rng(1)
+    reference = rng.uniform(50, 350, 200)
+    estimate = reference + rng.normal(0, 0.05 * reference)
+    fig = plots.bland_altman_limits(reference, estimate, units="mm", title="HC")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "mean of the two measurements (mm)"
+    assert ax.get_ylabel() == "estimate - reference (mm)" and ax.get_title() == "HC"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("constant 95 % limits") for label in labels)
+    assert any(label.startswith("constant bias") for label in labels)
+    assert any("depending on the mean" in label for label in labels)
     plt.close(fig)

@@ -34,6 +34,7 @@ from medlab.metrics.segmentation import (
     bland_altman, dice, dice_per_image, ellipse_circumference, ellipse_fit, iou, iou_per_image,
     mask_circumference_mm, mean_absolute_difference,
 )
+from medlab.metrics.segmentation import bland_altman_regression
 
 __all__ = [
     "BinaryMetrics", "Interval", "THRESHOLD_RULES", "apply_temperature", "at_prevalence", "auc",
@@ -46,3 +47,4 @@ __all__ = [
     "ssim_per_image", "stratified_bootstrap_indices",
 ]
 __all__ += ["platt_apply", "platt_fit"]
+__all__ += ["bland_altman_regression"]

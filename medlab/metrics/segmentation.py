@@ -1,7 +1,8 @@
-"""Segmentation (lesson 09): Dice and IoU of masks, and a measurement taken from a mask.
+"""Segmentation (lesson 11): Dice and IoU of masks, and a measurement taken from a mask.
 
 The measurement is the fetal head circumference: an ellipse fitted to the mask, its
-circumference in mm, and how it agrees with the sonographer's (Bland-Altman).
+circumference in mm, and how it agrees with the sonographer's (Bland-Altman: constant limits,
+or limits that depend on the size measured, :func:`bland_altman_regression`).
 """
 
 from __future__ import annotations
@@ -185,7 +186,66 @@ def bland_altman(reference, estimate):
             "lower": bias - 1.96 * sd, "upper": bias + 1.96 * sd}
 
 
+def bland_altman_regression(reference, estimate, degree=1):
+    """Limits of agreement that depend on the size measured (Bland & Altman 1999, section 3.2).
+
+    When the differences' bias or spread changes along the range, one band bias ± 1.96 sd
+    is too wide in one place and too narrow in another. The regression method models both
+    against the mean M of the two measurements:
+
+    1. the bias: the differences D regressed on M, ``D^(M)`` (a polynomial of ``degree``);
+    2. the spread: the absolute residuals |D - D^| regressed on M, ``R^(M)``. For normal
+       errors of sd s, the mean of |residual| is s sqrt(2 / pi), so s(M) = R^(M) sqrt(pi / 2);
+    3. the 95 % limits: ``D^(M) ± 1.96 sqrt(pi / 2) R^(M)``, i.e. ± 2.46 R^(M).
+
+    Parameters
+    ----------
+    reference, estimate : array_like (N,)
+        Two measurements of the same N things, same unit (e.g. mm); N >= degree + 3.
+    degree : int
+        1 (straight lines, as in the paper) or 2 (a spread that is larger at both ends).
+
+    Returns
+    -------
+    dict
+        ``mean`` (N,) and ``difference`` (N,) as :func:`bland_altman`; ``bias_coef`` and
+        ``spread_coef`` (``numpy.polyval`` coefficients, highest power first, in the unit of
+        the inputs); ``grid`` (200,) from the lowest to the highest mean and, on it, ``bias``,
+        ``lower``, ``upper`` (200,); ``inside``: fraction of the N differences between their
+        own limits (about 0.95 when the model fits).
+
+    >>> r = bland_altman_regression([100, 150, 200, 250, 300], [104, 148, 209, 243, 314])
+    >>> r["grid"].shape, round(float(r["inside"]), 2)
+    ((200,), 1.0)
+    """
+    degree = validate.integer("degree", degree, 1, 2)
+    a = np.asarray(reference, dtype=np.float64).reshape(-1)
+    b = np.asarray(estimate, dtype=np.float64).reshape(-1)
+    if a.shape != b.shape or a.size < degree + 3:
+        raise ValueError(f"reference and estimate need the same length >= {degree + 3}: {a.size}, {b.size}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("reference and estimate must be finite")
+    mean, difference = (a + b) / 2, b - a
+    if np.ptp(mean) == 0:
+        raise ValueError("reference and estimate: every mean is the same; nothing to regress on")
+    bias_coef = np.polyfit(mean, difference, degree)
+    spread_coef = np.polyfit(mean, np.abs(difference - np.polyval(bias_coef, mean)), degree)
+    factor = 1.96 * np.sqrt(np.pi / 2)
+
+    def limits(m):
+        centre = np.polyval(bias_coef, m)
+        half = factor * np.maximum(np.polyval(spread_coef, m), 0.0)
+        return centre, centre - half, centre + half
+
+    grid = np.linspace(mean.min(), mean.max(), 200)
+    centre, lower, upper = limits(grid)
+    _, low_own, high_own = limits(mean)
+    inside = float(np.mean((difference >= low_own) & (difference <= high_own)))
+    return {"mean": mean, "difference": difference, "bias_coef": bias_coef, "spread_coef": spread_coef,
+            "grid": grid, "bias": centre, "lower": lower, "upper": upper, "inside": inside}
+
+
 __all__ = [
-    "bland_altman", "dice", "dice_per_image", "ellipse_circumference", "ellipse_fit", "iou",
+    "bland_altman", "bland_altman_regression", "dice", "dice_per_image", "ellipse_circumference", "ellipse_fit", "iou",
     "iou_per_image", "mask_circumference_mm", "mean_absolute_difference",
 ]

@@ -8,6 +8,8 @@ Every function returns the matplotlib Figure; notebooks call ``plt.show()``. By 
   calibration, score distributions, Bland-Altman.
 - :mod:`medlab.plots.networks`: flatten order, dense kernels, activations, a network's diagram,
   feature maps, a loss along one weight, optimiser paths on a loss surface.
+- :mod:`medlab.plots.segmentation`: probability maps, masks at several thresholds,
+  Bland-Altman limits that depend on the mean.
 
 Every figure is also ``medlab.plots.<name>``, as the notebooks call them.
 """
@@ -39,6 +41,7 @@ from medlab.plots.networks import (
     network_diagram,
     parameter_bars,
 )
+from medlab.plots.segmentation import bland_altman_limits, masks_at_thresholds, probability_maps
 
 __all__ = [
     "bland_altman_plot", "confusion_plot", "distributions", "heatmap_overlay", "image_grid",
@@ -52,3 +55,4 @@ __all__ += [
     "loss_along_weight", "loss_surface_paths", "network_diagram", "parameter_bars",
 ]
 __all__ += ["roc_band_plot"]
+__all__ += ["bland_altman_limits", "masks_at_thresholds", "probability_maps"]
