@@ -448,7 +448,7 @@ def threshold_explorer(image, probability, reference, threshold=0.5):
 
     from medlab import plots
 
-    image = _image2d(image)
+    image = validate.image_array("image", image, ndims=(2,), dtype_kinds="biuf")  # uint8 stays 0..255 for mask_overlay
     threshold_view(probability, reference, threshold)  # fail here, not in the widget
 
     def draw(result):

@@ -287,3 +287,16 @@ def test_explorers_label_their_colourbars_with_the_image_units(image, monkeypatc
     kernel_explorer(image, kernel_size=3, units="HU")
     pooling_explorer(image, units="HU")
     assert labels == [["HU", "filter response (HU)"], ["HU", "HU"]]
+
+
+def test_threshold_explorer_draws_a_uint8_image_on_its_own_scale(monkeypatch):
+    """A uint8 ultrasound image is drawn on 0..255, not cast to float and saturated at 1."""
+    import matplotlib.pyplot as plt
+
+    image = np.arange(16, dtype=np.uint8).reshape(4, 4) * 16
+    p = np.linspace(0, 1, 16).reshape(4, 4)
+    limits = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: limits.append(plt.gcf().axes[0].images[0].get_clim()))
+    widget = threshold_explorer(image, p, (p >= 0.5).astype(np.uint8))
+    default_view(widget)
+    assert limits[-1] == (0, 255)
