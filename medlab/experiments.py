@@ -1,4 +1,4 @@
-"""Small, fast hyperparameter experiments for lesson 10: trials over seeds, grids.
+"""Small, fast hyperparameter experiments for lessons 12 and 13 (the article's FAQ): trials over seeds, grids.
 
 =====================================  ===================================================
 ``SETTINGS``                           the default settings of a trial
@@ -7,6 +7,7 @@
 ``Runner(data, epochs, seed)``         ``trial`` with its results remembered by settings
 ``grid(trial_fn, seeds=3, **axes)``    every combination of ``axes`` x seeds -> tidy rows
 ``cross_validate(data, k, ...)``       k-fold on the training split -> one row per fold
+``preprocess(data, how)``              the same images with other grey-level scaling
 =====================================  ===================================================
 
 A trial trains a network of a few hundred weights on a few hundred small images for a few
@@ -314,4 +315,43 @@ def cross_validate(data, k=5, epochs=3, split_seed=0, trial_fn=None, **settings)
     return rows
 
 
-__all__ = ["ARCHITECTURE", "LOSSES", "Runner", "SETTINGS", "Trial", "cross_validate", "grid", "trial"]
+#: How :func:`preprocess` scales the grey levels: raw 8-bit values, [0, 1], per-image z-score.
+PREPROCESSING = ("raw 0-255", "0-1", "per-image z")
+
+
+def preprocess(data, how):
+    """The same X-rays, labels and splits with another grey-level scaling (the FAQ's "which preprocessing?").
+
+    Parameters
+    ----------
+    data : ClassificationData
+        Images float32 (N, S, S, 1) in [0, 1], as :func:`medlab.data.load_classification_data` gives.
+    how : str, one of :data:`PREPROCESSING`
+        ``"0-1"``: unchanged (grey level / 255, the loader's scaling); ``"raw 0-255"``: times 255,
+        the 8-bit values of the files; ``"per-image z"``: each image minus its own mean, divided by
+        its own sd (its brightness and contrast removed; no unit: sds from the image's mean).
+
+    Returns
+    -------
+    ClassificationData
+        Same shapes, labels and name, images float32.
+    """
+    import dataclasses
+
+    validate.choice("how", how, PREPROCESSING)
+
+    def scaled(x):
+        x = np.asarray(x, dtype=np.float32)
+        if how == "raw 0-255":
+            return x * np.float32(255)
+        if how == "per-image z" and len(x):
+            axes = tuple(range(1, x.ndim))
+            sd = x.std(axis=axes, keepdims=True)
+            return ((x - x.mean(axis=axes, keepdims=True)) / np.maximum(sd, np.float32(1e-6))).astype(np.float32)
+        return x
+
+    return dataclasses.replace(data, x_train=scaled(data.x_train), x_val=scaled(data.x_val), x_test=scaled(data.x_test))
+
+
+__all__ = ["ARCHITECTURE", "LOSSES", "PREPROCESSING", "Runner", "SETTINGS", "Trial", "cross_validate", "grid",
+           "preprocess", "trial"]

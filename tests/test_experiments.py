@@ -197,3 +197,16 @@ def test_grid_rows_in_order_without_training():
         grid(fake)
     with pytest.raises(ValueError):
         grid(fake, a=[])
+
+
+def test_preprocess_scales_the_grey_levels(data):
+    raw = experiments.preprocess(data, "raw 0-255")
+    assert np.allclose(raw.x_train, data.x_train * 255) and raw.y_train is data.y_train
+    same = experiments.preprocess(data, "0-1")
+    assert np.array_equal(same.x_val, data.x_val)
+    z = experiments.preprocess(data, "per-image z")
+    flat = z.x_train.reshape(len(z.x_train), -1)
+    assert z.x_train.dtype == np.float32 and z.x_train.shape == data.x_train.shape
+    assert np.allclose(flat.mean(1), 0, atol=1e-5) and np.allclose(flat.std(1), 1, atol=1e-4)
+    with pytest.raises(ValueError, match="how"):
+        experiments.preprocess(data, "window")

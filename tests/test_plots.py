@@ -449,3 +449,36 @@ def test_bland_altman_limits_names_both_bands():
     assert any(label.startswith("constant bias") for label in labels)
     assert any("depending on the mean" in label for label in labels)
     plt.close(fig)
+# faq part 1
+def test_seed_curves_draws_every_seed_and_the_mean():
+    curves = [{"adam": [0.6, 0.3], "sgd": [0.6, 0.5]}, {"adam": [0.5, 0.1], "sgd": [0.6, 0.4]}]
+    fig = plots.seed_curves(curves, ("adam", "sgd"), "training loss (nats)", title="t", labels={"adam": "Adam"})
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "training loss (nats)" and ax.get_title() == "t"
+    lines = ax.get_lines()
+    assert len(lines) == 6  # two seeds and a mean per key
+    assert list(lines[2].get_ydata()) == pytest.approx([0.55, 0.2])
+    assert "Adam: mean of 2 seeds" in [t.get_text() for t in ax.get_legend().get_texts()]
+    with pytest.raises(ValueError, match="no curves"):
+        plots.seed_curves([], ("adam",), "loss")
+    plt.close("all")
+
+
+def test_paired_differences_plot_pairs_by_seed_and_shows_the_interval():
+    from medlab import evidence
+
+    rows = [{"k": k, "seed": s, "auc": 0.9 + (0.05 if k == 7 else 0) + 0.001 * s * (1 if k == 7 else -1)}
+            for k in (3, 7) for s in (0, 1, 2)]
+    by_k = {r["k"]: r for r in evidence.mean_sd_by(rows, "k", "auc")}
+    reversed_b = {**by_k[3], "values": by_k[3]["values"][::-1], "seeds": by_k[3]["seeds"][::-1]}
+    fig = plots.paired_differences_plot({"7 - 3": (by_k[7], reversed_b)}, "validation AUC", title="t")
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "validation AUC: A - B" and ax.get_title() == "t"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["7 - 3"]
+    dots = ax.get_lines()[0].get_ydata()
+    assert list(dots) == pytest.approx([0.05, 0.052, 0.054])  # paired by seed, not by position
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "mean, 95 % t-interval: better" in legend and "0: no difference" in legend
+    with pytest.raises(ValueError, match="no comparisons"):
+        plots.paired_differences_plot({}, "auc")
+    plt.close("all")

@@ -17,6 +17,7 @@ Every figure is also ``medlab.plots.<name>``, as the notebooks call them.
 from __future__ import annotations
 
 from medlab.plots.curves import label_fraction_curve, loss_curves, mean_curves, mean_sd_plot
+from medlab.plots.curves import paired_differences_plot, seed_curves
 from medlab.plots.evaluation import (
     bland_altman_plot,
     confusion_plot,
@@ -56,3 +57,4 @@ __all__ += [
 ]
 __all__ += ["roc_band_plot"]
 __all__ += ["bland_altman_limits", "masks_at_thresholds", "probability_maps"]
+__all__ += ["paired_differences_plot", "seed_curves"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["label_fraction_curve", "loss_curves", "mean_curves", "mean_sd_plot"]
+__all__ = ["label_fraction_curve", "loss_curves", "mean_curves", "mean_sd_plot", "paired_differences_plot", "seed_curves"]
 
 
 def _histories(histories):
@@ -170,6 +170,99 @@ def label_fraction_curve(summary, ylabel="test ROC-AUC", title=None):
     ax.set_xlabel("labelled training images")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# faq
+def seed_curves(curves, keys, ylabel, title=None, labels=None):
+    """Per-epoch curves of several seeds: each seed a thin line, their mean a thick one (no band).
+
+    Parameters
+    ----------
+    curves : list of dict of str -> list of float
+        One dict per seed (e.g. ``Trial.curves``), the same number of epochs for every key.
+    keys : sequence of str
+        The curves to draw, one colour each.
+    ylabel : str
+        The y axis label, with the figure's unit.
+    title : str, optional
+    labels : dict of str -> str, optional
+        Legend name of each key (default: the key).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; x: epoch (1 to E), y: the figure.
+    """
+    if not curves:
+        raise ValueError("seed_curves: no curves; pass one dict per seed")
+    labels = labels or {}
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))
+    for index, key in enumerate(keys):
+        values = np.array([c[key] for c in curves], dtype=np.float64)
+        epochs = np.arange(1, values.shape[1] + 1)
+        for i, seed_values in enumerate(values):
+            ax.plot(epochs, seed_values, color=f"C{index}", lw=0.8, alpha=0.45,
+                    label=f"{labels.get(key, key)}: one seed" if i == 0 else None)
+        ax.plot(epochs, values.mean(axis=0), color=f"C{index}", lw=2.2,
+                label=f"{labels.get(key, key)}: mean of {len(values)} seeds")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def paired_differences_plot(comparisons, what, title=None, higher_is_better=True):
+    """The paired verdict as a picture: per comparison, each seed's difference A - B and its t-interval.
+
+    Parameters
+    ----------
+    comparisons : dict of str -> (row, row)
+        Label (e.g. ``"7 x 7 - 3 x 3"``) -> rows A and B of :func:`medlab.evidence.mean_sd_by`,
+        paired by their ``seeds``.
+    what : str
+        The figure compared, with its unit (the y label reads ``what: A - B``).
+    title : str, optional
+    higher_is_better : bool
+        Passed to :func:`medlab.evidence.verdict` (colours: green better, red worse, grey none).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: x the comparisons, y the difference (same unit as ``what``); grey dots one seed
+        each, a square and bar the mean and 95 % t-interval, a dashed line at 0.
+    """
+    from medlab import evidence
+
+    if not comparisons:
+        raise ValueError("paired_differences_plot: no comparisons")
+    colours = {"better": "tab:green", "worse": "tab:red", evidence.NO_DIFFERENCE: "0.35"}
+    fig, ax = plt.subplots(figsize=(1.0 * len(comparisons) + 2.6, 3.3))
+    shown = set()
+    for i, (label, (a, b)) in enumerate(comparisons.items()):
+        v = evidence.verdict(a, b, higher_is_better=higher_is_better)
+        b_values = list(b["values"])
+        if a.get("seeds") and b.get("seeds"):  # pair by seed, as the verdict does
+            b_values = [b["values"][list(b["seeds"]).index(s)] for s in a["seeds"]]
+        d = [x - y for x, y in zip(a["values"], b_values)]
+        ax.plot([i] * len(d), d, "o", color="0.6", markersize=3.5, label=None if "seed" in shown else "one seed's difference")
+        shown.add("seed")
+        ax.errorbar([i], [v.difference], yerr=[[v.difference - v.low], [v.high - v.difference]], fmt="s", capsize=4,
+                    color=colours[v.word], label=None if v.word in shown else f"mean, 95 % t-interval: {v.word}")
+        shown.add(v.word)
+    ax.axhline(0, color="k", lw=0.8, ls="--", label="0: no difference")
+    ax.set_xticks(range(len(comparisons)), list(comparisons), rotation=30, ha="right", fontsize=8)
+    ax.set_xlim(-0.6, len(comparisons) - 0.4)
+    ax.set_ylabel(f"{what}: A - B")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
