@@ -13,6 +13,7 @@ Every figure is also ``medlab.plots.<name>``, as the notebooks call them.
 from __future__ import annotations
 
 from medlab.plots.curves import label_fraction_curve, loss_curves, mean_curves, mean_sd_plot
+from medlab.plots.curves import paired_seeds_plot
 from medlab.plots.evaluation import (
     bland_altman_plot,
     confusion_plot,
@@ -29,6 +30,6 @@ from medlab.plots.images import heatmap_overlay, image_grid, image_rows, mask_ov
 __all__ = [
     "bland_altman_plot", "confusion_plot", "distributions", "heatmap_overlay", "image_grid",
     "image_rows", "label_fraction_curve", "latent_scatter", "loss_curves", "mask_overlay",
-    "mean_curves", "mean_sd_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
+    "mean_curves", "mean_sd_plot", "paired_seeds_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
     "roc_plot", "score_histogram", "three_planes",
 ]
