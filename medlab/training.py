@@ -6,6 +6,8 @@
 ``predict_scores(model, x)``           probabilities of class 1, (N,)
 ``best_epoch(history, ...)``           index of the best epoch of a history dict
 ``learning_rate_trial(lr, x, y)``      train a small model briefly -> history dict
+``own_images_vs_held_out(build, ...)`` the article's figure (its training images) and the
+                                       held-out one, per seed -> rows, histories
 =====================================  ===================================================
 
 Training and prediction go through :mod:`medlab.engine` (``fit``, ``restart``, ``predict``);
@@ -193,7 +195,75 @@ def learning_rate_trial(learning_rate, images, labels, epochs=5, seed=0, batch_s
                batch_size=batch_size, seed=seed).history
 
 
+# ------------------------------- the article's figure: predicting on its own training images
+def own_images_vs_held_out(build, x_train, y_train, x_held, y_held, *, seeds, repeat=1, epochs=16,
+                           batch_size=16, learning_rate=1e-3, threshold=0.5):
+    """Train one network per seed, then score it on its own training images and on held-out ones.
+
+    The article fitted its network on a generator of training images and then called
+    ``predict_generator`` on that same generator: its reported figure was measured on the
+    images the network had learned. This recipe measures that figure and the honest one (on
+    images the network never saw) for the same network, seed by seed, so that
+    :func:`medlab.evidence.verdict` can pair them.
+
+    Parameters
+    ----------
+    build : callable () -> keras.Model
+        Builds the uncompiled network; called after ``seed_everything(seed)``, so the seed
+        decides the initial weights.
+    x_train, x_held : float32 arrays (N, H, W, C) in [0, 1]
+        The training images (each distinct image once) and the held-out images.
+    y_train, y_held : arrays (N,) of 0/1
+    seeds : sequence of int
+        One network per seed (initial weights and batch order).
+    repeat : int >= 1
+        Each training image is shown ``repeat`` times per epoch (the article's
+        ``steps_per_epoch`` cycled a small folder several times an epoch).
+    epochs, batch_size, learning_rate
+        As in :func:`fit_classifier` (Adam, binary cross-entropy, no early stopping).
+    threshold : float in (0, 1)
+        Probability at or above which an image is called class 1, for the accuracy.
+
+    Returns
+    -------
+    rows : list of dict
+        Two per seed: ``seed``, ``images`` (``"its training images"`` or
+        ``"held-out images"``), ``accuracy`` (fraction of images called right, at
+        ``threshold``) and ``auc`` (ROC AUC), for :func:`medlab.evidence.mean_sd_by`.
+    histories : dict of int -> dict
+        Each seed's history (``loss``, ``val_loss``, ... per epoch; the held-out images are
+        the validation data).
+    """
+    from medlab import metrics
+
+    seeds = [validate.integer("seeds", s) for s in seeds]
+    if not seeds:
+        raise validate.ArgumentError("seeds is empty: expected at least one seed")
+    repeat = validate.integer("repeat", repeat, low=1)
+    validate.number("threshold", threshold, 0.0, 1.0, closed="neither")
+    x_train, x_held = as_batch(x_train, "x_train"), as_batch(x_held, "x_held")
+    y_train = _as_labels(y_train, len(x_train), "y_train")
+    y_held = _as_labels(y_held, len(x_held), "y_held")
+    x_fit, y_fit = np.tile(x_train, (repeat, 1, 1, 1)), np.tile(y_train, repeat)
+    rows, histories, model = [], {}, None
+    for seed in seeds:
+        seed_everything(seed)
+        initial = build()
+        if model is None:  # compile and trace once; later seeds restart it from their own weights
+            model = _compile_classifier(initial, learning_rate)
+        else:
+            restart(model, initial, learning_rate=learning_rate)
+        histories[seed] = fit(model, x_fit, y_fit, (x_held, y_held), epochs=epochs,
+                              batch_size=batch_size, seed=seed).history
+        for images, x, y in (("its training images", x_train, y_train), ("held-out images", x_held, y_held)):
+            p = predict_scores(model, x)
+            rows.append({"seed": seed, "images": images,
+                         "accuracy": float(np.mean((p >= threshold) == (y == 1))),
+                         "auc": float(metrics.auc(y, p))})
+    return rows, histories
+
+
 __all__ = [
     "best_epoch", "class_weights", "fit_classifier", "learning_rate_trial",
-    "predict_scores",
+    "own_images_vs_held_out", "predict_scores",
 ]

@@ -481,4 +481,23 @@ def test_paired_differences_plot_pairs_by_seed_and_shows_the_interval():
     assert "mean, 95 % t-interval: better" in legend and "0: no difference" in legend
     with pytest.raises(ValueError, match="no comparisons"):
         plots.paired_differences_plot({}, "auc")
+# training
+def test_paired_seeds_plot_joins_each_seeds_figures():
+    rows = [{"seed": s, "images": where, "accuracy": a, "auc": 0.9}
+            for s in (0, 1, 2) for where, a in (("train", 0.99), ("held out", 0.9 + 0.01 * s))]
+    fig = plots.paired_seeds_plot(rows, "images", ("accuracy", "auc"),
+                                  labels={"accuracy": "accuracy (fraction called right)"},
+                                  references={"accuracy": (0.74, "always 'pneumonia'")}, title="t")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 2 and ax.get_ylabel() == "accuracy (fraction called right)"
+    assert fig.axes[1].get_ylabel() == "auc" and ax.get_xlabel() == "images"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["train", "held out"]
+    seeds = [line for line in ax.get_lines() if len(line.get_xdata()) == 2 and line.get_linestyle() == "-"]
+    assert len(seeds) == 3 and list(seeds[2].get_ydata()) == pytest.approx([0.99, 0.92])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["one seed", "mean of 3 seeds", "always 'pneumonia'"]
+    with pytest.raises(ValueError, match="'auc'"):
+        plots.paired_seeds_plot([{"seed": 0, "images": "a", "accuracy": 1.0}], "images", "auc")
+    with pytest.raises(ValueError, match="empty"):
+        plots.paired_seeds_plot([], "images", "auc")
     plt.close("all")

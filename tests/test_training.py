@@ -17,6 +17,7 @@ from medlab.training import (  # noqa: E402
     class_weights,
     fit_classifier,
     learning_rate_trial,
+    own_images_vs_held_out,
     predict_scores,
 )
 
@@ -92,3 +93,23 @@ def test_learning_rate_trial_is_a_pure_function_of_its_arguments(tiny):
         learning_rate_trial(0, x, y)
     with pytest.raises(ValueError, match="epochs"):
         learning_rate_trial(1e-3, x, y, epochs=0)
+
+
+def test_own_images_vs_held_out_scores_each_seeds_network_on_both_image_sets(tiny):
+    x, y = tiny
+    rows, histories = own_images_vs_held_out(_small_model, x[:36], y[:36], x[36:], y[36:], seeds=(0, 1),
+                                             repeat=2, epochs=2, batch_size=12, learning_rate=1e-2)
+    assert [(r["seed"], r["images"]) for r in rows] == [
+        (0, "its training images"), (0, "held-out images"), (1, "its training images"), (1, "held-out images")]
+    assert all(0 <= r["accuracy"] <= 1 and 0 <= r["auc"] <= 1 for r in rows)
+    assert sorted(histories) == [0, 1] and len(histories[0]["val_loss"]) == 2
+    assert histories[0]["loss"] != histories[1]["loss"]  # another seed, other weights
+    again, _ = own_images_vs_held_out(_small_model, x[:36], y[:36], x[36:], y[36:], seeds=(1,),
+                                      repeat=2, epochs=2, batch_size=12, learning_rate=1e-2)
+    assert again == rows[2:]  # a restarted network gives what a fresh one gives
+    with pytest.raises(ValueError, match="seeds"):
+        own_images_vs_held_out(_small_model, x, y, x, y, seeds=())
+    with pytest.raises(ValueError, match="repeat"):
+        own_images_vs_held_out(_small_model, x, y, x, y, seeds=(0,), repeat=0)
+    with pytest.raises(ValueError, match="y_held"):
+        own_images_vs_held_out(_small_model, x, y, x, y[:3], seeds=(0,))

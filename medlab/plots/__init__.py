@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from medlab.plots.curves import label_fraction_curve, loss_curves, mean_curves, mean_sd_plot
 from medlab.plots.curves import paired_differences_plot, seed_curves
+from medlab.plots.curves import paired_seeds_plot
 from medlab.plots.evaluation import (
     bland_altman_plot,
     confusion_plot,
@@ -47,7 +48,7 @@ from medlab.plots.segmentation import bland_altman_limits, masks_at_thresholds, 
 __all__ = [
     "bland_altman_plot", "confusion_plot", "distributions", "heatmap_overlay", "image_grid",
     "image_rows", "label_fraction_curve", "latent_scatter", "loss_curves", "mask_overlay",
-    "mean_curves", "mean_sd_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
+    "mean_curves", "mean_sd_plot", "paired_seeds_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
     "roc_plot", "score_histogram", "three_planes",
     "image_panels", "kernel_weights", "shift_tolerance_plot", "sliding_windows",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["label_fraction_curve", "loss_curves", "mean_curves", "mean_sd_plot", "paired_differences_plot", "seed_curves"]
+__all__ = ["label_fraction_curve", "loss_curves", "mean_curves", "mean_sd_plot", "paired_differences_plot",
+           "paired_seeds_plot", "seed_curves"]
 
 
 def _histories(histories):
@@ -265,5 +266,65 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# training
+def paired_seeds_plot(rows, by, values, labels=None, references=None, title=None):
+    """Each seed's figure under two or more settings, joined by a line: the pairs a verdict compares.
+
+    Parameters
+    ----------
+    rows : list of dict
+        A tidy table with a ``seed`` column, one row per setting and seed (e.g. from
+        :func:`medlab.training.own_images_vs_held_out`).
+    by : str
+        The column that names the setting; settings go along x in order of first appearance.
+    values : sequence of str
+        The figures to draw, one panel each (e.g. ``("accuracy", "auc")``).
+    labels : dict of str -> str, optional
+        y-axis label per figure, with its unit (default: the column name).
+    references : dict of str -> (float, str), optional
+        A dotted horizontal line per figure, with its legend text (e.g. the accuracy of
+        always calling the majority class).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per figure: a grey line and dots per seed, the mean of the seeds as a black
+        bar; a legend names them.
+    """
+    values = [values] if isinstance(values, str) else list(values)
+    if not rows or not values:
+        raise ValueError("paired_seeds_plot: rows and values must not be empty")
+    missing = [c for c in ["seed", by] + values if c not in rows[0]]
+    if missing:
+        raise ValueError(f"paired_seeds_plot: column {missing[0]!r} not in the rows; they have {sorted(rows[0])}")
+    labels, references = dict(labels or {}), dict(references or {})
+    settings = list(dict.fromkeys(row[by] for row in rows))
+    seeds = list(dict.fromkeys(row["seed"] for row in rows))
+    fig, axes = plt.subplots(1, len(values), figsize=(3.4 * len(values) + 0.4, 3.2), squeeze=False)
+    for ax, value in zip(axes[0], values):
+        table = {(row["seed"], row[by]): float(row[value]) for row in rows}
+        for index, seed in enumerate(seeds):
+            ys = [table.get((seed, s), np.nan) for s in settings]
+            ax.plot(range(len(settings)), ys, "o-", color="0.55", markersize=5, linewidth=1,
+                    label="one seed" if index == 0 else None)
+        means = [np.nanmean([table.get((seed, s), np.nan) for seed in seeds]) for s in settings]
+        ax.plot(range(len(settings)), means, "_", color="k", markersize=22, markeredgewidth=2,
+                label=f"mean of {len(seeds)} seeds")
+        if value in references:
+            level, text = references[value]
+            ax.axhline(level, color="C3", linestyle=":", label=text)
+        ax.set_xticks(range(len(settings)), settings, fontsize=8)
+        ax.set_xlim(-0.5, len(settings) - 0.5)
+        ax.set_xlabel(by)
+        ax.set_ylabel(labels.get(value, value))
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
