@@ -24,9 +24,11 @@ from medlab.plots.evaluation import (
     roc_plot,
     score_histogram,
 )
+from medlab.plots.faq import capacity_plot, flops_plot
 from medlab.plots.images import heatmap_overlay, image_grid, image_rows, mask_overlay, three_planes
 
 __all__ = [
+    "capacity_plot", "flops_plot",
     "bland_altman_plot", "confusion_plot", "distributions", "heatmap_overlay", "image_grid",
     "image_rows", "label_fraction_curve", "latent_scatter", "loss_curves", "mask_overlay",
     "mean_curves", "mean_sd_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
