@@ -31,6 +31,7 @@ from medlab.plots.evaluation import (
     score_histogram,
 )
 from medlab.plots.evaluation import roc_band_plot
+from medlab.plots.faq import capacity_plot, flops_plot
 from medlab.plots.images import heatmap_overlay, image_grid, image_rows, mask_overlay, three_planes
 from medlab.plots.images import image_panels, kernel_weights, shift_tolerance_plot, sliding_windows
 from medlab.plots.networks import (
@@ -46,6 +47,7 @@ from medlab.plots.networks import (
 from medlab.plots.segmentation import bland_altman_limits, masks_at_thresholds, probability_maps
 
 __all__ = [
+    "capacity_plot", "flops_plot",
     "bland_altman_plot", "confusion_plot", "distributions", "heatmap_overlay", "image_grid",
     "image_rows", "label_fraction_curve", "latent_scatter", "loss_curves", "mask_overlay",
     "mean_curves", "mean_sd_plot", "paired_seeds_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
