@@ -31,7 +31,7 @@ def score_auc_plot(rows, title="anomaly scores: ROC-AUC"):
     rows = list(rows)
     if not rows:
         raise ValueError("rows is empty; pass the ScoreRows of anomaly.compare_scores")
-    fig, ax = plt.subplots(figsize=(6.0, 0.42 * len(rows) + 1.3))
+    fig, ax = plt.subplots(figsize=(6.0, 0.42 * len(rows) + 1.8))
     y = np.arange(len(rows))[::-1]
     test = np.array([[r.test.estimate, r.test.low, r.test.high] for r in rows])
     ax.errorbar(test[:, 0], y, xerr=[test[:, 0] - test[:, 1], test[:, 2] - test[:, 0]], fmt="o",
@@ -42,7 +42,7 @@ def score_auc_plot(rows, title="anomaly scores: ROC-AUC"):
     ax.set_xlim(0.4, 1.0)
     ax.set_xlabel("ROC-AUC (no unit; 0.5 = chance, 1 = perfect ranking)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -67,7 +67,7 @@ def interval_plot(intervals, xlabel, title=None):
     if not intervals:
         raise ValueError("intervals is empty; pass a dict of name -> Interval")
     names = list(intervals)
-    fig, ax = plt.subplots(figsize=(6.0, 0.5 * len(names) + 1.3))
+    fig, ax = plt.subplots(figsize=(6.0, 0.5 * len(names) + 1.9))
     y = np.arange(len(names))[::-1]
     est = np.array([[intervals[n].estimate, intervals[n].low, intervals[n].high] for n in names])
     ax.errorbar(est[:, 0], y, xerr=[est[:, 0] - est[:, 1], est[:, 2] - est[:, 0]], fmt="o",
@@ -77,7 +77,7 @@ def interval_plot(intervals, xlabel, title=None):
     ax.set_ylim(-0.8, len(names) - 0.2)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
