@@ -265,3 +265,16 @@ def test_error_map_comparison_has_three_panels_with_colourbars():
     plt.close(fig)
     with pytest.raises(ValueError, match="one shape"):
         plots.error_map_comparison(a, np.zeros((5, 5)))
+
+
+def test_error_gallery_shows_three_rows_and_two_colourbars():
+    x, r = np.full((2, 5, 5, 1), 0.5), np.full((2, 5, 5, 1), 0.25)
+    fig = plots.error_gallery(x, r, titles=["normal 0.1", "pneumonia 0.9"], vmax=0.25, units="grey level")
+    maps = [ax for ax in fig.axes if ax.images]
+    assert len(maps) == 6 and len(fig.axes) == 8  # 3 rows x 2 images, 2 colourbars
+    assert maps[0].get_title() == "normal 0.1" and maps[0].get_ylabel() == "x"
+    np.testing.assert_allclose(maps[4].images[0].get_array(), 0.25)  # row 3, first image: |x - x_hat|
+    assert maps[4].get_ylabel() == "|x - x_hat|" and fig.axes[-1].get_ylabel() == "grey level"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one shape"):
+        plots.error_gallery(x, np.zeros((2, 4, 4)))

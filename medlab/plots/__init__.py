@@ -12,7 +12,7 @@ Every figure is also ``medlab.plots.<name>``, as the notebooks call them.
 
 from __future__ import annotations
 
-from medlab.plots.autoencoder import error_map_comparison, interval_plot, score_auc_plot
+from medlab.plots.autoencoder import error_gallery, error_map_comparison, interval_plot, score_auc_plot
 from medlab.plots.curves import label_fraction_curve, loss_curves, mean_curves, mean_sd_plot
 from medlab.plots.evaluation import (
     bland_altman_plot,
@@ -33,4 +33,4 @@ __all__ = [
     "mean_curves", "mean_sd_plot", "pr_plot", "prevalence_plot", "reliability_diagram",
     "roc_plot", "score_histogram", "three_planes",
 ]
-__all__ += ["error_map_comparison", "interval_plot", "score_auc_plot"]
+__all__ += ["error_gallery", "error_map_comparison", "interval_plot", "score_auc_plot"]

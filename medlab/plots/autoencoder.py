@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["error_map_comparison", "interval_plot", "score_auc_plot"]
+__all__ = ["error_gallery", "error_map_comparison", "interval_plot", "score_auc_plot"]
 
 
 def score_auc_plot(rows, title="anomaly scores: ROC-AUC"):
@@ -122,4 +122,52 @@ def error_map_comparison(reference, other, names=("train normals", "test normals
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
+    return fig
+
+
+def error_gallery(images, reconstructions, titles=None, vmax=0.25, suptitle=None,
+                  units="grey level, 1 = full scale"):
+    """Images, their reconstructions and the error maps ``|x - x_hat|``, one column per image.
+
+    Parameters
+    ----------
+    images, reconstructions : arrays (N, H, W) or (N, H, W, 1), values in [0, 1]
+    titles : sequence of N str, optional
+        Above each column (e.g. the label and the score).
+    vmax : float
+        The error shown white; larger errors are clipped to it.
+    suptitle : str, optional
+    units : str
+        The unit of the pixel values, written on both colourbars.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three rows (x, x_hat, |x - x_hat|, named on the left); a colourbar for the grey rows
+        (0 to 1) and one for the error row (0 to ``vmax``), both labelled ``units``.
+    """
+    x = np.asarray(images, dtype=float)
+    r = np.asarray(reconstructions, dtype=float)
+    if x.ndim == 4:
+        x, r = x[..., 0], r[..., 0]
+    if x.ndim != 3 or x.shape != r.shape or len(x) == 0:
+        raise ValueError(f"images and reconstructions must be (N, H, W) of one shape, N >= 1; got {x.shape} and {r.shape}")
+    n = len(x)
+    fig, axes = plt.subplots(3, n, figsize=(1.35 * n + 1.0, 4.3), squeeze=False)
+    for j in range(n):
+        grey = axes[0, j].imshow(x[j], cmap="gray", vmin=0.0, vmax=1.0)
+        axes[1, j].imshow(r[j], cmap="gray", vmin=0.0, vmax=1.0)
+        err = axes[2, j].imshow(np.abs(x[j] - r[j]), cmap="magma", vmin=0.0, vmax=vmax)
+        if titles is not None:
+            axes[0, j].set_title(titles[j], fontsize=7)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for i, name in enumerate(("x", "x_hat", "|x - x_hat|")):
+        axes[i, 0].set_ylabel(name, fontsize=8)
+    fig.colorbar(grey, ax=axes[:2, :].ravel().tolist(), fraction=0.03, pad=0.02).set_label(units, fontsize=7)
+    fig.colorbar(err, ax=axes[2, :].ravel().tolist(), fraction=0.03, pad=0.02, extend="max").set_label(
+        units, fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
     return fig
