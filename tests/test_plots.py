@@ -501,3 +501,58 @@ def test_paired_seeds_plot_joins_each_seeds_figures():
     with pytest.raises(ValueError, match="empty"):
         plots.paired_seeds_plot([], "images", "auc")
     plt.close("all")
+# autoencoder
+def test_score_auc_plot_shows_val_and_test_auc_with_chance():
+    from medlab.anomaly import ScoreRow
+    from medlab.metrics import Interval
+
+    rows = [ScoreRow("1 - SSIM", 0.96, Interval(0.88, 0.85, 0.90, 0.95, 100)),
+            ScoreRow("image sd", 0.81, Interval(0.83, 0.79, 0.86, 0.95, 100), baseline=True, sign=-1.0)]
+    fig = plots.score_auc_plot(rows, title="t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1 - SSIM", "image sd (baseline)"]
+    assert ax.get_xlabel().startswith("ROC-AUC") and ax.get_title() == "t"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "chance (0.5)" in legend and "validation AUC" in legend
+    plt.close(fig)
+    with pytest.raises(ValueError, match="rows is empty"):
+        plots.score_auc_plot([])
+
+
+def test_interval_plot_draws_each_difference_and_zero():
+    from medlab.metrics import Interval
+
+    fig = plots.interval_plot({"a minus b": Interval(0.05, 0.01, 0.09, 0.95, 100)}, "difference in AUC")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "difference in AUC"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a minus b"]
+    assert "no difference (0)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="intervals is empty"):
+        plots.interval_plot({}, "x")
+
+
+def test_error_map_comparison_has_three_panels_with_colourbars():
+    a, b = np.full((6, 6), 0.1), np.full((6, 6, 1), 0.2)
+    fig = plots.error_map_comparison(a, b, names=("train", "test"), units="grey level")
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 3 and len(fig.axes) == 6  # three maps, three colourbars
+    assert panels[2].get_title() == "test - train"
+    np.testing.assert_allclose(panels[2].images[0].get_array(), 0.1)
+    assert all(cb.get_ylabel() == "grey level" for cb in fig.axes[3:])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one shape"):
+        plots.error_map_comparison(a, np.zeros((5, 5)))
+
+
+def test_error_gallery_shows_three_rows_and_two_colourbars():
+    x, r = np.full((2, 5, 5, 1), 0.5), np.full((2, 5, 5, 1), 0.25)
+    fig = plots.error_gallery(x, r, titles=["normal 0.1", "pneumonia 0.9"], vmax=0.25, units="grey level")
+    maps = [ax for ax in fig.axes if ax.images]
+    assert len(maps) == 6 and len(fig.axes) == 8  # 3 rows x 2 images, 2 colourbars
+    assert maps[0].get_title() == "normal 0.1" and maps[0].get_ylabel() == "x"
+    np.testing.assert_allclose(maps[4].images[0].get_array(), 0.25)  # row 3, first image: |x - x_hat|
+    assert maps[4].get_ylabel() == "|x - x_hat|" and fig.axes[-1].get_ylabel() == "grey level"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one shape"):
+        plots.error_gallery(x, np.zeros((2, 4, 4)))

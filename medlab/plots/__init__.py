@@ -16,6 +16,7 @@ Every figure is also ``medlab.plots.<name>``, as the notebooks call them.
 
 from __future__ import annotations
 
+from medlab.plots.autoencoder import error_gallery, error_map_comparison, interval_plot, score_auc_plot
 from medlab.plots.curves import label_fraction_curve, loss_curves, mean_curves, mean_sd_plot
 from medlab.plots.curves import paired_differences_plot, seed_curves
 from medlab.plots.curves import paired_seeds_plot
@@ -61,3 +62,4 @@ __all__ += [
 __all__ += ["roc_band_plot"]
 __all__ += ["bland_altman_limits", "masks_at_thresholds", "probability_maps"]
 __all__ += ["paired_differences_plot", "seed_curves"]
+__all__ += ["error_gallery", "error_map_comparison", "interval_plot", "score_auc_plot"]
