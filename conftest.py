@@ -3,7 +3,7 @@
 The student notebooks of lessons that train a network are executed by the portability check
 (tests/test_portability.py, under another math back-end) instead of the main nbval run, so that
 no lesson is trained twice with the same settings. Named explicitly on the command line
-(``pytest notebooks/exercises/07_cnn_classifier.ipynb``), they are collected as usual.
+(``pytest notebooks/exercises/08_clinical_evaluation.ipynb``), they are collected as usual.
 
 A notebook in an exercises folder that ``medlab exercises release`` did not write (not listed in
 the ``MANIFEST.json`` beside it: a student's copy such as ``02_convolution-Copy1.ipynb``) is a

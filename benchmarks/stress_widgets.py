@@ -35,7 +35,7 @@ LESSONS = {
                                                     (7, "mean", 1, 3), (3, "laplacian", 2, 4))]),
     "03_pooling": (2, [{"pool_size": p, "shift": s, "seed": seed}
                        for p, s, seed in ((2, 1, 1), (3, 2, 2), (4, 1, 3), (2, 2, 4))]),
-    "07_cnn_classifier": (1, [{"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64,
+    "07_training_a_classifier": (1, [{"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64,
                                "seed": seed} for seed in (1, 2, 3)]),
 }
 

@@ -32,7 +32,7 @@ More images per patient raise the bias (more of each test patient is memorised i
 more patients shrink the spread (the by-patient test split holds more patients); stronger
 regularisation lowers the bias (80 x 5 at 28 px on 5 other seeds: 0.19 with C = 10, 0.12 with
 C = 0.1). The defaults gave the best bias-to-spread ratio, at about 2 s per seed on 2 cores.
-In lesson 07 (seeds 0-3, 1-4 and 2-5): bias 0.17, 0.16 and 0.15 against a largest standard deviation of
+In lesson 08 (seeds 0-3, 1-4 and 2-5): bias 0.17, 0.16 and 0.15 against a largest standard deviation of
 0.06, 0.05 and 0.06; the by-image split won in every seed (by-image AUC about 0.84,
 by-patient about 0.67).
 """

@@ -1,7 +1,7 @@
 """Keras models the course builds.
 
 ``seed_cnn`` is the network of the article the kit grew from; ``improved_cnn`` the kit's
-classifier; autoencoders (lesson 08) and the U-Net (lesson 09). The same forward pass in
+classifier; autoencoders (lessons 09 and 10) and the U-Net (lesson 11). The same forward pass in
 NumPy, with a model's own weights, is ``medlab.forward.numpy_forward``.
 """
 
@@ -183,7 +183,7 @@ def build_classifier(name, input_shape, kernel_size=3, regularised=True, **optio
     return improved_cnn(input_shape, kernel_size=kernel_size, **options)
 
 
-# --------------------------------------------------------- autoencoders (lesson 08)
+# --------------------------------------------------------- autoencoders (lessons 09 and 10)
 def conv_autoencoder(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32), kernel_size=3,
                      name="autoencoder"):
     """A convolutional autoencoder with a dense bottleneck: x -> z = f(x; W_f) -> x_hat = g(z; W_g).
@@ -327,10 +327,10 @@ def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
     return keras.Model(inputs, outputs, name=name)
 
 
-# --------------------------------------------------------- segmentation (lesson 09)
+# --------------------------------------------------------- segmentation (lesson 11)
 def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_momentum=0.9,
          name="unet"):
-    """A U-Net for binary segmentation: the autoencoder of lesson 08 with skip connections.
+    """A U-Net for binary segmentation: the autoencoder of lesson 09 with skip connections.
 
     Encoder (as :func:`conv_autoencoder`'s, with pooling): at each of ``depth`` levels,
     ``convs`` times [Conv2D 3 x 3 "same" -> BatchNormalization -> ReLU], then 2 x 2 max
@@ -385,7 +385,7 @@ def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_m
     return keras.Model(inputs, outputs, name=name)
 
 
-# ------------------------------------------------------------------ lesson 10's network
+# ------------------------------------------------------------------ lessons 12 and 13's network
 #: Hidden activations :func:`small_cnn` accepts.
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 

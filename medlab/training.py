@@ -1,4 +1,4 @@
-"""The classification recipe of lesson 07: compile and fit a binary classifier, class weights.
+"""The classification recipe of lessons 07 and 08: compile and fit a binary classifier, class weights.
 
 =====================================  ===================================================
 ``fit_classifier(model, ...)``         seeded ``fit`` on arrays -> history dict

@@ -15,7 +15,7 @@ pure function                      widget
 ``training.learning_rate_trial``   :func:`learning_rate_explorer` (learning
                                    rate, log scale; lesson 07)
 :func:`threshold_view`             :func:`threshold_explorer` (threshold of a
-                                   probability map; lesson 09)
+                                   probability map; lesson 11)
 =================================  ==========================================
 
 ``widget.result`` is always the latest result object, so a test can set a
@@ -383,7 +383,7 @@ def learning_rate_explorer(images, labels, epochs=5, seed=0, learning_rate=1e-3,
     return widget
 
 
-# ------------------------------------------------- segmentation threshold (lesson 09)
+# ------------------------------------------------- segmentation threshold (lesson 11)
 @dataclass(frozen=True)
 class ThresholdView:
     """One image's mask at one threshold, with its agreement with the expert's mask."""

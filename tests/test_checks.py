@@ -118,7 +118,7 @@ RIGHT = {
 
 # the backpropagation lesson's checks are tested in test_checks_backprop.py
 RIGHT.update(BACKPROP_RIGHT)
-RIGHT.update(SEGMENTATION_RIGHT)  # lesson 09's, in test_checks_segmentation.py
+RIGHT.update(SEGMENTATION_RIGHT)  # lesson 11's, in test_checks_segmentation.py
 
 
 def run(capsys, exercise, function):

@@ -123,7 +123,7 @@ def test_prevalence_changes_accuracy_ppv_npv_by_bayes():
         metrics.at_prevalence(0.9, 0.8, 1.5)
 
 
-# ------------------------------------------- image quality and reconstruction (lesson 08)
+# ------------------------------------------- image quality and reconstruction (lessons 09 and 10)
 def _pairs(n=4, size=24, seed=0):
     rng = np.random.default_rng(seed)
     clean = rng.random((n, size, size)).astype(np.float32)
@@ -199,7 +199,7 @@ def test_reconstruction_error_is_the_mse_of_each_image():
         metrics.psnr(np.zeros(5), np.zeros(5))
 
 
-# ------------------------------------------- uncertainty, calibration, imbalance (lesson 07)
+# ------------------------------------------- uncertainty, calibration, imbalance (lesson 08)
 def _scored(n_neg=60, n_pos=140, seed=0, shift=1.5):
     rng = np.random.default_rng(seed)
     y = np.r_[np.zeros(n_neg, int), np.ones(n_pos, int)]

@@ -46,20 +46,31 @@ SETTINGS = {
     "06_how_w_is_learned": ({"steps": 6, "batch_size": 8, "image_size": 16, "seed": 1},
                             ("momentum", 1.0, r"parameter 'momentum' = 1.0 \(float\): "
                                               r"expected a number in \[0.0, 1.0\)")),
-    "07_cnn_classifier": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64, "max_train": 200,
-                           "n_boot": 100, "seed": 1},
-                          ("model", "resnet", r"parameter 'model' = 'resnet' \(str\): "
-                                              r"expected one of 'seed', 'improved'")),
-    "08_autoencoder": ({"dataset": "synthetic", "noise": "poisson", "epochs": 1, "image_size": 16, "latent_dim": 8,
-                        "pretrain_steps": 10, "seed": 1},
+    "07_training_a_classifier": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64,
+                                  "max_train": 200, "seed": 1},
+                                 ("model", "resnet", r"parameter 'model' = 'resnet' \(str\): "
+                                                     r"expected one of 'seed', 'improved'")),
+    "08_clinical_evaluation": ({"epochs": 1, "image_size": 16, "model": "seed", "batch_size": 64,
+                                "max_train": 200, "n_boot": 100, "seed": 1},
+                               ("n_boot", 10, r"parameter 'n_boot' = 10 \(int\): "
+                                              r"expected an integer in \[100, 20000\]")),
+    "09_autoencoder": ({"dataset": "synthetic", "noise": "poisson", "epochs": 1, "image_size": 16,
+                        "latent_dim": 8, "seed": 1},
                        ("noise", "speckle", r"parameter 'noise' = 'speckle' \(str\): "
                                             r"expected one of 'gaussian', 'poisson', 'salt_and_pepper'")),
-    "09_segmentation": ({"epochs": 1, "max_train": 50, "compare_seeds": 1, "loss": "dice", "seed": 1},
+    "10_anomaly_and_pretraining": ({"dataset": "synthetic", "epochs": 1, "image_size": 16, "latent_dim": 8,
+                                    "pretrain_steps": 10, "seed": 1},
+                                   ("pretrain_grid", "huge", r"parameter 'pretrain_grid' = 'huge' \(str\): "
+                                                             r"expected one of 'small', 'full'")),
+    "11_segmentation": ({"epochs": 1, "max_train": 50, "compare_seeds": 1, "loss": "dice", "seed": 1},
                         ("loss", "focal", r"parameter 'loss' = 'focal' \(str\): "
                                           r"expected one of 'bce', 'dice', 'bce\+dice'")),
-    "10_hyperparameters": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
-                           ("seeds", 2, r"parameter 'seeds' = 2 \(int\): "
-                                        r"expected an integer in \[3, 20\]")),
+    "12_faq_training": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
+                        ("seeds", 2, r"parameter 'seeds' = 2 \(int\): "
+                                     r"expected an integer in \[3, 20\]")),
+    "13_faq_generalisation": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
+                              ("n_images", 50, r"parameter 'n_images' = 50 \(int\): "
+                                               r"expected an integer in \[100, 4708\]")),
 }
 BAD_EXTRA = {"05_cnn_formula": {"kernel_size": 7}}
 

@@ -2,7 +2,7 @@
 
     python tools/portability.py                         # the full matrix, every training lesson
     python tools/portability.py --configs onednn-off    # one configuration
-    python tools/portability.py notebooks/08_autoencoder.ipynb --configs avx2,1-thread
+    python tools/portability.py notebooks/09_autoencoder.ipynb --configs avx2,1-thread
 
 The stored outputs come from the default configuration on one machine (see CONTRIBUTING.md).
 Every configuration below must reproduce what nbval compares, because students run the course

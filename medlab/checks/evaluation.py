@@ -1,4 +1,4 @@
-"""Lesson 07, evaluating a classifier: ``sensitivity_specificity``, ``accuracy_at_prevalence``.
+"""Lesson 08, evaluating a classifier: ``sensitivity_specificity``, ``accuracy_at_prevalence``.
 
 Each hint is defined here, beside the mistakes (wrong variants) it explains.
 """

@@ -1,4 +1,4 @@
-"""Lesson 08, image quality and anomaly scores: ``psnr``, ``anomaly_scores``.
+"""Lessons 09 and 10, image quality and anomaly scores: ``psnr``, ``anomaly_scores``.
 
 Each hint is defined here, beside the mistakes (wrong variants) it explains.
 """
@@ -142,7 +142,7 @@ def check_anomaly_scores(anomaly_scores):
 
     ``images`` and ``reconstructions`` are (N, H, W) or (N, H, W, C) arrays; the result is
     the (N,) array mean((x - x_hat)**2) over each image's pixels (and channels), the anomaly
-    score of lesson 08. The reference is ``medlab.metrics.reconstruction_error``.
+    score of lesson 10. The reference is ``medlab.metrics.reconstruction_error``.
     """
     mistakes = [
         (GLOBAL_MEAN, _anomaly_variant("global")),

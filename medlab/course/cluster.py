@@ -3,7 +3,7 @@
 ::
 
     medlab sweep notebooks/01_medical_images.ipynb --grid seed=0,1,2 --cluster local
-    medlab sweep notebooks/07_cnn_classifier.ipynb --grid learning_rate=1e-4,1e-3 \\
+    medlab sweep notebooks/07_training_a_classifier.ipynb --grid learning_rate=1e-4,1e-3 \\
         --cluster tcp://scheduler.example.org:8786
     medlab course --cluster local
 

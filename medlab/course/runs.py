@@ -11,7 +11,7 @@ there::
 
     result = runs.run_notebook("notebooks/02_convolution.ipynb", {"kernel_size": 7},
                                "runs/02_convolution/k7.ipynb")
-    rows = runs.sweep("notebooks/07_cnn_classifier.ipynb",
+    rows = runs.sweep("notebooks/07_training_a_classifier.ipynb",
                       {"learning_rate": [1e-4, 1e-3], "kernel_size": [3, 5]}, jobs=2)
     rows = runs.course()            # every numbered notebook, in order
 

@@ -1,4 +1,4 @@
-"""Calibration (lesson 07): do the probabilities mean what they say?
+"""Calibration (lesson 08): do the probabilities mean what they say?
 
 Brier score, reliability-diagram bins and the expected calibration error, and temperature
 scaling (one number fitted on validation that leaves the ranking alone), and Platt (logistic)

@@ -1,4 +1,4 @@
-"""Confidence intervals by the stratified bootstrap (lessons 07 and 08).
+"""Confidence intervals by the stratified bootstrap (lessons 08 and 10).
 
 A figure on a few hundred test images is one draw; its interval says how far another draw
 of the same size could land. Every resample keeps each class's count (stratified).

@@ -1,5 +1,5 @@
 """Curves over training: loss and metric curves per epoch, the mean and sd of several seeds
-per setting (lesson 10), and a score against the fraction of labels used (lesson 08).
+per setting (lessons 12 and 13), and a score against the fraction of labels used (lesson 10).
 
 Every function returns the matplotlib Figure; notebooks call ``plt.show()``.
 """

@@ -235,7 +235,7 @@ def override_parameters(page, panel, path, **values):
 def test_learning_rate_slider_adds_a_loss_curve(page, lab):
     """Lesson 07 at its cheapest (1 epoch per training run; the slider's own trials are 5 epochs
     on 160 images): run it, move the learning rate from 1e-3 to 1e-2, see a new curve."""
-    path = "notebooks/07_cnn_classifier.ipynb"
+    path = "notebooks/07_training_a_classifier.ipynb"
     started = time.monotonic()
     panel = open_lesson(page, lab, path)
     override_parameters(page, panel, path, epochs=1)
