@@ -118,3 +118,97 @@ def test_course_map_names_the_python_the_package_requires():
                      if c["cell_type"] == "markdown")
     named = set(re.findall(r"Python (\d+\.\d+) or newer", prose))
     assert named == {required.group(1)}, f"00_course_map names Python {named}, pyproject requires {required.group(1)}"
+
+
+# ---------------------------------------------------------------- short lessons, shown (#23)
+LESSONS = [p for p in NUMBERED if not p.name.startswith("00_")]  # 00 is the course map
+MAX_CELLS = 40
+MAX_WORDS = 2_600  # "about 2,500 words" of prose
+MAX_MARKDOWN_CHARACTERS = 2_000
+MAX_CODE_LINES = 25
+MIN_STATIC_FIGURES = 4
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _prose_words(nb):
+    """Words of the markdown cells, math between $...$ left out."""
+    text = " ".join(_source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return len(re.sub(r"\$\$.*?\$\$|\$[^$]*\$", " ", text, flags=re.S).split())
+
+
+def _images(cell):
+    return sum(1 for o in cell.get("outputs", []) for kind in IMAGE_TYPES if kind in o.get("data", {}))
+
+
+def _has_widget(cell):
+    return any(WIDGET_VIEW in o.get("data", {}) for o in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.name)
+def test_lesson_is_short(path):
+    nb = _load(path)
+    assert len(nb["cells"]) <= MAX_CELLS, f"{path.name}: {len(nb['cells'])} cells (at most {MAX_CELLS}): split it"
+    words = _prose_words(nb)
+    assert words <= MAX_WORDS, f"{path.name}: {words} words of prose (about 2,500 at most)"
+    for number, cell in enumerate(nb["cells"]):
+        text = _source(cell)
+        if cell["cell_type"] == "markdown":
+            assert len(text) <= MAX_MARKDOWN_CHARACTERS, \
+                f"{path.name} cell {number}: markdown of {len(text)} characters (at most {MAX_MARKDOWN_CHARACTERS})"
+        elif cell["cell_type"] == "code":
+            lines = len(text.splitlines())
+            assert lines <= MAX_CODE_LINES, f"{path.name} cell {number}: {lines} lines of code (at most {MAX_CODE_LINES})"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_stores_static_figures_and_a_picture_beside_every_widget(path):
+    cells = _code_cells(_load(path))
+    static = sum(_images(c) for c in cells if not _has_widget(c))
+    assert static >= MIN_STATIC_FIGURES, f"{path.name}: {static} static figures (at least {MIN_STATIC_FIGURES})"
+    for i, cell in enumerate(cells):
+        if _has_widget(cell):
+            beside = [c for c in cells[max(i - 1, 0):i + 2] if c is not cell]
+            assert any(_images(c) for c in beside), \
+                f"{path.name}: the widget in code cell {i + 1} has no static picture of its default view beside it"
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.name)
+def test_every_question_has_its_answer(path):
+    """The "Check your understanding" questions are numbered; an Answers part answers each."""
+    cells = [_source(c) for c in _load(path)["cells"] if c["cell_type"] == "markdown"]
+    start = [i for i, text in enumerate(cells) if re.search(r"^#+ Check your understanding", text, re.M)]
+    assert len(start) == 1, f"{path.name}: one 'Check your understanding' section, found {len(start)}"
+    text = "\n".join(cells[start[0]:])
+    text = text[re.search(r"^#+ Check your understanding", text, re.M).start():]
+    split = re.search(r"^#+ Answers|<summary>\s*Answers", text, re.M)
+    assert split, f"{path.name}: the questions have no 'Answers' part"
+    questions = set(re.findall(r"^(\d+)\. ", text[:split.start()], re.M))
+    answers = set(re.findall(r"^(\d+)\. ", text[split.start():], re.M))
+    assert questions, f"{path.name}: no numbered questions under 'Check your understanding'"
+    assert questions <= answers, f"{path.name}: questions {sorted(questions - answers, key=int)} have no answer"
+
+
+PLUS_MINUS_ZERO = re.compile(r"(?:±|\+-|\+/-)\s*0(?:\.0+)?(?![\d.]*[1-9])(?!\s*\(all)")
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.name)
+def test_no_spread_printed_as_zero(path):
+    """A spread that rounds to zero is printed with enough digits (medlab.evidence.mean_sd_text);
+    one seed prints no ± at all. Exactly equal seeds say so: '± 0 (all 3 seeds equal)'."""
+    nb = _load(path)
+    texts = [_source(c) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    for cell in _code_cells(nb):
+        for output in cell["outputs"]:
+            texts.append("".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", "")))
+    for text in texts:
+        found = PLUS_MINUS_ZERO.search(text)
+        assert not found, f"{path.name}: {text[max(found.start() - 40, 0):found.end() + 20]!r} prints a spread of zero"
+
+
+def test_plus_minus_zero_pattern():
+    assert PLUS_MINUS_ZERO.search("0.910 +- 0.000") and PLUS_MINUS_ZERO.search("0.91 ± 0.00 |")
+    assert PLUS_MINUS_ZERO.search("0.5 ± 0")
+    assert not PLUS_MINUS_ZERO.search("0.910 ± 0.004") and not PLUS_MINUS_ZERO.search("0.91 ± 0.0007")
+    assert not PLUS_MINUS_ZERO.search("0.50 ± 0 (all 2 seeds equal)")
+    assert not PLUS_MINUS_ZERO.search("0.91 ± 0.02")
