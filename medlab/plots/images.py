@@ -442,16 +442,18 @@ def shift_tolerance_plot(shifts, unchanged):
     Returns
     -------
     matplotlib.figure.Figure
-        One line with dots per label; x "shift (pixels)", y "values unchanged (%)", 0 to 100.
+        One line per label (its own dash and hollow marker, so coinciding lines show); x "shift (pixels)", y "values unchanged (%)", 0 to 100.
     """
     shifts = validate.real_array("shifts", shifts, dtype_kinds="iu", ndim=1)
     if not unchanged:
         raise validate.ArgumentError("unchanged is empty: give at least one label -> percentages")
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for label, values in unchanged.items():
+    styles = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D")]  # lines that coincide stay visible
+    for i, (label, values) in enumerate(unchanged.items()):
         values = validate.values(f"unchanged[{label!r}]", np.asarray(values, float), 0, 100)
         validate.same_shape(f"unchanged[{label!r}]", values, shifts.shape, of="shifts")
-        ax.plot(shifts, values, marker="o", label=label)
+        line, marker = styles[i % len(styles)]
+        ax.plot(shifts, values, linestyle=line, marker=marker, markerfacecolor="none", label=label)
     ax.set_xlabel("shift to the right (pixels)")
     ax.set_ylabel("values unchanged (%)")
     ax.set_ylim(0, 100)

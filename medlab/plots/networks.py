@@ -298,7 +298,7 @@ def loss_surface_paths(w1, w2, losses, paths, title="Optimiser paths"):
     for label, path in paths.items():
         path = validate.real_array(f"paths[{label!r}]", path, ndim=2)
         ax.plot(path[:, 0], path[:, 1], ".-", lw=1.2, ms=3, label=label)
-    ax.plot([0], [0], "w*", ms=10, label="minimum")
+    ax.plot([0], [0], "w*", ms=12, markeredgecolor="k", label="minimum")
     ax.set(xlabel="weight w1 (no unit)", ylabel="weight w2 (no unit)", title=title,
            xlim=(w1.min(), w1.max()), ylim=(w2.min(), w2.max()))
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
