@@ -179,7 +179,7 @@ def _compression_ratio(image_shape, latent_dim):
 
 def _compression_cases():
     names = ("image_shape", "latent_dim")
-    yield Case(((28, 28, 1), 16), names, "PneumoniaMNIST, question 1")
+    yield Case(((28, 28, 1), 16), names, "a PneumoniaMNIST X-ray")
     yield Case(((28, 28, 1), 32), names, "the lesson's autoencoder")
     yield Case(((64, 64, 3), 128), names, "a colour image")
     yield Case(((256, 256), 64), names, "no channel axis")
