@@ -36,7 +36,8 @@ One module per lesson topic, each defining its hints beside the mistakes they ex
 :mod:`~medlab.checks.backprop` (06)        ``check_dense_backward``, ``check_conv_backward``, ``check_adam_update``
 :mod:`~medlab.checks.training` (07)        ``check_steps_per_epoch``, ``check_early_stopping``
 :mod:`~medlab.checks.evaluation` (08)      ``check_sensitivity_specificity``, ``check_accuracy_at_prevalence``
-:mod:`~medlab.checks.image_quality` (09)   ``check_compression_ratio``, ``check_psnr``; 10: ``check_anomaly_scores``, ``check_auc_by_ranking``
+:mod:`~medlab.checks.image_quality` (09)   ``check_compression_ratio``, ``check_psnr``
+:mod:`~medlab.checks.image_quality` (10)   ``check_anomaly_scores``, ``check_auc_by_ranking``
 :mod:`~medlab.checks.segmentation` (11)    ``check_dice_scores``, ``check_head_circumference``
 :mod:`~medlab.checks.framework`            :class:`Case`, :class:`Hint`, :func:`run_check`
 =========================================  ===============================================
