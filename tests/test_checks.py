@@ -16,6 +16,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from medlab import checks, ops
 from test_checks_backprop import RIGHT as BACKPROP_RIGHT
 from test_checks_segmentation import RIGHT as SEGMENTATION_RIGHT
+from test_checks_training import RIGHT as TRAINING_RIGHT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,6 +120,7 @@ RIGHT = {
 # the backpropagation lesson's checks are tested in test_checks_backprop.py
 RIGHT.update(BACKPROP_RIGHT)
 RIGHT.update(SEGMENTATION_RIGHT)  # lesson 11's, in test_checks_segmentation.py
+RIGHT.update(TRAINING_RIGHT)  # lesson 07's and the second of 09 and 10, in test_checks_training.py
 
 
 def run(capsys, exercise, function):

@@ -34,9 +34,11 @@ One module per lesson topic, each defining its hints beside the mistakes they ex
 :mod:`~medlab.checks.dense` (04)           ``check_dense_forward``, ``check_dense_param_count``
 :mod:`~medlab.checks.cnn` (05)             ``check_seed_forward``, ``check_seed_param_count``
 :mod:`~medlab.checks.backprop` (06)        ``check_dense_backward``, ``check_conv_backward``, ``check_adam_update``
-:mod:`~medlab.checks.evaluation` (06)      ``check_sensitivity_specificity``, ``check_accuracy_at_prevalence``
-:mod:`~medlab.checks.image_quality` (07)   ``check_psnr``, ``check_anomaly_scores``
-:mod:`~medlab.checks.segmentation` (09)    ``check_dice_scores``, ``check_head_circumference``
+:mod:`~medlab.checks.training` (07)        ``check_steps_per_epoch``, ``check_early_stopping``
+:mod:`~medlab.checks.evaluation` (08)      ``check_sensitivity_specificity``, ``check_accuracy_at_prevalence``
+:mod:`~medlab.checks.image_quality` (09)   ``check_compression_ratio``, ``check_psnr``
+:mod:`~medlab.checks.image_quality` (10)   ``check_anomaly_scores``, ``check_auc_by_ranking``
+:mod:`~medlab.checks.segmentation` (11)    ``check_dice_scores``, ``check_head_circumference``
 :mod:`~medlab.checks.framework`            :class:`Case`, :class:`Hint`, :func:`run_check`
 =========================================  ===============================================
 
@@ -55,16 +57,20 @@ from medlab.checks.convolution import check_conv_output_size, check_cross_correl
 from medlab.checks.dense import check_dense_forward, check_dense_param_count
 from medlab.checks.evaluation import check_accuracy_at_prevalence, check_sensitivity_specificity
 from medlab.checks.framework import HINTS, Case, Hint, arrays_equal, run_check
-from medlab.checks.image_quality import check_anomaly_scores, check_psnr
+from medlab.checks.image_quality import (
+    check_anomaly_scores, check_auc_by_ranking, check_compression_ratio, check_psnr,
+)
 from medlab.checks.pooling import check_avg_pool, check_max_pool
 from medlab.checks.segmentation import check_dice_scores, check_head_circumference
+from medlab.checks.training import check_early_stopping, check_steps_per_epoch
 
 from medlab.checks import (  # noqa: E402
-    backprop, cnn, convolution, dense, evaluation, image_quality, pooling, segmentation,
+    backprop, cnn, convolution, dense, evaluation, image_quality, pooling, segmentation, training,
 )
 
 #: The topic modules, in lesson order.
-TOPICS = (convolution, pooling, dense, cnn, backprop, evaluation, image_quality, segmentation)
+TOPICS = (convolution, pooling, dense, cnn, backprop, training, evaluation, image_quality,
+          segmentation)
 #: Every check, by exercise name, in lesson order.
 CHECKS = {name[len("check_"):]: getattr(module, name) for module in TOPICS
           for name in vars(module) if name.startswith("check_")}

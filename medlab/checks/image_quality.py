@@ -1,4 +1,5 @@
-"""Lessons 09 and 10, image quality and anomaly scores: ``psnr``, ``anomaly_scores``.
+"""Lessons 09 and 10, the autoencoder's code, image quality and anomaly scores:
+``compression_ratio``, ``psnr`` (09), ``anomaly_scores``, ``auc_by_ranking`` (10).
 
 Each hint is defined here, beside the mistakes (wrong variants) it explains.
 """
@@ -156,3 +157,116 @@ def check_anomaly_scores(anomaly_scores):
     ]
     return run_check("anomaly_scores", anomaly_scores, _anomaly_cases(), _anomaly_scores,
                      mistakes, explain=_anomaly_shape)
+
+
+# ------------------------------------------------------------------ compression_ratio (09)
+CHANNELS_IGNORED = Hint("channels_ignored", (
+    "count every number of the image, channels too: a (64, 64, 3) colour image holds "
+    "64 * 64 * 3 numbers; np.prod(image_shape) multiplies all the sides."))
+RATIO_FLOOR = Hint("ratio_floor", (
+    "divide with /, not //: 784 / 32 = 24.5 : 1, a ratio need not be a whole number."))
+RATIO_INVERTED = Hint("ratio_inverted", (
+    "the ratio is upside down: numbers in the image divided by numbers in the code, "
+    "784 / 16 = 49 (49 : 1), not 16 / 784."))
+SHAPE_SUMMED = Hint("shape_summed", (
+    "the number of pixels is the PRODUCT of the sides, 28 * 28 * 1 = 784 (np.prod), "
+    "not their sum."))
+
+
+def _compression_ratio(image_shape, latent_dim):
+    return int(np.prod(image_shape)) / latent_dim
+
+
+def _compression_cases():
+    names = ("image_shape", "latent_dim")
+    yield Case(((28, 28, 1), 16), names, "a PneumoniaMNIST X-ray")
+    yield Case(((28, 28, 1), 32), names, "the lesson's autoencoder")
+    yield Case(((64, 64, 3), 128), names, "a colour image")
+    yield Case(((256, 256), 64), names, "no channel axis")
+    yield Case(((28, 28, 1), 1024), names, "a code longer than the image")
+
+
+def check_compression_ratio(compression_ratio):
+    """Check ``compression_ratio(image_shape, latent_dim)``: numbers in one image per number
+    in its code z, a float (784 / 16 = 49.0). ``image_shape`` is (H, W) or (H, W, C); the
+    lesson's ``medlab.models.compression_ratio`` reads the same from an encoder's shapes.
+    """
+    mistakes = [
+        (RATIO_INVERTED, lambda s, d: d / int(np.prod(s))),
+        (SHAPE_SUMMED, lambda s, d: sum(s) / d),
+        (CHANNELS_IGNORED, lambda s, d: s[0] * s[1] / d),
+        (RATIO_FLOOR, lambda s, d: int(np.prod(s)) // d),
+    ]
+    return run_check("compression_ratio", compression_ratio, _compression_cases(),
+                     _compression_ratio, mistakes, kind="number", equal=numbers_close)
+
+
+# ------------------------------------------------------------------ auc_by_ranking (10)
+AUC_REVERSED = Hint("auc_reversed", (
+    "the comparison is the wrong way round: the AUC is the probability that the ABNORMAL "
+    "image scores higher than the normal one; yours is 1 - AUC."))
+EVERY_PAIR = Hint("every_pair", (
+    "compare every abnormal score with every normal one (n_normal * n_abnormal pairs, e.g. "
+    "by broadcasting: abnormal[:, None] > normal[None, :]), not the i-th with the i-th."))
+PAIRS_COUNT = Hint("pairs_count", (
+    "divide by the number of pairs, n_normal * n_abnormal, to get a probability."))
+TIES_HALF = Hint("ties_half", (
+    "a tie (equal scores) counts one half: the ranking cannot tell the pair apart, so it "
+    "is right half the time: (count(a > n) + 0.5 * count(a == n)) / pairs."))
+
+
+def _auc_by_ranking(scores_normal, scores_abnormal):
+    from medlab import metrics
+
+    normal, abnormal = np.asarray(scores_normal), np.asarray(scores_abnormal)
+    y = np.r_[np.zeros(len(normal)), np.ones(len(abnormal))]
+    return metrics.auc(y, np.r_[normal, abnormal])
+
+
+def _auc_variant(kind):
+    def variant(scores_normal, scores_abnormal):
+        n = np.asarray(scores_normal, np.float64)
+        a = np.asarray(scores_abnormal, np.float64)
+        if kind == "zip":
+            m = min(len(n), len(a))
+            a, n = a[:m], n[:m]
+            return float(np.mean((a > n) + 0.5 * (a == n)))
+        greater, equal = a[:, None] > n[None, :], a[:, None] == n[None, :]
+        return {
+            "reversed": lambda: np.mean((a[:, None] < n[None, :]) + 0.5 * equal),
+            "ties0": lambda: np.mean(greater),
+            "ties1": lambda: np.mean(greater | equal),
+            "count": lambda: np.sum(greater + 0.5 * equal) / (len(n) + len(a)),
+        }[kind]()
+
+    return variant
+
+
+def _auc_cases():
+    rng = case_rng("auc_by_ranking")
+    names = ("scores_normal", "scores_abnormal")
+    yield Case((np.array([0.1, 0.4, 0.35, 0.8]), np.array([0.9, 0.4, 0.6])), names,
+               "12 pairs, one tie")
+    yield Case((np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0, 5.0, 1.0])), names)
+    for n_normal, n_abnormal, shift in ((30, 50, 0.5), (234, 390, 0.3), (40, 25, -0.2)):
+        yield Case((np.round(rng.standard_normal(n_normal), 1),
+                    np.round(rng.standard_normal(n_abnormal) + shift, 1)), names,
+                   "scores rounded to 0.1, many ties", show=False)
+
+
+def check_auc_by_ranking(auc_by_ranking):
+    """Check ``auc_by_ranking(scores_normal, scores_abnormal)``: the ROC AUC as a probability.
+
+    The fraction of (normal, abnormal) pairs in which the abnormal image scores higher, a tie
+    counting one half, a float; ``scores_normal`` (N0,) and ``scores_abnormal`` (N1,) may
+    differ in length. The reference is ``medlab.metrics.auc`` on both groups together.
+    """
+    mistakes = [
+        (AUC_REVERSED, _auc_variant("reversed")),
+        (TIES_HALF, _auc_variant("ties0")),
+        (TIES_HALF, _auc_variant("ties1")),
+        (EVERY_PAIR, _auc_variant("zip")),
+        (PAIRS_COUNT, _auc_variant("count")),
+    ]
+    return run_check("auc_by_ranking", auc_by_ranking, _auc_cases(), _auc_by_ranking, mistakes,
+                     kind="number", equal=numbers_close)
