@@ -53,7 +53,7 @@ def test_loss_curves_one_or_several_histories():
     plt.close(fig)
     fig = plots.loss_curves({"a": h, "b": {"loss": [1.0, 0.9]}}, best={"a": 1}, validation=True)
     labels = [line.get_label() for line in fig.axes[0].lines]
-    assert labels == ["a: train", "a: validation", "a: best epoch (2)", "b: train"]
+    assert labels == ["a: train", "a: validation", "a: kept epoch (2)", "b: train"]
     assert fig.axes[0].lines[2].get_ydata()[0] == 0.6
     plt.close(fig)
     with pytest.raises(KeyError, match="no 'auc'"):

@@ -62,7 +62,7 @@ def loss_curves(histories, metrics=("loss",), validation=True, title=None, best=
                 if best and name in best and best[name] is not None:
                     e = int(best[name])
                     ax.plot([e + 1], [val[e]], "o", color=colour, markersize=7,
-                            label=f"{prefix}best epoch ({e + 1})")
+                            label=f"{prefix}kept epoch ({e + 1})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
