@@ -36,7 +36,7 @@ def test_conv3d_matches_keras(x_shape, k_shape, filters, stride, padding):
 
 
 def test_conv3d_split_over_cores_matches_keras(monkeypatch):
-    monkeypatch.setattr(ops, "_CONV_PARALLEL_MIN_OUTPUT", 1)
+    monkeypatch.setattr(ops3d, "_PARALLEL_MIN_OUTPUT", 1)
     monkeypatch.setattr(ops, "_CONV_THREAD_CHUNK_BYTES", 1)  # one depth slice per product
     monkeypatch.setattr(ops, "_usable_cores", lambda: 2)
     rng = np.random.default_rng(1)

@@ -71,7 +71,7 @@ class VolumeSet:
         return self.splits[split]
 
 
-def hippocampus_path(path=None):
+def _hippocampus_path(path=None):
     """The shipped hippocampus file, after checking that it is there and intact (MD5).
 
     Parameters
@@ -98,7 +98,7 @@ def load_hippocampus(path=None):
     Parameters
     ----------
     path : str or os.PathLike, optional
-        Default the shipped file (MD5 checked); see :func:`hippocampus_path`.
+        Default the shipped file (MD5 checked); see :func:`_hippocampus_path`.
 
     Returns
     -------
@@ -109,7 +109,7 @@ def load_hippocampus(path=None):
         1 anterior (head), 2 posterior (body and tail); ``ids``; ``original_shapes``.
         ``spacing_mm`` (1.0, 1.0, 1.0); ``label_names`` ("background", "anterior", "posterior").
     """
-    path = hippocampus_path(path)
+    path = _hippocampus_path(path)
     with np.load(path, allow_pickle=False) as data:
         splits = {}
         for split, count in HIPPOCAMPUS_COUNTS.items():
@@ -141,5 +141,5 @@ def hippocampus_nifti_paths():
 __all__ = [
     "HIPPOCAMPUS_ATTRIBUTION", "HIPPOCAMPUS_COUNTS", "HIPPOCAMPUS_FILE", "HIPPOCAMPUS_MD5",
     "HIPPOCAMPUS_NIFTI", "HIPPOCAMPUS_SHAPE", "VolumeSet", "VolumeSplit", "hippocampus_nifti_paths",
-    "hippocampus_path", "load_hippocampus",
+    "load_hippocampus",
 ]
