@@ -28,10 +28,12 @@ output   Dense         (None, 1)             kernel (64, 1), bias (1,)          
 total                                                                            5,327,937
 
 A layer's parameter count is the number of entries of its weight tensors,
-for a Conv2D ``k_h * k_w * C_in * F + F`` and for a Dense ``D * U + U``.
+for a Conv2D ``k_h * k_w * C_in * F + F``, for a Conv3D ``k_d * k_h * k_w * C_in * F + F``
+and for a Dense ``D * U + U``.
 
 FLOPs are counted analytically, layer by layer, as 2 per multiply-add (one multiplication,
-one addition) of the Conv2D and Dense layers; bias additions, batch normalisation,
+one addition) of the Conv2D, Conv3D and Dense layers (a Conv3D: ``2 k_d k_h k_w C_in F``
+per output voxel); bias additions, batch normalisation,
 activations and pooling cost one or a few operations per output value against a
 convolution's ``2 k^2 c_in`` per value, and are left out (for a first convolution on grey
 images, ``c_in = 1``, that is a few FLOPs against 18, so the count is a lower bound).
@@ -116,10 +118,10 @@ def _layer_output_shape(layer):
 
 
 def _forward_flops(layer, kind, output_shape):
-    """FLOPs of one image through ``layer``: Conv2D ``2 kh kw c_in c_out H_out W_out``, Dense
-    ``2 n_in n_out`` times the positions it is applied at, else 0; None where the output's
-    size is not known (an input of any size)."""
-    if kind not in ("Conv2D", "Dense"):
+    """FLOPs of one image through ``layer``: Conv2D ``2 kh kw c_in c_out H_out W_out``, Conv3D
+    ``2 kd kh kw c_in c_out D_out H_out W_out``, Dense ``2 n_in n_out`` times the positions it is
+    applied at, else 0; None where the output's size is not known (an input of any size)."""
+    if kind not in ("Conv2D", "Conv3D", "Dense"):
         return 0
     positions = output_shape[1:-1]
     if None in positions:
@@ -216,8 +218,8 @@ def print_layer_table(model):
 
 
 # ------------------------------------------------------------ shapes by formula
-def _pair(value):
-    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * 2
+def _pair(value, n=2):
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * n
 
 
 def _channels_last(layer):
@@ -226,38 +228,49 @@ def _channels_last(layer):
         raise ValueError(f"layer {layer.name!r}: only data_format='channels_last' is supported")
 
 
-def _spatial(layer, shape):
-    if len(shape) != 3:
-        raise ValueError(
-            f"layer {layer.name!r} ({type(layer).__name__}) needs a (height, width, channels) "
-            f"input, got {shape}"
-        )
+def _spatial(layer, shape, dims=2):
+    if len(shape) != dims + 1:
+        axes = "(height, width, channels)" if dims == 2 else "(depth, height, width, channels)"
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) needs a {axes} input, got {shape}")
+
+
+def _conv_shape(layer, shape, dims):
+    _channels_last(layer)
+    _spatial(layer, shape, dims)
+    if getattr(layer, "groups", 1) != 1:
+        raise ValueError(f"layer {layer.name!r}: grouped convolutions are not supported")
+    kernel = _pair(layer.kernel_size, dims)
+    stride = _pair(layer.strides, dims)
+    dilation = _pair(layer.dilation_rate, dims)
+    # a dilated kernel spans d * (k - 1) + 1 pixels
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    sizes = (ops.output_size(n, k, s, layer.padding) for n, k, s in zip(shape[:dims], span, stride))
+    return (*sizes, int(layer.filters))
+
+
+def _pool_shape(layer, shape, dims):
+    _channels_last(layer)
+    _spatial(layer, shape, dims)
+    pool = _pair(layer.pool_size, dims)
+    stride = _pair(layer.strides, dims)
+    sizes = (ops.output_size(n, k, s, layer.padding) for n, k, s in zip(shape[:dims], pool, stride))
+    return (*sizes, shape[dims])
 
 
 def _conv2d_shape(layer, shape):
-    _channels_last(layer)
-    _spatial(layer, shape)
-    if getattr(layer, "groups", 1) != 1:
-        raise ValueError(f"layer {layer.name!r}: grouped convolutions are not supported")
-    kernel = _pair(layer.kernel_size)
-    stride = _pair(layer.strides)
-    dilation = _pair(layer.dilation_rate)
-    # a dilated kernel spans d * (k - 1) + 1 pixels
-    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-    h, w = (
-        ops.output_size(n, k, s, layer.padding)
-        for n, k, s in zip(shape[:2], span, stride)
-    )
-    return (h, w, int(layer.filters))
+    return _conv_shape(layer, shape, 2)
 
 
 def _pool2d_shape(layer, shape):
-    _channels_last(layer)
-    _spatial(layer, shape)
-    pool = _pair(layer.pool_size)
-    stride = _pair(layer.strides)
-    h, w = (ops.output_size(n, k, s, layer.padding) for n, k, s in zip(shape[:2], pool, stride))
-    return (h, w, shape[2])
+    return _pool_shape(layer, shape, 2)
+
+
+def _conv3d_shape(layer, shape):
+    return _conv_shape(layer, shape, 3)
+
+
+def _pool3d_shape(layer, shape):
+    return _pool_shape(layer, shape, 3)
 
 
 def _flatten_shape(layer, shape):
@@ -277,6 +290,9 @@ FORMULA_LAYERS = {
     "Conv2D": _conv2d_shape,
     "MaxPooling2D": _pool2d_shape,
     "AveragePooling2D": _pool2d_shape,
+    "Conv3D": _conv3d_shape,
+    "MaxPooling3D": _pool3d_shape,
+    "AveragePooling3D": _pool3d_shape,
     "Flatten": _flatten_shape,
     "Dense": _dense_shape,
     # layers that keep the shape
@@ -292,8 +308,8 @@ FORMULA_LAYERS = {
 def output_shapes_by_formula(input_shape, model):
     """Every layer's output shape for one input, worked out with the size formula.
 
-    Conv2D and pooling layers use :func:`medlab.ops.output_size` along height
-    and width (``floor((n + 2p - k) / s) + 1``, or ``ceil(n / s)`` for
+    Conv2D, Conv3D and pooling layers use :func:`medlab.ops.output_size` along
+    (depth,) height and width (``floor((n + 2p - k) / s) + 1``, or ``ceil(n / s)`` for
     ``padding="same"``); Flatten multiplies the axes; Dense replaces the last
     axis by its number of units. Only the layers' settings are read, never
     Keras's own shapes, so the result can be checked against them.

@@ -80,8 +80,11 @@ def test_ops_benchmark_matches_tensorflow_on_every_layer(monkeypatch, capsys):
     # the script always uses batch 32 (150 px inputs): batch 2 keeps the same layer shapes
     monkeypatch.setattr(ops_bench, "layer_cases",
                         functools.partial(ops_bench.layer_cases, batch=2))
-    expected = [name for name, *_ in ops_bench.layer_cases()]
-    assert len(expected) == 8
+    # the 3-D rows: a batch of 2 hippocampus volumes, each layer fed the previous one's output
+    monkeypatch.setattr(ops_bench, "volume_cases",
+                        functools.partial(ops_bench.volume_cases, batch=2))
+    expected = [name for name, *_ in ops_bench.layer_cases() + ops_bench.volume_cases()]
+    assert len(expected) == 12
 
     status, lines = run_main(ops_bench, ["--repeats", "1", "--json"], capsys)
     assert status == 0
@@ -100,6 +103,7 @@ def test_ops_benchmark_prints_a_table(monkeypatch, capsys):
     all_cases = ops_bench.layer_cases
     monkeypatch.setattr(ops_bench, "layer_cases",
                         lambda: [case for case in all_cases(batch=2) if "28px" in case[0]])
+    monkeypatch.setattr(ops_bench, "volume_cases", lambda: [])
     status, lines = run_main(ops_bench, ["--repeats", "1"], capsys)
     assert status == 0
     assert lines[0].startswith("medlab.ops vs TensorFlow")

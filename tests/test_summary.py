@@ -288,3 +288,50 @@ def test_training_speed_is_positive_and_checks_arguments():
 def test_gpus_is_a_list_of_names():
     found = gpus()
     assert isinstance(found, list) and all(isinstance(name, str) for name in found)
+
+
+# ------------------------------------------------------------ 3-D layers
+def _net3d(input_shape=(40, 56, 40, 1)):
+    return keras.Sequential([
+        keras.Input(input_shape),
+        keras.layers.Conv3D(8, 3, padding="same", name="c1"),
+        keras.layers.MaxPooling3D(2, name="p1"),
+        keras.layers.Conv3D(16, (3, 3, 1), strides=(1, 2, 1), name="c2"),
+        keras.layers.AveragePooling3D((2, 1, 2), padding="same", name="p2"),
+        keras.layers.Flatten(name="f"),
+        keras.layers.Dense(3, name="d"),
+    ])
+
+
+def test_layer_table_counts_conv3d_parameters_and_flops():
+    net = _net3d()
+    rows = {r["name"]: r for r in layer_table(net)}
+    assert sum(r["parameters"] for r in rows.values()) == net.count_params()
+    assert rows["c1"]["parameters"] == 27 * 1 * 8 + 8 == net.get_layer("c1").count_params()
+    assert rows["c2"]["parameters"] == 9 * 8 * 16 + 16 == net.get_layer("c2").count_params()
+    # 2 per multiply-add: kd kh kw C_in F per output voxel
+    assert rows["c1"]["flops"] == 2 * 27 * 1 * 8 * 40 * 56 * 40
+    assert rows["c2"]["output_shape"] == (None, 18, 13, 20, 16)
+    assert rows["c2"]["flops"] == 2 * 9 * 8 * 16 * 18 * 13 * 20
+    assert rows["p1"]["flops"] == rows["p2"]["flops"] == 0
+    assert flops(net) == sum(r["flops"] for r in rows.values())
+
+
+def test_conv3d_costs_k_times_the_conv2d_of_one_slice():
+    """The same 3 x 3 (x 3) layer on a 40 x 56 (x 40) input: 3x the parameters per filter, 3 x 40 x the FLOPs."""
+    net2 = keras.Sequential([keras.Input((56, 40, 1)), keras.layers.Conv2D(8, 3, padding="same")])
+    net3 = keras.Sequential([keras.Input((40, 56, 40, 1)), keras.layers.Conv3D(8, 3, padding="same")])
+    (row2,), (row3,) = layer_table(net2), layer_table(net3)
+    assert (row3["parameters"] - 8) == 3 * (row2["parameters"] - 8)
+    assert row3["flops"] == 3 * 40 * row2["flops"]
+
+
+@pytest.mark.parametrize("input_shape", [(40, 56, 40, 1), (9, 17, 12, 2)])
+def test_formula_shapes_equal_keras_shapes_for_3d_layers(input_shape):
+    net = _net3d(input_shape)
+    assert output_shapes_by_formula(input_shape, net) == keras_output_shapes(net)
+
+
+def test_3d_layers_need_a_volume_input():
+    with pytest.raises(ValueError, match=r"needs a \(depth, height, width, channels\) input"):
+        output_shapes_by_formula((40, 56, 1), [keras.layers.Conv3D(8, 3, name="c")])

@@ -12,6 +12,9 @@
                                        medlab (offline, MD5 checked, CC BY 4.0)
 ``load_hc18(size=64)``                 HC18 fetal head ultrasound with sonographers'
                                        masks, shipped with medlab (CC BY 4.0)
+``load_hippocampus()``                 3-D hippocampus MRI (MSD Task04) with expert
+                                       labels, shipped with medlab (CC BY-SA 4.0)
+``hippocampus_nifti_paths()``          one of its volumes as published (NIfTI)
 ``load_masks(path)``                   read and check any images + masks ``.npz``
 ``find_pneumoniamnist()``              path of a PneumoniaMNIST file here (yours or
                                        the shipped one)
@@ -49,6 +52,8 @@ _EXPORTS = {
     "pneumoniamnist_path": "bundled",
     "HC18_ATTRIBUTION": "bundled", "hc18_path": "bundled", "load_hc18": "bundled",
     "MaskSet": "masks", "load_masks": "masks",
+    "HIPPOCAMPUS_ATTRIBUTION": "hippocampus", "hippocampus_nifti_paths": "hippocampus",
+    "load_hippocampus": "hippocampus", "VolumeSet": "hippocampus", "VolumeSplit": "hippocampus",
     "ClassificationData": "classification", "load_classification_data": "classification",
     "SplitIndices": "splits", "groups_on_both_sides": "splits", "split_by_group": "splits",
     "split_by_image": "splits", "split_stratified": "splits",
@@ -76,6 +81,11 @@ __all__ = [
     "split_by_image",
     "split_stratified",
     "HC18_ATTRIBUTION",
+    "HIPPOCAMPUS_ATTRIBUTION",
+    "VolumeSet",
+    "VolumeSplit",
+    "hippocampus_nifti_paths",
+    "load_hippocampus",
     "MaskSet",
     "hc18_path",
     "load_hc18",
