@@ -14,9 +14,12 @@ setting and seed (a tidy table); these functions turn it into evidence.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from medlab import validate
 
 #: What :func:`verdict` says when the paired interval includes zero.
 NO_DIFFERENCE = "no difference we can see"
@@ -53,8 +56,11 @@ def mean_sd_by(rows, by, value="val_auc"):
     if missing:
         raise ValueError(f"mean_sd_by: column {missing[0]!r} not in the rows; they have {sorted(rows[0])}")
     groups, seeds = {}, {}
-    for row in rows:
-        groups.setdefault(_key(row, by), []).append(float(row[value]))
+    for number, row in enumerate(rows):
+        if value not in row:
+            raise ValueError(f"mean_sd_by: row {number} has no column {value!r}")
+        figure = validate.number(f"rows[{number}][{value!r}]", row[value])  # finite, or one clear error
+        groups.setdefault(_key(row, by), []).append(figure)
         seeds.setdefault(_key(row, by), []).append(row.get("seed"))
     out = []
     for key, values in groups.items():
@@ -163,6 +169,11 @@ def _values(x, argument):
     return v
 
 
+def _seed_key(seed):
+    """A seed as a sortable, comparable key: NumPy and Python integers alike."""
+    return (0, int(seed), "") if isinstance(seed, numbers.Integral) else (1, 0, repr(seed))
+
+
 def _seeds(x):
     return list(x["seeds"]) if isinstance(x, dict) and x.get("seeds") is not None else None
 
@@ -187,13 +198,14 @@ def mean_sd_text(values, digits=2):
     >>> mean_sd_text([0.91, 0.93, 0.95]), mean_sd_text([0.9104]), mean_sd_text([0.9101, 0.9102])
     ('0.93 ± 0.02', '0.91 (1 seed)', '0.91015 ± 0.00007')
     """
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    v = validate.values("values", values).reshape(-1)
+    digits = validate.integer("digits", digits, 0, 12)
     if v.size == 0:
         raise ValueError("mean_sd_text: values is empty; pass one figure per seed")
     if v.size == 1:
         return f"{v[0]:.{digits}f} (1 seed)"
     sd = float(v.std(ddof=1))
-    if sd == 0:
+    if sd <= 1e-12 * max(abs(float(v.mean())), 1e-300):  # equal up to float round-off
         return f"{v[0]:.{digits}f} ± 0 (all {v.size} seeds equal)"
     d = _decimals_for(sd, least=digits)
     return f"{v.mean():.{d}f} ± {sd:.{d}f}"
@@ -230,13 +242,17 @@ def verdict(a, b, names=("A", "B"), what="the figure", higher_is_better=True, co
     """
     from scipy import stats
 
-    from medlab import validate
-
     confidence = validate.number("confidence", confidence, 0.5, 0.999)
+    if not isinstance(higher_is_better, (bool, np.bool_)):
+        raise validate.ArgumentError(f"higher_is_better {higher_is_better!r}: expected True or False")
     seeds_a, seeds_b = _seeds(a), _seeds(b)
     a, b = _values(a, "a"), _values(b, "b")
+    for name, seeds in (("a", seeds_a), ("b", seeds_b)):
+        if seeds is not None and len(set(map(_seed_key, seeds))) != len(seeds):
+            raise ValueError(f"verdict: {name} holds a seed more than once ({seeds}); group by every "
+                             "column that names the setting (mean_sd_by's by)")
     if seeds_a is not None and seeds_b is not None:
-        if sorted(seeds_a) != sorted(seeds_b):
+        if sorted(map(_seed_key, seeds_a)) != sorted(map(_seed_key, seeds_b)):
             raise ValueError(f"verdict: a and b were run with different seeds ({seeds_a} vs {seeds_b}); a paired verdict needs the same ones")
         b = b[[seeds_b.index(s) for s in seeds_a]]
     if a.size != b.size:

@@ -253,13 +253,17 @@ def image_shape(name, value, *, min_side=1, multiple_of=1, unknown_sides=False):
     ...
     medlab.validate.ArgumentError: input_shape (30, 28, 1): expected (height, width, channels), height and width divisible by 4
     """
+    min_side = integer("min_side", min_side, low=1)
+    multiple_of = integer("multiple_of", multiple_of, low=1)
+    if not isinstance(unknown_sides, (bool, np.bool_)):
+        raise ArgumentError(f"unknown_sides {unknown_sides!r}: expected True or False")
     wants = ["(height, width, channels)"]
     if min_side > 1:
         wants.append(f"height and width >= {min_side}")
     if multiple_of > 1:
         wants.append(f"height and width divisible by {multiple_of}")
     try:
-        shape = tuple(None if side is None else side for side in value)
+        shape = None if isinstance(value, (dict, set, str, bytes)) else tuple(value)
     except TypeError:
         shape = None
     def good_side(side, low):

@@ -139,3 +139,33 @@ def test_table_rounds_and_aligns():
     assert lines[3].split() == ["0.01", "0.50", "12", "False"]
     assert len({len(line) for line in lines}) == 1
     assert evidence.table([{"x": 0.12345}], ["x", "missing"], digits=3).splitlines()[2].split() == ["0.123", "None"]
+
+
+def test_hostile_inputs_get_one_clear_error():
+    # a seed twice in one setting (grouped by too few columns) would pair the wrong runs
+    rows = [{"k": k, "lr": lr, "seed": s, "val_auc": v} for k, lr, s, v in [
+        (3, 1e-3, 0, .80), (3, 1e-3, 1, .81), (3, 1e-2, 0, .70), (3, 1e-2, 1, .71),
+        (7, 1e-3, 0, .85), (7, 1e-3, 1, .86), (7, 1e-2, 0, .60), (7, 1e-2, 1, .61)]]
+    three, seven = evidence.mean_sd_by(rows, "k")
+    with pytest.raises(ValueError, match="a holds a seed more than once"):
+        evidence.verdict(seven, three)
+    paired = evidence.mean_sd_by(rows, ["k", "lr"])
+    assert evidence.verdict(paired[2], paired[0]).difference == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="higher_is_better 'False': expected True or False"):
+        evidence.verdict([.9, .95, .93], [.5, .5, .5], higher_is_better="False")
+    with pytest.raises(ValueError, match=r"rows\[0\]\['val_auc'\]"):
+        evidence.mean_sd_by([{"k": 1, "val_auc": float("nan")}, {"k": 1, "val_auc": .5}], "k")
+    with pytest.raises(ValueError, match="row 1 has no column 'val_auc'"):
+        evidence.mean_sd_by([{"k": 1, "val_auc": .4}, {"k": 1}], "k")
+    with pytest.raises(ValueError, match="values holds nan"):
+        evidence.mean_sd_text([float("nan"), .5])
+    with pytest.raises(ValueError, match="digits"):
+        evidence.mean_sd_text([.5, .6], digits=-1)
+    # equal seeds up to float round-off are equal, not "± 0.000000"
+    assert evidence.mean_sd_text([0.1, 0.1, 0.1]) == "0.10 ± 0 (all 3 seeds equal)"
+
+
+def test_numpy_and_python_integer_seeds_pair():
+    a = {"values": [0.9, 0.8, 0.85], "seeds": [np.int64(0), np.int64(1), np.int64(2)]}
+    b = {"values": [0.7, 0.85, 0.8], "seeds": [2, 0, 1]}
+    assert evidence.verdict(a, b).difference == pytest.approx(((0.9 - 0.85) + (0.8 - 0.8) + (0.85 - 0.7)) / 3)

@@ -493,3 +493,16 @@ def test_bland_altman_regression_degree_two_and_argument_checks():
         metrics.bland_altman_regression([1, 2, 3, np.nan], [1, 2, 3, 4])
     with pytest.raises(ValueError, match="every mean is the same"):
         metrics.bland_altman_regression([5, 5, 5, 5], [5, 5, 5, 5])
+
+
+def test_platt_refuses_what_it_cannot_recalibrate():
+    y = np.array([0, 1, 0, 1, 0, 1, 1, 0])
+    p = np.array([.2, .7, .3, .8, .4, .6, .9, .1])
+    with pytest.raises(ValueError, match=r"p_val holds 3.0: expected finite values in \[0, 1\]"):
+        metrics.platt_fit([0, 1, 0, 1], [.2, 3.0, .1, .9])
+    with pytest.raises(ValueError, match="ranks the classes the wrong way round"):
+        metrics.platt_fit(1 - y, p)
+    with pytest.raises(ValueError, match="scores holds nan"):
+        metrics.platt_apply([.2, np.nan], 1.0, 0.0)
+    with pytest.raises(ValueError, match=r"scores holds 5.0: expected finite values in \[0, 1\]"):
+        metrics.platt_apply([5.0], 1.0, 0.0)

@@ -161,3 +161,16 @@ def test_input_shapes_are_checked_with_one_message():
         models.unet((30, 28, 1), depth=3)
     with pytest.raises(ValueError, match=r"^filters \(\): expected at least one stage$"):
         models.conv_autoencoder((28, 28, 1), filters=())
+
+
+def test_image_shape_checks_its_own_options():
+    from medlab import validate
+
+    with pytest.raises(ValueError, match="multiple_of 0: expected an integer >= 1"):
+        validate.image_shape("s", [28, 28, 1], multiple_of=0)
+    with pytest.raises(ValueError, match="min_side"):
+        validate.image_shape("s", [28, 28, 1], min_side=None)
+    with pytest.raises(ValueError, match="unknown_sides 'no': expected True or False"):
+        validate.image_shape("s", [28, 28, 1], unknown_sides="no")
+    with pytest.raises(ValueError, match=r"expected \(height, width, channels\)"):
+        validate.image_shape("s", {1: 0, 2: 0, 3: 0})

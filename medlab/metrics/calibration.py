@@ -147,6 +147,7 @@ def platt_fit(y_val, p_val, max_iter=100):
     (2.0, -1.0)
     """
     y, p = _labels_scores(y_val, p_val)
+    validate.values("p_val", p, 0, 1)
     _both_classes(y, "fitting Platt recalibration")
     max_iter = validate.integer("max_iter", max_iter, low=1)
     design = np.column_stack([logit(p), np.ones_like(p)])
@@ -168,6 +169,10 @@ def platt_fit(y_val, p_val, max_iter=100):
         w, previous, current = w - scale * step, current, loss(w - scale * step)
         if previous - current < 1e-12:
             break
+    if w[0] <= 0:
+        raise validate.ArgumentError(
+            f"p_val ranks the classes the wrong way round (fitted slope {w[0]:.3g} <= 0): "
+            "recalibration keeps a ranking, it cannot reverse one; check the labels")
     return float(w[0]), float(w[1])
 
 
@@ -181,6 +186,7 @@ def platt_apply(scores, slope, intercept):
     """
     slope = validate.number("slope", slope, 0, low_open=True)
     intercept = validate.number("intercept", intercept)
+    scores = validate.values("scores", scores, 0, 1)
     return 1.0 / (1.0 + np.exp(-(slope * logit(scores) + intercept)))
 
 
