@@ -22,6 +22,7 @@ registered once in :data:`HINTS`; defining a key twice raises at import.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -261,6 +262,82 @@ def _unfinished(name):
             f"again.")
 
 
+@dataclass
+class CheckRecord:
+    """What one check found, kept while :func:`recording` (for grading a class).
+
+    ``cases`` holds one bool per test case (passed or not); ``verdict`` is ``"pass"``,
+    ``"wrong"`` (a wrong result: ``hint`` names the mistake when a known one explains it),
+    ``"raised"``, ``"timeout"``, ``"unfinished"``, ``"none"`` (returned None), ``"type"``
+    (not an array or number) or ``"not_callable"``.
+    """
+
+    name: str
+    cases: tuple
+    verdict: str
+    hint: str = ""  # the hint's key, "" when none
+    hint_text: str = ""
+    error: str = ""  # "TypeError: ..." when the function raised
+
+    @property
+    def passed(self):
+        """Test cases passed."""
+        return sum(self.cases)
+
+
+_records = None  # the list of CheckRecords while recording, else None
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect a :class:`CheckRecord` for every check run inside the block (yields the list).
+
+    While recording, a function that raises, returns None or hangs on one case is also run on
+    the remaining cases, so that each case counts (partial credit); what the check prints
+    does not change.
+
+    >>> from medlab.checks import check_conv_output_size
+    >>> with recording() as records:
+    ...     _ = check_conv_output_size(lambda n, k, p, s: (n + 2 * p - k) // s + 1)
+    conv_output_size: all 10 test cases pass. Well done!
+    >>> records[0].verdict, records[0].passed, len(records[0].cases)
+    ('pass', 10, 10)
+    """
+    global _records
+    previous, _records = _records, []
+    try:
+        yield _records
+    finally:
+        _records = previous
+
+
+def _record(name, passes, verdict, *, rest=(), student=None, reference=None, convert=None,
+            equal=None, limit=0, hint=None, error=None):
+    """Append a :class:`CheckRecord` when recording; ``rest`` (cases not run yet) are run
+    when ``student`` is given (each with the time limit; a hang ends the run), else failed."""
+    if _records is None:
+        return
+    passes = list(passes)
+    hung = student is None
+    for case in rest:
+        if hung:
+            passes.append(False)
+            continue
+        try:
+            result = _call(_safe, (student, case.args), limit)
+        except _OutOfTime:
+            result, hung = None, True
+        got = None if result is None else convert(result)
+        passes.append(got is not None and not isinstance(got, str)
+                      and bool(equal(got, reference(*case.args))))
+    key, text = ("", "")
+    if hint is not None:
+        text = str(hint[0]) + (f" {hint[1]}" if hint[1] else "")
+        key = getattr(hint[0], "key", "")
+    message = "" if error is None else f"{type(error).__name__}: {str(error).strip()[:300]}"
+    _records.append(CheckRecord(name, tuple(passes), verdict, key, text, error=message))
+
+
 def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equal=None,
               explain=None, on_error=None, time_limit=None):
     """Run ``student`` on ``cases`` against ``reference``; print the verdict; return it.
@@ -297,6 +374,7 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
     if not callable(student):
         print(f"check_{name} needs the function itself: check_{name}({name}), without calling "
               f"it (got a {type(student).__name__}).")
+        _record(name, [], "not_callable", rest=list(cases))
         return Outcome(False)
     limit = _time_limit(time_limit)
     convert = _as_array if kind == "array" else _as_number
@@ -304,28 +382,36 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
     cases = iter(cases)
     seen = []  # (case, expected, got)
     failure = None
+    rerun = dict(student=student, reference=reference, convert=convert, equal=equal, limit=limit)
     for number, case in enumerate(cases, 1):
         expected = reference(*case.args)
+        passes = [True] * (number - 1)
         try:
             result = _call(student, copy.deepcopy(case.args), limit)
         except _OutOfTime as out_of_time:
             _out_of_time(name, number, case, limit, out_of_time.abandoned)
+            _record(name, passes + [False], "timeout", rest=list(cases))
             return Outcome(False)
         except NotImplementedError:
             print(_unfinished(name))
+            _record(name, passes + [False], "unfinished", rest=list(cases))
             return Outcome(False)
         except KeyboardInterrupt:  # the person stopping the cell
             raise
         except BaseException as error:  # the student's bug (sys.exit() too), reported, never raised
-            _report_error(name, number, case, error, on_error)
+            hint = _report_error(name, number, case, error, on_error)
+            _record(name, passes + [False], "raised", rest=list(cases), hint=hint, error=error,
+                    **rerun)
             return Outcome(False)
         if result is None:
             print(f"{name}: returned None on case {number} ({case.describe()}). Is a `return` "
                   f"missing, or is the function not finished?")
+            _record(name, passes + [False], "none", rest=list(cases), **rerun)
             return Outcome(False)
         got = convert(result)
         if isinstance(got, str):
             print(f"{name}: case {number} ({case.describe()}) returned {got}.")
+            _record(name, passes + [False], "type", rest=list(cases), **rerun)
             return Outcome(False)
         seen.append((case, expected, got))
         if not equal(got, expected):
@@ -333,6 +419,7 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
             break
     if failure is None:
         print(f"{name}: all {len(seen)} test cases pass. Well done!")
+        _record(name, [True] * len(seen), "pass")
         return Outcome(True)
     # the rest of the cases, to tell which mistake explains every result
     hung = False  # once the function hangs, it is not run again
@@ -350,6 +437,8 @@ def run_check(name, student, cases, reference, mistakes=(), *, kind="array", equ
         found = explain(got, expected, case)
         hint = (found, "") if found else None
     _report_failure(name, failure, len(seen), case, expected, got, hint)
+    _record(name, [seen_got is not None and bool(equal(seen_got, seen_expected))
+                   for _, seen_expected, seen_got in seen], "wrong", hint=hint)
     return Outcome(False)
 
 
@@ -383,6 +472,7 @@ def _report_error(name, number, case, error, on_error):
     if hint:
         lines.append(f"  hint: {hint}")
     print("\n".join(lines))
+    return (hint, "") if hint else None
 
 
 def _show_inputs(case):

@@ -150,17 +150,23 @@ class Session:
     def submit(self, notebook, parameters, timeout, tag, name=""):
         """Queue one run of ``notebook`` (a Path); ``tag`` comes back from :meth:`finished`
         with its outcome. Runs go to the cluster one per worker thread at a time."""
-        self.queue.append((notebook, dict(parameters), timeout, tag, name or notebook.stem))
+        parameters = dict(parameters)
+        self.queue.append((tag, name or notebook.stem, lambda key: self.client.submit(
+            run_on_worker, self.token, str(notebook), notebook.read_bytes(), parameters,
+            timeout, key=key, pure=False, retries=0)))
+
+    def submit_call(self, function, args, kwargs, tag, name):
+        """Queue the task ``function(*args, **kwargs)`` (an importable function, e.g. grading
+        one submission); its return value comes back from :meth:`finished` with ``tag``."""
+        self.queue.append((tag, name, lambda key: self.client.submit(
+            function, *args, **kwargs, key=key, pure=False, retries=0)))
 
     def _send(self):
-        """Send queued runs while a worker thread is free: a worker holds only the run it
-        executes, so a worker that dies takes no queued run down with it."""
+        """Send queued tasks while a worker thread is free: a worker holds only the task it
+        executes, so a worker that dies takes no queued task down with it."""
         while self.queue and len(self.pending) < self.threads:
-            notebook, parameters, timeout, tag, name = self.queue.popleft()
-            future = self.client.submit(
-                run_on_worker, self.token, str(notebook), notebook.read_bytes(), parameters,
-                timeout, key=f"medlab-{naming.slug(name)}-{uuid.uuid4().hex[:8]}", pure=False,
-                retries=0)
+            tag, name, send = self.queue.popleft()
+            future = send(f"medlab-{naming.slug(name)}-{uuid.uuid4().hex[:8]}")
             self.pending[future] = tag
 
     def finished(self):
@@ -194,7 +200,7 @@ class Session:
                     for future in list(self.pending):
                         yield self.pending.pop(future), _failed("ClusterError", problem)
                     while self.queue:
-                        yield self.queue.popleft()[3], _failed("ClusterError", problem)
+                        yield self.queue.popleft()[0], _failed("ClusterError", problem)
                     return
                 self._send()
             if not done:
