@@ -56,7 +56,7 @@ from medlab.checks.cnn import check_seed_forward, check_seed_param_count
 from medlab.checks.convolution import check_conv_output_size, check_cross_correlate, check_zero_pad
 from medlab.checks.dense import check_dense_forward, check_dense_param_count
 from medlab.checks.evaluation import check_accuracy_at_prevalence, check_sensitivity_specificity
-from medlab.checks.framework import HINTS, Case, Hint, arrays_equal, run_check
+from medlab.checks.framework import HINTS, Case, Hint, arrays_equal, points, recording, run_check
 from medlab.checks.image_quality import (
     check_anomaly_scores, check_auc_by_ranking, check_compression_ratio, check_psnr,
 )
@@ -75,5 +75,5 @@ TOPICS = (convolution, pooling, dense, cnn, backprop, training, evaluation, imag
 CHECKS = {name[len("check_"):]: getattr(module, name) for module in TOPICS
           for name in vars(module) if name.startswith("check_")}
 
-__all__ = ["CHECKS", "HINTS", "TOPICS", "Case", "Hint", "arrays_equal", "run_check"] + [
+__all__ = ["CHECKS", "HINTS", "TOPICS", "Case", "Hint", "arrays_equal", "points", "recording", "run_check"] + [
     f"check_{name}" for name in CHECKS]

@@ -311,6 +311,26 @@ def recording():
         _records = previous
 
 
+def points(check, function, maximum=1.0):
+    """Run ``check(function)`` (its verdict printed as usual) and return the points earned:
+    ``maximum`` times the fraction of test cases passed, rounded to 0.01 (partial credit).
+
+    An nbgrader autograder cell ends with it: nbgrader takes a number as a cell's last value
+    for its partial credit.
+
+    >>> from medlab.checks import check_conv_output_size
+    >>> points(check_conv_output_size, lambda n, k, p, s: (n + 2 * p - k) // s + 1, 2)
+    conv_output_size: all 10 test cases pass. Well done!
+    2.0
+    """
+    with recording() as records:
+        check(function)
+    if not records or not records[-1].cases:
+        return 0.0
+    record = records[-1]
+    return round(float(maximum) * record.passed / len(record.cases), 2)
+
+
 def _record(name, passes, verdict, *, rest=(), student=None, reference=None, convert=None,
             equal=None, limit=0, hint=None, error=None):
     """Append a :class:`CheckRecord` when recording; ``rest`` (cases not run yet) are run

@@ -395,6 +395,11 @@ def _configure_exercises(parser):
                     "'orphan'; a numbered notebook that release did not write (a student's copy, "
                     "e.g. NN_name-Copy1.ipynb) is named and left alone. Exit 1 if any student "
                     "notebook is not up to date.")
+    release.add_argument("--nbgrader", metavar="DIR",
+                         help="also write each lesson with exercises as an nbgrader source "
+                              "assignment, DIR/source/<lesson>/<lesson>.ipynb (solution cells, "
+                              "read-only autograder test cells with points), for 'nbgrader "
+                              "generate_assignment', 'autograde' and 'generate_feedback'")
     for sub, handler in ((release, _exercises_release), (check, _exercises_check)):
         sub.add_argument("--notebooks", metavar="DIR",
                          help="folder of the solution notebooks (default notebooks/)")
@@ -403,6 +408,40 @@ def _configure_exercises(parser):
                               "never the lessons' folder, a folder holding it, or one holding "
                               "lessons with solution blocks")
         sub.set_defaults(handler=handler)
+    grade = actions.add_parser(
+        "grade", help="grade a folder of submissions: gradebook.csv, summary.md, feedback",
+        description="Grade every notebook of SUBMISSIONS (nbgrader's layout "
+                    "<student>/<lesson>/<notebook>.ipynb, or a flat folder of "
+                    "<student>*.ipynb) with the course's own checks, each on a copy in a fresh "
+                    "kernel, and write OUT/gradebook.csv (student, lesson, exercise, passed, "
+                    "cases, points, max, mistake, hint, error, notebook), OUT/summary.md (the "
+                    "mistakes the class made most, per exercise) and OUT/feedback/<student>.html. "
+                    "Points are partial: max x test cases passed / cases. A bad submission "
+                    "(raises, hangs, kills its kernel, not a notebook) gets a row and costs only "
+                    "its own points.")
+    grade.add_argument("submissions", metavar="SUBMISSIONS", help="folder of the submissions")
+    grade.add_argument("--out", metavar="DIR", required=True,
+                       help="folder for the gradebook, summary and feedback: new, empty or "
+                            "written by an earlier grading (nothing else is overwritten)")
+    grade.add_argument("--lesson", metavar="NAME",
+                       help="the lesson of every submission, e.g. 02_convolution (default: "
+                            "from the folder or file names, else the notebook's functions)")
+    grade.add_argument("--notebooks", metavar="DIR",
+                       help="folder of the solution notebooks (default notebooks/)")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="submissions graded at once, each in its own process (default: "
+                            "the cores)")
+    grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                       help="seconds one cell or one exercise's check may run (default 120)")
+    grade.add_argument("--notebook-timeout", type=float, default=None, metavar="SECONDS",
+                       help="seconds for a whole submission (default 600)")
+    grade.add_argument("--case-timeout", type=float, default=None, metavar="SECONDS",
+                       help="seconds a student's function may take on one test case "
+                            "(default 10)")
+    grade.add_argument("--no-feedback", action="store_true",
+                       help="write no feedback HTML (faster)")
+    _add_cluster_options(grade)
+    grade.set_defaults(handler=_exercises_grade)
 
 
 def _exercises_release(args):
@@ -413,6 +452,30 @@ def _exercises_release(args):
         print(f"{exercises.relative_path(path)}: {status}")
     if not report:
         print("no lesson has exercises (### BEGIN SOLUTION): nothing to release")
+    if args.nbgrader:
+        from medlab.course import nbgrader_export
+
+        for path in nbgrader_export.export(args.nbgrader, args.notebooks):
+            print(f"{exercises.relative_path(path)}: written (nbgrader source assignment)")
+    return 0
+
+
+@_terminate_as_interrupt
+@_cluster_errors
+def _exercises_grade(args):
+    from medlab.course import grading
+
+    cluster, wait = _cluster_arguments(args)
+    if cluster not in (None, "local") and args.jobs is not None:
+        raise CLIError(f"--jobs {args.jobs} with --cluster {cluster}: the cluster's workers "
+                       "decide how many submissions go at once; leave --jobs out")
+    limits = {name: value for name, value in (
+        ("cell_timeout", args.timeout), ("notebook_timeout", args.notebook_timeout),
+        ("case_timeout", args.case_timeout)) if value is not None}
+    rows = grading.grade(args.submissions, args.out, notebooks=args.notebooks, lesson=args.lesson,
+                         jobs=args.jobs, progress=show_progress(), cluster=cluster,
+                         cluster_wait=wait, feedback=not args.no_feedback, **limits)
+    print(grading.describe(rows, args.out))
     return 0
 
 

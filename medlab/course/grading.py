@@ -231,7 +231,8 @@ def needed_cells(sources, functions):
     [(cell index, source)], in order.
 
     The statements defining the functions and, backwards, those defining what they read
-    (imports one name at a time, constants, helpers); a cell that is no valid Python is kept
+    (imports one name at a time, constants, helpers), wherever they are in the notebook (cells
+    may have been moved); a cell that is no valid Python is kept
     whole when it defines one of them (its error then explains the missing function).
 
     >>> cells = ["import numpy as np, os", "x = np.ones(3)\\nprint(x)", "def f(a):\\n    return np.sum(a)"]
@@ -246,13 +247,18 @@ def needed_cells(sources, functions):
                 statements.append((index, source, set(functions), set()))
             continue
         statements += [(index, *statement) for statement in parsed]
-    needed, keep = set(functions), []
-    for index, text, stored, reads in reversed(statements):
-        if stored & needed or "*" in stored:
-            keep.append((index, text))
-            needed |= reads
+    needed, keep = set(functions), set()
+    grown = True
+    while grown:  # any order: a function reads its globals when called, not when defined
+        grown = False
+        for number, (_, _, stored, reads) in enumerate(statements):
+            if number not in keep and (stored & needed or "*" in stored):
+                keep.add(number)
+                needed |= reads
+                grown = True
     cells = {}
-    for index, text in reversed(keep):
+    for number in sorted(keep):
+        index, text = statements[number][:2]
         cells.setdefault(index, []).append(text)
     return [(index, "\n".join(texts)) for index, texts in sorted(cells.items())]
 
@@ -364,6 +370,7 @@ def _run_cells(cells, limits, deadline, cwd):
     {key: ("ok"|"error"|"died"|"timeout"|"late", outputs)} for the cells that ran, and the key
     of the cell that killed or hung the kernel (None when none did)."""
     import os
+    import subprocess
 
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbformat.v4 import new_code_cell, new_notebook
@@ -377,7 +384,7 @@ def _run_cells(cells, limits, deadline, cwd):
     env = {**os.environ, "MPLBACKEND": "Agg", "MEDLAB_CHECK_TIME_LIMIT": str(limits["case"])}
     outcomes = {}
     try:
-        with client.setup_kernel(env=env):
+        with client.setup_kernel(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             for index, (key, _) in enumerate(cells):
                 left = deadline - time.monotonic()
                 if left <= 1:
@@ -409,10 +416,14 @@ def _error_text(outputs):
     return ""
 
 
-def _defined_functions(sources):
+def _defined_functions(nb):
+    """Functions defined in the exercise cells (tagged ``exercise`` by release), else in
+    every code cell: the candidates for a renamed exercise function."""
+    cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    tagged = [cell for cell in cells if "exercise" in cell.get("metadata", {}).get("tags", [])]
     names = []
-    for source in sources:
-        names += re.findall(r"^def\s+(\w+)\s*\(", source, re.M)
+    for cell in tagged or cells:
+        names += re.findall(r"^def\s+(\w+)\s*\(", cell.source, re.M)
     return names
 
 
@@ -469,7 +480,7 @@ def grade_submission(data, name, student, lesson, exercises, *, cell_timeout=CEL
                 elif key[0] == "cell":
                     if state in ("error", "died", "timeout"):
                         cell_errors[key[1]] = {"died": "the kernel died (os._exit?)",
-                                               "timeout": f"did not finish within {limits['cell']} s",
+                                               "timeout": f"did not finish within {limits['cell']:g} s",
                                                }.get(state) or _error_text(outputs)
                 else:
                     results[key[1]] = _result(state, outputs, nonce, limits)
@@ -479,7 +490,7 @@ def grade_submission(data, name, student, lesson, exercises, *, cell_timeout=CEL
                 continue
             excluded.add(culprit)
     rows, feedback = [], {}
-    defined = _defined_functions(sources)
+    defined = _defined_functions(nb)
     for exercise in exercises:
         result = results.get(exercise.function)
         if result is None:
@@ -517,7 +528,7 @@ def _result(state, outputs, nonce, limits):
         text = "the kernel died while the check ran this function (os._exit? out of memory?)"
         return {"mistake": "crashed", "error": text, "text": text}
     if state == "timeout" or found is None:
-        text = (f"the check did not finish within {limits['cell']} s" if state == "timeout"
+        text = (f"the check did not finish within {limits['cell']:g} s" if state == "timeout"
                 else f"the check gave no result ({_error_text(outputs) or 'no output'})")
         return {"mistake": "timeout" if state == "timeout" else "crashed", "error": text, "text": text}
     if not found["defined"]:
@@ -633,18 +644,21 @@ def _graded(todo, jobs, cluster, cluster_wait):
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         from medlab.course.runs import _as_completed
 
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(grade_submission, *arguments, **options): (index, arguments)
-                       for index, arguments, options in todo}
+            futures = {pool.submit(grade_submission, *arguments, **options):
+                       (index, arguments, options) for index, arguments, options in todo}
             try:
                 for future in _as_completed(futures):
-                    index, arguments = futures[future]
+                    index, arguments, _ = futures[future]
                     try:
                         yield index, future.result()
+                    except BrokenProcessPool:  # a pool that cannot run (no __main__ to import)
+                        yield index, grade_submission(*arguments, **futures[future][2])
                     except Exception as exc:  # noqa: BLE001 - a worker process lost
                         yield index, _failed_result(arguments, f"grading failed: "
                                                                f"{type(exc).__name__}: {exc}")
