@@ -19,7 +19,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev,cluster,book]"
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev,cluster,book,grading]"
 	@touch $@
 
 # LAB_ARGS: more options, e.g. make lab LAB_ARGS=--no-browser. Jupyter refuses to run as root
