@@ -451,3 +451,14 @@ def test_speed_benchmark_prints_both_networks_per_size_and_thread_count(capsys):
     assert rows[0][-1] == "1.0x"  # the baseline against itself
     assert int(rows[1][5]) == speed_benchmark.build("small_cnn", 12).count_params()
     assert_finite(float(rows[1][7]), "images/s")
+
+
+# ---------------------------------------------------------------------------- grading.py
+def test_grading_benchmark_grades_its_class(capsys):
+    grading_bench = load_benchmark("grading")
+    status, lines = run_main(grading_bench, ["--students", "2", "--jobs", "1", "--json"], capsys)
+    assert status == 0
+    (result,) = json_lines(lines)
+    assert (result["students"], result["rows"], result["jobs"]) == (2, 6, 1)
+    assert result["mean_points"] == 2.57  # one right (3 points), one flipped kernel (1/7 + 1 + 1)
+    assert_finite(result["seconds"], "seconds")

@@ -453,3 +453,17 @@ def test_nbgrader_round_trip(tmp_path):
                       "wrong": {"check_max_pool": 0.5, "check_avg_pool": 0.0}}
     feedback = (course / "feedback" / "wrong" / POOL / f"{POOL}.html").read_text(encoding="utf-8")
     assert "the stride is ignored" in feedback
+
+
+def test_grading_on_a_local_dask_cluster_and_lesson_from_the_code(tmp_path):
+    pytest.importorskip("distributed")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "zed.ipynb").write_bytes(_submission(POOL, right=POOL_ALL))  # no lesson in the name
+    (tmp_path / "in" / "amy.ipynb").write_bytes(_submission(CONV, {"cross_correlate": _flipped()},
+                                                            right=CONV_ALL[1:]))
+    rows = grading.grade(tmp_path / "in", tmp_path / "out", notebooks=NOTEBOOKS, cluster="local",
+                         feedback=False)
+    got = [(row["student"], row["lesson"], row["exercise"], row["points"], row["mistake"]) for row in rows]
+    assert got == [("amy", CONV, "cross_correlate", 0.14, "wrong: flipped_kernel"),
+                   ("amy", CONV, "conv_output_size", 1.0, "pass"), ("amy", CONV, "zero_pad", 1.0, "pass"),
+                   ("zed", POOL, "max_pool", 1.0, "pass"), ("zed", POOL, "avg_pool", 1.0, "pass")]
