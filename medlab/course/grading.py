@@ -696,13 +696,30 @@ def gradebook_csv(rows):
 
 
 def summary_markdown(rows):
-    """``summary.md``: each student's points per lesson, then per exercise how many students
-    made each mistake (a text histogram, most frequent first)."""
+    """``summary.md``: per exercise how many students made each mistake (a text histogram,
+    most frequent first, with each mistake's hint), then each student's points per lesson."""
     graded = [row for row in rows if row["exercise"]]
     lines = ["# Grading summary", "",
              f"{len({row['student'] for row in rows})} students, {len(graded)} graded exercises "
              f"(points are partial: max x test cases passed / cases).", "",
-             "## Points per student", "", "| student | lesson | points | max |", "|---|---|---:|---:|"]
+             "## Mistakes per exercise", ""]
+    order = {}  # lesson order: as the exercises come in each student's rows
+    for row in graded:
+        order.setdefault((row["lesson"], row["exercise"]), len(order))
+    for lesson, exercise in sorted(order, key=lambda key: (key[0], order[key])):
+        these = [row for row in graded if (row["lesson"], row["exercise"]) == (lesson, exercise)]
+        mean = sum(row["points"] for row in these) / len(these)
+        lines += [f"### {lesson} · {exercise}", "",
+                  f"{len(these)} submissions, mean {mean:.2f} of {these[0]['max']:g} points.", "",
+                  "| outcome | students | |", "|---|---:|---|"]
+        counts = Counter(row["mistake"] for row in these)
+        for mistake, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            bar = "█" * round(20 * count / len(these))
+            lines.append(f"| {mistake} | {count} | {bar} |")
+        hints = {row["mistake"]: row["hint"] for row in these if row["hint"]}
+        lines += [""] + [f"- *{mistake}*: {hint}" for mistake, hint in sorted(hints.items())]
+        lines.append("")
+    lines += ["## Points per student", "", "| student | lesson | points | max |", "|---|---|---:|---:|"]
     totals = {}
     for row in graded:
         key = (row["student"], row["lesson"])
@@ -714,19 +731,6 @@ def summary_markdown(rows):
     if others:
         lines += ["", "## Files not graded", ""]
         lines += [f"- {row['notebook']} ({row['student']}): {row['error']}" for row in others]
-    lines += ["", "## Mistakes per exercise", ""]
-    exercises = sorted({(row["lesson"], row["exercise"]) for row in graded})
-    for lesson, exercise in exercises:
-        these = [row for row in graded if (row["lesson"], row["exercise"]) == (lesson, exercise)]
-        mean = sum(row["points"] for row in these) / len(these)
-        lines += [f"### {lesson} · {exercise}", "",
-                  f"{len(these)} submissions, mean {mean:.2f} of {these[0]['max']:g} points.", "",
-                  "| outcome | students | |", "|---|---:|---|"]
-        counts = Counter(row["mistake"] for row in these)
-        for mistake, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-            bar = "█" * round(20 * count / len(these))
-            lines.append(f"| {mistake} | {count} | {bar} |")
-        lines.append("")
     return "\n".join(lines) + "\n"
 
 
