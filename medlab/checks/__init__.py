@@ -39,7 +39,7 @@ One module per lesson topic, each defining its hints beside the mistakes they ex
 :mod:`~medlab.checks.image_quality` (09)   ``check_compression_ratio``, ``check_psnr``
 :mod:`~medlab.checks.image_quality` (10)   ``check_anomaly_scores``, ``check_auc_by_ranking``
 :mod:`~medlab.checks.segmentation` (11)    ``check_dice_scores``, ``check_head_circumference``
-:mod:`~medlab.checks.framework`            :class:`Case`, :class:`Hint`, :func:`run_check`
+:mod:`~medlab.checks.framework`            :class:`Case`, :class:`Hint`, :func:`run_check`, :func:`recording`, :func:`points`
 =========================================  ===============================================
 
 Adding a check for a new exercise: in the module of its lesson's topic (a new module for a

@@ -662,9 +662,12 @@ def _graded(todo, jobs, cluster, cluster_wait):
                     except Exception as exc:  # noqa: BLE001 - a worker process lost
                         yield index, _failed_result(arguments, f"grading failed: "
                                                                f"{type(exc).__name__}: {exc}")
-            except BaseException:
+            except BaseException:  # Ctrl-C, SIGTERM: stop the workers, not wait for them
                 for future in futures:
                     future.cancel()
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()  # its kernels see their parent gone and exit
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
 
 
