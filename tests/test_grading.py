@@ -467,3 +467,12 @@ def test_grading_on_a_local_dask_cluster_and_lesson_from_the_code(tmp_path):
     assert got == [("amy", CONV, "cross_correlate", 0.14, "wrong: flipped_kernel"),
                    ("amy", CONV, "conv_output_size", 1.0, "pass"), ("amy", CONV, "zero_pad", 1.0, "pass"),
                    ("zed", POOL, "max_pool", 1.0, "pass"), ("zed", POOL, "avg_pool", 1.0, "pass")]
+
+
+def test_a_notebook_of_no_lesson_with_exercises_gets_a_row_and_no_kernel():
+    data = (NOTEBOOKS / f"{_lesson('01')}.ipynb").read_bytes()
+    result = grading.grade_submission(data, "x.ipynb", "amy", None, [],
+                                      lessons=grading.lesson_exercises(NOTEBOOKS))
+    (row,) = result["rows"]
+    assert (row["exercise"], row["mistake"], row["points"]) == ("", "unknown lesson", 0.0)
+    assert "name the lesson with --lesson" in row["error"]

@@ -448,7 +448,8 @@ def grade_submission(data, name, student, lesson, exercises, *, cell_timeout=CEL
     if lesson is None:
         problem = nb if isinstance(nb, str) else \
             f"{name}: no lesson's exercise functions found; name the lesson with --lesson"
-        return {"lesson": "", "rows": [_row(base, "", 0, 0, 0, "unreadable", error=problem)],
+        mistake = "unreadable" if isinstance(nb, str) else "unknown lesson"
+        return {"lesson": "", "rows": [_row(base, "", 0, 0, 0, mistake, error=problem)],
                 "feedback": {}}
     if isinstance(nb, str):
         return {"lesson": lesson, "feedback": {e.function: {"code": "", "verdict": nb}
