@@ -476,3 +476,17 @@ def test_a_notebook_of_no_lesson_with_exercises_gets_a_row_and_no_kernel():
     (row,) = result["rows"]
     assert (row["exercise"], row["mistake"], row["points"]) == ("", "unknown lesson", 0.0)
     assert "name the lesson with --lesson" in row["error"]
+
+
+def test_output_is_capped_in_the_grading_kernel(tmp_path):
+    import time
+
+    cells = [(("cell", 0), "for _ in range(30):\n    print('x' * 100_000)"), (("cell", 1), "print('after')")]
+    limits = {"cell": 120, "case": 10, "output": 200_000}
+    outcomes, culprit = grading._run_cells(cells, limits, time.monotonic() + 300, str(tmp_path))
+    assert culprit is None
+    state, outputs = outcomes["cell", 0]
+    assert state == "ok"
+    assert sum(len(output.get("text", "")) for output in outputs) < 400_000  # not 3 MB
+    assert "output cut" in outputs[-1]["text"]
+    assert outcomes["cell", 1][1] == []  # over the budget: dropped, the cell still ran

@@ -403,7 +403,7 @@ def _run_cells(cells, limits, deadline, cwd):
                 outcomes[key] = ("error" if failed else "ok", cell.outputs)
     except DeadKernelError:  # died between cells, or while shutting down: the last one ran
         pass
-    except RuntimeError as exc:  # the kernel did not start
+    except (RuntimeError, TimeoutError) as exc:  # the kernel did not start
         outcomes["start"] = ("error", [{"output_type": "error", "ename": "KernelError",
                                         "evalue": str(exc)[:200]}])
     return outcomes, None
@@ -494,10 +494,12 @@ def grade_submission(data, name, student, lesson, exercises, *, cell_timeout=CEL
     defined = _defined_functions(nb)
     for exercise in exercises:
         result = results.get(exercise.function)
-        if result is None:
-            late = "start" in cell_errors and cell_errors["start"] or \
-                f"not checked: the submission's time limit ({notebook_timeout:g} s) ran out"
-            result = {"mistake": "timeout", "error": late, "text": late}
+        if result is None and "start" in cell_errors:
+            text = f"not checked: the kernel did not start ({cell_errors['start']})"
+            result = {"mistake": "crashed", "error": text, "text": text}
+        elif result is None:
+            text = f"not checked: the submission's time limit ({notebook_timeout:g} s) ran out"
+            result = {"mistake": "timeout", "error": text, "text": text}
         elif result.get("missing"):
             why = [f"cell {i}: {e}" for i, e in cell_errors.items() if i != "start"
                    and _defines(dict(plan).get(i, ""), exercise.function)]
