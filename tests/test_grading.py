@@ -12,7 +12,6 @@ real nbgrader (sqlite gradebook in a temporary course folder, no network).
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import subprocess
