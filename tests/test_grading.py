@@ -489,3 +489,17 @@ def test_output_is_capped_in_the_grading_kernel(tmp_path):
     assert sum(len(output.get("text", "")) for output in outputs) < 400_000  # not 3 MB
     assert "output cut" in outputs[-1]["text"]
     assert outcomes["cell", 1][1] == []  # over the budget: dropped, the cell still ran
+
+
+def test_every_lessons_own_solutions_get_full_points(tmp_path):
+    """What grading executes of a lesson (its functions' definitions and what they read) is
+    enough: each lesson's solution notebook, as a submission, passes every check."""
+    lessons = grading.lesson_exercises(NOTEBOOKS)
+    for lesson in lessons:
+        (tmp_path / "in" / "teacher" / lesson).mkdir(parents=True)
+        shutil.copy(NOTEBOOKS / f"{lesson}.ipynb", tmp_path / "in" / "teacher" / lesson)
+    rows = grading.grade(tmp_path / "in", tmp_path / "out", notebooks=NOTEBOOKS, jobs=2,
+                         feedback=False)
+    assert [(row["lesson"], row["exercise"]) for row in rows] == [
+        (lesson, exercise.function) for lesson in sorted(lessons) for exercise in lessons[lesson]]
+    assert [row for row in rows if row["mistake"] != "pass" or row["points"] != 1.0] == []
