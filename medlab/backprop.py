@@ -152,7 +152,7 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=N
 
     def work(part):
         # a few images at a time, so that ``left`` and ``winner`` stay in the cache
-        blocks = list(ops._blocks(part, ho, wo * x.shape[3] * 4, ops._POOL_BLOCK_BYTES))
+        blocks = list(ops._blocks(part, ho, wo * x.shape[3] * 4, ops._POOL_BLOCK_BYTES, bands=False))
         size = max(images.stop - images.start for images, _ in blocks)
         left_buffer = np.empty((size,) + dy.shape[1:], dtype=np.float32)
         winner_buffer = np.empty(left_buffer.shape, dtype=bool)

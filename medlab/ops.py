@@ -206,14 +206,14 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     return out
 
 
-def _blocks(part, rows, row_bytes, block_bytes=None):
+def _blocks(part, rows, row_bytes, block_bytes=None, bands=True):
     """(images, rows) slices covering the images ``part``, about ``block_bytes`` each.
 
-    Whole images while one image's ``rows`` rows of ``row_bytes`` fit in a block,
-    else bands of rows of one image at a time.
+    Whole images while one image's ``rows`` rows of ``row_bytes`` fit in a block (always
+    when ``bands`` is False), else bands of rows of one image at a time.
     """
     block_bytes = _CONV_CHUNK_BYTES if block_bytes is None else block_bytes
-    if rows * row_bytes <= block_bytes:
+    if rows * row_bytes <= block_bytes or not bands:
         step = max(1, block_bytes // max(rows * row_bytes, 1))
         for start in range(part.start, part.stop, step):
             yield slice(start, min(part.stop, start + step)), slice(0, rows)
@@ -326,7 +326,7 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     def work(part):
         # a few images at a time: each output block stays in the cache while the window's
         # pixels are compared with it
-        for images, _ in _blocks(part, ho, wo * x.shape[3] * 4, _POOL_BLOCK_BYTES):
+        for images, _ in _blocks(part, ho, wo * x.shape[3] * 4, _POOL_BLOCK_BYTES, bands=False):
             target = out[images]
             slices = list(_strided_slices(x[images], pool, stride, ho, wo))
             if len(slices) == 1:

@@ -302,14 +302,16 @@ def test_blocks_cover_every_image_and_row_once():
     bands = list(ops._blocks(slice(0, 2), 5, 10, block_bytes=20))  # 2 rows of one image a block
     assert [(i.start, r.start, r.stop) for i, r in bands] == [
         (0, 0, 2), (0, 2, 4), (0, 4, 5), (1, 0, 2), (1, 2, 4), (1, 4, 5)]
+    assert list(ops._blocks(slice(0, 2), 5, 10, block_bytes=20, bands=False)) == [
+        (slice(0, 1), slice(0, 5)), (slice(1, 2), slice(0, 5))]
 
 
 def test_pooling_in_blocks_of_images_matches_keras(monkeypatch):
     monkeypatch.setattr(ops, "_POOL_BLOCK_BYTES", 1)  # one image a block
     x = _rng(8).standard_normal((3, 9, 8, 2), dtype=np.float32)
     for padding in ("valid", "same"):
-        expected = np.asarray(keras.layers.MaxPooling2D(2, padding=padding)(x))
-        np.testing.assert_allclose(ops.max_pool2d(x, 2, padding=padding), expected, atol=ATOL)
+        expected = np.asarray(keras.layers.MaxPooling2D(3, strides=(2, 1), padding=padding)(x))
+        np.testing.assert_allclose(ops.max_pool2d(x, 3, (2, 1), padding), expected, atol=ATOL)
 
 
 def test_work_split_over_cores_is_not_split_again(monkeypatch):
