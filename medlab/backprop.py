@@ -87,16 +87,17 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True)
     # the batch split over the cores, BLAS held to one thread each: BLAS's own threads
     # wait on each other on a busy machine, and im2col and col2im run on one core
     parts = ops._batch_parts(n, dy.size + x.size, _PARALLEL_MIN_ELEMENTS, per_core=2)
-    partial_dw = [None] * len(parts)
 
     def work(index):
         part = parts[index]
         dw_part = np.zeros((k, f), dtype=np.float32)
+        db_part = np.zeros(f, dtype=np.float32)
         # a few images, or a band of rows of one image, at a time: the patches stay cache-sized
         for images, rows in ops._blocks(part, ho, wo * (2 * k + f) * 4, _CHUNK_BYTES):
             dy_rows = dy[images, rows].reshape(-1, f)
             patches = windows[images, rows].reshape(-1, k)
             dw_part += patches.T @ dy_rows                 # sum over batch and positions
+            db_part += dy_rows.sum(axis=0)                  # while dy's rows are in the cache
             if not input_gradient:
                 continue
             dpatches = (dy_rows @ kernel_matrix_t).reshape(dy[images, rows].shape[:3] + (kh, kw, c))
@@ -105,12 +106,11 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True)
                 for v in range(kw):
                     dxp[images, top + u:bottom + u:sh, v:v + sw * (wo - 1) + 1:sw] += \
                         dpatches[:, :, :, u, v]
-        partial_dw[index] = dw_part
+        return dw_part, db_part
 
     with ops._single_threaded_blas() if len(parts) > 1 else contextlib.nullcontext():
-        ops._run_parts(work, range(len(parts)))
-    dw = partial_dw[0] if len(parts) == 1 else np.sum(partial_dw, axis=0, dtype=np.float32)
-    db = dy.sum(axis=(0, 1, 2), dtype=np.float32)
+        partial = ops._run_parts(work, range(len(parts)))
+    dw, db = partial[0] if len(parts) == 1 else [np.sum(p, axis=0, dtype=np.float32) for p in zip(*partial)]
     if not input_gradient:
         return None, dw.reshape(w.shape), db
     dx = _crop(dxp, x.shape, (kh, kw), stride) if xp.shape != x.shape else dxp
@@ -145,8 +145,10 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=N
     else:
         validate.same_shape("y", y, dy.shape, of="the forward output")
     xp = ops._pad_same(x, pool, stride, value=-np.inf) if mode == "same" else x
-    dxp = np.zeros(xp.shape, dtype=np.float32)
     overlap = stride[0] < pool[0] or stride[1] < pool[1]
+    # windows that tile the image exactly write every pixel once: nothing to clear first
+    tiled = tuple(stride) == tuple(pool) and xp.shape[1:3] == (ho * pool[0], wo * pool[1])
+    dxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=np.float32)
 
     offsets = [(u, v) for u in range(pool[0]) for v in range(pool[1])]
 
