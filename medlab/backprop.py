@@ -231,10 +231,8 @@ def dense_backward(x, w, dy):
     db : float32 array (U,)
         ``dy`` summed over the batch
     """
-    y_shape = ops.dense(np.asarray(x)[:1], w).shape  # the forward call checks x and w
-    x = _array(x, "x")
-    w = _array(w, "w")
-    dy = _check_dy(dy, (x.shape[0], y_shape[1]))
+    x, w = ops._dense_arguments(x, w)  # the forward call's checks
+    dy = _check_dy(dy, (x.shape[0], w.shape[1]))
     return dy @ w.T, x.T @ dy, dy.sum(axis=0, dtype=np.float32)
 
 

@@ -170,10 +170,9 @@ def _forward(layers, params, a, indices):
         tape.append((a, z))
         name = _activation(layer)
         if _relu_then_max_pool(layers, index):
-            # the backward pass needs only the ReLU's output here (see below): rectify in place
-            a = z
-            ops._run_parts(lambda part: np.maximum(z[part], np.float32(0), out=z[part]),
-                           ops._batch_parts(z.shape[0], z.size))
+            a = z  # max and ReLU commute, max(relu(z)) = relu(max(z)): rectify after the pool (4x fewer values)
+        elif index > 0 and _relu_then_max_pool(layers, index - 1):
+            a = ops.relu(z)  # the ReLU of the layer before
         else:
             a = ops.relu(z) if name == "relu" else ops.sigmoid(z) if name == "sigmoid" else z
     return a, tape
@@ -204,9 +203,9 @@ def _backward(layers, params, tape, indices, dz):
             dz = backprop.flatten_backward(a_in, dz)
         elif kind == "MaxPooling2D":
             if index > 0 and _relu_then_max_pool(layers, index - 1):
-                # ReLU then max pool: each window's winner is a ReLU output, and the ReLU
-                # passes the gradient where that output is > 0, so mask the pooled gradient
-                # (4x smaller) instead of the full one
+                # the ReLU after the pool passes the gradient where the window's max is > 0;
+                # there the winner is the same pixel with or without the ReLU, and the ReLU
+                # before the pool passes its gradient too: mask the pooled gradient only
                 dz = np.where(z > 0, dz, np.float32(0))
             dz = backprop.max_pool2d_backward(a_in, dz, tuple(layer.pool_size),
                                               tuple(layer.strides), layer.padding, y=z)

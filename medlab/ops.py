@@ -389,19 +389,25 @@ def dense(x, w, b=None):
     -------
     float32 array (N, U)
     """
-    x = validate.real_array("x", x, ndim=2, axes="batch, features; flatten it first")
-    w = validate.real_array("w", w, ndim=2, axes="in_features, units")
-    if w.shape[0] != x.shape[1]:
-        raise validate.ArgumentError(
-            f"w has in_features (axis 0) {w.shape[0]}: expected x's features, {x.shape[1]}"
-        )
-    y = x.astype(np.float32, copy=False) @ w.astype(np.float32, copy=False)
+    x, w = _dense_arguments(x, w)
+    y = x @ w
     if b is not None:
         b = _real(b, "b")
         if b.shape != (w.shape[1],):
             raise validate.ArgumentError(f"b has shape {b.shape}: expected ({w.shape[1]},)")
         y += b
     return y
+
+
+def _dense_arguments(x, w):
+    """:func:`dense`'s x and w checked, as float32."""
+    x = validate.real_array("x", x, ndim=2, axes="batch, features; flatten it first")
+    w = validate.real_array("w", w, ndim=2, axes="in_features, units")
+    if w.shape[0] != x.shape[1]:
+        raise validate.ArgumentError(
+            f"w has in_features (axis 0) {w.shape[0]}: expected x's features, {x.shape[1]}"
+        )
+    return x.astype(np.float32, copy=False), w.astype(np.float32, copy=False)
 
 
 def relu(x):
