@@ -12,6 +12,11 @@ layer), so a NumPy run and a Keras run can start from the same W::
 
 The network's last layer must be a one-unit Dense with a sigmoid; the loss is the mean
 binary cross-entropy, as ``model.compile(loss="binary_crossentropy")``.
+
+The loss is a mean over the images, so its gradient is the sum of the gradients of any split
+of the batch: the layers that work on images take large images a few at a time, in threads
+(each image's activations stay in the CPU's caches from one layer to the next), and the dense
+layers the whole batch.
 """
 
 from __future__ import annotations
@@ -102,7 +107,8 @@ def loss_and_gradients(model, weights, x, y):
     layers = _layers(model)
     params = _split(layers, weights)
     # NumPy's BLAS on one thread: at these sizes its threads cost more than they give (on a busy
-    # machine 10-100x more); the convolutions split large batches over the cores themselves
+    # machine 10-100x more); large images go through the network a few at a time, in threads
+    # (see _loss_and_gradients), and the convolutions split a large batch over the cores themselves
     with ops._single_threaded_blas():
         return _loss_and_gradients(layers, params, x, y)
 
