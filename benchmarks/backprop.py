@@ -1,13 +1,13 @@
 """One training step of the article's network in NumPy against Keras, on this machine.
 
-    python benchmarks/backprop.py [--repeats 7] [--batch 32] [--sizes 28,150] [--json]
+    python benchmarks/backprop.py [--repeats 9] [--batch 32] [--sizes 28,150] [--json]
 
 For ``seed_cnn`` at 28 x 28 x 1 and 150 x 150 x 3 (batch 32, random images and labels, the
 same initial weights): the largest relative difference between the NumPy gradients
 (``medlab.numpy_training.loss_and_gradients``) and Keras's (``tf.GradientTape``), per weight
 array relative to its largest magnitude, and the median time of one full training step:
 NumPy forward + backward + ``medlab.optimizers.SGD`` update against ``model.train_on_batch``
-with ``keras.optimizers.SGD``. Both are measured in this run, interleaved, so machine load
+with ``keras.optimizers.SGD``. Both are measured in this run, a step of each in turn, so machine load
 hits both alike; the load average (1 minute) before and after each size is printed with it.
 Goal: gradients within 1e-5 relative, NumPy no more than 2x Keras's time.
 """
@@ -29,13 +29,10 @@ from medlab.models import seed_cnn
 CHANNELS = {28: 1, 150: 3}
 
 
-def _median_seconds(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return times
+def _seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
 def run_size(size, batch, repeats, seed=0):
@@ -68,9 +65,9 @@ def run_size(size, batch, repeats, seed=0):
     numpy_step()
     keras_step()  # warm up: tracing, kernel choice, allocation
     t_numpy, t_keras = [], []
-    for _ in range(3):  # interleaved rounds
-        t_keras += _median_seconds(keras_step, max(1, repeats // 3))
-        t_numpy += _median_seconds(numpy_step, max(1, repeats // 3))
+    for _ in range(repeats):  # step by step in turn: a change of load hits both alike
+        t_keras.append(_seconds(keras_step))
+        t_numpy.append(_seconds(numpy_step))
     t_numpy, t_keras = float(np.median(t_numpy)), float(np.median(t_keras))
     return {
         "input": f"{batch}x{size}x{size}x{channels}", "loss_difference": abs(loss - keras_loss),

@@ -31,8 +31,8 @@ TRAINABLE_LAYERS = ("AveragePooling2D", "Conv2D", "Dense", "Flatten", "MaxPoolin
 _ACTIVATIONS = ("linear", "relu", "sigmoid")
 _IMAGE_LAYERS = ("AveragePooling2D", "Conv2D", "MaxPooling2D")
 # The layers that work on images take the batch in chunks of about this many input pixels
-# (one 150 x 150 image; a batch of 28 x 28 images in one piece)
-_CHUNK_PIXELS = 2**15
+# (one 150 x 150 image; 32 images of 28 x 28 in two halves, one per core)
+_CHUNK_PIXELS = 2**14
 
 
 def _activation(layer):
