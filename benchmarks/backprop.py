@@ -7,9 +7,9 @@ same initial weights): the largest relative difference between the NumPy gradien
 (``medlab.numpy_training.loss_and_gradients``) and Keras's (``tf.GradientTape``), per weight
 array relative to its largest magnitude, and the median time of one full training step:
 NumPy forward + backward + ``medlab.optimizers.SGD`` update against ``model.train_on_batch``
-with ``keras.optimizers.SGD``. Both are measured in this run, a step of each in turn, so machine load
-hits both alike; the load average (1 minute) before and after each size is printed with it.
-Goal: gradients within 1e-5 relative, NumPy no more than 2x Keras's time.
+with ``keras.optimizers.SGD``. Both are measured in this run, a step of each in turn, so
+machine load hits both alike; the load average (1 minute) before and after each size is
+printed with them. Goal: gradients within 1e-5 relative, NumPy no more than 2x Keras's time.
 """
 
 from __future__ import annotations

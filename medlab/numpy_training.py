@@ -176,7 +176,8 @@ def _forward(layers, params, a, indices):
         tape.append((a, z))
         name = _activation(layer)
         if _relu_then_max_pool(layers, index):
-            a = z  # max and ReLU commute, max(relu(z)) = relu(max(z)): rectify after the pool (4x fewer values)
+            # max and ReLU commute, max(relu(z)) = relu(max(z)): rectify after the pool (4x fewer values)
+            a = z
         elif index > 0 and _relu_then_max_pool(layers, index - 1):
             a = ops.relu(z)  # the ReLU of the layer before
         else:
