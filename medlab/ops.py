@@ -29,8 +29,11 @@ from medlab import validate
 PADDINGS = ("valid", "same")
 
 # Rows of the patch matrix handled at once by conv2d (whole images, or bands of rows of one
-# large image): keeps the im2col copy and the matrix product inside a core's cache.
+# large image): keeps the im2col copy and the matrix product inside a core's cache. When
+# BLAS runs threads of its own (the batch not split over the cores), larger blocks: fewer
+# products for its threads to wait on each other.
 _CONV_CHUNK_BYTES = 2**20
+_CONV_BLAS_THREADS_CHUNK_BYTES = 4 * 2**20
 # ops3d.conv3d's patches per thread
 _CONV_THREAD_CHUNK_BYTES = 2 * 2**20
 
@@ -192,12 +195,19 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     out = np.empty((n, ho, wo, f), dtype=np.float32)
     parts = _batch_parts(n, out.size, _CONV_PARALLEL_MIN_OUTPUT, per_core=4)
     threaded = len(parts) > 1
+    one_blas_thread = threaded or getattr(_WORKER, "busy", False)  # here, or in the caller's split
+    block_bytes = _CONV_CHUNK_BYTES if one_blas_thread else _CONV_BLAS_THREADS_CHUNK_BYTES
 
     def work(part):
         # im2col a few images (or rows of one image) at a time: patches and products stay cache-sized
-        for images, rows in _blocks(part, ho, wo * (kh * kw * c + f) * 4):
+        for images, rows in _blocks(part, ho, wo * (kh * kw * c + f) * 4, block_bytes):
             patches = windows[images, rows].reshape(-1, kh * kw * c)
-            np.matmul(patches, kernel_matrix, out=out[images, rows].reshape(-1, f))
+            if not threaded:
+                # a small temporary then one copy: writing the product straight into
+                # the large fresh ``out`` is slower when BLAS runs threads (page faults in them)
+                out[images, rows] = (patches @ kernel_matrix).reshape(out[images, rows].shape)
+            else:
+                np.matmul(patches, kernel_matrix, out=out[images, rows].reshape(-1, f))
 
     with _single_threaded_blas() if threaded else contextlib.nullcontext():
         _run_parts(work, parts)

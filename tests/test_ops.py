@@ -287,6 +287,7 @@ def test_conv2d_threads_leave_blas_threads_as_they_were(monkeypatch):
 def test_conv2d_in_bands_of_rows_matches_keras(monkeypatch, block_bytes, padding, stride):
     """Images too large for one block are convolved a band of rows at a time: same numbers."""
     monkeypatch.setattr(ops, "_CONV_CHUNK_BYTES", block_bytes)
+    monkeypatch.setattr(ops, "_CONV_BLAS_THREADS_CHUNK_BYTES", block_bytes)
     rng = _rng(7)
     x = rng.standard_normal((3, 13, 11, 2), dtype=np.float32)
     w = rng.standard_normal((3, 3, 2, 4), dtype=np.float32)
