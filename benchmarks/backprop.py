@@ -1,14 +1,15 @@
 """One training step of the article's network in NumPy against Keras, on this machine.
 
-    python benchmarks/backprop.py [--repeats 7] [--batch 32] [--sizes 28,150] [--json]
+    python benchmarks/backprop.py [--repeats 9] [--batch 32] [--sizes 28,150] [--json]
 
 For ``seed_cnn`` at 28 x 28 x 1 and 150 x 150 x 3 (batch 32, random images and labels, the
 same initial weights): the largest relative difference between the NumPy gradients
 (``medlab.numpy_training.loss_and_gradients``) and Keras's (``tf.GradientTape``), per weight
 array relative to its largest magnitude, and the median time of one full training step:
 NumPy forward + backward + ``medlab.optimizers.SGD`` update against ``model.train_on_batch``
-with ``keras.optimizers.SGD``. Both are measured in this run, interleaved, so machine load
-hits both alike. Goal: gradients within 1e-5 relative, NumPy no more than 2x Keras's time.
+with ``keras.optimizers.SGD``. Both are measured in this run, a step of each in turn, so
+machine load hits both alike; the load average (1 minute) before and after each size is
+printed with them. Goal: gradients within 1e-5 relative, NumPy no more than 2x Keras's time.
 """
 
 from __future__ import annotations
@@ -28,17 +29,15 @@ from medlab.models import seed_cnn
 CHANNELS = {28: 1, 150: 3}
 
 
-def _median_seconds(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return times
+def _seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
 def run_size(size, batch, repeats, seed=0):
     """Gradient agreement and step times at one input size; a dict of figures."""
+    load_before = _load()
     keras.utils.set_random_seed(seed)
     channels = CHANNELS.get(size, 1)
     model = seed_cnn((size, size, channels))
@@ -66,15 +65,20 @@ def run_size(size, batch, repeats, seed=0):
     numpy_step()
     keras_step()  # warm up: tracing, kernel choice, allocation
     t_numpy, t_keras = [], []
-    for _ in range(3):  # interleaved rounds
-        t_keras += _median_seconds(keras_step, max(1, repeats // 3))
-        t_numpy += _median_seconds(numpy_step, max(1, repeats // 3))
+    for _ in range(repeats):  # step by step in turn: a change of load hits both alike
+        t_keras.append(_seconds(keras_step))
+        t_numpy.append(_seconds(numpy_step))
     t_numpy, t_keras = float(np.median(t_numpy)), float(np.median(t_keras))
     return {
         "input": f"{batch}x{size}x{size}x{channels}", "loss_difference": abs(loss - keras_loss),
         "max_relative_gradient_error": grad_error, "numpy_ms": 1e3 * t_numpy,
-        "keras_ms": 1e3 * t_keras, "ratio": t_numpy / t_keras,
+        "keras_ms": 1e3 * t_keras, "ratio": t_numpy / t_keras, "load": [load_before, _load()],
     }
+
+
+def _load():
+    """The 1-minute load average (runnable processes; more than the cores: they wait), or nan."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else float("nan")
 
 
 def main(argv=None):
@@ -95,10 +99,11 @@ def main(argv=None):
     print(f"one training step of seed_cnn: NumPy (medlab) vs Keras {keras.__version__} / "
           f"TensorFlow {tf.__version__} CPU, {os.cpu_count()} cores, "
           f"{platform.processor() or platform.machine()}")
-    print(f"{'input':<16} {'grad rel err':>12} {'numpy ms':>9} {'keras ms':>9} {'numpy/keras':>11}")
+    print(f"{'input':<16} {'grad rel err':>12} {'numpy ms':>9} {'keras ms':>9} {'numpy/keras':>11} "
+          f"{'load':>11}")
     for r in rows:
         print(f"{r['input']:<16} {r['max_relative_gradient_error']:>12.1e} {r['numpy_ms']:>9.1f} "
-              f"{r['keras_ms']:>9.1f} {r['ratio']:>11.2f}")
+              f"{r['keras_ms']:>9.1f} {r['ratio']:>11.2f} {r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}")
     print(f"largest gradient error {max(r['max_relative_gradient_error'] for r in rows):.1e} "
           f"(goal <= 1e-5); slowest ratio {max(r['ratio'] for r in rows):.2f} (goal <= 2.00)")
     return 0

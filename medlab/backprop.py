@@ -26,8 +26,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from medlab import ops, validate
 
-# Rows of the patch matrix handled at once (about 8 MB of patches): keeps memory flat at 150 x 150.
-_CHUNK_BYTES = 8 * 2**20
+# Patches handled at once (about 1 MB, whole images or bands of rows): they stay in a core's cache.
+_CHUNK_BYTES = 2**20
 # conv2d_backward splits the batch over the cores from this many values of x and dy on.
 _PARALLEL_MIN_ELEMENTS = 2**16
 
@@ -84,35 +84,33 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True)
     windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (N, Ho, Wo, kh, kw, C)
     kernel_matrix_t = np.ascontiguousarray(w.reshape(k, f).T)
     dxp = np.zeros(xp.shape, dtype=np.float32) if input_gradient else None
-    step = max(1, _CHUNK_BYTES // max(ho * wo * k * 4, 1))
     # the batch split over the cores, BLAS held to one thread each: BLAS's own threads
     # wait on each other on a busy machine, and im2col and col2im run on one core
     parts = ops._batch_parts(n, dy.size + x.size, _PARALLEL_MIN_ELEMENTS, per_core=2)
-    partial_dw = [None] * len(parts)
 
     def work(index):
         part = parts[index]
         dw_part = np.zeros((k, f), dtype=np.float32)
-        for start in range(part.start, part.stop, step):
-            stop = min(part.stop, start + step)
-            rows = (stop - start) * ho * wo
-            dy_rows = dy[start:stop].reshape(rows, f)
-            patches = windows[start:stop].reshape(rows, k)
+        db_part = np.zeros(f, dtype=np.float32)
+        # a few images, or a band of rows of one image, at a time: the patches stay cache-sized
+        for images, rows in ops._blocks(part, ho, wo * (2 * k + f) * 4, _CHUNK_BYTES):
+            dy_rows = dy[images, rows].reshape(-1, f)
+            patches = windows[images, rows].reshape(-1, k)
             dw_part += patches.T @ dy_rows                 # sum over batch and positions
+            db_part += dy_rows.sum(axis=0)                  # while dy's rows are in the cache
             if not input_gradient:
                 continue
-            dpatches = (dy_rows @ kernel_matrix_t).reshape(stop - start, ho, wo, kh, kw, c)
-            target = dxp[start:stop]
+            dpatches = (dy_rows @ kernel_matrix_t).reshape(dy[images, rows].shape[:3] + (kh, kw, c))
+            top, bottom = rows.start * sh, (rows.stop - 1) * sh + 1
             for u in range(kh):                             # col2im: scatter each window back
                 for v in range(kw):
-                    target[:, u:u + sh * (ho - 1) + 1:sh, v:v + sw * (wo - 1) + 1:sw] += \
+                    dxp[images, top + u:bottom + u:sh, v:v + sw * (wo - 1) + 1:sw] += \
                         dpatches[:, :, :, u, v]
-        partial_dw[index] = dw_part
+        return dw_part, db_part
 
     with ops._single_threaded_blas() if len(parts) > 1 else contextlib.nullcontext():
-        ops._run_parts(work, range(len(parts)))
-    dw = partial_dw[0] if len(parts) == 1 else np.sum(partial_dw, axis=0, dtype=np.float32)
-    db = dy.sum(axis=(0, 1, 2), dtype=np.float32)
+        partial = ops._run_parts(work, range(len(parts)))
+    dw, db = partial[0] if len(parts) == 1 else [np.sum(p, axis=0, dtype=np.float32) for p in zip(*partial)]
     if not input_gradient:
         return None, dw.reshape(w.shape), db
     dx = _crop(dxp, x.shape, (kh, kw), stride) if xp.shape != x.shape else dxp
@@ -147,29 +145,38 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=N
     else:
         validate.same_shape("y", y, dy.shape, of="the forward output")
     xp = ops._pad_same(x, pool, stride, value=-np.inf) if mode == "same" else x
-    dxp = np.zeros(xp.shape, dtype=np.float32)
     overlap = stride[0] < pool[0] or stride[1] < pool[1]
+    # windows that tile the image exactly write every pixel once: nothing to clear first
+    tiled = tuple(stride) == tuple(pool) and xp.shape[1:3] == (ho * pool[0], wo * pool[1])
+    dxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=np.float32)
 
     offsets = [(u, v) for u in range(pool[0]) for v in range(pool[1])]
 
     def work(part):
-        # ``left``: the gradient of the windows whose winner is not found yet. Offsets are
-        # tried in row-major order; the first pixel equal to the max takes all of it.
-        left = dy[part].copy()
-        winner = np.empty(left.shape, dtype=bool)
-        share = np.empty_like(left)
-        for index, (u, v) in enumerate(offsets):
-            rows = slice(u, u + stride[0] * (ho - 1) + 1, stride[0])
-            cols = slice(v, v + stride[1] * (wo - 1) + 1, stride[1])
-            np.equal(xp[part, rows, cols], y[part], out=winner)
-            if overlap:
-                np.multiply(winner, left, out=share)
-                dxp[part, rows, cols] += share
-            else:  # each pixel lies in one window only: write, do not add
-                share = dxp[part, rows, cols]
-                np.multiply(winner, left, out=share)
-            if index + 1 < len(offsets):
-                left -= share  # exactly 0 where this offset won
+        # a few images at a time, so that ``left`` and ``winner`` stay in the cache
+        blocks = list(ops._blocks(part, ho, wo * x.shape[3] * 4, ops._POOL_BLOCK_BYTES, bands=False))
+        size = max(images.stop - images.start for images, _ in blocks)
+        left_buffer = np.empty((size,) + dy.shape[1:], dtype=np.float32)
+        winner_buffer = np.empty(left_buffer.shape, dtype=bool)
+        share_buffer = np.empty_like(left_buffer)
+        for images, _ in blocks:
+            # ``left``: the gradient of the windows whose winner is not found yet. Offsets are
+            # tried in row-major order; the first pixel equal to the max takes all of it.
+            count = images.stop - images.start
+            left, winner, share = left_buffer[:count], winner_buffer[:count], share_buffer[:count]
+            left[...] = dy[images]
+            for index, (u, v) in enumerate(offsets):
+                rows = slice(u, u + stride[0] * (ho - 1) + 1, stride[0])
+                cols = slice(v, v + stride[1] * (wo - 1) + 1, stride[1])
+                np.equal(xp[images, rows, cols], y[images], out=winner)
+                if overlap:
+                    np.multiply(winner, left, out=share)
+                    dxp[images, rows, cols] += share
+                else:  # each pixel lies in one window only: write, do not add
+                    share = dxp[images, rows, cols]
+                    np.multiply(winner, left, out=share)
+                if index + 1 < len(offsets):
+                    left -= share  # exactly 0 where this offset won
 
     ops._run_parts(work, ops._batch_parts(x.shape[0], x.size))
     dx = _crop(dxp, x.shape, pool, stride) if mode == "same" else dxp
@@ -224,10 +231,8 @@ def dense_backward(x, w, dy):
     db : float32 array (U,)
         ``dy`` summed over the batch
     """
-    y_shape = ops.dense(np.asarray(x)[:1], w).shape  # the forward call checks x and w
-    x = _array(x, "x")
-    w = _array(w, "w")
-    dy = _check_dy(dy, (x.shape[0], y_shape[1]))
+    x, w = ops._dense_arguments(x, w)  # the forward call's checks
+    dy = _check_dy(dy, (x.shape[0], w.shape[1]))
     return dy @ w.T, x.T @ dy, dy.sum(axis=0, dtype=np.float32)
 
 

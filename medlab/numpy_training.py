@@ -12,6 +12,11 @@ layer), so a NumPy run and a Keras run can start from the same W::
 
 The network's last layer must be a one-unit Dense with a sigmoid; the loss is the mean
 binary cross-entropy, as ``model.compile(loss="binary_crossentropy")``.
+
+The loss is a mean over the images, so its gradient is the sum of the gradients of any split
+of the batch: the layers that work on images take large images a few at a time, in threads
+(each image's activations stay in the CPU's caches from one layer to the next), and the dense
+layers the whole batch.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from medlab.metrics import binary_cross_entropy
 #: Layer kinds this module can train.
 TRAINABLE_LAYERS = ("AveragePooling2D", "Conv2D", "Dense", "Flatten", "MaxPooling2D")
 _ACTIVATIONS = ("linear", "relu", "sigmoid")
+_IMAGE_LAYERS = ("AveragePooling2D", "Conv2D", "MaxPooling2D")
+# The layers that work on images take the batch in chunks of about this many input pixels
+# (one 150 x 150 image; 32 images of 28 x 28 in two halves, one per core)
+_CHUNK_PIXELS = 2**14
 
 
 def _activation(layer):
@@ -98,7 +107,8 @@ def loss_and_gradients(model, weights, x, y):
     layers = _layers(model)
     params = _split(layers, weights)
     # NumPy's BLAS on one thread: at these sizes its threads cost more than they give (on a busy
-    # machine 10-100x more); the convolutions split large batches over the cores themselves
+    # machine 10-100x more); large images go through the network a few at a time, in threads
+    # (see _loss_and_gradients), and the convolutions split a large batch over the cores themselves
     with ops._single_threaded_blas():
         return _loss_and_gradients(layers, params, x, y)
 
@@ -109,10 +119,49 @@ def _relu_then_max_pool(layers, index):
             and type(layers[index + 1]).__name__ == "MaxPooling2D")
 
 
+def _image_chunks(layers, x):
+    """Slices of the batch for the layers that work on images: about ``_CHUNK_PIXELS`` input pixels each."""
+    if x.ndim != 4 or type(layers[0]).__name__ not in _IMAGE_LAYERS:
+        return [slice(0, x.shape[0])]
+    step = max(1, _CHUNK_PIXELS // max(x.shape[1] * x.shape[2], 1))
+    if step >= x.shape[0]:
+        return [slice(0, x.shape[0])]
+    chunks = -(-x.shape[0] // step)
+    bounds = np.linspace(0, x.shape[0], chunks + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _loss_and_gradients(layers, params, x, y):
-    a = np.asarray(x, dtype=np.float32)
-    tape = []  # (input, pre-activation) of every layer, for the backward pass
-    for index, (layer, p) in enumerate(zip(layers, params)):
+    x = np.asarray(x, dtype=np.float32)
+    # the layers that work on images run chunk by chunk, in threads: a few images' activations
+    # stay in the CPU's caches from one layer to the next; the dense layers take the whole batch
+    split = next((i for i, layer in enumerate(layers) if type(layer).__name__ not in _IMAGE_LAYERS),
+                 len(layers))
+    chunks = _image_chunks(layers, x)
+    image_part = range(split)
+    forward = ops._run_parts(lambda part: _forward(layers, params, x[part], image_part), chunks)
+    a = forward[0][0] if len(forward) == 1 else np.concatenate([out for out, _ in forward])
+    a, dense_tape = _forward(layers, params, a, range(split, len(layers)))
+    z = dense_tape[-1][1]  # the last layer's logit
+    labels = np.asarray(y, dtype=np.float32).reshape(z.shape)
+    loss = binary_cross_entropy(labels, z, from_logits=True)
+    dz = backprop.sigmoid_cross_entropy_backward(z, labels)
+    dz, grads = _backward(layers, params, dense_tape, range(split, len(layers)), dz)
+
+    def image_backward(index):
+        return _backward(layers, params, forward[index][1], image_part, dz[chunks[index]])[1]
+
+    chunk_grads = ops._run_parts(image_backward, range(len(chunks)))
+    if len(chunk_grads) > 1:  # the mean loss's gradient: the sum of the chunks' gradients
+        chunk_grads = [[np.sum(g, axis=0, dtype=np.float32) for g in zip(*chunk_grads)]]
+    return loss, chunk_grads[0] + grads
+
+
+def _forward(layers, params, a, indices):
+    """Layers ``indices`` on ``a``: the output and the (input, pre-activation) of each layer."""
+    tape = []
+    for index in indices:
+        layer, p = layers[index], params[index]
         kind = type(layer).__name__
         if kind == "Conv2D":
             z = ops.conv2d(a, p[0], p[1], tuple(layer.strides), layer.padding)
@@ -127,19 +176,21 @@ def _loss_and_gradients(layers, params, x, y):
         tape.append((a, z))
         name = _activation(layer)
         if _relu_then_max_pool(layers, index):
-            # the backward pass needs only the ReLU's output here (see below): rectify in place
+            # max and ReLU commute, max(relu(z)) = relu(max(z)): rectify after the pool (4x fewer values)
             a = z
-            ops._run_parts(lambda part: np.maximum(z[part], np.float32(0), out=z[part]),
-                           ops._batch_parts(z.shape[0], z.size))
+        elif index > 0 and _relu_then_max_pool(layers, index - 1):
+            a = ops.relu(z)  # the ReLU of the layer before
         else:
             a = ops.relu(z) if name == "relu" else ops.sigmoid(z) if name == "sigmoid" else z
-    labels = np.asarray(y, dtype=np.float32).reshape(z.shape)
-    loss = binary_cross_entropy(labels, z, from_logits=True)
-    dz = backprop.sigmoid_cross_entropy_backward(z, labels)
+    return a, tape
+
+
+def _backward(layers, params, tape, indices, dz):
+    """Back through layers ``indices`` from ``dz``, the gradient of their output (the last
+    layer's logit for the network's last layer): dL/d(their input) and their weights' gradients."""
     grads = []
-    for index in range(len(layers) - 1, -1, -1):
+    for index, (a_in, z) in zip(reversed(indices), reversed(tape)):
         layer = layers[index]
-        a_in, z = tape[index]
         kind = type(layer).__name__
         # the last layer's sigmoid is folded into the loss; a ReLU before a max pool into the pool
         if index < len(layers) - 1 and not _relu_then_max_pool(layers, index):
@@ -159,9 +210,9 @@ def _loss_and_gradients(layers, params, x, y):
             dz = backprop.flatten_backward(a_in, dz)
         elif kind == "MaxPooling2D":
             if index > 0 and _relu_then_max_pool(layers, index - 1):
-                # ReLU then max pool: each window's winner is a ReLU output, and the ReLU
-                # passes the gradient where that output is > 0, so mask the pooled gradient
-                # (4x smaller) instead of the full one
+                # the ReLU after the pool passes the gradient where the window's max is > 0;
+                # there the winner is the same pixel with or without the ReLU, and the ReLU
+                # before the pool passes its gradient too: mask the pooled gradient only
                 dz = np.where(z > 0, dz, np.float32(0))
             dz = backprop.max_pool2d_backward(a_in, dz, tuple(layer.pool_size),
                                               tuple(layer.strides), layer.padding, y=z)
@@ -172,7 +223,7 @@ def _loss_and_gradients(layers, params, x, y):
             grads[:0] = [dw, db] if layer.use_bias else [dw]
         if index == 0:
             break  # no gradient for the images themselves
-    return loss, grads
+    return dz, grads
 
 
 def keras_loss_and_gradients(model, weights, x, y):

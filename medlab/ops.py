@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -27,10 +28,13 @@ from medlab import validate
 
 PADDINGS = ("valid", "same")
 
-# Rows of the patch matrix handled at once by conv2d: keeps the im2col copy
-# and the matrix product inside the CPU caches (about 4 MB of patches; 2 MB
-# per thread when the batch is split over the cores).
-_CONV_CHUNK_BYTES = 4 * 2**20
+# Rows of the patch matrix handled at once by conv2d (whole images, or bands of rows of one
+# large image): keeps the im2col copy and the matrix product inside a core's cache. When
+# BLAS runs threads of its own (the batch not split over the cores), larger blocks: fewer
+# products for its threads to wait on each other.
+_CONV_CHUNK_BYTES = 2**20
+_CONV_BLAS_THREADS_CHUNK_BYTES = 4 * 2**20
+# ops3d.conv3d's patches per thread
 _CONV_THREAD_CHUNK_BYTES = 2 * 2**20
 
 # conv2d splits the batch over the cores (BLAS held to one thread each) from
@@ -43,7 +47,12 @@ _BLAS_CONTROLLER = None
 # Pooling splits the batch over the cores from this many input values on (about 4 MB):
 # below it, starting threads costs more than it saves.
 _PARALLEL_MIN_ELEMENTS = 2**20
+# Pooling output handled at once (whole images): stays in a core's cache.
+_POOL_BLOCK_BYTES = 2**18
 _EXECUTOR = None
+# Set in the threads of _run_parts: work already split over the cores is not split again
+# (a thread of the pool waiting for the pool could wait forever).
+_WORKER = threading.local()
 
 
 # ---------------------------------------------------------------- validation
@@ -184,30 +193,45 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     windows = windows.transpose(0, 1, 2, 4, 5, 3)
     kernel_matrix = w.reshape(kh * kw * c, f)
     out = np.empty((n, ho, wo, f), dtype=np.float32)
-    rows_per_image = ho * wo
-    patch_bytes = rows_per_image * kh * kw * c * 4
     parts = _batch_parts(n, out.size, _CONV_PARALLEL_MIN_OUTPUT, per_core=4)
     threaded = len(parts) > 1
-    # im2col in chunks of whole images so the patch matrix stays cache-sized
-    chunk_bytes = _CONV_THREAD_CHUNK_BYTES if threaded else _CONV_CHUNK_BYTES
-    step = max(1, chunk_bytes // max(patch_bytes, 1))
+    one_blas_thread = threaded or getattr(_WORKER, "busy", False)  # here, or in the caller's split
+    block_bytes = _CONV_CHUNK_BYTES if one_blas_thread else _CONV_BLAS_THREADS_CHUNK_BYTES
 
     def work(part):
-        for start in range(part.start, part.stop, step):
-            stop = min(part.stop, start + step)
-            patches = windows[start:stop].reshape((stop - start) * rows_per_image, kh * kw * c)
+        # im2col a few images (or rows of one image) at a time: patches and products stay cache-sized
+        for images, rows in _blocks(part, ho, wo * (kh * kw * c + f) * 4, block_bytes):
+            patches = windows[images, rows].reshape(-1, kh * kw * c)
             if not threaded:
                 # a small temporary then one copy: writing the product straight into
-                # the large fresh ``out`` is about 2x slower (page faults inside BLAS threads)
-                out[start:stop] = (patches @ kernel_matrix).reshape(stop - start, ho, wo, f)
+                # the large fresh ``out`` is slower when BLAS runs threads (page faults in them)
+                out[images, rows] = (patches @ kernel_matrix).reshape(out[images, rows].shape)
             else:
-                np.matmul(patches, kernel_matrix, out=out[start:stop].reshape(-1, f))
+                np.matmul(patches, kernel_matrix, out=out[images, rows].reshape(-1, f))
 
     with _single_threaded_blas() if threaded else contextlib.nullcontext():
         _run_parts(work, parts)
     if b is not None:
         out += b
     return out
+
+
+def _blocks(part, rows, row_bytes, block_bytes=None, bands=True):
+    """(images, rows) slices covering the images ``part``, about ``block_bytes`` each.
+
+    Whole images while one image's ``rows`` rows of ``row_bytes`` fit in a block (always
+    when ``bands`` is False), else bands of rows of one image at a time.
+    """
+    block_bytes = _CONV_CHUNK_BYTES if block_bytes is None else block_bytes
+    if rows * row_bytes <= block_bytes or not bands:
+        step = max(1, block_bytes // max(rows * row_bytes, 1))
+        for start in range(part.start, part.stop, step):
+            yield slice(start, min(part.stop, start + step)), slice(0, rows)
+        return
+    band = max(1, block_bytes // max(row_bytes, 1))
+    for image in range(part.start, part.stop):
+        for start in range(0, rows, band):
+            yield slice(image, image + 1), slice(start, min(rows, start + band))
 
 
 def _usable_cores():
@@ -259,22 +283,32 @@ def _batch_parts(n, size, min_size=None, per_core=1):
     """
     cores = _usable_cores()
     min_size = _PARALLEL_MIN_ELEMENTS if min_size is None else min_size
-    if cores < 2 or n < 2 or size < min_size:
+    if cores < 2 or n < 2 or size < min_size or getattr(_WORKER, "busy", False):
         return [slice(0, n)]
     bounds = np.linspace(0, n, min(n, per_core * cores) + 1).astype(int)
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def _run_parts(work, parts):
-    """Call ``work(part)`` for each part; in threads when there are several (NumPy frees the GIL)."""
+    """``[work(part) for part in parts]``, in threads when there are several (NumPy frees the GIL).
+
+    Inside those threads :func:`_batch_parts` gives one part: nested work runs where it is.
+    """
     global _EXECUTOR
     if len(parts) == 1:
-        work(parts[0])
-        return
+        return [work(parts[0])]
     if _EXECUTOR is None:
         _EXECUTOR = ThreadPoolExecutor(max_workers=_usable_cores())
-    for future in [_EXECUTOR.submit(work, part) for part in parts]:
-        future.result()
+    futures = [_EXECUTOR.submit(_as_worker, work, part) for part in parts]
+    return [future.result() for future in futures]
+
+
+def _as_worker(work, part):
+    _WORKER.busy = True
+    try:
+        return work(part)
+    finally:
+        _WORKER.busy = False
 
 
 def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
@@ -300,13 +334,17 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid"):
     out = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=np.float32)
 
     def work(part):
-        slices = list(_strided_slices(x[part], pool, stride, ho, wo))
-        if len(slices) == 1:
-            out[part] = slices[0]
-            return
-        np.maximum(slices[0], slices[1], out=out[part])
-        for piece in slices[2:]:
-            np.maximum(out[part], piece, out=out[part])
+        # a few images at a time: each output block stays in the cache while the window's
+        # pixels are compared with it
+        for images, _ in _blocks(part, ho, wo * x.shape[3] * 4, _POOL_BLOCK_BYTES, bands=False):
+            target = out[images]
+            slices = list(_strided_slices(x[images], pool, stride, ho, wo))
+            if len(slices) == 1:
+                target[...] = slices[0]
+                continue
+            np.maximum(slices[0], slices[1], out=target)
+            for piece in slices[2:]:
+                np.maximum(target, piece, out=target)
 
     _run_parts(work, _batch_parts(x.shape[0], x.size))
     return out
@@ -361,19 +399,25 @@ def dense(x, w, b=None):
     -------
     float32 array (N, U)
     """
-    x = validate.real_array("x", x, ndim=2, axes="batch, features; flatten it first")
-    w = validate.real_array("w", w, ndim=2, axes="in_features, units")
-    if w.shape[0] != x.shape[1]:
-        raise validate.ArgumentError(
-            f"w has in_features (axis 0) {w.shape[0]}: expected x's features, {x.shape[1]}"
-        )
-    y = x.astype(np.float32, copy=False) @ w.astype(np.float32, copy=False)
+    x, w = _dense_arguments(x, w)
+    y = x @ w
     if b is not None:
         b = _real(b, "b")
         if b.shape != (w.shape[1],):
             raise validate.ArgumentError(f"b has shape {b.shape}: expected ({w.shape[1]},)")
         y += b
     return y
+
+
+def _dense_arguments(x, w):
+    """:func:`dense`'s x and w checked, as float32."""
+    x = validate.real_array("x", x, ndim=2, axes="batch, features; flatten it first")
+    w = validate.real_array("w", w, ndim=2, axes="in_features, units")
+    if w.shape[0] != x.shape[1]:
+        raise validate.ArgumentError(
+            f"w has in_features (axis 0) {w.shape[0]}: expected x's features, {x.shape[1]}"
+        )
+    return x.astype(np.float32, copy=False), w.astype(np.float32, copy=False)
 
 
 def relu(x):

@@ -87,9 +87,12 @@ def test_conv2d_backward_can_skip_the_input_gradient():
     np.testing.assert_array_equal(db, full[2])
 
 
-def test_conv2d_backward_large_batch_is_chunked(monkeypatch):
-    monkeypatch.setattr(backprop, "_CHUNK_BYTES", 1)
-    _conv_case(5, 8, 8, 2, 3, 3, 3, 1, "same", seed=3)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_backward_large_batch_is_chunked(monkeypatch, stride):
+    monkeypatch.setattr(backprop, "_CHUNK_BYTES", 1)  # one row of one image at a time
+    _conv_case(5, 8, 8, 2, 3, 3, 3, stride, "same", seed=3)
+    monkeypatch.setattr(backprop, "_CHUNK_BYTES", 8 * 2 * (2 * 27 + 3) * 4)  # bands of a few rows
+    _conv_case(5, 8, 8, 2, 3, 3, 3, stride, "valid", seed=4)
 
 
 # --------------------------------------------------------------- pooling
@@ -117,6 +120,13 @@ def test_pool_backward_matches_gradient_tape(kind, n, h, wd, c, ph, pw, stride, 
 @pytest.mark.parametrize("padding", ["valid", "same"])
 def test_pool_backward_fixed(kind, padding):
     _pool_case(kind, 2, 9, 7, 3, (3, 2), (2, 1), padding, seed=4)
+
+
+@pytest.mark.parametrize("pool,stride", [(2, None), ((3, 2), (2, 1))])
+def test_max_pool_backward_in_blocks_of_images(monkeypatch, pool, stride):
+    monkeypatch.setattr(ops, "_POOL_BLOCK_BYTES", 1)  # one image at a time
+    monkeypatch.setattr(ops, "_PARALLEL_MIN_ELEMENTS", 1)  # and the batch split over the cores
+    _pool_case("max", 5, 9, 8, 3, pool, stride, "same", seed=5)
 
 
 def test_max_pool_backward_reuses_a_given_forward_output():

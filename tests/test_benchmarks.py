@@ -365,6 +365,7 @@ def test_backprop_benchmark_reports_gradient_agreement_and_times(capsys):
         assert row["max_relative_gradient_error"] <= 1e-5, row
         for key in ("numpy_ms", "keras_ms", "ratio", "loss_difference"):
             assert_finite(row[key], key)
+        assert len(row["load"]) == 2  # the load average before and after, printed with the times
 
 
 def test_backprop_benchmark_prints_a_table(capsys):

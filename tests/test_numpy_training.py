@@ -29,6 +29,34 @@ def test_gradients_match_gradient_tape(small_net):
         np.testing.assert_allclose(g, k, atol=1e-5 * np.abs(k).max(), rtol=1e-4)
 
 
+@pytest.mark.parametrize("pixels", [1, 300])
+def test_images_in_chunks_give_the_same_gradients(monkeypatch, small_net, pixels):
+    """The image layers run a chunk of the batch at a time (in threads): the same loss and gradients."""
+    x, y = _data(7)
+    weights = numpy_training.initial_weights(small_net)
+    loss, grads = numpy_training.loss_and_gradients(small_net, weights, x, y)
+    monkeypatch.setattr(numpy_training, "_CHUNK_PIXELS", pixels)  # 1 or 2 images a chunk
+    assert len(numpy_training._image_chunks(small_net.layers, x)) == (7 if pixels == 1 else 4)
+    chunked_loss, chunked = numpy_training.loss_and_gradients(small_net, weights, x, y)
+    assert chunked_loss == pytest.approx(loss, rel=1e-6)
+    for g, c in zip(grads, chunked):
+        np.testing.assert_allclose(c, g, atol=1e-6 * np.abs(g).max())
+
+
+def test_a_dense_network_on_feature_vectors():
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    rng = np.random.default_rng(4)
+    x, y = rng.random((6, 5), dtype=np.float32), rng.integers(0, 2, 6)
+    weights = numpy_training.initial_weights(model)
+    loss, grads = numpy_training.loss_and_gradients(model, weights, x, y)
+    keras_loss, keras_grads = numpy_training.keras_loss_and_gradients(model, weights, x, y)
+    assert loss == pytest.approx(keras_loss, rel=1e-5)
+    for g, k in zip(grads, keras_grads):
+        np.testing.assert_allclose(g, k, atol=1e-5 * np.abs(k).max(), rtol=1e-4)
+
+
 def test_other_layers_and_activations_match():
     keras.utils.set_random_seed(1)
     model = keras.Sequential([

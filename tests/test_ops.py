@@ -280,3 +280,45 @@ def test_conv2d_threads_leave_blas_threads_as_they_were(monkeypatch):
     before = [lib["num_threads"] for lib in threadpool_info()]
     ops.conv2d(np.ones((4, 8, 8, 2), np.float32), np.ones((3, 3, 2, 4), np.float32))
     assert [lib["num_threads"] for lib in threadpool_info()] == before
+
+
+@pytest.mark.parametrize("block_bytes", [1, 40 * 4 * 30])
+@pytest.mark.parametrize("padding,stride", [("valid", 1), ("same", 2)])
+def test_conv2d_in_bands_of_rows_matches_keras(monkeypatch, block_bytes, padding, stride):
+    """Images too large for one block are convolved a band of rows at a time: same numbers."""
+    monkeypatch.setattr(ops, "_CONV_CHUNK_BYTES", block_bytes)
+    monkeypatch.setattr(ops, "_CONV_BLAS_THREADS_CHUNK_BYTES", block_bytes)
+    rng = _rng(7)
+    x = rng.standard_normal((3, 13, 11, 2), dtype=np.float32)
+    w = rng.standard_normal((3, 3, 2, 4), dtype=np.float32)
+    b = rng.standard_normal(4, dtype=np.float32)
+    np.testing.assert_allclose(ops.conv2d(x, w, b, stride, padding),
+                               _keras_conv(x, w, b, stride, padding), atol=ATOL)
+
+
+def test_blocks_cover_every_image_and_row_once():
+    whole = list(ops._blocks(slice(2, 9), 5, 10, block_bytes=120))  # 2 images of 50 bytes a block
+    assert whole == [(slice(2, 4), slice(0, 5)), (slice(4, 6), slice(0, 5)),
+                     (slice(6, 8), slice(0, 5)), (slice(8, 9), slice(0, 5))]
+    bands = list(ops._blocks(slice(0, 2), 5, 10, block_bytes=20))  # 2 rows of one image a block
+    assert [(i.start, r.start, r.stop) for i, r in bands] == [
+        (0, 0, 2), (0, 2, 4), (0, 4, 5), (1, 0, 2), (1, 2, 4), (1, 4, 5)]
+    assert list(ops._blocks(slice(0, 2), 5, 10, block_bytes=20, bands=False)) == [
+        (slice(0, 1), slice(0, 5)), (slice(1, 2), slice(0, 5))]
+
+
+def test_pooling_in_blocks_of_images_matches_keras(monkeypatch):
+    monkeypatch.setattr(ops, "_POOL_BLOCK_BYTES", 1)  # one image a block
+    x = _rng(8).standard_normal((3, 9, 8, 2), dtype=np.float32)
+    for padding in ("valid", "same"):
+        expected = np.asarray(keras.layers.MaxPooling2D(3, strides=(2, 1), padding=padding)(x))
+        np.testing.assert_allclose(ops.max_pool2d(x, 3, (2, 1), padding), expected, atol=ATOL)
+
+
+def test_work_split_over_cores_is_not_split_again(monkeypatch):
+    """Inside the threads of ``_run_parts`` a batch is one part: no thread waits for the pool."""
+    monkeypatch.setattr(ops, "_usable_cores", lambda: 2)
+    assert len(ops._batch_parts(8, 10, 1)) == 2
+    nested = ops._run_parts(lambda part: len(ops._batch_parts(8, 10, 1)), [slice(0, 1), slice(1, 2)])
+    assert nested == [1, 1]
+    assert len(ops._batch_parts(8, 10, 1)) == 2  # and outside them, split again
