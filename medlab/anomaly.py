@@ -1,4 +1,4 @@
-"""Anomaly scores for lesson 10, their trivial baselines, and a fair comparison of them.
+"""Anomaly scores for lesson 11, their trivial baselines, and a fair comparison of them.
 
 A model of *normal* images turns each image into a number, higher for less normal images.
 Which number matters: on PneumoniaMNIST the mean squared reconstruction error ranks the

@@ -1,4 +1,4 @@
-"""Small, fast hyperparameter experiments for lessons 12 and 13 (the article's FAQ): trials over seeds, grids.
+"""Small, fast hyperparameter experiments for lessons 14 and 15 (the article's FAQ): trials over seeds, grids.
 
 =====================================  ===================================================
 ``SETTINGS``                           the default settings of a trial

@@ -1,4 +1,5 @@
-"""Grad-CAM: where in the image a CNN looked when it scored it (Selvaraju et al., ICCV 2017).
+"""Saliency: where in the image a CNN looked. Grad-CAM (Selvaraju et al., ICCV 2017) and
+occlusion sensitivity (:func:`occlusion_map`, lesson 09).
 
 For the feature maps :math:`A^c` (channel c) of a convolution layer and the model's score
 :math:`y`, Grad-CAM weighs each map by its average gradient and keeps the positive part:
@@ -144,4 +145,62 @@ def grad_cam(model, images, layer_name=None, class_index=1):
     return np.clip(cam / scale, 0.0, 1.0).astype(np.float32)
 
 
-__all__ = ["CONV_LAYER_TYPES", "FOLLOWER_LAYER_TYPES", "feature_layer", "grad_cam"]
+def occlusion_map(model, images, patch=6, stride=2, fill=None, batch_size=512):
+    """Occlusion sensitivity (Zeiler and Fergus, 2014): how much hiding each region lowers the score.
+
+    A ``patch`` x ``patch`` square slides over each image with step ``stride``; at each
+    position it is painted with ``fill`` and the model's probability of class 1 is recomputed.
+    Each pixel gets the mean drop ``p(image) - p(occluded)`` over the positions whose square
+    covers it. It needs no gradient and no layer choice, only the model's outputs.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Sigmoid output (N, 1).
+    images : array (n, H, W) or (n, H, W, 1)
+    patch, stride : int
+        Side of the square and step between positions, in pixels.
+    fill : float, optional
+        Grey level painted in the square; default each image's own mean.
+
+    Returns
+    -------
+    float32 array (n, H, W)
+        Drop in probability (no unit, -1 to 1): positive where the region raised the score;
+        0 where no square reached.
+
+    Examples
+    --------
+    A "model" that outputs the mean of the top-left 4 x 4 corner: only that corner matters.
+
+    >>> corner = lambda x, training=False: np.mean(x[:, :4, :4], axis=(1, 2))
+    >>> m = occlusion_map(corner, np.ones((1, 8, 8)), patch=4, stride=4, fill=0.0)
+    >>> float(m[0, 0, 0]), float(m[0, 7, 7])
+    (1.0, 0.0)
+    """
+    from medlab.engine.predict import predict
+
+    x = as_batch(images)
+    n, height, width, _ = x.shape
+    patch = validate.integer("patch", patch, 1, min(height, width))
+    stride = validate.integer("stride", stride, low=1)
+    fill = validate.number("fill", fill, allow_none=True)
+    tops = list(range(0, height - patch + 1, stride))
+    lefts = list(range(0, width - patch + 1, stride))
+    base = predict(model, x, batch_size).reshape(n, -1)[:, -1]
+    out = np.zeros((n, height, width), np.float64)
+    for i in range(n):
+        value = float(x[i].mean()) if fill is None else fill
+        batch = np.repeat(x[i:i + 1], len(tops) * len(lefts), axis=0)
+        for k, (top, left) in enumerate((t, l) for t in tops for l in lefts):
+            batch[k, top:top + patch, left:left + patch] = value
+        drop = base[i] - predict(model, batch, batch_size).reshape(len(batch), -1)[:, -1]
+        total, count = np.zeros((height, width)), np.zeros((height, width))
+        for k, (top, left) in enumerate((t, l) for t in tops for l in lefts):
+            total[top:top + patch, left:left + patch] += drop[k]
+            count[top:top + patch, left:left + patch] += 1
+        out[i] = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    return out.astype(np.float32)
+
+
+__all__ = ["CONV_LAYER_TYPES", "FOLLOWER_LAYER_TYPES", "feature_layer", "grad_cam", "occlusion_map"]

@@ -1,7 +1,7 @@
 """Keras models the course builds.
 
 ``seed_cnn`` is the network of the article the kit grew from; ``improved_cnn`` the kit's
-classifier; autoencoders (lessons 09 and 10) and the U-Net (lesson 11). The same forward pass in
+classifier; autoencoders (lessons 10 and 11) and the U-Net (lesson 12). The same forward pass in
 NumPy, with a model's own weights, is ``medlab.forward.numpy_forward``.
 """
 
@@ -183,7 +183,7 @@ def build_classifier(name, input_shape, kernel_size=3, regularised=True, **optio
     return improved_cnn(input_shape, kernel_size=kernel_size, **options)
 
 
-# --------------------------------------------------------- autoencoders (lessons 09 and 10)
+# --------------------------------------------------------- autoencoders (lessons 10 and 11)
 def conv_autoencoder(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32), kernel_size=3,
                      name="autoencoder"):
     """A convolutional autoencoder with a dense bottleneck: x -> z = f(x; W_f) -> x_hat = g(z; W_g).
@@ -327,10 +327,10 @@ def residual_denoiser(input_shape=(None, None, 1), filters=16, depth=2, convs=2,
     return keras.Model(inputs, outputs, name=name)
 
 
-# --------------------------------------------------------- segmentation (lesson 11)
+# --------------------------------------------------------- segmentation (lesson 12)
 def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_momentum=0.9,
          name="unet"):
-    """A U-Net for binary segmentation: the autoencoder of lesson 09 with skip connections.
+    """A U-Net for binary segmentation: the autoencoder of lesson 10 with skip connections.
 
     Encoder (as :func:`conv_autoencoder`'s, with pooling): at each of ``depth`` levels,
     ``convs`` times [Conv2D 3 x 3 "same" -> BatchNormalization -> ReLU], then 2 x 2 max
@@ -385,7 +385,78 @@ def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_m
     return keras.Model(inputs, outputs, name=name)
 
 
-# ------------------------------------------------------------------ lessons 12 and 13's network
+# --------------------------------------------------------- volumes (lesson 13)
+def multiclass_unet(input_shape=(40, 56, 40, 1), n_classes=3, depth=2, base_filters=8, convs=2,
+                    batch_norm_momentum=0.9, name=None):
+    """A U-Net with one softmax probability per class and voxel, in 2-D or in 3-D.
+
+    :func:`unet`'s layout (``convs`` x [conv 3 "same" -> BatchNormalization -> ReLU] per level,
+    max pooling by 2, filters doubling per level, transposed convolutions back up, skip
+    connections) with 2-D layers for an input (H, W, C) and 3-D layers (Conv3D 3 x 3 x 3,
+    MaxPooling3D, Conv3DTranspose) for an input (D, H, W, C); a last 1 x 1 (x 1) convolution
+    with a softmax over ``n_classes``.
+
+    Parameters
+    ----------
+    input_shape : tuple (H, W, C) or (D, H, W, C)
+        Spatial sides divisible by ``2 ** depth`` (or None: any such size).
+    n_classes : int >= 2
+        Classes of the masks, background included (3 for the hippocampus).
+    depth, base_filters, convs, batch_norm_momentum
+        As :func:`unet`.
+
+    Returns
+    -------
+    keras.Model
+        Uncompiled; (N, [D,] H, W, C) -> (N, [D,] H, W, n_classes), each voxel's probabilities
+        summing to 1.
+
+    >>> multiclass_unet((8, 8, 8, 1), depth=1, base_filters=2).output_shape
+    (None, 8, 8, 8, 3)
+    """
+    try:
+        shape = tuple(None if s is None else int(s) for s in input_shape)
+    except (TypeError, ValueError):
+        shape = ()
+    n_classes = validate.integer("n_classes", n_classes, 2)
+    base_filters = validate.integer("base_filters", base_filters, low=1)
+    convs = validate.integer("convs", convs, low=1)
+    depth = validate.integer("depth", depth, 0, 8)
+    momentum = validate.number("batch_norm_momentum", batch_norm_momentum, 0.0, 1.0, closed="left")
+    step = 2 ** depth
+    if len(shape) not in (3, 4) or shape[-1] is None or shape[-1] < 1 or any(
+            s is not None and (s < 1 or s % step) for s in shape[:-1]):
+        raise validate.ArgumentError(f"input_shape {input_shape!r}: expected (H, W, C) or (D, H, W, C), "
+                                     f"spatial sides divisible by {step} (2 ** depth)")
+    layers = keras.layers
+    three_d = len(shape) == 4
+    conv = layers.Conv3D if three_d else layers.Conv2D
+    pool = layers.MaxPooling3D if three_d else layers.MaxPooling2D
+    up = layers.Conv3DTranspose if three_d else layers.Conv2DTranspose
+
+    def block(x, filters, tag):
+        for i in range(1, convs + 1):
+            x = conv(filters, 3, padding="same", use_bias=False, name=f"{tag}_conv{i}")(x)
+            x = layers.BatchNormalization(momentum=momentum, name=f"{tag}_bn{i}")(x)
+            x = layers.ReLU(name=f"{tag}_relu{i}")(x)
+        return x
+
+    inputs = keras.Input(shape=shape, name="volume" if three_d else "image")
+    x, skips = inputs, []
+    for level in range(depth):
+        x = block(x, base_filters * 2 ** level, f"down{level + 1}")
+        skips.append(x)
+        x = pool(2, name=f"pool{level + 1}")(x)
+    x = block(x, base_filters * 2 ** depth, "bottom")
+    for level in reversed(range(depth)):
+        x = up(base_filters * 2 ** level, 2, strides=2, name=f"up{level + 1}")(x)
+        x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
+        x = block(x, base_filters * 2 ** level, f"dec{level + 1}")
+    outputs = conv(n_classes, 1, activation="softmax", name="class_probability")(x)
+    return keras.Model(inputs, outputs, name=name or ("unet3d" if three_d else "unet2d"))
+
+
+# ------------------------------------------------------------------ lessons 14 and 15's network
 #: Hidden activations :func:`small_cnn` accepts.
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 

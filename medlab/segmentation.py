@@ -14,7 +14,7 @@
 =====================================  ===================================================
 
 The recipe (:data:`RECIPE`) is the one ``benchmarks/segmentation.py`` runs on every file and
-lesson 11 runs shorter: a U-Net of 3 levels and a bottom (filters 8-16-32-64, 122 k parameters), binary
+lesson 12 runs shorter: a U-Net of 3 levels and a bottom (filters 8-16-32-64, 122 k parameters), binary
 cross-entropy plus soft Dice, Adam, a split by ``subject``
 (:func:`medlab.data.splits.split_by_group`). Training, prediction, the losses
 (:mod:`medlab.engine.losses`) and the callbacks are :mod:`medlab.engine`'s; the slider over a

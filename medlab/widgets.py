@@ -15,7 +15,9 @@ pure function                      widget
 ``training.learning_rate_trial``   :func:`learning_rate_explorer` (learning
                                    rate, log scale; lesson 07)
 :func:`threshold_view`             :func:`threshold_explorer` (threshold of a
-                                   probability map; lesson 11)
+                                   probability map; lesson 12)
+:func:`slice_view`                 :func:`slice_explorer` (plane and slice of
+                                   a labelled volume; lesson 13)
 =================================  ==========================================
 
 ``widget.result`` is always the latest result object, so a test can set a
@@ -383,7 +385,7 @@ def learning_rate_explorer(images, labels, epochs=5, seed=0, learning_rate=1e-3,
     return widget
 
 
-# ------------------------------------------------- segmentation threshold (lesson 11)
+# ------------------------------------------------- segmentation threshold (lesson 12)
 @dataclass(frozen=True)
 class ThresholdView:
     """One image's mask at one threshold, with its agreement with the expert's mask."""
@@ -473,8 +475,113 @@ def threshold_explorer(image, probability, reference, threshold=0.5):
     ))
 
 
+# ------------------------------------------------- slices of a volume (lesson 13)
+@dataclass(frozen=True)
+class SliceView:
+    """One slice of a labelled volume: where it is in mm, and the voxels of each class in it."""
+
+    axis: int
+    index: int
+    position_mm: float
+    image: np.ndarray
+    labels: np.ndarray
+    class_voxels: tuple
+
+    def __str__(self):
+        counts = ", ".join(f"class {k + 1}: {n}" for k, n in enumerate(self.class_voxels))
+        return (f"axis {self.axis}, slice {self.index} at {self.position_mm:.1f} mm: "
+                f"labelled voxels {counts}")
+
+
+def slice_view(volume, labels, axis=0, index=None, spacing_mm=(1.0, 1.0, 1.0)):
+    """Slice ``index`` of a volume along ``axis`` with its labels (the slider's function).
+
+    Parameters
+    ----------
+    volume : array (D, H, W)
+    labels : int array (D, H, W) of class numbers (0 background)
+    axis : 0, 1 or 2
+    index : int, optional
+        Default the middle slice.
+    spacing_mm : 3 floats > 0
+        The slice's position is ``index * spacing_mm[axis]``, from the volume's first face.
+
+    Returns
+    -------
+    SliceView
+    """
+    v, lab = np.asarray(volume), np.asarray(labels)
+    if v.ndim != 3 or v.shape != lab.shape:
+        raise validate.ArgumentError(f"volume {v.shape} and labels {lab.shape}: expected one (D, H, W) each")
+    axis = validate.integer("axis", axis, 0, 2)
+    index = v.shape[axis] // 2 if index is None else validate.integer("index", index, 0, v.shape[axis] - 1)
+    spacing = validate.values("spacing_mm", spacing_mm, 0, low_open=True, dtype_kinds="uif")
+    if spacing.shape != (3,):
+        raise validate.ArgumentError(f"spacing_mm has shape {spacing.shape}: expected 3 voxel sizes")
+    image, sliced = np.take(v, index, axis=axis), np.take(lab, index, axis=axis)
+    counts = tuple(int(np.sum(sliced == k)) for k in range(1, max(int(lab.max()), 1) + 1))
+    return SliceView(axis, index, float(index * spacing[axis]), image, sliced, counts)
+
+
+def slice_explorer(volume, labels, axis=0, index=None, spacing_mm=(1.0, 1.0, 1.0)):
+    """Sliders over :func:`slice_view`: the plane (axis) and the slice, labels overlaid.
+
+    Returns
+    -------
+    ipywidgets.interactive
+        ``.result`` is the current :class:`SliceView`.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from medlab.plots.volumes import CLASS_COLOURS
+
+    first = slice_view(volume, labels, axis, index, spacing_mm)  # fail here, not in the widget
+    spacing = [float(s) for s in spacing_mm]
+    shape = np.shape(volume)
+
+    def draw(result):
+        rows, cols = [a for a in range(3) if a != result.axis]
+        extent = (0, shape[rows] * spacing[rows], 0, shape[cols] * spacing[cols])
+        fig, ax = plt.subplots(figsize=(3.6, 3.6))
+        shown = ax.imshow(result.image.T, cmap="gray", extent=extent, origin="lower")
+        for k in range(1, len(result.class_voxels) + 1):
+            if np.any(result.labels == k):
+                ax.contour((result.labels == k).T, levels=[0.5], colors=[CLASS_COLOURS[k - 1]], extent=extent,
+                           origin="lower", linewidths=1.2)
+        handles = [Line2D([], [], color=CLASS_COLOURS[k - 1], label=f"class {k}")
+                   for k in range(1, len(result.class_voxels) + 1) if np.any(result.labels == k)]
+        if handles:
+            ax.legend(handles=handles, loc="upper right", fontsize=7)
+        fig.colorbar(shown, ax=ax, fraction=0.046).set_label("MR signal (scaled, no unit)", fontsize=8)
+        ax.set_xlabel(f"axis {rows} (mm)")
+        ax.set_ylabel(f"axis {cols} (mm)")
+        ax.set_title(str(result).replace(": labelled", ":\nlabelled"), fontsize=8)
+        fig.tight_layout()
+        plt.show()
+        plt.close(fig)
+
+    drawings = []
+
+    def show(axis, index):
+        result = slice_view(volume, labels, axis, min(index, shape[axis] - 1), spacing_mm)
+        drawing = partial(draw, result)
+        drawings[:] = drawings or [drawing]  # the first: the default view
+        drawing()
+        return result
+
+    return _with_default_view(drawings, widgets.interactive(
+        show,
+        axis=widgets.Dropdown(options=[("axis 0", 0), ("axis 1", 1), ("axis 2", 2)], value=first.axis,
+                              description="plane"),
+        index=widgets.IntSlider(value=first.index, min=0, max=max(shape) - 1, description="slice",
+                                continuous_update=False),
+    ))
+
+
 __all__ = [
     "ConvolutionView", "LEARNING_RATE_RANGE", "LearningRateTrials", "POOL_KINDS", "PoolingView",
     "ThresholdView", "convolution_view", "default_view", "kernel_explorer", "learning_rate_explorer", "pooling_explorer",
-    "pooling_view", "threshold_explorer", "threshold_view",
+    "pooling_view", "threshold_explorer", "threshold_view", "SliceView", "slice_explorer", "slice_view",
 ]

@@ -1,4 +1,4 @@
-"""Anomaly scores of lesson 10: contrast-free scores, trivial baselines, choices on validation."""
+"""Anomaly scores of lesson 11: contrast-free scores, trivial baselines, choices on validation."""
 
 import numpy as np
 import pytest

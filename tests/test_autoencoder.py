@@ -1,4 +1,4 @@
-"""The lesson 09 models: the bottleneck autoencoder is decoder(encoder(x)); the denoiser is residual."""
+"""The lesson 10 models: the bottleneck autoencoder is decoder(encoder(x)); the denoiser is residual."""
 
 import numpy as np
 import pytest

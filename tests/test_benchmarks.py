@@ -463,3 +463,54 @@ def test_grading_benchmark_grades_its_class(capsys):
     assert (result["students"], result["rows"], result["jobs"]) == (2, 6, 1)
     assert result["mean_points"] == 2.57  # one right (3 points), one flipped kernel (1/7 + 1 + 1)
     assert_finite(result["seconds"], "seconds")
+
+
+# --------------------------------------------------------------------- segmentation3d.py
+def write_blob_volumes(path, counts=(3, 2, 2), shape=(10, 12, 9), seed=0):
+    """Bright two-part ellipsoids on noise, labelled 1 (front half) and 2 (back half), in the
+    hippocampus file's keys; sides not divisible by 8, so the benchmark has to pad."""
+    rng = np.random.default_rng(seed)
+    arrays = {"spacing_mm": np.array([1.0, 1.2, 0.8])}
+    grid = np.indices(shape)
+    for split, n in zip(("train", "val", "test"), counts):
+        centres = rng.uniform(3.5, np.array(shape) - 3.5, (n, 3))
+        masks = np.zeros((n, *shape), np.uint8)
+        for i, c in enumerate(centres):
+            inside = sum(((g - ci) / r) ** 2 for g, ci, r in zip(grid, c, (3.0, 3.5, 2.5))) <= 1
+            masks[i][inside] = np.where(grid[1][inside] < c[1], 2, 1)
+        arrays[f"{split}_images"] = np.clip((masks > 0) * 120 + rng.normal(60, 20, masks.shape), 0, 255).astype(np.uint8)
+        arrays[f"{split}_masks"] = masks
+    np.savez(path, **arrays)
+    return path
+
+
+def test_segmentation3d_benchmark_reports_3d_and_2d_figures_per_seed_and_summary(tmp_path, capsys):
+    bench = load_benchmark("segmentation3d")
+    path = write_blob_volumes(tmp_path / "blobs.npz")
+    status, lines = run_main(bench, ["--data", str(path), "--seeds", "2", "--epochs", "1", "--seconds", "30",
+                                     "--base-filters", "2"], capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert len(rows) == len(lines) == 3, lines
+    for seed, row in enumerate(rows[:2]):
+        assert row["seed"] == seed and (row["n_train"], row["n_val"], row["n_test"]) == (3, 2, 2)
+        for prefix in ("", "2d_"):
+            for key in ("test_dice_anterior", "test_dice_posterior", "test_dice_mean", "test_dice_whole"):
+                assert 0 <= row[prefix + key] <= 1, (prefix + key, row)
+            for key in ("volume_error_pct", "train_seconds"):
+                assert_finite(row[prefix + key], prefix + key)
+            assert row[prefix + "hd95_mm"] >= 0 or row[prefix + "hd95_undefined"] == 4
+        assert row["settings"]["3d"]["epochs"] == 1 and row["settings"]["2d"]["base_filters"] == 2
+    summary = rows[2]
+    assert summary["seeds"] == 2
+    assert summary["test_dice_mean"] == pytest.approx(np.mean([r["test_dice_mean"] for r in rows[:2]]), abs=1e-4)
+    assert summary["2d_test_dice_mean"] == pytest.approx(np.mean([r["2d_test_dice_mean"] for r in rows[:2]]), abs=1e-4)
+
+
+def test_segmentation3d_benchmark_names_a_bad_file(tmp_path, capsys):
+    bench = load_benchmark("segmentation3d")
+    np.savez(tmp_path / "noval.npz", train_images=np.zeros((2, 8, 8, 8), np.uint8))
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--data", str(tmp_path / "noval.npz")])
+    assert exit_info.value.code == 2
+    assert "noval.npz: no key" in capsys.readouterr().err

@@ -16,7 +16,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 from medlab import checks, ops
 from test_checks_backprop import RIGHT as BACKPROP_RIGHT
 from test_checks_segmentation import RIGHT as SEGMENTATION_RIGHT
+from test_checks_volumes import RIGHT as VOLUMES_RIGHT
 from test_checks_training import RIGHT as TRAINING_RIGHT
+from test_checks_trust import RIGHT as TRUST_RIGHT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,8 +121,10 @@ RIGHT = {
 
 # the backpropagation lesson's checks are tested in test_checks_backprop.py
 RIGHT.update(BACKPROP_RIGHT)
-RIGHT.update(SEGMENTATION_RIGHT)  # lesson 11's, in test_checks_segmentation.py
+RIGHT.update(SEGMENTATION_RIGHT)  # lesson 12's, in test_checks_segmentation.py
+RIGHT.update(VOLUMES_RIGHT)  # lesson 13's, in test_checks_volumes.py
 RIGHT.update(TRAINING_RIGHT)  # lesson 07's and the second of 09 and 10, in test_checks_training.py
+RIGHT.update(TRUST_RIGHT)  # lesson 09 (trustworthy predictions)'s, in test_checks_trust.py
 
 
 def run(capsys, exercise, function):

@@ -1,4 +1,4 @@
-"""medlab.checks.segmentation (lesson 11): right answers pass, each mistake gets its hint."""
+"""medlab.checks.segmentation (lesson 12): right answers pass, each mistake gets its hint."""
 
 import numpy as np
 import pytest

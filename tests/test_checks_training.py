@@ -1,4 +1,4 @@
-"""medlab.checks.training (lesson 07) and the new checks of lessons 09 and 10: right answers
+"""medlab.checks.training (lesson 07) and the new checks of lessons 10 and 11: right answers
 pass, each mistake gets its hint; the early-stopping reference agrees with Keras."""
 
 import math

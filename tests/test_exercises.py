@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 STUDENT = NOTEBOOKS / exercises.EXERCISES_FOLDER
 #: Lessons that must have at least two exercises each.
-LESSONS_WITH_EXERCISES = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11")
+LESSONS_WITH_EXERCISES = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13")
 
 
 def _read(path):

@@ -1,4 +1,4 @@
-"""Lesson 13 (the FAQ, part 2): its figures."""
+"""Lesson 15 (the FAQ, part 2): its figures."""
 
 import matplotlib
 

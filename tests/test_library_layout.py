@@ -31,7 +31,7 @@ PACKAGE = ROOT / "medlab"
 #: ``_tensorflow``, which imports it quietly for ``medlab.tf``/``medlab.keras``).
 NEEDS_KERAS = {
     "medlab._tensorflow", "medlab.anomaly", "medlab.denoise", "medlab.experiments", "medlab.gradcam",
-    "medlab.models", "medlab.pretraining", "medlab.segmentation", "medlab.training",
+    "medlab.models", "medlab.pretraining", "medlab.segmentation", "medlab.training", "medlab.trust",
     # the engine's Keras side: callbacks subclass keras.callbacks.Callback, losses are Keras ops
     "medlab.engine.callbacks", "medlab.engine.fit", "medlab.engine.losses", "medlab.engine.schedules",
 }

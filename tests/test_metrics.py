@@ -123,7 +123,7 @@ def test_prevalence_changes_accuracy_ppv_npv_by_bayes():
         metrics.at_prevalence(0.9, 0.8, 1.5)
 
 
-# ------------------------------------------- image quality and reconstruction (lessons 09 and 10)
+# ------------------------------------------- image quality and reconstruction (lessons 10 and 11)
 def _pairs(n=4, size=24, seed=0):
     rng = np.random.default_rng(seed)
     clean = rng.random((n, size, size)).astype(np.float32)

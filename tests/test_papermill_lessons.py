@@ -54,23 +54,29 @@ SETTINGS = {
                                 "max_train": 200, "n_boot": 100, "seed": 1},
                                ("n_boot", 10, r"parameter 'n_boot' = 10 \(int\): "
                                               r"expected an integer in \[100, 20000\]")),
-    "09_autoencoder": ({"dataset": "synthetic", "noise": "poisson", "epochs": 1, "image_size": 16,
+    "09_trustworthy_predictions": ({"max_train": 200, "epochs": 1, "small_subset": 40, "mc_samples": 5,
+                                    "tta_copies": 5, "refer": 0.3, "n_ood": 10, "n_boot": 100, "seed": 1},
+                                   ("members", 2, r"parameter 'members' = 2 \(int\): "
+                                                  r"expected an integer in \[5, 20\]")),
+    "10_autoencoder": ({"dataset": "synthetic", "noise": "poisson", "epochs": 1, "image_size": 16,
                         "latent_dim": 8, "seed": 1},
                        ("noise", "speckle", r"parameter 'noise' = 'speckle' \(str\): "
                                             r"expected one of 'gaussian', 'poisson', 'salt_and_pepper'")),
-    "10_anomaly_and_pretraining": ({"dataset": "synthetic", "epochs": 1, "image_size": 16, "latent_dim": 8,
+    "11_anomaly_and_pretraining": ({"dataset": "synthetic", "epochs": 1, "image_size": 16, "latent_dim": 8,
                                     "pretrain_steps": 10, "seed": 1},
                                    ("pretrain_grid", "huge", r"parameter 'pretrain_grid' = 'huge' \(str\): "
                                                              r"expected one of 'small', 'full'")),
-    "11_segmentation": ({"epochs": 1, "max_train": 50, "compare_seeds": 1, "loss": "dice", "seed": 1},
+    "12_segmentation": ({"epochs": 1, "max_train": 50, "compare_seeds": 1, "loss": "dice", "seed": 1},
                         ("loss", "focal", r"parameter 'loss' = 'focal' \(str\): "
                                           r"expected one of 'bce', 'dice', 'bce\+dice'")),
-    "12_faq_training": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
+    "14_faq_training": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
                         ("seeds", 2, r"parameter 'seeds' = 2 \(int\): "
                                      r"expected an integer in \[3, 20\]")),
-    "13_faq_generalisation": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
+    "15_faq_generalisation": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
                               ("n_images", 50, r"parameter 'n_images' = 50 \(int\): "
                                                r"expected an integer in \[100, 4708\]")),
+    "13_volumes_3d": ({"max_train": 4, "epochs": 1, "seeds": 3, "base_filters": 2, "first_seed": 1},
+                      ("seeds", 2, r"parameter 'seeds' = 2 \(int\): expected an integer in \[3, 10\]")),
 }
 BAD_EXTRA = {"05_cnn_formula": {"kernel_size": 7}}
 

@@ -19,9 +19,10 @@ JOBS = portability.quick_jobs()
 def test_every_training_lesson_is_checked():
     lessons = portability.training_lessons()
     assert {p.stem for p in lessons} >= {"06_how_w_is_learned", "07_training_a_classifier",
-                                         "08_clinical_evaluation", "09_autoencoder",
-                                         "10_anomaly_and_pretraining", "12_faq_training",
-                                         "13_faq_generalisation"}
+                                         "08_clinical_evaluation", "10_autoencoder",
+                                         "11_anomaly_and_pretraining", "14_faq_training",
+                                         "15_faq_generalisation", "09_trustworthy_predictions",
+                                         "13_volumes_3d"}
     checked = {p.name for notebooks in JOBS.values() for p in notebooks}
     assert checked == {p.name for p in lessons}
 

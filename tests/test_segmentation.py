@@ -1,4 +1,4 @@
-"""Lesson 09: Dice / IoU / soft Dice, the ellipse fit and HC, the U-Net, splits, the recipe."""
+"""Lesson 12: Dice / IoU / soft Dice, the ellipse fit and HC, the U-Net, splits, the recipe."""
 
 import numpy as np
 import pytest

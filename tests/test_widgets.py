@@ -196,7 +196,7 @@ def test_pooling_explorer_bad_kind(image):
         pooling_explorer(image, kind="min")
 
 
-# ------------------------------------------------- segmentation threshold (lesson 11)
+# ------------------------------------------------- segmentation threshold (lesson 12)
 def test_threshold_view():
     p = np.array([[0.1, 0.5], [0.7, 0.49]])
     view = threshold_view(p, np.array([[0, 1], [1, 1]]), 0.5)

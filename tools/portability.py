@@ -2,7 +2,7 @@
 
     python tools/portability.py                         # the full matrix, every training lesson
     python tools/portability.py --configs onednn-off    # one configuration
-    python tools/portability.py notebooks/09_autoencoder.ipynb --configs avx2,1-thread
+    python tools/portability.py notebooks/10_autoencoder.ipynb --configs avx2,1-thread
 
 The stored outputs come from the default configuration on one machine (see CONTRIBUTING.md).
 Every configuration below must reproduce what nbval compares, because students run the course
@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: Code that trains a network: a lesson with any of these is re-run by the portability check.
 TRAINS = re.compile(r"\.fit\(|\bfit_classifier\(|\btrain_denoiser\(|\bexperiments\.(trial|Runner)\("
-                    r"|\bnumpy_training\.train_(keras|numpy)\(|\bsegmentation\.(compare_losses|train_segmenter)\(")
+                    r"|\bnumpy_training\.train_(keras|numpy)\(|\bsegmentation\.(compare_losses|train_segmenter)\("
+                    r"|\btrust\.(train_members|augmentation_trial)\(|\bvolumes\.(compare_methods|train_method|run_recipe)\(")
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,11 @@ One module per lesson topic, each defining its hints beside the mistakes they ex
 :mod:`~medlab.checks.backprop` (06)        ``check_dense_backward``, ``check_conv_backward``, ``check_adam_update``
 :mod:`~medlab.checks.training` (07)        ``check_steps_per_epoch``, ``check_early_stopping``
 :mod:`~medlab.checks.evaluation` (08)      ``check_sensitivity_specificity``, ``check_accuracy_at_prevalence``
-:mod:`~medlab.checks.image_quality` (09)   ``check_compression_ratio``, ``check_psnr``
-:mod:`~medlab.checks.image_quality` (10)   ``check_anomaly_scores``, ``check_auc_by_ranking``
-:mod:`~medlab.checks.segmentation` (11)    ``check_dice_scores``, ``check_head_circumference``
+:mod:`~medlab.checks.trust` (09)           ``check_predictive_entropy``, ``check_accuracy_at_coverage``
+:mod:`~medlab.checks.image_quality` (10)   ``check_compression_ratio``, ``check_psnr``
+:mod:`~medlab.checks.image_quality` (11)   ``check_anomaly_scores``, ``check_auc_by_ranking``
+:mod:`~medlab.checks.segmentation` (12)    ``check_dice_scores``, ``check_head_circumference``
+:mod:`~medlab.checks.volumes` (13)         ``check_conv3d_output_shape``, ``check_volume_in_mm3``, ``check_hd95_by_hand``
 :mod:`~medlab.checks.framework`            :class:`Case`, :class:`Hint`, :func:`run_check`, :func:`recording`, :func:`points`
 =========================================  ===============================================
 
@@ -63,14 +65,17 @@ from medlab.checks.image_quality import (
 from medlab.checks.pooling import check_avg_pool, check_max_pool
 from medlab.checks.segmentation import check_dice_scores, check_head_circumference
 from medlab.checks.training import check_early_stopping, check_steps_per_epoch
+from medlab.checks.trust import check_accuracy_at_coverage, check_predictive_entropy
+from medlab.checks.volumes import check_conv3d_output_shape, check_hd95_by_hand, check_volume_in_mm3
 
 from medlab.checks import (  # noqa: E402
-    backprop, cnn, convolution, dense, evaluation, image_quality, pooling, segmentation, training,
+    backprop, cnn, convolution, dense, evaluation, image_quality, pooling, segmentation, training, trust,
 )
+from medlab.checks import volumes  # noqa: E402
 
 #: The topic modules, in lesson order.
-TOPICS = (convolution, pooling, dense, cnn, backprop, training, evaluation, image_quality,
-          segmentation)
+TOPICS = (convolution, pooling, dense, cnn, backprop, training, evaluation, trust, image_quality,
+          segmentation, volumes)
 #: Every check, by exercise name, in lesson order.
 CHECKS = {name[len("check_"):]: getattr(module, name) for module in TOPICS
           for name in vars(module) if name.startswith("check_")}

@@ -1,4 +1,4 @@
-"""Lessons 09 and 10, the autoencoder's code, image quality and anomaly scores:
+"""Lessons 10 and 11, the autoencoder's code, image quality and anomaly scores:
 ``compression_ratio``, ``psnr`` (09), ``anomaly_scores``, ``auc_by_ranking`` (10).
 
 Each hint is defined here, beside the mistakes (wrong variants) it explains.
@@ -143,7 +143,7 @@ def check_anomaly_scores(anomaly_scores):
 
     ``images`` and ``reconstructions`` are (N, H, W) or (N, H, W, C) arrays; the result is
     the (N,) array mean((x - x_hat)**2) over each image's pixels (and channels), the anomaly
-    score of lesson 10. The reference is ``medlab.metrics.reconstruction_error``.
+    score of lesson 11. The reference is ``medlab.metrics.reconstruction_error``.
     """
     mistakes = [
         (GLOBAL_MEAN, _anomaly_variant("global")),

@@ -1,4 +1,4 @@
-"""Lesson 09, segmentation: ``dice_scores``, ``head_circumference``.
+"""Lesson 12, segmentation: ``dice_scores``, ``head_circumference``.
 
 Each hint is defined here, beside the mistakes (wrong variants) it explains.
 """

@@ -21,6 +21,7 @@
 ``export_image_folder(...)``           arrays -> ``root/<class>/*.png``
 ``image_folder_dataset(root, ...)``    ``root/<class>/*.png`` -> cached ``tf.data`` pipeline
 ``synthetic_chest(n, size, ...)``      synthetic chest X-rays, generated on the fly
+``augment_images(images, ...)``        label-preserving augmentation (Keras layers)
 ``load_classification_data(...)``      any two-class source -> train/val/test arrays
                                        (:class:`ClassificationData`)
 ``split_by_image(n, ...)``,            train/val/test indices (:class:`SplitIndices`): by
@@ -57,6 +58,7 @@ _EXPORTS = {
     "ClassificationData": "classification", "load_classification_data": "classification",
     "SplitIndices": "splits", "groups_on_both_sides": "splits", "split_by_group": "splits",
     "split_by_image": "splits", "split_stratified": "splits",
+    "XRAY_TRANSFORMS": "augment", "augment_images": "augment", "xray_augmentation": "augment",
 }
 
 
@@ -111,4 +113,7 @@ __all__ = [
     "sample_names",
     "save_medmnist",
     "synthetic_chest",
+    "XRAY_TRANSFORMS",
+    "augment_images",
+    "xray_augmentation",
 ]

@@ -109,7 +109,7 @@ def find_pneumoniamnist():
     return pneumoniamnist_path()
 
 
-# ------------------------------------------------------------------ HC18 (lesson 11)
+# ------------------------------------------------------------------ HC18 (lesson 12)
 #: The shipped HC18 files by image side, with their MD5.
 HC18_FILES = {64: (Path(__file__).resolve().parent / "files" / "hc18_64.npz",
                    "e6db14a05051a98b5c6b7f6af2c0e5ea")}

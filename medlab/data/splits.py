@@ -100,7 +100,7 @@ def split_by_group(groups, val_fraction=0.15, test_fraction=0.15, seed=0, *, dra
     draw : {"group-shuffle", "permutation"}
         ``"group-shuffle"``: scikit-learn's ``GroupShuffleSplit`` draws the test groups
         (``random_state=seed``, counts rounded up), then the validation groups from the
-        rest (``random_state=seed + 1``); lesson 11 and ``benchmarks/segmentation.py``.
+        rest (``random_state=seed + 1``); lesson 12 and ``benchmarks/segmentation.py``.
         ``"permutation"``: :func:`split_by_image` of the sorted unique groups (one NumPy
         permutation); lesson 08's leakage experiment. Both keep every group on one side;
         they differ in which groups a seed draws.

@@ -5,6 +5,8 @@
 ``weighted_bce_dice(w_bce, w_dice)``   ``w_bce * BCE + w_dice * soft Dice`` with weights that
                                        may be Keras variables (one traced graph, many mixes)
 ``segmentation_loss(name)``            "bce", "dice" or "bce+dice" as a Keras loss
+``multiclass_dice_ce(n_classes)``      cross-entropy + soft Dice of the structures, for
+                                       class-number targets and softmax outputs (2-D or 3-D)
 =====================================  ===================================================
 
 The NumPy Dice that *measures* masks is :func:`medlab.metrics.dice`; these are differentiable
@@ -81,4 +83,27 @@ def segmentation_loss(name):
     return soft_dice_loss if name == "dice" else _bce_dice_loss
 
 
-__all__ = ["LOSSES", "segmentation_loss", "soft_dice_loss", "weighted_bce_dice"]
+def multiclass_dice_ce(n_classes):
+    """The Keras loss cross-entropy + (1 - mean soft Dice of classes 1 .. n_classes - 1), per image.
+
+    For targets of class numbers, shape (N, ..., 1) (0 background, 1, 2, ... the structures),
+    and a softmax output (N, ..., n_classes), in 2-D or 3-D. The cross-entropy is averaged over
+    the voxels; the soft Dice (:func:`soft_dice_loss`'s, smoothing 1) is computed per image and
+    structure, so a small structure counts as much as a large one; the background gets no Dice.
+    """
+    n_classes = validate.integer("n_classes", n_classes, 2)
+
+    def loss(y_true, y_pred):
+        ops = keras.ops
+        y_pred = ops.convert_to_tensor(y_pred)
+        onehot = ops.one_hot(ops.cast(y_true[..., 0], "int32"), n_classes, dtype=y_pred.dtype)
+        axes = tuple(range(1, len(y_pred.shape) - 1))
+        cross_entropy = ops.mean(keras.losses.categorical_crossentropy(onehot, y_pred), axis=axes)
+        overlap = ops.sum(onehot * y_pred, axis=axes)[:, 1:]
+        total = (ops.sum(onehot, axis=axes) + ops.sum(y_pred, axis=axes))[:, 1:]
+        return cross_entropy + 1.0 - ops.mean((2.0 * overlap + 1.0) / (total + 1.0), axis=-1)
+
+    return loss
+
+
+__all__ = ["LOSSES", "multiclass_dice_ce", "segmentation_loss", "soft_dice_loss", "weighted_bce_dice"]

@@ -1,4 +1,4 @@
-"""Learning-rate schedules and optimizers by name (lesson 12 varies both).
+"""Learning-rate schedules and optimizers by name (lesson 14 varies both).
 
 =====================================  ===================================================
 ``learning_rate_schedule(name, ...)``  constant, step decay, cosine, warm-up (Keras schedules)

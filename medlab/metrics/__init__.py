@@ -7,6 +7,7 @@
 ``intervals``          stratified bootstrap intervals of AUC, rates and AUC differences (07, 08)
 ``image_quality``      reconstruction error, PSNR, SSIM (08)
 ``segmentation``       Dice, IoU, and the head circumference measured from a mask (09)
+``selective``          uncertainty scores, coverage curves (selective prediction), OOD AUROC (09)
 =====================  ==========================================================================
 
 ``medlab.metrics.auc`` is ``medlab.metrics.classification.auc``, as in ``sklearn.metrics``.
@@ -35,6 +36,13 @@ from medlab.metrics.segmentation import (
     mask_circumference_mm, mean_absolute_difference,
 )
 from medlab.metrics.segmentation import bland_altman_regression
+from medlab.metrics.selective import (
+    binary_entropy, coverage_curve, image_statistics, mahalanobis_score, ood_auroc, selective_intervals,
+    uncertainty_scores,
+)
+from medlab.metrics.segmentation import (
+    dice_per_class, hausdorff95_mm, percent_differences, surface_distances_mm, volume_mm3,
+)
 
 __all__ = [
     "BinaryMetrics", "Interval", "THRESHOLD_RULES", "apply_temperature", "at_prevalence", "auc",
@@ -48,3 +56,5 @@ __all__ = [
 ]
 __all__ += ["platt_apply", "platt_fit"]
 __all__ += ["bland_altman_regression"]
+__all__ += ["binary_entropy", "coverage_curve", "image_statistics", "mahalanobis_score", "ood_auroc", "selective_intervals", "uncertainty_scores"]
+__all__ += ["dice_per_class", "hausdorff95_mm", "percent_differences", "surface_distances_mm", "volume_mm3"]

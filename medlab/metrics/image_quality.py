@@ -1,4 +1,4 @@
-"""Image quality and reconstruction (lessons 09 and 10): squared error, PSNR and SSIM per image."""
+"""Image quality and reconstruction (lessons 10 and 11): squared error, PSNR and SSIM per image."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def reconstruction_error(reference, estimate):
     Returns
     -------
     float64 array (N,)
-        The anomaly score of lesson 10: large when the autoencoder cannot rebuild an image.
+        The anomaly score of lesson 11: large when the autoencoder cannot rebuild an image.
     """
     a, b = _image_pairs(reference, estimate)
     return np.mean((a - b) ** 2, axis=tuple(range(1, a.ndim)))

@@ -10,6 +10,10 @@ Every function returns the matplotlib Figure; notebooks call ``plt.show()``. By 
   feature maps, a loss along one weight, optimiser paths on a loss surface.
 - :mod:`medlab.plots.segmentation`: probability maps, masks at several thresholds,
   Bland-Altman limits that depend on the mean.
+- :mod:`medlab.plots.trust`: coverage curves, out-of-distribution AUROC, saliency under
+  randomisation.
+- :mod:`medlab.plots.volumes`: a volume's three planes with its classes, methods paired by
+  seed, volume agreement in percent.
 
 Every figure is also ``medlab.plots.<name>``, as the notebooks call them.
 """
@@ -46,6 +50,8 @@ from medlab.plots.networks import (
     parameter_bars,
 )
 from medlab.plots.segmentation import bland_altman_limits, masks_at_thresholds, probability_maps
+from medlab.plots.trust import coverage_plot, ood_auroc_plot, randomisation_plot
+from medlab.plots.volumes import method_seeds, volume_agreement, volume_planes
 
 __all__ = [
     "capacity_plot", "flops_plot",
@@ -63,3 +69,5 @@ __all__ += ["roc_band_plot"]
 __all__ += ["bland_altman_limits", "masks_at_thresholds", "probability_maps"]
 __all__ += ["paired_differences_plot", "seed_curves"]
 __all__ += ["error_gallery", "error_map_comparison", "interval_plot", "score_auc_plot"]
+__all__ += ["coverage_plot", "ood_auroc_plot", "randomisation_plot"]
+__all__ += ["method_seeds", "volume_agreement", "volume_planes"]

@@ -1,5 +1,5 @@
 """Curves over training: loss and metric curves per epoch, the mean and sd of several seeds
-per setting (lessons 12 and 13), and a score against the fraction of labels used (lesson 10).
+per setting (lessons 14 and 15), and a score against the fraction of labels used (lesson 11).
 
 Every function returns the matplotlib Figure; notebooks call ``plt.show()``.
 """

@@ -1,4 +1,4 @@
-"""Figures of the FAQ's second part (lesson 13): capacity against fit, and cost against input size.
+"""Figures of the FAQ's second part (lesson 15): capacity against fit, and cost against input size.
 
 Every function returns the matplotlib Figure; notebooks call ``plt.show()``.
 """

@@ -1,4 +1,4 @@
-"""Figures of lesson 11 (segmentation): probability maps, masks at several thresholds, and
+"""Figures of lesson 12 (segmentation): probability maps, masks at several thresholds, and
 Bland-Altman limits that depend on the size measured.
 """
 

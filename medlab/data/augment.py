@@ -1,0 +1,104 @@
+"""Augmentation that keeps the label and the anatomy, from Keras preprocessing layers (lesson 09).
+
+A transform is allowed when a radiologist would give the transformed image the same label
+*and* it is an image the scanner could have made. For a chest film: small rotations and
+shifts (the child was not quite straight), zoom (another distance), brightness and contrast
+(another exposure), a little noise (fewer photons). Not a left-right flip: by radiological
+convention the patient's left is on the image's right, where the heart lies, and a flipped
+film shows dextrocardia, a rare anomaly. Elastic deformation suits soft tissue in ultrasound
+(:data:`ULTRASOUND_TRANSFORMS`), not bones on a radiograph.
+
+Keras builds every transform (``keras.layers.Random*``); each is random only when called
+with ``training=True`` and seeded, so the same ``seed`` gives the same images on every run.
+Keras is imported inside the functions: importing this module does not load TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medlab import validate
+
+#: The chest-film transforms and their default strength: name -> (Keras layer, what it means).
+XRAY_TRANSFORMS = {
+    "rotate": ("RandomRotation", "up to +-5 degrees (0.014 of a turn)"),
+    "shift": ("RandomTranslation", "up to +-6 % of the side"),
+    "zoom": ("RandomZoom", "up to +-10 %"),
+    "brightness": ("RandomBrightness", "up to +-0.1 on the [0, 1] grey scale"),
+    "contrast": ("RandomContrast", "contrast x 0.8 to 1.2 about the mean"),
+    "noise": ("GaussianNoise", "additive noise, sd 0.02 of the grey scale"),
+}
+#: What suits ultrasound and not a radiograph: soft tissue that deforms.
+ULTRASOUND_TRANSFORMS = {"elastic": ("RandomElasticTransform", "smooth random displacement of the pixels")}
+
+
+def _layer(name, seed, strength=1.0):
+    from medlab._tensorflow import keras
+
+    layers, s = keras.layers, float(strength)
+    make = {
+        "rotate": lambda: layers.RandomRotation(0.014 * s, fill_mode="nearest", seed=seed, name="rotate"),
+        "shift": lambda: layers.RandomTranslation(0.06 * s, 0.06 * s, fill_mode="nearest", seed=seed, name="shift"),
+        "zoom": lambda: layers.RandomZoom(0.1 * s, fill_mode="nearest", seed=seed, name="zoom"),
+        "brightness": lambda: layers.RandomBrightness(0.1 * s, value_range=(0.0, 1.0), seed=seed, name="brightness"),
+        "contrast": lambda: layers.RandomContrast(0.2 * s, value_range=(0.0, 1.0), seed=seed, name="contrast"),
+        "noise": lambda: layers.GaussianNoise(0.02 * s, seed=seed, name="noise"),
+        "elastic": lambda: layers.RandomElasticTransform(factor=min(1.0, 0.5 * s), scale=0.1, value_range=(0.0, 1.0),
+                                                         seed=seed, name="elastic"),
+    }
+    return make[name]()
+
+
+def xray_augmentation(transforms=tuple(XRAY_TRANSFORMS), seed=0, strength=1.0):
+    """A Keras pipeline of label-preserving transforms, random only with ``training=True``.
+
+    Parameters
+    ----------
+    transforms : sequence of str
+        Names from :data:`XRAY_TRANSFORMS` (or ``"elastic"``, for ultrasound), applied in
+        the order given.
+    seed : int
+        Seeds every layer (layer i gets ``seed + i``).
+    strength : float in (0, 3]
+        Multiplies every default strength (the elastic factor stops at Keras' maximum, 1).
+
+    Returns
+    -------
+    keras.Sequential
+        (N, H, W, 1) -> (N, H, W, 1); put it before a network to augment while it trains.
+    """
+    from medlab._tensorflow import keras
+
+    allowed = {**XRAY_TRANSFORMS, **ULTRASOUND_TRANSFORMS}
+    transforms = [validate.choice("transforms", t, tuple(allowed)) for t in transforms]
+    seed = validate.integer("seed", seed, low=0)
+    strength = validate.number("strength", strength, 0.0, 3.0, low_open=True)
+    return keras.Sequential([_layer(t, seed + i, strength) for i, t in enumerate(transforms)],
+                            name="augmentation")
+
+
+def augment_images(images, transforms=tuple(XRAY_TRANSFORMS), copies=1, seed=0, strength=1.0):
+    """``copies`` augmented versions of every image, clipped to [0, 1].
+
+    Parameters
+    ----------
+    images : array (N, H, W) or (N, H, W, 1) in [0, 1]
+    transforms, seed, strength
+        As in :func:`xray_augmentation`.
+    copies : int >= 1
+
+    Returns
+    -------
+    float32 array (copies, N, H, W, 1)
+        Copy k of image i is ``out[k, i]``; the same seed gives the same copies.
+    """
+    from medlab.engine.predict import as_batch
+
+    x = as_batch(images)
+    copies = validate.integer("copies", copies, low=1)
+    pipeline = xray_augmentation(transforms, seed, strength)
+    out = [np.asarray(pipeline(x, training=True)) for _ in range(copies)]
+    return np.clip(np.stack(out), 0.0, 1.0).astype(np.float32)
+
+
+__all__ = ["ULTRASOUND_TRANSFORMS", "XRAY_TRANSFORMS", "augment_images", "xray_augmentation"]

@@ -1,0 +1,365 @@
+"""The recipe of lesson 09: networks that say how sure they are, and saliency that is tested.
+
+====================================================  ===========================================
+``train_members(build, x, y, seeds, ...)``            one network per seed (an ensemble), with or
+                                                      without augmentation -> list of models
+``augmentation_trial(build, x, y, ...)``              test AUC and accuracy with and without
+                                                      augmentation, per seed and subset -> rows
+``ensemble_predict(members, x)``                      (M, N) probabilities, one row per member
+``features(model, x)``                                (N, D) features before the output unit
+``ood_images(x_test, ...)``                           ultrasound, MRI, inverted and blank films
+``mc_dropout_predict(model, x, samples, seed)``       (S, N): dropout kept on at inference
+``tta_predict(model, x, copies, seed)``               (T, N): test-time augmentation
+``randomised_copy(model, layers, seed)``              the model with some layers re-initialised
+``cascading_randomisation(model, x, ...)``            saliency after randomising layer by layer,
+                                                      its similarity to the original -> rows, maps
+====================================================  ===========================================
+
+The uncertainty scores, coverage curves and OOD AUROC computed from these predictions are in
+:mod:`medlab.metrics.selective`; the occlusion map beside Grad-CAM in :mod:`medlab.gradcam`.
+Everything is seeded: the same seed gives the same networks, dropout masks and transforms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medlab import validate
+from medlab._tensorflow import keras, seed_everything
+from medlab.engine.fit import fit, restart
+from medlab.engine.predict import as_batch
+from medlab.training import _as_labels, _classifier_settings, predict_scores
+
+
+def train_members(build, x, y, seeds, *, epochs=5, batch_size=32, learning_rate=1e-3, augment=False,
+                  strength=1.0):
+    """Train one network per seed (an ensemble when they are averaged); return them.
+
+    Seed ``s`` decides the initial weights (``build()`` after ``seed_everything(s)``) and the
+    batch order. With ``augment``, every epoch sees a fresh augmented copy of the images
+    (:func:`medlab.data.augment.augment_images`, seed ``1000 s + epoch``); the network, its
+    initial weights and its batch order are those of the same seed without augmentation, so
+    a comparison seed by seed isolates the augmentation. One network is compiled and traced
+    once and restarted for every seed; each member is a fresh copy of its trained weights.
+
+    Parameters
+    ----------
+    build : callable () -> keras.Model
+        Builds the uncompiled network (sigmoid output).
+    x : float32 array (N, H, W, 1) in [0, 1]
+    y : array (N,) of 0/1
+    seeds : sequence of int
+    epochs, batch_size, learning_rate
+        Adam and binary cross-entropy, as :func:`medlab.training.fit_classifier`.
+    augment : bool
+    strength : float
+        Strength of the augmentation (see :func:`medlab.data.augment.xray_augmentation`).
+
+    Returns
+    -------
+    list of keras.Model
+        One per seed, uncompiled, ready for :func:`ensemble_predict`.
+    """
+    from medlab.data.augment import augment_images
+
+    seeds = [validate.integer("seeds", s, low=0) for s in seeds]
+    if not seeds:
+        raise validate.ArgumentError("seeds is empty: expected at least one seed")
+    epochs = validate.integer("epochs", epochs, low=1)
+    x = as_batch(x, "x")
+    y = _as_labels(y, len(x), "y")
+    trainer, members = None, []
+    for seed in seeds:
+        seed_everything(seed)
+        initial = build()
+        if trainer is None:
+            trainer = build()
+            trainer.compile(**_classifier_settings(learning_rate))
+        restart(trainer, initial, learning_rate=learning_rate)
+        seed_everything(seed)
+        for epoch in range(epochs):
+            images = augment_images(x, seed=1000 * seed + epoch, strength=strength)[0] if augment else x
+            fit(trainer, images, y, epochs=1, batch_size=batch_size)
+        member = build()
+        member.set_weights(trainer.get_weights())
+        members.append(member)
+    return members
+
+
+def augmentation_trial(build, x, y, x_test, y_test, *, subsets, seeds, epochs=5, batch_size=32,
+                       learning_rate=1e-3, threshold=0.5, subset_seed=0):
+    """Test AUC and accuracy with and without augmentation, for each training-subset size and seed.
+
+    Parameters
+    ----------
+    build : callable () -> keras.Model
+    x, y : the training images (N, H, W, 1) and labels (N,)
+    x_test, y_test : the images and labels that judge every network
+    subsets : sequence of int
+        Training-set sizes (stratified subsets of ``x``, drawn once with ``subset_seed``;
+        a size >= N uses all images).
+    seeds : sequence of int
+        One pair of networks (without, with augmentation) per seed and subset.
+    epochs, batch_size, learning_rate
+        As :func:`train_members`. ``epochs`` passes over the largest subset; a smaller subset
+        gets proportionally more (``ceil(epochs * largest / size)``), so that every network
+        makes about the same number of training steps.
+    threshold : float
+        For the accuracy.
+
+    Returns
+    -------
+    list of dict
+        One row per subset, augmentation and seed: ``images`` (training images), ``epochs``,
+        ``augmentation`` ("none" or "label-preserving"), ``seed``, ``auc``, ``accuracy``.
+    """
+    from medlab import metrics
+    from medlab.data.classification import _limit
+
+    x, x_test = as_batch(x, "x"), as_batch(x_test, "x_test")
+    y, y_test = _as_labels(y, len(x), "y"), _as_labels(y_test, len(x_test), "y_test")
+    rows = []
+    sizes = [min(validate.integer("subsets", size, low=2), len(x)) for size in subsets]
+    epochs = validate.integer("epochs", epochs, low=1)
+    for size in sizes:
+        xs, ys = (x, y) if size >= len(x) else _limit(x, y.astype(np.int64), size, subset_seed)
+        passes = -(-epochs * max(sizes) // size)
+        for augment, name in ((False, "none"), (True, "label-preserving")):
+            members = train_members(build, xs, ys, seeds, epochs=passes, batch_size=batch_size,
+                                    learning_rate=learning_rate, augment=augment)
+            for seed, member in zip(seeds, members):
+                p = predict_scores(member, x_test)
+                rows.append({"images": int(len(xs)), "epochs": passes, "augmentation": name, "seed": int(seed),
+                             "auc": float(metrics.auc(y_test, p)),
+                             "accuracy": float(np.mean((p >= threshold) == (y_test == 1)))})
+    return rows
+
+
+def ensemble_predict(members, x):
+    """Every member's probability of class 1: float array (M, N).
+
+    The ensemble's prediction is the mean over axis 0
+    (:func:`medlab.metrics.uncertainty_scores` gives it with the uncertainty scores).
+    """
+    if not members:
+        raise validate.ArgumentError("members is empty: expected at least one model")
+    return np.stack([predict_scores(member, x) for member in members])
+
+
+def _dropout_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+
+
+def mc_dropout_predict(model, x, samples=20, seed=0, batch_size=256):
+    """Monte Carlo dropout: ``samples`` passes with fresh dropout masks (Gal and Ghahramani, 2016).
+
+    Only the dropout layers act as in training (each unit dropped with the layer's rate, the
+    rest scaled by ``1 / (1 - rate)``); batch normalisation keeps its running statistics and
+    augmentation layers stay off.
+
+    Parameters
+    ----------
+    model : keras.Sequential
+        With at least one ``Dropout`` layer.
+    x : array (N, H, W, 1)
+    samples : int >= 1
+    seed : int
+        Seeds the masks: the same seed gives the same passes.
+
+    Returns
+    -------
+    float32 array (samples, N)
+    """
+    if not _dropout_layers(model):
+        raise validate.ArgumentError(f"model {model.name!r} has no Dropout layer: MC dropout needs one")
+    samples = validate.integer("samples", samples, low=1)
+    generator = keras.random.SeedGenerator(validate.integer("seed", seed, low=0))
+    x = as_batch(x)
+    out = []
+    for _ in range(samples):
+        parts = []
+        for start in range(0, len(x), batch_size):
+            h = x[start:start + batch_size]
+            for layer in model.layers:
+                if isinstance(layer, keras.layers.Dropout):
+                    h = keras.random.dropout(h, layer.rate, seed=generator)
+                else:
+                    h = layer(h, training=False)
+            parts.append(np.asarray(h).reshape(len(h), -1)[:, -1])
+        out.append(np.concatenate(parts))
+    return np.stack(out).astype(np.float32)
+
+
+def tta_predict(model, x, copies=10, seed=0, strength=1.0):
+    """Test-time augmentation: the model's probability on ``copies`` augmented copies of each image.
+
+    The copies come from :func:`medlab.data.augment.augment_images` (the label-preserving
+    chest-film transforms), seeded.
+
+    Returns
+    -------
+    float32 array (copies, N)
+    """
+    from medlab.data.augment import augment_images
+
+    augmented = augment_images(x, copies=copies, seed=seed, strength=strength)
+    return np.stack([predict_scores(model, images) for images in augmented]).astype(np.float32)
+
+
+def features(model, x, layer=None, batch_size=256):
+    """The network's features of each image: the output of ``layer``, flattened, (N, D).
+
+    Default ``layer``: the last layer before the output unit that is not dropout (for
+    :func:`medlab.models.small_cnn`, ``flatten``). Distances in this space are an
+    out-of-distribution score (:func:`medlab.metrics.mahalanobis_score`).
+    """
+    from medlab.engine.predict import predict
+
+    if layer is None:
+        layer = [l.name for l in model.layers[:-1] if not isinstance(l, keras.layers.Dropout)][-1]
+    extractor = keras.Model(model.inputs[0], model.get_layer(layer).output)
+    out = predict(extractor, x, batch_size)
+    return out.reshape(len(out), -1)
+
+
+def ood_images(x_test, n_per_source=60, image_size=28, seed=0):
+    """Images a chest X-ray classifier was never trained on, from the data medlab ships.
+
+    Parameters
+    ----------
+    x_test : array (N, S, S, 1) in [0, 1]
+        Real test films: their negatives make the "inverted film" source.
+    n_per_source : int >= 1
+    image_size : int
+        Side S of the returned images (resized with ``skimage.transform.resize``).
+    seed : int
+        Which images are drawn, and the noise of the blank films.
+
+    Returns
+    -------
+    dict of str -> float32 array (n, S, S, 1) in [0, 1]
+        ``fetal ultrasound`` (HC18 frames), ``brain MRI`` (middle axial slices around the
+        hippocampus, MSD Task04), ``inverted film`` (1 - x: a film shown with the wrong
+        photometric interpretation, DICOM MONOCHROME1 read as MONOCHROME2), ``blank film``
+        (uniform grey at the films' mean level, with slight noise).
+    """
+    from skimage.transform import resize
+
+    from medlab.data.bundled import load_hc18
+    from medlab.data.hippocampus import load_hippocampus
+
+    n = validate.integer("n_per_source", n_per_source, low=1)
+    size = validate.integer("image_size", image_size, low=8)
+    x_test = as_batch(x_test, "x_test")
+    rng = np.random.default_rng(validate.integer("seed", seed, low=0))
+
+    def fit(images):  # (k, h, w) grey levels in [0, 1] -> (k, size, size, 1)
+        out = np.stack([resize(im, (size, size), anti_aliasing=True) for im in images])
+        return np.clip(out, 0, 1).astype(np.float32)[..., None]
+
+    ultrasound = load_hc18().images
+    ultrasound = ultrasound[rng.choice(len(ultrasound), min(n, len(ultrasound)), replace=False)] / 255.0
+    volumes = load_hippocampus()["test"].images.astype(np.float64) / 255.0  # (30, 40, 56, 40)
+    middle = volumes.shape[3] // 2
+    slices = np.concatenate([volumes[:, :, :, middle + k] for k in range(-3, 4)])  # (7 * 30, 40, 56)
+    slices = slices[rng.choice(len(slices), min(n, len(slices)), replace=False)]
+    films = x_test[rng.choice(len(x_test), min(n, len(x_test)), replace=False)]
+    level = float(x_test.mean())
+    blank = np.clip(level + rng.normal(0.0, 0.02, (n, size, size, 1)), 0, 1).astype(np.float32)
+    return {"fetal ultrasound": fit(ultrasound), "brain MRI": fit(slices),
+            "inverted film": (1.0 - films).astype(np.float32), "blank film": blank}
+
+
+def weight_layers(model):
+    """Names of the layers with a kernel (convolutions and dense), input to output."""
+    return [layer.name for layer in model.layers if getattr(layer, "kernel", None) is not None]
+
+
+def randomised_copy(model, build, layers, seed=0):
+    """A copy of ``model`` whose ``layers`` have freshly initialised weights (kernels and biases).
+
+    Parameters
+    ----------
+    model : keras.Model
+        The trained network.
+    build : callable () -> keras.Model
+        Builds the same architecture (the copy).
+    layers : sequence of str
+        Names of layers to re-initialise, with their layer's own initializers, seeded.
+    seed : int
+
+    Returns
+    -------
+    keras.Model
+        The other layers (batch-norm statistics included) keep the trained values.
+    """
+    copy = build()
+    copy.set_weights(model.get_weights())
+    names = weight_layers(copy)
+    for index, name in enumerate(layers):
+        validate.choice("layers", name, tuple(names))
+        layer = copy.get_layer(name)
+        layer.kernel.assign(layer.kernel_initializer.__class__(seed=seed + index)(layer.kernel.shape))
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.assign(np.zeros(layer.bias.shape, np.float32))
+    return copy
+
+
+def cascading_randomisation(model, build, images, saliency, seed=0):
+    """Adebayo et al.'s model-randomisation test: re-initialise layers from the output down.
+
+    After each step (the output layer, then it and the layer below, ...) the saliency maps
+    of ``images`` are recomputed and compared with the trained network's: a method that
+    explains the *model* must change its maps when the weights are destroyed.
+
+    Parameters
+    ----------
+    model, build
+        As :func:`randomised_copy`.
+    images : array (n, H, W, 1)
+    saliency : callable (model, images) -> array (n, H, W)
+        E.g. :func:`medlab.gradcam.grad_cam`.
+    seed : int
+
+    Returns
+    -------
+    rows : list of dict
+        ``randomised`` ("none", then "down to <layer>"), ``layers`` (how many), ``spearman``
+        (mean over images of the rank correlation with the original maps, absolute values; a
+        constant map counts as 0)
+        and ``ssim`` (mean structural similarity, maps scaled to [0, 1]).
+    maps : dict of str -> array (n, H, W)
+        The maps at every step, keyed as ``randomised``.
+    """
+    from scipy import stats
+
+    from medlab import metrics
+
+    images = as_batch(images)
+    names = weight_layers(model)[::-1]  # output first
+    original = np.asarray(saliency(model, images), np.float64)
+    steps = [("none", [])] + [(f"down to {name}", names[:k + 1]) for k, name in enumerate(names)]
+    rows, maps = [], {}
+
+    def rank_correlation(a, b):  # a constant map (no evidence anywhere) correlates with nothing: 0
+        a, b = np.abs(a).ravel(), np.abs(b).ravel()
+        return 0.0 if np.ptp(a) == 0 or np.ptp(b) == 0 else float(stats.spearmanr(a, b)[0])
+
+    def scaled(m):
+        peak = np.abs(m).reshape(len(m), -1).max(axis=1)[:, None, None]
+        return np.abs(m) / np.where(peak > 0, peak, 1.0)
+
+    for label, layers in steps:
+        m = original if not layers else np.asarray(
+            saliency(randomised_copy(model, build, layers, seed), images), np.float64)
+        rho = [rank_correlation(a, b) for a, b in zip(original, m)]
+        rows.append({"randomised": label, "layers": len(layers), "spearman": float(np.mean(rho)),
+                     "ssim": float(np.mean(metrics.ssim_per_image(scaled(original), scaled(m))))})
+        maps[label] = m
+    return rows, maps
+
+
+__all__ = [
+    "augmentation_trial", "cascading_randomisation", "ensemble_predict", "features", "mc_dropout_predict", "ood_images",
+    "randomised_copy", "train_members", "tta_predict", "weight_layers",
+]

@@ -1,0 +1,262 @@
+"""Lesson 09's library: medlab.trust, medlab.metrics.selective, medlab.data.augment,
+medlab.gradcam.occlusion_map and medlab.plots.trust."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from medlab import keras, metrics, plots, trust, validate
+from medlab.data import augment
+from medlab.gradcam import grad_cam, occlusion_map
+from medlab.models import small_cnn
+
+
+# ------------------------------------------------------------------ metrics.selective
+def test_binary_entropy_is_scipys_in_nats():
+    p = np.linspace(0.01, 0.99, 25)
+    np.testing.assert_allclose(metrics.binary_entropy(p), stats.entropy(np.stack([p, 1 - p])), atol=1e-12)
+    assert metrics.binary_entropy([0.0, 1.0]).max() < 1e-5
+    with pytest.raises(validate.ArgumentError, match="p"):
+        metrics.binary_entropy([1.5])
+
+
+def test_uncertainty_scores_decompose_and_agree_with_numpy():
+    rng = np.random.default_rng(0)
+    samples = rng.uniform(0.01, 0.99, (7, 30))
+    s = metrics.uncertainty_scores(samples)
+    np.testing.assert_allclose(s["mean"], samples.mean(axis=0))
+    np.testing.assert_allclose(s["std"], samples.std(axis=0))
+    np.testing.assert_allclose(s["entropy"], s["expected_entropy"] + s["mutual_information"], atol=1e-12)
+    assert s["mutual_information"].min() >= 0
+    agree = metrics.uncertainty_scores(np.tile(samples[:1], (4, 1)))  # identical members
+    np.testing.assert_allclose(agree["mutual_information"], 0, atol=1e-12)
+    with pytest.raises(validate.ArgumentError, match="samples"):
+        metrics.uncertainty_scores(np.ones(5) * 0.5)
+
+
+def test_coverage_curve_by_hand():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    p = np.clip(0.5 + (y - 0.5) * 0.4 + rng.normal(0, 0.25, 200), 0, 1)
+    u = rng.random(200)
+    c = metrics.coverage_curve(y, p, u, [0.6, 1.0])
+    kept = np.argsort(u)[:120]
+    assert c["kept"].tolist() == [120, 200]
+    assert c["accuracy"][0] == pytest.approx(np.mean((p[kept] >= 0.5) == (y[kept] == 1)))
+    assert c["auc"][0] == pytest.approx(metrics.auc(y[kept], p[kept]))
+    assert c["auc"][1] == pytest.approx(metrics.auc(y, p))
+    np.testing.assert_allclose(c["referred"], [0.4, 0.0])
+    default = metrics.coverage_curve(y, p, u)
+    assert default["coverage"][0] == 0.5 and default["coverage"][-1] == 1.0 and len(default["coverage"]) == 11
+    with pytest.raises(validate.ArgumentError, match="coverages"):
+        metrics.coverage_curve(y, p, u, [0.0, 1.0])
+    with pytest.raises(ValueError, match="uncertainty"):
+        metrics.coverage_curve(y, p, u[:10])
+
+
+def test_selective_intervals_see_a_useful_and_a_useless_uncertainty():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 400)
+    p = np.clip(0.5 + (y - 0.5) * 0.3 + rng.normal(0, 0.2, 400), 0, 1)
+    useful = metrics.selective_intervals(y, p, -np.abs(p - 0.5), 0.8, n_boot=300)
+    assert useful["accuracy_gain"].low > 0 and useful["accuracy_kept"].estimate > useful["accuracy_full"].estimate
+    g = useful["accuracy_gain"]
+    assert g.low <= g.estimate <= g.high and g.n_boot == 300
+    assert useful["auc_full"].estimate == pytest.approx(metrics.auc(y, p))
+    useless = metrics.selective_intervals(y, p, rng.random(400), 0.8, n_boot=300)
+    assert useless["accuracy_gain"].low < 0 < useless["accuracy_gain"].high
+    with pytest.raises(validate.ArgumentError, match="coverage"):
+        metrics.selective_intervals(y, p, p, 0.0)
+
+
+def test_ood_auroc_is_sklearns_with_an_interval():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(0, 1, 80), rng.normal(1, 1, 50)
+    r = metrics.ood_auroc(a, b, n_boot=200)
+    expected = roc_auc_score(np.r_[np.zeros(80), np.ones(50)], np.r_[a, b])
+    assert r.estimate == pytest.approx(expected) and r.low < r.estimate < r.high
+    with pytest.raises(validate.ArgumentError, match="in_scores"):
+        metrics.ood_auroc([], b)
+
+
+def test_image_statistics_and_mahalanobis_score():
+    images = np.random.default_rng(4).random((20, 6, 6))
+    s = metrics.image_statistics(images)
+    np.testing.assert_allclose(s, np.stack([images.reshape(20, -1).mean(1), images.reshape(20, -1).std(1)], 1))
+    reference = np.random.default_rng(5).normal(0, 1, (300, 3))
+    d = metrics.mahalanobis_score(reference, np.array([[0.0, 0, 0], [4.0, 0, 0], [0, 0, 8.0]]))
+    assert d[0] < 0.5 < d[1] < d[2]
+    assert d[1] == pytest.approx(4.0, rel=0.15)  # unit variance: about the Euclidean distance
+    with pytest.raises(validate.ArgumentError, match="reference"):
+        metrics.mahalanobis_score(reference, np.zeros((2, 4)))
+
+
+# ------------------------------------------------------------------ data.augment
+def test_augmentation_keeps_range_shape_and_is_seeded():
+    x = np.random.default_rng(6).random((3, 16, 16, 1)).astype(np.float32)
+    a = augment.augment_images(x, copies=2, seed=1)
+    assert a.shape == (2, 3, 16, 16, 1) and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
+    np.testing.assert_array_equal(a, augment.augment_images(x, copies=2, seed=1))
+    assert not np.allclose(a[0], a[1]) and not np.allclose(a[0], augment.augment_images(x, seed=2)[0])
+    for name in augment.XRAY_TRANSFORMS:
+        one = augment.augment_images(x, [name], seed=0)[0]
+        assert one.shape == x.shape and 0 < np.abs(one - x).mean() < 0.25, name
+    pipeline = augment.xray_augmentation(seed=0)
+    np.testing.assert_array_equal(np.asarray(pipeline(x, training=False)), x)  # off at inference
+    with pytest.raises(validate.ArgumentError, match="transforms"):
+        augment.xray_augmentation(["flip"])
+
+
+def test_elastic_is_offered_for_ultrasound_only_by_name():
+    assert "elastic" not in augment.XRAY_TRANSFORMS and "elastic" in augment.ULTRASOUND_TRANSFORMS
+    x = np.random.default_rng(7).random((2, 24, 24, 1)).astype(np.float32)
+    out = augment.augment_images(x, ["elastic"], seed=0)[0]
+    assert out.shape == x.shape and not np.allclose(out, x)
+    strong = augment.augment_images(x, ["elastic"], seed=0, strength=3.0)[0]  # factor capped at 1
+    assert strong.shape == x.shape and 0 <= strong.min() and strong.max() <= 1
+
+
+# ------------------------------------------------------------------ medlab.trust
+def _toy(n=48, size=12, seed=0):
+    """Bright square on the left: class 1; on the right: class 0."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = rng.random((n, size, size, 1)).astype(np.float32) * 0.2
+    for i in range(n):
+        left = 1 if y[i] else size // 2 + 1
+        x[i, 4:8, left:left + 4] += 0.7
+    return x, y
+
+
+def _build(size=12):
+    return lambda: small_cnn((size, size, 1), width=4, dropout=0.3)
+
+
+@pytest.fixture(scope="module")
+def members():
+    x, y = _toy()
+    return trust.train_members(_build(), x, y, [0, 1], epochs=3, batch_size=16, learning_rate=0.01)
+
+
+def test_train_members_is_seeded_and_members_differ(members):
+    x, y = _toy()
+    again = trust.train_members(_build(), x, y, [0], epochs=3, batch_size=16, learning_rate=0.01)[0]
+    for a, b in zip(members[0].get_weights(), again.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert not np.allclose(members[0].get_weights()[0], members[1].get_weights()[0])
+    augmented = trust.train_members(_build(), x, y, [0], epochs=3, batch_size=16, learning_rate=0.01,
+                                    augment=True)[0]
+    assert not np.allclose(augmented.get_weights()[0], again.get_weights()[0])
+    with pytest.raises(validate.ArgumentError, match="seeds"):
+        trust.train_members(_build(), x, y, [])
+
+
+def test_ensemble_mc_dropout_and_tta_shapes_and_seeds(members):
+    x, _ = _toy(10, seed=1)
+    p = trust.ensemble_predict(members, x)
+    assert p.shape == (2, 10) and 0 <= p.min() and p.max() <= 1
+    mc = trust.mc_dropout_predict(members[0], x, samples=6, seed=3)
+    assert mc.shape == (6, 10)
+    np.testing.assert_array_equal(mc, trust.mc_dropout_predict(members[0], x, samples=6, seed=3))
+    assert mc.std(axis=0).max() > 0  # masks differ from pass to pass
+    tta = trust.tta_predict(members[0], x, copies=4, seed=0)
+    assert tta.shape == (4, 10) and tta.std(axis=0).max() > 0
+    no_dropout = small_cnn((12, 12, 1), width=4)
+    with pytest.raises(validate.ArgumentError, match="Dropout"):
+        trust.mc_dropout_predict(no_dropout, x)
+
+
+def test_mc_dropout_at_rate_zero_is_the_plain_prediction(members):
+    x, _ = _toy(8, seed=2)
+    model = members[0]
+    dropout = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)][0]
+    rate, dropout.rate = dropout.rate, 0.0
+    try:
+        np.testing.assert_allclose(trust.mc_dropout_predict(model, x, 2)[0],
+                                   trust.ensemble_predict([model], x)[0], atol=1e-6)
+    finally:
+        dropout.rate = rate
+
+
+def test_randomised_copy_changes_only_the_named_layers(members):
+    model = members[0]
+    assert trust.weight_layers(model) == ["conv1", "conv2", "output"]
+    copy = trust.randomised_copy(model, _build(), ["output"], seed=0)
+    assert not np.allclose(copy.get_layer("output").kernel.numpy(), model.get_layer("output").kernel.numpy())
+    np.testing.assert_array_equal(copy.get_layer("conv1").kernel.numpy(), model.get_layer("conv1").kernel.numpy())
+    with pytest.raises(validate.ArgumentError, match="layers"):
+        trust.randomised_copy(model, _build(), ["bn1"])
+
+
+def test_cascading_randomisation_rows(members):
+    x, _ = _toy(3, seed=3)
+    rows, maps = trust.cascading_randomisation(members[0], _build(), x, grad_cam)
+    assert [r["randomised"] for r in rows] == ["none", "down to output", "down to conv2", "down to conv1"]
+    assert [r["layers"] for r in rows] == [0, 1, 2, 3]
+    assert rows[0]["spearman"] == pytest.approx(1.0) and rows[0]["ssim"] == pytest.approx(1.0)
+    assert all(-1 <= r["spearman"] <= 1 for r in rows) and set(maps) == {r["randomised"] for r in rows}
+    assert maps["none"].shape == (3, 12, 12)
+
+
+def test_features_and_augmentation_trial(members):
+    x, y = _toy()
+    f = trust.features(members[0], x[:5])
+    assert f.shape == (5, 3 * 3 * 8)  # flatten: 12 -> 6 -> 3 pixels, 2 x 4 filters
+    rows = trust.augmentation_trial(_build(), x, y, x[:20], y[:20], subsets=(48, 16), seeds=[0, 1], epochs=1,
+                                    batch_size=16, learning_rate=0.01)
+    assert len(rows) == 2 * 2 * 2
+    assert {(r["images"], r["epochs"]) for r in rows} == {(48, 1), (16, 3)}
+    assert {r["augmentation"] for r in rows} == {"none", "label-preserving"}
+    assert all(0 <= r["auc"] <= 1 and 0 <= r["accuracy"] <= 1 for r in rows)
+
+
+def test_ood_images_sources():
+    x_test = np.random.default_rng(8).random((30, 28, 28, 1)).astype(np.float32)
+    ood = trust.ood_images(x_test, n_per_source=12, seed=0)
+    assert list(ood) == ["fetal ultrasound", "brain MRI", "inverted film", "blank film"]
+    for name, images in ood.items():
+        assert images.shape == (12, 28, 28, 1) and images.dtype == np.float32, name
+        assert 0 <= images.min() and images.max() <= 1, name
+    assert ood["blank film"].std() < 0.05
+    with pytest.raises(validate.ArgumentError, match="n_per_source"):
+        trust.ood_images(x_test, n_per_source=0)
+
+
+# ------------------------------------------------------------------ occlusion
+def test_occlusion_map_of_a_region_detector():
+    def right_half(x, training=False):  # "probability" = mean of the right half
+        return np.mean(np.asarray(x)[:, :, 6:], axis=(1, 2))
+
+    x = np.ones((2, 12, 12, 1), np.float32)
+    m = occlusion_map(right_half, x, patch=4, stride=4, fill=0.0)
+    assert m.shape == (2, 12, 12) and m.dtype == np.float32
+    assert np.all(m[:, :, :4] == 0)  # squares over the left third change nothing
+    assert np.all(m[:, :, 8:] > 0)
+    np.testing.assert_allclose(m[0, 0, 8:], 16 / 72)  # a 4 x 4 square hides 16 of 72 pixels
+    with pytest.raises(validate.ArgumentError, match="patch"):
+        occlusion_map(right_half, x, patch=13)
+
+
+# ------------------------------------------------------------------ plots
+def test_plots_return_labelled_figures():
+    import matplotlib.pyplot as plt
+
+    y = np.arange(40) % 2
+    p = np.linspace(0.05, 0.95, 40)
+    fig = plots.coverage_plot({"entropy": metrics.coverage_curve(y, p, metrics.binary_entropy(p))})
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    iv = metrics.ood_auroc(np.zeros(5) + np.arange(5), np.arange(5) + 2.5, n_boot=100)
+    fig2 = plots.ood_auroc_plot({"a score": iv})
+    assert fig2.axes[0].get_xlabel().startswith("AUROC")
+    rows = [{"randomised": "none", "spearman": 1.0, "ssim": 1.0}, {"randomised": "down to output", "spearman": 0.2, "ssim": 0.3}]
+    fig3 = plots.randomisation_plot({"Grad-CAM": rows})
+    assert fig3.axes[0].get_ylabel() and fig3.axes[0].get_legend() is not None
+    with pytest.raises(ValueError, match="empty"):
+        plots.coverage_plot({})
+    plt.close("all")
