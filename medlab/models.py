@@ -387,7 +387,7 @@ def unet(input_shape=(64, 64, 1), depth=3, base_filters=8, convs=2, batch_norm_m
 
 # --------------------------------------------------------- volumes (lesson 13)
 def multiclass_unet(input_shape=(40, 56, 40, 1), n_classes=3, depth=2, base_filters=8, convs=2,
-                    batch_norm_momentum=0.9, name=None):
+                    batch_norm_momentum=0.9, class_shares=None, name=None):
     """A U-Net with one softmax probability per class and voxel, in 2-D or in 3-D.
 
     :func:`unet`'s layout (``convs`` x [conv 3 "same" -> BatchNormalization -> ReLU] per level,
@@ -404,6 +404,11 @@ def multiclass_unet(input_shape=(40, 56, 40, 1), n_classes=3, depth=2, base_filt
         Classes of the masks, background included (3 for the hippocampus).
     depth, base_filters, convs, batch_norm_momentum
         As :func:`unet`.
+    class_shares : sequence of n_classes positive floats, optional
+        Each class's share of the training voxels: the last layer's biases start at their logs
+        (Lin et al., ICCV 2017's "prior" start), so the untrained network predicts about these
+        shares, not the 1 / n_classes per voxel of a zero bias, which would call a large part
+        of a volume a structure (``medlab.volumes.class_shares`` counts them). Default: zero biases.
 
     Returns
     -------
@@ -423,6 +428,12 @@ def multiclass_unet(input_shape=(40, 56, 40, 1), n_classes=3, depth=2, base_filt
     convs = validate.integer("convs", convs, low=1)
     depth = validate.integer("depth", depth, 0, 8)
     momentum = validate.number("batch_norm_momentum", batch_norm_momentum, 0.0, 1.0, closed="left")
+    bias = "zeros"
+    if class_shares is not None:
+        shares = np.asarray(class_shares, dtype=float)
+        if shares.shape != (n_classes,) or not np.all(np.isfinite(shares)) or np.any(shares <= 0):
+            raise validate.ArgumentError(f"class_shares {class_shares!r}: expected {n_classes} positive numbers")
+        bias = keras.initializers.Constant(np.log(shares / shares.sum()).astype(np.float32))
     step = 2 ** depth
     if len(shape) not in (3, 4) or shape[-1] is None or shape[-1] < 1 or any(
             s is not None and (s < 1 or s % step) for s in shape[:-1]):
@@ -452,7 +463,7 @@ def multiclass_unet(input_shape=(40, 56, 40, 1), n_classes=3, depth=2, base_filt
         x = up(base_filters * 2 ** level, 2, strides=2, name=f"up{level + 1}")(x)
         x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
         x = block(x, base_filters * 2 ** level, f"dec{level + 1}")
-    outputs = conv(n_classes, 1, activation="softmax", name="class_probability")(x)
+    outputs = conv(n_classes, 1, activation="softmax", bias_initializer=bias, name="class_probability")(x)
     return keras.Model(inputs, outputs, name=name or ("unet3d" if three_d else "unet2d"))
 
 

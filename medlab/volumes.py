@@ -121,10 +121,23 @@ def _model_targets(method, masks):
 
 
 # ------------------------------------------------------------------ models and training
-def build_model(method, volume_shape, n_classes=3, depth=None, base_filters=None, context=None):
+def class_shares(masks, n_classes=3):
+    """Each class's share of the voxels of ``masks`` (N, D, H, W) of class numbers, floored at 1e-6.
+
+    >>> class_shares(np.array([[[[0, 0, 1, 2]]]]))
+    array([0.5 , 0.25, 0.25])
+    """
+    counts = np.bincount(np.asarray(masks, dtype=np.int64).ravel(), minlength=n_classes)
+    if len(counts) > n_classes:
+        raise ValueError(f"masks hold class {len(counts) - 1}: expected class numbers 0 to {n_classes - 1}")
+    return np.maximum(counts / counts.sum(), 1e-6)
+
+
+def build_model(method, volume_shape, n_classes=3, depth=None, base_filters=None, context=None, class_shares=None):
     """``method``'s U-Net for volumes of ``volume_shape`` (D, H, W) (:func:`medlab.models.multiclass_unet`).
 
-    ``depth``, ``base_filters`` and ``context`` default to :data:`RECIPES`'s.
+    ``depth``, ``base_filters`` and ``context`` default to :data:`RECIPES`'s; ``class_shares``
+    (:func:`class_shares` of the training masks) starts the last layer's biases at their logs.
     """
     from medlab.models import multiclass_unet
 
@@ -134,17 +147,19 @@ def build_model(method, volume_shape, n_classes=3, depth=None, base_filters=None
     context = settings["context"] if context is None else context
     d, h, w = (int(s) for s in volume_shape)
     shape = (d, h, w, 1) if method == "3d" else (h, w, 1 + 2 * context)
-    return multiclass_unet(shape, n_classes, depth=depth, base_filters=base_filters,
+    return multiclass_unet(shape, n_classes, depth=depth, base_filters=base_filters, class_shares=class_shares,
                            name=f"unet_{method.replace('.', '_')}")
 
 
-def compile_model(model, n_classes=3):
+def compile_model(model, n_classes=3, dice_over="batch"):
     """Compile for :func:`train_method`: Adam (its rate set by the training), the loss
-    :func:`~medlab.engine.losses.multiclass_dice_ce`, no XLA (slower on CPUs)."""
+    :func:`~medlab.engine.losses.multiclass_dice_ce` (its Dice over the batch by default), no
+    XLA (slower on CPUs)."""
     from medlab._tensorflow import keras
     from medlab.engine.losses import multiclass_dice_ce
 
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=multiclass_dice_ce(n_classes), jit_compile=False)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=multiclass_dice_ce(n_classes, dice_over),
+                  jit_compile=False)
     return model
 
 
@@ -399,7 +414,8 @@ def compare_methods(train_images, train_masks, test_images, test_masks, spacing_
 
     For a method, the network is built and compiled once and restarted from each seed's
     initial weights (:func:`medlab.engine.fit.restart`): one traced graph per method.
-    ``batch_sizes`` (method -> int) overrides :data:`RECIPES`'s; ``base_filters`` the width.
+    ``epochs`` is an int or a mapping method -> int; ``batch_sizes`` (method -> int) overrides
+    :data:`RECIPES`'s; ``base_filters`` the width.
 
     Returns
     -------
@@ -411,16 +427,19 @@ def compare_methods(train_images, train_masks, test_images, test_masks, spacing_
     seeds = tuple(validate.integer("seed", s) for s in seeds)
     if not seeds:
         raise ValueError("seeds: expected at least one")
-    shape = np.shape(train_images)[1:]
+    epochs_of = dict(epochs) if isinstance(epochs, dict) else dict.fromkeys(methods, epochs)
+    if set(methods) - set(epochs_of):
+        raise ValueError(f"epochs: no value for {sorted(set(methods) - set(epochs_of))}")
+    shape, shares = np.shape(train_images)[1:], class_shares(train_masks)
     out = MethodComparison({}, {}, {}, {}, {})
     for method in methods:
         start = time.perf_counter()
-        model = compile_model(build_model(method, shape, base_filters=base_filters))
+        model = compile_model(build_model(method, shape, base_filters=base_filters, class_shares=shares))
         out.dice_mean[method], first = [], None
         for seed in seeds:
             seed_everything(seed)
-            restart(model, build_model(method, shape, base_filters=base_filters).get_weights())
-            train_method(method, model, train_images, train_masks, seed=seed, epochs=epochs,
+            restart(model, build_model(method, shape, base_filters=base_filters, class_shares=shares).get_weights())
+            train_method(method, model, train_images, train_masks, seed=seed, epochs=epochs_of[method],
                          learning_rate=learning_rate, batch_size=(batch_sizes or {}).get(method))
             labels = labels_of(predict_probabilities(model, method, test_images))
             out.dice_mean[method].append(float(metrics.dice_per_class(test_masks, labels).mean()))
@@ -462,7 +481,8 @@ def run_recipe(data, method, seed=0, recipe=None, measure_shape=None):
     train, val, test = data["train"], data["val"], data["test"]
     seed_everything(seed)
     model = compile_model(build_model(method, np.shape(train.images)[1:], depth=settings["depth"],
-                                      base_filters=settings["base_filters"], context=settings["context"]))
+                                      base_filters=settings["base_filters"], context=settings["context"],
+                                      class_shares=class_shares(train.masks)))
     history = train_method(method, model, train.images, train.masks, seed=seed, epochs=settings["epochs"],
                            batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
                            time_budget_s=settings["time_budget_s"],
@@ -483,7 +503,7 @@ def run_recipe(data, method, seed=0, recipe=None, measure_shape=None):
 
 __all__ = [
     "METHODS", "MethodComparison", "RECIPES", "as_volume_inputs", "build_model", "compare_methods",
-    "compile_model", "evaluate", "labels_of", "largest_component", "model_inputs",
+    "class_shares", "compile_model", "evaluate", "labels_of", "largest_component", "model_inputs",
     "predict_probabilities", "run_recipe", "slice_stack", "sliding_window_probabilities", "summary",
     "train_method", "window_starts",
 ]

@@ -75,7 +75,7 @@ SETTINGS = {
     "15_faq_generalisation": ({"epochs": 1, "image_size": 20, "n_images": 100, "seed": 1},
                               ("n_images", 50, r"parameter 'n_images' = 50 \(int\): "
                                                r"expected an integer in \[100, 4708\]")),
-    "13_volumes_3d": ({"max_train": 4, "epochs": 1, "base_filters": 2, "first_seed": 1},
+    "13_volumes_3d": ({"max_train": 4, "epochs": 1, "epochs_3d": 1, "base_filters": 2, "first_seed": 1},
                       ("seeds", 2, r"parameter 'seeds' = 2 \(int\): expected an integer in \[3, 10\]")),
 }
 BAD_EXTRA = {"05_cnn_formula": {"kernel_size": 7}}

@@ -142,6 +142,38 @@ def test_multiclass_unet_refuses_sides_the_pooling_cannot_halve():
         multiclass_unet((40, 54, 40, 1), depth=2)
 
 
+def test_class_shares_start_the_last_layer_at_the_log_shares(hippocampus):
+    masks = hippocampus["train"].masks[:3]
+    shares = volumes.class_shares(masks)
+    assert np.isclose(shares.sum(), 1) and shares[0] > 0.9
+    assert np.allclose(shares, [np.mean(masks == k) for k in range(3)])
+    model = volumes.build_model("2d", (40, 56, 40), base_filters=2, class_shares=shares)
+    assert np.allclose(model.get_layer("class_probability").get_weights()[1], np.log(shares), atol=1e-6)
+    assert np.all(volumes.build_model("2d", (40, 56, 40), base_filters=2).get_layer("class_probability").get_weights()[1] == 0)
+    with pytest.raises(ValueError, match="class_shares"):
+        volumes.build_model("3d", (8, 8, 8), base_filters=2, class_shares=(0.5, 0.5))
+    with pytest.raises(ValueError, match="class numbers 0 to 2"):
+        volumes.class_shares(np.array([0, 3]))
+
+
+def test_batch_dice_counts_every_voxel_of_the_batch_and_equals_per_image_for_one_image():
+    from medlab.engine.losses import multiclass_dice_ce
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, (3, 6, 6, 1)).astype(np.float32)
+    y[1] = 0  # an image without structures
+    p = rng.dirichlet(np.ones(3), (3, 6, 6)).astype(np.float32)
+    per_image, batch = (np.asarray(multiclass_dice_ce(3, over)(y, p)) for over in ("image", "batch"))
+    onehot = np.eye(3)[y[..., 0].astype(int)]
+    ce = -np.mean(np.sum(onehot * np.log(p), -1), axis=(1, 2))
+    dice = (2 * np.sum(onehot * p, (0, 1, 2)) + 1) / (np.sum(onehot + p, (0, 1, 2)) + 1)
+    assert np.allclose(batch, ce + 1 - dice[1:].mean(), atol=1e-5)
+    for i in range(3):  # one image: the batch's Dice is the image's
+        assert np.allclose(np.asarray(multiclass_dice_ce(3, "batch")(y[i:i + 1], p[i:i + 1])), per_image[i], atol=1e-5)
+    with pytest.raises(ValueError, match="dice_over"):
+        multiclass_dice_ce(3, "volume")
+
+
 def test_largest_component_keeps_the_largest_blob_with_its_classes():
     lab = np.zeros((10, 10, 10), np.uint8)
     lab[1:5, 1:5, 1:5] = 1
@@ -170,6 +202,9 @@ def test_compare_methods_trains_each_method_per_seed_on_tiny_volumes(hippocampus
     assert set(out.dice_mean) == {"2d", "3d"} and all(len(v) == 2 for v in out.dice_mean.values())
     assert out.labels["3d"].shape == (2, 40, 56, 40)
     assert all(0 <= d <= 1 for v in out.dice_mean.values() for d in v)
+    with pytest.raises(ValueError, match="epochs: no value for"):
+        volumes.compare_methods(train.images[:2], train.masks[:2], test.images[:2], test.masks[:2], (1.0, 1.0, 1.0),
+                                methods=("2d", "3d"), epochs={"2d": 1}, base_filters=2)
 
 
 # ------------------------------------------------------------------ plots and the slider

@@ -6,7 +6,8 @@
                                        may be Keras variables (one traced graph, many mixes)
 ``segmentation_loss(name)``            "bce", "dice" or "bce+dice" as a Keras loss
 ``multiclass_dice_ce(n_classes)``      cross-entropy + soft Dice of the structures, for
-                                       class-number targets and softmax outputs (2-D or 3-D)
+                                       class-number targets and softmax outputs (2-D or 3-D),
+                                       the Dice per image or over the batch
 =====================================  ===================================================
 
 The NumPy Dice that *measures* masks is :func:`medlab.metrics.dice`; these are differentiable
@@ -83,15 +84,29 @@ def segmentation_loss(name):
     return soft_dice_loss if name == "dice" else _bce_dice_loss
 
 
-def multiclass_dice_ce(n_classes):
-    """The Keras loss cross-entropy + (1 - mean soft Dice of classes 1 .. n_classes - 1), per image.
+def multiclass_dice_ce(n_classes, dice_over="image"):
+    """The Keras loss cross-entropy + (1 - mean soft Dice of classes 1 .. n_classes - 1).
 
     For targets of class numbers, shape (N, ..., 1) (0 background, 1, 2, ... the structures),
     and a softmax output (N, ..., n_classes), in 2-D or 3-D. The cross-entropy is averaged over
-    the voxels; the soft Dice (:func:`soft_dice_loss`'s, smoothing 1) is computed per image and
-    structure, so a small structure counts as much as a large one; the background gets no Dice.
+    the voxels; the soft Dice (:func:`soft_dice_loss`'s, smoothing 1) of each structure is
+    averaged over the structures, so a small one counts as much as a large one; the background
+    gets no Dice. ``dice_over`` says what the Dice's sums run over:
+
+    - ``"image"``: each image's voxels (one Dice per image and structure);
+    - ``"batch"``: every voxel of the batch (one Dice per batch and structure, as nnU-Net's
+      "batch Dice"). Use it for slices: on a slice without the structure, a per-image Dice
+      with smoothing 1 scores a prediction of nothing as perfect, so a network that predicts
+      nothing anywhere already earns the Dice of every empty slice.
+
+    >>> import numpy as np
+    >>> y = np.zeros((2, 4, 4, 1)); y[0, :2, :2] = 1     # image 1 has no structure
+    >>> p = np.zeros((2, 4, 4, 2)); p[..., 0] = 0.99; p[..., 1] = 0.01   # "nothing", everywhere
+    >>> [round(float(np.mean(multiclass_dice_ce(2, over)(y, p))), 2) for over in ("image", "batch")]
+    [1.05, 1.38]
     """
     n_classes = validate.integer("n_classes", n_classes, 2)
+    validate.choice("dice_over", dice_over, ("image", "batch"))
 
     def loss(y_true, y_pred):
         ops = keras.ops
@@ -101,6 +116,8 @@ def multiclass_dice_ce(n_classes):
         cross_entropy = ops.mean(keras.losses.categorical_crossentropy(onehot, y_pred), axis=axes)
         overlap = ops.sum(onehot * y_pred, axis=axes)[:, 1:]
         total = (ops.sum(onehot, axis=axes) + ops.sum(y_pred, axis=axes))[:, 1:]
+        if dice_over == "batch":
+            overlap, total = ops.sum(overlap, axis=0, keepdims=True), ops.sum(total, axis=0, keepdims=True)
         return cross_entropy + 1.0 - ops.mean((2.0 * overlap + 1.0) / (total + 1.0), axis=-1)
 
     return loss
