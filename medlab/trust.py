@@ -7,7 +7,10 @@
                                                       augmentation, per seed and subset -> rows
 ``ensemble_predict(members, x)``                      (M, N) probabilities, one row per member
 ``features(model, x)``                                (N, D) features before the output unit
-``ood_images(x_test, ...)``                           ultrasound, MRI, inverted and blank films
+``block_features(model, x)``                          per block, each channel's mean and sd
+``FeatureScores(model, x_train, y_train, x_val)``     candidate OOD scores from the network,
+                                                      fitted on in-distribution images only
+``ood_images(films, ..., split)``                     ultrasound, MRI, inverted and blank films
 ``mc_dropout_predict(model, x, samples, seed)``       (S, N): dropout kept on at inference
 ``tta_predict(model, x, copies, seed)``               (T, N): test-time augmentation
 ``randomised_copy(model, layers, seed)``              the model with some layers re-initialised
@@ -222,18 +225,150 @@ def features(model, x, layer=None, batch_size=256):
     return out.reshape(len(out), -1)
 
 
-def ood_images(x_test, n_per_source=60, image_size=28, seed=0):
-    """Images a chest X-ray classifier was never trained on, from the data medlab ships.
+def _pooling_layers(model):
+    return [l.name for l in model.layers if isinstance(l, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D))]
+
+
+def block_features(model, x, layers=None, batch_size=256):
+    """Each block's feature maps summarised per channel: mean and sd over the image, (N, 2 C) per layer.
+
+    The summary of Lee et al.'s multi-layer detector (NeurIPS 2018: channel means; the sd adds
+    texture): early blocks see grey levels and edges, later ones shapes, so an image can look
+    normal to one block and strange to another.
 
     Parameters
     ----------
-    x_test : array (N, S, S, 1) in [0, 1]
-        Real test films: their negatives make the "inverted film" source.
+    model : keras.Model
+    x : array (N, H, W, 1)
+    layers : sequence of str, optional
+        Layers with (N, h, w, C) outputs. Default: every pooling layer (the end of each
+        convolutional block; for :func:`medlab.models.small_cnn`, ``pool1`` and ``pool2``).
+
+    Returns
+    -------
+    dict of str -> float64 array (N, 2 C)
+        Per layer: the C channel means, then the C channel standard deviations (ddof 0).
+    """
+    from medlab.engine.predict import predict
+
+    layers = _pooling_layers(model) if layers is None else [str(name) for name in layers]
+    if not layers:
+        raise validate.ArgumentError(f"model {model.name!r} has no pooling layer: pass layers (names of 4-D outputs)")
+    for name in layers:
+        validate.choice("layers", name, tuple(l.name for l in model.layers))
+    extractor = keras.Model(model.inputs[0], [model.get_layer(name).output for name in layers])
+    x = as_batch(x, "x")
+    out = {name: [] for name in layers}
+    for start in range(0, len(x), batch_size):
+        maps = extractor(x[start:start + batch_size], training=False)
+        for name, m in zip(layers, maps if len(layers) > 1 else [maps]):
+            m = np.asarray(m, np.float64)
+            if m.ndim != 4:
+                raise validate.ArgumentError(f"layers: {name!r} gives shape {m.shape[1:]}: expected (h, w, C) maps")
+            out[name].append(np.concatenate([m.mean(axis=(1, 2)), m.std(axis=(1, 2))], axis=1))
+    return {name: np.concatenate(parts) for name, parts in out.items()}
+
+
+def _logits(model, f):
+    """The logit z of a one-unit sigmoid output, p = 1 / (1 + exp(-z)), from the features (N, D) before it.
+
+    From the output layer's kernel and bias, not from p (which rounds to 1 in float32 once z > 17).
+    """
+    out = model.layers[-1]
+    if not isinstance(out, keras.layers.Dense) or out.units != 1 or out.activation is not keras.activations.sigmoid:
+        raise validate.ArgumentError(f"model {model.name!r}: expected a last layer Dense(1, sigmoid), got {out.name!r}")
+    return f.astype(np.float64) @ np.asarray(out.kernel, np.float64)[:, 0] + float(np.asarray(out.bias)[0])
+
+
+class FeatureScores:
+    """Candidate out-of-distribution scores of one trained classifier, fitted on in-distribution images only.
+
+    Every score is higher for images less like the training films. Fitted on the training
+    films (features and labels) and standardised on in-distribution validation films; no
+    out-of-distribution image is used, so that choosing between the candidates on
+    validation OOD images, and measuring the chosen one on test, stays honest.
+
+    ==============================  ==========================================================
+    ``energy``                      :func:`medlab.metrics.energy_score` of the output logit
+                                    (Liu et al., 2020)
+    ``kNN, flatten``                :func:`medlab.metrics.knn_distance` of the unit-length
+                                    :func:`features` to the training films' (Sun et al., 2022)
+    ``Mahalanobis, flatten``        class-conditional :func:`medlab.metrics.mahalanobis_score`
+                                    of :func:`features` (Lee et al., 2018, one layer)
+    ``Mahalanobis, blocks, sum``    the same on every block's :func:`block_features`, each
+    ``Mahalanobis, blocks, max``    standardised on the validation films, summed or maxed
+                                    (:func:`medlab.metrics.combine_scores`)
+    ==============================  ==========================================================
+
+    Parameters
+    ----------
+    model : keras.Model
+        The trained classifier, last layer Dense(1, sigmoid).
+    x_train, y_train : arrays (N, H, W, 1) and (N,)
+        The films it was trained on, with their labels.
+    x_val : array (N_val, H, W, 1)
+        In-distribution validation films (not the training films: their distances are
+        smaller than a new film's).
+    layers : sequence of str, optional
+        The blocks, as :func:`block_features`.
+    k : int
+        Neighbour of the kNN score.
+
+    Calling the object on images (N, H, W, 1) gives dict of name -> float64 array (N,).
+    """
+
+    names = ("energy", "kNN, flatten", "Mahalanobis, flatten", "Mahalanobis, blocks, sum",
+             "Mahalanobis, blocks, max")
+
+    def __init__(self, model, x_train, y_train, x_val, layers=None, k=5):
+        from medlab import metrics
+
+        self.model, self.layers = model, layers
+        self.k = validate.integer("k", k, low=1)
+        x_train = as_batch(x_train, "x_train")
+        y_train = _as_labels(y_train, len(x_train), "y_train")
+        self.train_flat = features(model, x_train)
+        _logits(model, self.train_flat[:1])  # a Dense(1, sigmoid) output, or a clear error now
+        self.flat_distance = metrics.MahalanobisScore(self.train_flat, y_train)
+        self.block_distance = {name: metrics.MahalanobisScore(f, y_train)
+                               for name, f in block_features(model, x_train, layers).items()}
+        self.val_blocks = self._block_scores(as_batch(x_val, "x_val"))
+
+    def _block_scores(self, x):
+        return {name: self.block_distance[name](f) for name, f in block_features(self.model, x, self.layers).items()}
+
+    def __call__(self, x):
+        from medlab import metrics
+
+        x = as_batch(x, "x")
+        flat, blocks = features(self.model, x), self._block_scores(x)
+        return {"energy": metrics.energy_score(_logits(self.model, flat)),
+                "kNN, flatten": metrics.knn_distance(self.train_flat, flat, self.k),
+                "Mahalanobis, flatten": self.flat_distance(flat),
+                "Mahalanobis, blocks, sum": metrics.combine_scores(self.val_blocks, blocks, "sum"),
+                "Mahalanobis, blocks, max": metrics.combine_scores(self.val_blocks, blocks, "max")}
+
+
+def ood_images(films, n_per_source=60, image_size=28, seed=0, split="test"):
+    """Images a chest X-ray classifier was never trained on, from the data medlab ships.
+
+    Two disjoint sets of source images: ``split="test"`` for measuring, ``"validation"`` for
+    choosing between scores, so that no test image helps choose.
+
+    Parameters
+    ----------
+    films : array (N, S, S, 1) in [0, 1]
+        Real films of the same split (test or validation): their negatives make the
+        "inverted film" source and their mean grey level the blank films'.
     n_per_source : int >= 1
     image_size : int
         Side S of the returned images (resized with ``skimage.transform.resize``).
     seed : int
         Which images are drawn, and the noise of the blank films.
+    split : "test" or "validation"
+        HC18 examinations: the even-ranked ones for test, the odd-ranked for validation (no
+        examination in both); MRI: the hippocampus test volumes (30 subjects) or validation
+        volumes (20 other subjects).
 
     Returns
     -------
@@ -250,24 +385,27 @@ def ood_images(x_test, n_per_source=60, image_size=28, seed=0):
 
     n = validate.integer("n_per_source", n_per_source, low=1)
     size = validate.integer("image_size", image_size, low=8)
-    x_test = as_batch(x_test, "x_test")
+    split = validate.choice("split", split, ("test", "validation"))
+    films = as_batch(films, "films")
     rng = np.random.default_rng(validate.integer("seed", seed, low=0))
 
     def fit(images):  # (k, h, w) grey levels in [0, 1] -> (k, size, size, 1)
         out = np.stack([resize(im, (size, size), anti_aliasing=True) for im in images])
         return np.clip(out, 0, 1).astype(np.float32)[..., None]
 
-    ultrasound = load_hc18().images
+    hc18 = load_hc18()
+    examinations = np.unique(hc18.subject)[slice(0 if split == "test" else 1, None, 2)]
+    ultrasound = hc18.images[np.isin(hc18.subject, examinations)]
     ultrasound = ultrasound[rng.choice(len(ultrasound), min(n, len(ultrasound)), replace=False)] / 255.0
-    volumes = load_hippocampus()["test"].images.astype(np.float64) / 255.0  # (30, 40, 56, 40)
-    middle = volumes.shape[3] // 2
-    slices = np.concatenate([volumes[:, :, :, middle + k] for k in range(-3, 4)])  # (7 * 30, 40, 56)
+    volumes = load_hippocampus()["test" if split == "test" else "val"].images.astype(np.float64) / 255.0
+    middle = volumes.shape[3] // 2  # volumes (V, 40, 56, 40)
+    slices = np.concatenate([volumes[:, :, :, middle + k] for k in range(-3, 4)])  # (7 V, 40, 56)
     slices = slices[rng.choice(len(slices), min(n, len(slices)), replace=False)]
-    films = x_test[rng.choice(len(x_test), min(n, len(x_test)), replace=False)]
-    level = float(x_test.mean())
+    chosen = films[rng.choice(len(films), min(n, len(films)), replace=False)]
+    level = float(films.mean())
     blank = np.clip(level + rng.normal(0.0, 0.02, (n, size, size, 1)), 0, 1).astype(np.float32)
     return {"fetal ultrasound": fit(ultrasound), "brain MRI": fit(slices),
-            "inverted film": (1.0 - films).astype(np.float32), "blank film": blank}
+            "inverted film": (1.0 - chosen).astype(np.float32), "blank film": blank}
 
 
 def weight_layers(model):
@@ -360,6 +498,7 @@ def cascading_randomisation(model, build, images, saliency, seed=0):
 
 
 __all__ = [
-    "augmentation_trial", "cascading_randomisation", "ensemble_predict", "features", "mc_dropout_predict", "ood_images",
+    "FeatureScores", "augmentation_trial", "block_features", "cascading_randomisation", "ensemble_predict", "features",
+    "mc_dropout_predict", "ood_images",
     "randomised_copy", "train_members", "tta_predict", "weight_layers",
 ]

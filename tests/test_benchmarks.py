@@ -183,6 +183,29 @@ def test_synthetic_benchmark_reports_finite_aucs_per_seed(monkeypatch, capsys):
         assert_finite(float(match[5]), line)
 
 
+# ----------------------------------------------------------------------------- ood.py
+def test_ood_benchmark_prints_one_json_line_per_seed_and_the_verdicts(tiny_medmnist, capsys):
+    ood = load_benchmark("ood")
+    status, lines = run_main(ood, ["--data", str(tiny_medmnist), "--seeds", "0", "1", "--max-train", "0",
+                                   "--epochs", "1", "--n-ood", "8", "--n-boot", "100"], capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert [row["seed"] for row in rows] == [0, 1]
+    for row in rows:
+        assert set(row["validation_auroc"]) == set(ood.trust.FeatureScores.names)
+        assert row["chosen"] == max(row["validation_auroc"], key=row["validation_auroc"].get)
+        assert set(row["test_auroc"]) == {"chosen", "image_statistics", "flatten_one_cloud"}
+        for name, iv in row["test_auroc"].items():
+            for key in ("estimate", "low", "high"):
+                assert_auc(iv[key], f"{name} {key}")
+            assert iv["low"] <= iv["estimate"] <= iv["high"]
+        assert row["test_films"] == 24 and row["test_ood_images"] == 3 * 8  # ultrasound, MRI, blank
+    assert any(line.startswith("score chosen on validation, test AUROC over 2 seeds") for line in lines)
+    assert sum("test AUROC:" in line for line in lines) == 2  # the two paired verdicts
+    with pytest.raises(SystemExit):
+        ood.main(["--seeds", "1", "1"])
+
+
 # ----------------------------------------------------------------------- pneumonia.py
 def test_pneumonia_benchmark_prints_one_json_line_per_model(tiny_medmnist, capsys):
     pneumonia = load_benchmark("pneumonia")

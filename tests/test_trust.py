@@ -97,6 +97,89 @@ def test_image_statistics_and_mahalanobis_score():
         metrics.mahalanobis_score(reference, np.zeros((2, 4)))
 
 
+def test_class_conditional_mahalanobis_is_lees_form():
+    rng = np.random.default_rng(6)
+    y = np.repeat([0, 1], 200)
+    reference = rng.normal(0, 1, (400, 3)) + np.where(y[:, None] == 1, [6.0, 0, 0], [-6.0, 0, 0])
+    points = np.array([[6.0, 0, 0], [-6.0, 0, 0], [0.0, 0, 0], [6.0, 5, 0]])
+    d = metrics.mahalanobis_score(reference, points, labels=y)
+    assert d[0] < 0.5 and d[1] < 0.5  # at a class mean
+    assert d[2] == pytest.approx(6.0, rel=0.15)  # between the classes: 6 within-class sds from both
+    assert d[3] == pytest.approx(5.0, rel=0.15)
+    one_cloud = metrics.mahalanobis_score(reference, points)  # the cloud's sd along x is ~6: the gap looks normal
+    assert one_cloud[2] < 0.5 < d[2]
+    # by hand: class means, Ledoit-Wolf on the residuals, the nearest mean
+    from sklearn.covariance import LedoitWolf
+    means = np.stack([reference[y == c].mean(0) for c in (0, 1)])
+    precision = np.linalg.inv(LedoitWolf(assume_centered=True).fit(reference - means[y]).covariance_)
+    by_hand = np.sqrt(np.min([np.einsum("nd,de,ne->n", points - m, precision, points - m) for m in means], axis=0))
+    np.testing.assert_allclose(d, by_hand, rtol=1e-8)
+    fitted = metrics.MahalanobisScore(reference, y)
+    np.testing.assert_allclose(fitted(points), d)
+    with pytest.raises(validate.ArgumentError, match="labels"):
+        metrics.mahalanobis_score(reference, points, labels=y[:10])
+    with pytest.raises(validate.ArgumentError, match="reference"):
+        metrics.MahalanobisScore(reference[:1])
+
+
+def test_mahalanobis_score_with_a_singular_covariance_uses_the_pseudo_inverse():
+    reference = np.array([[0.0, 1.0], [0.0, 3.0]])  # no spread along x; both points agree, so no shrinkage
+    score = metrics.MahalanobisScore(reference)
+    np.testing.assert_allclose(score.covariance, [[0.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(score([[0.0, 2.0], [0.0, 3.0]]), [0.0, 1.0], atol=1e-12)
+
+
+def test_knn_distance_is_brute_force_and_separates_two_gaussians():
+    rng = np.random.default_rng(7)
+    reference, near, far = rng.normal(0, 1, (300, 8)), rng.normal(0, 1, (50, 8)), rng.normal(0, 1, (50, 8)) + 3.0
+    d = metrics.knn_distance(reference, near, k=3, normalise=False)
+    brute = np.sort(np.linalg.norm(near[:, None] - reference[None], axis=2), axis=1)[:, 2]
+    np.testing.assert_allclose(d, brute, rtol=1e-10)
+    raw = metrics.ood_auroc(metrics.knn_distance(reference, near, 5, normalise=False),
+                            metrics.knn_distance(reference, far, 5, normalise=False), n_boot=100)
+    assert raw.estimate > 0.95
+    # unit length keeps the direction only: a cloud around +4 e1 against one around +4 e2
+    e1, e2 = np.eye(8)[0] * 4, np.eye(8)[1] * 4
+    unit = {name: metrics.knn_distance(reference + e1, points, 5) for name, points in (("near", near + e1), ("far", far - 3.0 + e2))}
+    assert unit["far"].max() <= 2.0  # unit-length vectors are at most 2 apart
+    assert metrics.ood_auroc(unit["near"], unit["far"], n_boot=100).estimate > 0.95
+    with pytest.raises(validate.ArgumentError, match="k"):
+        metrics.knn_distance(reference, near, k=301)
+    with pytest.raises(validate.ArgumentError, match="points"):
+        metrics.knn_distance(reference, near[:, :3])
+
+
+def test_energy_score_of_one_logit_and_of_softmax_logits():
+    z = np.array([-30.0, -1.0, 0.0, 2.0, 40.0])
+    np.testing.assert_allclose(metrics.energy_score(z), -np.logaddexp(0.0, z), rtol=1e-12)
+    logits = np.random.default_rng(8).normal(0, 3, (6, 4))
+    np.testing.assert_allclose(metrics.energy_score(logits), -np.log(np.exp(logits).sum(axis=1)), rtol=1e-12)
+    with pytest.raises(validate.ArgumentError, match="logits"):
+        metrics.energy_score(np.zeros((3, 1)))
+
+
+def test_combine_scores_standardises_on_validation_and_separates_two_gaussians():
+    rng = np.random.default_rng(9)
+    # two "layers": new images differ from usual ones in the second only, on another scale
+    val = {"a": rng.normal(10, 2, 500), "b": rng.normal(0, 0.1, 500)}
+    usual = {"a": rng.normal(10, 2, 200), "b": rng.normal(0, 0.1, 200)}
+    new = {"a": rng.normal(10, 2, 200), "b": rng.normal(0.5, 0.1, 200)}
+    summed = metrics.combine_scores(val, usual, "sum")
+    z = {k: (usual[k] - val[k].mean()) / val[k].std() for k in val}
+    np.testing.assert_allclose(summed, z["a"] + z["b"])
+    np.testing.assert_allclose(metrics.combine_scores(val, usual, "max"), np.maximum(z["a"], z["b"]))
+    for how in ("sum", "max"):
+        auroc = metrics.ood_auroc(metrics.combine_scores(val, usual, how), metrics.combine_scores(val, new, how), n_boot=100)
+        assert auroc.estimate > 0.95, how
+    assert metrics.ood_auroc(usual["a"], new["a"], n_boot=100).estimate < 0.6  # the first alone sees nothing
+    with pytest.raises(validate.ArgumentError, match="same score names"):
+        metrics.combine_scores(val, {"a": usual["a"]})
+    with pytest.raises(validate.ArgumentError, match="validation"):
+        metrics.combine_scores({"a": np.ones(5)}, {"a": np.ones(3)})
+    with pytest.raises(validate.ArgumentError, match="how"):
+        metrics.combine_scores(val, usual, "mean")
+
+
 # ------------------------------------------------------------------ data.augment
 def test_augmentation_keeps_range_shape_and_is_seeded():
     x = np.random.default_rng(6).random((3, 16, 16, 1)).astype(np.float32)
@@ -226,6 +309,46 @@ def test_ood_images_sources():
     assert ood["blank film"].std() < 0.05
     with pytest.raises(validate.ArgumentError, match="n_per_source"):
         trust.ood_images(x_test, n_per_source=0)
+    validation = trust.ood_images(x_test, n_per_source=12, seed=0, split="validation")
+    for name in ("fetal ultrasound", "brain MRI"):  # other examinations and subjects: no image in both
+        distance = np.linalg.norm(validation[name].reshape(12, 1, -1) - ood[name].reshape(1, 12, -1), axis=2)
+        assert distance.min() > 0, name
+    with pytest.raises(validate.ArgumentError, match="split"):
+        trust.ood_images(x_test, split="train")
+
+
+def test_block_features(members):
+    x, _ = _toy(6, seed=4)
+    blocks = trust.block_features(members[0], x)
+    assert list(blocks) == ["pool1", "pool2"]
+    assert blocks["pool1"].shape == (6, 2 * 4) and blocks["pool2"].shape == (6, 2 * 8)
+    maps = np.asarray(keras.Model(members[0].inputs[0], members[0].get_layer("pool2").output)(x, training=False))
+    np.testing.assert_allclose(blocks["pool2"], np.concatenate([maps.mean(axis=(1, 2)), maps.std(axis=(1, 2))], 1),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(validate.ArgumentError, match="layers"):
+        trust.block_features(members[0], x, layers=["no such layer"])
+    with pytest.raises(validate.ArgumentError, match="maps"):
+        trust.block_features(members[0], x, layers=["flatten"])
+
+
+def test_feature_scores_are_fitted_without_new_images_and_flag_blank_ones(members):
+    x, y = _toy(96, seed=5)
+    scorer = trust.FeatureScores(members[0], x[:48], y[:48], x[48:72])
+    usual, blank = scorer(x[72:]), scorer(np.full((24, 12, 12, 1), 0.5, np.float32))
+    assert tuple(usual) == trust.FeatureScores.names
+    for name in scorer.names:
+        assert usual[name].shape == (24,) and np.all(np.isfinite(usual[name])), name
+    for name in ("Mahalanobis, blocks, sum", "Mahalanobis, blocks, max"):  # no texture at all: far from every film
+        assert blank[name].min() > usual[name].max(), name
+    # the energy of a one-unit output, -ln(1 + e^z), gives back p = 1 - e^E
+    np.testing.assert_allclose(1 - np.exp(usual["energy"]), trust.ensemble_predict(members[:1], x[72:])[0], atol=1e-5)
+    again = trust.FeatureScores(members[0], x[:48], y[:48], x[48:72])(x[72:])
+    for name in scorer.names:
+        np.testing.assert_array_equal(again[name], usual[name])
+    linear = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(2, 3, name="conv"),
+                               keras.layers.MaxPooling2D(name="pool"), keras.layers.Flatten(), keras.layers.Dense(1)])
+    with pytest.raises(validate.ArgumentError, match="sigmoid"):
+        trust.FeatureScores(linear, x[:48], y[:48], x[48:72])
 
 
 # ------------------------------------------------------------------ occlusion
@@ -254,6 +377,7 @@ def test_plots_return_labelled_figures():
     iv = metrics.ood_auroc(np.zeros(5) + np.arange(5), np.arange(5) + 2.5, n_boot=100)
     fig2 = plots.ood_auroc_plot({"a score": iv})
     assert fig2.axes[0].get_xlabel().startswith("AUROC")
+    assert "a validation film" in plots.ood_auroc_plot({"a score": iv}, usual="a validation film").axes[0].get_xlabel()
     rows = [{"randomised": "none", "spearman": 1.0, "ssim": 1.0}, {"randomised": "down to output", "spearman": 0.2, "ssim": 0.3}]
     fig3 = plots.randomisation_plot({"Grad-CAM": rows})
     assert fig3.axes[0].get_ylabel() and fig3.axes[0].get_legend() is not None

@@ -37,8 +37,8 @@ from medlab.metrics.segmentation import (
 )
 from medlab.metrics.segmentation import bland_altman_regression
 from medlab.metrics.selective import (
-    binary_entropy, coverage_curve, image_statistics, mahalanobis_score, ood_auroc, selective_intervals,
-    uncertainty_scores,
+    MahalanobisScore, binary_entropy, combine_scores, coverage_curve, energy_score, image_statistics, knn_distance,
+    mahalanobis_score, ood_auroc, selective_intervals, uncertainty_scores,
 )
 from medlab.metrics.segmentation import (
     dice_per_class, hausdorff95_mm, percent_differences, surface_distances_mm, volume_mm3,
@@ -56,5 +56,5 @@ __all__ = [
 ]
 __all__ += ["platt_apply", "platt_fit"]
 __all__ += ["bland_altman_regression"]
-__all__ += ["binary_entropy", "coverage_curve", "image_statistics", "mahalanobis_score", "ood_auroc", "selective_intervals", "uncertainty_scores"]
+__all__ += ["binary_entropy", "combine_scores", "coverage_curve", "energy_score", "image_statistics", "knn_distance", "MahalanobisScore", "mahalanobis_score", "ood_auroc", "selective_intervals", "uncertainty_scores"]
 __all__ += ["dice_per_class", "hausdorff95_mm", "percent_differences", "surface_distances_mm", "volume_mm3"]

@@ -10,12 +10,19 @@
 ``ood_auroc(in_scores, out_scores)``           how well a score separates new images from
                                                the usual ones, with its bootstrap interval
 ``image_statistics(images)``                   mean and sd of each image's grey levels
-``mahalanobis_score(reference, points)``       distance from the reference cloud (OOD score)
+``mahalanobis_score(reference, points)``       distance from the reference cloud (OOD score);
+                                               with ``labels``, from the nearest class mean
+                                               (``MahalanobisScore``: fitted once)
+``knn_distance(reference, points, k)``         distance to the k-th nearest reference point
+``energy_score(logits)``                       free energy of the output logits (OOD score)
+``combine_scores(validation, scores)``         several scores standardised on in-distribution
+                                               validation images, summed or maxed
 =============================================  ==============================================
 
 *Selective prediction*: the model answers only for the fraction ``coverage`` of images it is
 most certain about (lowest uncertainty ``u``) and refers the rest, e.g. to a radiologist.
-NumPy only (SciPy is not needed).
+*Out-of-distribution scores* are higher on images unlike the training ones; they are fitted on
+in-distribution images only (training features, validation films), never on new images.
 """
 
 from __future__ import annotations
@@ -217,32 +224,192 @@ def image_statistics(images):
     return np.stack([flat.mean(axis=1), flat.std(axis=1)], axis=1)
 
 
-def mahalanobis_score(reference, points):
+def mahalanobis_score(reference, points, labels=None):
     """Mahalanobis distance of each point from the cloud of ``reference`` points (higher = farther).
 
     :math:`d(z) = \\sqrt{(z - \\mu)^T \\Sigma^{-1} (z - \\mu)}` with the mean and a
     Ledoit-Wolf shrunk covariance of ``reference`` (``sklearn.covariance.LedoitWolf``: it
     stays invertible with more dimensions than points). On image statistics it is the
-    baseline; on a network's features, a feature-space OOD score (Lee et al., NeurIPS 2018).
+    baseline; on a network's features, a feature-space OOD score.
+
+    With ``labels`` (the reference points' classes) it is Lee et al.'s class-conditional form
+    (NeurIPS 2018): one mean :math:`\\mu_c` per class, one covariance shared by the classes
+    (Ledoit-Wolf on the points minus their class mean), and the distance to the *nearest*
+    class mean, :math:`\\min_c d_c(z)`. To score several sets of points against one
+    reference, fit once: :class:`MahalanobisScore`.
 
     Parameters
     ----------
     reference : array (N_ref, D)
         E.g. the training images' statistics or features.
     points : array (N, D)
+    labels : array (N_ref,) of class labels, optional
+        One per reference point; the classes share the covariance.
 
     Returns
     -------
     float array (N,), in units of the reference's spread (no unit)
+
+    >>> ref = np.array([[-3.0], [-1], [1], [3]])  # class means -2 and 2, within-class sd 1
+    >>> np.round(mahalanobis_score(ref, [[2.5], [0]], labels=[0, 0, 1, 1]), 3)
+    array([0.5, 2. ])
     """
-    from sklearn.covariance import LedoitWolf
+    return MahalanobisScore(reference, labels)(points)
+
+
+class MahalanobisScore:
+    """:func:`mahalanobis_score` fitted once on ``reference`` (and ``labels``); call it on points (N, D).
+
+    The distances are solved with the Cholesky factor of the shrunk covariance (positive
+    definite whenever Ledoit-Wolf shrinks at all), with its pseudo-inverse otherwise.
+
+    >>> score = MahalanobisScore(np.array([[0.0, 0], [2, 0], [0, 2], [2, 2]]))
+    >>> np.round(score([[1.0, 1.0]]), 3)
+    array([0.])
+    """
+
+    def __init__(self, reference, labels=None):
+        from scipy import linalg
+        from sklearn.covariance import LedoitWolf
+
+        ref = validate.values("reference", reference).astype(np.float64)
+        if ref.ndim != 2 or len(ref) < 2:
+            raise validate.ArgumentError(f"reference has shape {ref.shape}: expected (N_ref >= 2, D)")
+        labels = np.zeros(len(ref), np.int64) if labels is None else np.asarray(labels).reshape(-1)
+        if labels.shape != (len(ref),):
+            raise validate.ArgumentError(f"labels has {labels.size} values for {len(ref)} reference points: expected one each")
+        classes = np.unique(labels)
+        self.means = np.stack([ref[labels == c].mean(axis=0) for c in classes])  # (C, D)
+        residuals = ref - self.means[np.searchsorted(classes, labels)]
+        self.covariance = LedoitWolf(store_precision=False, assume_centered=True).fit(residuals).covariance_
+        try:
+            self._factor, self._pinv = linalg.cholesky(self.covariance, lower=True), None
+        except linalg.LinAlgError:
+            self._factor, self._pinv = None, linalg.pinvh(self.covariance)
+
+    def __call__(self, points):
+        from scipy import linalg
+
+        z = validate.values("points", points).astype(np.float64)
+        if z.ndim != 2 or z.shape[1] != self.means.shape[1]:
+            raise validate.ArgumentError(f"points has shape {z.shape}: expected (N, {self.means.shape[1]}), as the reference")
+        squared = []
+        for mean in self.means:
+            r = (z - mean).T  # (D, N)
+            if self._factor is not None:
+                squared.append(np.sum(linalg.solve_triangular(self._factor, r, lower=True) ** 2, axis=0))
+            else:
+                squared.append(np.sum(r * (self._pinv @ r), axis=0))
+        return np.sqrt(np.maximum(np.min(squared, axis=0), 0.0))
+
+
+def knn_distance(reference, points, k=1, normalise=True):
+    """Distance of each point to its ``k``-th nearest reference point (Sun et al., ICML 2022).
+
+    A density score without a Gaussian: far from every training feature = out of
+    distribution. With ``normalise`` (as Sun et al.) every feature vector is first scaled to
+    unit length, so the distance compares directions (0 to 2).
+
+    Parameters
+    ----------
+    reference : array (N_ref, D)
+        Training features.
+    points : array (N, D)
+    k : int, 1 <= k <= N_ref
+    normalise : bool
+
+    Returns
+    -------
+    float array (N,), in the features' units (no unit with ``normalise``)
+
+    >>> np.round(knn_distance([[1.0, 0], [0, 1]], [[2.0, 0], [-1, 0]], k=1), 3)
+    array([0.   , 1.414])
+    """
+    from sklearn.neighbors import NearestNeighbors
 
     ref = validate.values("reference", reference).astype(np.float64)
     z = validate.values("points", points).astype(np.float64)
-    if ref.ndim != 2 or z.ndim != 2 or ref.shape[1] != z.shape[1] or len(ref) < 2:
-        raise validate.ArgumentError(f"reference {ref.shape} and points {z.shape}: expected (N_ref >= 2, D) and (N, D)")
-    model = LedoitWolf().fit(ref)
-    return np.sqrt(model.mahalanobis(z))
+    if ref.ndim != 2 or z.ndim != 2 or ref.shape[1] != z.shape[1] or len(ref) < 1:
+        raise validate.ArgumentError(f"reference {ref.shape} and points {z.shape}: expected (N_ref >= 1, D) and (N, D)")
+    k = validate.integer("k", k, low=1, high=len(ref))
+    if normalise:
+        ref, z = (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), EPS) for a in (ref, z))
+    return NearestNeighbors(n_neighbors=k).fit(ref).kneighbors(z)[0][:, -1]
 
 
-__all__ = ["binary_entropy", "image_statistics", "mahalanobis_score", "coverage_curve", "ood_auroc", "selective_intervals", "uncertainty_scores"]
+def energy_score(logits):
+    """Free energy of the output logits, :math:`E(x) = -\\log \\sum_k e^{f_k(x)}` (Liu et al., NeurIPS 2020).
+
+    Higher = more likely out of distribution (training images get low energy). A one-unit
+    sigmoid output with logit :math:`z` is the two-class softmax of :math:`(0, z)`, so
+    ``logits`` of shape (N,) give :math:`E = -\\log(1 + e^z)`: a function of :math:`p`
+    alone, lowest for a confident "class 1".
+
+    Parameters
+    ----------
+    logits : array (N,) (one sigmoid unit) or (N, K >= 2) (softmax)
+
+    Returns
+    -------
+    float array (N,)
+
+    >>> np.round(energy_score([0.0, 5.0]), 3)
+    array([-0.693, -5.007])
+    """
+    from scipy.special import logsumexp
+
+    z = validate.values("logits", logits).astype(np.float64)
+    if z.ndim == 1:
+        z = np.stack([np.zeros_like(z), z], axis=1)
+    if z.ndim != 2 or z.shape[1] < 2:
+        raise validate.ArgumentError(f"logits has shape {z.shape}: expected (N,) or (N, K >= 2)")
+    return -logsumexp(z, axis=1)
+
+
+def combine_scores(validation, scores, how="sum"):
+    """Several OOD scores in one: each standardised on in-distribution validation images, then combined.
+
+    Score :math:`s` becomes :math:`(s - m_s) / \\sigma_s`, with the mean and sd (ddof 0) of
+    its values on validation images like the training ones, so that every score counts in
+    units of its own in-distribution spread; they are then summed (evidence adds up) or
+    maxed (one alarming score is enough). No out-of-distribution image is needed (Lee et
+    al. instead weighted the layers by a regression fitted on OOD or adversarial images).
+
+    Parameters
+    ----------
+    validation : dict of str -> array (N_val,)
+        Each score on in-distribution validation images (not the images its reference was
+        fitted on).
+    scores : dict of str -> array (N,)
+        The same scores (same names) on the images to judge.
+    how : "sum" or "max"
+
+    Returns
+    -------
+    float array (N,), in in-distribution standard deviations (no unit)
+
+    >>> v = {"a": np.array([0.0, 2.0]), "b": np.array([10.0, 30.0])}
+    >>> combine_scores(v, {"a": np.array([3.0]), "b": np.array([20.0])}, how="max")
+    array([2.])
+    """
+    how = validate.choice("how", how, ("sum", "max"))
+    if not validation or set(validation) != set(scores):
+        raise validate.ArgumentError(f"validation {sorted(validation)} and scores {sorted(scores)}: "
+                                     "expected the same score names, at least one")
+    standardised = []
+    for name in validation:
+        v = validate.values(f"validation[{name!r}]", validation[name]).astype(np.float64).reshape(-1)
+        s = validate.values(f"scores[{name!r}]", scores[name]).astype(np.float64).reshape(-1)
+        if v.size < 2 or v.std() == 0:
+            raise validate.ArgumentError(f"validation[{name!r}]: expected at least two values that are not all equal")
+        standardised.append((s - v.mean()) / v.std())
+    if len({s.size for s in standardised}) != 1:
+        raise validate.ArgumentError("scores: expected arrays of one length")
+    stacked = np.stack(standardised)
+    return stacked.sum(axis=0) if how == "sum" else stacked.max(axis=0)
+
+
+__all__ = [
+    "MahalanobisScore", "binary_entropy", "combine_scores", "coverage_curve", "energy_score", "image_statistics",
+    "knn_distance", "mahalanobis_score", "ood_auroc", "selective_intervals", "uncertainty_scores",
+]

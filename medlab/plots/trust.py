@@ -42,13 +42,15 @@ def coverage_plot(curves, marks=(0.8,), title="selective prediction on the test 
     return fig
 
 
-def ood_auroc_plot(intervals, title="separating new images from test X-rays"):
+def ood_auroc_plot(intervals, title="separating new images from test X-rays", usual="a test X-ray"):
     """AUROC of each out-of-distribution score with its bootstrap interval (a forest plot).
 
     Parameters
     ----------
     intervals : dict of name -> medlab.metrics.Interval
         From :func:`medlab.metrics.ood_auroc`.
+    usual : str
+        What the new images were compared with, for the axis label.
 
     Returns
     -------
@@ -67,7 +69,7 @@ def ood_auroc_plot(intervals, title="separating new images from test X-rays"):
     ax.axvline(0.95, color="C2", linestyle="--", linewidth=1, label="0.95")
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlim(0, 1.02)
-    ax.set_xlabel("AUROC: new image scored above a test X-ray (0 to 1)")
+    ax.set_xlabel(f"AUROC: new image scored above {usual} (0 to 1)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")
     ax.set_title(title, fontsize=10)
