@@ -209,13 +209,12 @@ def _backward(layers, params, tape, indices, dz):
         elif kind == "Flatten":
             dz = backprop.flatten_backward(a_in, dz)
         elif kind == "MaxPooling2D":
-            if index > 0 and _relu_then_max_pool(layers, index - 1):
-                # the ReLU after the pool passes the gradient where the window's max is > 0;
-                # there the winner is the same pixel with or without the ReLU, and the ReLU
-                # before the pool passes its gradient too: mask the pooled gradient only
-                dz = np.where(z > 0, dz, np.float32(0))
-            dz = backprop.max_pool2d_backward(a_in, dz, tuple(layer.pool_size),
-                                              tuple(layer.strides), layer.padding, y=z)
+            # a ReLU moved after the pool passes the gradient where the window's max is > 0;
+            # there the winner is the same pixel with or without the ReLU, and the ReLU
+            # before the pool passes its gradient too: the pooled gradient is masked only
+            relu = index > 0 and _relu_then_max_pool(layers, index - 1)
+            dz = backprop.max_pool2d_backward(a_in, dz, tuple(layer.pool_size), tuple(layer.strides),
+                                              layer.padding, y=z, relu=relu)
         else:
             dz = backprop.avg_pool2d_backward(a_in, dz, tuple(layer.pool_size),
                                               tuple(layer.strides), layer.padding)

@@ -202,17 +202,18 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
         # im2col a few images (or rows of one image) at a time: patches and products stay cache-sized
         for images, rows in _blocks(part, ho, wo * (kh * kw * c + f) * 4, block_bytes):
             patches = windows[images, rows].reshape(-1, kh * kw * c)
-            if not threaded:
+            block = out[images, rows]
+            if one_blas_thread:
+                np.matmul(patches, kernel_matrix, out=block.reshape(-1, f))
+            else:
                 # a small temporary then one copy: writing the product straight into
                 # the large fresh ``out`` is slower when BLAS runs threads (page faults in them)
-                out[images, rows] = (patches @ kernel_matrix).reshape(out[images, rows].shape)
-            else:
-                np.matmul(patches, kernel_matrix, out=out[images, rows].reshape(-1, f))
+                block[...] = (patches @ kernel_matrix).reshape(block.shape)
+            if b is not None:
+                block += b  # while the block is in the cache
 
     with _single_threaded_blas() if threaded else contextlib.nullcontext():
         _run_parts(work, parts)
-    if b is not None:
-        out += b
     return out
 
 
