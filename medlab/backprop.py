@@ -31,8 +31,10 @@ _CHUNK_BYTES = 2**20
 # conv2d_backward splits the batch over the cores from this many values of x and dy on.
 _PARALLEL_MIN_ELEMENTS = 2**16
 # conv2d_backward uses shifted products (see _shifted_products) for stride 1 from this many input
-# channels on; fewer channels make products too thin to be fast, and im2col is cheap there.
+# channels and output pixels per image on: fewer channels make the products too thin to be fast,
+# and a small image's patch matrix stays in the cache (28 x 28 batches: im2col is faster).
 _SHIFTED_MIN_CHANNELS = 8
+_SHIFTED_MIN_PIXELS = 32 * 32
 
 
 def _array(value, name, ndim=None):
@@ -90,7 +92,7 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True)
     # the batch split over the cores, BLAS held to one thread each: BLAS's own threads
     # wait on each other on a busy machine, and im2col and col2im run on one core
     parts = ops._batch_parts(n, dy.size + x.size, _PARALLEL_MIN_ELEMENTS, per_core=2)
-    shifted = stride == (1, 1) and c >= _SHIFTED_MIN_CHANNELS
+    shifted = stride == (1, 1) and c >= _SHIFTED_MIN_CHANNELS and ho * wo >= _SHIFTED_MIN_PIXELS
 
     def work(index):
         part = parts[index]

@@ -75,15 +75,19 @@ def test_conv2d_backward_by_shifted_products_matches_gradient_tape(n, h, wd, c, 
         return  # impossible: covered by the error tests
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(backprop, "_SHIFTED_MIN_CHANNELS", 1)  # stride 1: shifted products always
+        patch.setattr(backprop, "_SHIFTED_MIN_PIXELS", 1)
         _conv_case(n, h, wd, c, f, kh, kw, 1, padding, seed)
 
 
 def test_conv2d_backward_by_shifted_products_and_by_im2col_agree(monkeypatch):
     rng = _rng(12)
-    x = rng.standard_normal((5, 13, 11, 16), dtype=np.float32)  # 16 channels: shifted products
-    w = rng.standard_normal((3, 3, 16, 8), dtype=np.float32)
-    dy = rng.standard_normal((5, 11, 9, 8), dtype=np.float32)
+    x = rng.standard_normal((3, 36, 34, 16), dtype=np.float32)  # 16 channels, 34 x 32 outputs:
+    w = rng.standard_normal((3, 3, 16, 8), dtype=np.float32)     # shifted products
+    dy = rng.standard_normal((3, 34, 32, 8), dtype=np.float32)
+    calls, products = [], backprop._shifted_products
+    monkeypatch.setattr(backprop, "_shifted_products", lambda *args: calls.append(1) or products(*args))
     shifted = backprop.conv2d_backward(x, w, dy)
+    assert calls  # the shifted products were used
     monkeypatch.setattr(backprop, "_CHUNK_BYTES", 1)  # and one image at a time
     assert all(np.allclose(a, b, rtol=1e-5, atol=1e-4)
                for a, b in zip(shifted, backprop.conv2d_backward(x, w, dy)))
