@@ -30,6 +30,11 @@ from medlab import ops, validate
 _CHUNK_BYTES = 2**20
 # conv2d_backward splits the batch over the cores from this many values of x and dy on.
 _PARALLEL_MIN_ELEMENTS = 2**16
+# conv2d_backward uses shifted products (see _shifted_products) for stride 1 from this many input
+# channels and output pixels per image on: fewer channels make the products too thin to be fast,
+# and a small image's patch matrix stays in the cache (28 x 28 batches: im2col is faster).
+_SHIFTED_MIN_CHANNELS = 8
+_SHIFTED_MIN_PIXELS = 32 * 32
 
 
 def _array(value, name, ndim=None):
@@ -87,11 +92,18 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True)
     # the batch split over the cores, BLAS held to one thread each: BLAS's own threads
     # wait on each other on a busy machine, and im2col and col2im run on one core
     parts = ops._batch_parts(n, dy.size + x.size, _PARALLEL_MIN_ELEMENTS, per_core=2)
+    shifted = stride == (1, 1) and c >= _SHIFTED_MIN_CHANNELS and ho * wo >= _SHIFTED_MIN_PIXELS
 
     def work(index):
         part = parts[index]
         dw_part = np.zeros((k, f), dtype=np.float32)
         db_part = np.zeros(f, dtype=np.float32)
+        if shifted:  # whole images, a few at a time
+            for images, _ in ops._blocks(part, ho, xp.shape[2] * (c + f) * 4, _CHUNK_BYTES, bands=False):
+                _shifted_products(xp[images], w, dy[images], dw_part.reshape(w.shape),
+                                  dxp[images] if input_gradient else None)
+                db_part += dy[images].sum(axis=(0, 1, 2), dtype=np.float32)
+            return dw_part, db_part
         # a few images, or a band of rows of one image, at a time: the patches stay cache-sized
         for images, rows in ops._blocks(part, ho, wo * (2 * k + f) * 4, _CHUNK_BYTES):
             dy_rows = dy[images, rows].reshape(-1, f)
@@ -117,8 +129,36 @@ def conv2d_backward(x, w, dy, stride=1, padding="valid", *, input_gradient=True)
     return np.ascontiguousarray(dx), dw.reshape(w.shape), db
 
 
+def _shifted_products(xp, w, dy, dw, dxp=None):
+    """Add a stride-1 convolution's kernel gradient to ``dw`` (and its input gradient to ``dxp``)
+    without a patch matrix: one matrix product per kernel offset.
+
+    Flatten the images ``xp`` (N, H, W, C) to rows of pixels, ``x[r]`` with ``r = (n H + i) W + j``.
+    The window at output pixel (n, i, j) reads row ``r + s`` at offset (u, v), ``s = u W + v``, so
+
+        dw[u, v] = sum_r x[r + s]^T dy[r]        dx[r + s] += dy[r] w[u, v]^T
+
+    with ``dy`` (N, Ho, Wo, F) put on the input's grid, 0 where no window starts (the last
+    kh - 1 rows and kw - 1 columns of each image): those rows add nothing.
+    """
+    n, h, wd, c = xp.shape
+    kh, kw, _, f = w.shape
+    d = np.zeros((n, h, wd, f), dtype=np.float32)
+    d[:, :dy.shape[1], :dy.shape[2]] = dy
+    rows = n * h * wd - (kh - 1) * wd - (kw - 1)  # the windows that start inside the batch
+    d = d.reshape(-1, f)[:rows]
+    x = xp.reshape(-1, c)
+    dx = None if dxp is None else dxp.reshape(-1, c)
+    for u in range(kh):
+        for v in range(kw):
+            s = u * wd + v
+            dw[u, v] += x[s:s + rows].T @ d
+            if dx is not None:
+                dx[s:s + rows] += d @ w[u, v].T
+
+
 # -------------------------------------------------------------------- pooling
-def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=None):
+def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=None, relu=False):
     """Gradient of :func:`medlab.ops.max_pool2d` with respect to its input.
 
     Each window passes its gradient to the pixel that won the max (the first one, in
@@ -133,6 +173,9 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=N
         As in the forward call.
     y : array (N, H_out, W_out, C), optional
         The forward output, when the caller has it (saves computing it again).
+    relu : bool
+        The gradient of ``relu(max_pool2d(x))`` instead (``dy`` is that output's gradient):
+        windows whose max is not > 0 pass nothing, as ``dy * (y > 0)`` would do first.
 
     Returns
     -------
@@ -153,30 +196,32 @@ def max_pool2d_backward(x, dy, pool_size=2, stride=None, padding="valid", *, y=N
     offsets = [(u, v) for u in range(pool[0]) for v in range(pool[1])]
 
     def work(part):
-        # a few images at a time, so that ``left`` and ``winner`` stay in the cache
+        # a few images at a time, so that ``taken`` and ``winner`` stay in the cache
         blocks = list(ops._blocks(part, ho, wo * x.shape[3] * 4, ops._POOL_BLOCK_BYTES, bands=False))
         size = max(images.stop - images.start for images, _ in blocks)
-        left_buffer = np.empty((size,) + dy.shape[1:], dtype=np.float32)
-        winner_buffer = np.empty(left_buffer.shape, dtype=bool)
-        share_buffer = np.empty_like(left_buffer)
+        taken_buffer = np.empty((size,) + dy.shape[1:], dtype=bool)
+        winner_buffer = np.empty_like(taken_buffer)
+        share_buffer = np.empty(taken_buffer.shape, dtype=np.float32)
         for images, _ in blocks:
-            # ``left``: the gradient of the windows whose winner is not found yet. Offsets are
-            # tried in row-major order; the first pixel equal to the max takes all of it.
+            # ``taken``: the windows whose winner is found. Offsets are tried in row-major
+            # order; the first pixel equal to the max takes all of the window's gradient.
             count = images.stop - images.start
-            left, winner, share = left_buffer[:count], winner_buffer[:count], share_buffer[:count]
-            left[...] = dy[images]
-            for index, (u, v) in enumerate(offsets):
+            taken, winner, share = taken_buffer[:count], winner_buffer[:count], share_buffer[:count]
+            if relu:  # the ReLU after the pool passes nothing where the max is not > 0
+                np.less_equal(y[images], 0, out=taken)
+            else:
+                taken[...] = False
+            for u, v in offsets:
                 rows = slice(u, u + stride[0] * (ho - 1) + 1, stride[0])
                 cols = slice(v, v + stride[1] * (wo - 1) + 1, stride[1])
                 np.equal(xp[images, rows, cols], y[images], out=winner)
+                np.greater(winner, taken, out=winner)  # winner and not taken
+                taken |= winner
                 if overlap:
-                    np.multiply(winner, left, out=share)
+                    np.multiply(winner, dy[images], out=share)
                     dxp[images, rows, cols] += share
                 else:  # each pixel lies in one window only: write, do not add
-                    share = dxp[images, rows, cols]
-                    np.multiply(winner, left, out=share)
-                if index + 1 < len(offsets):
-                    left -= share  # exactly 0 where this offset won
+                    np.multiply(winner, dy[images], out=dxp[images, rows, cols])
 
     ops._run_parts(work, ops._batch_parts(x.shape[0], x.size))
     dx = _crop(dxp, x.shape, pool, stride) if mode == "same" else dxp

@@ -139,7 +139,13 @@ def _loss_and_gradients(layers, params, x, y):
                  len(layers))
     chunks = _image_chunks(layers, x)
     image_part = range(split)
-    forward = ops._run_parts(lambda part: _forward(layers, params, x[part], image_part), chunks)
+    # the convolutions' outputs, kept for the backward pass, go into one array per layer for the
+    # whole batch: NumPy asks the OS to back a large array with 2 MB pages, and filling fresh
+    # memory 4 kB page by page (each chunk's own arrays) costs about as much as a convolution
+    outputs = _conv_outputs(layers[:split], x.shape)
+    forward = ops._run_parts(
+        lambda part: _forward(layers, params, x[part], image_part, {i: o[part] for i, o in outputs.items()}),
+        chunks)
     a = forward[0][0] if len(forward) == 1 else np.concatenate([out for out, _ in forward])
     a, dense_tape = _forward(layers, params, a, range(split, len(layers)))
     z = dense_tape[-1][1]  # the last layer's logit
@@ -157,14 +163,36 @@ def _loss_and_gradients(layers, params, x, y):
     return loss, chunk_grads[0] + grads
 
 
-def _forward(layers, params, a, indices):
-    """Layers ``indices`` on ``a``: the output and the (input, pre-activation) of each layer."""
+def _conv_outputs(layers, shape):
+    """Empty float32 arrays for the outputs of the Conv2D layers among ``layers`` (the layers
+    that work on images) on a batch of ``shape`` (N, H, W, C): {layer index: array}."""
+    outputs = {}
+    if not layers or len(shape) != 4:
+        return outputs
+    n, h, w, c = shape
+    for index, layer in enumerate(layers):
+        kind = type(layer).__name__
+        window = layer.kernel_size if kind == "Conv2D" else layer.pool_size
+        h, w = (ops.output_size(size, k, s, layer.padding)
+                for size, k, s in zip((h, w), window, layer.strides))
+        if kind == "Conv2D":
+            c = layer.filters
+            outputs[index] = np.empty((n, h, w, c), dtype=np.float32)
+    return outputs
+
+
+def _forward(layers, params, a, indices, outputs=None):
+    """Layers ``indices`` on ``a``: the output and the (input, pre-activation) of each layer.
+
+    ``outputs`` may give, by layer index, the arrays to write the convolutions' outputs into.
+    """
     tape = []
     for index in indices:
         layer, p = layers[index], params[index]
         kind = type(layer).__name__
         if kind == "Conv2D":
-            z = ops.conv2d(a, p[0], p[1], tuple(layer.strides), layer.padding)
+            z = ops.conv2d(a, p[0], p[1], tuple(layer.strides), layer.padding,
+                           out=(outputs or {}).get(index))
         elif kind == "Dense":
             z = ops.dense(a, p[0], p[1])
         elif kind == "Flatten":
@@ -209,13 +237,12 @@ def _backward(layers, params, tape, indices, dz):
         elif kind == "Flatten":
             dz = backprop.flatten_backward(a_in, dz)
         elif kind == "MaxPooling2D":
-            if index > 0 and _relu_then_max_pool(layers, index - 1):
-                # the ReLU after the pool passes the gradient where the window's max is > 0;
-                # there the winner is the same pixel with or without the ReLU, and the ReLU
-                # before the pool passes its gradient too: mask the pooled gradient only
-                dz = np.where(z > 0, dz, np.float32(0))
-            dz = backprop.max_pool2d_backward(a_in, dz, tuple(layer.pool_size),
-                                              tuple(layer.strides), layer.padding, y=z)
+            # a ReLU moved after the pool passes the gradient where the window's max is > 0;
+            # there the winner is the same pixel with or without the ReLU, and the ReLU
+            # before the pool passes its gradient too: the pooled gradient is masked only
+            relu = index > 0 and _relu_then_max_pool(layers, index - 1)
+            dz = backprop.max_pool2d_backward(a_in, dz, tuple(layer.pool_size), tuple(layer.strides),
+                                              layer.padding, y=z, relu=relu)
         else:
             dz = backprop.avg_pool2d_backward(a_in, dz, tuple(layer.pool_size),
                                               tuple(layer.strides), layer.padding)

@@ -161,7 +161,7 @@ def _conv_arguments(x, w, b, stride, padding):
     return x, w, b, stride
 
 
-def conv2d(x, w, b=None, stride=1, padding="valid"):
+def conv2d(x, w, b=None, stride=1, padding="valid", *, out=None):
     """2-D cross-correlation as ``keras.layers.Conv2D`` computes it.
 
     Parameters
@@ -177,10 +177,13 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     padding : {"valid", "same"}
         "valid": windows stay inside the image, the output shrinks by k - 1.
         "same": zero padding so that the output is ceil(H / s) x ceil(W / s).
+    out : float32 C-contiguous array (N, H_out, W_out, F), optional
+        Where to write the output (a slice of a larger array, say), instead of a new array.
 
     Returns
     -------
     float32 array (N, H_out, W_out, F)
+        ``out`` when given.
     """
     x, w, b, stride = _conv_arguments(x, w, b, stride, padding)
     kh, kw, c, f = w.shape
@@ -192,7 +195,7 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
     windows = windows.transpose(0, 1, 2, 4, 5, 3)
     kernel_matrix = w.reshape(kh * kw * c, f)
-    out = np.empty((n, ho, wo, f), dtype=np.float32)
+    out = _output_array(out, (n, ho, wo, f))
     parts = _batch_parts(n, out.size, _CONV_PARALLEL_MIN_OUTPUT, per_core=4)
     threaded = len(parts) > 1
     one_blas_thread = threaded or getattr(_WORKER, "busy", False)  # here, or in the caller's split
@@ -202,17 +205,29 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
         # im2col a few images (or rows of one image) at a time: patches and products stay cache-sized
         for images, rows in _blocks(part, ho, wo * (kh * kw * c + f) * 4, block_bytes):
             patches = windows[images, rows].reshape(-1, kh * kw * c)
-            if not threaded:
+            block = out[images, rows]
+            if one_blas_thread:
+                np.matmul(patches, kernel_matrix, out=block.reshape(-1, f))
+            else:
                 # a small temporary then one copy: writing the product straight into
                 # the large fresh ``out`` is slower when BLAS runs threads (page faults in them)
-                out[images, rows] = (patches @ kernel_matrix).reshape(out[images, rows].shape)
-            else:
-                np.matmul(patches, kernel_matrix, out=out[images, rows].reshape(-1, f))
+                block[...] = (patches @ kernel_matrix).reshape(block.shape)
+            if b is not None:
+                block += b  # while the block is in the cache
 
     with _single_threaded_blas() if threaded else contextlib.nullcontext():
         _run_parts(work, parts)
-    if b is not None:
-        out += b
+    return out
+
+
+def _output_array(out, shape):
+    """A new float32 array of ``shape``, or ``out`` checked: float32, C-contiguous, that shape."""
+    if out is None:
+        return np.empty(shape, dtype=np.float32)
+    if not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise validate.ArgumentError(f"out must be a C-contiguous float32 array, got "
+                                     f"{getattr(out, 'dtype', type(out).__name__)}")
+    validate.same_shape("out", out, shape, of="the output")
     return out
 
 

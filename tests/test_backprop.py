@@ -65,6 +65,37 @@ def test_conv2d_backward_matches_gradient_tape(n, h, wd, c, f, kh, kw, sh, sw, p
     _conv_case(n, h, wd, c, f, kh, kw, (sh, sw), padding, seed)
 
 
+@given(
+    n=st.integers(1, 3), h=st.integers(1, 12), wd=st.integers(1, 12), c=st.integers(1, 4),
+    f=st.integers(1, 4), kh=st.integers(1, 5), kw=st.integers(1, 5),
+    padding=st.sampled_from(["valid", "same"]), seed=st.integers(0, 2**16),
+)
+def test_conv2d_backward_by_shifted_products_matches_gradient_tape(n, h, wd, c, f, kh, kw, padding, seed):
+    if padding == "valid" and (kh > h or kw > wd):
+        return  # impossible: covered by the error tests
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(backprop, "_SHIFTED_MIN_CHANNELS", 1)  # stride 1: shifted products always
+        patch.setattr(backprop, "_SHIFTED_MIN_PIXELS", 1)
+        _conv_case(n, h, wd, c, f, kh, kw, 1, padding, seed)
+
+
+def test_conv2d_backward_by_shifted_products_and_by_im2col_agree(monkeypatch):
+    rng = _rng(12)
+    x = rng.standard_normal((3, 36, 34, 16), dtype=np.float32)  # 16 channels, 34 x 32 outputs:
+    w = rng.standard_normal((3, 3, 16, 8), dtype=np.float32)     # shifted products
+    dy = rng.standard_normal((3, 34, 32, 8), dtype=np.float32)
+    calls, products = [], backprop._shifted_products
+    monkeypatch.setattr(backprop, "_shifted_products", lambda *args: calls.append(1) or products(*args))
+    shifted = backprop.conv2d_backward(x, w, dy)
+    assert calls  # the shifted products were used
+    monkeypatch.setattr(backprop, "_CHUNK_BYTES", 1)  # and one image at a time
+    assert all(np.allclose(a, b, rtol=1e-5, atol=1e-4)
+               for a, b in zip(shifted, backprop.conv2d_backward(x, w, dy)))
+    monkeypatch.setattr(backprop, "_SHIFTED_MIN_CHANNELS", 17)  # im2col
+    assert all(np.allclose(a, b, rtol=1e-5, atol=1e-4)
+               for a, b in zip(shifted, backprop.conv2d_backward(x, w, dy)))
+
+
 def test_conv2d_backward_by_hand():
     # one 1x1 filter of weight 2 on a 1x2x2x1 image: dx = 2 dy, dw = sum x dy, db = sum dy
     x = np.array([1, 2, 3, 4], np.float32).reshape(1, 2, 2, 1)
@@ -137,6 +168,19 @@ def test_max_pool_backward_reuses_a_given_forward_output():
                                   backprop.max_pool2d_backward(x, dy))
     with pytest.raises(ValueError, match=r"y has shape .*: expected .*, the shape of the forward output"):
         backprop.max_pool2d_backward(x, dy, y=y[:, :2])
+
+
+@pytest.mark.parametrize("pool,stride,padding", [(2, None, "valid"), ((3, 2), (2, 1), "same")])
+def test_max_pool_backward_of_a_relu_after_the_pool(monkeypatch, pool, stride, padding):
+    monkeypatch.setattr(ops, "_POOL_BLOCK_BYTES", 1)  # one image at a time
+    x = _rng(11).standard_normal((3, 7, 6, 4), dtype=np.float32)
+    dy, (expected,) = _tape(lambda x: tf.nn.relu(tf.nn.max_pool2d(x, pool, stride or pool,
+                                                                  padding.upper())), x)
+    y = ops.max_pool2d(x, pool, stride, padding)
+    assert 0 < np.count_nonzero(y > 0) < y.size  # some windows pass nothing
+    dx = backprop.max_pool2d_backward(x, dy, pool, stride, padding, y=y, relu=True)
+    assert_close(dx, expected)
+    np.testing.assert_array_equal(dx, backprop.max_pool2d_backward(x, dy * (y > 0), pool, stride, padding))
 
 
 def test_max_pool_backward_routes_to_the_first_of_tied_maxima():

@@ -296,6 +296,25 @@ def test_conv2d_in_bands_of_rows_matches_keras(monkeypatch, block_bytes, padding
                                _keras_conv(x, w, b, stride, padding), atol=ATOL)
 
 
+@pytest.mark.parametrize("threshold", [1, 2**40])  # the batch split over the cores, or not
+def test_conv2d_writes_into_a_given_output(monkeypatch, threshold):
+    monkeypatch.setattr(ops, "_CONV_PARALLEL_MIN_OUTPUT", threshold)
+    rng = _rng(8)
+    x = rng.standard_normal((4, 9, 8, 3), dtype=np.float32)
+    w = rng.standard_normal((3, 3, 3, 5), dtype=np.float32)
+    b = rng.standard_normal(5, dtype=np.float32)
+    batch = np.full((6, 7, 6, 5), np.nan, np.float32)  # the output of images 1 to 4 of six
+    target = batch[1:5]
+    assert ops.conv2d(x, w, b, out=target) is target
+    np.testing.assert_array_equal(batch[1:5], ops.conv2d(x, w, b))
+    assert np.isnan(batch[[0, 5]]).all()  # the rest untouched
+    for bad, message in ((batch[1:4], r"out has shape \(3, 7, 6, 5\): expected \(4, 7, 6, 5\)"),
+                         (batch[1:5].astype(np.float64), "out must be a C-contiguous float32 array"),
+                         (batch[1:5, :, ::-1], "out must be a C-contiguous float32 array")):
+        with pytest.raises(ValueError, match=message):
+            ops.conv2d(x, w, b, out=bad)
+
+
 def test_blocks_cover_every_image_and_row_once():
     whole = list(ops._blocks(slice(2, 9), 5, 10, block_bytes=120))  # 2 images of 50 bytes a block
     assert whole == [(slice(2, 4), slice(0, 5)), (slice(4, 6), slice(0, 5)),
