@@ -8,6 +8,7 @@
 ``output_shapes_by_formula(shape, model)``  every layer's output shape from the size formula
 ``keras_output_shapes(model)``              the shapes Keras computes, to compare
 ``training_speed(model, ...)``              images per second of training, measured
+``receptive_field(model)``                  how far one input voxel reaches in the output, measured
 ``gpus()``                                  the GPUs TensorFlow sees (empty list: CPU only)
 ==========================================  ==================================================
 
@@ -68,6 +69,7 @@ __all__ = [
     "output_shapes_by_formula",
     "parameter_count",
     "print_layer_table",
+    "receptive_field",
     "training_speed",
 ]
 
@@ -402,6 +404,36 @@ def training_speed(model, batch_size=32, steps=5, warmup=2, seed=0):
     for _ in range(steps):
         model.train_on_batch(x, y)
     return batch_size * steps / (time.perf_counter() - start)
+
+
+def receptive_field(model, seed=0):
+    """Extent (pixels or voxels, per spatial axis) of the outputs that one input value changes.
+
+    Changes the centre value of a random input (N = 1, the model's own spatial size, which must
+    be fixed) and measures, along each axis, the span of outputs that differ. For convolutions,
+    pooling and upsampling this is the receptive field's side: the input region one output
+    depends on has the same extent. Where the span reaches the input's faces it is a lower
+    bound: build the (fully convolutional) model larger.
+
+    >>> from medlab._tensorflow import keras
+    >>> two_convs = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(2, 3, padding="same"),
+    ...                               keras.layers.Conv2D(1, 3, padding="same")])
+    >>> receptive_field(two_convs)
+    (5, 5)
+    """
+    shape = tuple(model.input_shape[1:-1])
+    if not shape or any(s is None for s in shape):
+        raise validate.ArgumentError(f"model input shape {model.input_shape}: expected a fixed spatial size")
+    x = np.random.default_rng(seed).random((1, *shape, model.input_shape[-1])).astype(np.float32)
+    bumped = x.copy()
+    bumped[(0, *(s // 2 for s in shape))] += 10.0
+    changed = np.any(np.abs(np.asarray(model(bumped, training=False)) - np.asarray(model(x, training=False))) > 1e-6,
+                     axis=(0, -1))
+    extents = []
+    for axis in range(len(shape)):
+        hit = np.flatnonzero(np.any(changed, axis=tuple(a for a in range(len(shape)) if a != axis)))
+        extents.append(int(hit[-1] - hit[0] + 1) if hit.size else 0)
+    return tuple(extents)
 
 
 def gpus():

@@ -523,8 +523,10 @@ def slice_view(volume, labels, axis=0, index=None, spacing_mm=(1.0, 1.0, 1.0)):
     return SliceView(axis, index, float(index * spacing[axis]), image, sliced, counts)
 
 
-def slice_explorer(volume, labels, axis=0, index=None, spacing_mm=(1.0, 1.0, 1.0)):
+def slice_explorer(volume, labels, axis=0, index=None, spacing_mm=(1.0, 1.0, 1.0), label_names=None):
     """Sliders over :func:`slice_view`: the plane (axis) and the slice, labels overlaid.
+
+    ``label_names[k]`` names class ``k`` in the legend (default "class k").
 
     Returns
     -------
@@ -538,26 +540,33 @@ def slice_explorer(volume, labels, axis=0, index=None, spacing_mm=(1.0, 1.0, 1.0
     from medlab.plots.volumes import CLASS_COLOURS
 
     first = slice_view(volume, labels, axis, index, spacing_mm)  # fail here, not in the widget
+    n_classes = len(first.class_voxels) + 1
+    if label_names is not None and len(label_names) != n_classes:
+        raise validate.ArgumentError(f"label_names has {len(label_names)} names: expected {n_classes}, "
+                                     "background first")
+    names = [str(n) for n in label_names] if label_names is not None else [f"class {k}" for k in range(n_classes)]
     spacing = [float(s) for s in spacing_mm]
     shape = np.shape(volume)
 
     def draw(result):
         rows, cols = [a for a in range(3) if a != result.axis]
         extent = (0, shape[rows] * spacing[rows], 0, shape[cols] * spacing[cols])
-        fig, ax = plt.subplots(figsize=(3.6, 3.6))
+        fig, ax = plt.subplots(figsize=(4.4, 3.8))
         shown = ax.imshow(result.image.T, cmap="gray", extent=extent, origin="lower")
         for k in range(1, len(result.class_voxels) + 1):
             if np.any(result.labels == k):
                 ax.contour((result.labels == k).T, levels=[0.5], colors=[CLASS_COLOURS[k - 1]], extent=extent,
                            origin="lower", linewidths=1.2)
-        handles = [Line2D([], [], color=CLASS_COLOURS[k - 1], label=f"class {k}")
+        handles = [Line2D([], [], color=CLASS_COLOURS[k - 1], label=names[k])
                    for k in range(1, len(result.class_voxels) + 1) if np.any(result.labels == k)]
         if handles:
             ax.legend(handles=handles, loc="upper right", fontsize=7)
         fig.colorbar(shown, ax=ax, fraction=0.046).set_label("MR signal (scaled, no unit)", fontsize=8)
         ax.set_xlabel(f"axis {rows} (mm)")
         ax.set_ylabel(f"axis {cols} (mm)")
-        ax.set_title(str(result).replace(": labelled", ":\nlabelled"), fontsize=8)
+        counts = ", ".join(f"{names[k + 1]} {n}" for k, n in enumerate(result.class_voxels))
+        ax.set_title(f"axis {result.axis}, slice {result.index} at {result.position_mm:.1f} mm\n"
+                     f"labelled voxels: {counts}", fontsize=8)
         fig.tight_layout()
         plt.show()
         plt.close(fig)

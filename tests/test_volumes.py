@@ -226,7 +226,7 @@ def test_volume_plots_return_figures_with_labelled_axes(hippocampus):
         plt.close(f)
 
 
-def test_slice_view_and_its_explorer(hippocampus):
+def test_slice_view_and_its_explorer(hippocampus, monkeypatch):
     from medlab import widgets
 
     image, mask = hippocampus["train"].images[0], hippocampus["train"].masks[0]
@@ -238,5 +238,15 @@ def test_slice_view_and_its_explorer(hippocampus):
     assert explorer.result.index == 20 and widgets.default_view(explorer).axis == 0
     explorer.children[1].value = 5
     assert explorer.result.index == 5
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    monkeypatch.setattr(plt, "show", lambda: drawn.append(
+        ([t.get_text() for t in plt.gca().get_legend().get_texts()], plt.gca().get_title())))
+    widgets.default_view(widgets.slice_explorer(image, mask, axis=0, label_names=("background", "anterior", "posterior")))
+    legend, title = drawn[-1]
+    assert legend == ["anterior", "posterior"] and "anterior 126" in title
+    with pytest.raises(ValueError, match="label_names has 2 names: expected 3"):
+        widgets.slice_explorer(image, mask, label_names=("anterior", "posterior"))
     with pytest.raises(ValueError, match="index"):
         widgets.slice_view(image, mask, axis=0, index=40)
