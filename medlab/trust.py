@@ -16,6 +16,8 @@
 ``randomised_copy(model, layers, seed)``              the model with some layers re-initialised
 ``cascading_randomisation(model, x, ...)``            saliency after randomising layer by layer,
                                                       its similarity to the original -> rows, maps
+``map_similarity(maps_a, maps_b)``                    Spearman and SSIM of two sets of maps,
+                                                      image by image
 ====================================================  ===========================================
 
 The uncertainty scores, coverage curves and OOD AUROC computed from these predictions are in
@@ -114,6 +116,7 @@ def augmentation_trial(build, x, y, x_test, y_test, *, subsets, seeds, epochs=5,
     -------
     list of dict
         One row per subset, augmentation and seed: ``images`` (training images), ``epochs``,
+        ``steps`` (batches the network was trained on: ``epochs * ceil(images / batch_size)``),
         ``augmentation`` ("none" or "label-preserving"), ``seed``, ``auc``, ``accuracy``.
     """
     from medlab import metrics
@@ -132,7 +135,8 @@ def augmentation_trial(build, x, y, x_test, y_test, *, subsets, seeds, epochs=5,
                                     learning_rate=learning_rate, augment=augment)
             for seed, member in zip(seeds, members):
                 p = predict_scores(member, x_test)
-                rows.append({"images": int(len(xs)), "epochs": passes, "augmentation": name, "seed": int(seed),
+                rows.append({"images": int(len(xs)), "epochs": passes, "steps": passes * -(-len(xs) // batch_size),
+                             "augmentation": name, "seed": int(seed),
                              "auc": float(metrics.auc(y_test, p)),
                              "accuracy": float(np.mean((p >= threshold) == (y_test == 1)))})
     return rows
@@ -469,36 +473,64 @@ def cascading_randomisation(model, build, images, saliency, seed=0):
     maps : dict of str -> array (n, H, W)
         The maps at every step, keyed as ``randomised``.
     """
-    from scipy import stats
-
-    from medlab import metrics
-
     images = as_batch(images)
     names = weight_layers(model)[::-1]  # output first
     original = np.asarray(saliency(model, images), np.float64)
     steps = [("none", [])] + [(f"down to {name}", names[:k + 1]) for k, name in enumerate(names)]
     rows, maps = [], {}
-
-    def rank_correlation(a, b):  # a constant map (no evidence anywhere) correlates with nothing: 0
-        a, b = np.abs(a).ravel(), np.abs(b).ravel()
-        return 0.0 if np.ptp(a) == 0 or np.ptp(b) == 0 else float(stats.spearmanr(a, b)[0])
-
-    def scaled(m):
-        peak = np.abs(m).reshape(len(m), -1).max(axis=1)[:, None, None]
-        return np.abs(m) / np.where(peak > 0, peak, 1.0)
-
     for label, layers in steps:
         m = original if not layers else np.asarray(
             saliency(randomised_copy(model, build, layers, seed), images), np.float64)
-        rho = [rank_correlation(a, b) for a, b in zip(original, m)]
-        rows.append({"randomised": label, "layers": len(layers), "spearman": float(np.mean(rho)),
-                     "ssim": float(np.mean(metrics.ssim_per_image(scaled(original), scaled(m))))})
+        similar = map_similarity(original, m)
+        rows.append({"randomised": label, "layers": len(layers), "spearman": float(np.mean(similar["spearman"])),
+                     "ssim": float(np.mean(similar["ssim"]))})
         maps[label] = m
     return rows, maps
 
 
+def map_similarity(maps_a, maps_b):
+    """How alike two sets of saliency maps are, image by image (Adebayo et al.'s two measures).
+
+    Parameters
+    ----------
+    maps_a, maps_b : array (n, H, W)
+        E.g. the trained network's Grad-CAM maps and those of a network with random weights
+        or trained on shuffled labels, for the same n images.
+
+    Returns
+    -------
+    dict of str -> float array (n,)
+        ``spearman``: rank correlation of the absolute values (1 = the same order of pixels;
+        a constant map, no evidence anywhere, counts as 0); ``ssim``: structural similarity
+        of the absolute maps, each scaled to its own maximum (1 = identical).
+
+    >>> m = np.random.default_rng(0).random((2, 8, 8))
+    >>> {k: v.round(6).tolist() for k, v in map_similarity(m, 3 * m).items()}
+    {'spearman': [1.0, 1.0], 'ssim': [1.0, 1.0]}
+    """
+    from scipy import stats
+
+    from medlab import metrics
+
+    a = np.abs(validate.values("maps_a", maps_a).astype(np.float64))
+    b = np.abs(validate.values("maps_b", maps_b).astype(np.float64))
+    if a.ndim != 3 or a.shape != b.shape:
+        raise validate.ArgumentError(f"maps_a {a.shape} and maps_b {b.shape}: expected the same shape (n, H, W)")
+
+    def rank_correlation(x, y):
+        x, y = x.ravel(), y.ravel()
+        return 0.0 if np.ptp(x) == 0 or np.ptp(y) == 0 else float(stats.spearmanr(x, y)[0])
+
+    def scaled(m):
+        peak = m.reshape(len(m), -1).max(axis=1)[:, None, None]
+        return m / np.where(peak > 0, peak, 1.0)
+
+    return {"spearman": np.array([rank_correlation(x, y) for x, y in zip(a, b)]),
+            "ssim": np.asarray(metrics.ssim_per_image(scaled(a), scaled(b)), np.float64)}
+
+
 __all__ = [
     "FeatureScores", "augmentation_trial", "block_features", "cascading_randomisation", "ensemble_predict", "features",
-    "mc_dropout_predict", "ood_images",
+    "map_similarity", "mc_dropout_predict", "ood_images",
     "randomised_copy", "train_members", "tta_predict", "weight_layers",
 ]

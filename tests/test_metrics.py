@@ -410,6 +410,30 @@ def test_auc_difference_interval_pairs_the_resamples():
         metrics.auc_difference_interval(y, p, q, level=0)
 
 
+def test_paired_difference_interval_is_auc_difference_interval_for_the_auc_and_pairs_any_statistic():
+    y, p = _scored(40, 70, seed=7, shift=0.8)
+    q = p + np.random.default_rng(8).normal(0, 0.15, p.size)
+    general = metrics.paired_difference_interval(y, p, q, metrics.auc, n_boot=200, level=0.9, seed=3)
+    fast = metrics.auc_difference_interval(y, p, q, n_boot=200, level=0.9, seed=3)
+    assert (general.estimate, general.low, general.high) == pytest.approx(
+        (fast.estimate, fast.low, fast.high), abs=1e-12)
+    # the ECE of calibrated scores (y drawn with probability p) against the same pushed towards 1
+    rng = np.random.default_rng(1)
+    good = rng.uniform(0.05, 0.7, 400)
+    y = (rng.random(good.size) < good).astype(int)
+    bad = good + 0.25
+    ece = metrics.expected_calibration_error
+    d = metrics.paired_difference_interval(y, bad, good, ece, n_boot=100, seed=4)
+    slow = [ece(y[i], bad[i]) - ece(y[i], good[i]) for i in metrics.stratified_bootstrap_indices(y, 100, seed=4)]
+    assert d.estimate == pytest.approx(ece(y, bad) - ece(y, good))
+    assert (d.low, d.high) == pytest.approx(tuple(np.percentile(slow, [2.5, 97.5])), abs=1e-12)
+    assert d.low > 0.1 and d.n_boot == 100 and d.level == 0.95
+    with pytest.raises(ValueError, match="statistic: expected a function"):
+        metrics.paired_difference_interval(y, bad, good, "ece")
+    with pytest.raises(ValueError, match="scores has 3 values"):
+        metrics.paired_difference_interval(y, bad, good[:3], ece)
+
+
 def test_import_is_light_and_keras_free():
     import subprocess
     import sys

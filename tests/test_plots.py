@@ -107,6 +107,13 @@ def test_heatmap_overlay_rows_per_model():
     plt.close(fig)
     with pytest.raises(ValueError, match="maps 'Grad-CAM'"):
         plots.heatmap_overlay(images, np.zeros((3, 4, 4)))
+    fig = plots.heatmap_overlay(images, {"seed": maps, "kit": maps, "occlusion": maps},
+                                scales={"share of the maximum": ["seed", "kit"], "drop in p": ["occlusion"]})
+    bars = fig.axes[12:]  # 4 rows x 3 images, then one colourbar per scale
+    assert [bar.get_ylabel() for bar in bars] == ["share of the maximum", "drop in p"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="scales"):
+        plots.heatmap_overlay(images, maps, scales={"p": ["no such row"]})
 
 
 def test_image_rows_labels_rows_and_titles():

@@ -287,6 +287,23 @@ def test_cascading_randomisation_rows(members):
     assert maps["none"].shape == (3, 12, 12)
 
 
+def test_map_similarity_is_spearman_and_ssim_image_by_image():
+    rng = np.random.default_rng(5)
+    a = rng.random((3, 10, 10))
+    b = a.copy()
+    b[1] = rng.random((10, 10))  # image 1: an unrelated map
+    b[2] = 0.0  # image 2: no evidence anywhere
+    similar = trust.map_similarity(a, -2 * b)  # scale and sign do not matter: |map|, scaled to its maximum
+    assert similar["spearman"][0] == pytest.approx(1.0) and similar["ssim"][0] == pytest.approx(1.0)
+    assert similar["spearman"][1] == pytest.approx(stats.spearmanr(a[1].ravel(), b[1].ravel())[0])
+    assert abs(similar["spearman"][1]) < 0.3 and similar["ssim"][1] < 0.5
+    assert similar["spearman"][2] == 0.0
+    np.testing.assert_allclose(similar["ssim"], metrics.ssim_per_image(a / a.max(axis=(1, 2), keepdims=True),
+                                                                       np.stack([a[0] / a[0].max(), b[1] / b[1].max(), b[2]])))
+    with pytest.raises(validate.ArgumentError, match="maps_a"):
+        trust.map_similarity(a, b[:2])
+
+
 def test_features_and_augmentation_trial(members):
     x, y = _toy()
     f = trust.features(members[0], x[:5])
@@ -295,6 +312,7 @@ def test_features_and_augmentation_trial(members):
                                     batch_size=16, learning_rate=0.01)
     assert len(rows) == 2 * 2 * 2
     assert {(r["images"], r["epochs"]) for r in rows} == {(48, 1), (16, 3)}
+    assert {(r["images"], r["steps"]) for r in rows} == {(48, 3), (16, 3)}  # 1 x 48/16 and 3 x 16/16 batches
     assert {r["augmentation"] for r in rows} == {"none", "label-preserving"}
     assert all(0 <= r["auc"] <= 1 and 0 <= r["accuracy"] <= 1 for r in rows)
 

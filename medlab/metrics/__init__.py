@@ -4,7 +4,7 @@
 ``classification``     ROC, AUC, confusion matrix, rates at a threshold, choosing the threshold,
                        prevalence, precision-recall, multiclass AUC, binary cross-entropy (07, 10)
 ``calibration``        Brier score, reliability bins, ECE, temperature scaling (07)
-``intervals``          stratified bootstrap intervals of AUC, rates and AUC differences (07, 08)
+``intervals``          stratified bootstrap intervals of AUC, rates and paired differences (07, 08, 09)
 ``image_quality``      reconstruction error, PSNR, SSIM (08)
 ``segmentation``       Dice, IoU, and the head circumference measured from a mask (09)
 ``selective``          uncertainty scores, coverage curves (selective prediction), OOD AUROC (09)
@@ -29,7 +29,7 @@ from medlab.metrics.classification import (
 from medlab.metrics.image_quality import psnr, psnr_per_image, reconstruction_error, ssim, ssim_per_image
 from medlab.metrics.intervals import (
     Interval, auc_difference_interval, auc_interval, bootstrap_ci, clinical_intervals,
-    stratified_bootstrap_indices,
+    paired_difference_interval, stratified_bootstrap_indices,
 )
 from medlab.metrics.segmentation import (
     bland_altman, dice, dice_per_image, ellipse_circumference, ellipse_fit, iou, iou_per_image,
@@ -55,6 +55,7 @@ __all__ = [
     "ssim_per_image", "stratified_bootstrap_indices",
 ]
 __all__ += ["platt_apply", "platt_fit"]
+__all__ += ["paired_difference_interval"]
 __all__ += ["bland_altman_regression"]
 __all__ += ["binary_entropy", "combine_scores", "coverage_curve", "energy_score", "image_statistics", "knn_distance", "MahalanobisScore", "mahalanobis_score", "ood_auroc", "selective_intervals", "uncertainty_scores"]
 __all__ += ["dice_per_class", "hausdorff95_mm", "percent_differences", "surface_distances_mm", "volume_mm3"]

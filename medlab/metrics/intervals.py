@@ -201,5 +201,43 @@ def auc_difference_interval(y_true, scores_a, scores_b, n_boot=1000, level=0.95,
     return Interval(auc(y, a) - auc(y, b), float(low), float(high), float(level), int(n_boot))
 
 
+def paired_difference_interval(y_true, scores_a, scores_b, statistic, n_boot=1000, level=0.95, seed=0):
+    """``statistic(y, a) - statistic(y, b)`` on the same images, with a *paired* bootstrap interval.
+
+    The general form of :func:`auc_difference_interval`, for any figure of labels and scores
+    (e.g. :func:`medlab.metrics.expected_calibration_error` or the Brier score): each
+    stratified resample (:func:`stratified_bootstrap_indices`) scores both on the same images.
+    The interval covers the sampling of the *images* only: two fixed models, not two methods
+    over training seeds.
+
+    Parameters
+    ----------
+    y_true : array_like (N,) of 0/1
+    scores_a, scores_b : array_like (N,) of float
+    statistic : callable (y, p) -> float
+    n_boot, level, seed
+        As in :func:`bootstrap_ci`.
+
+    Returns
+    -------
+    Interval
+        The difference, in the statistic's units, and its percentile interval.
+
+    >>> y, a = [0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]
+    >>> brier = lambda y, p: float(np.mean((np.asarray(p) - y) ** 2))
+    >>> round(paired_difference_interval(y, a, a, brier, n_boot=20).high, 12)
+    0.0
+    """
+    if not callable(statistic):
+        raise validate.ArgumentError(f"statistic: expected a function (y, p) -> float, got {type(statistic).__name__}")
+    y, a = _labels_scores(y_true, scores_a)
+    _, b = _labels_scores(y_true, scores_b)
+    percentiles = _percentiles(level)
+    values = np.array([statistic(y[i], a[i]) - statistic(y[i], b[i])
+                       for i in stratified_bootstrap_indices(y, n_boot, seed)])
+    low, high = np.nanpercentile(values, percentiles)
+    return Interval(float(statistic(y, a) - statistic(y, b)), float(low), float(high), float(level), int(n_boot))
+
+
 __all__ = ["Interval", "auc_difference_interval", "auc_interval", "bootstrap_ci", "clinical_intervals",
-           "stratified_bootstrap_indices"]
+           "paired_difference_interval", "stratified_bootstrap_indices"]

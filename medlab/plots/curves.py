@@ -294,7 +294,7 @@ def paired_seeds_plot(rows, by, values, labels=None, references=None, title=None
     -------
     matplotlib.figure.Figure
         One panel per figure: a grey line and dots per seed, the mean of the seeds as a black
-        bar; a legend names them.
+        bar; a legend above the panel (outside the data) names them.
     """
     values = [values] if isinstance(values, str) else list(values)
     if not rows or not values:
@@ -323,7 +323,8 @@ def paired_seeds_plot(rows, by, values, labels=None, references=None, title=None
         ax.set_xlabel(by)
         ax.set_ylabel(labels.get(value, value))
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize=7)
+        # above the panel, where it hides no seed
+        ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

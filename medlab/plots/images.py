@@ -113,7 +113,7 @@ def three_planes(volume, spacing=None, index=None, titles=("axial (k)", "coronal
     return fig
 
 
-def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet"):
+def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet", scales=None):
     """X-rays with Grad-CAM heat maps on top: one row of originals, one row per set of maps.
 
     Parameters
@@ -125,6 +125,10 @@ def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet")
         One per image (e.g. label and score), shown above the originals.
     alpha : float
         Opacity of the heat map.
+    scales : dict of str -> list of str, optional
+        A colourbar (0 to 1) per entry, labelled with the key (what 0 to 1 means, with its unit)
+        and drawn beside the rows it names, e.g. ``{"drop in p": ["occlusion"]}``; rows on
+        different scales each say theirs. Default: no colourbar.
 
     Returns
     -------
@@ -139,9 +143,15 @@ def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet")
     for name, m in rows.items():
         if np.shape(m) != images.shape:
             raise ValueError(f"maps {name!r} have shape {np.shape(m)}; expected {images.shape}")
+    scales = dict(scales or {})
+    for label, names in scales.items():
+        unknown = [name for name in names if name not in rows]
+        if unknown or not names:
+            raise ValueError(f"scales[{label!r}] names rows {list(names)}; expected some of {list(rows)}")
     n = len(images)
-    fig, axes = plt.subplots(1 + len(rows), n, figsize=(size * n, size * (1 + len(rows)) + 0.2),
-                             squeeze=False)
+    width = size * n + (0.9 if scales else 0)  # room for the colourbars
+    fig, axes = plt.subplots(1 + len(rows), n, figsize=(width, size * (1 + len(rows)) + 0.2),
+                             squeeze=False, layout="constrained" if scales else None)
     for j in range(n):
         axes[0, j].imshow(images[j], cmap="gray", vmin=0, vmax=1)
         if titles is not None:
@@ -154,7 +164,14 @@ def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet")
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
+    order = list(rows)
+    for label, names in scales.items():
+        shown = [axes[1 + order.index(name), j] for name in names for j in range(n)]
+        bar = fig.colorbar(plt.cm.ScalarMappable(cmap=cmap), ax=shown, shrink=0.9, aspect=12 * len(names))
+        bar.set_label(label, fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    if not scales:
+        fig.tight_layout()
     return fig
 
 
