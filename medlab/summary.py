@@ -407,13 +407,15 @@ def training_speed(model, batch_size=32, steps=5, warmup=2, seed=0):
 
 
 def receptive_field(model, seed=0):
-    """Extent (pixels or voxels, per spatial axis) of the outputs that one input value changes.
+    """Measured extent (per spatial axis) of the outputs that one input pixel or voxel changes.
 
-    Changes the centre value of a random input (N = 1, the model's own spatial size, which must
-    be fixed) and measures, along each axis, the span of outputs that differ. For convolutions,
-    pooling and upsampling this is the receptive field's side: the input region one output
-    depends on has the same extent. Where the span reaches the input's faces it is a lower
-    bound: build the (fully convolutional) model larger.
+    For a model whose output has its input's spatial size (a U-Net, "same" convolutions):
+    adds 10 to channel 0 of the centre pixel of a random input (N = 1, the model's own
+    spatial size, which must be fixed) and measures, along each axis, the span of outputs
+    that change by more than 1e-6. Without ReLUs or max pooling cutting paths, that span is
+    the receptive field's side (the input region one output depends on has the same extent);
+    with them it is a lower bound, as it is where the span reaches the input's faces (build
+    the fully convolutional model larger).
 
     >>> from medlab._tensorflow import keras
     >>> two_convs = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(2, 3, padding="same"),
@@ -424,9 +426,12 @@ def receptive_field(model, seed=0):
     shape = tuple(model.input_shape[1:-1])
     if not shape or any(s is None for s in shape):
         raise validate.ArgumentError(f"model input shape {model.input_shape}: expected a fixed spatial size")
+    if tuple(model.output_shape[1:-1]) != shape:
+        raise validate.ArgumentError(f"model output shape {model.output_shape}: expected the input's spatial size "
+                                     f"{shape} (a map per pixel, as a U-Net gives)")
     x = np.random.default_rng(seed).random((1, *shape, model.input_shape[-1])).astype(np.float32)
     bumped = x.copy()
-    bumped[(0, *(s // 2 for s in shape))] += 10.0
+    bumped[(0, *(s // 2 for s in shape), 0)] += 10.0
     changed = np.any(np.abs(np.asarray(model(bumped, training=False)) - np.asarray(model(x, training=False))) > 1e-6,
                      axis=(0, -1))
     extents = []

@@ -253,9 +253,10 @@ def block_features(model, x, layers=None, batch_size=256):
     dict of str -> float64 array (N, 2 C)
         Per layer: the C channel means, then the C channel standard deviations (ddof 0).
     """
-    from medlab.engine.predict import predict
-
+    batch_size = validate.integer("batch_size", batch_size, low=1)
     layers = _pooling_layers(model) if layers is None else [str(name) for name in layers]
+    if len(set(layers)) != len(layers):
+        raise validate.ArgumentError(f"layers {layers}: expected each name once")
     if not layers:
         raise validate.ArgumentError(f"model {model.name!r} has no pooling layer: pass layers (names of 4-D outputs)")
     for name in layers:
@@ -287,7 +288,9 @@ def _logits(model, f):
 class FeatureScores:
     """Candidate out-of-distribution scores of one trained classifier, fitted on in-distribution images only.
 
-    Every score is higher for images less like the training films. Fitted on the training
+    Every score but ``energy`` is higher for images less like the training films; ``energy``
+    of a one-unit sigmoid output is :math:`\\log(1 - p)`, a function of the predicted class
+    alone, so it is a negative control (:func:`medlab.metrics.energy_score`). Fitted on the training
     films (features and labels) and standardised on in-distribution validation films; no
     out-of-distribution image is used, so that choosing between the candidates on
     validation OOD images, and measuring the chosen one on test, stays honest.
@@ -328,8 +331,8 @@ class FeatureScores:
         from medlab import metrics
 
         self.model, self.layers = model, layers
-        self.k = validate.integer("k", k, low=1)
         x_train = as_batch(x_train, "x_train")
+        self.k = validate.integer("k", k, low=1, high=len(x_train))
         y_train = _as_labels(y_train, len(x_train), "y_train")
         self.train_flat = features(model, x_train)
         _logits(model, self.train_flat[:1])  # a Dense(1, sigmoid) output, or a clear error now

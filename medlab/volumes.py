@@ -122,15 +122,21 @@ def _model_targets(method, masks):
 
 # ------------------------------------------------------------------ models and training
 def class_shares(masks, n_classes=3):
-    """Each class's share of the voxels of ``masks`` (N, D, H, W) of class numbers, floored at 1e-6.
+    """Each class's share of the voxels of ``masks`` (N, D, H, W) of class numbers 0 .. n_classes - 1.
+
+    A class with no voxel gets 1e-6 (its log stays finite), and the shares are scaled back to
+    sum to 1.
 
     >>> class_shares(np.array([[[[0, 0, 1, 2]]]]))
     array([0.5 , 0.25, 0.25])
     """
-    counts = np.bincount(np.asarray(masks, dtype=np.int64).ravel(), minlength=n_classes)
-    if len(counts) > n_classes:
-        raise ValueError(f"masks hold class {len(counts) - 1}: expected class numbers 0 to {n_classes - 1}")
-    return np.maximum(counts / counts.sum(), 1e-6)
+    n_classes = validate.integer("n_classes", n_classes, 2)
+    m = np.asarray(masks)
+    if m.size == 0 or m.dtype.kind not in "uib" or m.min() < 0 or m.max() >= n_classes:
+        raise validate.ArgumentError(f"masks ({m.dtype}, {m.size} values): expected integer class numbers "
+                                     f"0 to {n_classes - 1}")
+    shares = np.maximum(np.bincount(m.astype(np.int64).ravel(), minlength=n_classes) / m.size, 1e-6)
+    return shares / shares.sum()
 
 
 def build_model(method, volume_shape, n_classes=3, depth=None, base_filters=None, context=None, class_shares=None):

@@ -540,10 +540,10 @@ def slice_explorer(volume, labels, axis=0, index=None, spacing_mm=(1.0, 1.0, 1.0
     from medlab.plots.volumes import CLASS_COLOURS
 
     first = slice_view(volume, labels, axis, index, spacing_mm)  # fail here, not in the widget
-    n_classes = len(first.class_voxels) + 1
-    if label_names is not None and len(label_names) != n_classes:
-        raise validate.ArgumentError(f"label_names has {len(label_names)} names: expected {n_classes}, "
-                                     "background first")
+    n_classes = len(first.class_voxels) + 1  # the classes in this volume: 0 .. its largest label
+    if label_names is not None and (isinstance(label_names, str) or len(label_names) < n_classes):
+        raise validate.ArgumentError(f"label_names {label_names!r}: expected a name for each class 0 to "
+                                     f"{n_classes - 1} (background first)")
     names = [str(n) for n in label_names] if label_names is not None else [f"class {k}" for k in range(n_classes)]
     spacing = [float(s) for s in spacing_mm]
     shape = np.shape(volume)

@@ -530,3 +530,10 @@ def test_platt_refuses_what_it_cannot_recalibrate():
         metrics.platt_apply([.2, np.nan], 1.0, 0.0)
     with pytest.raises(ValueError, match=r"scores holds 5.0: expected finite values in \[0, 1\]"):
         metrics.platt_apply([5.0], 1.0, 0.0)
+
+
+def test_paired_difference_interval_refuses_a_statistic_undefined_on_some_resamples():
+    y, p = _scored(40, 70, seed=7, shift=0.8)
+    flaky = iter(range(10_000))
+    with pytest.raises(ValueError, match="resamples gave no finite value"):
+        metrics.paired_difference_interval(y, p, p, lambda y, s: np.nan if next(flaky) % 7 == 3 else 0.0, n_boot=50)

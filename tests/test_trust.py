@@ -402,3 +402,12 @@ def test_plots_return_labelled_figures():
     with pytest.raises(ValueError, match="empty"):
         plots.coverage_plot({})
     plt.close("all")
+
+
+def test_mahalanobis_counts_a_direction_the_reference_never_varies_in_and_needs_two_points_per_class():
+    far = metrics.MahalanobisScore([[0.0, 1.0], [0.0, 3.0]])([[1e6, 2.0]])
+    assert far[0] > 1e9  # no variance along axis 0 in the reference: any step there is far out
+    with pytest.raises(ValueError, match="class 1 has 1 reference point"):
+        metrics.mahalanobis_score([[0.0, 0], [1, 1], [5, 5]], [[0.0, 0]], labels=[0, 0, 1])
+    with pytest.raises(ValueError, match="do not vary"):
+        metrics.MahalanobisScore([[1.0, 1.0], [1.0, 1.0]])

@@ -152,8 +152,10 @@ def test_class_shares_start_the_last_layer_at_the_log_shares(hippocampus):
     assert np.all(volumes.build_model("2d", (40, 56, 40), base_filters=2).get_layer("class_probability").get_weights()[1] == 0)
     with pytest.raises(ValueError, match="class_shares"):
         volumes.build_model("3d", (8, 8, 8), base_filters=2, class_shares=(0.5, 0.5))
-    with pytest.raises(ValueError, match="class numbers 0 to 2"):
-        volumes.class_shares(np.array([0, 3]))
+    for bad in (np.array([0, 3]), np.array([0, -1]), np.array([0.0, 1.5])):
+        with pytest.raises(ValueError, match="class numbers 0 to 2"):
+            volumes.class_shares(bad)
+    assert np.isclose(volumes.class_shares(np.array([0, 0, 1])).sum(), 1)  # class 2 absent: floored, then rescaled
 
 
 def test_batch_dice_counts_every_voxel_of_the_batch_and_equals_per_image_for_one_image():
@@ -246,7 +248,19 @@ def test_slice_view_and_its_explorer(hippocampus, monkeypatch):
     widgets.default_view(widgets.slice_explorer(image, mask, axis=0, label_names=("background", "anterior", "posterior")))
     legend, title = drawn[-1]
     assert legend == ["anterior", "posterior"] and "anterior 126" in title
-    with pytest.raises(ValueError, match="label_names has 2 names: expected 3"):
+    with pytest.raises(ValueError, match="expected a name for each class 0 to 2"):
         widgets.slice_explorer(image, mask, label_names=("anterior", "posterior"))
     with pytest.raises(ValueError, match="index"):
         widgets.slice_view(image, mask, axis=0, index=40)
+
+
+def test_receptive_field_of_the_3d_unet_and_its_input_checks():
+    from medlab import summary
+    from medlab._tensorflow import keras
+
+    assert summary.receptive_field(volumes.build_model("3d", (48, 48, 48), base_filters=2)) == (44, 44, 44)
+    classifier = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="expected the input's spatial size"):
+        summary.receptive_field(classifier)
+    with pytest.raises(ValueError, match="fixed spatial size"):
+        summary.receptive_field(keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(1, 3)]))

@@ -235,7 +235,10 @@ def paired_difference_interval(y_true, scores_a, scores_b, statistic, n_boot=100
     percentiles = _percentiles(level)
     values = np.array([statistic(y[i], a[i]) - statistic(y[i], b[i])
                        for i in stratified_bootstrap_indices(y, n_boot, seed)])
-    low, high = np.nanpercentile(values, percentiles)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"statistic: {int(np.sum(~np.isfinite(values)))} of {n_boot} resamples gave no finite "
+                         "value: expected a figure defined on every stratified resample")
+    low, high = np.percentile(values, percentiles)
     return Interval(float(statistic(y, a) - statistic(y, b)), float(low), float(high), float(level), int(n_boot))
 
 

@@ -260,8 +260,10 @@ def mahalanobis_score(reference, points, labels=None):
 class MahalanobisScore:
     """:func:`mahalanobis_score` fitted once on ``reference`` (and ``labels``); call it on points (N, D).
 
-    The distances are solved with the Cholesky factor of the shrunk covariance (positive
-    definite whenever Ledoit-Wolf shrinks at all), with its pseudo-inverse otherwise.
+    The distances are solved with the Cholesky factor of the shrunk covariance, plus a ridge
+    of 1e-9 of its mean variance so that a direction in which the reference never varies
+    still counts (a deviation there is far out of distribution, not ignored). Each class
+    needs 2 reference points, and the reference must vary.
 
     >>> score = MahalanobisScore(np.array([[0.0, 0], [2, 0], [0, 2], [2, 2]]))
     >>> np.round(score([[1.0, 1.0]]), 3)
@@ -278,14 +280,19 @@ class MahalanobisScore:
         labels = np.zeros(len(ref), np.int64) if labels is None else np.asarray(labels).reshape(-1)
         if labels.shape != (len(ref),):
             raise validate.ArgumentError(f"labels has {labels.size} values for {len(ref)} reference points: expected one each")
-        classes = np.unique(labels)
+        classes, counts = np.unique(labels, return_counts=True)
+        if np.any(counts < 2):
+            raise validate.ArgumentError(f"labels: class {classes[np.argmin(counts)]} has {counts.min()} reference "
+                                         "point(s): expected at least 2 per class")
         self.means = np.stack([ref[labels == c].mean(axis=0) for c in classes])  # (C, D)
         residuals = ref - self.means[np.searchsorted(classes, labels)]
         self.covariance = LedoitWolf(store_precision=False, assume_centered=True).fit(residuals).covariance_
-        try:
-            self._factor, self._pinv = linalg.cholesky(self.covariance, lower=True), None
-        except linalg.LinAlgError:
-            self._factor, self._pinv = None, linalg.pinvh(self.covariance)
+        mean_variance = np.trace(self.covariance) / len(self.covariance)
+        if not mean_variance > 0:
+            raise validate.ArgumentError("reference: its points do not vary around their class means, so no "
+                                         "covariance can be fitted")
+        ridged = self.covariance + 1e-9 * mean_variance * np.eye(len(self.covariance))
+        self._factor = linalg.cholesky(ridged, lower=True)
 
     def __call__(self, points):
         from scipy import linalg
@@ -296,10 +303,7 @@ class MahalanobisScore:
         squared = []
         for mean in self.means:
             r = (z - mean).T  # (D, N)
-            if self._factor is not None:
-                squared.append(np.sum(linalg.solve_triangular(self._factor, r, lower=True) ** 2, axis=0))
-            else:
-                squared.append(np.sum(r * (self._pinv @ r), axis=0))
+            squared.append(np.sum(linalg.solve_triangular(self._factor, r, lower=True) ** 2, axis=0))
         return np.sqrt(np.maximum(np.min(squared, axis=0), 0.0))
 
 
@@ -340,10 +344,12 @@ def knn_distance(reference, points, k=1, normalise=True):
 def energy_score(logits):
     """Free energy of the output logits, :math:`E(x) = -\\log \\sum_k e^{f_k(x)}` (Liu et al., NeurIPS 2020).
 
-    Higher = more likely out of distribution (training images get low energy). A one-unit
-    sigmoid output with logit :math:`z` is the two-class softmax of :math:`(0, z)`, so
-    ``logits`` of shape (N,) give :math:`E = -\\log(1 + e^z)`: a function of :math:`p`
-    alone, lowest for a confident "class 1".
+    Higher = more likely out of distribution, for K softmax logits: training images tend to get
+    large logits, so low energy. A one-unit sigmoid output with logit :math:`z` is the
+    two-class softmax of :math:`(0, z)`, so ``logits`` of shape (N,) give
+    :math:`E = -\\log(1 + e^z) = \\log(1 - p)`: a function of the predicted probability alone,
+    which ranks images by their predicted class, not by how unusual they are. With one
+    sigmoid unit it is therefore a negative control, not an OOD score.
 
     Parameters
     ----------

@@ -145,6 +145,8 @@ def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet",
             raise ValueError(f"maps {name!r} have shape {np.shape(m)}; expected {images.shape}")
     scales = dict(scales or {})
     for label, names in scales.items():
+        if isinstance(names, str):
+            raise ValueError(f"scales[{label!r}] is the string {names!r}: expected a list of row names")
         unknown = [name for name in names if name not in rows]
         if unknown or not names:
             raise ValueError(f"scales[{label!r}] names rows {list(names)}; expected some of {list(rows)}")
@@ -167,7 +169,7 @@ def heatmap_overlay(images, maps, titles=None, alpha=0.45, size=1.8, cmap="jet",
     order = list(rows)
     for label, names in scales.items():
         shown = [axes[1 + order.index(name), j] for name in names for j in range(n)]
-        bar = fig.colorbar(plt.cm.ScalarMappable(cmap=cmap), ax=shown, shrink=0.9, aspect=12 * len(names))
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=plt.Normalize(0.0, 1.0), cmap=cmap), ax=shown, shrink=0.9, aspect=12 * len(names))
         bar.set_label(label, fontsize=8)
         bar.ax.tick_params(labelsize=7)
     if not scales:
