@@ -503,3 +503,28 @@ def test_every_lessons_own_solutions_get_full_points(tmp_path):
     assert [(row["lesson"], row["exercise"]) for row in rows] == [
         (lesson, exercise.function) for lesson in sorted(lessons) for exercise in lessons[lesson]]
     assert [row for row in rows if row["mistake"] != "pass" or row["points"] != 1.0] == []
+
+
+def test_a_kernel_that_dies_before_it_starts_is_started_again(monkeypatch):
+    """A kernel that dies before answering (two kernels started at once on a busy machine) is
+    the machine's fault: grading starts another, and says so only when starts keep failing."""
+    lesson = _lesson("02")
+    exercises = grading.lesson_exercises(NOTEBOOKS)[lesson]
+    data = (NOTEBOOKS / f"{lesson}.ipynb").read_bytes()
+    real, calls = grading._run_cells, []
+
+    def flaky(cells, limits, deadline, cwd, fail=1):
+        calls.append(len(calls))
+        if len(calls) <= fail:
+            return {"start": ("error", [{"output_type": "error", "ename": "KernelError",
+                                         "evalue": "Kernel died before replying to kernel_info"}])}, None
+        return real(cells, limits, deadline, cwd)
+
+    monkeypatch.setattr(grading, "_run_cells", flaky)
+    rows = grading.grade_submission(data, "s.ipynb", "amy", lesson, exercises)["rows"]
+    assert [row["points"] for row in rows] == [e.points for e in exercises] and len(calls) == 2
+    calls.clear()
+    monkeypatch.setattr(grading, "_run_cells", lambda *a: flaky(*a, fail=99))
+    rows = grading.grade_submission(data, "s.ipynb", "amy", lesson, exercises)["rows"]
+    assert all("the kernel did not start (KernelError: Kernel died" in row["error"] for row in rows)
+    assert len(calls) == 1 + grading._START_RETRIES

@@ -64,6 +64,8 @@ _VERDICT_LIMIT = 20_000
 STARTUP_TIMEOUT = 120
 #: Kernel starts for one submission at most (each death or hang starts one more).
 _MAX_STARTS = 8
+#: Kernels that die before replying to their first message are started again this many times.
+_START_RETRIES = 2
 #: The mime type of a grading cell's result.
 _MIME = "application/x-medlab-grade+json"
 #: Written into ``--out``: the folder holds what grading wrote and may be written again.
@@ -465,9 +467,9 @@ def grade_submission(data, name, student, lesson, exercises, *, cell_timeout=CEL
     limits = {"cell": cell_timeout, "case": case_timeout, "output": output_limit}
     deadline = started + notebook_timeout
     nonce = uuid.uuid4().hex
-    excluded, results, cell_errors = set(), {}, {}
+    excluded, results, cell_errors, failed_starts = set(), {}, {}, 0
     with tempfile.TemporaryDirectory(prefix="medlab-grade-") as cwd:
-        for _ in range(_MAX_STARTS):
+        for _ in range(_MAX_STARTS + _START_RETRIES):
             todo = [e for e in exercises if e.function not in results]
             if not todo or time.monotonic() > deadline - 1:
                 break
@@ -475,6 +477,12 @@ def grade_submission(data, name, student, lesson, exercises, *, cell_timeout=CEL
                      if ("cell", index) not in excluded]
             cells += [(("check", e.function), _grading_source(e, nonce, case_timeout)) for e in todo]
             outcomes, culprit = _run_cells(cells, limits, deadline, cwd)
+            if set(outcomes) == {"start"} and failed_starts < _START_RETRIES:
+                # no submitted code ran: a kernel that dies before it answers (e.g. two kernels
+                # started at once on a busy machine) is the machine's fault, so start another
+                failed_starts += 1
+                time.sleep(0.5 * failed_starts)
+                continue
             for key, (state, outputs) in outcomes.items():
                 if key == "start":
                     cell_errors[key] = _error_text(outputs)
