@@ -11,6 +11,8 @@
 ``predict_probabilities(model, method,``   (N, D, H, W, K) class probabilities of volumes
 ``images)``
 ``sliding_window_probabilities(...)``      the same, window by window with overlap
+``overlap_tile_probabilities(...)``        the same, keeping each window's centre: equal to
+                                           one pass when the halo covers the receptive field
 ``largest_component(labels)``              keep the largest 3-D blob of the structures
 ``evaluate(reference, predicted, ...)``    Dice per structure and whole, HD95 and volumes
                                            in mm and mm³, per volume
@@ -296,6 +298,72 @@ def sliding_window_probabilities(predict, volume, window, overlap=0.5, multiple_
                 total[where] += p
                 count[where] += 1
     return (total / count[..., None]).astype(np.float32)
+
+
+def overlap_tile_probabilities(predict, volume, window, halo, multiple_of=1):
+    """Predict a volume window by window, keeping only each window's centre: equal to one pass.
+
+    The overlap-tile strategy of Ronneberger et al. (MICCAI 2015, the U-Net paper): a voxel's
+    output depends only on the input within half the receptive field around it, so a window's
+    outputs at least ``halo`` voxels from each of its *inner* faces (faces inside the volume;
+    faces on the volume's own border see the same zero padding as one pass) equal whole-volume
+    inference, up to float rounding, when ``halo`` >= half the receptive field and windows
+    start on the network's pooling grid (``multiple_of``). Windows overlap by ``2 * halo``
+    along each axis they tile; each voxel is taken from a window where it lies in the centre.
+
+    Parameters
+    ----------
+    predict : callable
+        (1, d, h, w, C) -> (1, d, h, w, K) for windows of shape ``window``.
+    volume : array (D, H, W, C)
+    window : tuple of 3 ints
+        Window sides, each the volume's side (not tiled) or more than ``2 * halo`` and a
+        multiple of ``multiple_of``.
+    halo : int >= 0
+        Voxels dropped at each inner face (half the receptive field, e.g. from
+        :func:`medlab.summary.receptive_field`).
+    multiple_of : int
+        Window starts on multiples of it (a U-Net's pooling grid: 2 ** depth).
+
+    Returns
+    -------
+    float32 array (D, H, W, K)
+
+    >>> volume = np.random.default_rng(0).random((20, 8, 8, 1))
+    >>> voxelwise = lambda x: np.stack([x[..., 0], 1 - x[..., 0]], -1)  # halo 0 would do
+    >>> bool(np.allclose(overlap_tile_probabilities(voxelwise, volume, (12, 8, 8), halo=2), voxelwise(volume[None])[0]))
+    True
+    """
+    v = np.asarray(volume)
+    if v.ndim != 4:
+        raise ValueError(f"volume has shape {v.shape}: expected (D, H, W, C)")
+    window = tuple(validate.integer("window", w, 1) for w in window)
+    if len(window) != 3:
+        raise ValueError(f"window {window}: expected 3 sides (d, h, w)")
+    halo = validate.integer("halo", halo, 0)
+    multiple_of = validate.integer("multiple_of", multiple_of, 1)
+    ranges = []  # per axis: (start, first kept, end kept) of each window
+    for axis, (size, w) in enumerate(zip(v.shape[:3], window)):
+        if w >= size:
+            if w > size:
+                raise ValueError(f"window {window}: side {w} is larger than the volume's side {size} (axis {axis})")
+            ranges.append([(0, 0, size)])
+            continue
+        step = (w - 2 * halo) // multiple_of * multiple_of
+        if step < 1 or w % multiple_of or size % multiple_of:
+            raise ValueError(f"window {window}, halo {halo}: along axis {axis} (side {size}) the window must exceed "
+                             f"2 * halo + {multiple_of - 1} and, like the side, be a multiple of {multiple_of}")
+        starts = window_starts(size, w, step)
+        ranges.append([(a, 0 if a == 0 else a + halo, size if a + w == size else a + w - halo) for a in starts])
+    out = None
+    for a, a0, a1 in ranges[0]:
+        for b, b0, b1 in ranges[1]:
+            for c, c0, c1 in ranges[2]:
+                p = np.asarray(predict(v[a:a + window[0], b:b + window[1], c:c + window[2]][None]))[0]
+                if out is None:
+                    out = np.zeros((*v.shape[:3], p.shape[-1]), np.float32)
+                out[a0:a1, b0:b1, c0:c1] = p[a0 - a:a1 - a, b0 - b:b1 - b, c0 - c:c1 - c]
+    return out
 
 
 # ------------------------------------------------------------------ post-processing and measures

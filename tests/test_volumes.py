@@ -264,3 +264,29 @@ def test_receptive_field_of_the_3d_unet_and_its_input_checks():
         summary.receptive_field(classifier)
     with pytest.raises(ValueError, match="fixed spatial size"):
         summary.receptive_field(keras.Sequential([keras.Input((None, None, 1)), keras.layers.Conv2D(1, 3)]))
+
+
+def test_overlap_tile_equals_one_pass_of_a_unet_and_a_short_halo_does_not():
+    from medlab.models import multiclass_unet
+
+    net = multiclass_unet((None, None, None, 1), depth=1, base_filters=2)
+    volume = np.random.default_rng(1).random((48, 8, 8, 1)).astype(np.float32)
+    predict = lambda x: np.asarray(net(x, training=False))  # noqa: E731
+    one_pass = predict(volume[None])[0]
+    # depth 1, two 3x3x3 convolutions per level: the receptive field is 1 + 2 + 2 + 1 + 4 + 4 + 2 + 2 = 18 voxels
+    exact = volumes.overlap_tile_probabilities(predict, volume, (24, 8, 8), halo=9, multiple_of=2)
+    np.testing.assert_allclose(exact, one_pass, atol=1e-5)
+    short = volumes.overlap_tile_probabilities(predict, volume, (24, 8, 8), halo=3, multiple_of=2)
+    assert np.abs(short - one_pass).max() > 1e-4
+
+
+def test_overlap_tile_refuses_windows_off_the_pooling_grid_or_too_narrow():
+    volume = np.zeros((40, 8, 8, 1), np.float32)
+    voxelwise = lambda x: x  # noqa: E731
+    with pytest.raises(ValueError, match="axis 0"):
+        volumes.overlap_tile_probabilities(voxelwise, volume, (20, 8, 8), halo=10)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        volumes.overlap_tile_probabilities(voxelwise, volume, (30, 8, 8), halo=4, multiple_of=4)
+    with pytest.raises(ValueError, match="larger than the volume"):
+        volumes.overlap_tile_probabilities(voxelwise, volume, (40, 9, 8), halo=2)
+    np.testing.assert_array_equal(volumes.overlap_tile_probabilities(voxelwise, volume, (40, 8, 8), halo=30), volume)
