@@ -303,13 +303,17 @@ def sliding_window_probabilities(predict, volume, window, overlap=0.5, multiple_
 def overlap_tile_probabilities(predict, volume, window, halo, multiple_of=1):
     """Predict a volume window by window, keeping only each window's centre: equal to one pass.
 
-    The overlap-tile strategy of Ronneberger et al. (MICCAI 2015, the U-Net paper): a voxel's
-    output depends only on the input within half the receptive field around it, so a window's
-    outputs at least ``halo`` voxels from each of its *inner* faces (faces inside the volume;
-    faces on the volume's own border see the same zero padding as one pass) equal whole-volume
-    inference, up to float rounding, when ``halo`` >= half the receptive field and windows
-    start on the network's pooling grid (``multiple_of``). Windows overlap by ``2 * halo``
-    along each axis they tile; each voxel is taken from a window where it lies in the centre.
+    Overlap-tile inference (Ronneberger et al., MICCAI 2015; for padded convolutions Majurski
+    and Bajcsy, J. Res. NIST 2021): a voxel's output depends only on the input within the
+    receptive field, a region as wide as :func:`medlab.summary.receptive_field` measures but,
+    after pooling, not centred on the voxel: its reach to each side depends on the voxel's
+    place on the pooling grid. With windows starting on that grid (``multiple_of``), a
+    window's outputs at least ``halo`` voxels from each of its *inner* faces (faces inside the
+    volume; faces on the volume's own border see the same zero padding as one pass) equal
+    whole-volume inference, up to float rounding, when ``halo`` covers the largest reach at
+    such positions (half the receptive field for the U-Nets of :mod:`medlab.models`, checked in
+    the tests and lesson 13). Windows overlap by ``2 * halo`` along each axis they tile; each
+    voxel is taken from a window where it lies in the centre.
 
     Parameters
     ----------

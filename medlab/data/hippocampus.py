@@ -104,9 +104,9 @@ def load_hippocampus(path=None):
     -------
     VolumeSet
         ``["train"]``, ``["val"]``, ``["test"]``: :class:`VolumeSplit` of 150, 20 and 30 volumes
-        (one per subject), ``images`` uint8 (N, 40, 56, 40), intensities scaled per volume (MR
-        values have no absolute unit), ``masks`` uint8 (N, 40, 56, 40), 0 background,
-        1 anterior (head), 2 posterior (body and tail); ``ids``; ``original_shapes``.
+        (split by volume; a person may have two), ``images`` uint8 (N, 40, 56, 40),
+        intensities scaled per volume (MR values have no absolute unit), ``masks`` uint8
+        (N, 40, 56, 40), 0 background, 1 anterior (head), 2 posterior (body and tail); ``ids``; ``original_shapes``.
         ``spacing_mm`` (1.0, 1.0, 1.0); ``label_names`` ("background", "anterior", "posterior").
     """
     path = _hippocampus_path(path)
