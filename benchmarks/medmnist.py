@@ -333,7 +333,8 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
     for name, epochs_used in members.items():
         for views in sorted({0, shift}):
             p_val = np.mean([p for e in epochs_used for p in val_views[e][:1 + 4 * bool(views)]], axis=0)
-            candidates[name + (f"+tta{views}px" if views else "")] = (epochs_used, views, p_val, cross_entropy(y_val, p_val))
+            key = name + (f"+tta{views}px" if views else "")
+            candidates[key] = (epochs_used, views, p_val, cross_entropy(y_val, p_val))
     chosen = min(candidates, key=lambda k: candidates[k][3])
     epochs_used, views, p_val, _ = candidates[chosen]
     prior = np.bincount(y_train, minlength=n_classes) / len(y_train)
@@ -385,7 +386,7 @@ def main(argv=None):
                         help="wall-clock seconds for each of the recipe (training and inference) and "
                              "improved_cnn (training) (default 120)")
     parser.add_argument("--epochs", type=int, default=RECIPE_EPOCHS,
-                        help=f"most epochs for the recipe; its learning rate decays over them (default {RECIPE_EPOCHS})")
+                        help=f"most epochs for the recipe; its rate decays over them (default {RECIPE_EPOCHS})")
     parser.add_argument("--kit-epochs", type=int, default=30,
                         help="most epochs for improved_cnn, the recipe before #30 (default 30)")
     parser.add_argument("--snapshots", type=int, default=RECIPE["snapshots"],

@@ -339,7 +339,8 @@ def test_medmnist_benchmark_prints_one_json_line_per_model(kind, tiny_medmnist, 
     # the recipe's choices, every one made on val, are printed with the figures it scored them by
     choices = recipe["choices_on_val"]
     assert recipe["predictor"] in choices["predictors_val_cross_entropy"]
-    assert set(choices["predictors_val_cross_entropy"]) == {"best_epoch", "best_epoch+tta2px", "last_2", "last_2+tta2px"}
+    assert set(choices["predictors_val_cross_entropy"]) == {"best_epoch", "best_epoch+tta2px",
+                                                            "last_2", "last_2+tta2px"}
     assert recipe["predictor"] == min(choices["predictors_val_cross_entropy"],
                                       key=choices["predictors_val_cross_entropy"].get)
     rules = choices["call_rules_held_out_accuracy"]

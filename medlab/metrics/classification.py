@@ -161,7 +161,8 @@ def choose_threshold(y_val, p_val, rule="youden", target=None):
     rule : {"youden", "sensitivity", "specificity", "accuracy"}
         ``"youden"``: maximise Youden's J = sensitivity + specificity - 1 (ties: the higher
         threshold). ``"accuracy"``: maximise the accuracy on these labels (ties: the higher
-        threshold); it weighs each class by its share of ``y_val``, Youden's J by one half each. ``"sensitivity"``: the highest threshold whose sensitivity is at least
+        threshold); it weighs each class by its share of ``y_val``, Youden's J by one half
+        each. ``"sensitivity"``: the highest threshold whose sensitivity is at least
         ``target`` (the best specificity that keeps ``target`` of the sick patients found,
         as for a screening test). ``"specificity"``: the lowest threshold whose specificity
         is at least ``target``.
