@@ -317,25 +317,90 @@ def test_medmnist_benchmark_prints_one_json_line_per_model(kind, tiny_medmnist, 
         rgb = kind.endswith("rgb")
         path = write_multiclass_medmnist(tmp_path / f"{kind}.npz", 5, rgb)
         n_classes, channels = 5, 3 if rgb else 1
-    status, lines = run_main(medmnist, ["--data", str(path), "--epochs", "2", "--budget", "30"], capsys)
+    status, lines = run_main(medmnist, ["--data", str(path), "--epochs", "3", "--kit-epochs", "2", "--budget", "60",
+                                        "--snapshots", "2", "--n-boot", "50"], capsys)
     assert status == 0
     rows = json_lines(lines)
-    assert len(rows) == len(lines) == 2, lines
-    assert [row["model"] for row in rows] == ["improved_cnn", "seed_cnn"]
-    for row in rows:
+    assert len(rows) == len(lines) == 4, lines
+    assert [row["model"] for row in rows[:3]] == ["recipe", "improved_cnn", "seed_cnn"]
+    for row in rows[:3]:
         assert row["n_classes"] == n_classes and row["image_shape"] == [28, 28, channels]
         for key in ("test_auc", "test_acc", "val_auc"):
             assert_auc(row[key], f"{row['model']} {key}")
+        for key in ("test_auc", "test_acc"):
+            low, high = row[f"{key}_ci95"]
+            assert 0 <= low <= high <= 1, (row["model"], key, low, high)
         assert_finite(row["train_seconds"], "train_seconds")
         assert isinstance(row["settings"], dict) and row["settings"]["learning_rate"] > 0
-    kit, article = rows
-    assert 1 <= kit["best_epoch"] <= kit["epochs"] <= 2
-    assert kit["settings"]["width"] == medmnist.KIT["width"] and kit["settings"]["budget_s"] == 30
+    recipe, kit, article = rows[:3]
+    assert 1 <= kit["best_epoch"] <= kit["epochs"] <= 2 and 1 <= recipe["best_epoch"] <= recipe["epochs"] <= 3
+    assert kit["settings"]["width"] == medmnist.KIT["width"] and kit["settings"]["budget_s"] == 60
     assert article["epochs"] == medmnist.ARTICLE["epochs"]
+    # the recipe's choices, every one made on val, are printed with the figures it scored them by
+    choices = recipe["choices_on_val"]
+    assert recipe["predictor"] in choices["predictors_val_cross_entropy"]
+    assert set(choices["predictors_val_cross_entropy"]) == {"best_epoch", "best_epoch+tta2px",
+                                                            "last_2", "last_2+tta2px"}
+    assert recipe["predictor"] == min(choices["predictors_val_cross_entropy"],
+                                      key=choices["predictors_val_cross_entropy"].get)
+    rules = choices["call_rules_held_out_accuracy"]
+    assert recipe["call_rule"] in rules and rules[recipe["call_rule"]] == max(rules.values())
+    assert recipe["total_seconds"] == pytest.approx(recipe["train_seconds"] + recipe["inference_seconds"], abs=0.11)
     if n_classes == 2:
+        assert set(rules) == set(medmnist.BINARY_RULES) and 0 <= recipe["threshold"] <= 1
         assert 0 <= kit["threshold"] <= 1 and article["threshold"] == 0.5
     else:
-        assert kit["threshold"] is None and article["threshold"] is None  # argmax
+        assert set(rules) == set(medmnist.MULTICLASS_RULES)
+        assert recipe["threshold"] is None and kit["threshold"] is None and article["threshold"] is None  # argmax
+    differences = rows[3]
+    for name in ("improved_cnn", "seed_cnn"):
+        for figure, key in (("auc", "test_auc"), ("acc", "test_acc")):
+            d = differences[f"{figure}_minus_{name}"]
+            assert d["estimate"] == pytest.approx(recipe[key] - rows[1 if name == "improved_cnn" else 2][key], abs=1e-4)
+            assert -1 <= d["ci95"][0] <= d["ci95"][1] <= 1
+
+
+def test_medmnist_benchmark_only_trains_the_named_models(tiny_medmnist, capsys):
+    medmnist = load_benchmark("medmnist")
+    status, lines = run_main(medmnist, ["--data", str(tiny_medmnist), "--only", "seed_cnn", "--n-boot", "20"], capsys)
+    assert status == 0
+    rows = json_lines(lines)
+    assert [row["model"] for row in rows] == ["seed_cnn"] and rows[0]["n_boot"] == 20
+
+
+def test_medmnist_recipe_chooses_the_call_rule_on_held_out_halves_of_val():
+    medmnist = load_benchmark("medmnist")
+    y = np.r_[np.zeros(100, np.int64), np.ones(100, np.int64)]
+    p = np.where(y == 1, 0.3, 0.1)  # separated, but 0.5 calls no positive
+    prior = np.array([0.5, 0.5])
+    rule, held_out = medmnist.choose_call_rule(y, p, prior, n_splits=10)
+    assert held_out["0.5"] == 0.5 and held_out["prior"] == 0.5 and rule == "youden"  # tie with accuracy: simpler
+    assert held_out["youden"] == held_out["accuracy"] == 1.0
+    # several classes: the training prior restored (argmax of p * prior) when val has that prior too
+    y3 = np.r_[np.zeros(90, np.int64), np.ones(10, np.int64)]
+    p3 = np.tile([0.45, 0.55], (100, 1))  # balanced weights pushed every call to the rare class
+    p3 = np.c_[p3, np.zeros(100)]
+    rule, held_out = medmnist.choose_call_rule(y3, p3, np.array([0.9, 0.1, 0.0]), n_splits=5)
+    assert rule == "prior" and held_out == {"argmax": 0.1, "prior": 0.9}
+
+
+def test_medmnist_recipe_thresholds_and_test_time_views():
+    medmnist = load_benchmark("medmnist")
+    prior = np.array([0.26, 0.74])
+    assert medmnist.fit_rule(None, np.array([0.1, 0.9]), "prior", prior) == 0.26  # p pi_1 = (1 - p) pi_0
+    assert medmnist.fit_rule(None, np.array([0.1, 0.9]), "0.5", prior) == 0.5
+    assert medmnist.fit_rule(None, np.ones((2, 3)) / 3, "argmax", prior) is None
+    x = np.arange(2 * 5 * 5 * 3, dtype=np.float32).reshape(2, 5, 5, 3)
+    views = medmnist.tta_views(x, 2)
+    assert len(views) == 5 and all(v.shape == x.shape for v in views)
+    np.testing.assert_array_equal(views[0], x)
+    np.testing.assert_array_equal(views[1][:, 2:], x[:, :-2])  # moved 2 rows down
+    np.testing.assert_array_equal(views[1][:, :2], np.repeat(x[:, :1], 2, axis=1))  # edge rows repeated
+    np.testing.assert_array_equal(views[4][:, :, :-2], x[:, :, 2:])  # moved 2 columns left
+    assert len(medmnist.tta_views(x, 0)) == 1
+    y = np.array([0, 1])
+    assert medmnist.cross_entropy(y, np.array([0.5, 0.5])) == pytest.approx(np.log(2))
+    assert medmnist.cross_entropy(y, np.array([[0.5, 0.5], [0.2, 0.8]])) == pytest.approx(-np.mean(np.log([0.5, 0.8])))
 
 
 def test_medmnist_benchmark_auc_is_medmnists_one_vs_rest_mean():

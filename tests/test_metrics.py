@@ -64,6 +64,15 @@ def test_threshold_for_a_target_sensitivity_and_specificity():
     assert metrics.binary_metrics(Y, P, t).specificity == 1.0 and t == 0.7
 
 
+def test_accuracy_threshold_maximises_accuracy_on_validation():
+    t = metrics.choose_threshold(Y, P, "accuracy")
+    accuracy = lambda s: np.mean((P >= s) == Y)  # noqa: E731
+    assert t in P and accuracy(t) == max(accuracy(s) for s in P)
+    assert t == 0.7  # ties (0.3, 0.55 and 0.7 each call 8 of 10 right) go to the highest threshold
+    with pytest.raises(ValueError, match="takes no target"):
+        metrics.choose_threshold(Y, P, "accuracy", target=0.5)
+
+
 def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="both classes"):
         metrics.auc([1, 1], [0.2, 0.3])
@@ -218,6 +227,22 @@ def test_stratified_bootstrap_keeps_each_class_count():
         metrics.stratified_bootstrap_indices([1, 1, 1])
     with pytest.raises(ValueError, match="n_boot"):
         metrics.stratified_bootstrap_indices(y, n_boot=0)
+
+
+def test_class_bootstrap_keeps_every_class_count_and_matches_the_binary_one():
+    y = np.array([2, 0, 1, 2, 2, 0, 1, 1, 1])
+    index = metrics.class_bootstrap_indices(y, n_boot=40, seed=1)
+    assert index.shape == (40, 9)
+    assert all(np.bincount(y[i], minlength=3).tolist() == [2, 4, 3] for i in index)
+    binary = np.array([0, 1, 1, 0, 1, 1, 1])
+    np.testing.assert_array_equal(metrics.class_bootstrap_indices(binary, 30, seed=3),
+                                  metrics.stratified_bootstrap_indices(binary, 30, seed=3))
+    with pytest.raises(ValueError, match="two classes"):
+        metrics.class_bootstrap_indices([2, 2, 2])
+    with pytest.raises(ValueError, match="class numbers"):
+        metrics.class_bootstrap_indices([0, 1.5])
+    with pytest.raises(ValueError, match="labels holds -1"):
+        metrics.class_bootstrap_indices([0, -1])
 
 
 def test_bootstrap_ci_brackets_the_estimate_and_shrinks_with_more_data():

@@ -28,8 +28,8 @@ from medlab.metrics.classification import (
 )
 from medlab.metrics.image_quality import psnr, psnr_per_image, reconstruction_error, ssim, ssim_per_image
 from medlab.metrics.intervals import (
-    Interval, auc_difference_interval, auc_interval, bootstrap_ci, clinical_intervals,
-    paired_difference_interval, stratified_bootstrap_indices,
+    Interval, auc_difference_interval, auc_interval, bootstrap_ci, class_bootstrap_indices,
+    clinical_intervals, paired_difference_interval, stratified_bootstrap_indices,
 )
 from medlab.metrics.segmentation import (
     bland_altman, dice, dice_per_image, ellipse_circumference, ellipse_fit, iou, iou_per_image,
@@ -56,6 +56,7 @@ __all__ = [
 ]
 __all__ += ["platt_apply", "platt_fit"]
 __all__ += ["paired_difference_interval"]
+__all__ += ["class_bootstrap_indices"]
 __all__ += ["bland_altman_regression"]
 __all__ += ["binary_entropy", "combine_scores", "coverage_curve", "energy_score", "image_statistics", "knn_distance", "MahalanobisScore", "mahalanobis_score", "ood_auroc", "selective_intervals", "uncertainty_scores"]
 __all__ += ["dice_per_class", "hausdorff95_mm", "percent_differences", "surface_distances_mm", "volume_mm3"]

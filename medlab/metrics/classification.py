@@ -20,7 +20,7 @@ import numpy as np
 from medlab import validate
 from medlab.metrics._inputs import EPS, _both_classes, _labels_scores
 
-THRESHOLD_RULES = ("youden", "sensitivity", "specificity")
+THRESHOLD_RULES = ("youden", "sensitivity", "specificity", "accuracy")
 
 
 def roc(y_true, scores):
@@ -158,9 +158,11 @@ def choose_threshold(y_val, p_val, rule="youden", target=None):
         Validation labels (never the test split's).
     p_val : array_like (N,) of float
         The model's validation scores.
-    rule : {"youden", "sensitivity", "specificity"}
+    rule : {"youden", "sensitivity", "specificity", "accuracy"}
         ``"youden"``: maximise Youden's J = sensitivity + specificity - 1 (ties: the higher
-        threshold). ``"sensitivity"``: the highest threshold whose sensitivity is at least
+        threshold). ``"accuracy"``: maximise the accuracy on these labels (ties: the higher
+        threshold); it weighs each class by its share of ``y_val``, Youden's J by one half
+        each. ``"sensitivity"``: the highest threshold whose sensitivity is at least
         ``target`` (the best specificity that keeps ``target`` of the sick patients found,
         as for a screening test). ``"specificity"``: the lowest threshold whose specificity
         is at least ``target``.
@@ -178,9 +180,9 @@ def choose_threshold(y_val, p_val, rule="youden", target=None):
     y, p = _labels_scores(y_val, p_val)
     _both_classes(y, "choosing a threshold")
     rule = validate.choice("rule", rule, THRESHOLD_RULES)
-    if rule == "youden":
+    if rule in ("youden", "accuracy"):
         if target is not None:
-            raise ValueError("the 'youden' rule takes no target")
+            raise ValueError(f"the {rule!r} rule takes no target")
     elif target is None:
         raise ValueError(f"rule {rule!r} needs a target in (0, 1], got None")
     else:
@@ -190,6 +192,9 @@ def choose_threshold(y_val, p_val, rule="youden", target=None):
     fpr, tpr, thresholds = fpr[finite], tpr[finite], thresholds[finite]
     if rule == "youden":
         index = int(np.argmax(tpr - fpr))  # thresholds decrease: the first maximum is the highest
+    elif rule == "accuracy":
+        positives = float(np.sum(y == 1))
+        index = int(np.argmax(tpr * positives + (1.0 - fpr) * (y.size - positives)))
     elif rule == "sensitivity":
         index = int(np.argmax(tpr >= float(target) - 1e-12))  # first (highest) threshold reaching it
     else:

@@ -75,6 +75,45 @@ def stratified_bootstrap_indices(y_true, n_boot=1000, seed=0):
     return np.concatenate(parts, axis=1)
 
 
+def class_bootstrap_indices(labels, n_boot=1000, seed=0):
+    """Index arrays of bootstrap resamples stratified by class, for any number of classes.
+
+    Each class present in ``labels`` is resampled on its own, with replacement, so every
+    resample keeps each class's count. For 0/1 labels the same draws as
+    :func:`stratified_bootstrap_indices` with the same seed.
+
+    Parameters
+    ----------
+    labels : array_like (N,) of ints >= 0, at least two classes present
+    n_boot : int >= 1
+    seed : int
+
+    Returns
+    -------
+    int array (n_boot, N)
+
+    >>> class_bootstrap_indices([0, 2, 2, 1, 1, 1], n_boot=3).shape
+    (3, 6)
+    >>> y = np.array([0, 2, 2, 1, 1, 1])
+    >>> [np.bincount(y[i], minlength=3).tolist() for i in class_bootstrap_indices(y, n_boot=2)]
+    [[1, 3, 2], [1, 3, 2]]
+    """
+    y = validate.values("labels", labels, 0).reshape(-1)
+    if y.size == 0 or np.any(y != np.round(y)):
+        raise ValueError("labels must be a non-empty array of class numbers 0, 1, ...")
+    y = y.astype(np.int64)
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise ValueError(f"a stratified bootstrap needs two classes in labels; all labels are {int(y[0])}")
+    n_boot = validate.integer("n_boot", n_boot, low=1)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for c in classes:
+        members = np.flatnonzero(y == c)
+        parts.append(members[rng.integers(0, len(members), size=(int(n_boot), len(members)))])
+    return np.concatenate(parts, axis=1)
+
+
 def _percentiles(level):
     """The two percentiles that bound a central interval of coverage ``level`` in (0, 1)."""
     level = validate.number("level", level, 0, 1, closed="neither")
