@@ -244,11 +244,12 @@ class ScoreRow:
     baseline: bool = False
     sign: float = 1.0
 
-    def text(self, width=34):
+    def text(self, width=34, digits=2):
         """One line: ``name (baseline...): val AUC 0.95 | test AUC 0.87 (95 % CI 0.85-0.90)``,
-        the name right-aligned in ``width`` characters."""
+        the name right-aligned in ``width`` characters, AUCs to ``digits`` decimals."""
         kind = (" (baseline" + (", lower = anomalous" if self.sign < 0 else "") + ")") if self.baseline else ""
-        return f"{self.name + kind:>{width}}: val AUC {self.val_auc:.2f} | test AUC {self.test.text()}"
+        return (f"{self.name + kind:>{width}}: val AUC {self.val_auc:.{digits}f} | "
+                f"test AUC {self.test.text(digits)}")
 
 
 def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), oriented=(), n_boot=1000,

@@ -268,7 +268,7 @@ class NoisyPairs(keras.utils.PyDataset):
 
 def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch_size=32,
                    learning_rate=2e-3, seed=0, seconds=None, validation=None, callbacks=(),
-                   cosine=False):
+                   cosine=False, ema=None):
     """Train ``model`` to map noisy images to clean ones (mean squared error, Adam).
 
     Parameters
@@ -294,6 +294,10 @@ def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch
         ``seconds`` of the budget when one is given
         (:class:`medlab.engine.callbacks.TimeCosineDecay`, so a slower machine also ends with
         small steps), else over the ``epochs``. False: a constant rate.
+    ema : float in (0, 1), optional
+        End with the exponential moving average of the weights over the steps (Keras'
+        ``use_ema``, momentum ``ema``: 0.99 averages about the last 100 steps) instead of the
+        last step's weights, which wander with the noise of the last batches.
 
     Returns
     -------
@@ -307,11 +311,15 @@ def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch
         callbacks.append(TimeCosineDecay(rate, seconds))
     elif cosine:
         rate = keras.optimizers.schedules.CosineDecay(rate, int(epochs) * len(pairs))
+    averaging = {}
+    if ema is not None:
+        averaging = {"use_ema": True,
+                     "ema_momentum": validate.number("ema", ema, 0.0, 1.0, closed="neither")}
     val = None
     if validation is not None:
         val = (as_batch(validation[0], "noisy_val"), as_batch(validation[1], "clean_val"))
     done = fit(model, pairs, validation=val, epochs=epochs, seed=seed, time_budget_s=seconds,
-               callbacks=callbacks, optimizer=keras.optimizers.Adam(learning_rate=rate),
+               callbacks=callbacks, optimizer=keras.optimizers.Adam(learning_rate=rate, **averaging),
                loss="mse")
     return {**done.history, "seconds": done.seconds, "stopped_by_budget": done.stopped_by_budget}
 

@@ -107,6 +107,7 @@ def test_compare_scores_orients_only_baselines_on_validation_and_chooses_on_vali
     assert anomaly.choose_on_validation(rows).name == "good"
     assert by["sd"].sign == -1.0 and by["flipped"].sign == 1.0
     assert "(baseline, lower = anomalous)" in by["sd"].text() and "95 % CI" in by["good"].text()
+    assert f"val AUC {by['good'].val_auc:.3f} | test AUC {by['good'].test.estimate:.3f}" in by["good"].text(digits=3)
     assert anomaly.choose_on_validation([by["sd"]], include_baselines=True).name == "sd"
     with pytest.raises(ValueError, match="no score to choose from"):
         anomaly.choose_on_validation([by["sd"]])

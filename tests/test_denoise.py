@@ -125,6 +125,28 @@ def test_train_denoiser_learns_and_respects_a_budget():
     assert stopped["stopped_by_budget"] is True and len(stopped["loss"]) == 1
 
 
+def test_train_denoiser_cosine_decay_and_weight_average():
+    from medlab._tensorflow import keras, seed_everything
+
+    def trained(**options):
+        seed_everything(0)
+        model = residual_denoiser((16, 16, 1), filters=4, depth=1)
+        denoise.train_denoiser(model, CLEAN, epochs=2, batch_size=4, seed=0, **options)
+        return model
+
+    plain, averaged = trained(), trained(ema=0.5)
+    assert averaged.optimizer.use_ema and not plain.optimizer.use_ema
+    assert not np.allclose(plain.get_weights()[0], averaged.get_weights()[0])
+    cosine = trained(cosine=True)  # over the epochs: the rate has reached 0 at the last step
+    assert isinstance(cosine.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+    assert float(cosine.optimizer._learning_rate(6)) == pytest.approx(0.0, abs=1e-9)
+    budget = residual_denoiser((16, 16, 1), filters=4, depth=1)
+    denoise.train_denoiser(budget, CLEAN, epochs=2, batch_size=4, seconds=600, cosine=True)
+    assert 0 < float(budget.optimizer.learning_rate) < 2e-3  # decayed by TimeCosineDecay
+    with pytest.raises(ValueError, match="ema"):
+        denoise.train_denoiser(budget, CLEAN, epochs=1, ema=1.0)
+
+
 def test_denoise_keeps_the_layout():
     model = residual_denoiser((None, None, 1), filters=2, depth=1)
     for shape in ((8, 12), (3, 8, 12), (3, 8, 12, 1)):
