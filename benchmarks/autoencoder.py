@@ -35,7 +35,8 @@ Prints one JSON line on stdout and tables for people on stderr (with the 1-minut
 average at the start and the end: a time budget buys fewer epochs on a busy machine).
 
     python benchmarks/autoencoder.py --data medlab/data/files/pneumoniamnist.npz
-    python benchmarks/autoencoder.py --data medlab/data/files/pneumoniamnist.npz --seconds 58 --anomaly-epochs 40
+    python benchmarks/autoencoder.py --data medlab/data/files/pneumoniamnist.npz --anomaly-epochs 40
+    python benchmarks/autoencoder.py --data medlab/data/files/pneumoniamnist.npz --epochs 12 --anomaly-epochs 40
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ def run(args):
     chosen = anomaly.choose_on_validation(rows)
     # paired stratified bootstrap on the test images: the chosen score minus contrast alone
     versus_sd = metrics.auc_difference_interval(
-        data.y_test, test_scores[chosen.name], by_name["image sd"].sign * test_scores["image sd"], seed=args.seed)
+        data.y_test, test_scores[chosen.name], by_name["image sd"].sign * test_scores["image sd"],
+        seed=args.seed)
 
     _, encoder, pretrain_seconds, _ = train_autoencoder(x_train, args.pretrain_seconds, args.latent_dim,
                                                         args.seed)
@@ -165,7 +167,9 @@ def run(args):
                        ("scratch_auc", "scratch_mean"), ("scratch_auc_sd", "scratch_sd")):
         result[key] = {f"{e['fraction']:g}": e[field] for e in summary}
     result = {k: _rounded(v) for k, v in result.items()}
-    info = {"classical": classical.name, "denoiser_epochs": len(history["loss"]),
+    info = {"classical": classical.name,
+            "classical_kinds": {kind: classical.best_of(kind) for kind in ("gaussian", "median", "tv", "nlm")},
+            "denoiser_epochs": len(history["loss"]),
             "denoiser_parameters": model.count_params(), "anomaly_seconds": anomaly_seconds,
             "anomaly_epochs": anomaly_epochs,
             "anomaly_score": chosen.name, "anomaly_rows": rows, "pretrain_seconds": pretrain_seconds,
@@ -233,6 +237,9 @@ def main(argv=None):
           f"{result['psnr_classical']:.2f} dB | denoiser {result['psnr_autoencoder']:.2f} dB "
           f"({gain:+.2f} dB, {info['denoiser_epochs']} epochs in {result['train_seconds']:.0f} s, "
           f"{info['denoiser_parameters']:,} parameters)", file=sys.stderr)
+    kinds = info["classical_kinds"].items()
+    print("best setting of each classical filter, val PSNR: " + ", ".join(
+        f"{kind} {parameter:g}: {value:.2f} dB" for kind, (parameter, value) in kinds), file=sys.stderr)
     print(f"anomaly detection, autoencoder of normal images trained {info['anomaly_seconds']:.0f} s "
           f"({info['anomaly_epochs']} epochs); "
           f"chosen on validation: {info['anomaly_score']} (PCA baseline: {info['pca_components']} "

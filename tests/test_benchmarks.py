@@ -285,6 +285,7 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     assert result["train_seconds"] > 0
     table = captured.err
     assert "chosen on validation:" in table and "image sd (baseline" in table, table
+    assert "best setting of each classical filter, val PSNR: gaussian" in table and "nlm " in table, table
     assert "(2 epochs)" in table and "minus image sd alone (paired bootstrap" in table, table
     assert "1 - SSIM + image sd: val AUC" in table and "load_1min" in table, table
     assert re.search(r"denoiser [\d.]+ dB \([+-][\d.]+ dB, 2 epochs", table), table
