@@ -9,6 +9,7 @@ that compare *structure* rather than raw intensities survive both.
 ==============================================  ==========================================
 ``mse_score(x, x_hat)``                         mean squared error of each image
 ``ssim_score(x, x_hat)``                        1 - SSIM of each image
+``multiscale_ssim_score(x, x_hat, scales)``     1 - SSIM averaged over halved resolutions
 ``standardized_mse_score(x, x_hat)``            MSE after standardising x and x_hat
 ``error_maps(x, x_hat)``                        ``|x - x_hat|`` per pixel, (N, H, W)
 ``intensity_features(images)``                  the trivial baselines: mean intensity, sd
@@ -17,7 +18,7 @@ that compare *structure* rather than raw intensities survive both.
 ``compare_scores(val, y_val, test, y_test)``    validation and test AUC of every score,
                                                 the test AUC with a bootstrap interval
 ``choose_on_validation(rows)``                  the row with the best validation AUC
-``with_contrast(score, images, y_val, ...)``     a score and the image sd combined by a
+``with_contrast(score, images, y, ...)``        a score and the image sd combined by a
                                                 logistic regression fitted on validation
 ==============================================  ==========================================
 

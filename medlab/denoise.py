@@ -9,7 +9,8 @@
 ``NoisyPairs(clean, kind, level, ...)``        Keras dataset of (noisy, clean) batches with
                                                fresh, seeded noise every epoch
 ``train_denoiser(model, clean, ...)``          Adam + MSE on ``NoisyPairs``, optional wall-clock
-                                               budget -> history dict
+                                               budget, cosine decay, moving average of the
+                                               weights -> history dict
 ``denoise(model, images)``                     predict (:mod:`medlab.engine.predict`) and clip
                                                to [0, 1], any image layout
 ``patches(images, size, stride)``              square patches of 2-D images (training a fully
