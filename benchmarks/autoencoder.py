@@ -4,34 +4,46 @@ On the file's official test split, every choice made on the validation split:
 
 - **denoising**, Gaussian noise of ``--sigma`` (default 0.1) on pixels in [0, 1] (clipped):
   PSNR and SSIM of the noisy images; of the best classical filter, Gaussian (sigma 0.3 to
-  2.0 px) or median (2 to 5 px), its setting chosen on validation
+  2.0 px), median (2 to 5 px), total variation (Chambolle, weight 0.04 to 0.14) or non-local
+  means (h 0.04 to 0.12), its kind and setting chosen on validation
   (``medlab.denoise.best_classical_filter``); of the denoising network
   ``medlab.models.residual_denoiser`` (a small U-Net predicting the correction to the noisy
-  image), trained noisy -> clean with fresh noise every epoch, stopped by the wall clock
-  after ``--seconds``;
+  image), trained noisy -> clean with fresh noise every epoch, Adam at a constant
+  ``--learning-rate`` (``--cosine``: decayed along half a cosine), ending with the moving
+  average of its weights (``--ema`` momentum, 0.99 chosen on validation), stopped by the wall clock
+  after ``--seconds`` or, with ``--epochs``, after that many epochs (the same figures under
+  any load);
 - **anomaly detection**, normal (label 0) against abnormal (1): the bottleneck autoencoder
   ``medlab.models.conv_autoencoder`` trained on the normal training images only for
-  ``--anomaly-seconds``, scored four ways (reconstruction MSE, 1 - SSIM, MSE of standardised
-  images, Mahalanobis distance of the code; ``medlab.anomaly``); the score with the best
-  validation AUC is reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
+  ``--anomaly-seconds`` (or ``--anomaly-epochs``), scored seven ways (reconstruction MSE,
+  1 - SSIM, 1 - SSIM at 28 and 14 px, MSE of standardised images, Mahalanobis distance of the
+  code, and each SSIM score combined with the image sd by a logistic rule fitted on the
+  validation labels, its validation AUC out-of-fold; ``medlab.anomaly``); the score with the
+  best validation AUC is reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
   ``anomaly_auc_ci``), beside the MSE score (``anomaly_mse_auc``) and baselines: PCA of
   standardised images + 5 nearest neighbours (components chosen on validation), the mean
-  intensity and the image standard deviation alone (direction chosen on validation);
+  intensity and the image standard deviation alone (direction chosen on validation); the
+  chosen score minus the image sd on the same test images, with a paired bootstrap 95 %
+  interval (``anomaly_minus_image_sd``: difference, low, high);
 - **pretraining with scarce labels**: the same autoencoder trained on *all* training images
   without labels for ``--pretrain-seconds``; its encoder + one sigmoid unit fine-tuned with
   ``--fractions`` of the training labels against the same network from random weights,
   ``--finetune-steps`` Adam steps each, for each of ``--seeds`` (``medlab.pretraining``);
   mean and sd of the test ROC-AUC per fraction (``pretrain_auc``, ``scratch_auc``, ...).
 
-Prints one JSON line on stdout and tables for people on stderr.
+Prints one JSON line on stdout and tables for people on stderr (with the 1-minute load
+average at the start and the end: a time budget buys fewer epochs on a busy machine).
 
     python benchmarks/autoencoder.py --data medlab/data/files/pneumoniamnist.npz
+    python benchmarks/autoencoder.py --data medlab/data/files/pneumoniamnist.npz --anomaly-epochs 40
+    python benchmarks/autoencoder.py --data medlab/data/files/pneumoniamnist.npz --epochs 12 --anomaly-epochs 40
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -40,7 +52,8 @@ import numpy as np
 from medlab import anomaly, metrics, noise, pretraining
 from medlab._tensorflow import keras, seed_everything  # TensorFlow, imported quietly (no stderr)
 from medlab.data import load_classification_data
-from medlab.denoise import best_classical_filter, denoise, train_denoiser
+from medlab.denoise import (NLM_STRENGTHS, TV_WEIGHTS, best_classical_filter, denoise,
+                            train_denoiser)
 from medlab.models import conv_autoencoder, residual_denoiser
 from medlab.engine.callbacks import TimeBudget
 from medlab.engine.predict import predict
@@ -48,22 +61,27 @@ from medlab.engine.predict import predict
 #: PCA sizes tried (on validation) by the nearest-neighbour baseline.
 PCA_COMPONENTS = (8, 16, 32, 64)
 #: The autoencoder's scores, candidates for the choice on validation.
-AUTOENCODER_SCORES = ("reconstruction MSE", "1 - SSIM", "standardised MSE", "latent Mahalanobis")
+AUTOENCODER_SCORES = ("reconstruction MSE", "1 - SSIM", "multi-scale 1 - SSIM", "standardised MSE",
+                      "latent Mahalanobis", "1 - SSIM + image sd", "multi-scale 1 - SSIM + image sd")
+#: Resolutions of the multi-scale score (28 x 28 and 14 x 14 px).
+MULTISCALE_SSIM_SCALES = 2
 
 
-def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning_rate=2e-3):
-    """Bottleneck autoencoder fitted x -> x for ``seconds``; returns (autoencoder, encoder, s)."""
+def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning_rate=2e-3, epochs=None):
+    """Bottleneck autoencoder fitted x -> x for ``epochs`` (if given) or else ``seconds``;
+    returns (autoencoder, encoder, seconds, epochs)."""
     seed_everything(seed)
     autoencoder, encoder, _ = conv_autoencoder(images.shape[1:], latent_dim=latent_dim)
     autoencoder.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
     start = time.perf_counter()
-    autoencoder.fit(images, images, epochs=10_000, batch_size=batch_size,
-                    callbacks=[TimeBudget(seconds)], verbose=0)
-    return autoencoder, encoder, time.perf_counter() - start
+    history = autoencoder.fit(images, images, epochs=10_000 if epochs is None else epochs,
+                              batch_size=batch_size, verbose=0,
+                              callbacks=[TimeBudget(seconds)] if epochs is None else [])
+    return autoencoder, encoder, time.perf_counter() - start, len(history.history["loss"])
 
 
 def anomaly_scores(data, autoencoder, encoder, seed):
-    """Every score and baseline on val and test -> (rows of ``anomaly.compare_scores``, info)."""
+    """Every score and baseline on val and test -> (rows of ``anomaly.compare_scores``, scores, info)."""
     normal = data.x_train[data.y_train == 0]
     latent = anomaly.LatentMahalanobis().fit(predict(encoder, normal))
     ks = [k for k in PCA_COMPONENTS if k < len(normal)]
@@ -78,15 +96,20 @@ def anomaly_scores(data, autoencoder, encoder, seed):
         scores[split] = {
             "reconstruction MSE": anomaly.mse_score(x, rebuilt),
             "1 - SSIM": anomaly.ssim_score(x, rebuilt),
+            "multi-scale 1 - SSIM": anomaly.multiscale_ssim_score(x, rebuilt, MULTISCALE_SSIM_SCALES),
             "standardised MSE": anomaly.standardized_mse_score(x, rebuilt),
             "latent Mahalanobis": latent.score(predict(encoder, x)),
-            "PCA + nearest neighbours": pca_nn.score(x),
-            **anomaly.intensity_features(x),
         }
+    for name in ("1 - SSIM", "multi-scale 1 - SSIM"):  # + contrast, rule fitted on val (out-of-fold there)
+        scores["val"][name + " + image sd"], scores["test"][name + " + image sd"] = anomaly.with_contrast(
+            scores["val"][name], data.x_val, data.y_val, scores["test"][name], data.x_test, seed=seed)
+    for split in ("val", "test"):
+        x, _ = data.split(split)
+        scores[split].update({"PCA + nearest neighbours": pca_nn.score(x), **anomaly.intensity_features(x)})
     rows = anomaly.compare_scores(scores["val"], data.y_val, scores["test"], data.y_test,
                                   baselines=("PCA + nearest neighbours", "mean intensity", "image sd"),
                                   oriented=("mean intensity", "image sd"), seed=seed)
-    return rows, {"pca_components": pca_k}
+    return rows, scores["test"], {"pca_components": pca_k}
 
 
 def run(args):
@@ -95,24 +118,31 @@ def run(args):
     noisy_val = noise.gaussian(x_val, args.sigma, seed=(args.seed, 1))
     noisy_test = noise.gaussian(x_test, args.sigma, seed=(args.seed, 2))
 
-    classical = best_classical_filter(noisy_val, x_val)
+    classical = best_classical_filter(noisy_val, x_val, tv_weights=TV_WEIGHTS, nlm_strengths=NLM_STRENGTHS)
     filtered = classical.apply(noisy_test)
 
     seed_everything(args.seed)
     model = residual_denoiser(data.image_shape, filters=args.filters, depth=args.depth)
-    history = train_denoiser(model, x_train, "gaussian", args.sigma, epochs=10_000,
-                             batch_size=args.batch_size, learning_rate=args.learning_rate,
-                             seed=args.seed, seconds=args.seconds)
+    fixed = args.epochs is not None  # a fixed number of epochs (reproducible under any load)
+    history = train_denoiser(model, x_train, "gaussian", args.sigma,
+                             epochs=args.epochs if fixed else 10_000, batch_size=args.batch_size,
+                             learning_rate=args.learning_rate, seed=args.seed,
+                             seconds=None if fixed else args.seconds, cosine=args.cosine,
+                             ema=args.ema or None)
     denoised = denoise(model, noisy_test)
 
-    normal_autoencoder, normal_encoder, anomaly_seconds = train_autoencoder(
-        x_train[y_train == 0], args.anomaly_seconds, args.latent_dim, args.seed)
-    rows, anomaly_info = anomaly_scores(data, normal_autoencoder, normal_encoder, args.seed)
+    normal_autoencoder, normal_encoder, anomaly_seconds, anomaly_epochs = train_autoencoder(
+        x_train[y_train == 0], args.anomaly_seconds, args.latent_dim, args.seed, epochs=args.anomaly_epochs)
+    rows, test_scores, anomaly_info = anomaly_scores(data, normal_autoencoder, normal_encoder, args.seed)
     by_name = {row.name: row for row in rows}
     chosen = anomaly.choose_on_validation(rows)
+    # paired stratified bootstrap on the test images: the chosen score minus contrast alone
+    versus_sd = metrics.auc_difference_interval(
+        data.y_test, test_scores[chosen.name], by_name["image sd"].sign * test_scores["image sd"],
+        seed=args.seed)
 
-    _, encoder, pretrain_seconds = train_autoencoder(x_train, args.pretrain_seconds, args.latent_dim,
-                                                     args.seed)
+    _, encoder, pretrain_seconds, _ = train_autoencoder(x_train, args.pretrain_seconds, args.latent_dim,
+                                                        args.seed)
     runs = pretraining.pretraining_curve(encoder, data, fractions=args.fractions, seeds=args.seeds,
                                          steps=args.finetune_steps)
     summary = pretraining.mean_sd_by_fraction(runs)
@@ -126,6 +156,7 @@ def run(args):
         "ssim_autoencoder": metrics.ssim(x_test, denoised),
         "anomaly_auc": chosen.test.estimate,
         "anomaly_auc_ci": [chosen.test.low, chosen.test.high],
+        "anomaly_minus_image_sd": [versus_sd.estimate, versus_sd.low, versus_sd.high],
         "anomaly_mse_auc": by_name["reconstruction MSE"].test.estimate,
         "baseline_pca_nn_auc": by_name["PCA + nearest neighbours"].test.estimate,
         "baseline_mean_intensity_auc": by_name["mean intensity"].test.estimate,
@@ -136,8 +167,11 @@ def run(args):
                        ("scratch_auc", "scratch_mean"), ("scratch_auc_sd", "scratch_sd")):
         result[key] = {f"{e['fraction']:g}": e[field] for e in summary}
     result = {k: _rounded(v) for k, v in result.items()}
-    info = {"classical": classical.name, "denoiser_epochs": len(history["loss"]),
+    info = {"classical": classical.name,
+            "classical_kinds": {kind: classical.best_of(kind) for kind in ("gaussian", "median", "tv", "nlm")},
+            "denoiser_epochs": len(history["loss"]),
             "denoiser_parameters": model.count_params(), "anomaly_seconds": anomaly_seconds,
+            "anomaly_epochs": anomaly_epochs,
             "anomaly_score": chosen.name, "anomaly_rows": rows, "pretrain_seconds": pretrain_seconds,
             "pretraining": summary, **anomaly_info}
     return result, info
@@ -166,10 +200,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="MedMNIST .npz file (train/val/test splits)")
     parser.add_argument("--sigma", type=float, default=0.1, help="Gaussian noise sd, pixels in [0, 1]")
-    parser.add_argument("--seconds", type=float, default=52.0,
-                        help="denoiser training budget (s); fit() itself adds a few seconds")
+    parser.add_argument("--seconds", type=float, default=58.0,
+                        help="denoiser training budget (s); fit() itself adds up to one batch")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="train the denoiser this many epochs instead of for --seconds")
+    parser.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=False,
+                        help="cosine decay of the denoiser's learning rate over its budget (or epochs)")
+    parser.add_argument("--ema", type=float, default=0.99,
+                        help="the denoiser ends with the moving average of its weights, this momentum "
+                             "(0: the last step's weights)")
     parser.add_argument("--anomaly-seconds", type=float, default=20.0,
                         help="training budget (s) of the autoencoder of normal images")
+    parser.add_argument("--anomaly-epochs", type=int, default=None,
+                        help="train the autoencoder of normal images this many epochs instead of "
+                             "for --anomaly-seconds")
     parser.add_argument("--pretrain-seconds", type=float, default=30.0,
                         help="training budget (s) of the autoencoder of all training images (no labels)")
     parser.add_argument("--fractions", type=_fractions, default=pretraining.FRACTIONS,
@@ -185,7 +229,7 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, default=32, help="autoencoders' code size")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    started = time.perf_counter()
+    started, load_start = time.perf_counter(), os.getloadavg()[0]
     result, info = run(args)
     print(json.dumps(result), flush=True)
     gain = result["psnr_autoencoder"] - result["psnr_classical"]
@@ -193,15 +237,23 @@ def main(argv=None):
           f"{result['psnr_classical']:.2f} dB | denoiser {result['psnr_autoencoder']:.2f} dB "
           f"({gain:+.2f} dB, {info['denoiser_epochs']} epochs in {result['train_seconds']:.0f} s, "
           f"{info['denoiser_parameters']:,} parameters)", file=sys.stderr)
-    print(f"anomaly detection, autoencoder of normal images trained {info['anomaly_seconds']:.0f} s; "
+    kinds = info["classical_kinds"].items()
+    print("best setting of each classical filter, val PSNR: " + ", ".join(
+        f"{kind} {parameter:g}: {value:.2f} dB" for kind, (parameter, value) in kinds), file=sys.stderr)
+    print(f"anomaly detection, autoencoder of normal images trained {info['anomaly_seconds']:.0f} s "
+          f"({info['anomaly_epochs']} epochs); "
           f"chosen on validation: {info['anomaly_score']} (PCA baseline: {info['pca_components']} "
           "components, chosen on validation)", file=sys.stderr)
     for row in info["anomaly_rows"]:
-        print(row.text(width=50), file=sys.stderr)
+        print(row.text(width=50, digits=3), file=sys.stderr)
+    low_d, high_d = result["anomaly_minus_image_sd"][1:]
+    print(f"test AUC, {info['anomaly_score']} minus image sd alone (paired bootstrap, 95 %): "
+          f"{result['anomaly_minus_image_sd'][0]:+.3f} ({low_d:+.3f} to {high_d:+.3f})", file=sys.stderr)
     print(f"pretraining: autoencoder of all training images trained {info['pretrain_seconds']:.0f} s, "
           f"{args.finetune_steps} fine-tuning steps per classifier, seeds {args.seeds}", file=sys.stderr)
     print(pretraining.fraction_table(info["pretraining"]), file=sys.stderr)
-    print(f"total {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(f"total {time.perf_counter() - started:.0f} s; load_1min {load_start:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end", file=sys.stderr)
     return 0
 
 

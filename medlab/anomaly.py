@@ -9,6 +9,7 @@ that compare *structure* rather than raw intensities survive both.
 ==============================================  ==========================================
 ``mse_score(x, x_hat)``                         mean squared error of each image
 ``ssim_score(x, x_hat)``                        1 - SSIM of each image
+``multiscale_ssim_score(x, x_hat, scales)``     1 - SSIM averaged over halved resolutions
 ``standardized_mse_score(x, x_hat)``            MSE after standardising x and x_hat
 ``error_maps(x, x_hat)``                        ``|x - x_hat|`` per pixel, (N, H, W)
 ``intensity_features(images)``                  the trivial baselines: mean intensity, sd
@@ -17,6 +18,8 @@ that compare *structure* rather than raw intensities survive both.
 ``compare_scores(val, y_val, test, y_test)``    validation and test AUC of every score,
                                                 the test AUC with a bootstrap interval
 ``choose_on_validation(rows)``                  the row with the best validation AUC
+``with_contrast(score, images, y, ...)``        a score and the image sd combined by a
+                                                logistic regression fitted on validation
 ==============================================  ==========================================
 
 Images are float arrays in [0, 1], (N, H, W) or (N, H, W, 1). Every score is an array (N,),
@@ -77,6 +80,33 @@ def ssim_score(images, reconstructions):
     local contrast, so a low-contrast image is not rewarded for its small absolute error.
     """
     return 1.0 - metrics.ssim_per_image(_images(images), _images(reconstructions, "reconstructions"))
+
+
+def _halve(x):
+    """(N, H, W) -> (N, H // 2, W // 2), the mean of every 2 x 2 block (odd edges dropped)."""
+    n, h, w = x.shape
+    return x[:, :h // 2 * 2, :w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
+
+
+def multiscale_ssim_score(images, reconstructions, scales=2):
+    """``1 - SSIM`` averaged over ``scales`` resolutions, (N,).
+
+    Scale 1 is the image itself, each next one halves it (mean of 2 x 2 blocks) before
+    comparing: the 7 x 7 SSIM window then sees structures twice, four times... as large.
+    ``scales=1`` is :func:`ssim_score`. The smallest scale needs at least 7 x 7 pixels.
+    """
+    scales = validate.integer("scales", scales, low=1)
+    a, b = _images(images), _images(reconstructions, "reconstructions")
+    if a.shape != b.shape:
+        raise ValueError(f"images have shape {a.shape} but reconstructions {b.shape}")
+    if min(a.shape[1:]) // 2 ** (scales - 1) < 7:
+        raise ValueError(f"scales={scales}: images of {a.shape[1]} x {a.shape[2]} pixels, halved "
+                         f"{scales - 1} times, are smaller than SSIM's 7 x 7 window")
+    total = np.zeros(len(a))
+    for _ in range(scales):
+        total += 1.0 - metrics.ssim_per_image(a, b)
+        a, b = _halve(a), _halve(b)
+    return total / scales
 
 
 def standardized_mse_score(images, reconstructions):
@@ -215,11 +245,12 @@ class ScoreRow:
     baseline: bool = False
     sign: float = 1.0
 
-    def text(self, width=34):
+    def text(self, width=34, digits=2):
         """One line: ``name (baseline...): val AUC 0.95 | test AUC 0.87 (95 % CI 0.85-0.90)``,
-        the name right-aligned in ``width`` characters."""
+        the name right-aligned in ``width`` characters, AUCs to ``digits`` decimals."""
         kind = (" (baseline" + (", lower = anomalous" if self.sign < 0 else "") + ")") if self.baseline else ""
-        return f"{self.name + kind:>{width}}: val AUC {self.val_auc:.2f} | test AUC {self.test.text()}"
+        return (f"{self.name + kind:>{width}}: val AUC {self.val_auc:.{digits}f} | "
+                f"test AUC {self.test.text(digits)}")
 
 
 def compare_scores(val_scores, y_val, test_scores, y_test, baselines=(), oriented=(), n_boot=1000,
@@ -270,7 +301,54 @@ def choose_on_validation(rows, include_baselines=False):
     return max(candidates, key=lambda r: r.val_auc)
 
 
+def with_contrast(val_score, val_images, y_val, test_score, test_images, folds=5, seed=0):
+    """A score combined with the image's contrast by a rule fitted on validation labels.
+
+    A logistic regression on ``[log score, log image sd]`` (standardised; scikit-learn) learns
+    on the validation split how much contrast to add to the score. Validation's own combined
+    scores are *out-of-fold* (``folds``-fold stratified cross-validation on validation), so
+    their AUC is a fair figure for choosing; the test scores come from the rule fitted on all
+    of validation. The test split is never used for fitting.
+
+    Parameters
+    ----------
+    val_score, test_score : array (N,) > 0
+        The score, higher = more anomalous (e.g. :func:`ssim_score`).
+    val_images, test_images : arrays (N, H, W) or (N, H, W, 1)
+        The images the scores belong to (for their standard deviation).
+    y_val : array (N,) of 0/1
+    folds, seed : int
+        Cross-validation folds and their shuffling seed.
+
+    Returns
+    -------
+    val_combined, test_combined : float64 arrays (N,), higher = more anomalous
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    folds = validate.integer("folds", folds, low=2)
+
+    def features(score, images, name):
+        score = np.asarray(score, dtype=np.float64)
+        sd = intensity_features(images)["image sd"]
+        if score.shape != sd.shape:
+            raise ValueError(f"{name}: {score.shape[0] if score.ndim else 'no'} scores for {len(sd)} images")
+        return np.c_[np.log(np.maximum(score, 1e-12)), np.log(np.maximum(sd, SD_FLOOR))]
+
+    x_val = features(val_score, val_images, "val_score")
+    x_test = features(test_score, test_images, "test_score")
+    y = np.asarray(y_val).astype(int)
+    rule = make_pipeline(StandardScaler(), LogisticRegression())
+    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    val_combined = cross_val_predict(rule, x_val, y, cv=split, method="decision_function")
+    return val_combined, rule.fit(x_val, y).decision_function(x_test)
+
+
 __all__ = [
     "LatentMahalanobis", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow", "choose_on_validation",
-    "compare_scores", "error_maps", "intensity_features", "mse_score", "ssim_score", "standardized_mse_score",
+    "compare_scores", "error_maps", "intensity_features", "mse_score", "multiscale_ssim_score", "ssim_score",
+    "standardized_mse_score", "with_contrast",
 ]

@@ -4,10 +4,13 @@
 ``gaussian_filter(images, sigma)``             Gaussian blur of each image (scipy.ndimage)
 ``best_classical_filter(noisy_val, clean_val)``  the filter and setting with the best
                                                validation PSNR -> :class:`ClassicalFilter`
+                                               (Gaussian, median; optionally total
+                                               variation and non-local means)
 ``NoisyPairs(clean, kind, level, ...)``        Keras dataset of (noisy, clean) batches with
                                                fresh, seeded noise every epoch
 ``train_denoiser(model, clean, ...)``          Adam + MSE on ``NoisyPairs``, optional wall-clock
-                                               budget -> history dict
+                                               budget, cosine decay, moving average of the
+                                               weights -> history dict
 ``denoise(model, images)``                     predict (:mod:`medlab.engine.predict`) and clip
                                                to [0, 1], any image layout
 ``patches(images, size, stride)``              square patches of 2-D images (training a fully
@@ -29,12 +32,19 @@ from scipy import ndimage
 from medlab import noise as _noise
 from medlab import validate
 from medlab._tensorflow import keras
+from medlab.engine.callbacks import TimeCosineDecay
 from medlab.engine.fit import fit
 from medlab.engine.predict import as_batch, predict
 
 #: Settings :func:`best_classical_filter` tries by default.
 GAUSSIAN_SIGMAS = tuple(round(0.3 + 0.05 * i, 2) for i in range(35))  # 0.3 ... 2.0 pixels
 MEDIAN_SIZES = (2, 3, 4, 5)
+#: Total-variation weights (``tv_weights=``) and non-local means strengths ``h``
+#: (``nlm_strengths=``) a caller may add to :func:`best_classical_filter` (not tried by default).
+TV_WEIGHTS = (0.04, 0.06, 0.08, 0.1, 0.12, 0.14)
+NLM_STRENGTHS = (0.04, 0.06, 0.08, 0.1, 0.12)
+#: Patch side and search distance (pixels) of :func:`_nl_means_filter`.
+NLM_PATCH, NLM_DISTANCE = 5, 5
 
 
 #: Which axes of an image array of each rank are the image's rows and columns (1) or not (0).
@@ -86,7 +96,38 @@ def _median_filter(images, size):
     return ndimage.median_filter(x, size=footprint, mode="reflect")
 
 
-_FILTERS = {"gaussian": gaussian_filter, "median": _median_filter}
+def _each_image(images, filter_one):
+    """``filter_one`` (2-D image -> 2-D image) applied to every image (and channel) on its own."""
+    x, _ = _image_axes(images)
+    planes = np.moveaxis(x, -1, 1) if x.ndim == 4 else x  # (N, C, H, W): channels apart
+    flat = planes.reshape((-1,) + planes.shape[-2:])
+    out = np.stack([filter_one(image) for image in flat]) if len(flat) else flat
+    out = out.astype(np.float32).reshape(planes.shape)
+    return np.moveaxis(out, 1, -1) if x.ndim == 4 else out
+
+
+def _tv_filter(images, weight):
+    """Total-variation denoising (Chambolle, ``skimage.restoration.denoise_tv_chambolle``) of
+    each image: flat regions with sharp edges, ``weight`` > 0 the strength (brightness units)."""
+    from skimage.restoration import denoise_tv_chambolle
+
+    weight = validate.number("weight", weight, 0.0, low_open=True)
+    return _each_image(images, lambda image: denoise_tv_chambolle(image, weight=weight))
+
+
+def _nl_means_filter(images, h):
+    """Non-local means (``skimage.restoration.denoise_nl_means``, fast mode) of each image:
+    every pixel averaged with the pixels whose ``NLM_PATCH``-pixel patches, within
+    ``NLM_DISTANCE`` pixels, look alike; ``h`` > 0 (brightness units) sets how alike."""
+    from skimage.restoration import denoise_nl_means
+
+    h = validate.number("h", h, 0.0, low_open=True)
+    return _each_image(images, lambda image: denoise_nl_means(
+        image, patch_size=NLM_PATCH, patch_distance=NLM_DISTANCE, h=h, fast_mode=True))
+
+
+_FILTERS = {"gaussian": gaussian_filter, "median": _median_filter, "tv": _tv_filter,
+            "nlm": _nl_means_filter}
 
 
 @dataclass(frozen=True)
@@ -95,9 +136,10 @@ class ClassicalFilter:
 
     Attributes
     ----------
-    kind : {"gaussian", "median"}
+    kind : {"gaussian", "median", "tv", "nlm"}
     parameter : float or int
-        ``sigma`` (pixels) of a Gaussian filter, ``size`` of a median filter.
+        ``sigma`` (pixels) of a Gaussian filter, ``size`` of a median filter, ``weight`` of
+        total-variation denoising, ``h`` of non-local means.
     val_psnr : float
         Mean PSNR (dB) of the filtered validation images.
     tried : dict of (kind, parameter) -> validation PSNR
@@ -121,6 +163,10 @@ class ClassicalFilter:
         """E.g. ``"Gaussian filter, sigma 1.00 px"`` or ``"median filter, 3 x 3"``."""
         if self.kind == "gaussian":
             return f"Gaussian filter, sigma {self.parameter:.2f} px"
+        if self.kind == "tv":
+            return f"total-variation filter, weight {self.parameter:.2f}"
+        if self.kind == "nlm":
+            return f"non-local means, h {self.parameter:.2f}"
         return f"median filter, {self.parameter} x {self.parameter}"
 
     def best_of(self, kind):
@@ -131,7 +177,8 @@ class ClassicalFilter:
         return max(rows, key=lambda row: row[1])
 
 
-def best_classical_filter(noisy_val, clean_val, sigmas=GAUSSIAN_SIGMAS, sizes=MEDIAN_SIZES):
+def best_classical_filter(noisy_val, clean_val, sigmas=GAUSSIAN_SIGMAS, sizes=MEDIAN_SIZES,
+                          tv_weights=(), nlm_strengths=()):
     """Try Gaussian and median filters on validation images; keep the best by mean PSNR.
 
     Parameters
@@ -142,11 +189,16 @@ def best_classical_filter(noisy_val, clean_val, sigmas=GAUSSIAN_SIGMAS, sizes=ME
         Gaussian standard deviations to try, in pixels.
     sizes : sequence of int
         Median window sides to try; empty to leave the median out.
+    tv_weights : sequence of float
+        Total-variation weights to try (e.g. :data:`TV_WEIGHTS`); none by default.
+    nlm_strengths : sequence of float
+        Non-local means strengths ``h`` to try (e.g. :data:`NLM_STRENGTHS`); none by default.
 
     Returns
     -------
     ClassicalFilter
-        Ties go to the first setting tried (Gaussian, smallest first).
+        Ties go to the first setting tried (Gaussian, smallest first, then median, total
+        variation, non-local means).
     """
     from medlab.metrics import psnr
 
@@ -155,9 +207,10 @@ def best_classical_filter(noisy_val, clean_val, sigmas=GAUSSIAN_SIGMAS, sizes=ME
     if noisy_val.shape != clean_val.shape:
         raise ValueError(f"noisy_val {noisy_val.shape} and clean_val {clean_val.shape} differ in shape")
     tried = {}
-    for kind, settings in (("gaussian", sigmas), ("median", sizes)):
+    for kind, settings in (("gaussian", sigmas), ("median", sizes), ("tv", tv_weights),
+                           ("nlm", nlm_strengths)):
         for parameter in settings:
-            parameter = float(parameter) if kind == "gaussian" else int(parameter)
+            parameter = int(parameter) if kind == "median" else float(parameter)
             tried[kind, parameter] = psnr(clean_val, _FILTERS[kind](noisy_val, parameter))
     if not tried:
         raise ValueError("no settings to try: give sigmas or sizes")
@@ -215,7 +268,8 @@ class NoisyPairs(keras.utils.PyDataset):
 
 
 def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch_size=32,
-                   learning_rate=2e-3, seed=0, seconds=None, validation=None, callbacks=()):
+                   learning_rate=2e-3, seed=0, seconds=None, validation=None, callbacks=(),
+                   cosine=False, ema=None):
     """Train ``model`` to map noisy images to clean ones (mean squared error, Adam).
 
     Parameters
@@ -236,6 +290,15 @@ def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch
     validation : tuple (noisy_val, clean_val), optional
         Fixed noisy validation images, to report ``val_loss`` per epoch.
     callbacks : sequence of keras callbacks
+    cosine : bool
+        Decay the learning rate from ``learning_rate`` to 0 along half a cosine: over the
+        ``seconds`` of the budget when one is given
+        (:class:`medlab.engine.callbacks.TimeCosineDecay`, so a slower machine also ends with
+        small steps), else over the ``epochs``. False: a constant rate.
+    ema : float in (0, 1), optional
+        End with the exponential moving average of the weights over the steps (Keras'
+        ``use_ema``, momentum ``ema``: 0.99 averages about the last 100 steps) instead of the
+        last step's weights, which wander with the noise of the last batches.
 
     Returns
     -------
@@ -243,11 +306,21 @@ def train_denoiser(model, clean, kind="gaussian", level=0.1, *, epochs=10, batch
         History lists (``loss``, ``val_loss``), plus ``seconds`` (float) and ``stopped_by_budget``.
     """
     pairs = NoisyPairs(clean, kind, level, batch_size=batch_size, seed=seed)
+    rate = float(learning_rate)
+    callbacks = list(callbacks)
+    if cosine and seconds is not None:
+        callbacks.append(TimeCosineDecay(rate, seconds))
+    elif cosine:
+        rate = keras.optimizers.schedules.CosineDecay(rate, int(epochs) * len(pairs))
+    averaging = {}
+    if ema is not None:
+        averaging = {"use_ema": True,
+                     "ema_momentum": validate.number("ema", ema, 0.0, 1.0, closed="neither")}
     val = None
     if validation is not None:
         val = (as_batch(validation[0], "noisy_val"), as_batch(validation[1], "clean_val"))
     done = fit(model, pairs, validation=val, epochs=epochs, seed=seed, time_budget_s=seconds,
-               callbacks=callbacks, optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)),
+               callbacks=callbacks, optimizer=keras.optimizers.Adam(learning_rate=rate, **averaging),
                loss="mse")
     return {**done.history, "seconds": done.seconds, "stopped_by_budget": done.stopped_by_budget}
 
@@ -302,6 +375,6 @@ def patches(images, size, stride=None):
 
 
 __all__ = [
-    "ClassicalFilter", "GAUSSIAN_SIGMAS", "MEDIAN_SIZES", "NoisyPairs", "best_classical_filter",
-    "denoise", "gaussian_filter", "patches", "train_denoiser",
+    "ClassicalFilter", "GAUSSIAN_SIGMAS", "MEDIAN_SIZES", "NLM_STRENGTHS", "NoisyPairs", "TV_WEIGHTS",
+    "best_classical_filter", "denoise", "gaussian_filter", "patches", "train_denoiser",
 ]

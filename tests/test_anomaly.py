@@ -107,6 +107,7 @@ def test_compare_scores_orients_only_baselines_on_validation_and_chooses_on_vali
     assert anomaly.choose_on_validation(rows).name == "good"
     assert by["sd"].sign == -1.0 and by["flipped"].sign == 1.0
     assert "(baseline, lower = anomalous)" in by["sd"].text() and "95 % CI" in by["good"].text()
+    assert f"val AUC {by['good'].val_auc:.3f} | test AUC {by['good'].test.estimate:.3f}" in by["good"].text(digits=3)
     assert anomaly.choose_on_validation([by["sd"]], include_baselines=True).name == "sd"
     with pytest.raises(ValueError, match="no score to choose from"):
         anomaly.choose_on_validation([by["sd"]])
@@ -118,3 +119,38 @@ def test_compare_scores_orients_only_baselines_on_validation_and_chooses_on_vali
         anomaly.compare_scores(val, y_val, test, y_test, baselines=("mean",))
     with pytest.raises(ValueError, match="oriented .'mean'. are not among the scores"):
         anomaly.compare_scores(val, y_val, test, y_test, oriented=("mean",))
+
+
+def test_multiscale_ssim_averages_one_minus_ssim_over_halved_images():
+    rng = np.random.default_rng(3)
+    x = rng.random((3, 28, 28))
+    x_hat = np.clip(x + 0.2 * rng.standard_normal(x.shape), 0, 1)
+    np.testing.assert_allclose(anomaly.multiscale_ssim_score(x, x_hat, scales=1), anomaly.ssim_score(x, x_hat))
+    half = lambda a: a.reshape(3, 14, 2, 14, 2).mean(axis=(2, 4))  # noqa: E731
+    expected = (anomaly.ssim_score(x, x_hat) + 1 - metrics.ssim_per_image(half(x), half(x_hat))) / 2
+    np.testing.assert_allclose(anomaly.multiscale_ssim_score(x[..., None], x_hat[..., None]), expected)
+    assert np.all(anomaly.multiscale_ssim_score(x, x, scales=3) == 0)
+    with pytest.raises(ValueError, match="scales=4"):
+        anomaly.multiscale_ssim_score(x, x_hat, scales=4)  # 28 -> 3.5 px: below the 7 x 7 window
+    with pytest.raises(ValueError, match="shape"):
+        anomaly.multiscale_ssim_score(x, x_hat[:2])
+
+
+def test_with_contrast_fits_on_validation_only_and_scores_validation_out_of_fold():
+    rng = np.random.default_rng(4)
+    y = np.r_[np.zeros(40), np.ones(40)].astype(int)
+    # a weak score, and images whose contrast also tells the classes apart (abnormal: hazier)
+    score = np.exp(0.3 * y + 0.5 * rng.standard_normal(80))
+    images = 0.5 + (0.2 - 0.08 * y)[:, None, None] * rng.standard_normal((80, 8, 8))
+    val_c, test_c = anomaly.with_contrast(score, images, y, score[:10], images[:10], seed=0)
+    assert val_c.shape == (80,) and test_c.shape == (10,)
+    assert metrics.auc(y, val_c) > max(metrics.auc(y, score), 0.9)
+    # test scores come from one rule fitted on all of validation: a monotone function of its inputs
+    again = anomaly.with_contrast(score, images, y, score[:10] * 2, images[:10], seed=0)[1]
+    assert np.all(again > test_c)  # a larger score, the same contrast: more anomalous
+    # out-of-fold: validation's combined scores differ from the rule fitted on all of it
+    assert not np.allclose(val_c[:10], test_c)
+    with pytest.raises(ValueError, match="val_score"):
+        anomaly.with_contrast(score[:5], images, y, score, images)
+    with pytest.raises(ValueError, match="folds"):
+        anomaly.with_contrast(score, images, y, score, images, folds=1)

@@ -247,7 +247,7 @@ def test_pneumonia_benchmark_refuses_a_missing_file(tmp_path, capsys):
 # --------------------------------------------------------------------- autoencoder.py
 def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(tiny_medmnist, capsys):
     autoencoder = load_benchmark("autoencoder")
-    status = autoencoder.main(["--data", str(tiny_medmnist), "--seconds", "2", "--anomaly-seconds", "1",
+    status = autoencoder.main(["--data", str(tiny_medmnist), "--epochs", "2", "--anomaly-epochs", "2",
                                "--pretrain-seconds", "1", "--fractions", "0.1,1", "--seeds", "0,1",
                                "--finetune-steps", "3", "--filters", "4"])
     captured = capsys.readouterr()
@@ -257,7 +257,7 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     result = json.loads(lines[0])
     assert set(result) == {"psnr_noisy", "psnr_classical", "psnr_autoencoder", "ssim_noisy",
                            "ssim_classical", "ssim_autoencoder", "anomaly_auc", "anomaly_auc_ci",
-                           "anomaly_mse_auc", "baseline_pca_nn_auc", "baseline_mean_intensity_auc",
+                           "anomaly_minus_image_sd", "anomaly_mse_auc", "baseline_pca_nn_auc", "baseline_mean_intensity_auc",
                            "baseline_image_sd_auc", "train_seconds", "pretrain_auc", "pretrain_auc_sd",
                            "scratch_auc", "scratch_auc_sd"}
     for key in ("pretrain_auc", "pretrain_auc_sd", "scratch_auc", "scratch_auc_sd"):
@@ -269,6 +269,8 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
             assert_auc(value, f"{key} {fraction}")
     low, high = result["anomaly_auc_ci"]
     assert 0 <= low <= result["anomaly_auc"] <= high <= 1, result
+    difference, low, high = result["anomaly_minus_image_sd"]
+    assert -1 <= low <= difference <= high <= 1, result
     for key in ("anomaly_auc", "anomaly_mse_auc", "baseline_pca_nn_auc", "baseline_mean_intensity_auc",
                 "baseline_image_sd_auc"):
         assert_auc(result[key], key)
@@ -283,6 +285,10 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     assert result["train_seconds"] > 0
     table = captured.err
     assert "chosen on validation:" in table and "image sd (baseline" in table, table
+    assert "best setting of each classical filter, val PSNR: gaussian" in table and "nlm " in table, table
+    assert "(2 epochs)" in table and "minus image sd alone (paired bootstrap" in table, table
+    assert "1 - SSIM + image sd: val AUC" in table and "load_1min" in table, table
+    assert re.search(r"denoiser [\d.]+ dB \([+-][\d.]+ dB, 2 epochs", table), table
     assert "10 % (" in table and "100 % (" in table and "pretrained - scratch" in table, table
 
 

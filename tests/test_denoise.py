@@ -62,6 +62,33 @@ def test_best_classical_filter_matches_the_noise_and_is_measured_on_validation()
         denoise.best_classical_filter(impulses, CLEAN, sigmas=(), sizes=())
 
 
+def test_total_variation_and_non_local_means_filter_each_image_and_join_the_choice():
+    from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
+
+    noisy = noise.gaussian(CLEAN, 0.1, seed=1)
+    tv = denoise._tv_filter(noisy, 0.1)
+    assert tv.shape == noisy.shape and tv.dtype == np.float32
+    np.testing.assert_allclose(tv[3], denoise_tv_chambolle(noisy[3], weight=0.1), atol=1e-6)
+    np.testing.assert_allclose(denoise._tv_filter(noisy[..., None], 0.1)[..., 0], tv, atol=1e-7)
+    nlm = denoise._nl_means_filter(noisy[..., None], 0.08)[..., 0]
+    np.testing.assert_allclose(nlm[5], denoise_nl_means(noisy[5], patch_size=denoise.NLM_PATCH,
+                                                        patch_distance=denoise.NLM_DISTANCE, h=0.08,
+                                                        fast_mode=True), atol=1e-6)
+    two = np.stack([noisy[0], np.zeros_like(noisy[0])])  # a flat image stays flat: no leak
+    np.testing.assert_allclose(denoise._tv_filter(two, 0.1)[1], 0.0, atol=1e-7)
+    for name, value in (("weight", 0.0), ("h", -1.0)):
+        with pytest.raises(ValueError, match=name):
+            (denoise._tv_filter if name == "weight" else denoise._nl_means_filter)(noisy, value)
+    best = denoise.best_classical_filter(noisy, CLEAN, sigmas=(), sizes=(), tv_weights=(0.05, 0.1),
+                                         nlm_strengths=(0.08,))
+    assert set(best.tried) == {("tv", 0.05), ("tv", 0.1), ("nlm", 0.08)}
+    assert best.val_psnr == max(best.tried.values()) > metrics.psnr(CLEAN, noisy)
+    assert best.val_psnr == pytest.approx(metrics.psnr(CLEAN, best.apply(noisy)))
+    assert best.best_of("nlm") == (0.08, best.tried["nlm", 0.08])
+    assert best.name in ("total-variation filter, weight 0.05", "total-variation filter, weight 0.10",
+                         "non-local means, h 0.08")
+
+
 def test_noisy_pairs_are_seeded_and_renewed_every_epoch():
     pairs = denoise.NoisyPairs(CLEAN, "gaussian", 0.1, batch_size=5, seed=0)
     assert len(pairs) == 3  # 5 + 5 + 2
@@ -96,6 +123,28 @@ def test_train_denoiser_learns_and_respects_a_budget():
     assert out.shape == noisy_val.shape and out.min() >= 0 and out.max() <= 1
     stopped = denoise.train_denoiser(model, CLEAN, epochs=50, batch_size=4, seconds=1e-6)
     assert stopped["stopped_by_budget"] is True and len(stopped["loss"]) == 1
+
+
+def test_train_denoiser_cosine_decay_and_weight_average():
+    from medlab._tensorflow import keras, seed_everything
+
+    def trained(**options):
+        seed_everything(0)
+        model = residual_denoiser((16, 16, 1), filters=4, depth=1)
+        denoise.train_denoiser(model, CLEAN, epochs=2, batch_size=4, seed=0, **options)
+        return model
+
+    plain, averaged = trained(), trained(ema=0.5)
+    assert averaged.optimizer.use_ema and not plain.optimizer.use_ema
+    assert not np.allclose(plain.get_weights()[0], averaged.get_weights()[0])
+    cosine = trained(cosine=True)  # over the epochs: the rate has reached 0 at the last step
+    assert isinstance(cosine.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+    assert float(cosine.optimizer._learning_rate(6)) == pytest.approx(0.0, abs=1e-9)
+    budget = residual_denoiser((16, 16, 1), filters=4, depth=1)
+    denoise.train_denoiser(budget, CLEAN, epochs=2, batch_size=4, seconds=600, cosine=True)
+    assert 0 < float(budget.optimizer.learning_rate) < 2e-3  # decayed by TimeCosineDecay
+    with pytest.raises(ValueError, match="ema"):
+        denoise.train_denoiser(budget, CLEAN, epochs=1, ema=1.0)
 
 
 def test_denoise_keeps_the_layout():
