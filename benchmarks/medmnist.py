@@ -406,7 +406,9 @@ def main(argv=None):
         parser.error(f"--data {args.data}: no such file (a MedMNIST .npz; `medlab data fetch FLAG` downloads one)")
     if min(args.epochs, args.kit_epochs, args.snapshots, args.n_boot, args.width) < 1 or args.tta_shift < 0:
         parser.error("--epochs, --kit-epochs, --snapshots, --n-boot and --width must be >= 1, --tta-shift >= 0")
-    if not 0 <= args.reserve < args.budget:
+    if args.budget <= 0:
+        parser.error(f"--budget {args.budget:g}: expected seconds > 0")
+    if (args.only is None or "recipe" in args.only) and not 0 <= args.reserve < args.budget:
         parser.error(f"--reserve {args.reserve:g} and --budget {args.budget:g}: expected 0 <= reserve < budget")
     try:
         data, n_classes = prepare(args.data)

@@ -340,7 +340,9 @@ def with_contrast(val_score, val_images, y_val, test_score, test_images, folds=5
 
     x_val = features(val_score, val_images, "val_score")
     x_test = features(test_score, test_images, "test_score")
-    y = np.asarray(y_val).astype(int)
+    y = validate.binary("y_val", y_val)
+    if y.shape != (len(x_val),):
+        raise ValueError(f"y_val: {y.size} labels for {len(x_val)} validation images")
     rule = make_pipeline(StandardScaler(), LogisticRegression())
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
     val_combined = cross_val_predict(rule, x_val, y, cv=split, method="decision_function")

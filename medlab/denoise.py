@@ -179,7 +179,7 @@ class ClassicalFilter:
 
 def best_classical_filter(noisy_val, clean_val, sigmas=GAUSSIAN_SIGMAS, sizes=MEDIAN_SIZES,
                           tv_weights=(), nlm_strengths=()):
-    """Try Gaussian and median filters on validation images; keep the best by mean PSNR.
+    """Try Gaussian, median and optionally TV and non-local-means filters on val images; keep the best PSNR.
 
     Parameters
     ----------
@@ -213,7 +213,7 @@ def best_classical_filter(noisy_val, clean_val, sigmas=GAUSSIAN_SIGMAS, sizes=ME
             parameter = int(parameter) if kind == "median" else float(parameter)
             tried[kind, parameter] = psnr(clean_val, _FILTERS[kind](noisy_val, parameter))
     if not tried:
-        raise ValueError("no settings to try: give sigmas or sizes")
+        raise ValueError("no settings to try: give sigmas, sizes, tv_weights or nlm_strengths")
     (kind, parameter), value = max(tried.items(), key=lambda item: item[1])
     return ClassicalFilter(kind, parameter, value, tried)
 

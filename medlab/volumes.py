@@ -312,7 +312,7 @@ def overlap_tile_probabilities(predict, volume, window, halo, multiple_of=1):
     volume; faces on the volume's own border see the same zero padding as one pass) equal
     whole-volume inference, up to float rounding, when ``halo`` covers the largest reach at
     such positions (half the receptive field for the U-Nets of :mod:`medlab.models`, checked in
-    the tests and lesson 13). Windows overlap by ``2 * halo`` along each axis they tile; each
+    the tests and lesson 13). Windows overlap by at least ``2 * halo`` along each axis they tile; each
     voxel is taken from a window where it lies in the centre.
 
     Parameters

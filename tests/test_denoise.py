@@ -125,7 +125,7 @@ def test_train_denoiser_learns_and_respects_a_budget():
     assert stopped["stopped_by_budget"] is True and len(stopped["loss"]) == 1
 
 
-def test_train_denoiser_cosine_decay_and_weight_average():
+def test_train_denoiser_cosine_decay_and_weight_average(monkeypatch):
     from medlab._tensorflow import keras, seed_everything
 
     def trained(**options):
@@ -140,9 +140,17 @@ def test_train_denoiser_cosine_decay_and_weight_average():
     cosine = trained(cosine=True)  # over the epochs: the rate has reached 0 at the last step
     assert isinstance(cosine.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
     assert float(cosine.optimizer._learning_rate(6)) == pytest.approx(0.0, abs=1e-9)
+    made = []
+
+    class Spy(denoise.TimeCosineDecay):  # records what the wall-clock decay is given
+        def __init__(self, *args, **kwargs):
+            made.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(denoise, "TimeCosineDecay", Spy)
     budget = residual_denoiser((16, 16, 1), filters=4, depth=1)
     denoise.train_denoiser(budget, CLEAN, epochs=2, batch_size=4, seconds=600, cosine=True)
-    assert 0 < float(budget.optimizer.learning_rate) < 2e-3  # decayed by TimeCosineDecay
+    assert made == [(pytest.approx(2e-3), 600)]
     with pytest.raises(ValueError, match="ema"):
         denoise.train_denoiser(budget, CLEAN, epochs=1, ema=1.0)
 

@@ -562,3 +562,15 @@ def test_paired_difference_interval_refuses_a_statistic_undefined_on_some_resamp
     flaky = iter(range(10_000))
     with pytest.raises(ValueError, match="resamples gave no finite value"):
         metrics.paired_difference_interval(y, p, p, lambda y, s: np.nan if next(flaky) % 7 == 3 else 0.0, n_boot=50)
+
+
+def test_accuracy_threshold_is_the_highest_of_the_most_accurate_by_brute_force():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(20, 121))
+        y = rng.integers(0, 2, n)
+        y[:2] = (0, 1)
+        p = np.round(rng.random(n), 3)
+        correct = {t: int(np.sum((p >= t) == (y == 1))) for t in np.unique(p)}
+        best = max(correct.values())
+        assert metrics.choose_threshold(y, p, "accuracy") == max(t for t, c in correct.items() if c == best)

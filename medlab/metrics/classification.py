@@ -193,8 +193,8 @@ def choose_threshold(y_val, p_val, rule="youden", target=None):
     if rule == "youden":
         index = int(np.argmax(tpr - fpr))  # thresholds decrease: the first maximum is the highest
     elif rule == "accuracy":
-        positives = float(np.sum(y == 1))
-        index = int(np.argmax(tpr * positives + (1.0 - fpr) * (y.size - positives)))
+        positives = int(np.sum(y == 1))  # correct calls counted in whole numbers, so ties go to the highest
+        index = int(np.argmax(np.rint(tpr * positives) + np.rint((1.0 - fpr) * (y.size - positives))))
     elif rule == "sensitivity":
         index = int(np.argmax(tpr >= float(target) - 1e-12))  # first (highest) threshold reaching it
     else:
