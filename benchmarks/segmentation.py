@@ -25,9 +25,9 @@ split:
 
 Options that change the recipe: ``--flip`` (train on the images and their left-right mirrors,
 predict the mean of both); ``--choose`` (try ``medlab.segmentation.CANDIDATES``, the recipe,
-BCE alone, ``--flip``, and a 16-filter U-Net at 1e-3, each for 1/8 of the budget, keep the best
-by validation Dice, train it from scratch for the rest: the whole as long as one run; the
-JSON says what it ``chosen`` and each ``candidate_val_dice``). ``--plain`` also trains
+a 16-filter U-Net at 1e-3 and ``--flip``, each for 1/6 of the budget, keep the best by
+validation Dice, train it from scratch for the other half: the budgets add up to one run's;
+the JSON says what was ``chosen`` and each ``candidate_val_dice``). ``--plain`` also trains
 ``medlab.segmentation.PLAIN_UNET`` on the same split for the same budget (a 3-level U-Net of 16
 base filters, BCE, Adam at a constant 1e-3, batches of 8, the last epoch's weights) and prints
 ``plain_...`` figures and ``recipe_minus_plain_test_dice``. ``--seconds 0 --epochs N`` trains

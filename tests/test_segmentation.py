@@ -442,16 +442,20 @@ def test_run_recipe_chooses_by_validation_dice_then_trains_the_winner_for_the_re
     data = load_masks(write_mask_file(tmp_path / "c.npz", n=40, subject=np.arange(40) // 2))
     trained = []
 
-    def fake_train(train, val, settings, seed=0):  # a "model" that is perfect only with BCE
+    def fake_train(train, val, settings, seed=0):  # a "model" that is perfect only when wide
         trained.append(dict(settings))
         return settings, {"train_seconds": 0.0, "epochs_run": settings["epochs"]}
 
     truth = {im.tobytes(): m for im, m in zip(data.images, data.masks)}
     monkeypatch.setattr(segmentation, "train_settings", fake_train)
     monkeypatch.setattr(segmentation, "_probabilities", lambda model, images, settings: np.stack(
-        [truth[im.tobytes()] if model["loss"] == "bce" else np.zeros_like(im) for im in images]).astype(np.float32))
-    result = segmentation.run_recipe(data, recipe={"epochs": 40, "time_budget_s": None}, choose=True)
-    assert result["chosen"] == {"loss": "bce"} and result["val_dice"] == 1.0 and result["test_dice"] == 1.0
-    assert result["candidate_val_dice"][1] == 1.0 and len(result["candidate_val_dice"]) == len(segmentation.CANDIDATES)
-    assert [t["epochs"] for t in trained] == [5] * len(segmentation.CANDIDATES) + [20]  # half for the trials
-    assert trained[-1]["loss"] == "bce" and trained[2]["flip"] is True
+        [truth[im.tobytes()] if model["base_filters"] == 16 else np.zeros_like(im) for im in images]).astype(np.float32))
+    result = segmentation.run_recipe(data, recipe={"epochs": 36, "time_budget_s": None}, choose=True)
+    assert result["chosen"] == {"base_filters": 16, "learning_rate": 1e-3}
+    assert result["val_dice"] == 1.0 and result["test_dice"] == 1.0
+    assert result["candidate_val_dice"][1] == 1.0 and len(result["candidate_val_dice"]) == 3
+    assert [t["epochs"] for t in trained] == [6, 6, 6, 18]  # half the epochs for the trials
+    assert trained[-1]["base_filters"] == 16 and trained[2]["flip"] is True
+    trained.clear()
+    segmentation.run_recipe(data, recipe={"epochs": 36, "time_budget_s": 60.0}, choose=True)
+    assert [t["time_budget_s"] for t in trained] == [10.0, 10.0, 10.0, 30.0]  # half the seconds
