@@ -8,6 +8,12 @@
 ``threshold_masks(p, threshold)``      probabilities -> 0/1 masks (the slider's function)
 ``circumference_correction(...)``      the ellipse fit's bias, learned on training masks
 ``run_recipe(data, seed)``             the kit's recipe on any :class:`MaskSet` -> figures
+                                       (options: :data:`RECIPE_OPTIONS`; ``choose=True``
+                                       tries :data:`CANDIDATES` on validation subjects)
+``split_masks(data, seed)``            train / val / test by subject (at least 3)
+``measure_circumferences(p, ...)``     HC in mm from the mask or the sub-pixel contour
+``flip_probabilities(model, x)``       mean prediction of the image and its mirror
+:data:`PLAIN_UNET`                     the plain U-Net the benchmark compares with
 ``compare_losses(...)``                one U-Net per (loss, seed), one traced graph
 ``nearest_neighbour_masks(...)``,      the memorising baseline, and what it scores with a
 ``split_comparison(data)``             split by subject and by image

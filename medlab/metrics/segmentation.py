@@ -1,6 +1,7 @@
 """Segmentation (lesson 12): Dice and IoU of masks, and a measurement taken from a mask.
 
-The measurement is the fetal head circumference: an ellipse fitted to the mask, its
+The measurement is the fetal head circumference: an ellipse fitted to the mask (or, with
+:func:`contour_circumference_mm`, to the sub-pixel outline of a probability map), its
 circumference in mm, and how it agrees with the sonographer's (Bland-Altman: constant limits,
 or limits that depend on the size measured, :func:`bland_altman_regression`).
 """
