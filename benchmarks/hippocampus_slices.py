@@ -7,7 +7,7 @@ with ``medlab.data.save_masks``. Like the issue #30 filer's held-out set (about 
 patients, one structure), to check that ``benchmarks/segmentation.py`` is not fitted to HC18:
 
     python benchmarks/hippocampus_slices.py /tmp/hippocampus_slices.npz
-    python benchmarks/segmentation.py --data /tmp/hippocampus_slices.npz --seeds 3 --choose --plain
+    python benchmarks/segmentation.py --data /tmp/hippocampus_slices.npz --seeds 3 --choose --plain --epochs 100000
 
 The file derives from MSD Task04 and keeps its licence, CC BY-SA 4.0.
 """
