@@ -449,7 +449,8 @@ def test_run_recipe_chooses_by_validation_dice_then_trains_the_winner_for_the_re
     truth = {im.tobytes(): m for im, m in zip(data.images, data.masks)}
     monkeypatch.setattr(segmentation, "train_settings", fake_train)
     monkeypatch.setattr(segmentation, "_probabilities", lambda model, images, settings: np.stack(
-        [truth[im.tobytes()] if model["base_filters"] == 16 else np.zeros_like(im) for im in images]).astype(np.float32))
+        [truth[im.tobytes()] if model["base_filters"] == 16 else np.zeros_like(im) for im in images]
+    ).astype(np.float32))
     result = segmentation.run_recipe(data, recipe={"epochs": 36, "time_budget_s": None}, choose=True)
     assert result["chosen"] == {"base_filters": 16, "learning_rate": 1e-3}
     assert result["val_dice"] == 1.0 and result["test_dice"] == 1.0
