@@ -8,6 +8,12 @@
 ``threshold_masks(p, threshold)``      probabilities -> 0/1 masks (the slider's function)
 ``circumference_correction(...)``      the ellipse fit's bias, learned on training masks
 ``run_recipe(data, seed)``             the kit's recipe on any :class:`MaskSet` -> figures
+                                       (options: :data:`RECIPE_OPTIONS`; ``choose=True``
+                                       tries :data:`CANDIDATES` on validation subjects)
+``split_masks(data, seed)``            train / val / test by subject (at least 3)
+``measure_circumferences(p, ...)``     HC in mm from the mask or the sub-pixel contour
+``flip_probabilities(model, x)``       mean prediction of the image and its mirror
+:data:`PLAIN_UNET`                     the plain U-Net the benchmark compares with
 ``compare_losses(...)``                one U-Net per (loss, seed), one traced graph
 ``nearest_neighbour_masks(...)``,      the memorising baseline, and what it scores with a
 ``split_comparison(data)``             split by subject and by image
@@ -38,6 +44,25 @@ RECIPE = {"depth": 3, "base_filters": 8, "loss": "bce+dice", "learning_rate": 3e
           "val_fraction": 0.15, "test_fraction": 0.15}
 
 
+#: Settings of :func:`run_recipe` beyond :data:`RECIPE`, and their defaults (RECIPE's behaviour):
+#: the learning-rate schedule, whether the best epoch by validation loss is kept, and how the
+#: head circumference is measured ("mask": moments of the thresholded mask; "contour": an
+#: ellipse fitted to the sub-pixel 0.5 outline of the probabilities), and "flip": train on every
+#: image and its left-right mirror, and predict the mean of the two (:func:`flip_probabilities`).
+RECIPE_OPTIONS = {"schedule": "cosine", "restore_best": True, "measure": "mask", "flip": False}
+
+#: The plain U-Net that ``benchmarks/segmentation.py`` compares with: a 3-level U-Net of 16 base
+#: filters, binary cross-entropy, Adam at a constant 1e-3, batches of 8, the last epoch's weights.
+PLAIN_UNET = {"depth": 3, "base_filters": 16, "loss": "bce", "learning_rate": 1e-3, "batch_size": 8,
+              "schedule": "constant", "restore_best": False}
+
+
+#: What :func:`run_recipe` tries with ``choose=True``, as changes of its settings: the recipe
+#: itself, a wider U-Net with a smaller step, and mirrored images. (Cross-entropy alone was
+#: dropped: in trials of a sixth of the budget it left small structures empty, Dice 0.)
+CANDIDATES = ({}, {"base_filters": 16, "learning_rate": 1e-3}, {"flip": True})
+
+
 # ------------------------------------------------------------------ arrays
 def as_inputs(images):
     """Grey images (N, H, W[, 1]) -> float32 (N, H, W, 1) in [0, 1] (:func:`medlab.data.classification.grey_float`).
@@ -66,7 +91,8 @@ def as_targets(masks):
 
 # ------------------------------------------------------------------ training
 def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batch_size=8,
-                    learning_rate=3e-3, loss="bce+dice", seed=0, time_budget_s=None):
+                    learning_rate=3e-3, loss="bce+dice", seed=0, time_budget_s=None,
+                    schedule="cosine", restore_best=True):
     """Seed, compile (Adam, no XLA) and fit a segmentation model on arrays.
 
     Parameters
@@ -86,6 +112,11 @@ def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batc
     seed : int
     time_budget_s : float, optional
         Stop after this many seconds of training (:class:`medlab.engine.callbacks.TimeBudget`).
+    schedule : {"cosine", "constant"}
+        "constant": Adam at ``learning_rate`` throughout (the plain baseline's).
+    restore_best : bool
+        With ``validation``: end with the best epoch's weights (by validation loss); False
+        keeps the last epoch's.
 
     Returns
     -------
@@ -102,7 +133,9 @@ def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batc
     batch_size = validate.integer("batch_size", batch_size, 1)
     learning_rate = validate.number("learning_rate", learning_rate, 0.0, 1.0)
     callbacks = []
-    if time_budget_s is None:
+    if validate.choice("schedule", schedule, ("cosine", "constant")) == "constant":
+        rate = learning_rate
+    elif time_budget_s is None:
         steps = epochs * -(-len(x_train) // batch_size)
         rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     else:
@@ -110,7 +143,7 @@ def train_segmenter(model, x_train, y_train, validation=None, *, epochs=10, batc
         callbacks.append(TimeCosineDecay(learning_rate, time_budget_s))
     done = fit(model, x_train, y_train, validation, epochs=epochs, batch_size=batch_size, seed=seed,
                time_budget_s=time_budget_s, callbacks=callbacks,
-               restore_best=("val_loss", "min") if validation is not None else None,
+               restore_best=("val_loss", "min") if validation is not None and restore_best else None,
                optimizer=keras.optimizers.Adam(rate), loss=segmentation_loss(loss), jit_compile=False)
     return {**done.history, "train_seconds": done.seconds, "epochs_run": done.epochs_run}
 
@@ -137,19 +170,22 @@ def threshold_masks(probabilities, threshold=0.5):
 
 
 # ------------------------------------------------------------------ measurement
-def circumference_correction(masks, pixel_size_mm, circumference_mm):
+def circumference_correction(masks, pixel_size_mm, circumference_mm, measure="mask"):
     """The factor that turns the ellipse fit's circumference into the expert's, on average.
 
     A fit to a filled, pixelated mask measures the outside of the outline: slightly too long.
     The median of expert / fitted over the **training** masks corrects that; apply it to
     circumferences measured on predictions (never learn it on the test images).
 
+    ``measure``: "mask" or "contour", as the predictions will be measured
+    (:func:`measure_circumferences`).
+
     Returns
     -------
     float
         About 0.99 for HC18 at 64 px.
     """
-    fitted = metrics.mask_circumference_mm(masks, pixel_size_mm)
+    fitted = measure_circumferences(as_targets(masks)[..., 0], pixel_size_mm, measure)
     expert = _circumferences(circumference_mm, len(fitted))
     ok = fitted > 0
     if not ok.any():
@@ -189,7 +225,113 @@ def evaluate(reference, predicted, pixel_size_mm=None, circumference_mm=None, co
     return result
 
 
-def run_recipe(data, seed=0, recipe=None, split="grouped"):
+def split_masks(data, seed=0, split="grouped", val_fraction=0.15, test_fraction=0.15):
+    """Train, validation and test :class:`medlab.data.MaskSet` of one seed.
+
+    "grouped" splits by ``data.subject`` when the file has it (whole subjects on one side,
+    :func:`medlab.data.splits.split_by_group`), else image by image; "image" always image by
+    image. A file with subjects but fewer than 3 of them cannot give each side a subject of
+    its own: a ``ValueError`` says so (``--split image`` is then the only, leaky, choice).
+    """
+    validate.choice("split", split, ("grouped", "image"))
+    fractions = dict(val_fraction=val_fraction, test_fraction=test_fraction)
+    if split == "grouped" and data.subject is not None:
+        n = len(np.unique(data.subject))
+        if n < 3:
+            raise ValueError(f"data has {n} subject{'s' * (n != 1)}: a split by subject into train, "
+                             "validation and test needs at least 3")
+        parts = split_by_group(data.subject, seed=seed, **fractions)
+    else:
+        parts = split_by_image(len(data), seed=seed, **fractions)
+    return tuple(data.subset(parts[k]) for k in ("train", "val", "test"))
+
+
+def measure_circumferences(probabilities, pixel_size_mm, measure="mask"):
+    """Head circumferences in mm of probability maps (N, H, W): "mask" or "contour".
+
+    "mask": :func:`medlab.metrics.mask_circumference_mm` of the maps thresholded at 0.5;
+    "contour": :func:`medlab.metrics.contour_circumference_mm` of the 0.5 outline of the maps
+    themselves (sub-pixel). Masks of 0/1 give nearly the same with either.
+    """
+    if validate.choice("measure", measure, ("mask", "contour")) == "contour":
+        return metrics.contour_circumference_mm(probabilities, pixel_size_mm)
+    return metrics.mask_circumference_mm(threshold_masks(probabilities), pixel_size_mm)
+
+
+def train_settings(train, val, settings, seed=0):
+    """Build and train the U-Net of ``settings`` (:data:`RECIPE`'s keys) -> (model, history)."""
+    from medlab._tensorflow import seed_everything
+    from medlab.models import unet
+
+    x_train, y_train = as_inputs(train.images), as_targets(train.masks)
+    if settings.get("flip", False):  # mirrored copies: twice the images per epoch, same steps per second
+        x_train = np.concatenate([x_train, x_train[:, :, ::-1]])
+        y_train = np.concatenate([y_train, y_train[:, :, ::-1]])
+    validation = (as_inputs(val.images), as_targets(val.masks)) if len(val) else None
+    seed_everything(seed)
+    model = unet(x_train.shape[1:], depth=settings["depth"], base_filters=settings["base_filters"])
+    history = train_segmenter(model, x_train, y_train, validation, epochs=settings["epochs"],
+                              batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
+                              loss=settings["loss"], seed=seed, time_budget_s=settings["time_budget_s"],
+                              schedule=settings.get("schedule", "cosine"),
+                              restore_best=settings.get("restore_best", True))
+    return model, history
+
+
+def flip_probabilities(model, images):
+    """The mean of the model's probabilities for the images and for their left-right mirrors
+    (mirrored back), (N, H, W): test-time augmentation for a model trained with mirrors."""
+    x = as_inputs(images) if np.asarray(images).ndim == 3 else images
+    return 0.5 * (predict_probabilities(model, x) + predict_probabilities(model, x[:, :, ::-1])[:, :, ::-1])
+
+
+def _probabilities(model, images, settings):
+    return flip_probabilities(model, images) if settings.get("flip", False) else predict_probabilities(model, images)
+
+
+def _measured_figures(part, probabilities, correction, measure, prefix):
+    """Dice, IoU and (with sizes and circumferences) HC errors of one split, keys prefixed."""
+    out = {f"{prefix}dice": metrics.dice(part.masks, threshold_masks(probabilities)),
+           f"{prefix}iou": metrics.iou(part.masks, threshold_masks(probabilities))}
+    if correction is not None:
+        hc = measure_circumferences(probabilities, part.pixel_size_mm, measure) * correction
+        error = np.abs(hc - _circumferences(part.head_circumference_mm, len(hc)))
+        out.update({f"{prefix}hc_mae_mm": float(error.mean()), f"{prefix}hc_median_mm": float(np.median(error))})
+    return out
+
+
+def _trial_budget(settings, n, share):
+    """The epochs (without a time budget) or seconds of one of ``n`` trials sharing ``share``."""
+    if settings["time_budget_s"] is None:
+        return {"epochs": max(1, round(settings["epochs"] * share / n))}
+    return {"time_budget_s": settings["time_budget_s"] * share / n}
+
+
+def choose_settings(train, val, settings, candidates=CANDIDATES, seed=0, share=0.5):
+    """Try each candidate on the validation images; return the best settings and every score.
+
+    Each candidate (a dict of changes to ``settings``) trains for ``share / len(candidates)``
+    of the budget (of ``time_budget_s``, or of ``epochs`` when there is no time budget, at
+    least 1 epoch) and is scored by its validation Dice; ties go to the earlier candidate.
+    The caller trains the winner for the rest of the budget (:func:`run_recipe`).
+
+    Returns
+    -------
+    (dict, list of float)
+        The winning candidate's changes, and the validation Dice of each candidate in order.
+    """
+    if not len(val):
+        raise ValueError("choosing settings needs validation images: the split gave none")
+    share = validate.number("share", share, 0.0, 1.0, closed="neither")
+    scores = []
+    for changes in candidates:
+        trial = {**settings, **changes, **_trial_budget(settings, len(candidates), share)}
+        model, _ = train_settings(train, val, trial, seed)
+        scores.append(metrics.dice(val.masks, threshold_masks(_probabilities(model, val.images, trial))))
+    return dict(candidates[int(np.argmax(scores))]), scores
+
+
+def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candidates=CANDIDATES):
     """Split, train and evaluate the kit's recipe on a :class:`medlab.data.MaskSet`.
 
     Parameters
@@ -198,53 +340,63 @@ def run_recipe(data, seed=0, recipe=None, split="grouped"):
     seed : int
         Seeds the split and the weights.
     recipe : dict, optional
-        Overrides of :data:`RECIPE` (tests pass tiny settings).
+        Overrides of :data:`RECIPE` and :data:`RECIPE_OPTIONS` (tests pass tiny settings;
+        ``benchmarks/segmentation.py`` passes :data:`PLAIN_UNET` for its baseline).
     split : {"grouped", "image"}
-        "grouped" splits by ``data.subject`` when the file has it, else image by image.
+        "grouped" splits by ``data.subject`` when the file has it, else image by image
+        (:func:`split_masks`).
+    choose : bool
+        First try ``candidates`` on the validation images with half the budget
+        (:func:`choose_settings`), then train the best from scratch with the other half: the
+        budgets add up to one training's (each training also pays its own graph tracing).
+    candidates : sequence of dict
+        Changes of the settings to choose among (default :data:`CANDIDATES`).
 
     Returns
     -------
     dict
         ``test_dice``, ``test_iou``, ``train_seconds``, ``epochs_run``, counts of the splits,
+        with ``choose`` also ``chosen`` (the winner's changes) and ``candidate_val_dice``,
         ``val_dice`` (when there is a validation split: compare recipes by it, not by the test),
-        and ``hc_mae_mm``, ``hc_median_mm``, ``hc_correction`` when the file has pixel sizes
-        and circumferences.
+        and ``hc_mae_mm``, ``hc_median_mm``, ``hc_correction`` (and ``val_hc_mae_mm``,
+        ``val_hc_median_mm``) when the file has pixel sizes and circumferences.
     """
-    from medlab.models import unet
-
-    settings = {**RECIPE, **(recipe or {})}
-    unknown = set(settings) - set(RECIPE)
+    settings = {**RECIPE, **RECIPE_OPTIONS, **(recipe or {})}
+    unknown = set(settings) - set(RECIPE) - set(RECIPE_OPTIONS)
     if unknown:
-        raise ValueError(f"unknown recipe settings {sorted(unknown)}; expected {sorted(RECIPE)}")
-    validate.choice("split", split, ("grouped", "image"))
-    fractions = dict(val_fraction=settings["val_fraction"], test_fraction=settings["test_fraction"])
-    if split == "grouped" and data.subject is not None:
-        parts = split_by_group(data.subject, seed=seed, **fractions)
-    else:
-        parts = split_by_image(len(data), seed=seed, **fractions)
-    train, val, test = (data.subset(parts[k]) for k in ("train", "val", "test"))
-    x_train, y_train = as_inputs(train.images), as_targets(train.masks)
-    validation = (as_inputs(val.images), as_targets(val.masks)) if len(val) else None
-    from medlab._tensorflow import seed_everything
-
-    seed_everything(seed)
-    model = unet(x_train.shape[1:], depth=settings["depth"], base_filters=settings["base_filters"])
-    history = train_segmenter(model, x_train, y_train, validation, epochs=settings["epochs"],
-                              batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
-                              loss=settings["loss"], seed=seed, time_budget_s=settings["time_budget_s"])
-    predicted = threshold_masks(predict_probabilities(model, test.images))
+        raise ValueError(f"unknown recipe settings {sorted(unknown)}; expected "
+                         f"{sorted(set(RECIPE) | set(RECIPE_OPTIONS))}")
+    validate.choice("measure", settings["measure"], ("mask", "contour"))
+    train, val, test = split_masks(data, seed, split, settings["val_fraction"], settings["test_fraction"])
+    chosen = {}
+    if choose:
+        start = time.perf_counter()
+        chosen, scores = choose_settings(train, val, settings, candidates, seed, share=0.5)
+        trials = time.perf_counter() - start
+        trial = _trial_budget(settings, len(candidates), 0.5)  # the trials' budgets, not their wall clock:
+        rest = ({"epochs": max(1, settings["epochs"] - len(candidates) * trial["epochs"])}  # a busy machine
+                if "epochs" in trial else {"time_budget_s": 0.5 * settings["time_budget_s"]})  # starves none
+        settings = {**settings, **chosen, **rest}
+    model, history = train_settings(train, val, settings, seed)
     result = {"n_train": len(train), "n_val": len(val), "n_test": len(test),
               "train_seconds": history["train_seconds"], "epochs_run": history["epochs_run"]}
-    if len(val):  # what a change of the recipe is judged by; the test figures judge nothing
-        result["val_dice"] = metrics.dice(val.masks, threshold_masks(predict_probabilities(model, val.images)))
+    if choose:
+        result.update(chosen=chosen, candidate_val_dice=[round(x, 4) for x in scores],
+                      train_seconds=history["train_seconds"] + trials)
     measured = train.pixel_size_mm is not None and train.head_circumference_mm is not None
-    correction = (circumference_correction(train.masks, train.pixel_size_mm, train.head_circumference_mm)
-                  if measured else 1.0)
-    figures = evaluate(test.masks, predicted, test.pixel_size_mm if measured else None,
-                       test.head_circumference_mm if measured else None, correction)
-    result.update(test_dice=figures["dice"], test_iou=figures["iou"])
+    correction = None
+    if measured:  # learnt on the training masks, measured as the predictions will be
+        correction = circumference_correction(train.masks, train.pixel_size_mm, train.head_circumference_mm,
+                                              settings["measure"])
+    if len(val):  # what a change of the recipe is judged by; the test figures judge nothing
+        result.update(_measured_figures(val, _probabilities(model, val.images, settings), correction,
+                                        settings["measure"], "val_"))
+        result.pop("val_iou")
+    figures = _measured_figures(test, _probabilities(model, test.images, settings), correction,
+                                settings["measure"], "test_")
+    result.update(test_dice=figures["test_dice"], test_iou=figures["test_iou"])
     if measured:
-        result.update(hc_mae_mm=figures["hc_mae_mm"], hc_median_mm=figures["hc_median_mm"],
+        result.update(hc_mae_mm=figures["test_hc_mae_mm"], hc_median_mm=figures["test_hc_median_mm"],
                       hc_correction=correction)
     return result
 
@@ -398,7 +550,8 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=None, seeds=(
 
 
 __all__ = [
-    "RECIPE", "as_inputs", "as_targets",
+    "PLAIN_UNET", "RECIPE", "RECIPE_OPTIONS", "as_inputs", "as_targets", "measure_circumferences",
+    "split_masks", "train_settings", "flip_probabilities", "CANDIDATES", "choose_settings",
     "circumference_correction", "evaluate", "compare_losses", "LossComparison",
     "nearest_neighbour_masks", "predict_probabilities", "split_comparison",
     "run_recipe", "threshold_masks",

@@ -535,6 +535,49 @@ def test_segmentation_benchmark_names_a_bad_file(tmp_path, capsys):
     assert "nomasks.npz: missing key 'masks'" in capsys.readouterr().err
 
 
+def test_segmentation_benchmark_chooses_and_compares_with_the_plain_unet(tmp_path, capsys):
+    segmentation = load_benchmark("segmentation")
+    path = write_disc_masks(tmp_path / "discs.npz", n=30)
+    status, lines = run_main(segmentation, ["--data", str(path), "--seconds", "0", "--epochs", "8",
+                                            "--base-filters", "2", "--choose", "--plain",
+                                            "--measure", "contour"], capsys)
+    assert status == 0
+    (row,) = json_lines(lines)
+    assert row["settings"]["time_budget_s"] is None and row["settings"]["choose"] is True
+    assert row["settings"]["measure"] == "contour"
+    assert len(row["candidate_val_dice"]) == 3 and isinstance(row["chosen"], dict)
+    assert row["plain_epochs_run"] == 8 and 0 <= row["plain_test_dice"] <= 1
+    assert row["recipe_minus_plain_test_dice"] == pytest.approx(row["test_dice"] - row["plain_test_dice"], abs=2e-4)
+    for key in ("val_hc_mae_mm", "plain_hc_mae_mm", "floor_hc_mae_mm", "load_1min"):
+        assert_finite(row[key], key)
+
+
+def test_segmentation_benchmark_refuses_a_split_by_two_subjects(tmp_path, capsys):
+    segmentation = load_benchmark("segmentation")
+    path = write_disc_masks(tmp_path / "two.npz", n=8)
+    data = dict(np.load(path))
+    np.savez(path, **{**data, "subject": (np.arange(8) // 4).astype(np.int16)})
+    with pytest.raises(SystemExit) as exit_info:
+        segmentation.main(["--data", str(path)])
+    assert exit_info.value.code == 2
+    message = "2 subject(s); a split by subject into train, validation and test needs at least 3"
+    assert message in capsys.readouterr().err
+
+
+def test_hippocampus_slices_script_writes_a_mask_file_by_volume(tmp_path, capsys):
+    from medlab.data import load_masks
+
+    script = load_benchmark("hippocampus_slices")
+    out = tmp_path / "slices.npz"
+    status, lines = run_main(script, [str(out), "--volumes", "3"], capsys)
+    assert status == 0 and lines == [f"{out}: {load_masks(out).describe()}"]
+    data = load_masks(out)
+    assert len(np.unique(data.subject)) == 3 and data.images.shape[1:] == (56, 40)
+    with pytest.raises(SystemExit) as exit_info:  # an existing file is kept unless --overwrite
+        script.main([str(out)])
+    assert exit_info.value.code == 2 and "overwrite" in capsys.readouterr().err
+
+
 def test_speed_benchmark_prints_both_networks_per_size_and_thread_count(capsys):
     speed_benchmark = load_benchmark("speed")
     status, lines = run_main(speed_benchmark, ["--sizes", "12", "--threads", "1", "--steps", "1", "--warmup", "1",

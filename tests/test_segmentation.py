@@ -348,3 +348,115 @@ def test_as_inputs_scales_uint8_keeps_floats_and_refuses_other_integers():
         segmentation.as_inputs(images.astype(np.uint16))
     with pytest.raises(ValueError, match="one channel"):
         segmentation.as_inputs(np.zeros((1, 2, 2, 3), np.uint8))
+
+
+# ------------------------------------------------------------------ sub-pixel HC, files, choosing
+def soft_ellipse(size, row, col, a, b, angle=0.0, width=0.8):
+    """A probability map whose 0.5 level is exactly the ellipse (a, b), smooth across ~2 pixels."""
+    r, c = np.mgrid[:size, :size].astype(np.float64)
+    dr, dc = r - row, c - col
+    u = dr * np.cos(angle) + dc * np.sin(angle)
+    v = -dr * np.sin(angle) + dc * np.cos(angle)
+    level = np.sqrt((u / a) ** 2 + (v / b) ** 2)  # 1 on the ellipse
+    return 1 / (1 + np.exp((level - 1) * min(a, b) / width))
+
+
+@pytest.mark.parametrize("a, b, angle", [(20.4, 13.7, 0.3), (10.25, 10.25, 0.0), (25.6, 18.2, -1.1)])
+def test_contour_circumference_finds_the_sub_pixel_outline_of_a_probability_map(a, b, angle):
+    p = soft_ellipse(64, 31.7, 32.2, a, b, angle)[None]
+    truth = metrics.ellipse_circumference(a, b)
+    assert metrics.contour_circumference_mm(p, 1.0)[0] == pytest.approx(truth, rel=2e-3)
+    assert metrics.contour_circumference_mm(p, [0.5])[0] == pytest.approx(0.5 * truth, rel=2e-3)
+    mask = (p >= 0.5).astype(np.uint8)  # on 0/1 masks it agrees with the moments' fit
+    assert metrics.contour_circumference_mm(mask, 1.0)[0] == pytest.approx(
+        metrics.mask_circumference_mm(mask, 1.0)[0], rel=0.02)
+
+
+def test_contour_circumference_of_an_empty_map_is_zero_and_bad_maps_are_named():
+    assert metrics.contour_circumference_mm(np.zeros((2, 16, 16)), 1.0).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match=r"probabilities must hold finite values in \[0, 1\]"):
+        metrics.contour_circumference_mm(np.full((1, 8, 8), 1.5), 1.0)
+    with pytest.raises(ValueError, match=r"probabilities must be \(N, H, W\)"):
+        metrics.contour_circumference_mm(np.zeros((8, 8)), 1.0)
+    with pytest.raises(ValueError, match=r"pixel_size_mm has shape \(3,\)"):
+        metrics.contour_circumference_mm(np.zeros((2, 8, 8)), [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="level"):
+        metrics.contour_circumference_mm(np.zeros((1, 8, 8)), 1.0, level=1.0)
+
+
+def test_the_recipe_can_measure_from_the_contour_with_its_own_correction():
+    masks = np.stack([ellipse_mask(32, 16, 16, 9, 6), ellipse_mask(32, 15, 16, 11, 8)])
+    expert = metrics.contour_circumference_mm(masks, 1.0) * 0.97
+    assert segmentation.circumference_correction(masks, 1.0, expert, "contour") == pytest.approx(0.97)
+    p = np.stack([soft_ellipse(32, 16, 16, 9.3, 6.2), soft_ellipse(32, 15, 16, 11, 8)])
+    by_contour = segmentation.measure_circumferences(p, 1.0, "contour")
+    by_mask = segmentation.measure_circumferences(p, 1.0, "mask")
+    assert by_contour[0] == pytest.approx(metrics.ellipse_circumference(9.3, 6.2), rel=3e-3)
+    assert by_mask == pytest.approx(metrics.mask_circumference_mm(p >= 0.5, 1.0))
+    with pytest.raises(ValueError, match="measure"):
+        segmentation.measure_circumferences(p, 1.0, "pixels")
+
+
+def test_save_masks_writes_a_file_load_masks_reads_back(tmp_path):
+    from medlab.data import save_masks
+
+    data = load_masks(write_mask_file(tmp_path / "src.npz", subject=np.arange(24) // 3,
+                                      pixel_size_mm=np.full(24, 0.7)))
+    path = save_masks(tmp_path / "out" / "copy.npz", data)
+    back = load_masks(path)
+    for name in ("images", "masks", "subject", "pixel_size_mm"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(data, name))
+    assert back.head_circumference_mm is None
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save_masks(path, data)
+    with pytest.raises(ValueError, match=r"ending in \.npz"):
+        save_masks(tmp_path / "x.npy", data)
+    with pytest.raises(TypeError, match="MaskSet"):
+        save_masks(tmp_path / "y.npz", {"images": data.images})
+
+
+def test_hippocampus_slices_are_one_binary_structure_with_the_volume_as_subject():
+    from medlab.data import hippocampus_slices, load_hippocampus
+
+    data = hippocampus_slices(volumes=2)
+    volumes = load_hippocampus()["test"]
+    assert data.images.shape[1:] == (56, 40) and data.masks.dtype == np.uint8
+    assert set(np.unique(data.subject)) == set(volumes.ids[:2].tolist())
+    assert set(np.unique(data.masks)) == {0, 1} and data.masks.reshape(len(data), -1).any(axis=1).all()
+    first = volumes.masks[0] > 0  # every labelled slice along axis 0, labels 1 and 2 merged
+    assert np.sum(data.subject == volumes.ids[0]) == first.any(axis=(1, 2)).sum()
+    assert data.masks[data.subject == volumes.ids[0]].sum() == first.sum()
+    assert len(hippocampus_slices(volumes=1, labelled_only=False)) == 40
+
+
+def test_a_split_by_subject_needs_three_subjects():
+    data = MaskSet(np.zeros((6, 8, 8), np.uint8), np.zeros((6, 8, 8), np.uint8), subject=np.array([1, 1, 1, 2, 2, 2]))
+    with pytest.raises(ValueError, match="data has 2 subjects: a split by subject into train, validation and "
+                                         "test needs at least 3"):
+        segmentation.split_masks(data)
+    train, val, test = segmentation.split_masks(data, split="image")
+    assert len(train) + len(val) + len(test) == 6
+
+
+def test_run_recipe_chooses_by_validation_dice_then_trains_the_winner_for_the_rest(tmp_path, monkeypatch):
+    data = load_masks(write_mask_file(tmp_path / "c.npz", n=40, subject=np.arange(40) // 2))
+    trained = []
+
+    def fake_train(train, val, settings, seed=0):  # a "model" that is perfect only when wide
+        trained.append(dict(settings))
+        return settings, {"train_seconds": 0.0, "epochs_run": settings["epochs"]}
+
+    truth = {im.tobytes(): m for im, m in zip(data.images, data.masks)}
+    monkeypatch.setattr(segmentation, "train_settings", fake_train)
+    monkeypatch.setattr(segmentation, "_probabilities", lambda model, images, settings: np.stack(
+        [truth[im.tobytes()] if model["base_filters"] == 16 else np.zeros_like(im) for im in images]
+    ).astype(np.float32))
+    result = segmentation.run_recipe(data, recipe={"epochs": 36, "time_budget_s": None}, choose=True)
+    assert result["chosen"] == {"base_filters": 16, "learning_rate": 1e-3}
+    assert result["val_dice"] == 1.0 and result["test_dice"] == 1.0
+    assert result["candidate_val_dice"][1] == 1.0 and len(result["candidate_val_dice"]) == 3
+    assert [t["epochs"] for t in trained] == [6, 6, 6, 18]  # half the epochs for the trials
+    assert trained[-1]["base_filters"] == 16 and trained[2]["flip"] is True
+    trained.clear()
+    segmentation.run_recipe(data, recipe={"epochs": 36, "time_budget_s": 60.0}, choose=True)
+    assert [t["time_budget_s"] for t in trained] == [10.0, 10.0, 10.0, 30.0]  # half the seconds

@@ -15,7 +15,9 @@
 ``load_hippocampus()``                 3-D hippocampus MRI (MSD Task04) with expert
                                        labels, shipped with medlab (CC BY-SA 4.0)
 ``hippocampus_nifti_paths()``          one of its volumes as published (NIfTI)
-``load_masks(path)``                   read and check any images + masks ``.npz``
+``load_masks(path)``,                  read and check any images + masks ``.npz``,
+``save_masks(path, masks)``            write one
+``hippocampus_slices(volumes)``        a small 2-D set of its slices, by volume
 ``find_pneumoniamnist()``              path of a PneumoniaMNIST file here (yours or
                                        the shipped one)
 ``export_image_folder(...)``           arrays -> ``root/<class>/*.png``
@@ -52,9 +54,10 @@ _EXPORTS = {
     "PNEUMONIAMNIST_ATTRIBUTION": "bundled", "load_pneumoniamnist": "bundled",
     "pneumoniamnist_path": "bundled",
     "HC18_ATTRIBUTION": "bundled", "hc18_path": "bundled", "load_hc18": "bundled",
-    "MaskSet": "masks", "load_masks": "masks",
+    "MaskSet": "masks", "load_masks": "masks", "save_masks": "masks",
     "HIPPOCAMPUS_ATTRIBUTION": "hippocampus", "hippocampus_nifti_paths": "hippocampus",
-    "load_hippocampus": "hippocampus", "VolumeSet": "hippocampus", "VolumeSplit": "hippocampus",
+    "load_hippocampus": "hippocampus", "hippocampus_slices": "hippocampus",
+    "VolumeSet": "hippocampus", "VolumeSplit": "hippocampus",
     "ClassificationData": "classification", "load_classification_data": "classification",
     "SplitIndices": "splits", "groups_on_both_sides": "splits", "split_by_group": "splits",
     "split_by_image": "splits", "split_stratified": "splits",
@@ -88,10 +91,12 @@ __all__ = [
     "VolumeSplit",
     "hippocampus_nifti_paths",
     "load_hippocampus",
+    "hippocampus_slices",
     "MaskSet",
     "hc18_path",
     "load_hc18",
     "load_masks",
+    "save_masks",
     "MEDMNIST_CLASSES",
     "PNEUMONIAMNIST_ATTRIBUTION",
     "DownloadError",

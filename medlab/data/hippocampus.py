@@ -143,3 +143,48 @@ __all__ = [
     "HIPPOCAMPUS_NIFTI", "HIPPOCAMPUS_SHAPE", "VolumeSet", "VolumeSplit", "hippocampus_nifti_paths",
     "load_hippocampus",
 ]
+
+
+def hippocampus_slices(volumes=5, split="test", axis=0, labelled_only=True, path=None):
+    """A small 2-D binary set from the 3-D volumes: each volume's slices, one "patient" each.
+
+    Labels 1 and 2 become one structure (the whole hippocampus); ``subject`` is the volume's
+    id, so a split by subject keeps every slice of a volume on one side. The slices along
+    axis 0 are 56 x 40 pixels of 1 mm.
+
+    Parameters
+    ----------
+    volumes : int >= 1
+        The first ``volumes`` volumes of ``split``.
+    split : {"train", "val", "test"}
+    axis : {0, 1, 2}
+        The axis sliced along.
+    labelled_only : bool
+        Keep only the slices that show the structure (about 20 per volume along axis 0).
+    path : optional
+        Another copy of the shipped file (tests).
+
+    Returns
+    -------
+    medlab.data.MaskSet
+        ``images`` uint8 (N, H, W), ``masks`` uint8 (N, H, W) of 0/1, ``pixel_size_mm``
+        (N,), ``subject`` (N,) int64; write it with :func:`medlab.data.save_masks`.
+    """
+    from medlab import validate
+    from medlab.data.masks import MaskSet
+
+    validate.choice("split", split, tuple(HIPPOCAMPUS_COUNTS))
+    volumes = validate.integer("volumes", volumes, 1, HIPPOCAMPUS_COUNTS[split])
+    axis = validate.integer("axis", axis, 0, 2)
+    data = load_hippocampus(path)[split]
+    images, masks, subject = [], [], []
+    for volume, labels, volume_id in zip(data.images[:volumes], data.masks[:volumes], data.ids[:volumes]):
+        image, mask = np.moveaxis(volume, axis, 0), np.moveaxis(labels > 0, axis, 0)
+        keep = mask.any(axis=(1, 2)) if labelled_only else np.ones(len(mask), bool)
+        images.append(image[keep])
+        masks.append(mask[keep].astype(np.uint8))
+        subject.append(np.full(int(keep.sum()), int(volume_id), np.int64))
+    images, masks = np.concatenate(images), np.concatenate(masks)
+    return MaskSet(images=images, masks=masks, pixel_size_mm=np.ones(len(images)),
+                   subject=np.concatenate(subject))
+

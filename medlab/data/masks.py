@@ -123,4 +123,37 @@ def load_masks(path):
     return MaskSet(images=images, masks=masks.astype(np.uint8), **optional)
 
 
-__all__ = ["OPTIONAL_KEYS", "MaskSet", "load_masks"]
+def save_masks(path, masks, overwrite=False):
+    """Write a :class:`MaskSet` as a mask file that :func:`load_masks` reads back unchanged.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write the ``.npz`` (compressed).
+    masks : MaskSet
+        Its optional fields that are None are left out of the file.
+    overwrite : bool
+        Replace an existing file; else an existing ``path`` is an error.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    from pathlib import Path
+
+    if not isinstance(masks, MaskSet):
+        raise TypeError(f"masks must be a medlab.data.MaskSet, got {type(masks).__name__}")
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"path {str(path)!r}: expected a file name ending in .npz")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists: pass overwrite=True to replace it")
+    arrays = {f.name: getattr(masks, f.name) for f in fields(masks) if getattr(masks, f.name) is not None}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    load_masks(path)  # what was written must read back
+    return path
+
+
+__all__ = ["OPTIONAL_KEYS", "MaskSet", "load_masks", "save_masks"]

@@ -1,6 +1,7 @@
 """Segmentation (lesson 12): Dice and IoU of masks, and a measurement taken from a mask.
 
-The measurement is the fetal head circumference: an ellipse fitted to the mask, its
+The measurement is the fetal head circumference: an ellipse fitted to the mask (or, with
+:func:`contour_circumference_mm`, to the sub-pixel outline of a probability map), its
 circumference in mm, and how it agrees with the sonographer's (Bland-Altman: constant limits,
 or limits that depend on the size measured, :func:`bland_altman_regression`).
 """
@@ -154,6 +155,74 @@ def mask_circumference_mm(masks, pixel_size_mm):
                          f"({len(m)},)")
     size = np.broadcast_to(size, (len(m),))
     pixels = np.array([ellipse_circumference(*ellipse_fit(one)[2:4]) for one in m])
+    return pixels * size
+
+
+def _fit_ellipse_axes(points):
+    """Semi-axes (a, b) of skimage's least-squares ellipse through (x, y) points, or None."""
+    from skimage.measure import EllipseModel
+
+    if hasattr(EllipseModel, "from_estimate"):  # scikit-image >= 0.26
+        model = EllipseModel.from_estimate(points)
+        axes = tuple(model.axis_lengths) if model else None
+    else:
+        model = EllipseModel()
+        axes = tuple(model.params[2:4]) if model.estimate(points) else None
+    if axes is None or not np.all(np.isfinite(axes)):
+        return None
+    return float(abs(axes[0])), float(abs(axes[1]))
+
+
+def contour_circumference_mm(probabilities, pixel_size_mm, level=0.5):
+    """Head circumference of each map in mm, from an ellipse fitted to its sub-pixel outline.
+
+    ``skimage.measure.find_contours`` traces the iso-line ``level`` of each map between pixel
+    centres (linear interpolation: a probability map places its outline between pixels, a 0/1
+    mask on its pixels' edges); the longest line gets a least-squares ellipse
+    (``skimage.measure.EllipseModel``) and Ramanujan's circumference, times the pixel size.
+    Unlike :func:`mask_circumference_mm` it does not round the outline to whole pixels. A map
+    with no outline, or one whose fit fails, falls back to :func:`mask_circumference_mm` of
+    ``probabilities >= level`` (0 for an empty map).
+
+    Parameters
+    ----------
+    probabilities : array (N, H, W) or (N, H, W, 1) of values in [0, 1] (or 0/1 masks)
+    pixel_size_mm : float or array (N,), finite and > 0
+    level : float in (0, 1)
+
+    Returns
+    -------
+    float64 array (N,), in mm
+
+    >>> rows, cols = np.mgrid[:64, :64]
+    >>> disc = ((rows - 31.5) ** 2 + (cols - 31.5) ** 2 <= 20.0 ** 2).astype(float)[None]
+    >>> round(float(contour_circumference_mm(disc, 1.0)[0] / (2 * np.pi * 20)), 2)
+    1.0
+    """
+    from skimage import measure
+
+    size = validate.values("pixel_size_mm", pixel_size_mm, 0, low_open=True, dtype_kinds="uif")
+    level = validate.number("level", level, 0.0, 1.0, closed="neither")
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim == 4 and p.shape[-1] == 1:
+        p = p[..., 0]
+    if p.ndim != 3:
+        raise ValueError(f"probabilities must be (N, H, W), got shape {p.shape}")
+    if not np.all(np.isfinite(p) & (p >= 0) & (p <= 1)):
+        raise ValueError("probabilities must hold finite values in [0, 1]")
+    if size.ndim > 1 or (size.ndim == 1 and len(size) != len(p)):
+        raise ValueError(f"pixel_size_mm has shape {size.shape}: expected one size, or one per map: "
+                         f"({len(p)},)")
+    size = np.broadcast_to(size, (len(p),))
+    pixels = np.zeros(len(p))
+    for i, one in enumerate(p):
+        lines = measure.find_contours(one, level)
+        line = max(lines, key=len) if lines else None
+        axes = _fit_ellipse_axes(line[:, ::-1]) if line is not None and len(line) >= 6 else None
+        if axes is not None:
+            pixels[i] = ellipse_circumference(*axes)
+            continue
+        pixels[i] = ellipse_circumference(*ellipse_fit(one >= level)[2:4])
     return pixels * size
 
 
