@@ -141,11 +141,15 @@ def class_shares(masks, n_classes=3):
     return shares / shares.sum()
 
 
-def build_model(method, volume_shape, n_classes=3, depth=None, base_filters=None, context=None, class_shares=None):
+def build_model(method, volume_shape, n_classes=3, depth=None, base_filters=None, context=None, class_shares=None,
+                weights_from=None):
     """``method``'s U-Net for volumes of ``volume_shape`` (D, H, W) (:func:`medlab.models.multiclass_unet`).
 
     ``depth``, ``base_filters`` and ``context`` default to :data:`RECIPES`'s; ``class_shares``
     (:func:`class_shares` of the training masks) starts the last layer's biases at their logs.
+    ``weights_from``: a trained model of the same method and settings, built for any volume size,
+    whose weights the new one takes (a fully convolutional network has the same weights at every
+    size: window-by-window inference).
     """
     from medlab.models import multiclass_unet
 
@@ -155,8 +159,15 @@ def build_model(method, volume_shape, n_classes=3, depth=None, base_filters=None
     context = settings["context"] if context is None else context
     d, h, w = (int(s) for s in volume_shape)
     shape = (d, h, w, 1) if method == "3d" else (h, w, 1 + 2 * context)
-    return multiclass_unet(shape, n_classes, depth=depth, base_filters=base_filters, class_shares=class_shares,
-                           name=f"unet_{method.replace('.', '_')}")
+    model = multiclass_unet(shape, n_classes, depth=depth, base_filters=base_filters, class_shares=class_shares,
+                            name=f"unet_{method.replace('.', '_')}")
+    if weights_from is not None:
+        theirs, ours = weights_from.get_weights(), model.get_weights()
+        if [w.shape for w in theirs] != [w.shape for w in ours]:
+            raise ValueError(f"weights_from: a model whose weights do not fit a {method} U-Net of depth {depth}, "
+                             f"{base_filters} base filters and {n_classes} classes")
+        model.set_weights(theirs)
+    return model
 
 
 def compile_model(model, n_classes=3, dice_over="batch"):

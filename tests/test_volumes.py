@@ -292,3 +292,11 @@ def test_overlap_tile_refuses_windows_off_the_pooling_grid_or_too_narrow():
     with pytest.raises(ValueError, match="larger than the volume"):
         volumes.overlap_tile_probabilities(voxelwise, volume, (40, 9, 8), halo=2)
     np.testing.assert_array_equal(volumes.overlap_tile_probabilities(voxelwise, volume, (40, 8, 8), halo=30), volume)
+
+
+def test_build_model_takes_the_weights_of_the_same_network_at_another_size():
+    small = volumes.build_model("3d", (8, 8, 8), depth=1, base_filters=2)
+    large = volumes.build_model("3d", (16, 8, 8), depth=1, base_filters=2, weights_from=small)
+    assert all(np.array_equal(a, b) for a, b in zip(small.get_weights(), large.get_weights()))
+    with pytest.raises(ValueError, match="weights_from"):
+        volumes.build_model("3d", (8, 8, 8), depth=1, base_filters=4, weights_from=small)
