@@ -260,6 +260,17 @@ def window_starts(size, window, step):
     return starts
 
 
+def _volume_and_window(volume, window):
+    """A (D, H, W, C) array and a window of 3 positive sides, checked, for the window-by-window predictors."""
+    v = np.asarray(volume)
+    if v.ndim != 4:
+        raise ValueError(f"volume has shape {v.shape}: expected (D, H, W, C)")
+    window = tuple(validate.integer("window", w, 1) for w in window)
+    if len(window) != 3:
+        raise ValueError(f"window {window}: expected 3 sides (d, h, w)")
+    return v, window
+
+
 def sliding_window_probabilities(predict, volume, window, overlap=0.5, multiple_of=1):
     """Predict a volume window by window, with overlap, and average where windows overlap.
 
@@ -287,12 +298,7 @@ def sliding_window_probabilities(predict, volume, window, overlap=0.5, multiple_
     -------
     float32 array (D, H, W, K)
     """
-    v = np.asarray(volume)
-    if v.ndim != 4:
-        raise ValueError(f"volume has shape {v.shape}: expected (D, H, W, C)")
-    window = tuple(validate.integer("window", w, 1) for w in window)
-    if len(window) != 3:
-        raise ValueError(f"window {window}: expected 3 sides (d, h, w)")
+    v, window = _volume_and_window(volume, window)
     overlap = validate.number("overlap", overlap, 0.0, 1.0, closed="left")
     multiple_of = validate.integer("multiple_of", multiple_of, 1)
     steps = [max(multiple_of, int(w * (1 - overlap)) // multiple_of * multiple_of) for w in window]
@@ -349,12 +355,7 @@ def overlap_tile_probabilities(predict, volume, window, halo, multiple_of=1):
     >>> bool(np.allclose(overlap_tile_probabilities(voxelwise, volume, (12, 8, 8), halo=2), voxelwise(volume[None])[0]))
     True
     """
-    v = np.asarray(volume)
-    if v.ndim != 4:
-        raise ValueError(f"volume has shape {v.shape}: expected (D, H, W, C)")
-    window = tuple(validate.integer("window", w, 1) for w in window)
-    if len(window) != 3:
-        raise ValueError(f"window {window}: expected 3 sides (d, h, w)")
+    v, window = _volume_and_window(volume, window)
     halo = validate.integer("halo", halo, 0)
     multiple_of = validate.integer("multiple_of", multiple_of, 1)
     ranges = []  # per axis: (start, first kept, end kept) of each window
