@@ -172,6 +172,82 @@ def test_a_kernel_gets_minutes_to_start_on_a_busy_machine(monkeypatch, tmp_path)
     assert given["execution_timeout"] == 5  # the per-cell limit stays the caller's
 
 
+def _papermill_that(outcomes):
+    """A stand-in for papermill.execute_notebook: each call takes the next outcome, an
+    exception to raise (after the cells named by ``ran`` start) or None for success."""
+    calls = []
+
+    def fake(*args, on_cell_execute, **kwargs):
+        outcome = outcomes[min(len(calls), len(outcomes) - 1)]
+        calls.append(outcome)
+        if outcome is None:
+            return None
+        error, ran = outcome
+        for source in ran:
+            on_cell_execute(cell=nbformat.v4.new_code_cell(source), cell_index=0)
+        raise error
+
+    return fake, calls
+
+
+@pytest.mark.parametrize("error", [RuntimeError("Kernel died before replying to kernel_info"),
+                                   "DeadKernelError"])
+def test_a_kernel_that_dies_before_its_first_cell_is_started_again(monkeypatch, tmp_path, error):
+    """Two kernels started at once can take the same port; one dies before it answers. No
+    cell ran, so the run starts another kernel instead of failing (seen in the suite with
+    ``--jobs 2``: one of two tiny runs came back failed)."""
+    import time
+
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    from medlab.course import execute
+
+    if error == "DeadKernelError":
+        error = DeadKernelError("Kernel died")
+    fake, calls = _papermill_that([(error, []), None])
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    assert execute.execute("in.ipynb", "out.ipynb", {}, str(tmp_path), 5) == {"status": "ok"}
+    assert len(calls) == 2
+
+
+def test_kernel_starts_are_retried_a_bounded_number_of_times(monkeypatch, tmp_path):
+    import time
+
+    import papermill
+
+    from medlab.course import execute
+
+    fake, calls = _papermill_that([(RuntimeError("Kernel died before replying to kernel_info"), [])])
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    assert execute.execute("in.ipynb", "out.ipynb", {}, str(tmp_path), 5) == {
+        "status": "failed", "ename": "RuntimeError", "cell": None,
+        "evalue": "Kernel died before replying to kernel_info"}
+    assert len(calls) == 1 + execute.START_RETRIES == 3
+
+
+@pytest.mark.parametrize("error, ran", [
+    ("DeadKernelError", ["import os\nos._exit(1)"]),  # the notebook's own cell killed it
+    (RuntimeError("Kernel didn't respond in 300 seconds"), []),  # waited long enough already
+    (ValueError("not a notebook"), []),
+])
+def test_a_failure_after_a_cell_ran_or_not_a_death_is_not_retried(monkeypatch, tmp_path, error, ran):
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    from medlab.course import execute
+
+    if error == "DeadKernelError":
+        error = DeadKernelError("Kernel died")
+    fake, calls = _papermill_that([(error, ran), None])
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    outcome = execute.execute("in.ipynb", "out.ipynb", {}, str(tmp_path), 5)
+    assert outcome["status"] == "failed" and len(calls) == 1
+    assert outcome["cell"] == (1 if ran else None) and "before_first_cell" not in outcome
+
+
 def test_a_cell_past_the_timeout_fails_the_run_with_a_clear_message(in_tmp):
     nb = write_notebook(in_tmp / "99_slow.ipynb", "import time\nif a == 1:\n    time.sleep(600)")
     with pytest.raises(runs.RunFailed) as info:  # the sleep would end the run after 600 s, as ok

@@ -275,7 +275,8 @@ def test_a_failing_combination_does_not_stop_the_others_with_2_jobs(tiny, in_tmp
     folder = in_tmp / "runs" / f"99_tiny-{naming.digest({'grid': {'a': [30, 2], 'b': [0.5, 3]}, 'fixed': {}})}"
     assert folder.is_dir()
     assert [(row["run"], row["status"]) for row in rows] == [
-        ("a=30__b=0.5", "failed"), ("a=30__b=3", "failed"), ("a=2__b=0.5", "ok"), ("a=2__b=3", "ok")]
+        ("a=30__b=0.5", "failed"), ("a=30__b=3", "failed"), ("a=2__b=0.5", "ok"), ("a=2__b=3", "ok")
+    ], [row.get("error") for row in rows]  # shows why a run failed
     assert rows[0]["error"] == "ParameterError: parameter 'a' = 30 (int): expected an integer in [0, 10]"
     assert [row["score"] for row in rows] == [None, None, 1.0, 6]
     assert (folder / "a=30__b=0.5.failed.ipynb").is_file()

@@ -46,6 +46,11 @@ SHELL_POLL_SECONDS = 1.0
 #: machine (two test workers and other work on 2 cores); a kernel that never starts still
 #: ends its run as failed.
 KERNEL_START_SECONDS = 300
+#: Kernels that die before their first cell runs are started again this many times: two
+#: kernels started at once can pick the same free port (jupyter_client chooses ports, then
+#: the kernel binds them: jupyter/jupyter_client#154, nteract/papermill#511), and one of them
+#: then dies before replying. No cell of the notebook has run, so starting again is safe.
+START_RETRIES = 2
 ENGINE_NAME = "medlab"
 
 
@@ -194,7 +199,18 @@ def _timeout_message(timeout, cell):
 def execute(input_path, output_path, parameters, cwd, timeout=None):
     """Run papermill once; return ``{"status": "ok"}`` or a failure dict (never raises,
     except KeyboardInterrupt). A failure's ``cell`` is the execution count of the cell
-    (``In [n]``), as for a cell that raised."""
+    (``In [n]``), as for a cell that raised. A kernel that dies before the first cell runs
+    is started again, up to :data:`START_RETRIES` times (a port taken by another kernel)."""
+    import time
+
+    for attempt in range(START_RETRIES + 1):
+        outcome = _execute_once(input_path, output_path, parameters, cwd, timeout)
+        if not outcome.pop("before_first_cell", False) or attempt == START_RETRIES:
+            return outcome
+        time.sleep(0.5 * (attempt + 1))
+
+
+def _execute_once(input_path, output_path, parameters, cwd, timeout):
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -223,12 +239,13 @@ def execute(input_path, output_path, parameters, cwd, timeout=None):
     except DeadKernelError as exc:
         return {"status": "failed", "ename": "DeadKernelError", "cell": count(),
                 "evalue": f"the kernel died in {_cell_name(running['cell'])} ({exc}); "
-                          "out of memory?"}
+                          "out of memory?", "before_first_cell": not count()}
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # no kernel, unreadable notebook, ...
+        died = isinstance(exc, RuntimeError) and "died" in str(exc)  # not "didn't respond"
         return {"status": "failed", "ename": type(exc).__name__, "evalue": str(exc),
-                "cell": count()}
+                "cell": count(), "before_first_cell": died and not count()}
     return {"status": "ok"}
 
 
