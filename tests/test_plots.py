@@ -488,6 +488,31 @@ def test_paired_differences_plot_pairs_by_seed_and_shows_the_interval():
     assert "mean, 95 % t-interval: better" in legend and "0: no difference" in legend
     with pytest.raises(ValueError, match="no comparisons"):
         plots.paired_differences_plot({}, "auc")
+
+
+def test_paired_differences_plot_draws_an_unjudged_comparison_open_whatever_its_verdict():
+    """A lesson that prints no verdict for a comparison (an interval end near 0) must not show
+    one in colour either: lesson 14's tanh was green beside a printed line with no verdict."""
+    from matplotlib.colors import to_rgba
+
+    from medlab import evidence
+
+    rows = [{"k": k, "seed": s, "auc": 0.9 + (0.05 if k == 7 else 0) + 0.001 * s * (1 if k == 7 else -1)}
+            for k in (3, 7) for s in (0, 1, 2)]
+    by_k = {r["k"]: r for r in evidence.mean_sd_by(rows, "k", "auc")}
+    assert evidence.verdict(by_k[7], by_k[3]).word == "better"
+    fig = plots.paired_differences_plot({"7 - 3": (by_k[7], by_k[3]), "3 - 7": (by_k[3], by_k[7])},
+                                        "validation AUC", no_verdict=["7 - 3"])
+    ax = fig.axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "mean, 95 % t-interval: no verdict given" in legend and "mean, 95 % t-interval: worse" in legend
+    assert not any(text.endswith(": better") for text in legend)
+    means = [line for line in ax.get_lines() if line.get_marker() == "s"]
+    assert [to_rgba(line.get_color()) for line in means] == [to_rgba("k"), to_rgba("tab:red")]
+    assert [to_rgba(line.get_markerfacecolor()) for line in means] == [to_rgba("white"), to_rgba("tab:red")]
+    with pytest.raises(ValueError, match="no_verdict names 'tanh', not one of the comparisons"):
+        plots.paired_differences_plot({"7 - 3": (by_k[7], by_k[3])}, "auc", no_verdict=["tanh"])
+    plt.close("all")
 # training
 def test_paired_seeds_plot_joins_each_seeds_figures():
     rows = [{"seed": s, "images": where, "accuracy": a, "auc": 0.9}

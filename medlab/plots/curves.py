@@ -220,7 +220,7 @@ def seed_curves(curves, keys, ylabel, title=None, labels=None):
     return fig
 
 
-def paired_differences_plot(comparisons, what, title=None, higher_is_better=True):
+def paired_differences_plot(comparisons, what, title=None, higher_is_better=True, no_verdict=()):
     """The paired verdict as a picture: per comparison, each seed's difference A - B and its t-interval.
 
     Parameters
@@ -233,6 +233,10 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
     title : str, optional
     higher_is_better : bool
         Passed to :func:`medlab.evidence.verdict` (colours: green better, red worse, grey none).
+    no_verdict : iterable of str
+        Labels whose verdict the lesson does not give (e.g. an interval end so near 0 that its
+        side changes with the CPU's arithmetic): drawn as an open black square, labelled "no verdict given",
+        whatever :func:`medlab.evidence.verdict` says on this machine.
 
     Returns
     -------
@@ -244,11 +248,17 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
 
     if not comparisons:
         raise ValueError("paired_differences_plot: no comparisons")
-    colours = {"better": "tab:green", "worse": "tab:red", evidence.NO_DIFFERENCE: "0.35"}
+    unknown = [label for label in no_verdict if label not in comparisons]
+    if unknown:
+        raise ValueError(f"paired_differences_plot: no_verdict names {unknown[0]!r}, not one of the "
+                         f"comparisons ({', '.join(map(str, comparisons))})")
+    colours = {"better": "tab:green", "worse": "tab:red", evidence.NO_DIFFERENCE: "0.35",
+               "no verdict given": "k"}
     fig, ax = plt.subplots(figsize=(1.0 * len(comparisons) + 2.6, 3.3))
     shown = set()
     for i, (label, (a, b)) in enumerate(comparisons.items()):
         v = evidence.verdict(a, b, higher_is_better=higher_is_better)
+        word = "no verdict given" if label in no_verdict else v.word
         b_values = list(b["values"])
         if a.get("seeds") and b.get("seeds"):  # pair by seed, as the verdict does
             b_values = [b["values"][list(b["seeds"]).index(s)] for s in a["seeds"]]
@@ -256,8 +266,9 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
         ax.plot([i] * len(d), d, "o", color="0.6", markersize=3.5, label=None if "seed" in shown else "one seed's difference")
         shown.add("seed")
         ax.errorbar([i], [v.difference], yerr=[[v.difference - v.low], [v.high - v.difference]], fmt="s", capsize=4,
-                    color=colours[v.word], label=None if v.word in shown else f"mean, 95 % t-interval: {v.word}")
-        shown.add(v.word)
+                    color=colours[word], label=None if word in shown else f"mean, 95 % t-interval: {word}",
+                    markerfacecolor="white" if word == "no verdict given" else colours[word])
+        shown.add(word)
     ax.axhline(0, color="k", lw=0.8, ls="--", label="0: no difference")
     ax.set_xticks(range(len(comparisons)), list(comparisons), rotation=30, ha="right", fontsize=8)
     ax.set_xlim(-0.6, len(comparisons) - 0.4)
