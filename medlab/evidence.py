@@ -161,7 +161,12 @@ def _values(x, argument):
         if "values" not in x:
             raise ValueError(f"verdict: {argument} is a dict without 'values'; pass a row of mean_sd_by or a list of figures")
         x = x["values"]
-    v = np.asarray([s for s in x], dtype=np.float64).reshape(-1)
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"verdict: {argument} is the text {x!r}; pass one figure per seed (numbers)")
+    try:
+        v = np.asarray([s for s in x], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"verdict: {argument} must be one figure per seed (numbers), got {x!r:.80}") from exc
     if v.size == 0:
         raise ValueError(f"verdict: {argument} has no values; pass one figure per seed")
     if not np.all(np.isfinite(v)):
@@ -245,6 +250,8 @@ def verdict(a, b, names=("A", "B"), what="the figure", higher_is_better=True, co
     confidence = validate.number("confidence", confidence, 0.5, 0.999)
     if not isinstance(higher_is_better, (bool, np.bool_)):
         raise validate.ArgumentError(f"higher_is_better {higher_is_better!r}: expected True or False")
+    if isinstance(names, (str, bytes)) or len(names) != 2:
+        raise validate.ArgumentError(f"names {names!r}: expected two names, (A, B)")
     seeds_a, seeds_b = _seeds(a), _seeds(b)
     a, b = _values(a, "a"), _values(b, "b")
     for name, seeds in (("a", seeds_a), ("b", seeds_b)):

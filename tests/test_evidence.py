@@ -169,3 +169,16 @@ def test_numpy_and_python_integer_seeds_pair():
     a = {"values": [0.9, 0.8, 0.85], "seeds": [np.int64(0), np.int64(1), np.int64(2)]}
     b = {"values": [0.7, 0.85, 0.8], "seeds": [2, 0, 1]}
     assert evidence.verdict(a, b).difference == pytest.approx(((0.9 - 0.85) + (0.8 - 0.8) + (0.85 - 0.7)) / 3)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(a="abc", b=[1.0, 2.0]), "verdict: a is the text 'abc'; pass one figure per seed (numbers)"),
+    (dict(a=[1.0, 2.0], b=[1.0, "x"]), "verdict: b must be one figure per seed (numbers), got [1.0, 'x']"),
+    (dict(a=3, b=[1.0, 2.0]), "verdict: a must be one figure per seed (numbers), got 3"),
+    (dict(a=[1.0, 2.0], b=[1.0, 2.0], names="AB"), "names 'AB': expected two names, (A, B)"),
+    (dict(a=[1.0, 2.0], b=[1.0, 2.0], names=("A",)), "names ('A',): expected two names, (A, B)"),
+])
+def test_verdict_refuses_figures_that_are_not_numbers_and_names_that_are_not_two(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        evidence.verdict(**kwargs)
+    assert str(info.value) == message and "\n" not in str(info.value)
