@@ -233,7 +233,8 @@ def binary(name, value, meaning="negative, positive"):
     bad = (array != 0) & (array != 1)
     if bad.any():
         first = array[bad].flat[0]
-        shown = int(first) if float(first).is_integer() else float(first)
+        whole = float(first).is_integer() and abs(float(first)) < 1e15  # 1e300 stays 1e+300
+        shown = int(first) if whole else float(first)
         raise ArgumentError(f"{name} holds {shown!r}: expected only 0 and 1"
                             + (f" ({meaning})" if meaning else ""))
     return array.astype(np.int64)

@@ -72,3 +72,13 @@ def test_int_ranges_include_both_ends_like_validate_integer():
     assert params.Int(1, 64)(65) == "an integer in [1, 64]" == str(validate.Interval(validate.Integer, 1, 64))
     with pytest.raises(validate.ArgumentError, match=r"^n 65: expected an integer in \[1, 64\]$"):
         validate.integer("n", 65, 1, 64)
+
+
+@pytest.mark.parametrize("value, shown", [([0, 2], "2"), ([0, 1, 0.5], "0.5"), ([0, 1e300], "1e+300"),
+                                          ([1, -3.0], "-3"), ([0, float("inf")], "inf")])
+def test_binary_names_the_first_value_that_is_not_0_or_1_in_a_few_characters(value, shown):
+    from medlab import validate
+
+    with pytest.raises(validate.ArgumentError) as info:
+        validate.binary("y_true", value)
+    assert str(info.value) == f"y_true holds {shown}: expected only 0 and 1 (negative, positive)"
