@@ -147,3 +147,18 @@ def tiny():
     y = np.arange(48) % 2
     x[y == 1, 3:7, 3:7] += 0.7
     return x, y
+
+
+@pytest.fixture
+def run_check(capsys):
+    """``run_check(exercise, function)`` -> (passed, printed text) of the exercise's check
+    (``medlab.checks.CHECKS``), which must write nothing to stderr."""
+    from medlab import checks
+
+    def run(exercise, function):
+        verdict = checks.CHECKS[exercise](function)
+        out, err = capsys.readouterr()
+        assert err == ""
+        return bool(verdict), out
+
+    return run

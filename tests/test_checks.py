@@ -127,20 +127,13 @@ RIGHT.update(TRAINING_RIGHT)  # lesson 07's and the second of 09 and 10, in test
 RIGHT.update(TRUST_RIGHT)  # lesson 09 (trustworthy predictions)'s, in test_checks_trust.py
 
 
-def run(capsys, exercise, function):
-    verdict = checks.CHECKS[exercise](function)
-    out, err = capsys.readouterr()
-    assert err == ""
-    return bool(verdict), out
-
-
 def test_every_check_has_a_right_answer_here():
     assert sorted(RIGHT) == sorted(checks.CHECKS)
 
 
 @pytest.mark.parametrize("exercise", sorted(RIGHT))
-def test_right_answer_passes_with_one_line(capsys, exercise):
-    ok, out = run(capsys, exercise, RIGHT[exercise])
+def test_right_answer_passes_with_one_line(run_check, exercise):
+    ok, out = run_check(exercise, RIGHT[exercise])
     assert ok, out
     assert out.startswith(f"{exercise}: all ") and out.endswith(" test cases pass. Well done!\n")
     assert out.count("\n") == 1
@@ -242,8 +235,8 @@ MISTAKES = [
 
 @pytest.mark.parametrize("exercise, wrong, key", MISTAKES,
                          ids=[f"{e}-{k}-{i}" for i, (e, _, k) in enumerate(MISTAKES)])
-def test_mistake_fails_with_its_hint(capsys, exercise, wrong, key):
-    ok, out = run(capsys, exercise, wrong)
+def test_mistake_fails_with_its_hint(run_check, exercise, wrong, key):
+    ok, out = run_check(exercise, wrong)
     assert not ok
     assert f"hint: {checks.HINTS[key]}" in out, out
     assert out.startswith(f"{exercise}: case ")
@@ -255,30 +248,30 @@ def test_the_listed_mistakes_all_have_a_test():
     assert listed <= {key for _, _, key in MISTAKES} <= set(checks.HINTS)
 
 
-def test_failure_shows_the_first_failing_case_small_arrays_only(capsys):
-    ok, out = run(capsys, "cross_correlate", lambda x, w: cross_correlate(x, np.flip(w)))
+def test_failure_shows_the_first_failing_case_small_arrays_only(run_check):
+    ok, out = run_check("cross_correlate", lambda x, w: cross_correlate(x, np.flip(w)))
     lines = out.splitlines()
     assert lines[0] == "cross_correlate: case 1 of 7 fails: image (4, 4), kernel (2, 2)"
     assert "  expected shape (3, 3):" in lines and "  got      shape (3, 3):" in lines
     assert "      [[ 1  2]" in lines  # the kernel, printed in full
-    ok, out = run(capsys, "zero_pad", lambda x, p: np.pad(x, p))
+    ok, out = run_check("zero_pad", lambda x, p: np.pad(x, p))
     assert "expected shape (1, 4, 5, 1)\n  got      shape (3, 4, 5, 3)\n" in out  # 4-D: shapes only
-    ok, out = run(capsys, "conv_output_size", lambda n, k, p, s: (n + p - k) // s + 1)
+    ok, out = run_check("conv_output_size", lambda n, k, p, s: (n + p - k) // s + 1)
     assert "case 3 of 10 fails: n=150, k=3, p=1, s=1\n  expected 150\n  got      149\n" in out
 
 
-def test_a_wrong_answer_without_a_known_mistake_says_so(capsys):
-    ok, out = run(capsys, "dense_param_count", lambda d, u: 7)
+def test_a_wrong_answer_without_a_known_mistake_says_so(run_check):
+    ok, out = run_check("dense_param_count", lambda d, u: 7)
     assert not ok and "no hint for this one" in out
 
 
 # ------------------------------------------------------ unfinished, crashing, odd answers
 @pytest.mark.parametrize("exercise", sorted(RIGHT))
-def test_unfinished_function_is_reported_not_raised(capsys, exercise):
+def test_unfinished_function_is_reported_not_raised(run_check, exercise):
     def unfinished(*args):
         raise NotImplementedError("cross_correlate: your code here")
 
-    ok, out = run(capsys, exercise, unfinished)
+    ok, out = run_check(exercise, unfinished)
     assert not ok
     assert out == (f"{exercise}: not done yet (it raises NotImplementedError). Write your code in "
                    "place of the `raise NotImplementedError(...)` line, run that cell, then run "
@@ -286,16 +279,16 @@ def test_unfinished_function_is_reported_not_raised(capsys, exercise):
 
 
 @pytest.mark.parametrize("exercise", sorted(RIGHT))
-def test_function_returning_none_is_reported(capsys, exercise):
-    ok, out = run(capsys, exercise, lambda *args: None)
+def test_function_returning_none_is_reported(run_check, exercise):
+    ok, out = run_check(exercise, lambda *args: None)
     assert not ok and f"{exercise}: returned None on case 1" in out and "`return` missing" in out
 
 
-def test_function_that_raises_is_reported_with_type_and_message(capsys):
+def test_function_that_raises_is_reported_with_type_and_message(run_check):
     def broken(image, kernel):
         return image[10, 10]
 
-    ok, out = run(capsys, "cross_correlate", broken)
+    ok, out = run_check("cross_correlate", broken)
     assert not ok
     assert out.startswith("cross_correlate: case 1 (image (4, 4), kernel (2, 2)) raised IndexError: "
                           "index 10 is out of bounds")
@@ -303,7 +296,7 @@ def test_function_that_raises_is_reported_with_type_and_message(capsys):
     def zero_division(n, k, p, s):
         return 1 // 0
 
-    ok, out = run(capsys, "conv_output_size", zero_division)
+    ok, out = run_check("conv_output_size", zero_division)
     assert "raised ZeroDivisionError: integer division or modulo by zero" in out
 
 
@@ -358,26 +351,26 @@ def test_ctrl_c_in_the_students_function_still_stops_the_check():
         checks.check_conv_output_size(interrupted)
 
 
-def test_odd_return_values_and_arguments(capsys):
-    ok, out = run(capsys, "conv_output_size", lambda n, k, p, s: "3")
+def test_odd_return_values_and_arguments(run_check):
+    ok, out = run_check("conv_output_size", lambda n, k, p, s: "3")
     assert not ok and "returned a str, not a number" in out
-    ok, out = run(capsys, "conv_output_size", lambda n, k, p, s: float(conv_output_size(n, k, p, s)))
+    ok, out = run_check("conv_output_size", lambda n, k, p, s: float(conv_output_size(n, k, p, s)))
     assert ok  # 30.0 is the whole number 30
-    ok, out = run(capsys, "cross_correlate", lambda x, w: [[1, 2], [3]])
+    ok, out = run_check("cross_correlate", lambda x, w: [[1, 2], [3]])
     assert not ok and "not an array of numbers" in out
-    ok, out = run(capsys, "cross_correlate", cross_correlate(np.ones((3, 3)), np.ones((2, 2))))
+    ok, out = run_check("cross_correlate", cross_correlate(np.ones((3, 3)), np.ones((2, 2))))
     assert not ok and out.startswith("check_cross_correlate needs the function itself")
 
 
-def test_the_student_cannot_change_the_cases(capsys):
+def test_the_student_cannot_change_the_cases(run_check):
     def vandal(image, kernel):
         result = cross_correlate(image, kernel)
         image[...] = 0
         kernel[...] = 0
         return result
 
-    assert run(capsys, "cross_correlate", vandal)[0]
-    assert run(capsys, "cross_correlate", cross_correlate)[0]
+    assert run_check("cross_correlate", vandal)[0]
+    assert run_check("cross_correlate", cross_correlate)[0]
 
 
 def test_keyboard_interrupt_is_not_swallowed():
@@ -388,10 +381,10 @@ def test_keyboard_interrupt_is_not_swallowed():
         checks.check_zero_pad(interrupted)
 
 
-def test_same_output_every_time(capsys):
+def test_same_output_every_time(run_check):
     wrong = lambda x, w: _seed_variant(x, w, channels_first=True)  # noqa: E731
-    first = run(capsys, "seed_forward", wrong)
-    assert run(capsys, "seed_forward", wrong) == first
+    first = run_check("seed_forward", wrong)
+    assert run_check("seed_forward", wrong) == first
 
 
 # ------------------------------------------------ a function that never returns

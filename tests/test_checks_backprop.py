@@ -35,16 +35,9 @@ RIGHT = {"dense_backward": dense_backward, "conv_backward": conv_backward,
          "adam_update": adam_update}
 
 
-def run(capsys, exercise, function):
-    verdict = checks.CHECKS[exercise](function)
-    out, err = capsys.readouterr()
-    assert err == ""
-    return bool(verdict), out
-
-
 @pytest.mark.parametrize("exercise", sorted(RIGHT))
-def test_right_answer_passes_with_one_line(capsys, exercise):
-    ok, out = run(capsys, exercise, RIGHT[exercise])
+def test_right_answer_passes_with_one_line(run_check, exercise):
+    ok, out = run_check(exercise, RIGHT[exercise])
     assert ok, out
     assert out == f"{exercise}: all 3 test cases pass. Well done!\n"
 
@@ -96,18 +89,18 @@ MISTAKES = [
 
 
 @pytest.mark.parametrize("exercise, function, hint", MISTAKES)
-def test_mistake_fails_with_its_hint(capsys, exercise, function, hint):
-    ok, out = run(capsys, exercise, function)
+def test_mistake_fails_with_its_hint(run_check, exercise, function, hint):
+    ok, out = run_check(exercise, function)
     assert not ok
     assert hint in out, out
 
 
 @pytest.mark.parametrize("exercise", sorted(RIGHT))
-def test_unfinished_function_is_reported(capsys, exercise):
+def test_unfinished_function_is_reported(run_check, exercise):
     def unfinished(*args):
         raise NotImplementedError
 
-    ok, out = run(capsys, exercise, unfinished)
+    ok, out = run_check(exercise, unfinished)
     assert not ok and "not done yet" in out
 
 

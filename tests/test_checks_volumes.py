@@ -36,16 +36,9 @@ RIGHT = {"conv3d_output_shape": conv3d_output_shape, "volume_in_mm3": volume_in_
          "hd95_by_hand": hd95_by_hand}
 
 
-def run(capsys, exercise, function):
-    verdict = checks.CHECKS[exercise](function)
-    out, err = capsys.readouterr()
-    assert err == ""
-    return bool(verdict), out
-
-
 @pytest.mark.parametrize("exercise", sorted(RIGHT))
-def test_right_answer_passes_with_one_line(capsys, exercise):
-    ok, out = run(capsys, exercise, RIGHT[exercise])
+def test_right_answer_passes_with_one_line(run_check, exercise):
+    ok, out = run_check(exercise, RIGHT[exercise])
     assert ok and out.startswith(f"{exercise}: all ") and out.count("\n") == 1, out
 
 
@@ -75,8 +68,8 @@ MISTAKES = [
 
 @pytest.mark.parametrize("exercise, function, key", MISTAKES,
                          ids=[f"{e}-{k}-{i}" for i, (e, _, k) in enumerate(MISTAKES)])
-def test_mistake_fails_with_its_hint(capsys, exercise, function, key):
-    ok, out = run(capsys, exercise, function)
+def test_mistake_fails_with_its_hint(run_check, exercise, function, key):
+    ok, out = run_check(exercise, function)
     assert not ok
     assert f"hint: {checks.HINTS[key]}" in out, out
 
@@ -87,9 +80,9 @@ def test_every_volumes_hint_is_tested():
 
 
 @pytest.mark.parametrize("exercise", sorted(RIGHT))
-def test_unfinished_function_is_reported(capsys, exercise):
+def test_unfinished_function_is_reported(run_check, exercise):
     def unfinished(*args):
         raise NotImplementedError("write this")
 
-    ok, out = run(capsys, exercise, unfinished)
+    ok, out = run_check(exercise, unfinished)
     assert not ok and "not done yet (it raises NotImplementedError)" in out, out
