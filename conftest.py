@@ -31,6 +31,38 @@ collect_ignore = ["medlab/__main__.py"]
 NBVAL_OUTPUT_SECONDS = 60
 
 
+def pytest_configure(config):
+    """nbval's kernels get medlab's start retries: two kernels started at once (``-n 2``) can
+    take the same port, and one dies before it replies (jupyter/jupyter_client#154); no cell
+    has run, so a new kernel is started, up to ``medlab.course.execute.START_RETRIES`` times."""
+    try:
+        from nbval import kernel
+    except ImportError:
+        return
+    if not getattr(kernel.RunningKernel.__init__, "retries_dead_starts", False):
+        kernel.RunningKernel.__init__ = _retrying_dead_starts(kernel.RunningKernel.__init__)
+
+
+def _retrying_dead_starts(start):
+    import functools
+    import time
+
+    from medlab.course.execute import START_RETRIES
+
+    @functools.wraps(start)
+    def init(self, *args, **kwargs):
+        for attempt in range(START_RETRIES + 1):
+            try:
+                return start(self, *args, **kwargs)
+            except RuntimeError as exc:  # "Kernel died before replying to kernel_info"
+                if "died" not in str(exc) or attempt == START_RETRIES:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+
+    init.retries_dead_starts = True
+    return init
+
+
 def pytest_collection_modifyitems(items):
     from nbval.plugin import IPyNbCell
 

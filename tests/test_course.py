@@ -501,3 +501,41 @@ def test_a_download_gets_the_mode_of_any_new_file(tmp_path, umask_022):
                     opener=lambda url, timeout: io.BytesIO(payload), progress=False)
     assert dest.read_bytes() == payload and dest.stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npz"]
+
+
+def test_nbval_kernels_that_die_before_replying_are_started_again(monkeypatch):
+    """The root conftest gives nbval's kernels the same start retries as medlab's runs."""
+    import time
+
+    from nbval import kernel
+
+    from medlab.course.execute import START_RETRIES
+
+    calls = []
+
+    def dies_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return "a kernel manager", "a kernel client"
+
+    monkeypatch.setattr(kernel, "start_new_kernel", dies_once)
+    monkeypatch.setattr(kernel.RunningKernel, "_ensure_iopub_up", lambda self: None)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    running = kernel.RunningKernel("python3", startup_timeout=1)
+    assert (running.km, len(calls)) == ("a kernel manager", 2)
+
+    def never_answers(**kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("Kernel didn't respond in 1 seconds")
+
+    def always_dies(**kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    for start, tries in ((never_answers, 1), (always_dies, 1 + START_RETRIES)):
+        calls.clear()
+        monkeypatch.setattr(kernel, "start_new_kernel", start)
+        with pytest.raises(RuntimeError):
+            kernel.RunningKernel("python3", startup_timeout=1)
+        assert len(calls) == tries
