@@ -18,13 +18,14 @@ On the file's official test split, every choice made on the validation split:
   ``--anomaly-seconds`` (or ``--anomaly-epochs``), scored ten ways (``medlab.anomaly``):
   reconstruction MSE, 1 - SSIM, 1 - SSIM at 28 and 14 px, MSE of standardised images,
   Mahalanobis distance of the code, the mean distance of the encoder's feature maps
-  (``enc_conv2``, 7 x 7 x 32) to the nearest normal training images' (1, 5 or 20 neighbours,
-  chosen on validation), a percentile of the per-pixel 1 - SSIM map (50th to 95th, chosen on
-  validation: a local opacity counts even where the rest is rebuilt well); each SSIM score
-  combined with the image sd, and the map percentile, the feature distance and the image sd
-  combined, by a logistic rule fitted on the validation labels (its weights only; every input
-  stays an unsupervised score, so the result is an anomaly detector calibrated on validation),
-  its validation AUC out-of-fold; the score with the best validation AUC is reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
+  (``enc_conv2``, 7 x 7 x 32) to those of the nearest normal training images (1, 5 or 20
+  neighbours, chosen on validation), a percentile of the per-pixel 1 - SSIM map (50th to 95th,
+  chosen on validation: a local opacity counts even where the rest is rebuilt well); each SSIM
+  score combined with the image sd, and the map percentile, the feature distance and the image
+  sd combined, by a logistic rule fitted on the validation labels (its weights only; every
+  input stays an unsupervised score, so the result is an anomaly detector calibrated on
+  validation), its validation AUC out-of-fold; the score with the best validation AUC is
+  reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
   ``anomaly_auc_ci``), beside the MSE score (``anomaly_mse_auc``) and baselines: PCA of
   standardised images + 5 nearest neighbours (components chosen on validation), the mean
   intensity and the image standard deviation alone (direction chosen on validation); the
