@@ -15,11 +15,17 @@ On the file's official test split, every choice made on the validation split:
   any load);
 - **anomaly detection**, normal (label 0) against abnormal (1): the bottleneck autoencoder
   ``medlab.models.conv_autoencoder`` trained on the normal training images only for
-  ``--anomaly-seconds`` (or ``--anomaly-epochs``), scored seven ways (reconstruction MSE,
-  1 - SSIM, 1 - SSIM at 28 and 14 px, MSE of standardised images, Mahalanobis distance of the
-  code, and each SSIM score combined with the image sd by a logistic rule fitted on the
-  validation labels, its validation AUC out-of-fold; ``medlab.anomaly``); the score with the
-  best validation AUC is reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
+  ``--anomaly-seconds`` (or ``--anomaly-epochs``), scored ten ways (``medlab.anomaly``):
+  reconstruction MSE, 1 - SSIM, 1 - SSIM at 28 and 14 px, MSE of standardised images,
+  Mahalanobis distance of the code, the mean distance of the encoder's feature maps
+  (``enc_conv2``, 7 x 7 x 32) to those of the nearest normal training images (1, 5 or 20
+  neighbours, chosen on validation), a percentile of the per-pixel 1 - SSIM map (50th to 95th,
+  chosen on validation: a local opacity counts even where the rest is rebuilt well); each SSIM
+  score combined with the image sd, and the map percentile, the feature distance and the image
+  sd combined, by a logistic rule fitted on the validation labels (its weights only; every
+  input stays an unsupervised score, so the result is an anomaly detector calibrated on
+  validation), its validation AUC out-of-fold; the score with the best validation AUC is
+  reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
   ``anomaly_auc_ci``), beside the MSE score (``anomaly_mse_auc``) and baselines: PCA of
   standardised images + 5 nearest neighbours (components chosen on validation), the mean
   intensity and the image standard deviation alone (direction chosen on validation); the
@@ -49,7 +55,7 @@ import time
 
 import numpy as np
 
-from medlab import anomaly, metrics, noise, pretraining
+from medlab import anomaly, metrics, noise, pretraining, trust
 from medlab._tensorflow import keras, seed_everything  # TensorFlow, imported quietly (no stderr)
 from medlab.data import load_classification_data
 from medlab.denoise import (NLM_STRENGTHS, TV_WEIGHTS, best_classical_filter, denoise,
@@ -62,9 +68,17 @@ from medlab.engine.predict import predict
 PCA_COMPONENTS = (8, 16, 32, 64)
 #: The autoencoder's scores, candidates for the choice on validation.
 AUTOENCODER_SCORES = ("reconstruction MSE", "1 - SSIM", "multi-scale 1 - SSIM", "standardised MSE",
-                      "latent Mahalanobis", "1 - SSIM + image sd", "multi-scale 1 - SSIM + image sd")
+                      "latent Mahalanobis", "1 - SSIM + image sd", "multi-scale 1 - SSIM + image sd",
+                      "1 - SSIM map, percentile", "encoder features, nearest normals",
+                      "SSIM map percentile + features + image sd")
 #: Resolutions of the multi-scale score (28 x 28 and 14 x 14 px).
 MULTISCALE_SSIM_SCALES = 2
+#: Percentiles of the per-pixel 1 - SSIM map tried (on validation) by the localising score.
+SSIM_MAP_PERCENTILES = (50, 80, 90, 95)
+#: Neighbour counts tried (on validation) by the nearest-normal-features score.
+FEATURE_NEIGHBOURS = (1, 5, 20)
+#: The encoder's layer whose feature maps (7 x 7 x 32 for 28 x 28 images) that score compares.
+FEATURE_LAYER = "enc_conv2"
 
 
 def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning_rate=2e-3, epochs=None):
@@ -81,9 +95,20 @@ def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning
 
 
 def anomaly_scores(data, autoencoder, encoder, seed):
-    """Every score and baseline on val and test -> (rows of ``anomaly.compare_scores``, scores, info)."""
+    """Every score and baseline on val and test -> (rows of ``anomaly.compare_scores``, scores, info).
+
+    The settings of the scores (PCA size, percentile of the SSIM map, neighbour count) are
+    chosen on validation AUC; the test split only receives the chosen settings.
+    """
     normal = data.x_train[data.y_train == 0]
     latent = anomaly.LatentMahalanobis().fit(predict(encoder, normal))
+    feature = {split: trust.features(encoder, x, layer=FEATURE_LAYER)
+               for split, x in (("normal", normal), ("val", data.x_val), ("test", data.x_test))}
+    knn_auc = {k: metrics.auc(data.y_val, anomaly.FeatureNearestNeighbours(k).fit(feature["normal"])
+                              .score(feature["val"])) for k in FEATURE_NEIGHBOURS if k < len(normal)}
+    knn_k = max(knn_auc, key=knn_auc.get)
+    knn = anomaly.FeatureNearestNeighbours(knn_k).fit(feature["normal"])
+    ssim_maps = {}
     ks = [k for k in PCA_COMPONENTS if k < len(normal)]
     pca_auc = {k: metrics.auc(data.y_val, anomaly.PCANearestNeighbours(k).fit(normal).score(data.x_val))
                for k in ks}
@@ -99,17 +124,32 @@ def anomaly_scores(data, autoencoder, encoder, seed):
             "multi-scale 1 - SSIM": anomaly.multiscale_ssim_score(x, rebuilt, MULTISCALE_SSIM_SCALES),
             "standardised MSE": anomaly.standardized_mse_score(x, rebuilt),
             "latent Mahalanobis": latent.score(predict(encoder, x)),
+            "encoder features, nearest normals": knn.score(feature[split]),
         }
+        ssim_maps[split] = anomaly.ssim_maps(x, rebuilt)
+    map_auc = {q: metrics.auc(data.y_val, anomaly.quantile_score(ssim_maps["val"], q)) for q in SSIM_MAP_PERCENTILES}
+    map_q = max(map_auc, key=map_auc.get)
+    for split in ("val", "test"):
+        scores[split]["1 - SSIM map, percentile"] = anomaly.quantile_score(ssim_maps[split], map_q)
     for name in ("1 - SSIM", "multi-scale 1 - SSIM"):  # + contrast, rule fitted on val (out-of-fold there)
         scores["val"][name + " + image sd"], scores["test"][name + " + image sd"] = anomaly.with_contrast(
             scores["val"][name], data.x_val, data.y_val, scores["test"][name], data.x_test, seed=seed)
+    # three unsupervised scores, their weights (three numbers and an offset) fitted on val labels
+    trio = ("1 - SSIM map, percentile", "encoder features, nearest normals")
+    val_trio, test_trio = ({n: scores[split][n] for n in trio} for split in ("val", "test"))
+    val_trio["image sd"], test_trio["image sd"] = (anomaly.intensity_features(x)["image sd"]
+                                                   for x in (data.x_val, data.x_test))
+    scores["val"]["SSIM map percentile + features + image sd"], \
+        scores["test"]["SSIM map percentile + features + image sd"] = anomaly.combine_scores(
+            val_trio, data.y_val, test_trio, seed=seed)
     for split in ("val", "test"):
         x, _ = data.split(split)
         scores[split].update({"PCA + nearest neighbours": pca_nn.score(x), **anomaly.intensity_features(x)})
     rows = anomaly.compare_scores(scores["val"], data.y_val, scores["test"], data.y_test,
                                   baselines=("PCA + nearest neighbours", "mean intensity", "image sd"),
                                   oriented=("mean intensity", "image sd"), seed=seed)
-    return rows, scores["test"], {"pca_components": pca_k}
+    return rows, scores["test"], {"pca_components": pca_k, "ssim_map_percentile": map_q,
+                                  "feature_neighbours": knn_k}
 
 
 def run(args):
@@ -243,7 +283,8 @@ def main(argv=None):
     print(f"anomaly detection, autoencoder of normal images trained {info['anomaly_seconds']:.0f} s "
           f"({info['anomaly_epochs']} epochs); "
           f"chosen on validation: {info['anomaly_score']} (PCA baseline: {info['pca_components']} "
-          "components, chosen on validation)", file=sys.stderr)
+          f"components; SSIM map: {info['ssim_map_percentile']}th percentile; features: "
+          f"{info['feature_neighbours']} nearest normals; each chosen on validation)", file=sys.stderr)
     for row in info["anomaly_rows"]:
         print(row.text(width=50, digits=3), file=sys.stderr)
     low_d, high_d = result["anomaly_minus_image_sd"][1:]

@@ -12,14 +12,19 @@ that compare *structure* rather than raw intensities survive both.
 ``multiscale_ssim_score(x, x_hat, scales)``     1 - SSIM averaged over halved resolutions
 ``standardized_mse_score(x, x_hat)``            MSE after standardising x and x_hat
 ``error_maps(x, x_hat)``                        ``|x - x_hat|`` per pixel, (N, H, W)
+``ssim_maps(x, x_hat)``                         1 - SSIM per pixel, (N, H, W)
+``quantile_score(maps, q, margin)``             the q-th percentile of each map: a local
+                                                failure counts even if the rest is rebuilt
 ``intensity_features(images)``                  the trivial baselines: mean intensity, sd
 ``LatentMahalanobis().fit(z).score(z)``         Mahalanobis distance to the normal codes
 ``PCANearestNeighbours().fit(x).score(x)``      PCA of standardised images, k-NN distance
+``FeatureNearestNeighbours().fit(f).score(f)``  k-NN distance to the normal images' features
 ``compare_scores(val, y_val, test, y_test)``    validation and test AUC of every score,
                                                 the test AUC with a bootstrap interval
 ``choose_on_validation(rows)``                  the row with the best validation AUC
 ``with_contrast(score, images, y, ...)``        a score and the image sd combined by a
                                                 logistic regression fitted on validation
+``combine_scores(val, y_val, test)``            a few scores combined the same way
 ==============================================  ==========================================
 
 Images are float arrays in [0, 1], (N, H, W) or (N, H, W, 1). Every score is an array (N,),
@@ -126,6 +131,52 @@ def error_maps(images, reconstructions):
     return np.abs(a - b)
 
 
+def ssim_maps(images, reconstructions):
+    """``1 - SSIM`` at every pixel (7 x 7 windows, scikit-image's ``full=True`` map), (N, H, W).
+
+    Its mean over the pixels is :func:`ssim_score` (up to the border that scikit-image leaves
+    out of its mean). Values lie in [0, 2]; 0 where x and x_hat agree in structure.
+    """
+    from skimage.metrics import structural_similarity
+
+    a, b = _images(images), _images(reconstructions, "reconstructions")
+    if a.shape != b.shape:
+        raise ValueError(f"images have shape {a.shape} but reconstructions {b.shape}")
+    if min(a.shape[1:]) < 7:
+        raise ValueError(f"images of {a.shape[1]} x {a.shape[2]} pixels: SSIM needs at least 7 x 7")
+    return np.stack([1.0 - structural_similarity(x, y, data_range=1.0, full=True)[1]
+                     for x, y in zip(a, b)]) if len(a) else np.zeros(a.shape)
+
+
+def quantile_score(maps, q=80.0, margin=0):
+    """The ``q``-th percentile of each per-pixel map, (N,): a score that localises.
+
+    The mean of a map dilutes a small opacity among the pixels rebuilt well; a high
+    percentile counts only the worst ``100 - q`` % of them. ``q=50`` is the median.
+
+    Parameters
+    ----------
+    maps : array (N, H, W)
+        Per-pixel errors, higher = worse (:func:`ssim_maps`, :func:`error_maps`).
+    q : float in [0, 100]
+    margin : int >= 0
+        Pixels left out at every border (0: the whole image).
+
+    >>> maps = np.zeros((2, 10, 10)); maps[1, 4:6, 4:6] = 1.0   # one image with a 2 x 2 spot
+    >>> quantile_score(maps, q=50).tolist(), quantile_score(maps, q=99).tolist()
+    ([0.0, 0.0], [0.0, 1.0])
+    """
+    m = np.asarray(maps, dtype=np.float64)
+    if m.ndim != 3:
+        raise validate.ArgumentError(f"maps has shape {m.shape}: expected (N, H, W)")
+    q = validate.number("q", q, 0, 100)
+    margin = validate.integer("margin", margin, low=0)
+    if 2 * margin >= min(m.shape[1:]):
+        raise validate.ArgumentError(f"margin={margin}: leaves no pixel of {m.shape[1]} x {m.shape[2]} maps")
+    inner = m[:, margin:m.shape[1] - margin, margin:m.shape[2] - margin]
+    return np.percentile(inner.reshape(len(m), -1), q, axis=1)
+
+
 def intensity_features(images):
     """The trivial baselines: ``{"mean intensity": (N,), "image sd": (N,)}``.
 
@@ -220,6 +271,56 @@ class PCANearestNeighbours:
         if self.pca_ is None:
             raise RuntimeError("PCANearestNeighbours: call fit(normal_images) before score(images)")
         distances, _ = self.neighbours_.kneighbors(self.pca_.transform(self._features(images)))
+        return distances.mean(axis=1)
+
+
+class FeatureNearestNeighbours:
+    """Mean distance to the ``n_neighbors`` nearest normal images in a network's feature space.
+
+    ``fit`` keeps the features of normal images (e.g. an encoder's feature maps, flattened),
+    each feature standardised by its mean and sd over them; ``score`` returns the mean
+    Euclidean distance of each image to its nearest normal images in those units
+    (``sklearn.neighbors.NearestNeighbors``). No reconstruction: an image is anomalous when
+    no normal image looks like it to the encoder (SPADE-like, on the whole image).
+
+    >>> rng = np.random.default_rng(0)
+    >>> model = FeatureNearestNeighbours(n_neighbors=1).fit(rng.normal(size=(50, 4)))
+    >>> bool(model.score(np.full((1, 4), 5.0))[0] > model.score(np.zeros((1, 4)))[0])
+    True
+    """
+
+    def __init__(self, n_neighbors=1):
+        self.n_neighbors = validate.integer("n_neighbors", n_neighbors, low=1)
+        self.mean_ = self.sd_ = self.neighbours_ = None
+
+    @staticmethod
+    def _flat(features, name):
+        f = np.asarray(features, dtype=np.float64)
+        if f.ndim < 2 or not np.all(np.isfinite(f)):
+            raise validate.ArgumentError(f"{name} has shape {f.shape}: expected finite (N, ...) features")
+        return f.reshape(len(f), -1)
+
+    def fit(self, normal_features):
+        """normal_features: (N, ...) of normal images, N > n_neighbors. Returns self."""
+        from sklearn.neighbors import NearestNeighbors
+
+        f = self._flat(normal_features, "normal_features")
+        if len(f) <= self.n_neighbors:
+            raise validate.ArgumentError(f"normal_features: {len(f)} images, need more than "
+                                         f"n_neighbors={self.n_neighbors}")
+        self.mean_, self.sd_ = f.mean(axis=0), f.std(axis=0) + SD_FLOOR
+        self.neighbours_ = NearestNeighbors(n_neighbors=self.n_neighbors).fit((f - self.mean_) / self.sd_)
+        return self
+
+    def score(self, features):
+        """(N,) mean distance to the nearest normal images, in normal-sd units per feature."""
+        if self.neighbours_ is None:
+            raise RuntimeError("FeatureNearestNeighbours: call fit(normal_features) before score(features)")
+        f = self._flat(features, "features")
+        if f.shape[1] != self.mean_.shape[0]:
+            raise validate.ArgumentError(f"features have {f.shape[1]} values per image, "
+                                         f"the normal ones {self.mean_.shape[0]}")
+        distances, _ = self.neighbours_.kneighbors((f - self.mean_) / self.sd_)
         return distances.mean(axis=1)
 
 
@@ -324,22 +425,69 @@ def with_contrast(val_score, val_images, y_val, test_score, test_images, folds=5
     -------
     val_combined, test_combined : float64 arrays (N,), higher = more anomalous
     """
+    folds = validate.integer("folds", folds, low=2)
+    val_sd = intensity_features(val_images)["image sd"]
+    test_sd = intensity_features(test_images)["image sd"]
+    for name, score, sd in (("val_score", val_score, val_sd), ("test_score", test_score, test_sd)):
+        score = np.asarray(score, dtype=np.float64)
+        if score.shape != sd.shape:
+            raise ValueError(f"{name}: {score.shape[0] if score.ndim else 'no'} scores for {len(sd)} images")
+    return combine_scores({"score": val_score, "image sd": np.maximum(val_sd, SD_FLOOR)}, y_val,
+                          {"score": test_score, "image sd": np.maximum(test_sd, SD_FLOOR)},
+                          folds=folds, seed=seed)
+
+
+def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
+    """A few positive scores combined by a logistic rule fitted on the validation labels.
+
+    The features are the logs of the scores (standardised); a logistic regression
+    (scikit-learn) learns their weights on validation. Validation's own combined scores are
+    *out-of-fold* (``folds``-fold stratified cross-validation), so their AUC is a fair figure
+    for choosing; the test scores come from the rule fitted on all of validation. The test
+    split is never used for fitting. Each score stays unsupervised (a model of normal images
+    or an image statistic); only their weights, a handful of numbers, see labels, so the result
+    is still an anomaly detector whose calibration was fitted on val. Keep it to a few scores.
+
+    Parameters
+    ----------
+    val_scores, test_scores : dict of name -> array (N,) > 0
+        The same names in both (values below 1e-12 are floored there before the log).
+    y_val : array (N,) of 0/1
+    folds, seed : int
+        Cross-validation folds and their shuffling seed.
+
+    Returns
+    -------
+    val_combined, test_combined : float64 arrays (N,), higher = more anomalous
+
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.zeros(40), np.ones(40)].astype(int)
+    >>> a, b = np.exp(y + rng.normal(size=80)), np.exp(rng.normal(size=80))
+    >>> val, test = combine_scores({"a": a, "b": b}, y, {"a": a[:3], "b": b[:3]})
+    >>> val.shape, test.shape, bool(metrics.auc(y, val) > 0.7)
+    ((80,), (3,), True)
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     folds = validate.integer("folds", folds, low=2)
+    if not val_scores or set(val_scores) != set(test_scores):
+        raise ValueError(f"val_scores and test_scores must name the same scores (at least one), got "
+                         f"{sorted(val_scores)} and {sorted(test_scores)}")
+    names = list(val_scores)
 
-    def features(score, images, name):
-        score = np.asarray(score, dtype=np.float64)
-        sd = intensity_features(images)["image sd"]
-        if score.shape != sd.shape:
-            raise ValueError(f"{name}: {score.shape[0] if score.ndim else 'no'} scores for {len(sd)} images")
-        return np.c_[np.log(np.maximum(score, 1e-12)), np.log(np.maximum(sd, SD_FLOOR))]
+    def features(scores, what):
+        columns = [np.asarray(scores[n], dtype=np.float64) for n in names]
+        if any(c.ndim != 1 or c.shape != columns[0].shape for c in columns):
+            raise ValueError(f"{what}: every score must be one array (N,) of the same N, got "
+                             f"{[c.shape for c in columns]}")
+        if not all(np.all(np.isfinite(c)) for c in columns):
+            raise ValueError(f"{what} holds NaN or infinity: expected finite scores")
+        return np.log(np.maximum(np.stack(columns, axis=1), 1e-12))
 
-    x_val = features(val_score, val_images, "val_score")
-    x_test = features(test_score, test_images, "test_score")
+    x_val, x_test = features(val_scores, "val_scores"), features(test_scores, "test_scores")
     y = validate.binary("y_val", y_val)
     if y.shape != (len(x_val),):
         raise ValueError(f"y_val: {y.size} labels for {len(x_val)} validation images")
@@ -350,7 +498,8 @@ def with_contrast(val_score, val_images, y_val, test_score, test_images, folds=5
 
 
 __all__ = [
-    "LatentMahalanobis", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow", "choose_on_validation",
-    "compare_scores", "error_maps", "intensity_features", "mse_score", "multiscale_ssim_score", "ssim_score",
+    "FeatureNearestNeighbours", "LatentMahalanobis", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow",
+    "choose_on_validation", "combine_scores", "compare_scores", "error_maps", "intensity_features",
+    "mse_score", "multiscale_ssim_score", "quantile_score", "ssim_maps", "ssim_score",
     "standardized_mse_score", "with_contrast",
 ]

@@ -154,3 +154,84 @@ def test_with_contrast_fits_on_validation_only_and_scores_validation_out_of_fold
         anomaly.with_contrast(score[:5], images, y, score, images)
     with pytest.raises(ValueError, match="folds"):
         anomaly.with_contrast(score, images, y, score, images, folds=1)
+
+
+# ------------------------------------------------------------------ scores for issue #30's goal
+def test_ssim_maps_average_to_the_ssim_score_and_vanish_where_the_images_agree():
+    rng = np.random.default_rng(5)
+    x = gaussian_filter(rng.random((3, 16, 16)), (0, 1, 1))
+    x_hat = np.clip(x + 0.05 * rng.standard_normal(x.shape), 0, 1)
+    maps = anomaly.ssim_maps(x[..., None], x_hat)
+    assert maps.shape == (3, 16, 16)
+    # scikit-image averages its map without the 3-pixel border of the 7 x 7 window
+    np.testing.assert_allclose(maps[:, 3:-3, 3:-3].mean(axis=(1, 2)), anomaly.ssim_score(x, x_hat))
+    np.testing.assert_allclose(anomaly.ssim_maps(x, x), 0, atol=1e-12)
+    with pytest.raises(ValueError, match="reconstructions"):
+        anomaly.ssim_maps(x, x_hat[:2])
+    with pytest.raises(ValueError, match="7 x 7"):
+        anomaly.ssim_maps(x[:, :6, :6], x_hat[:, :6, :6])
+
+
+def test_quantile_score_counts_a_small_spot_that_the_mean_dilutes():
+    maps = np.zeros((2, 20, 20))
+    maps[1, 9:11, 9:11] = 1.0                      # 4 of 400 pixels
+    maps[0] += 0.02                                # a uniform, slightly worse image
+    assert np.argmax(maps.mean(axis=(1, 2))) == 0  # the mean ranks the uniform one higher
+    assert np.argmax(anomaly.quantile_score(maps, q=99.5)) == 1
+    np.testing.assert_allclose(anomaly.quantile_score(maps, q=50), np.median(maps.reshape(2, -1), axis=1))
+    edge = np.zeros((1, 20, 20))
+    edge[0, :, :3] = 1.0                           # an error only at the left border
+    assert anomaly.quantile_score(edge, q=100, margin=3)[0] == 0
+    assert anomaly.quantile_score(edge, q=100)[0] == 1
+    for kwargs, match in (({"q": 101}, "q"), ({"margin": 10}, "margin"), ({"margin": -1}, "margin")):
+        with pytest.raises(ValueError, match=match):
+            anomaly.quantile_score(maps, **kwargs)
+    with pytest.raises(ValueError, match=r"maps has shape \(20, 20\)"):
+        anomaly.quantile_score(maps[0])
+
+
+def test_feature_nearest_neighbours_is_the_mean_distance_in_normal_sd_units():
+    rng = np.random.default_rng(6)
+    normal = rng.normal(size=(30, 2, 3)) * np.array([1.0, 10.0, 100.0])  # features of different scales
+    queries = rng.normal(size=(4, 2, 3))
+    model = anomaly.FeatureNearestNeighbours(n_neighbors=3).fit(normal)
+    flat = normal.reshape(30, -1)
+    units = (flat - flat.mean(0)) / (flat.std(0) + anomaly.SD_FLOOR)
+    q = (queries.reshape(4, -1) - flat.mean(0)) / (flat.std(0) + anomaly.SD_FLOOR)
+    distances = np.sort(np.linalg.norm(q[:, None] - units[None], axis=2), axis=1)[:, :3].mean(axis=1)
+    np.testing.assert_allclose(model.score(queries), distances)
+    np.testing.assert_allclose(anomaly.FeatureNearestNeighbours().fit(normal).score(normal), 0, atol=1e-9)
+    with pytest.raises(RuntimeError, match="fit"):
+        anomaly.FeatureNearestNeighbours().score(queries)
+    with pytest.raises(ValueError, match="3 values per image, the normal ones 6"):
+        model.score(queries[:, 0])
+    with pytest.raises(ValueError, match="n_neighbors=3"):
+        anomaly.FeatureNearestNeighbours(3).fit(normal[:3])
+    with pytest.raises(ValueError, match="n_neighbors"):
+        anomaly.FeatureNearestNeighbours(0)
+
+
+def test_combine_scores_fits_on_validation_out_of_fold_and_with_contrast_is_its_two_score_case():
+    rng = np.random.default_rng(7)
+    y = np.r_[np.zeros(50), np.ones(50)].astype(int)
+    a = np.exp(0.8 * y + rng.standard_normal(100))   # two weak, independent scores
+    b = np.exp(0.8 * y + rng.standard_normal(100))
+    val_c, test_c = anomaly.combine_scores({"a": a, "b": b}, y, {"a": a[:10], "b": b[:10]}, seed=1)
+    assert val_c.shape == (100,) and test_c.shape == (10,)
+    assert metrics.auc(y, val_c) > max(metrics.auc(y, a), metrics.auc(y, b))
+    assert not np.allclose(val_c[:10], test_c)  # out-of-fold on validation
+    larger = anomaly.combine_scores({"a": a, "b": b}, y, {"a": 2 * a[:10], "b": b[:10]}, seed=1)[1]
+    assert np.all(larger > test_c)
+    images = 0.5 + (0.2 - 0.08 * y)[:, None, None] * rng.standard_normal((100, 8, 8))
+    sd = images.std(axis=(1, 2))
+    for got, expected in zip(anomaly.with_contrast(a, images, y, a[:10], images[:10], seed=2),
+                             anomaly.combine_scores({"s": a, "sd": sd}, y, {"s": a[:10], "sd": sd[:10]}, seed=2)):
+        np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="same scores"):
+        anomaly.combine_scores({"a": a}, y, {"b": b})
+    with pytest.raises(ValueError, match="val_scores"):
+        anomaly.combine_scores({"a": a, "b": b[:5]}, y, {"a": a, "b": b})
+    with pytest.raises(ValueError, match="y_val"):
+        anomaly.combine_scores({"a": a}, y[:5], {"a": a})
+    with pytest.raises(ValueError, match="finite"):
+        anomaly.combine_scores({"a": a}, y, {"a": np.r_[a[:9], np.nan]})

@@ -288,6 +288,10 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     assert "best setting of each classical filter, val PSNR: gaussian" in table and "nlm " in table, table
     assert "(2 epochs)" in table and "minus image sd alone (paired bootstrap" in table, table
     assert "1 - SSIM + image sd: val AUC" in table and "load_1min" in table, table
+    for name in ("1 - SSIM map, percentile", "encoder features, nearest normals",
+                 "SSIM map percentile + features + image sd"):
+        assert f"{name}: val AUC" in table, (name, table)
+    assert re.search(r"SSIM map: \d+th percentile; features: \d+ nearest normals", table), table
     assert re.search(r"denoiser [\d.]+ dB \([+-][\d.]+ dB, 2 epochs", table), table
     assert "10 % (" in table and "100 % (" in table and "pretrained - scratch" in table, table
 
