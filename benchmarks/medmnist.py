@@ -53,9 +53,11 @@ article's settings: Adam 1e-3, batch 32, 10 epochs, the last epoch's weights, th
 (argmax), no class weights, no augmentation.
 
 Seeds are fixed and TensorFlow's ops deterministic, so two runs on one machine print the same
-figures unless the budget cut training short (``budget_hit``). ``train_seconds`` is
-wall-clock time and depends on the load (``load_1min``: the 1-minute load average when
-training started; ``cores``: CPUs this process may use).
+figures unless the clock changed the training: the budget cut it short (``budget_hit``) or
+the recipe's epochs shrank to fit (``epochs_run`` below ``epochs_planned``; never with
+``--fixed-epochs``). ``train_seconds`` is wall-clock time and depends on the load
+(``load_1min``: the 1-minute load average when training started, ``load_1min_end`` for the
+recipe when it ended; ``cores``: CPUs this process may use).
 """
 
 from __future__ import annotations
