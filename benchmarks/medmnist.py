@@ -13,25 +13,35 @@ recipe minus each baseline on the same resamples. The figures are those MedMNIST
 (``medlab.metrics.multiclass_auc``); ``test_acc`` the accuracy of the calls. Ordinal sets are
 scored as multi-class, as MedMNIST does.
 
-``recipe`` (#30; :data:`RECIPE`, the same for every file): the kit's network
-(:func:`medlab.models.improved_cnn`, width 16, augmentation without flips, dropout 0.3), Adam
-3e-3 with cosine decay over ``--epochs`` (40), batch 64, balanced class weights; training stops
-10 s before ``--budget`` so that inference fits in it too (``total_seconds``). Then, on the
-validation split only:
+``recipe`` (#30; :data:`RECIPE`, the same for every file): ``--members`` (1) networks of the
+kit's kind (:func:`medlab.models.improved_cnn`, width 16, augmentation without flips, dropout
+0.3), seeds ``--seed``, ``--seed + 1``, ..., each trained with Adam 3e-3 under its own cosine
+decay over ``--epochs`` (50), batch 64, balanced class weights. One network of 50 epochs had
+a lower validation cross-entropy than two of 25 (the same training time) for seeds 0 and 1,
+and than one of 40 or three of 17 (seed 0): see the README. Training must end 10 s
+(``--reserve``) before ``--budget`` so that inference fits in it too (``total_seconds``): from
+the second epoch on, the epochs per network shrink when the median epoch time says they would
+not fit (the schedule shortened with them; ``epochs_run``, ``epochs_planned``), so a loaded
+machine trains fewer epochs instead of overrunning; ``--fixed-epochs`` keeps them (the budget
+still stops training). Then, on the validation split only:
 
-* the predictor with the lowest validation cross-entropy of four: the best epoch's weights
-  (best validation AUC, as ``improved_cnn``) or the mean prediction of the last
-  ``--snapshots`` (5) epochs (a snapshot ensemble along the cosine's tail), each alone or
-  averaged over test-time shifts of ``--tta-shift`` (2) pixels up, down, left and right (no
-  flips: a mirrored chest film shows the heart on the wrong side);
+* the predictor with the lowest validation cross-entropy of four: the mean over the networks
+  of their best epochs' predictions (best validation AUC, as ``improved_cnn``) or of their
+  last ``--snapshots`` (5) epochs' (a snapshot ensemble along each cosine's tail), each alone
+  or averaged over test-time shifts of ``--tta-shift`` (2) pixels up, down, left and right
+  (no flips: a mirrored chest film shows the heart on the wrong side);
 * the call rule with the best accuracy on held-out halves of val (200 random stratified
   halves, fitted on one, scored on the other, both ways round): two classes, threshold 0.5,
   ``prior`` (0.5 once the training prevalence is restored, which undoes the balanced class
   weights), Youden's J, or the threshold of highest accuracy; several classes, argmax or
   ``prior`` (argmax of the probabilities times the training class shares).
 
-Every choice is printed with the figures it was made by (``choices_on_val``). The test split
-is used once, for the figures.
+Every choice is printed with the figures it was made by (``choices_on_val``, with each network
+alone for comparison). The test split is used once, for the figures, and for one diagnostic
+that chooses nothing (``diagnostic_never_used_for_any_choice``): the accuracy of the best
+threshold found on the test split itself for the chosen predictor, the most any call rule
+could get from that ranking. ``--val-only`` (with ``--only recipe``) prints the choices on val
+and no test figure, for choosing the recipe's settings.
 
 ``improved_cnn`` (the recipe before #30, :data:`KIT`): the same network and training over
 ``--kit-epochs`` (30) with at most ``--budget`` seconds of training, the weights of the epoch
@@ -43,9 +53,11 @@ article's settings: Adam 1e-3, batch 32, 10 epochs, the last epoch's weights, th
 (argmax), no class weights, no augmentation.
 
 Seeds are fixed and TensorFlow's ops deterministic, so two runs on one machine print the same
-figures unless the budget cut training short (``budget_hit``). ``train_seconds`` is
-wall-clock time and depends on the load (``load_1min``: the 1-minute load average when
-training started; ``cores``: CPUs this process may use).
+figures unless the clock changed the training: the budget cut it short (``budget_hit``) or
+the recipe's epochs shrank to fit (``epochs_run`` below ``epochs_planned``; never with
+``--fixed-epochs``). ``train_seconds`` is wall-clock time and depends on the load
+(``load_1min``: the 1-minute load average when training started, ``load_1min_end`` for the
+recipe when it ended; ``cores``: CPUs this process may use).
 """
 
 from __future__ import annotations
@@ -206,10 +218,10 @@ def train_article(data, n_classes, seed):
 #: The recipe for any 2-D MedMNIST file: the kit's network and training, then choices on val.
 RECIPE = {"network": "improved_cnn", "width": 16, "dropout": 0.3, "learning_rate": 3e-3, "batch_size": 64,
           "augment": "shift, rotation, zoom, contrast; no flips", "class_weights": "balanced in training",
-          "schedule": "cosine over --epochs", "snapshots": 5, "tta_shift_px": 2}
+          "schedule": "cosine over --epochs, each network", "members": 1, "snapshots": 5, "tta_shift_px": 2}
 
 #: Epochs of the recipe (the cosine schedule's length), chosen on val at a fixed count.
-RECIPE_EPOCHS = 40
+RECIPE_EPOCHS = 50
 
 #: Seconds of the budget the recipe leaves for its inference (snapshots x views x val and test).
 RECIPE_RESERVE = 10.0
@@ -295,71 +307,182 @@ def choose_call_rule(y_val, p_val, prior, n_splits=200, seed=0):
     return max(rules, key=lambda rule: (means[rule], -rules.index(rule))), means
 
 
-def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=None, shift=None,
-                 width=None):
-    """The recipe: the kit's network trained once, then four predictors and a call rule chosen on val.
+class AdjustableCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Cosine decay of ``learning_rate`` to 0 over ``total_steps``, a variable that
+    :class:`EpochPlan` may shorten during training (read at every step: nothing retraced).
 
-    Predictors: the best epoch's weights (as ``improved_cnn``) or the mean of the last
-    ``snapshots`` epochs' predictions (a snapshot ensemble along the cosine's tail), each with
-    or without test-time shifts; the one with the lowest validation cross-entropy wins. The
-    call rule: :func:`choose_call_rule`. Training stops ``reserve`` seconds before ``budget``
-    so that inference fits in it too (``total_seconds``).
+    Step s gets ``learning_rate (1 + cos(pi min(s / total_steps, 1))) / 2``, as
+    ``keras.optimizers.schedules.CosineDecay``.
+    """
+
+    def __init__(self, learning_rate, total_steps):
+        self.learning_rate = float(learning_rate)
+        self.total_steps = keras.Variable(float(total_steps), trainable=False, dtype="float32")
+
+    def __call__(self, step):
+        fraction = keras.ops.minimum(keras.ops.cast(step, "float32") / self.total_steps, 1.0)
+        return self.learning_rate * 0.5 * (1.0 + keras.ops.cos(np.pi * fraction))
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "total_steps": float(self.total_steps.numpy())}
+
+
+def affordable_epochs(planned, done, members_left, seconds_left, seconds_per_epoch):
+    """Epochs per network that fit: the current network's remaining ones plus ``members_left``
+    more networks of as many epochs in ``seconds_left`` at ``seconds_per_epoch``; at most
+    ``planned``, at least ``done`` (the current network stops now) and 1.
+
+    >>> affordable_epochs(25, 2, 1, 100.0, 2.0)  # 23 + 25 epochs fit in 50 epochs' time
+    25
+    >>> affordable_epochs(25, 2, 1, 60.0, 2.0)   # (30 + 2) // 2: 14 + 16 epochs
+    16
+    >>> affordable_epochs(25, 10, 1, 4.0, 2.0)   # the current network stops at 10 epochs
+    10
+    """
+    fit = int((seconds_left / seconds_per_epoch + done) // (1 + members_left))
+    return max(1, done, min(planned, fit))
+
+
+class EpochPlan(keras.callbacks.Callback):
+    """Ends a network's training after ``plan["epochs"]`` epochs and, with ``plan["scale"]``,
+    lowers that number (for this network and the ``members_left`` after it) as soon as the
+    clock says they would not fit in ``plan["seconds"]`` from ``plan["start"]``: the rate
+    is the median time of the epochs run so far, each network's first (tracing) left out.
+    The schedule's length follows (``schedule.total_steps = epochs x steps``).
+    """
+
+    def __init__(self, plan, schedule, steps, members_left, clock=time.perf_counter):
+        super().__init__()
+        self.plan, self.schedule, self.steps, self.members_left, self.clock = plan, schedule, steps, members_left, clock
+        self._began = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._began = self.clock()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch > 0:
+            self.plan["epoch_seconds"].append(self.clock() - self._began)
+        if self.plan["scale"] and self.plan["epoch_seconds"]:
+            left = self.plan["seconds"] - (self.clock() - self.plan["start"])
+            epochs = affordable_epochs(self.plan["epochs"], epoch + 1, self.members_left, left,
+                                       float(np.median(self.plan["epoch_seconds"])))
+            if epochs < self.plan["epochs"]:
+                self.plan["epochs"] = epochs
+                self.schedule.total_steps.assign(float(epochs * self.steps))
+        if epoch + 1 >= self.plan["epochs"]:
+            self.model.stop_training = True
+
+
+def oracle_accuracy(y, p):
+    """DIAGNOSTIC, never used for any choice: the best accuracy any threshold on ``p`` reaches
+    on these labels, and that threshold (two classes; None for several)."""
+    if p.ndim != 1:
+        return None
+    threshold = metrics.choose_threshold(y, p, rule="accuracy")
+    return {"threshold": round(float(threshold), 4), "acc": round(float(np.mean((p >= threshold) == y)), 4)}
+
+
+def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=None, shift=None,
+                 width=None, members=None, scale=True, val_only=False):
+    """The recipe: ``members`` networks (seeds ``seed``, ``seed + 1``, ...), then four predictors
+    and a call rule chosen on val.
+
+    Each network trains for ``epochs`` epochs under its own cosine schedule; with ``scale``
+    the epochs per network shrink (:class:`EpochPlan`) when the clock says they would not fit
+    in ``budget - reserve`` seconds, so that a loaded machine does not overrun (``epochs_run``,
+    ``epochs_planned``); the budget also stops training outright. Predictors: the mean over the
+    networks of their best epochs' predictions (best validation AUC, as ``improved_cnn``) or of
+    their last ``snapshots`` epochs' (a snapshot ensemble along the cosine's tail), each with or
+    without test-time shifts; the one of lowest validation cross-entropy wins. The call rule:
+    :func:`choose_call_rule`. ``reserve`` seconds are kept for inference (``total_seconds``).
+    ``val_only`` (development): no test figure at all, only the choices on val.
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = data["train"], data["val"], data["test"]
     snapshots = RECIPE["snapshots"] if snapshots is None else snapshots
     shift = RECIPE["tta_shift_px"] if shift is None else shift
     width = RECIPE["width"] if width is None else width
+    members = RECIPE["members"] if members is None else members
     reserve = RECIPE_RESERVE if reserve is None else reserve
-    medlab.seed_everything(seed)
-    model = improved_cnn(x_train.shape[1:], width=width, dropout=RECIPE["dropout"], n_classes=n_classes)
     steps = -(-len(y_train) // RECIPE["batch_size"])
-    schedule = keras.optimizers.schedules.CosineDecay(RECIPE["learning_rate"], decay_steps=epochs * steps)
-    _compile(model, n_classes, schedule)
-    stopper, best = TimeBudget(budget - reserve), BestWeights("val_selection", "max")
-    saved = []
-    keep = EpochEnd(lambda m: saved.append(m.get_weights()))
     load = load_average()
-    medlab.seed_everything(seed)
     started = time.perf_counter()
-    history = model.fit(x_train, _targets(y_train, n_classes), epochs=epochs, batch_size=RECIPE["batch_size"],
-                        shuffle=True, verbose=0, class_weight=balanced_weights(y_train, n_classes),
-                        callbacks=[stopper, ValidationScore(x_val, y_val), best, keep])
+    plan = {"epochs": epochs, "scale": scale, "seconds": budget - reserve, "start": started, "epoch_seconds": []}
+    saved, best_epochs, epochs_run, budget_hit = [], [], [], False
+    for m in range(members):
+        left = plan["seconds"] - (time.perf_counter() - started)
+        if left <= 0:
+            budget_hit = True
+            break
+        medlab.seed_everything(seed + m)
+        model = improved_cnn(x_train.shape[1:], width=width, dropout=RECIPE["dropout"], n_classes=n_classes)
+        schedule = AdjustableCosine(RECIPE["learning_rate"], plan["epochs"] * steps)
+        _compile(model, n_classes, schedule)
+        stopper, best = TimeBudget(left), BestWeights("val_selection", "max")
+        saved.append([])
+        keep = EpochEnd(lambda model_, store=saved[-1]: store.append(model_.get_weights()))
+        medlab.seed_everything(seed + m)
+        history = model.fit(x_train, _targets(y_train, n_classes), epochs=plan["epochs"],
+                            batch_size=RECIPE["batch_size"], shuffle=True, verbose=0,
+                            class_weight=balanced_weights(y_train, n_classes),
+                            callbacks=[stopper, ValidationScore(x_val, y_val), best, keep,
+                                       EpochPlan(plan, schedule, steps, members - 1 - m)])
+        best_epochs.append(best.best_epoch)
+        epochs_run.append(len(history.history["loss"]))
+        budget_hit = budget_hit or stopper.stopped
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    last = list(range(max(0, len(saved) - snapshots), len(saved)))
-    members = {"best_epoch": [best.best_epoch], f"last_{len(last)}": last}
-    val_views = {e: view_probabilities(model, saved[e], x_val, shift) for e in sorted({best.best_epoch, *last})}
+    lasts = [list(range(max(0, len(s) - snapshots), len(s))) for s in saved]
+    members_of = {"best_epoch": [(m, b) for m, b in enumerate(best_epochs)],
+                  f"last_{min(len(last) for last in lasts)}": [(m, e) for m, last in enumerate(lasts) for e in last]}
+    val_views = {(m, e): view_probabilities(model, saved[m][e], x_val, shift)
+                 for m, e in sorted({me for used in members_of.values() for me in used})}
     candidates = {}
-    for name, epochs_used in members.items():
+    for name, used in members_of.items():
         for views in sorted({0, shift}):
-            p_val = np.mean([p for e in epochs_used for p in val_views[e][:1 + 4 * bool(views)]], axis=0)
+            p_val = np.mean([p for me in used for p in val_views[me][:1 + 4 * bool(views)]], axis=0)
             key = name + (f"+tta{views}px" if views else "")
-            candidates[key] = (epochs_used, views, p_val, cross_entropy(y_val, p_val))
+            candidates[key] = (used, views, p_val, cross_entropy(y_val, p_val))
     chosen = min(candidates, key=lambda k: candidates[k][3])
-    epochs_used, views, p_val, _ = candidates[chosen]
+    used, views, p_val, _ = candidates[chosen]
+    # the chosen kind of predictor from each network alone (information, not a choice)
+    alone = {m: np.mean([p for me in used if me[0] == m for p in val_views[me][:1 + 4 * bool(views)]], axis=0)
+             for m in range(len(saved))}
     prior = np.bincount(y_train, minlength=n_classes) / len(y_train)
     rule, held_out = choose_call_rule(y_val, p_val, prior, seed=seed)
     threshold = fit_rule(y_val, p_val, rule, prior)
-    p_test = np.mean([p for e in epochs_used for p in view_probabilities(model, saved[e], x_test, views)], axis=0)
+    row = {"model": "recipe"}
+    if not val_only:
+        p_test = np.mean([p for m, e in used for p in view_probabilities(model, saved[m][e], x_test, views)], axis=0)
+        calls = calls_by_rule(p_test, rule, threshold, prior)
+        row.update({"test_auc": round(metrics.multiclass_auc(y_test, p_test), 4),
+                    "test_acc": round(float(np.mean(calls == y_test)), 4)})
     inference_seconds = time.perf_counter() - started
-    calls = calls_by_rule(p_test, rule, threshold, prior)
-    return {
-        "model": "recipe", "test_auc": round(metrics.multiclass_auc(y_test, p_test), 4),
-        "test_acc": round(float(np.mean(calls == y_test)), 4),
+    row.update({
         "train_seconds": round(train_seconds, 1), "inference_seconds": round(inference_seconds, 1),
         "total_seconds": round(train_seconds + inference_seconds, 1),
         "val_auc": round(metrics.multiclass_auc(y_val, p_val), 4),
-        "epochs": len(history.history["loss"]), "best_epoch": best.best_epoch + 1,
+        "val_cross_entropy": round(cross_entropy(y_val, p_val), 4),
+        "members": len(saved), "epochs_planned": epochs, "epochs_run": epochs_run,
+        "epochs": int(sum(epochs_run)), "best_epoch": best_epochs[0] + 1,
+        "best_epochs": [b + 1 for b in best_epochs],
         "predictor": chosen, "call_rule": rule, "threshold": None if threshold is None else round(threshold, 4),
         "choices_on_val": {
             "predictors_val_cross_entropy": {k: round(v[3], 4) for k, v in candidates.items()},
             "predictors_val_auc": {k: round(metrics.multiclass_auc(y_val, v[2]), 4) for k, v in candidates.items()},
-            "call_rules_held_out_accuracy": held_out},
-        "settings": {**RECIPE, "width": width, "snapshots": snapshots, "tta_shift_px": shift, "epochs": epochs,
-                     "budget_s": budget, "reserve_s": reserve, "seed": seed},
-        "budget_hit": stopper.stopped, "load_1min": load, "cores": ops._usable_cores(),
-        "_p_test": p_test, "_calls": calls,
-    }
+            "call_rules_held_out_accuracy": held_out,
+            "each_network_alone_val_cross_entropy": [round(cross_entropy(y_val, p), 4) for p in alone.values()],
+            "each_network_alone_val_auc": [round(metrics.multiclass_auc(y_val, p), 4) for p in alone.values()]},
+        "settings": {**RECIPE, "width": width, "members": members, "snapshots": snapshots, "tta_shift_px": shift,
+                     "epochs": epochs, "scale_epochs": scale, "budget_s": budget, "reserve_s": reserve, "seed": seed},
+        "budget_hit": budget_hit, "load_1min": load, "load_1min_end": load_average(), "cores": ops._usable_cores(),
+    })
+    if not val_only:
+        row["diagnostic_never_used_for_any_choice"] = {
+            "oracle_threshold_on_test": oracle_accuracy(y_test, p_test),
+            "note": "the best threshold found ON TEST for the chosen predictor: the most accuracy "
+                    "any threshold could give this ranking; it chose nothing"}
+        row["_p_test"], row["_calls"] = p_test, calls
+    return row
 
 
 def bootstrap(y, p, calls, index):
@@ -395,6 +518,13 @@ def main(argv=None):
                         help=f"pixels of the test-time shifts; 0: none (default {RECIPE['tta_shift_px']})")
     parser.add_argument("--width", type=int, default=RECIPE["width"],
                         help=f"filters of the recipe's first stage (default {RECIPE['width']})")
+    parser.add_argument("--members", type=int, default=RECIPE["members"],
+                        help=f"networks of the recipe, seeds --seed, --seed + 1, ... (default {RECIPE['members']})")
+    parser.add_argument("--fixed-epochs", action="store_true",
+                        help="train the recipe's --epochs per network whatever the clock says (the budget "
+                             "still stops it); default: fewer epochs when they would not fit in the budget")
+    parser.add_argument("--val-only", action="store_true",
+                        help="development: with --only recipe, print the choices on val and no test figure")
     parser.add_argument("--reserve", type=float, default=RECIPE_RESERVE,
                         help=f"seconds of --budget the recipe keeps for inference (default {RECIPE_RESERVE:g})")
     parser.add_argument("--seed", type=int, default=0)
@@ -404,8 +534,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.data.is_file():
         parser.error(f"--data {args.data}: no such file (a MedMNIST .npz; `medlab data fetch FLAG` downloads one)")
-    if min(args.epochs, args.kit_epochs, args.snapshots, args.n_boot, args.width) < 1 or args.tta_shift < 0:
-        parser.error("--epochs, --kit-epochs, --snapshots, --n-boot and --width must be >= 1, --tta-shift >= 0")
+    if min(args.epochs, args.kit_epochs, args.snapshots, args.n_boot, args.width, args.members) < 1 or args.tta_shift < 0:
+        parser.error("--epochs, --kit-epochs, --snapshots, --n-boot, --width and --members must be >= 1, "
+                     "--tta-shift >= 0")
+    if args.val_only and args.only != ["recipe"]:
+        parser.error("--val-only: expected --only recipe (the baselines print test figures)")
     if args.budget <= 0:
         parser.error(f"--budget {args.budget:g}: expected seconds > 0")
     if (args.only is None or "recipe" in args.only) and not 0 <= args.reserve < args.budget:
@@ -422,7 +555,11 @@ def main(argv=None):
     for name in (m for m in MODELS if args.only is None or m in args.only):
         if name == "recipe":
             row = train_recipe(data, n_classes, args.epochs, args.budget, args.seed, reserve=args.reserve,
-                               snapshots=args.snapshots, shift=args.tta_shift, width=args.width)
+                               snapshots=args.snapshots, shift=args.tta_shift, width=args.width,
+                               members=args.members, scale=not args.fixed_epochs, val_only=args.val_only)
+            if args.val_only:
+                print(json.dumps({**row, **info}), flush=True)
+                continue
         elif name == "improved_cnn":
             row = train_kit(data, n_classes, args.kit_epochs, args.budget, args.seed)
         else:

@@ -329,7 +329,7 @@ def test_medmnist_benchmark_prints_one_json_line_per_model(kind, tiny_medmnist, 
         n_classes, channels = 5, 3 if rgb else 1
     status, lines = run_main(medmnist, ["--data", str(path), "--epochs", "3", "--kit-epochs", "2", "--budget", "1000",
                                         "--reserve", "0",
-                                        "--snapshots", "2", "--n-boot", "50"], capsys)
+                                        "--snapshots", "2", "--members", "2", "--n-boot", "50"], capsys)
     assert status == 0
     rows = json_lines(lines)
     assert len(rows) == len(lines) == 4, lines
@@ -344,7 +344,12 @@ def test_medmnist_benchmark_prints_one_json_line_per_model(kind, tiny_medmnist, 
         assert_finite(row["train_seconds"], "train_seconds")
         assert isinstance(row["settings"], dict) and row["settings"]["learning_rate"] > 0
     recipe, kit, article = rows[:3]
-    assert 1 <= kit["best_epoch"] <= kit["epochs"] <= 2 and 1 <= recipe["best_epoch"] <= recipe["epochs"] <= 3
+    assert 1 <= kit["best_epoch"] <= kit["epochs"] <= 2
+    # two networks of 3 epochs each: the budget (1000 s) leaves the plan alone on any machine
+    assert recipe["members"] == 2 and recipe["epochs_planned"] == 3 and recipe["epochs_run"] == [3, 3]
+    assert recipe["epochs"] == 6 and len(recipe["best_epochs"]) == 2
+    assert all(1 <= b <= 3 for b in recipe["best_epochs"]) and recipe["best_epoch"] == recipe["best_epochs"][0]
+    assert recipe["settings"]["members"] == 2 and recipe["settings"]["scale_epochs"] is True
     assert kit["settings"]["width"] == medmnist.KIT["width"] and kit["settings"]["budget_s"] == 1000
     assert article["epochs"] == medmnist.ARTICLE["epochs"]
     # the recipe's choices, every one made on val, are printed with the figures it scored them by
@@ -354,8 +359,17 @@ def test_medmnist_benchmark_prints_one_json_line_per_model(kind, tiny_medmnist, 
                                                             "last_2", "last_2+tta2px"}
     scores = choices["predictors_val_cross_entropy"]
     assert scores[recipe["predictor"]] == min(scores.values())
+    assert recipe["val_cross_entropy"] == scores[recipe["predictor"]]
+    assert len(choices["each_network_alone_val_cross_entropy"]) == len(choices["each_network_alone_val_auc"]) == 2
     rules = choices["call_rules_held_out_accuracy"]
     assert recipe["call_rule"] in rules and rules[recipe["call_rule"]] == max(rules.values())
+    # the test split's best threshold is printed as a diagnostic only: it is never the one used
+    diagnostic = recipe["diagnostic_never_used_for_any_choice"]
+    if n_classes == 2:
+        oracle = diagnostic["oracle_threshold_on_test"]
+        assert 0 <= oracle["threshold"] <= 1 and recipe["test_acc"] <= oracle["acc"] <= 1
+    else:
+        assert diagnostic["oracle_threshold_on_test"] is None
     assert recipe["total_seconds"] == pytest.approx(recipe["train_seconds"] + recipe["inference_seconds"], abs=0.11)
     if n_classes == 2:
         assert set(rules) == set(medmnist.BINARY_RULES) and 0 <= recipe["threshold"] <= 1
@@ -377,6 +391,82 @@ def test_medmnist_benchmark_only_trains_the_named_models(tiny_medmnist, capsys):
     assert status == 0
     rows = json_lines(lines)
     assert [row["model"] for row in rows] == ["seed_cnn"] and rows[0]["n_boot"] == 20
+
+
+def test_medmnist_val_only_prints_no_test_figure(tiny_medmnist, capsys):
+    medmnist = load_benchmark("medmnist")
+    status, lines = run_main(medmnist, ["--data", str(tiny_medmnist), "--only", "recipe", "--val-only",
+                                        "--members", "1", "--epochs", "2", "--snapshots", "1", "--fixed-epochs",
+                                        "--budget", "1000", "--reserve", "0"], capsys)
+    assert status == 0
+    (row,) = json_lines(lines)
+    assert len(lines) == 1 and row["epochs_run"] == [2] and row["settings"]["scale_epochs"] is False
+    assert not [key for key in row if key.startswith("test") or key.startswith("diagnostic")], sorted(row)
+    assert_auc(row["val_auc"], "val_auc")
+    with pytest.raises(SystemExit):
+        medmnist.main(["--data", str(tiny_medmnist), "--val-only"])  # the baselines would print test figures
+    assert "--val-only" in capsys.readouterr().err
+
+
+class FakeClock:
+    """A clock that moves only when told (no test depends on the wall clock)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeModel:
+    stop_training = False
+
+
+def test_medmnist_epoch_plan_shrinks_the_epochs_that_would_not_fit():
+    medmnist = load_benchmark("medmnist")
+    assert medmnist.affordable_epochs(25, 2, 1, 100.0, 2.0) == 25
+    assert medmnist.affordable_epochs(25, 2, 1, 60.0, 2.0) == 16
+    assert medmnist.affordable_epochs(25, 10, 1, 4.0, 2.0) == 10
+    assert medmnist.affordable_epochs(25, 0, 0, 0.0, 2.0) == 1
+    clock = FakeClock()
+    plan = {"epochs": 10, "scale": True, "seconds": 50.0, "start": 0.0, "epoch_seconds": []}
+    schedule = medmnist.AdjustableCosine(1e-3, 10 * 7)
+    callback = medmnist.EpochPlan(plan, schedule, steps=7, members_left=1, clock=clock)
+    model = FakeModel()
+    callback.set_model(model)
+    for epoch, seconds in enumerate([6.0, 4.0]):  # the first epoch (tracing) is not a rate
+        callback.on_epoch_begin(epoch)
+        clock.now += seconds
+        callback.on_epoch_end(epoch)
+    assert plan["epoch_seconds"] == [4.0]
+    # 40 s left at 4 s an epoch: 10 epochs, 2 of them done -> 6 per network (4 more, then 6)
+    assert plan["epochs"] == 6 and float(schedule.total_steps.numpy()) == 6 * 7 and not model.stop_training
+    for epoch in range(2, 6):
+        callback.on_epoch_begin(epoch)
+        clock.now += 4.0
+        callback.on_epoch_end(epoch)
+    assert model.stop_training and plan["epochs"] == 6
+    assert float(schedule(0)) == pytest.approx(1e-3) and float(schedule(21)) == pytest.approx(5e-4)
+    assert float(schedule(42)) == pytest.approx(0.0, abs=1e-9) and float(schedule(99)) == pytest.approx(0.0, abs=1e-9)
+    # without scaling the plan stays, whatever the clock says
+    fixed = {"epochs": 10, "scale": False, "seconds": 1.0, "start": 0.0, "epoch_seconds": []}
+    callback = medmnist.EpochPlan(fixed, medmnist.AdjustableCosine(1e-3, 70), 7, 1, clock=clock)
+    callback.set_model(FakeModel())
+    for epoch in range(3):
+        callback.on_epoch_begin(epoch)
+        clock.now += 100.0
+        callback.on_epoch_end(epoch)
+    assert fixed["epochs"] == 10 and not callback.model.stop_training
+
+
+def test_medmnist_oracle_threshold_is_the_best_accuracy_on_the_labels_given():
+    medmnist = load_benchmark("medmnist")
+    y = np.array([0, 0, 0, 1, 1, 1, 0, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.35, 0.6, 0.7, 0.8, 0.9])
+    oracle = medmnist.oracle_accuracy(y, p)
+    best = max(np.mean((p >= t) == y) for t in p)
+    assert oracle["acc"] == best == 0.875 and np.mean((p >= oracle["threshold"]) == y) == best
+    assert medmnist.oracle_accuracy(np.array([0, 1]), np.eye(2)) is None
 
 
 def test_medmnist_recipe_chooses_the_call_rule_on_held_out_halves_of_val():
