@@ -47,7 +47,7 @@ def _retrying_dead_starts(start):
     import functools
     import time
 
-    from medlab.course.execute import START_RETRIES
+    from medlab.course.execute import START_RETRIES, kernel_died_starting, start_retry_pause
 
     @functools.wraps(start)
     def init(self, *args, **kwargs):
@@ -55,9 +55,9 @@ def _retrying_dead_starts(start):
             try:
                 return start(self, *args, **kwargs)
             except RuntimeError as exc:  # "Kernel died before replying to kernel_info"
-                if "died" not in str(exc) or attempt == START_RETRIES:
+                if not kernel_died_starting(exc) or attempt == START_RETRIES:
                     raise
-                time.sleep(0.5 * (attempt + 1))
+                time.sleep(start_retry_pause(attempt))
 
     init.retries_dead_starts = True
     return init

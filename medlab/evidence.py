@@ -250,8 +250,13 @@ def verdict(a, b, names=("A", "B"), what="the figure", higher_is_better=True, co
     confidence = validate.number("confidence", confidence, 0.5, 0.999)
     if not isinstance(higher_is_better, (bool, np.bool_)):
         raise validate.ArgumentError(f"higher_is_better {higher_is_better!r}: expected True or False")
-    if isinstance(names, (str, bytes)) or len(names) != 2:
+    try:
+        pair = None if isinstance(names, (str, bytes)) else tuple(names)
+    except TypeError:  # None, a number
+        pair = None
+    if pair is None or len(pair) != 2:
         raise validate.ArgumentError(f"names {names!r}: expected two names, (A, B)")
+    names = pair
     seeds_a, seeds_b = _seeds(a), _seeds(b)
     a, b = _values(a, "a"), _values(b, "b")
     for name, seeds in (("a", seeds_a), ("b", seeds_b)):

@@ -177,8 +177,15 @@ def test_numpy_and_python_integer_seeds_pair():
     (dict(a=3, b=[1.0, 2.0]), "verdict: a must be one figure per seed (numbers), got 3"),
     (dict(a=[1.0, 2.0], b=[1.0, 2.0], names="AB"), "names 'AB': expected two names, (A, B)"),
     (dict(a=[1.0, 2.0], b=[1.0, 2.0], names=("A",)), "names ('A',): expected two names, (A, B)"),
+    (dict(a=[1.0, 2.0], b=[1.0, 2.0], names=None), "names None: expected two names, (A, B)"),
+    (dict(a=[1.0, 2.0], b=[1.0, 2.0], names=7), "names 7: expected two names, (A, B)"),
 ])
 def test_verdict_refuses_figures_that_are_not_numbers_and_names_that_are_not_two(kwargs, message):
     with pytest.raises(ValueError) as info:
         evidence.verdict(**kwargs)
     assert str(info.value) == message and "\n" not in str(info.value)
+
+
+def test_verdict_takes_names_from_any_iterable_of_two():
+    text = evidence.verdict([0.95, 0.96, 0.94], [0.90, 0.92, 0.90], iter(["7 x 7", "3 x 3"]), "AUC").text
+    assert text.startswith("7 x 7 vs 3 x 3, AUC: better")

@@ -23,6 +23,7 @@ import pytest
 
 from medlab.course import grading, nbgrader_export
 from medlab.course.cli import main
+from medlab.course.execute import START_RETRIES
 from medlab.course.student_notebook import find_exercises
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -516,8 +517,8 @@ def test_a_kernel_that_dies_before_it_starts_is_started_again(monkeypatch):
     def flaky(cells, limits, deadline, cwd, fail=1):
         calls.append(len(calls))
         if len(calls) <= fail:
-            return {"start": ("error", [{"output_type": "error", "ename": "KernelError",
-                                         "evalue": "Kernel died before replying to kernel_info"}])}, None
+            return {"start": ("died", [{"output_type": "error", "ename": "KernelError",
+                                        "evalue": "Kernel died before replying to kernel_info"}])}, None
         return real(cells, limits, deadline, cwd)
 
     monkeypatch.setattr(grading, "_run_cells", flaky)
@@ -527,4 +528,15 @@ def test_a_kernel_that_dies_before_it_starts_is_started_again(monkeypatch):
     monkeypatch.setattr(grading, "_run_cells", lambda *a: flaky(*a, fail=99))
     rows = grading.grade_submission(data, "s.ipynb", "amy", lesson, exercises)["rows"]
     assert all("the kernel did not start (KernelError: Kernel died" in row["error"] for row in rows)
-    assert len(calls) == 1 + grading._START_RETRIES
+    assert len(calls) == 1 + START_RETRIES
+    calls.clear()  # a kernel that did not answer in time has had its wait: not started again
+
+    def silent(cells, limits, deadline, cwd):
+        calls.append(len(calls))
+        return {"start": ("error", [{"output_type": "error", "ename": "KernelError",
+                                     "evalue": "Kernel didn't respond in 120 seconds"}])}, None
+
+    monkeypatch.setattr(grading, "_run_cells", silent)
+    rows = grading.grade_submission(data, "s.ipynb", "amy", lesson, exercises)["rows"]
+    assert all("the kernel did not start (KernelError: Kernel didn't respond" in row["error"] for row in rows)
+    assert len(calls) == 1

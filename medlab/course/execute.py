@@ -54,6 +54,24 @@ START_RETRIES = 2
 ENGINE_NAME = "medlab"
 
 
+def kernel_died_starting(exc):
+    """Whether ``exc``, raised before any cell ran, says the kernel died (worth a new start,
+    :data:`START_RETRIES` times); a kernel that did not answer in time is not retried: it
+    has already had its wait.
+
+    >>> kernel_died_starting(RuntimeError("Kernel died before replying to kernel_info"))
+    True
+    >>> kernel_died_starting(RuntimeError("Kernel didn't respond in 300 seconds"))
+    False
+    """
+    return isinstance(exc, RuntimeError) and "died" in str(exc).lower()
+
+
+def start_retry_pause(attempt):
+    """Seconds to wait before start number ``attempt + 2`` (0.5, 1.0, ...)."""
+    return 0.5 * (attempt + 1)
+
+
 @functools.lru_cache(maxsize=None)
 def _mixin():
     """The widget-safe behaviour, as a mixin for any nbclient ``NotebookClient``."""
@@ -207,7 +225,7 @@ def execute(input_path, output_path, parameters, cwd, timeout=None):
         outcome = _execute_once(input_path, output_path, parameters, cwd, timeout)
         if not outcome.pop("before_first_cell", False) or attempt == START_RETRIES:
             return outcome
-        time.sleep(0.5 * (attempt + 1))
+        time.sleep(start_retry_pause(attempt))
 
 
 def _execute_once(input_path, output_path, parameters, cwd, timeout):
@@ -239,13 +257,12 @@ def _execute_once(input_path, output_path, parameters, cwd, timeout):
     except DeadKernelError as exc:
         return {"status": "failed", "ename": "DeadKernelError", "cell": count(),
                 "evalue": f"the kernel died in {_cell_name(running['cell'])} ({exc}); "
-                          "out of memory?", "before_first_cell": not count()}
+                          "out of memory?", "before_first_cell": kernel_died_starting(exc) and not count()}
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # no kernel, unreadable notebook, ...
-        died = isinstance(exc, RuntimeError) and "died" in str(exc)  # not "didn't respond"
         return {"status": "failed", "ename": type(exc).__name__, "evalue": str(exc),
-                "cell": count(), "before_first_cell": died and not count()}
+                "cell": count(), "before_first_cell": kernel_died_starting(exc) and not count()}
     return {"status": "ok"}
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medlab import files
+from medlab.course.execute import START_RETRIES, kernel_died_starting, start_retry_pause
 from medlab.course.naming import relative_path, slug
 
 __all__ = ["COLUMNS", "Exercise", "Submission", "find_submissions", "grade",
@@ -64,8 +65,6 @@ _VERDICT_LIMIT = 20_000
 STARTUP_TIMEOUT = 120
 #: Kernel starts for one submission at most (each death or hang starts one more).
 _MAX_STARTS = 8
-#: Kernels that die before replying to their first message are started again this many times.
-_START_RETRIES = 2
 #: The mime type of a grading cell's result.
 _MIME = "application/x-medlab-grade+json"
 #: Written into ``--out``: the folder holds what grading wrote and may be written again.
@@ -406,8 +405,8 @@ def _run_cells(cells, limits, deadline, cwd):
     except DeadKernelError:  # died between cells, or while shutting down: the last one ran
         pass
     except (RuntimeError, TimeoutError) as exc:  # the kernel did not start
-        outcomes["start"] = ("error", [{"output_type": "error", "ename": "KernelError",
-                                        "evalue": str(exc)[:200]}])
+        outcomes["start"] = ("died" if kernel_died_starting(exc) else "error",
+                             [{"output_type": "error", "ename": "KernelError", "evalue": str(exc)[:200]}])
     return outcomes, None
 
 
@@ -469,7 +468,7 @@ def grade_submission(data, name, student, lesson, exercises, *, cell_timeout=CEL
     nonce = uuid.uuid4().hex
     excluded, results, cell_errors, failed_starts = set(), {}, {}, 0
     with tempfile.TemporaryDirectory(prefix="medlab-grade-") as cwd:
-        for _ in range(_MAX_STARTS + _START_RETRIES):
+        for _ in range(_MAX_STARTS + START_RETRIES):
             todo = [e for e in exercises if e.function not in results]
             if not todo or time.monotonic() > deadline - 1:
                 break
@@ -477,11 +476,11 @@ def grade_submission(data, name, student, lesson, exercises, *, cell_timeout=CEL
                      if ("cell", index) not in excluded]
             cells += [(("check", e.function), _grading_source(e, nonce, case_timeout)) for e in todo]
             outcomes, culprit = _run_cells(cells, limits, deadline, cwd)
-            if set(outcomes) == {"start"} and failed_starts < _START_RETRIES:
+            if set(outcomes) == {"start"} and outcomes["start"][0] == "died" and failed_starts < START_RETRIES:
                 # no submitted code ran: a kernel that dies before it answers (e.g. two kernels
                 # started at once on a busy machine) is the machine's fault, so start another
+                time.sleep(start_retry_pause(failed_starts))
                 failed_starts += 1
-                time.sleep(0.5 * failed_starts)
                 continue
             for key, (state, outputs) in outcomes.items():
                 if key == "start":

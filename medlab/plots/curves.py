@@ -233,8 +233,8 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
     title : str, optional
     higher_is_better : bool
         Passed to :func:`medlab.evidence.verdict` (colours: green better, red worse, grey none).
-    no_verdict : iterable of str
-        Labels whose verdict the lesson does not give (e.g. an interval end so near 0 that its
+    no_verdict : str or iterable of str
+        A label or labels whose verdict the lesson does not give (e.g. an interval end so near 0 that its
         side changes with the CPU's arithmetic): drawn as an open black square, labelled "no verdict given",
         whatever :func:`medlab.evidence.verdict` says on this machine.
 
@@ -248,6 +248,9 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
 
     if not comparisons:
         raise ValueError("paired_differences_plot: no comparisons")
+    if no_verdict is None:
+        no_verdict = ()
+    no_verdict = {no_verdict} if isinstance(no_verdict, str) else set(no_verdict)  # once: a generator
     unknown = [label for label in no_verdict if label not in comparisons]
     if unknown:
         raise ValueError(f"paired_differences_plot: no_verdict names {unknown[0]!r}, not one of the "
