@@ -39,7 +39,8 @@ still stops training). Then, on the validation split only:
 Every choice is printed with the figures it was made by (``choices_on_val``, with each network
 alone for comparison). The test split is used once, for the figures, and for one diagnostic
 that chooses nothing (``diagnostic_never_used_for_any_choice``): the accuracy of the best
-threshold found on the test split itself for the chosen predictor, the most any call rule
+threshold found on the test split itself for the chosen predictor (:func:`oracle_accuracy`: every
+cut of the ranking, calling everyone negative or positive included), the most any threshold
 could get from that ranking. ``--val-only`` (with ``--only recipe``) prints the choices on val
 and no test figure, for choosing the recipe's settings.
 
@@ -69,6 +70,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_curve
 
 from _common import ARTICLE, load_average
 
@@ -76,7 +78,8 @@ import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, be
 from medlab import keras, metrics, ops
 from medlab.data import load_medmnist
 from medlab.models import improved_cnn, seed_cnn
-from medlab.engine.callbacks import BestWeights, EpochEnd, TimeBudget
+from medlab.engine.callbacks import BestWeights, EpochEnd, EpochPlan, TimeBudget
+from medlab.engine.schedules import AdjustableCosine
 
 #: The kit's recipe: the same for every data set.
 KIT = {"width": 16, "dropout": 0.3, "learning_rate": 3e-3, "batch_size": 64, "augment": True,
@@ -307,79 +310,31 @@ def choose_call_rule(y_val, p_val, prior, n_splits=200, seed=0):
     return max(rules, key=lambda rule: (means[rule], -rules.index(rule))), means
 
 
-class AdjustableCosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Cosine decay of ``learning_rate`` to 0 over ``total_steps``, a variable that
-    :class:`EpochPlan` may shorten during training (read at every step: nothing retraced).
-
-    Step s gets ``learning_rate (1 + cos(pi min(s / total_steps, 1))) / 2``, as
-    ``keras.optimizers.schedules.CosineDecay``.
-    """
-
-    def __init__(self, learning_rate, total_steps):
-        self.learning_rate = float(learning_rate)
-        self.total_steps = keras.Variable(float(total_steps), trainable=False, dtype="float32")
-
-    def __call__(self, step):
-        fraction = keras.ops.minimum(keras.ops.cast(step, "float32") / self.total_steps, 1.0)
-        return self.learning_rate * 0.5 * (1.0 + keras.ops.cos(np.pi * fraction))
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "total_steps": float(self.total_steps.numpy())}
-
-
-def affordable_epochs(planned, done, members_left, seconds_left, seconds_per_epoch):
-    """Epochs per network that fit: the current network's remaining ones plus ``members_left``
-    more networks of as many epochs in ``seconds_left`` at ``seconds_per_epoch``; at most
-    ``planned``, at least ``done`` (the current network stops now) and 1.
-
-    >>> affordable_epochs(25, 2, 1, 100.0, 2.0)  # 23 + 25 epochs fit in 50 epochs' time
-    25
-    >>> affordable_epochs(25, 2, 1, 60.0, 2.0)   # (30 + 2) // 2: 14 + 16 epochs
-    16
-    >>> affordable_epochs(25, 10, 1, 4.0, 2.0)   # the current network stops at 10 epochs
-    10
-    """
-    fit = int((seconds_left / seconds_per_epoch + done) // (1 + members_left))
-    return max(1, done, min(planned, fit))
-
-
-class EpochPlan(keras.callbacks.Callback):
-    """Ends a network's training after ``plan["epochs"]`` epochs and, with ``plan["scale"]``,
-    lowers that number (for this network and the ``members_left`` after it) as soon as the
-    clock says they would not fit in ``plan["seconds"]`` from ``plan["start"]``: the rate
-    is the median time of the epochs run so far, each network's first (tracing) left out.
-    The schedule's length follows (``schedule.total_steps = epochs x steps``).
-    """
-
-    def __init__(self, plan, schedule, steps, members_left, clock=time.perf_counter):
-        super().__init__()
-        self.plan, self.schedule, self.steps, self.members_left, self.clock = plan, schedule, steps, members_left, clock
-        self._began = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._began = self.clock()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch > 0:
-            self.plan["epoch_seconds"].append(self.clock() - self._began)
-        if self.plan["scale"] and self.plan["epoch_seconds"]:
-            left = self.plan["seconds"] - (self.clock() - self.plan["start"])
-            epochs = affordable_epochs(self.plan["epochs"], epoch + 1, self.members_left, left,
-                                       float(np.median(self.plan["epoch_seconds"])))
-            if epochs < self.plan["epochs"]:
-                self.plan["epochs"] = epochs
-                self.schedule.total_steps.assign(float(epochs * self.steps))
-        if epoch + 1 >= self.plan["epochs"]:
-            self.model.stop_training = True
-
-
 def oracle_accuracy(y, p):
-    """DIAGNOSTIC, never used for any choice: the best accuracy any threshold on ``p`` reaches
-    on these labels, and that threshold (two classes; None for several)."""
+    """DIAGNOSTIC, never used for any choice: the best accuracy of the calls ``p >= threshold``
+    over every distinct cut of the scores ``p`` (N,) on labels ``y`` (N,) of 0/1, calling
+    everyone positive and everyone negative included, and that threshold (two classes; None
+    for several). The threshold is the lowest score called positive (ties of accuracy: the
+    highest such threshold); for everyone negative, halfway between the highest score and 1
+    (None if a score is 1 already: no threshold in [0, 1] calls it negative). 4 decimals.
+
+    >>> oracle_accuracy(np.array([0, 0, 0, 1]), np.array([0.9, 0.1, 0.2, 0.05]))  # all negative
+    {'threshold': 0.95, 'acc': 0.75}
+    """
     if p.ndim != 1:
         return None
-    threshold = metrics.choose_threshold(y, p, rule="accuracy")
-    return {"threshold": round(float(threshold), 4), "acc": round(float(np.mean((p >= threshold) == y)), 4)}
+    y = np.asarray(y)
+    fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=False)  # every cut, from none positive
+    positives = int(np.sum(y == 1))
+    correct = np.rint(tpr * positives) + np.rint((1.0 - fpr) * (y.size - positives))
+    index = int(np.argmax(correct))  # thresholds decrease: the first maximum is the highest
+    if np.isfinite(thresholds[index]):
+        threshold = float(thresholds[index])
+    else:  # everyone negative: a threshold above every score
+        top = float(np.max(p))
+        threshold = (top + 1.0) / 2 if top < 1.0 else None
+    return {"threshold": None if threshold is None else round(threshold, 4),
+            "acc": round(float(correct[index] / y.size), 4)}
 
 
 def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=None, shift=None,

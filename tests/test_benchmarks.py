@@ -328,7 +328,7 @@ def test_medmnist_benchmark_prints_one_json_line_per_model(kind, tiny_medmnist, 
         path = write_multiclass_medmnist(tmp_path / f"{kind}.npz", 5, rgb)
         n_classes, channels = 5, 3 if rgb else 1
     status, lines = run_main(medmnist, ["--data", str(path), "--epochs", "3", "--kit-epochs", "2", "--budget", "1000",
-                                        "--reserve", "0",
+                                        "--reserve", "0", "--fixed-epochs",
                                         "--snapshots", "2", "--members", "2", "--n-boot", "50"], capsys)
     assert status == 0
     rows = json_lines(lines)
@@ -345,11 +345,12 @@ def test_medmnist_benchmark_prints_one_json_line_per_model(kind, tiny_medmnist, 
         assert isinstance(row["settings"], dict) and row["settings"]["learning_rate"] > 0
     recipe, kit, article = rows[:3]
     assert 1 <= kit["best_epoch"] <= kit["epochs"] <= 2
-    # two networks of 3 epochs each: the budget (1000 s) leaves the plan alone on any machine
+    # two networks of 3 epochs each, whatever the clock says (--fixed-epochs; the shrinking
+    # plan is tested with a fake clock in test_engine.py)
     assert recipe["members"] == 2 and recipe["epochs_planned"] == 3 and recipe["epochs_run"] == [3, 3]
     assert recipe["epochs"] == 6 and len(recipe["best_epochs"]) == 2
     assert all(1 <= b <= 3 for b in recipe["best_epochs"]) and recipe["best_epoch"] == recipe["best_epochs"][0]
-    assert recipe["settings"]["members"] == 2 and recipe["settings"]["scale_epochs"] is True
+    assert recipe["settings"]["members"] == 2 and recipe["settings"]["scale_epochs"] is False
     assert kit["settings"]["width"] == medmnist.KIT["width"] and kit["settings"]["budget_s"] == 1000
     assert article["epochs"] == medmnist.ARTICLE["epochs"]
     # the recipe's choices, every one made on val, are printed with the figures it scored them by
@@ -408,55 +409,12 @@ def test_medmnist_val_only_prints_no_test_figure(tiny_medmnist, capsys):
     assert "--val-only" in capsys.readouterr().err
 
 
-class FakeClock:
-    """A clock that moves only when told (no test depends on the wall clock)."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
-class FakeModel:
-    stop_training = False
-
-
-def test_medmnist_epoch_plan_shrinks_the_epochs_that_would_not_fit():
-    medmnist = load_benchmark("medmnist")
-    assert medmnist.affordable_epochs(25, 2, 1, 100.0, 2.0) == 25
-    assert medmnist.affordable_epochs(25, 2, 1, 60.0, 2.0) == 16
-    assert medmnist.affordable_epochs(25, 10, 1, 4.0, 2.0) == 10
-    assert medmnist.affordable_epochs(25, 0, 0, 0.0, 2.0) == 1
-    clock = FakeClock()
-    plan = {"epochs": 10, "scale": True, "seconds": 50.0, "start": 0.0, "epoch_seconds": []}
-    schedule = medmnist.AdjustableCosine(1e-3, 10 * 7)
-    callback = medmnist.EpochPlan(plan, schedule, steps=7, members_left=1, clock=clock)
-    model = FakeModel()
-    callback.set_model(model)
-    for epoch, seconds in enumerate([6.0, 4.0]):  # the first epoch (tracing) is not a rate
-        callback.on_epoch_begin(epoch)
-        clock.now += seconds
-        callback.on_epoch_end(epoch)
-    assert plan["epoch_seconds"] == [4.0]
-    # 40 s left at 4 s an epoch: 10 epochs, 2 of them done -> 6 per network (4 more, then 6)
-    assert plan["epochs"] == 6 and float(schedule.total_steps.numpy()) == 6 * 7 and not model.stop_training
-    for epoch in range(2, 6):
-        callback.on_epoch_begin(epoch)
-        clock.now += 4.0
-        callback.on_epoch_end(epoch)
-    assert model.stop_training and plan["epochs"] == 6
-    assert float(schedule(0)) == pytest.approx(1e-3) and float(schedule(21)) == pytest.approx(5e-4)
-    assert float(schedule(42)) == pytest.approx(0.0, abs=1e-9) and float(schedule(99)) == pytest.approx(0.0, abs=1e-9)
-    # without scaling the plan stays, whatever the clock says
-    fixed = {"epochs": 10, "scale": False, "seconds": 1.0, "start": 0.0, "epoch_seconds": []}
-    callback = medmnist.EpochPlan(fixed, medmnist.AdjustableCosine(1e-3, 70), 7, 1, clock=clock)
-    callback.set_model(FakeModel())
-    for epoch in range(3):
-        callback.on_epoch_begin(epoch)
-        clock.now += 100.0
-        callback.on_epoch_end(epoch)
-    assert fixed["epochs"] == 10 and not callback.model.stop_training
+def brute_force_oracle(y, p):
+    """The best accuracy of ``p >= t`` over a threshold t at and between every score, below
+    the lowest and above the highest (every cut, everyone positive and everyone negative)."""
+    u = np.unique(p)
+    cuts = np.concatenate([[u[0] - 1.0], u, (u[:-1] + u[1:]) / 2, [u[-1] + 1.0]])
+    return max(float(np.mean((p >= t) == y)) for t in cuts)
 
 
 def test_medmnist_oracle_threshold_is_the_best_accuracy_on_the_labels_given():
@@ -466,7 +424,27 @@ def test_medmnist_oracle_threshold_is_the_best_accuracy_on_the_labels_given():
     oracle = medmnist.oracle_accuracy(y, p)
     best = max(np.mean((p >= t) == y) for t in p)
     assert oracle["acc"] == best == 0.875 and np.mean((p >= oracle["threshold"]) == y) == best
+    assert oracle["threshold"] == 0.35  # the highest of the best thresholds
     assert medmnist.oracle_accuracy(np.array([0, 1]), np.eye(2)) is None
+    # calling everyone negative is a cut too: here it beats every threshold at a score (0.5)
+    y, p = np.array([0, 0, 0, 1]), np.array([0.9, 0.1, 0.2, 0.05])
+    oracle = medmnist.oracle_accuracy(y, p)
+    assert oracle == {"threshold": 0.95, "acc": 0.75} and np.mean((p >= 0.95) == y) == 0.75
+    assert max(np.mean((p >= t) == y) for t in p) == 0.5
+    assert medmnist.oracle_accuracy(y, np.array([1.0, 0.1, 0.2, 0.05])) == {"threshold": None, "acc": 0.75}
+    # and everyone positive
+    oracle = medmnist.oracle_accuracy(np.array([1, 1, 1, 0]), np.array([0.9, 0.1, 0.2, 0.95]))
+    assert oracle == {"threshold": 0.1, "acc": 0.75}
+    # every cut, on random rankings with ties
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(2, 30))
+        y = rng.permutation(np.arange(n) % 2)
+        p = rng.integers(0, 6, n) / 5.0
+        p = np.where(p >= 1.0, 0.99, p)
+        oracle = medmnist.oracle_accuracy(y, p)
+        assert oracle["acc"] == round(brute_force_oracle(y, p), 4)
+        assert np.mean((p >= oracle["threshold"]) == y) == pytest.approx(oracle["acc"], abs=1e-4)
 
 
 def test_medmnist_recipe_chooses_the_call_rule_on_held_out_halves_of_val():

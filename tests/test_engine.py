@@ -5,11 +5,12 @@ import pytest
 
 from medlab import keras, metrics
 from medlab._tensorflow import seed_everything, tf
-from medlab.engine.callbacks import BatchLosses, BestWeights, EpochEnd, StepRates, TimeBudget, TimeCosineDecay
+from medlab.engine.callbacks import (BatchLosses, BestWeights, EpochEnd, EpochPlan, StepRates, TimeBudget,
+                                     TimeCosineDecay)
 from medlab.engine.fit import ShuffledBatches, fit, history_dict, initial_state, restart
 from medlab.engine.losses import LOSSES, _bce_dice_loss, segmentation_loss, soft_dice_loss, weighted_bce_dice
 from medlab.engine.predict import as_batch, predict
-from medlab.engine.schedules import OPTIMIZERS, learning_rate_schedule, optimizer, schedule_rates
+from medlab.engine.schedules import OPTIMIZERS, AdjustableCosine, learning_rate_schedule, optimizer, schedule_rates
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +233,68 @@ def test_time_cosine_decay_follows_the_clock_not_the_steps():
     assert rates == pytest.approx([0.01, 0.005, 0.0, 0.0], abs=1e-9)
     with pytest.raises(ValueError, match="seconds 0"):
         TimeCosineDecay(0.01, 0)
+
+
+class FakeClock:
+    """A clock that moves only when told (no test depends on the wall clock)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeModel:
+    stop_training = False
+
+
+def test_epoch_plan_shrinks_the_epochs_that_would_not_fit():
+    assert EpochPlan.affordable_epochs(25, 2, 1, 100.0, 2.0) == 25
+    assert EpochPlan.affordable_epochs(25, 2, 1, 60.0, 2.0) == 16
+    assert EpochPlan.affordable_epochs(25, 10, 1, 4.0, 2.0) == 10
+    assert EpochPlan.affordable_epochs(25, 0, 0, 0.0, 2.0) == 1
+    clock = FakeClock()
+    plan = {"epochs": 10, "scale": True, "seconds": 50.0, "start": 0.0, "epoch_seconds": []}
+    schedule = AdjustableCosine(1e-3, 10 * 7)
+    callback = EpochPlan(plan, schedule, steps=7, members_left=1, clock=clock)
+    model = FakeModel()
+    callback.set_model(model)
+    for epoch, seconds in enumerate([6.0, 4.0]):  # the first epoch (tracing) is not a rate
+        callback.on_epoch_begin(epoch)
+        clock.now += seconds
+        callback.on_epoch_end(epoch)
+    assert plan["epoch_seconds"] == [4.0]
+    # 40 s left at 4 s an epoch: 10 epochs, 2 of them done -> 6 per network (4 more, then 6)
+    assert plan["epochs"] == 6 and float(schedule.total_steps.numpy()) == 6 * 7 and not model.stop_training
+    for epoch in range(2, 6):
+        callback.on_epoch_begin(epoch)
+        clock.now += 4.0
+        callback.on_epoch_end(epoch)
+    assert model.stop_training and plan["epochs"] == 6
+    assert float(schedule(0)) == pytest.approx(1e-3) and float(schedule(21)) == pytest.approx(5e-4)
+    assert float(schedule(42)) == pytest.approx(0.0, abs=1e-9) and float(schedule(99)) == pytest.approx(0.0, abs=1e-9)
+    # without scaling the plan stays, whatever the clock says
+    fixed = {"epochs": 10, "scale": False, "seconds": 1.0, "start": 0.0, "epoch_seconds": []}
+    callback = EpochPlan(fixed, AdjustableCosine(1e-3, 70), 7, 1, clock=clock)
+    callback.set_model(FakeModel())
+    for epoch in range(3):
+        callback.on_epoch_begin(epoch)
+        clock.now += 100.0
+        callback.on_epoch_end(epoch)
+    assert fixed["epochs"] == 10 and not callback.model.stop_training
+
+
+def test_epoch_plan_and_adjustable_cosine_name_bad_arguments():
+    with pytest.raises(ValueError, match="total_steps 0"):
+        AdjustableCosine(1e-3, 0)
+    with pytest.raises(ValueError, match="seconds_per_epoch 0"):
+        EpochPlan.affordable_epochs(10, 1, 0, 5.0, 0.0)
+    with pytest.raises(ValueError, match="missing \\['epoch_seconds'\\]"):
+        EpochPlan({"epochs": 3, "scale": True, "seconds": 1.0, "start": 0.0}, AdjustableCosine(1e-3, 3), 1, 0)
+    with pytest.raises(ValueError, match="steps 0"):
+        EpochPlan({"epochs": 3, "scale": True, "seconds": 1.0, "start": 0.0, "epoch_seconds": []},
+                  AdjustableCosine(1e-3, 3), 0, 0)
 
 
 def test_history_dict():

@@ -10,9 +10,10 @@
 ``predict.predict(model, images)``     batched inference, eager: nothing traced
 ``predict.as_batch(images)``           images (N, H, W[, C]) -> float32 (N, H, W, C)
 ``callbacks``                          ``TimeBudget``, ``BestWeights``, ``TimeCosineDecay``,
-                                       ``StepRates``, ``BatchLosses``, ``EpochEnd``
+                                       ``StepRates``, ``BatchLosses``, ``EpochEnd``, ``EpochPlan``
 ``losses``                             soft Dice, BCE + Dice, ``segmentation_loss(name)``
-``schedules``                          learning-rate schedules and the optimizer by name
+``schedules``                          learning-rate schedules and the optimizer by name,
+                                       ``AdjustableCosine`` (a cosine that may shorten)
 =====================================  ===================================================
 
 Import the modules themselves (``from medlab.engine.fit import fit``): this package imports

@@ -7,6 +7,8 @@
 ``StepRates(rates)``                   the learning rate of every step, given in advance
 ``BatchLosses()``                      the loss after every batch
 ``EpochEnd(function)``                 call ``function(model)`` after every epoch
+``EpochPlan(plan, schedule, ...)``     end after ``plan["epochs"]``, fewer when they won't fit
+                                       (``EpochPlan.affordable_epochs``: how many fit)
 =====================================  ===================================================
 """
 
@@ -161,4 +163,83 @@ class EpochEnd(keras.callbacks.Callback):
         self.function(self.model)
 
 
-__all__ = ["BatchLosses", "BestWeights", "EpochEnd", "StepRates", "TimeBudget", "TimeCosineDecay"]
+#: The keys of :class:`EpochPlan`'s ``plan``.
+PLAN_KEYS = ("epochs", "scale", "seconds", "start", "epoch_seconds")
+
+
+class EpochPlan(keras.callbacks.Callback):
+    """End a network's training after ``plan["epochs"]`` epochs and, when ``plan["scale"]``,
+    lower that number as soon as the clock says the epochs left would not fit.
+
+    ``plan`` is a dict shared by the networks trained one after the other (it is updated in
+    place): ``"epochs"`` (int, per network), ``"scale"`` (bool), ``"seconds"`` (the training
+    budget of all the networks, s), ``"start"`` (``clock()`` when the first began, s) and
+    ``"epoch_seconds"`` (list, s: each epoch's duration, every network's first, which traces
+    the step, left out). After each epoch the rate is the median of ``"epoch_seconds"``; the
+    epochs per network become :meth:`affordable_epochs` for this network and ``members_left``
+    more, and ``schedule.total_steps`` (:class:`medlab.engine.schedules.AdjustableCosine`)
+    becomes ``epochs x steps`` (``steps``: batches per epoch), so the rate still decays to 0.
+
+    >>> clock = iter([0.0, 6.0, 10.0, 10.0]).__next__  # epochs of 6 s (tracing), then 4 s
+    >>> plan = {"epochs": 10, "scale": True, "seconds": 50.0, "start": 0.0, "epoch_seconds": []}
+    >>> from medlab.engine.schedules import AdjustableCosine
+    >>> schedule = AdjustableCosine(1e-3, 10 * 7)
+    >>> callback = EpochPlan(plan, schedule, steps=7, members_left=1, clock=clock)
+    >>> for epoch in range(2):
+    ...     callback.on_epoch_begin(epoch)
+    ...     callback.on_epoch_end(epoch)
+    >>> plan["epochs"], float(schedule.total_steps.numpy())  # 40 s left at 4 s: 4 more, then 6
+    (6, 42.0)
+    """
+
+    def __init__(self, plan, schedule, steps, members_left, clock=time.perf_counter):
+        super().__init__()
+        missing = [key for key in PLAN_KEYS if key not in plan]
+        if missing:
+            raise ValueError(f"plan: missing {missing}; expected a dict with the keys {list(PLAN_KEYS)}")
+        self.plan, self.schedule, self.clock = plan, schedule, clock
+        self.steps = validate.integer("steps", steps, 1)
+        self.members_left = validate.integer("members_left", members_left, 0)
+        self._began = None
+
+    @staticmethod
+    def affordable_epochs(planned, done, members_left, seconds_left, seconds_per_epoch):
+        """Epochs per network that fit: the current network's remaining ones plus ``members_left``
+        more networks of as many epochs in ``seconds_left`` seconds at ``seconds_per_epoch``
+        seconds an epoch; at most ``planned``, at least ``done`` (the current network, which has
+        run ``done`` epochs, stops now) and 1. Returns an int.
+
+        >>> EpochPlan.affordable_epochs(25, 2, 1, 100.0, 2.0)  # 23 + 25 fit in 50 epochs' time
+        25
+        >>> EpochPlan.affordable_epochs(25, 2, 1, 60.0, 2.0)   # (30 + 2) // 2: 14 more + 16
+        16
+        >>> EpochPlan.affordable_epochs(25, 10, 1, 4.0, 2.0)   # this network stops at 10
+        10
+        """
+        planned = validate.integer("planned", planned, 1)
+        done = validate.integer("done", done, 0)
+        members_left = validate.integer("members_left", members_left, 0)
+        seconds_left = float(seconds_left)  # may be negative: the time is already spent
+        seconds_per_epoch = validate.number("seconds_per_epoch", seconds_per_epoch, 0.0, low_open=True)
+        fit = int((seconds_left / seconds_per_epoch + done) // (1 + members_left))
+        return max(1, done, min(planned, fit))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._began = self.clock()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch > 0:
+            self.plan["epoch_seconds"].append(self.clock() - self._began)
+        if self.plan["scale"] and self.plan["epoch_seconds"]:
+            left = self.plan["seconds"] - (self.clock() - self.plan["start"])
+            epochs = self.affordable_epochs(self.plan["epochs"], epoch + 1, self.members_left, left,
+                                            float(np.median(self.plan["epoch_seconds"])))
+            if epochs < self.plan["epochs"]:
+                self.plan["epochs"] = epochs
+                self.schedule.total_steps.assign(float(epochs * self.steps))
+        if epoch + 1 >= self.plan["epochs"]:
+            self.model.stop_training = True
+
+
+__all__ = ["BatchLosses", "BestWeights", "EpochEnd", "EpochPlan", "PLAN_KEYS", "StepRates", "TimeBudget",
+           "TimeCosineDecay"]

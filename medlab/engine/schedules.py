@@ -4,6 +4,7 @@
 ``learning_rate_schedule(name, ...)``  constant, step decay, cosine, warm-up (Keras schedules)
 ``schedule_rates(name, lr, steps)``    the rate of every step as a float32 array
 ``optimizer(name, learning_rate)``     Adam, SGD or RMSprop
+``AdjustableCosine(lr, total_steps)``  cosine decay whose length may shrink during training
 =====================================  ===================================================
 """
 
@@ -70,4 +71,41 @@ def optimizer(name, learning_rate):
     return classes[name](learning_rate=float(learning_rate))
 
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "learning_rate_schedule", "optimizer", "schedule_rates"]
+class AdjustableCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Cosine decay of ``learning_rate`` to 0 over ``total_steps`` weight updates, where
+    ``total_steps`` is a variable that may be shortened during training (for instance by
+    :class:`medlab.engine.callbacks.EpochPlan`); it is read at every step, so changing it
+    retraces nothing.
+
+    Step s (0-based) gets ``learning_rate (1 + cos(pi min(s / total_steps, 1))) / 2``, as
+    ``keras.optimizers.schedules.CosineDecay``; 0 from ``total_steps`` on.
+
+    Parameters
+    ----------
+    learning_rate : float >= 0
+        The rate of step 0.
+    total_steps : float > 0
+        Epochs x batches per epoch; ``schedule.total_steps.assign(...)`` changes it.
+
+    >>> schedule = AdjustableCosine(1e-3, 100)
+    >>> round(float(schedule(0)), 6), round(float(schedule(50)), 6)
+    (0.001, 0.0005)
+    >>> _ = schedule.total_steps.assign(50.0)  # shortened: step 50 is now the end
+    >>> round(float(schedule(25)), 6), round(float(schedule(50)), 6), round(float(schedule(99)), 6)
+    (0.0005, 0.0, 0.0)
+    """
+
+    def __init__(self, learning_rate, total_steps):
+        self.learning_rate = validate.number("learning_rate", learning_rate, 0.0)
+        steps = validate.number("total_steps", total_steps, 0.0, low_open=True)
+        self.total_steps = keras.Variable(steps, trainable=False, dtype="float32")
+
+    def __call__(self, step):
+        fraction = keras.ops.minimum(keras.ops.cast(step, "float32") / self.total_steps, 1.0)
+        return self.learning_rate * 0.5 * (1.0 + keras.ops.cos(np.pi * fraction))
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "total_steps": float(self.total_steps.numpy())}
+
+
+__all__ = ["AdjustableCosine", "OPTIMIZERS", "SCHEDULES", "learning_rate_schedule", "optimizer", "schedule_rates"]
