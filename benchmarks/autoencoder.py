@@ -24,7 +24,9 @@ On the file's official test split, every choice made on the validation split:
   score combined with the image sd, and the map percentile, the feature distance and the image
   sd combined, by a logistic rule fitted on the validation labels (its weights only; every
   input stays an unsupervised score, so the result is an anomaly detector calibrated on
-  validation), its validation AUC out-of-fold; the score with the best validation AUC is
+  validation), its validation AUC out-of-fold (for the three-score rule nested: the map's
+  percentile and the neighbour count are chosen, like the weights, on the training folds of
+  each held-out fold; ``medlab.anomaly.combine_scores``); the score with the best validation AUC is
   reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
   ``anomaly_auc_ci``), beside the MSE score (``anomaly_mse_auc``) and baselines: PCA of
   standardised images + 5 nearest neighbours (components chosen on validation), the mean
@@ -104,11 +106,11 @@ def anomaly_scores(data, autoencoder, encoder, seed):
     latent = anomaly.LatentMahalanobis().fit(predict(encoder, normal))
     feature = {split: trust.features(encoder, x, layer=FEATURE_LAYER)
                for split, x in (("normal", normal), ("val", data.x_val), ("test", data.x_test))}
-    knn_auc = {k: metrics.auc(data.y_val, anomaly.FeatureNearestNeighbours(k).fit(feature["normal"])
-                              .score(feature["val"])) for k in FEATURE_NEIGHBOURS if k < len(normal)}
-    knn_k = max(knn_auc, key=knn_auc.get)
-    knn = anomaly.FeatureNearestNeighbours(knn_k).fit(feature["normal"])
-    ssim_maps = {}
+    knns = {k: anomaly.FeatureNearestNeighbours(k).fit(feature["normal"]) for k in FEATURE_NEIGHBOURS
+            if k < len(normal)}
+    knn_scores = {split: {k: knn.score(feature[split]) for k, knn in knns.items()} for split in ("val", "test")}
+    knn_k = max(knns, key=lambda k: metrics.auc(data.y_val, knn_scores["val"][k]))
+    map_scores = {}
     ks = [k for k in PCA_COMPONENTS if k < len(normal)]
     pca_auc = {k: metrics.auc(data.y_val, anomaly.PCANearestNeighbours(k).fit(normal).score(data.x_val))
                for k in ks}
@@ -124,21 +126,23 @@ def anomaly_scores(data, autoencoder, encoder, seed):
             "multi-scale 1 - SSIM": anomaly.multiscale_ssim_score(x, rebuilt, MULTISCALE_SSIM_SCALES),
             "standardised MSE": anomaly.standardized_mse_score(x, rebuilt),
             "latent Mahalanobis": latent.score(predict(encoder, x)),
-            "encoder features, nearest normals": knn.score(feature[split]),
+            "encoder features, nearest normals": knn_scores[split][knn_k],
         }
-        ssim_maps[split] = anomaly.ssim_maps(x, rebuilt)
-    map_auc = {q: metrics.auc(data.y_val, anomaly.quantile_score(ssim_maps["val"], q)) for q in SSIM_MAP_PERCENTILES}
-    map_q = max(map_auc, key=map_auc.get)
+        ssim_maps = anomaly.ssim_maps(x, rebuilt)
+        map_scores[split] = {q: anomaly.quantile_score(ssim_maps, q) for q in SSIM_MAP_PERCENTILES}
+    map_q = max(SSIM_MAP_PERCENTILES, key=lambda q: metrics.auc(data.y_val, map_scores["val"][q]))
     for split in ("val", "test"):
-        scores[split]["1 - SSIM map, percentile"] = anomaly.quantile_score(ssim_maps[split], map_q)
+        scores[split]["1 - SSIM map, percentile"] = map_scores[split][map_q]
     for name in ("1 - SSIM", "multi-scale 1 - SSIM"):  # + contrast, rule fitted on val (out-of-fold there)
         scores["val"][name + " + image sd"], scores["test"][name + " + image sd"] = anomaly.with_contrast(
             scores["val"][name], data.x_val, data.y_val, scores["test"][name], data.x_test, seed=seed)
-    # three unsupervised scores, their weights (three numbers and an offset) fitted on val labels
-    trio = ("1 - SSIM map, percentile", "encoder features, nearest normals")
-    val_trio, test_trio = ({n: scores[split][n] for n in trio} for split in ("val", "test"))
-    val_trio["image sd"], test_trio["image sd"] = (anomaly.intensity_features(x)["image sd"]
-                                                   for x in (data.x_val, data.x_test))
+    # three unsupervised scores, their weights (three numbers and an offset) fitted on val labels;
+    # the map's percentile and the neighbour count are chosen inside every fit (nested: on the
+    # training folds for each held-out fold), so the rule's val AUC is out-of-fold throughout
+    val_trio, test_trio = ({"1 - SSIM map, percentile": map_scores[split],
+                            "encoder features, nearest normals": knn_scores[split],
+                            "image sd": anomaly.intensity_features(x)["image sd"]}
+                           for split, x in (("val", data.x_val), ("test", data.x_test)))
     scores["val"]["SSIM map percentile + features + image sd"], \
         scores["test"]["SSIM map percentile + features + image sd"] = anomaly.combine_scores(
             val_trio, data.y_val, test_trio, seed=seed)

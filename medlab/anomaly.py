@@ -54,6 +54,14 @@ def _images(images, name="images"):
     return x
 
 
+def _pair(images, reconstructions):
+    """Images and their reconstructions as float64 (N, H, W), the same shape."""
+    a, b = _images(images), _images(reconstructions, "reconstructions")
+    if a.shape != b.shape:
+        raise ValueError(f"images have shape {a.shape} but reconstructions {b.shape}")
+    return a, b
+
+
 def _standardize(images):
     """Each image minus its own mean, divided by its own standard deviation.
 
@@ -101,9 +109,7 @@ def multiscale_ssim_score(images, reconstructions, scales=2):
     ``scales=1`` is :func:`ssim_score`. The smallest scale needs at least 7 x 7 pixels.
     """
     scales = validate.integer("scales", scales, low=1)
-    a, b = _images(images), _images(reconstructions, "reconstructions")
-    if a.shape != b.shape:
-        raise ValueError(f"images have shape {a.shape} but reconstructions {b.shape}")
+    a, b = _pair(images, reconstructions)
     if min(a.shape[1:]) // 2 ** (scales - 1) < 7:
         raise ValueError(f"scales={scales}: images of {a.shape[1]} x {a.shape[2]} pixels, halved "
                          f"{scales - 1} times, are smaller than SSIM's 7 x 7 window")
@@ -125,27 +131,18 @@ def standardized_mse_score(images, reconstructions):
 
 def error_maps(images, reconstructions):
     """``|x - x_hat|`` of every pixel, (N, H, W): where the autoencoder failed to rebuild."""
-    a, b = _images(images), _images(reconstructions, "reconstructions")
-    if a.shape != b.shape:
-        raise ValueError(f"images have shape {a.shape} but reconstructions {b.shape}")
+    a, b = _pair(images, reconstructions)
     return np.abs(a - b)
 
 
 def ssim_maps(images, reconstructions):
-    """``1 - SSIM`` at every pixel (7 x 7 windows, scikit-image's ``full=True`` map), (N, H, W).
+    """``1 - SSIM`` at every pixel, (N, H, W): one minus :func:`medlab.metrics.ssim_maps`
+    (7 x 7 windows, scikit-image's ``full=True`` map).
 
     Its mean over the pixels is :func:`ssim_score` (up to the border that scikit-image leaves
     out of its mean). Values lie in [0, 2]; 0 where x and x_hat agree in structure.
     """
-    from skimage.metrics import structural_similarity
-
-    a, b = _images(images), _images(reconstructions, "reconstructions")
-    if a.shape != b.shape:
-        raise ValueError(f"images have shape {a.shape} but reconstructions {b.shape}")
-    if min(a.shape[1:]) < 7:
-        raise ValueError(f"images of {a.shape[1]} x {a.shape[2]} pixels: SSIM needs at least 7 x 7")
-    return np.stack([1.0 - structural_similarity(x, y, data_range=1.0, full=True)[1]
-                     for x, y in zip(a, b)]) if len(a) else np.zeros(a.shape)
+    return 1.0 - metrics.ssim_maps(*_pair(images, reconstructions))
 
 
 def quantile_score(maps, q=80.0, margin=0):
@@ -278,10 +275,13 @@ class FeatureNearestNeighbours:
     """Mean distance to the ``n_neighbors`` nearest normal images in a network's feature space.
 
     ``fit`` keeps the features of normal images (e.g. an encoder's feature maps, flattened),
-    each feature standardised by its mean and sd over them; ``score`` returns the mean
-    Euclidean distance of each image to its nearest normal images in those units
-    (``sklearn.neighbors.NearestNeighbors``). No reconstruction: an image is anomalous when
-    no normal image looks like it to the encoder (SPADE-like, on the whole image).
+    each feature standardised by its mean and sd over them (``sklearn.preprocessing.StandardScaler``:
+    a feature constant on the normal images, such as a ReLU unit they never switch on, keeps
+    scale 1, so an image that switches it on is not thrown ~1e6 sd units away by it alone);
+    ``score`` returns the mean Euclidean distance of each image to its nearest normal images in
+    those units (:func:`medlab.metrics.knn_distance` with ``mean=True``). No reconstruction: an
+    image is anomalous when no normal image looks like it to the encoder (SPADE-like, on the
+    whole image).
 
     >>> rng = np.random.default_rng(0)
     >>> model = FeatureNearestNeighbours(n_neighbors=1).fit(rng.normal(size=(50, 4)))
@@ -291,37 +291,38 @@ class FeatureNearestNeighbours:
 
     def __init__(self, n_neighbors=1):
         self.n_neighbors = validate.integer("n_neighbors", n_neighbors, low=1)
-        self.mean_ = self.sd_ = self.neighbours_ = None
+        self.scaler_ = self.reference_ = None
 
     @staticmethod
     def _flat(features, name):
-        f = np.asarray(features, dtype=np.float64)
-        if f.ndim < 2 or not np.all(np.isfinite(f)):
-            raise validate.ArgumentError(f"{name} has shape {f.shape}: expected finite (N, ...) features")
+        f = validate.values(name, features)  # names the first NaN or infinity
+        if f.ndim < 2:
+            raise validate.ArgumentError(f"{name} has shape {f.shape}: expected (N, ...) features of N images")
         return f.reshape(len(f), -1)
 
     def fit(self, normal_features):
         """normal_features: (N, ...) of normal images, N > n_neighbors. Returns self."""
-        from sklearn.neighbors import NearestNeighbors
+        from sklearn.preprocessing import StandardScaler
 
         f = self._flat(normal_features, "normal_features")
         if len(f) <= self.n_neighbors:
             raise validate.ArgumentError(f"normal_features: {len(f)} images, need more than "
                                          f"n_neighbors={self.n_neighbors}")
-        self.mean_, self.sd_ = f.mean(axis=0), f.std(axis=0) + SD_FLOOR
-        self.neighbours_ = NearestNeighbors(n_neighbors=self.n_neighbors).fit((f - self.mean_) / self.sd_)
+        self.scaler_ = StandardScaler().fit(f)
+        self.reference_ = self.scaler_.transform(f)
         return self
 
     def score(self, features):
-        """(N,) mean distance to the nearest normal images, in normal-sd units per feature."""
-        if self.neighbours_ is None:
+        """(N,) mean distance to the nearest normal images, in normal-sd units per feature
+        (raw units for a feature constant on them)."""
+        if self.scaler_ is None:
             raise RuntimeError("FeatureNearestNeighbours: call fit(normal_features) before score(features)")
         f = self._flat(features, "features")
-        if f.shape[1] != self.mean_.shape[0]:
+        if f.shape[1] != self.reference_.shape[1]:
             raise validate.ArgumentError(f"features have {f.shape[1]} values per image, "
-                                         f"the normal ones {self.mean_.shape[0]}")
-        distances, _ = self.neighbours_.kneighbors((f - self.mean_) / self.sd_)
-        return distances.mean(axis=1)
+                                         f"the normal ones {self.reference_.shape[1]}")
+        return metrics.knn_distance(self.reference_, self.scaler_.transform(f), self.n_neighbors,
+                                    normalise=False, mean=True)
 
 
 @dataclass(frozen=True)
@@ -448,10 +449,16 @@ def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
     or an image statistic); only their weights, a handful of numbers, see labels, so the result
     is still an anomaly detector whose calibration was fitted on val. Keep it to a few scores.
 
+    A score with a setting to choose (a percentile, a neighbour count) is given as a dict of
+    its candidates, setting -> array (N,); the candidate with the highest AUC is chosen inside
+    every fit: on the training folds for each held-out fold (nested, so the out-of-fold AUC
+    has seen no label of the fold it scores), and on all of validation for the test rule.
+
     Parameters
     ----------
-    val_scores, test_scores : dict of name -> array (N,) > 0
-        The same names in both (values below 1e-12 are floored there before the log).
+    val_scores, test_scores : dict of name -> array (N,) > 0, or name -> {setting: array (N,)}
+        The same names (and settings) in both (values below 1e-12 are floored there before
+        the log).
     y_val : array (N,) of 0/1
     folds, seed : int
         Cross-validation folds and their shuffling seed.
@@ -466,9 +473,12 @@ def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
     >>> val, test = combine_scores({"a": a, "b": b}, y, {"a": a[:3], "b": b[:3]})
     >>> val.shape, test.shape, bool(metrics.auc(y, val) > 0.7)
     ((80,), (3,), True)
+    >>> val, test = combine_scores({"a": {1: a, 2: b}}, y, {"a": {1: a[:3], 2: b[:3]}})  # a chosen
+    >>> bool(metrics.auc(y, val) > 0.7)
+    True
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -478,23 +488,45 @@ def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
                          f"{sorted(val_scores)} and {sorted(test_scores)}")
     names = list(val_scores)
 
-    def features(scores, what):
-        columns = [np.asarray(scores[n], dtype=np.float64) for n in names]
-        if any(c.ndim != 1 or c.shape != columns[0].shape for c in columns):
+    def candidates(scores, what):
+        """name -> {setting: float64 array (N,)}, a fixed score as the one setting None."""
+        out = {n: {k: np.asarray(v, dtype=np.float64) for k, v in
+                   (scores[n].items() if isinstance(scores[n], dict) else [(None, scores[n])])}
+               for n in names}
+        columns = [c for n in names for c in out[n].values()]
+        if not all(out[n] for n in names) or any(c.ndim != 1 or c.shape != columns[0].shape for c in columns):
             raise ValueError(f"{what}: every score must be one array (N,) of the same N, got "
                              f"{[c.shape for c in columns]}")
         if not all(np.all(np.isfinite(c)) for c in columns):
             raise ValueError(f"{what} holds NaN or infinity: expected finite scores")
-        return np.log(np.maximum(np.stack(columns, axis=1), 1e-12))
+        return out
 
-    x_val, x_test = features(val_scores, "val_scores"), features(test_scores, "test_scores")
+    val, test = candidates(val_scores, "val_scores"), candidates(test_scores, "test_scores")
+    for n in names:
+        if set(val[n]) != set(test[n]):
+            raise ValueError(f"{n}: val_scores and test_scores must hold the same settings, got "
+                             f"{sorted(map(str, val[n]))} and {sorted(map(str, test[n]))}")
+    n_val = len(next(iter(val[names[0]].values())))
     y = validate.binary("y_val", y_val)
-    if y.shape != (len(x_val),):
-        raise ValueError(f"y_val: {y.size} labels for {len(x_val)} validation images")
-    rule = make_pipeline(StandardScaler(), LogisticRegression())
-    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    val_combined = cross_val_predict(rule, x_val, y, cv=split, method="decision_function")
-    return val_combined, rule.fit(x_val, y).decision_function(x_test)
+    if y.shape != (n_val,):
+        raise ValueError(f"y_val: {y.size} labels for {n_val} validation images")
+
+    def features(scores, settings, rows=slice(None)):
+        return np.log(np.maximum(np.stack([scores[n][settings[n]][rows] for n in names], axis=1), 1e-12))
+
+    def fit(rows):
+        """The settings with the best AUC on ``rows`` of validation and the rule fitted there."""
+        settings = {n: max(val[n], key=lambda k: metrics.auc(y[rows], val[n][k][rows])) if len(val[n]) > 1
+                    else next(iter(val[n])) for n in names}
+        return settings, make_pipeline(StandardScaler(), LogisticRegression()).fit(
+            features(val, settings, rows), y[rows])
+
+    val_combined = np.empty(n_val)
+    for train, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(n_val), y):
+        settings, rule = fit(train)
+        val_combined[held] = rule.decision_function(features(val, settings, held))
+    settings, rule = fit(np.arange(n_val))
+    return val_combined, rule.decision_function(features(test, settings))
 
 
 __all__ = [

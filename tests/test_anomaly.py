@@ -170,6 +170,10 @@ def test_ssim_maps_average_to_the_ssim_score_and_vanish_where_the_images_agree()
         anomaly.ssim_maps(x, x_hat[:2])
     with pytest.raises(ValueError, match="7 x 7"):
         anomaly.ssim_maps(x[:, :6, :6], x_hat[:, :6, :6])
+    # the map is medlab.metrics.ssim_maps's, whose mean inside the border is ssim_per_image
+    np.testing.assert_allclose(maps, 1 - metrics.ssim_maps(x, x_hat))
+    np.testing.assert_allclose(metrics.ssim_maps(x, x_hat)[:, 3:-3, 3:-3].mean(axis=(1, 2)),
+                               metrics.ssim_per_image(x, x_hat))
 
 
 def test_quantile_score_counts_a_small_spot_that_the_mean_dilutes():
@@ -196,8 +200,8 @@ def test_feature_nearest_neighbours_is_the_mean_distance_in_normal_sd_units():
     queries = rng.normal(size=(4, 2, 3))
     model = anomaly.FeatureNearestNeighbours(n_neighbors=3).fit(normal)
     flat = normal.reshape(30, -1)
-    units = (flat - flat.mean(0)) / (flat.std(0) + anomaly.SD_FLOOR)
-    q = (queries.reshape(4, -1) - flat.mean(0)) / (flat.std(0) + anomaly.SD_FLOOR)
+    units = (flat - flat.mean(0)) / flat.std(0)
+    q = (queries.reshape(4, -1) - flat.mean(0)) / flat.std(0)
     distances = np.sort(np.linalg.norm(q[:, None] - units[None], axis=2), axis=1)[:, :3].mean(axis=1)
     np.testing.assert_allclose(model.score(queries), distances)
     np.testing.assert_allclose(anomaly.FeatureNearestNeighbours().fit(normal).score(normal), 0, atol=1e-9)
@@ -209,6 +213,29 @@ def test_feature_nearest_neighbours_is_the_mean_distance_in_normal_sd_units():
         anomaly.FeatureNearestNeighbours(3).fit(normal[:3])
     with pytest.raises(ValueError, match="n_neighbors"):
         anomaly.FeatureNearestNeighbours(0)
+    with pytest.raises(ValueError, match="features holds nan"):
+        model.score(np.where(np.arange(6) == 2, np.nan, queries.reshape(4, -1)))
+    with pytest.raises(ValueError, match=r"shape \(30,\)"):
+        anomaly.FeatureNearestNeighbours().fit(flat[:, 0])
+
+
+def test_feature_nearest_neighbours_keeps_a_feature_constant_on_the_normals_in_raw_units():
+    # a unit the normal images never switch on (a dead ReLU): sd 0, so no sd unit to count in
+    rng = np.random.default_rng(8)
+    normal = np.c_[rng.normal(size=(40, 3)), np.zeros(40)]
+    model = anomaly.FeatureNearestNeighbours(n_neighbors=1).fit(normal)
+    switched_on = np.c_[np.zeros((1, 3)), [[0.5]]]              # the dead unit at 0.5, else typical
+    far = np.c_[np.full((1, 3), 4.0), [[0.0]]]                   # 4 sd out on every live feature
+    on, off = model.score(switched_on)[0], model.score(far)[0]
+    assert np.isfinite(on) and on < off                          # the dead unit alone does not win
+    # the constant feature counts in raw units: switching it on adds 0.5 in quadrature
+    np.testing.assert_allclose(on ** 2, model.score(np.zeros((1, 4)))[0] ** 2 + 0.25)
+    # the k-NN distance is medlab.metrics.knn_distance's, mean over the k nearest
+    units = (normal - normal.mean(0)) / np.where(normal.std(0) > 0, normal.std(0), 1.0)
+    np.testing.assert_allclose(
+        anomaly.FeatureNearestNeighbours(4).fit(normal).score(far),
+        metrics.knn_distance(units, (far - normal.mean(0)) / np.where(normal.std(0) > 0, normal.std(0), 1.0),
+                             4, normalise=False, mean=True))
 
 
 def test_combine_scores_fits_on_validation_out_of_fold_and_with_contrast_is_its_two_score_case():
@@ -235,3 +262,25 @@ def test_combine_scores_fits_on_validation_out_of_fold_and_with_contrast_is_its_
         anomaly.combine_scores({"a": a}, y[:5], {"a": a})
     with pytest.raises(ValueError, match="finite"):
         anomaly.combine_scores({"a": a}, y, {"a": np.r_[a[:9], np.nan]})
+
+
+def test_combine_scores_chooses_a_setting_inside_every_fold():
+    rng = np.random.default_rng(9)
+    y = np.r_[np.zeros(60), np.ones(60)].astype(int)
+    good, noise = np.exp(y + rng.standard_normal(120)), np.exp(rng.standard_normal(120))
+    sd = np.exp(0.5 * y + rng.standard_normal(120))
+    # one setting is informative: the nested rule equals the rule given that setting alone
+    nested = anomaly.combine_scores({"s": {1: good, 2: noise}, "sd": sd}, y,
+                                    {"s": {1: good[:7], 2: noise[:7]}, "sd": sd[:7]}, seed=3)
+    fixed = anomaly.combine_scores({"s": good, "sd": sd}, y, {"s": good[:7], "sd": sd[:7]}, seed=3)
+    for got, expected in zip(nested, fixed):
+        np.testing.assert_allclose(got, expected)
+    # many noise candidates: chosen on all of val, their out-of-fold AUC would be inflated;
+    # chosen inside each fold, the held-out images keep it near chance
+    lucky = {k: np.exp(rng.standard_normal(120)) for k in range(30)}
+    best = max(lucky, key=lambda k: metrics.auc(y, lucky[k]))
+    in_sample = anomaly.combine_scores({"s": lucky[best]}, y, {"s": lucky[best][:7]}, seed=3)[0]
+    out = anomaly.combine_scores({"s": lucky}, y, {"s": {k: v[:7] for k, v in lucky.items()}}, seed=3)[0]
+    assert metrics.auc(y, out) < metrics.auc(y, in_sample)
+    with pytest.raises(ValueError, match="same settings"):
+        anomaly.combine_scores({"s": {1: good, 2: noise}}, y, {"s": {1: good[:7]}})

@@ -170,7 +170,27 @@ def test_ssim_is_skimages_image_by_image_and_averaged():
         metrics.ssim(np.zeros((2, 5, 5)), np.zeros((2, 5, 5)))
 
 
-@pytest.mark.parametrize("quality", [metrics.psnr, metrics.psnr_per_image, metrics.ssim, metrics.ssim_per_image])
+def test_ssim_maps_are_skimages_full_maps_checked_like_ssim_per_image():
+    from skimage.metrics import structural_similarity
+
+    clean, noisy = _pairs()
+    expected = np.stack([structural_similarity(a, b, data_range=1.0, full=True)[1] for a, b in zip(clean, noisy)])
+    np.testing.assert_allclose(metrics.ssim_maps(clean, noisy), expected, rtol=1e-6)
+    np.testing.assert_allclose(metrics.ssim_maps(clean[..., None], noisy[..., None]), expected, rtol=1e-6)
+    np.testing.assert_allclose(metrics.ssim_maps(clean[0], noisy[0]), expected[:1], rtol=1e-6)  # one image (H, W)
+    # the per-image SSIM is the map's mean without the 3-pixel border of the 7 x 7 window
+    np.testing.assert_allclose(expected[:, 3:-3, 3:-3].mean(axis=(1, 2)), metrics.ssim_per_image(clean, noisy),
+                               rtol=1e-6)
+    colour = np.stack([clean, noisy[::-1]], axis=-1)
+    assert metrics.ssim_maps(colour, colour).shape == colour.shape  # one map per channel
+    with pytest.raises(ValueError, match="at least 7 x 7"):
+        metrics.ssim_maps(np.zeros((2, 5, 5)), np.zeros((2, 5, 5)))
+    with pytest.raises(ValueError, match="reference has shape"):
+        metrics.ssim_maps(clean, noisy[:1])
+
+
+@pytest.mark.parametrize("quality", [metrics.psnr, metrics.psnr_per_image, metrics.ssim, metrics.ssim_per_image,
+                                     metrics.ssim_maps])
 @pytest.mark.parametrize("data_range", [0, -1.0, np.nan, np.inf, "255", True])
 def test_image_quality_refuses_a_data_range_that_is_not_a_positive_number(quality, data_range):
     clean, noisy = _pairs(n=2, size=8)

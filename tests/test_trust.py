@@ -135,6 +135,9 @@ def test_knn_distance_is_brute_force_and_separates_two_gaussians():
     d = metrics.knn_distance(reference, near, k=3, normalise=False)
     brute = np.sort(np.linalg.norm(near[:, None] - reference[None], axis=2), axis=1)[:, 2]
     np.testing.assert_allclose(d, brute, rtol=1e-10)
+    all3 = np.sort(np.linalg.norm(near[:, None] - reference[None], axis=2), axis=1)[:, :3]
+    np.testing.assert_allclose(metrics.knn_distance(reference, near, k=3, normalise=False, mean=True),
+                               all3.mean(axis=1), rtol=1e-10)  # mean=True: the mean of the 3 nearest
     raw = metrics.ood_auroc(metrics.knn_distance(reference, near, 5, normalise=False),
                             metrics.knn_distance(reference, far, 5, normalise=False), n_boot=100)
     assert raw.estimate > 0.95

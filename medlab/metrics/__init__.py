@@ -5,7 +5,7 @@
                        prevalence, precision-recall, multiclass AUC, binary cross-entropy (07, 10)
 ``calibration``        Brier score, reliability bins, ECE, temperature scaling (07)
 ``intervals``          stratified bootstrap intervals of AUC, rates and paired differences (07, 08, 09)
-``image_quality``      reconstruction error, PSNR, SSIM (08)
+``image_quality``      reconstruction error, PSNR, SSIM per image and per pixel (08, 11)
 ``segmentation``       Dice, IoU, and the head circumference measured from a mask (09)
 ``selective``          uncertainty scores, coverage curves (selective prediction), OOD AUROC (09)
 =====================  ==========================================================================
@@ -26,7 +26,7 @@ from medlab.metrics.classification import (
     THRESHOLD_RULES, BinaryMetrics, at_prevalence, auc, average_precision, binary_cross_entropy,
     binary_metrics, choose_threshold, confusion, multiclass_auc, precision_recall, roc,
 )
-from medlab.metrics.image_quality import psnr, psnr_per_image, reconstruction_error, ssim, ssim_per_image
+from medlab.metrics.image_quality import psnr, psnr_per_image, reconstruction_error, ssim, ssim_maps, ssim_per_image
 from medlab.metrics.intervals import (
     Interval, auc_difference_interval, auc_interval, bootstrap_ci, class_bootstrap_indices,
     clinical_intervals, paired_difference_interval, stratified_bootstrap_indices,
@@ -52,7 +52,7 @@ __all__ = [
     "ellipse_circumference", "ellipse_fit", "expected_calibration_error", "fit_temperature", "iou",
     "iou_per_image", "logit", "mask_circumference_mm", "mean_absolute_difference", "multiclass_auc",
     "precision_recall", "psnr", "psnr_per_image", "reconstruction_error", "roc", "ssim",
-    "ssim_per_image", "stratified_bootstrap_indices",
+    "ssim_maps", "ssim_per_image", "stratified_bootstrap_indices",
 ]
 __all__ += ["platt_apply", "platt_fit"]
 __all__ += ["paired_difference_interval"]

@@ -1,4 +1,5 @@
-"""Image quality and reconstruction (lessons 10 and 11): squared error, PSNR and SSIM per image."""
+"""Image quality and reconstruction (lessons 10 and 11): squared error, PSNR and SSIM per image
+(and SSIM per pixel, :func:`ssim_maps`)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,18 @@ def psnr(reference, estimate, data_range=1.0):
     return float(np.mean(psnr_per_image(reference, estimate, data_range)))
 
 
+def _ssim_inputs(reference, estimate, data_range):
+    """The checks of the SSIM functions -> (a, b, channel_axis, data_range): grey images as
+    float64 (N, H, W) (a last axis of 1 dropped), colour ones (N, H, W, C), H and W >= 7."""
+    data_range = validate.number("data_range", data_range, 0, low_open=True)
+    a, b = _image_pairs(reference, estimate)
+    if a.ndim == 4 and a.shape[-1] == 1:
+        a, b = a[..., 0], b[..., 0]
+    if min(a.shape[1:3]) < 7:
+        raise ValueError(f"SSIM needs images of at least 7 x 7 pixels, got {a.shape[1:3]}")
+    return a, b, (-1 if a.ndim == 4 else None), data_range
+
+
 def ssim_per_image(reference, estimate, data_range=1.0):
     """Structural similarity of each image (``skimage.metrics.structural_similarity``).
 
@@ -88,15 +101,35 @@ def ssim_per_image(reference, estimate, data_range=1.0):
     """
     from skimage.metrics import structural_similarity
 
-    data_range = validate.number("data_range", data_range, 0, low_open=True)
-    a, b = _image_pairs(reference, estimate)
-    if a.ndim == 4 and a.shape[-1] == 1:
-        a, b = a[..., 0], b[..., 0]
-    if min(a.shape[1:3]) < 7:
-        raise ValueError(f"SSIM needs images of at least 7 x 7 pixels, got {a.shape[1:3]}")
-    channel_axis = -1 if a.ndim == 4 else None
+    a, b, channel_axis, data_range = _ssim_inputs(reference, estimate, data_range)
     return np.array([structural_similarity(x, y, data_range=data_range,
                                            channel_axis=channel_axis) for x, y in zip(a, b)])
+
+
+def ssim_maps(reference, estimate, data_range=1.0):
+    """SSIM at every pixel, each image's 7 x 7 window centred there (scikit-image's ``full=True``).
+
+    The same checks and windows as :func:`ssim_per_image`, whose figure is the mean of this map
+    without its 3-pixel border. Values in [-1, 1]; 1 where the images agree in structure.
+
+    Parameters
+    ----------
+    reference, estimate : arrays (N, H, W) or (N, H, W, C), or one image (H, W); H, W >= 7
+
+    Returns
+    -------
+    float64 array (N, H, W), or (N, H, W, C) for C > 1 channels (one map per channel)
+
+    >>> x = np.linspace(0, 1, 100).reshape(1, 10, 10)
+    >>> maps = ssim_maps(x, x)
+    >>> maps.shape, bool(np.allclose(maps, 1.0))
+    ((1, 10, 10), True)
+    """
+    from skimage.metrics import structural_similarity
+
+    a, b, channel_axis, data_range = _ssim_inputs(reference, estimate, data_range)
+    return np.stack([structural_similarity(x, y, data_range=data_range, channel_axis=channel_axis,
+                                           full=True)[1] for x, y in zip(a, b)])
 
 
 def ssim(reference, estimate, data_range=1.0):
@@ -104,4 +137,4 @@ def ssim(reference, estimate, data_range=1.0):
     return float(np.mean(ssim_per_image(reference, estimate, data_range)))
 
 
-__all__ = ["psnr", "psnr_per_image", "reconstruction_error", "ssim", "ssim_per_image"]
+__all__ = ["psnr", "psnr_per_image", "reconstruction_error", "ssim", "ssim_maps", "ssim_per_image"]

@@ -14,6 +14,7 @@
                                                with ``labels``, from the nearest class mean
                                                (``MahalanobisScore``: fitted once)
 ``knn_distance(reference, points, k)``         distance to the k-th nearest reference point
+                                               (``mean=True``: mean distance to the k nearest)
 ``energy_score(logits)``                       free energy of the output logits (OOD score)
 ``combine_scores(validation, scores)``         several scores standardised on in-distribution
                                                validation images, summed or maxed
@@ -307,7 +308,7 @@ class MahalanobisScore:
         return np.sqrt(np.maximum(np.min(squared, axis=0), 0.0))
 
 
-def knn_distance(reference, points, k=1, normalise=True):
+def knn_distance(reference, points, k=1, normalise=True, mean=False):
     """Distance of each point to its ``k``-th nearest reference point (Sun et al., ICML 2022).
 
     A density score without a Gaussian: far from every training feature = out of
@@ -321,6 +322,9 @@ def knn_distance(reference, points, k=1, normalise=True):
     points : array (N, D)
     k : int, 1 <= k <= N_ref
     normalise : bool
+    mean : bool
+        The mean distance to the ``k`` nearest reference points instead of the ``k``-th
+        (SPADE-like; ``medlab.anomaly.FeatureNearestNeighbours``).
 
     Returns
     -------
@@ -328,6 +332,8 @@ def knn_distance(reference, points, k=1, normalise=True):
 
     >>> np.round(knn_distance([[1.0, 0], [0, 1]], [[2.0, 0], [-1, 0]], k=1), 3)
     array([0.   , 1.414])
+    >>> knn_distance([[0.0], [1.0], [3.0]], [[0.0]], k=2, normalise=False, mean=True)
+    array([0.5])
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -338,7 +344,8 @@ def knn_distance(reference, points, k=1, normalise=True):
     k = validate.integer("k", k, low=1, high=len(ref))
     if normalise:
         ref, z = (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), EPS) for a in (ref, z))
-    return NearestNeighbors(n_neighbors=k).fit(ref).kneighbors(z)[0][:, -1]
+    distances = NearestNeighbors(n_neighbors=k).fit(ref).kneighbors(z)[0]
+    return distances.mean(axis=1) if mean else distances[:, -1]
 
 
 def energy_score(logits):
