@@ -19,9 +19,9 @@ kit's kind (:func:`medlab.models.improved_cnn`, width 16, augmentation without f
 decay over ``--epochs`` (50), batch 64, balanced class weights. One network of 50 epochs had
 a lower validation cross-entropy than two of 25 (the same training time) for seeds 0 and 1,
 and than one of 40 or three of 17 (seed 0): see the README. Training must end 10 s
-(``--reserve``) before ``--budget`` so that inference fits in it too (``total_seconds``): from
-the second epoch on, the epochs per network shrink when the median epoch time says they would
-not fit (the schedule shortened with them; ``epochs_run``, ``epochs_planned``), so a loaded
+(``--reserve``) before ``--budget`` so that inference fits in it too (``total_seconds``): once
+three epochs after the first have been timed, the epochs per network shrink when the median
+epoch time says they would not fit (the schedule shortened with them; ``epochs_run``, ``epochs_planned``), so a loaded
 machine trains fewer epochs instead of overrunning; ``--fixed-epochs`` keeps them (the budget
 still stops training). Then, on the validation split only:
 

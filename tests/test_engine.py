@@ -260,20 +260,32 @@ def test_epoch_plan_shrinks_the_epochs_that_would_not_fit():
     callback = EpochPlan(plan, schedule, steps=7, members_left=1, clock=clock)
     model = FakeModel()
     callback.set_model(model)
-    for epoch, seconds in enumerate([6.0, 4.0]):  # the first epoch (tracing) is not a rate
+    for epoch, seconds in enumerate([6.0, 4.0, 4.0]):  # the first epoch (tracing) is not a rate
         callback.on_epoch_begin(epoch)
         clock.now += seconds
         callback.on_epoch_end(epoch)
-    assert plan["epoch_seconds"] == [4.0]
-    # 40 s left at 4 s an epoch: 10 epochs, 2 of them done -> 6 per network (4 more, then 6)
+    assert plan["epoch_seconds"] == [4.0, 4.0] and plan["epochs"] == 10  # 2 durations: too few to judge
+    callback.on_epoch_begin(3)
+    clock.now += 4.0
+    callback.on_epoch_end(3)
+    # 32 s left at 4 s an epoch: 8 epochs, 4 of them done -> 6 per network (2 more, then 6)
     assert plan["epochs"] == 6 and float(schedule.total_steps.numpy()) == 6 * 7 and not model.stop_training
-    for epoch in range(2, 6):
+    for epoch in range(4, 6):
         callback.on_epoch_begin(epoch)
         clock.now += 4.0
         callback.on_epoch_end(epoch)
     assert model.stop_training and plan["epochs"] == 6
     assert float(schedule(0)) == pytest.approx(1e-3) and float(schedule(21)) == pytest.approx(5e-4)
     assert float(schedule(42)) == pytest.approx(0.0, abs=1e-9) and float(schedule(99)) == pytest.approx(0.0, abs=1e-9)
+    # one slow epoch early (a retrace, a burst of load) does not cut the plan: the median of 3 does not see it
+    slow = {"epochs": 10, "scale": True, "seconds": 100.0, "start": clock.now, "epoch_seconds": []}
+    callback = EpochPlan(slow, AdjustableCosine(1e-3, 70), 7, 0, clock=clock)
+    callback.set_model(FakeModel())
+    for epoch, seconds in enumerate([6.0, 30.0, 4.0, 4.0]):
+        callback.on_epoch_begin(epoch)
+        clock.now += seconds
+        callback.on_epoch_end(epoch)
+    assert slow["epochs"] == 10  # 56 s left at a median 4 s: 14 more would fit
     # without scaling the plan stays, whatever the clock says
     fixed = {"epochs": 10, "scale": False, "seconds": 1.0, "start": 0.0, "epoch_seconds": []}
     callback = EpochPlan(fixed, AdjustableCosine(1e-3, 70), 7, 1, clock=clock)

@@ -175,22 +175,27 @@ class EpochPlan(keras.callbacks.Callback):
     place): ``"epochs"`` (int, per network), ``"scale"`` (bool), ``"seconds"`` (the training
     budget of all the networks, s), ``"start"`` (``clock()`` when the first began, s) and
     ``"epoch_seconds"`` (list, s: each epoch's duration, every network's first, which traces
-    the step, left out). After each epoch the rate is the median of ``"epoch_seconds"``; the
-    epochs per network become :meth:`affordable_epochs` for this network and ``members_left``
-    more, and ``schedule.total_steps`` (:class:`medlab.engine.schedules.AdjustableCosine`)
-    becomes ``epochs x steps`` (``steps``: batches per epoch), so the rate still decays to 0.
+    the step, left out). Once :attr:`MIN_TIMED_EPOCHS` durations are in (one slow epoch, a
+    retrace or a burst of load, must not cut the plan), after each epoch the rate is their
+    median; the epochs per network become :meth:`affordable_epochs` for this network and
+    ``members_left`` more, and ``schedule.total_steps``
+    (:class:`medlab.engine.schedules.AdjustableCosine`) becomes ``epochs x steps`` (``steps``:
+    batches per epoch), so the rate still decays to 0.
 
-    >>> clock = iter([0.0, 6.0, 10.0, 10.0]).__next__  # epochs of 6 s (tracing), then 4 s
+    >>> clock = iter([0.0, 6.0, 6.0, 10.0, 10.0, 14.0, 14.0, 18.0]).__next__  # 6 s (tracing), then 4 s
     >>> plan = {"epochs": 10, "scale": True, "seconds": 50.0, "start": 0.0, "epoch_seconds": []}
     >>> from medlab.engine.schedules import AdjustableCosine
     >>> schedule = AdjustableCosine(1e-3, 10 * 7)
     >>> callback = EpochPlan(plan, schedule, steps=7, members_left=1, clock=clock)
-    >>> for epoch in range(2):
+    >>> for epoch in range(4):
     ...     callback.on_epoch_begin(epoch)
     ...     callback.on_epoch_end(epoch)
-    >>> plan["epochs"], float(schedule.total_steps.numpy())  # 40 s left at 4 s: 4 more, then 6
+    >>> plan["epochs"], float(schedule.total_steps.numpy())  # 32 s left at 4 s: 2 more, then 6
     (6, 42.0)
     """
+
+    #: Epoch durations (each network's first left out) needed before the plan may change.
+    MIN_TIMED_EPOCHS = 3
 
     def __init__(self, plan, schedule, steps, members_left, clock=time.perf_counter):
         super().__init__()
@@ -228,10 +233,11 @@ class EpochPlan(keras.callbacks.Callback):
         self._began = self.clock()
 
     def on_epoch_end(self, epoch, logs=None):
+        now = self.clock()
         if epoch > 0:
-            self.plan["epoch_seconds"].append(self.clock() - self._began)
-        if self.plan["scale"] and self.plan["epoch_seconds"]:
-            left = self.plan["seconds"] - (self.clock() - self.plan["start"])
+            self.plan["epoch_seconds"].append(now - self._began)
+        if self.plan["scale"] and len(self.plan["epoch_seconds"]) >= self.MIN_TIMED_EPOCHS:
+            left = self.plan["seconds"] - (now - self.plan["start"])
             epochs = self.affordable_epochs(self.plan["epochs"], epoch + 1, self.members_left, left,
                                             float(np.median(self.plan["epoch_seconds"])))
             if epochs < self.plan["epochs"]:
