@@ -39,12 +39,14 @@ outline for the HC at probability L instead of 0.5 (Dice stays at 0.5); ``--leve
 picks it from ``medlab.segmentation.LEVELS`` (0.3 to 0.7) by the validation HC error after
 training (``chosen_level``, ``level_val_hc_mae_mm``; the ``val_hc_...`` figures are then the
 ones it was chosen by, optimistic) and prints the same network's figures at 0.5 beside
-(``level05_...``). ``--plain`` also trains
+(``level05_...``) and, with ``--seeds`` 2 or more, the paired verdict of the test HC error
+(``medlab.evidence.verdict``). ``--plain`` also trains
 ``medlab.segmentation.PLAIN_UNET`` on the same split for the same budget (a 3-level U-Net of 16
 base filters, BCE, Adam at a constant 1e-3, batches of 8, the last epoch's weights) and prints
 ``plain_...`` figures and ``recipe_minus_plain_test_dice``. ``--seconds 0 --epochs N`` trains
 exactly N epochs instead of a wall-clock budget: figures that do not depend on the machine's
-load (the idle 2-core machine fits 26 to 27 epochs of the recipe on HC18 64 px in 110 s).
+load (the idle 2-core machine fits 26 to 27 epochs of the recipe on HC18 64 px in 110 s, 23
+to 25 with ``--flip``).
 
 ``--split image`` splits image by image even when the file has subjects: the leaky split, to
 measure how much it flatters the figures. With ``--seeds N`` it repeats for seeds 0..N-1 (split
@@ -53,6 +55,7 @@ and weights), prints one JSON line per seed and then one with the mean and stand
 
     python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3
     python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3 --flip --measure contour
+    python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3 --flip --level choose --seconds 0 --epochs 24
     python benchmarks/hippocampus_slices.py /tmp/hippocampus_slices.npz   # 108 slices of 5 volumes
     python benchmarks/segmentation.py --data /tmp/hippocampus_slices.npz --seeds 3 --choose --plain --epochs 100000
 
@@ -70,7 +73,7 @@ import sys
 
 import numpy as np
 
-from medlab import metrics, segmentation  # segmentation imports TensorFlow, quietly (no stderr)
+from medlab import evidence, metrics, segmentation  # segmentation imports TensorFlow, quietly (no stderr)
 from medlab.data import load_masks
 
 SUMMARISED = ("val_dice", "test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", "hc_signed_mm",
@@ -133,8 +136,9 @@ def diagnosis(row):
     if "val_hc_mae_mm" in row:
         text += f"; {hc('val_')}; test: {hc('')}"
     if "chosen_level" in row:
-        text += (f"; outline level {row['chosen_level']:g} chosen by validation HC error"
-                 + (f" {row['level_val_hc_mae_mm']} at {list(segmentation.LEVELS)}" if "level_val_hc_mae_mm" in row else ""))
+        text += f"; outline level {row['chosen_level']:g} chosen by validation HC error"
+        if "level_val_hc_mae_mm" in row:
+            text += f" {row['level_val_hc_mae_mm']} at {list(segmentation.LEVELS)}"
     if "level05_hc_mae_mm" in row:
         text += (f"; at level 0.5 (the recipe's): validation {row['level05_val_hc_mae_mm']:.2f} mm (median "
                  f"{row['level05_val_hc_median_mm']:.2f}, signed {row['level05_val_hc_signed_mm']:+.2f}), test "
@@ -223,6 +227,10 @@ def main(argv=None):
         print(json.dumps({**summary, "settings": settings}), flush=True)
         if "val_dice" in summary:
             print(f"mean of {args.seeds} seeds: {diagnosis(summary)}", file=sys.stderr)
+        if all("level05_hc_mae_mm" in row for row in rows):  # the level's effect, paired seed by seed
+            print(evidence.verdict([row["hc_mae_mm"] for row in rows], [row["level05_hc_mae_mm"] for row in rows],
+                                   (f"outline level {args.level}", "level 0.5"), "test HC error (mm)",
+                                   higher_is_better=False), file=sys.stderr)
     return 0
 
 

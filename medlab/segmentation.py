@@ -417,7 +417,8 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
         ``hc_correction`` and ``hc_level`` (the outline's level). With ``level="choose"`` also
         ``chosen_level``, ``level_val_hc_mae_mm`` (the validation error at each of
         :data:`LEVELS`; the validation HC figures are then those the level was chosen by) and,
-        at any level other than 0.5, the same network's figures at 0.5 (``level05_...``).
+        with "choose" or any level other than 0.5, the same network's figures at 0.5
+        (``level05_...``).
     """
     settings = {**RECIPE, **RECIPE_OPTIONS, **(recipe or {})}
     unknown = set(settings) - set(RECIPE) - set(RECIPE_OPTIONS)
@@ -426,6 +427,7 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
                          f"{sorted(set(RECIPE) | set(RECIPE_OPTIONS))}")
     validate.choice("measure", settings["measure"], ("mask", "contour"))
     level = settings["level"]
+    beside = level != 0.5  # a level other than the recipe's, or a choice: report 0.5 beside
     if level != "choose":
         level = validate.number("level", level, 0.0, 1.0, closed="neither")
     train, val, test = split_masks(data, seed, split, settings["val_fraction"], settings["test_fraction"])
@@ -471,7 +473,7 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
     if measured:
         result.update({key[len("test_"):]: value for key, value in figures.items() if key.startswith("test_hc_")},
                       hc_correction=correction, hc_level=level)
-        if level != 0.5:  # the same network measured at 0.5, beside
+        if beside:  # the same network measured at 0.5 (even when the choice fell on it: pairs)
             if p_val is not None:
                 result.update(hc_figures(val, p_val, correction, measure, 0.5, "level05_val_"))
             result.update(hc_figures(test, p_test, correction, measure, 0.5, "level05_"))
@@ -627,7 +629,8 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=None, seeds=(
 
 
 __all__ = [
-    "LARGE_HC_ERROR_MM", "LEVELS", "PLAIN_UNET", "RECIPE", "RECIPE_OPTIONS", "as_inputs", "choose_level", "hc_figures", "as_targets", "measure_circumferences",
+    "LARGE_HC_ERROR_MM", "LEVELS", "PLAIN_UNET", "RECIPE", "RECIPE_OPTIONS", "as_inputs", "choose_level",
+    "hc_figures", "as_targets", "measure_circumferences",
     "split_masks", "train_settings", "flip_probabilities", "CANDIDATES", "choose_settings",
     "circumference_correction", "evaluate", "compare_losses", "LossComparison",
     "nearest_neighbour_masks", "predict_probabilities", "split_comparison",
