@@ -18,8 +18,15 @@ split:
 - the baselines of the same run, side by side: ``baseline_dice`` (the mean training mask,
   thresholded at 0.5: no learning) and ``floor_hc_mae_mm`` (the same ellipse fit on the
   expert's own test masks: the best any mask at this size can do);
-- ``val_dice`` (and ``val_hc_mae_mm``, ``val_hc_median_mm``), on the validation subjects:
-  judge a change of the recipe by them, so that the test figures stay a measurement;
+- where the HC error comes from (``medlab.segmentation.hc_figures``): ``hc_signed_mm`` (mean
+  predicted - expert: a bias, which a shifted outline level could remove), ``hc_share_over_5mm``
+  (the share of images with an error > 5 mm: large failures) and ``hc_over_5mm_part`` (the share
+  of the summed error they carry);
+- ``val_dice`` (and ``val_hc_mae_mm``, ``val_hc_median_mm``, ``val_hc_signed_mm``, ...), on the
+  validation subjects: judge a change of the recipe by them, so that the test figures stay a
+  measurement; ``val_masks_multi_region``, ``val_masks_with_holes``, ``val_masks_at_edge``
+  count the validation predictions whose fit a stray region, a hole or the image's edge could
+  pull (``medlab.metrics.mask_defects``). Each seed's stderr line is followed by this diagnosis;
 - ``train_seconds``, ``epochs_run``, ``load_1min`` (the machine's 1-minute load average at
   the end of the seed: time-budgeted figures depend on it) and the settings.
 
@@ -27,12 +34,19 @@ Options that change the recipe: ``--flip`` (train on the images and their left-r
 predict the mean of both); ``--choose`` (try ``medlab.segmentation.CANDIDATES``, the recipe,
 a 16-filter U-Net at 1e-3 and ``--flip``, each for 1/6 of the budget, keep the best by
 validation Dice, train it from scratch for the other half: the budgets add up to one run's;
-the JSON says what was ``chosen`` and each ``candidate_val_dice``). ``--plain`` also trains
+the JSON says what was ``chosen`` and each ``candidate_val_dice``). ``--level L`` takes the
+outline for the HC at probability L instead of 0.5 (Dice stays at 0.5); ``--level choose``
+picks it from ``medlab.segmentation.LEVELS`` (0.3 to 0.7) by the validation HC error after
+training (``chosen_level``, ``level_val_hc_mae_mm``; the ``val_hc_...`` figures are then the
+ones it was chosen by, optimistic) and prints the same network's figures at 0.5 beside
+(``level05_...``) and, with ``--seeds`` 2 or more, the paired verdict of the test HC error
+(``medlab.evidence.verdict``). ``--plain`` also trains
 ``medlab.segmentation.PLAIN_UNET`` on the same split for the same budget (a 3-level U-Net of 16
 base filters, BCE, Adam at a constant 1e-3, batches of 8, the last epoch's weights) and prints
 ``plain_...`` figures and ``recipe_minus_plain_test_dice``. ``--seconds 0 --epochs N`` trains
 exactly N epochs instead of a wall-clock budget: figures that do not depend on the machine's
-load (the idle 2-core machine fits 26 to 27 epochs of the recipe on HC18 64 px in 110 s).
+load (the idle 2-core machine fits 26 to 27 epochs of the recipe on HC18 64 px in 110 s, 23
+to 25 with ``--flip``).
 
 ``--split image`` splits image by image even when the file has subjects: the leaky split, to
 measure how much it flatters the figures. With ``--seeds N`` it repeats for seeds 0..N-1 (split
@@ -41,6 +55,7 @@ and weights), prints one JSON line per seed and then one with the mean and stand
 
     python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3
     python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3 --flip --measure contour
+    python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3 --flip --level choose --seconds 0 --epochs 24
     python benchmarks/hippocampus_slices.py /tmp/hippocampus_slices.npz   # 108 slices of 5 volumes
     python benchmarks/segmentation.py --data /tmp/hippocampus_slices.npz --seeds 3 --choose --plain --epochs 100000
 
@@ -58,11 +73,15 @@ import sys
 
 import numpy as np
 
-from medlab import metrics, segmentation  # segmentation imports TensorFlow, quietly (no stderr)
+from medlab import evidence, metrics, segmentation  # segmentation imports TensorFlow, quietly (no stderr)
 from medlab.data import load_masks
 
-SUMMARISED = ("val_dice", "test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", "val_hc_mae_mm",
-              "val_hc_median_mm", "baseline_dice", "floor_hc_mae_mm", "train_seconds", "epochs_run",
+SUMMARISED = ("val_dice", "test_dice", "test_iou", "hc_mae_mm", "hc_median_mm", "hc_signed_mm",
+              "hc_share_over_5mm", "hc_over_5mm_part", "val_hc_mae_mm", "val_hc_median_mm", "val_hc_signed_mm",
+              "val_hc_share_over_5mm", "val_hc_over_5mm_part", "val_masks_multi_region", "val_masks_with_holes",
+              "val_masks_at_edge", "chosen_level", "level05_hc_mae_mm", "level05_hc_median_mm",
+              "level05_hc_signed_mm", "level05_val_hc_mae_mm", "level05_val_hc_median_mm",
+              "level05_val_hc_signed_mm", "baseline_dice", "floor_hc_mae_mm", "train_seconds", "epochs_run",
               "plain_val_dice", "plain_test_dice", "plain_hc_mae_mm", "plain_hc_median_mm",
               "plain_epochs_run", "recipe_minus_plain_test_dice", "load_1min")
 
@@ -106,6 +125,27 @@ def summarise(rows):
     return out
 
 
+def diagnosis(row):
+    """One line of where the HC error comes from (validation, then test): bias or failures."""
+    def hc(prefix):
+        return (f"HC error {row[prefix + 'hc_mae_mm']:.2f} mm (median {row[prefix + 'hc_median_mm']:.2f}, signed "
+                f"{row[prefix + 'hc_signed_mm']:+.2f}; {row[prefix + 'hc_share_over_5mm']:.1%} of images over 5 mm, "
+                f"carrying {row[prefix + 'hc_over_5mm_part']:.0%} of the error)")
+    text = (f"validation predictions with more than one region / holes / pixels on the image edge: "
+            f"{row['val_masks_multi_region']:g} / {row['val_masks_with_holes']:g} / {row['val_masks_at_edge']:g}")
+    if "val_hc_mae_mm" in row:
+        text += f"; {hc('val_')}; test: {hc('')}"
+    if "chosen_level" in row:
+        text += f"; outline level {row['chosen_level']:g} chosen by validation HC error"
+        if "level_val_hc_mae_mm" in row:
+            text += f" {row['level_val_hc_mae_mm']} at {list(segmentation.LEVELS)}"
+    if "level05_hc_mae_mm" in row:
+        text += (f"; at level 0.5 (the recipe's): validation {row['level05_val_hc_mae_mm']:.2f} mm (median "
+                 f"{row['level05_val_hc_median_mm']:.2f}, signed {row['level05_val_hc_signed_mm']:+.2f}), test "
+                 f"{row['level05_hc_mae_mm']:.2f} mm (median {row['level05_hc_median_mm']:.2f})")
+    return text
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help=".npz with images and masks (optionally "
@@ -126,6 +166,9 @@ def main(argv=None):
     parser.add_argument("--measure", choices=("mask", "contour"), default=None,
                         help="HC from the thresholded mask's moments (the recipe's) or from an ellipse "
                              "fitted to the probabilities' sub-pixel 0.5 outline")
+    parser.add_argument("--level", default=None,
+                        help="the probability at which the outline is taken for the HC (default 0.5), or "
+                             "'choose': the one of medlab.segmentation.LEVELS with the lowest validation HC error")
     parser.add_argument("--flip", action="store_true",
                         help="train on the images and their left-right mirrors, predict the mean of both")
     parser.add_argument("--choose", action="store_true",
@@ -141,11 +184,18 @@ def main(argv=None):
         data = load_masks(args.data)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
+    if args.level not in (None, "choose"):
+        try:
+            args.level = float(args.level)
+        except ValueError:
+            parser.error(f"--level must be a number in (0, 1) or 'choose', got {args.level!r}")
+        if not 0 < args.level < 1:
+            parser.error(f"--level must be a number in (0, 1) or 'choose', got {args.level}")
     if args.seconds is not None and args.seconds < 0:
         parser.error(f"--seconds must be 0 (no budget) or more, got {args.seconds}")
     overrides = {"epochs": args.epochs, "time_budget_s": args.seconds,
                  "base_filters": args.base_filters, "batch_size": args.batch_size, "measure": args.measure,
-                 "flip": args.flip or None}
+                 "flip": args.flip or None, "level": args.level}
     recipe = {k: v for k, v in overrides.items() if v is not None}
     if args.seconds == 0:
         recipe["time_budget_s"] = None
@@ -170,8 +220,17 @@ def main(argv=None):
               f"{row['baseline_dice']:.3f}), IoU {row['test_iou']:.4f}{hc}; {row['epochs_run']} "
               f"epochs in {row['train_seconds']:.0f} s{chose}{plain}; load {row['load_1min']:.1f}",
               file=sys.stderr)
+        if "val_dice" in row:
+            print(f"  {diagnosis(row)}", file=sys.stderr)
     if args.seeds > 1:
-        print(json.dumps({**summarise(rows), "settings": settings}), flush=True)
+        summary = summarise(rows)
+        print(json.dumps({**summary, "settings": settings}), flush=True)
+        if "val_dice" in summary:
+            print(f"mean of {args.seeds} seeds: {diagnosis(summary)}", file=sys.stderr)
+        if all("level05_hc_mae_mm" in row for row in rows):  # the level's effect, paired seed by seed
+            print(evidence.verdict([row["hc_mae_mm"] for row in rows], [row["level05_hc_mae_mm"] for row in rows],
+                                   (f"outline level {args.level}", "level 0.5"), "test HC error (mm)",
+                                   higher_is_better=False), file=sys.stderr)
     return 0
 
 

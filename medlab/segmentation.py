@@ -12,6 +12,8 @@
                                        tries :data:`CANDIDATES` on validation subjects)
 ``split_masks(data, seed)``            train / val / test by subject (at least 3)
 ``measure_circumferences(p, ...)``     HC in mm from the mask or the sub-pixel contour
+``choose_level(p, ...)``               the outline level with the lowest validation HC error
+``hc_figures(part, p, ...)``           HC error: mean, median, signed, share over 5 mm
 ``flip_probabilities(model, x)``       mean prediction of the image and its mirror
 :data:`PLAIN_UNET`                     the plain U-Net the benchmark compares with
 ``compare_losses(...)``                one U-Net per (loss, seed), one traced graph
@@ -49,7 +51,16 @@ RECIPE = {"depth": 3, "base_filters": 8, "loss": "bce+dice", "learning_rate": 3e
 #: head circumference is measured ("mask": moments of the thresholded mask; "contour": an
 #: ellipse fitted to the sub-pixel 0.5 outline of the probabilities), and "flip": train on every
 #: image and its left-right mirror, and predict the mean of the two (:func:`flip_probabilities`).
-RECIPE_OPTIONS = {"schedule": "cosine", "restore_best": True, "measure": "mask", "flip": False}
+#: "level": the probability at which the outline is taken for the HC (the mask's threshold or the
+#: contour's level; Dice is always at 0.5), a number, or "choose": the one of :data:`LEVELS` with
+#: the lowest validation HC error (:func:`choose_level`).
+RECIPE_OPTIONS = {"schedule": "cosine", "restore_best": True, "measure": "mask", "flip": False, "level": 0.5}
+
+#: The outline levels that ``level="choose"`` tries on the validation images.
+LEVELS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+
+#: An HC error above this (mm) counts as a large failure in the figures' ``share_over_5mm``.
+LARGE_HC_ERROR_MM = 5.0
 
 #: The plain U-Net that ``benchmarks/segmentation.py`` compares with: a 3-level U-Net of 16 base
 #: filters, binary cross-entropy, Adam at a constant 1e-3, batches of 8, the last epoch's weights.
@@ -246,16 +257,46 @@ def split_masks(data, seed=0, split="grouped", val_fraction=0.15, test_fraction=
     return tuple(data.subset(parts[k]) for k in ("train", "val", "test"))
 
 
-def measure_circumferences(probabilities, pixel_size_mm, measure="mask"):
+def measure_circumferences(probabilities, pixel_size_mm, measure="mask", level=0.5):
     """Head circumferences in mm of probability maps (N, H, W): "mask" or "contour".
 
-    "mask": :func:`medlab.metrics.mask_circumference_mm` of the maps thresholded at 0.5;
-    "contour": :func:`medlab.metrics.contour_circumference_mm` of the 0.5 outline of the maps
-    themselves (sub-pixel). Masks of 0/1 give nearly the same with either.
+    "mask": :func:`medlab.metrics.mask_circumference_mm` of the maps thresholded at ``level``;
+    "contour": :func:`medlab.metrics.contour_circumference_mm` of the ``level`` outline of the
+    maps themselves (sub-pixel). Masks of 0/1 give nearly the same with either.
     """
     if validate.choice("measure", measure, ("mask", "contour")) == "contour":
-        return metrics.contour_circumference_mm(probabilities, pixel_size_mm)
-    return metrics.mask_circumference_mm(threshold_masks(probabilities), pixel_size_mm)
+        return metrics.contour_circumference_mm(probabilities, pixel_size_mm, level)
+    return metrics.mask_circumference_mm(threshold_masks(probabilities, level), pixel_size_mm)
+
+
+def choose_level(probabilities, pixel_size_mm, circumference_mm, correction=1.0, measure="mask", levels=LEVELS):
+    """The outline level with the lowest mean HC error on validation maps, and every error.
+
+    A network whose outlines sit systematically outside (inside) the expert's measures too
+    large (small) a head at 0.5; a higher (lower) level moves the outline in. Choose it on
+    **validation** images, never on test ones. Ties go to the earlier level.
+
+    Parameters
+    ----------
+    probabilities : array (N, H, W) in [0, 1]
+    pixel_size_mm, circumference_mm : arrays (N,), or a number for the pixel size
+    correction : float > 0
+        :func:`circumference_correction`, learnt on the training masks.
+    measure : {"mask", "contour"}
+    levels : sequence of float in (0, 1)
+
+    Returns
+    -------
+    (float, list of float)
+        The chosen level, and the mean |HC error| in mm at each of ``levels``.
+    """
+    if not len(levels):
+        raise ValueError("levels is empty: expected at least one level in (0, 1)")
+    expert = _circumferences(circumference_mm, len(np.asarray(probabilities)))
+    errors = [metrics.mean_absolute_difference(
+        expert, measure_circumferences(probabilities, pixel_size_mm, measure, level) * correction)
+        for level in levels]
+    return float(levels[int(np.argmin(errors))]), errors
 
 
 def train_settings(train, val, settings, seed=0):
@@ -289,14 +330,24 @@ def _probabilities(model, images, settings):
     return flip_probabilities(model, images) if settings.get("flip", False) else predict_probabilities(model, images)
 
 
-def _measured_figures(part, probabilities, correction, measure, prefix):
-    """Dice, IoU and (with sizes and circumferences) HC errors of one split, keys prefixed."""
+def hc_figures(part, probabilities, correction, measure="mask", level=0.5, prefix=""):
+    """HC errors of one split's maps, keys prefixed: ``hc_mae_mm``, ``hc_median_mm``,
+    ``hc_signed_mm`` (mean predicted - expert: a bias), ``hc_share_over_5mm`` (share of
+    errors > :data:`LARGE_HC_ERROR_MM`) and ``hc_over_5mm_part`` (the share of the summed
+    error they carry): :func:`medlab.metrics.error_summary`."""
+    hc = measure_circumferences(probabilities, part.pixel_size_mm, measure, level) * correction
+    s = metrics.error_summary(_circumferences(part.head_circumference_mm, len(hc)), hc, LARGE_HC_ERROR_MM)
+    return {f"{prefix}hc_mae_mm": s["mae"], f"{prefix}hc_median_mm": s["median"],
+            f"{prefix}hc_signed_mm": s["signed"], f"{prefix}hc_share_over_5mm": s["share_large"],
+            f"{prefix}hc_over_5mm_part": s["large_part"]}
+
+
+def _measured_figures(part, probabilities, correction, measure, prefix, level=0.5):
+    """Dice, IoU (at 0.5) and (with sizes and circumferences) HC errors of one split, keys prefixed."""
     out = {f"{prefix}dice": metrics.dice(part.masks, threshold_masks(probabilities)),
            f"{prefix}iou": metrics.iou(part.masks, threshold_masks(probabilities))}
     if correction is not None:
-        hc = measure_circumferences(probabilities, part.pixel_size_mm, measure) * correction
-        error = np.abs(hc - _circumferences(part.head_circumference_mm, len(hc)))
-        out.update({f"{prefix}hc_mae_mm": float(error.mean()), f"{prefix}hc_median_mm": float(np.median(error))})
+        out.update(hc_figures(part, probabilities, correction, measure, level, prefix))
     return out
 
 
@@ -357,9 +408,17 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
     dict
         ``test_dice``, ``test_iou``, ``train_seconds``, ``epochs_run``, counts of the splits,
         with ``choose`` also ``chosen`` (the winner's changes) and ``candidate_val_dice``,
-        ``val_dice`` (when there is a validation split: compare recipes by it, not by the test),
-        and ``hc_mae_mm``, ``hc_median_mm``, ``hc_correction`` (and ``val_hc_mae_mm``,
-        ``val_hc_median_mm``) when the file has pixel sizes and circumferences.
+        ``val_dice`` (when there is a validation split: compare recipes by it, not by the test)
+        and ``val_masks_multi_region``, ``val_masks_with_holes``, ``val_masks_at_edge`` (counts
+        of validation predictions at 0.5 with more than one region, holes, pixels on the
+        image's edge: :func:`medlab.metrics.mask_defects`), and when the file has pixel sizes
+        and circumferences the :func:`hc_figures` of the test split (``hc_mae_mm``,
+        ``hc_median_mm``, ``hc_signed_mm``, ...) and of the validation one (``val_hc_...``),
+        ``hc_correction`` and ``hc_level`` (the outline's level). With ``level="choose"`` also
+        ``chosen_level``, ``level_val_hc_mae_mm`` (the validation error at each of
+        :data:`LEVELS`; the validation HC figures are then those the level was chosen by) and,
+        with "choose" or any level other than 0.5, the same network's figures at 0.5
+        (``level05_...``).
     """
     settings = {**RECIPE, **RECIPE_OPTIONS, **(recipe or {})}
     unknown = set(settings) - set(RECIPE) - set(RECIPE_OPTIONS)
@@ -367,6 +426,10 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
         raise ValueError(f"unknown recipe settings {sorted(unknown)}; expected "
                          f"{sorted(set(RECIPE) | set(RECIPE_OPTIONS))}")
     validate.choice("measure", settings["measure"], ("mask", "contour"))
+    level = settings["level"]
+    beside = level != 0.5  # a level other than the recipe's, or a choice: report 0.5 beside
+    if level != "choose":
+        level = validate.number("level", level, 0.0, 1.0, closed="neither")
     train, val, test = split_masks(data, seed, split, settings["val_fraction"], settings["test_fraction"])
     chosen = {}
     if choose:
@@ -388,16 +451,32 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
     if measured:  # learnt on the training masks, measured as the predictions will be
         correction = circumference_correction(train.masks, train.pixel_size_mm, train.head_circumference_mm,
                                               settings["measure"])
-    if len(val):  # what a change of the recipe is judged by; the test figures judge nothing
-        result.update(_measured_figures(val, _probabilities(model, val.images, settings), correction,
-                                        settings["measure"], "val_"))
+    measure = settings["measure"]
+    p_val = _probabilities(model, val.images, settings) if len(val) else None
+    p_test = _probabilities(model, test.images, settings)
+    if level == "choose":  # on the validation maps; without HC figures there is nothing to choose
+        level = 0.5
+        if measured:
+            if p_val is None:
+                raise ValueError("level='choose' needs validation images: the split gave none")
+            level, errors = choose_level(p_val, val.pixel_size_mm, val.head_circumference_mm, correction, measure)
+            result.update(chosen_level=level, level_val_hc_mae_mm=[round(e, 4) for e in errors])
+    if p_val is not None:  # what a change of the recipe is judged by; the test figures judge nothing
+        result.update(_measured_figures(val, p_val, correction, measure, "val_", level))
         result.pop("val_iou")
-    figures = _measured_figures(test, _probabilities(model, test.images, settings), correction,
-                                settings["measure"], "test_")
+        defects = metrics.mask_defects(threshold_masks(p_val))
+        result.update(val_masks_multi_region=int(np.sum(defects["regions"] > 1)),
+                      val_masks_with_holes=int(np.sum(defects["hole_pixels"] > 0)),
+                      val_masks_at_edge=int(np.sum(defects["edge_pixels"] > 0)))
+    figures = _measured_figures(test, p_test, correction, measure, "test_", level)
     result.update(test_dice=figures["test_dice"], test_iou=figures["test_iou"])
     if measured:
-        result.update(hc_mae_mm=figures["test_hc_mae_mm"], hc_median_mm=figures["test_hc_median_mm"],
-                      hc_correction=correction)
+        result.update({key[len("test_"):]: value for key, value in figures.items() if key.startswith("test_hc_")},
+                      hc_correction=correction, hc_level=level)
+        if beside:  # the same network measured at 0.5 (even when the choice fell on it: pairs)
+            if p_val is not None:
+                result.update(hc_figures(val, p_val, correction, measure, 0.5, "level05_val_"))
+            result.update(hc_figures(test, p_test, correction, measure, 0.5, "level05_"))
     return result
 
 
@@ -550,7 +629,8 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=None, seeds=(
 
 
 __all__ = [
-    "PLAIN_UNET", "RECIPE", "RECIPE_OPTIONS", "as_inputs", "as_targets", "measure_circumferences",
+    "LARGE_HC_ERROR_MM", "LEVELS", "PLAIN_UNET", "RECIPE", "RECIPE_OPTIONS", "as_inputs", "choose_level",
+    "hc_figures", "as_targets", "measure_circumferences",
     "split_masks", "train_settings", "flip_probabilities", "CANDIDATES", "choose_settings",
     "circumference_correction", "evaluate", "compare_losses", "LossComparison",
     "nearest_neighbour_masks", "predict_probabilities", "split_comparison",

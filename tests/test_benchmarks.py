@@ -624,6 +624,37 @@ def test_segmentation_benchmark_chooses_and_compares_with_the_plain_unet(tmp_pat
         assert_finite(row[key], key)
 
 
+def test_segmentation_benchmark_chooses_the_outline_level_on_validation_and_prints_the_diagnosis(tmp_path, capsys):
+    segmentation = load_benchmark("segmentation")
+    path = write_disc_masks(tmp_path / "discs.npz", n=30)
+    status = segmentation.main(["--data", str(path), "--seconds", "0", "--epochs", "3", "--base-filters", "2",
+                                "--level", "choose", "--seeds", "2"])
+    captured = capsys.readouterr()
+    assert status == 0
+    row, _, summary = json_lines(captured.out.splitlines())
+    from medlab.segmentation import LEVELS
+    assert summary["seeds"] == 2 and "level05_hc_mae_mm" in summary and "hc_signed_mm" in summary
+    assert row["settings"]["level"] == "choose" and row["chosen_level"] in LEVELS
+    assert row["hc_level"] == row["chosen_level"] and len(row["level_val_hc_mae_mm"]) == len(LEVELS)
+    assert row["val_hc_mae_mm"] == pytest.approx(min(row["level_val_hc_mae_mm"]), abs=1e-4)
+    for key in ("hc_signed_mm", "val_hc_signed_mm"):
+        assert_finite(row[key], key)
+    for key in ("hc_share_over_5mm", "val_hc_share_over_5mm", "hc_over_5mm_part"):
+        assert 0 <= row[key] <= 1, (key, row)
+    for key in ("val_masks_multi_region", "val_masks_with_holes", "val_masks_at_edge"):
+        assert 0 <= row[key] <= row["n_val"], (key, row)
+    # the same network at the recipe's 0.5, beside (also when the choice fell on 0.5: pairs for the verdict)
+    assert row["level05_val_hc_mae_mm"] >= row["val_hc_mae_mm"] - 1e-4
+    assert_finite(row["level05_hc_mae_mm"], "level05_hc_mae_mm")
+    err = captured.err
+    assert "signed" in err and "over 5 mm" in err and "outline level" in err and "chosen by validation" in err
+    assert "outline level choose vs level 0.5, test HC error (mm): " in err
+    for bad in ("1.5", "half"):
+        with pytest.raises(SystemExit) as exit_info:
+            segmentation.main(["--data", str(path), "--level", bad])
+        assert exit_info.value.code == 2 and "--level must be a number in (0, 1) or 'choose'" in capsys.readouterr().err
+
+
 def test_segmentation_benchmark_refuses_a_split_by_two_subjects(tmp_path, capsys):
     segmentation = load_benchmark("segmentation")
     path = write_disc_masks(tmp_path / "two.npz", n=8)

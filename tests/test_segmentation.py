@@ -397,6 +397,60 @@ def test_the_recipe_can_measure_from_the_contour_with_its_own_correction():
         segmentation.measure_circumferences(p, 1.0, "pixels")
 
 
+def test_a_higher_level_moves_the_outline_in_and_choose_level_finds_the_unbiased_one():
+    # maps whose 0.5 outline is the ellipse (a, b) scaled by 1.04: a network drawing 4 % outside.
+    # The level L outlines the ellipse scaled by 1.04 - logit(L) / 10 (Ramanujan's circumference
+    # of that ellipse, analytically): the expert's (scale 1) is at logit(L) = 0.4, L = 0.599.
+    axes = [(20.4, 13.7, 0.3), (14.0, 11.0, -0.8), (24.5, 19.0, 1.2)]
+    rows, cols = np.mgrid[:64, :64].astype(np.float64)
+    maps, expert = [], []
+    for a, b, angle in axes:
+        u = (rows - 31.6) * np.cos(angle) + (cols - 32.3) * np.sin(angle)
+        v = -(rows - 31.6) * np.sin(angle) + (cols - 32.3) * np.cos(angle)
+        maps.append(1 / (1 + np.exp(-10 * (1.04 - np.sqrt((u / a) ** 2 + (v / b) ** 2)))))
+        expert.append(metrics.ellipse_circumference(a, b))
+    p, expert = np.stack(maps), np.array(expert)
+    for level in (0.4, 0.5, 0.6):
+        scale = 1.04 - np.log(level / (1 - level)) / 10
+        assert segmentation.measure_circumferences(p, 1.0, "contour", level) == pytest.approx(scale * expert, rel=2e-3)
+    at_mask = segmentation.measure_circumferences(p, 1.0, "mask", 0.6)
+    assert at_mask == pytest.approx(metrics.mask_circumference_mm(p >= 0.6, 1.0))
+    level, errors = segmentation.choose_level(p, 1.0, expert, measure="contour")
+    assert level == 0.6 and len(errors) == len(segmentation.LEVELS)
+    assert errors[segmentation.LEVELS.index(0.6)] < 0.05 * errors[segmentation.LEVELS.index(0.5)]
+    assert segmentation.choose_level(p, 1.0, expert, levels=(0.5, 0.55))[0] == 0.55
+    with pytest.raises(ValueError, match="levels is empty"):
+        segmentation.choose_level(p, 1.0, expert, levels=())
+
+
+def test_hc_figures_report_the_signed_bias_and_the_share_of_large_failures():
+    masks = np.stack([ellipse_mask(32, 16, 16, 9, 6)] * 4)
+    fitted = metrics.mask_circumference_mm(masks, 1.0)
+    data = MaskSet(np.zeros((4, 32, 32), np.uint8), masks, np.ones(4), fitted + [1.0, 1.0, -1.0, -12.0], np.arange(4))
+    figures = segmentation.hc_figures(data, masks.astype(np.float32), 1.0, prefix="val_")
+    assert figures == pytest.approx({"val_hc_mae_mm": 3.75, "val_hc_median_mm": 1.0, "val_hc_signed_mm": 2.75,
+                                     "val_hc_share_over_5mm": 0.25, "val_hc_over_5mm_part": 0.8})
+
+
+def test_error_summary_and_mask_defects_by_hand():
+    s = metrics.error_summary([10.0, 20.0, 30.0], [11.0, 19.0, 30.0], large=0.5)
+    assert s == pytest.approx({"mae": 2 / 3, "median": 1.0, "signed": 0.0, "share_large": 2 / 3, "large_part": 1.0})
+    assert metrics.error_summary([5.0], [5.0])["large_part"] == 0.0
+    with pytest.raises(ValueError, match="same, non-zero length"):
+        metrics.error_summary([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="large"):
+        metrics.error_summary([1.0], [1.0], large=0)
+    masks = np.stack([ellipse_mask(32, 16, 16, 9, 6), ellipse_mask(32, 16, 16, 9, 6), ellipse_mask(32, 16, 30, 9, 6)])
+    masks[1, 16, 16] = 0  # a hole
+    masks[1, 2:4, 2:4] = 1  # a stray blob
+    defects = metrics.mask_defects(masks)
+    assert defects["regions"].tolist() == [1, 2, 1]
+    assert defects["hole_pixels"].tolist() == [0, 1, 0]
+    assert defects["edge_pixels"][:2].tolist() == [0, 0] and defects["edge_pixels"][2] > 0
+    with pytest.raises(ValueError, match="masks must be a binary mask"):
+        metrics.mask_defects(np.full((1, 4, 4), 0.5))
+
+
 def test_save_masks_writes_a_file_load_masks_reads_back(tmp_path):
     from medlab.data import save_masks
 

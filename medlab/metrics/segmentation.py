@@ -235,6 +235,80 @@ def mean_absolute_difference(reference, estimate):
     return float(np.mean(np.abs(b - a)))
 
 
+def mask_defects(masks):
+    """What could pull an ellipse fit: regions, holes and the image edge, per mask.
+
+    Parameters
+    ----------
+    masks : array (N, H, W) or (N, H, W, 1) of 0/1 or bool
+
+    Returns
+    -------
+    dict of int arrays (N,)
+        ``regions``: connected regions (8-neighbourhood, ``skimage.measure.label``; the fit
+        keeps the largest, :func:`ellipse_fit`); ``hole_pixels``: background pixels enclosed
+        by the mask (``scipy.ndimage.binary_fill_holes``); ``edge_pixels``: mask pixels on
+        the image's border (a head cut by the edge).
+
+    >>> m = np.zeros((1, 8, 8), int); m[0, 1:5, 1:5] = 1; m[0, 2, 2] = 0; m[0, 7, 7] = 1
+    >>> {k: v.tolist() for k, v in mask_defects(m).items()}
+    {'regions': [2], 'hole_pixels': [1], 'edge_pixels': [1]}
+    """
+    from scipy import ndimage
+    from skimage import measure
+
+    m = np.asarray(masks)
+    if m.ndim == 4 and m.shape[-1] == 1:
+        m = m[..., 0]
+    if m.ndim != 3:
+        raise ValueError(f"masks must be (N, H, W), got shape {m.shape}")
+    m = _binary("masks", m)
+    border = np.ones(m.shape[1:], bool)
+    border[1:-1, 1:-1] = False
+    return {"regions": np.array([measure.label(one, connectivity=2).max() for one in m], dtype=np.int64),
+            "hole_pixels": np.array([(ndimage.binary_fill_holes(one) & ~one).sum() for one in m], dtype=np.int64),
+            "edge_pixels": (m & border).reshape(len(m), -1).sum(axis=1).astype(np.int64)}
+
+
+def error_summary(reference, estimate, large=5.0):
+    """Where a measurement's error comes from: a general bias, or a few large failures.
+
+    Parameters
+    ----------
+    reference, estimate : array_like (N,)
+        The same N things measured twice, same unit (e.g. the expert's HC and the predicted
+        one, in mm), finite, N >= 1.
+    large : float > 0
+        An error larger than this (in the unit of the inputs) counts as a large failure.
+
+    Returns
+    -------
+    dict of float
+        ``mae`` and ``median`` of |estimate - reference|; ``signed``, the mean of
+        estimate - reference (> 0: measured too large on average, a bias that a shifted
+        threshold or factor could remove; near 0 with a large ``mae``: scatter);
+        ``share_large``, the fraction of errors > ``large``; ``large_part``, the fraction of
+        the summed absolute error that those carry.
+
+    >>> s = error_summary([100, 100, 100, 100], [101, 101, 99, 112])
+    >>> s["mae"], s["median"], s["signed"], s["share_large"], s["large_part"]
+    (3.75, 1.0, 3.25, 0.25, 0.8)
+    """
+    large = validate.number("large", large, 0, low_open=True)
+    a = np.asarray(reference, dtype=np.float64).reshape(-1)
+    b = np.asarray(estimate, dtype=np.float64).reshape(-1)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"reference and estimate need the same, non-zero length: {a.size}, {b.size}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("reference and estimate must be finite")
+    error = b - a
+    absolute = np.abs(error)
+    big = absolute > large
+    total = absolute.sum()
+    return {"mae": float(absolute.mean()), "median": float(np.median(absolute)), "signed": float(error.mean()),
+            "share_large": float(big.mean()), "large_part": float(absolute[big].sum() / total) if total > 0 else 0.0}
+
+
 def bland_altman(reference, estimate):
     """Bias and 95 % limits of agreement of two measurements of the same things.
 
