@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -365,6 +366,8 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
     saved, best_epochs, epochs_run, budget_hit = [], [], [], False
     for m in range(members):
         left = plan["seconds"] - (time.perf_counter() - started)
+        if left <= 0 and not saved:
+            raise ValueError(f"budget {budget:g} s minus reserve {reserve:g} s left no time to train one network")
         if left <= 0:
             budget_hit = True
             break
@@ -494,10 +497,12 @@ def main(argv=None):
                      "--tta-shift >= 0")
     if args.val_only and args.only != ["recipe"]:
         parser.error("--val-only: expected --only recipe (the baselines print test figures)")
-    if args.budget <= 0:
-        parser.error(f"--budget {args.budget:g}: expected seconds > 0")
-    if (args.only is None or "recipe" in args.only) and not 0 <= args.reserve < args.budget:
-        parser.error(f"--reserve {args.reserve:g} and --budget {args.budget:g}: expected 0 <= reserve < budget")
+    if not (math.isfinite(args.budget) and args.budget > 0):
+        parser.error(f"--budget {args.budget:g}: expected finite seconds > 0 (a large number lifts it)")
+    if (args.only is None or "recipe" in args.only) and not (math.isfinite(args.reserve)
+                                                             and 0 <= args.reserve <= args.budget - 1):
+        parser.error(f"--reserve {args.reserve:g} and --budget {args.budget:g}: expected 0 <= reserve and "
+                     "at least 1 s of budget left to train")
     try:
         data, n_classes = prepare(args.data)
     except ValueError as error:

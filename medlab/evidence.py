@@ -164,9 +164,15 @@ def _values(x, argument):
     if isinstance(x, (str, bytes)):
         raise ValueError(f"verdict: {argument} is the text {x!r}; pass one figure per seed (numbers)")
     try:
-        v = np.asarray([s for s in x], dtype=np.float64).reshape(-1)
+        items = [s for s in x]
+        if any(isinstance(s, (str, bytes)) for s in items):
+            raise TypeError("text")
+        v = np.asarray(items, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"verdict: {argument} must be one figure per seed (numbers), got {x!r:.80}") from exc
+    if sum(side > 1 for side in v.shape) > 1:  # a table, not one figure per seed ((n, 1) is flattened)
+        raise ValueError(f"verdict: {argument} has shape {v.shape}; pass one figure per seed, a flat list")
+    v = v.reshape(-1)
     if v.size == 0:
         raise ValueError(f"verdict: {argument} has no values; pass one figure per seed")
     if not np.all(np.isfinite(v)):
@@ -250,12 +256,12 @@ def verdict(a, b, names=("A", "B"), what="the figure", higher_is_better=True, co
     confidence = validate.number("confidence", confidence, 0.5, 0.999)
     if not isinstance(higher_is_better, (bool, np.bool_)):
         raise validate.ArgumentError(f"higher_is_better {higher_is_better!r}: expected True or False")
-    try:
-        pair = None if isinstance(names, (str, bytes)) else tuple(names)
+    try:  # a set or a dict has no order: the labels could swap from run to run
+        pair = None if isinstance(names, (str, bytes, set, frozenset, dict)) else tuple(names)
     except TypeError:  # None, a number
         pair = None
     if pair is None or len(pair) != 2:
-        raise validate.ArgumentError(f"names {names!r}: expected two names, (A, B)")
+        raise validate.ArgumentError(f"names {names!r}: expected two names in order, (A, B)")
     names = pair
     seeds_a, seeds_b = _seeds(a), _seeds(b)
     a, b = _values(a, "a"), _values(b, "b")

@@ -510,6 +510,21 @@ def test_medmnist_benchmark_refuses_multi_label_and_missing_files(tmp_path, caps
     assert "no such file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--budget", "inf"], "--budget inf: expected finite seconds > 0"),
+    (["--budget", "nan"], "--budget nan: expected finite seconds > 0"),
+    (["--budget", "1e400"], "--budget inf: expected finite seconds > 0"),
+    (["--budget", "5", "--reserve", "4.5"], "--reserve 4.5 and --budget 5: expected 0 <= reserve and at least 1 s"),
+    (["--reserve", "nan"], "--reserve nan and --budget 120: expected 0 <= reserve"),
+])
+def test_medmnist_benchmark_refuses_budgets_it_cannot_keep_before_training(tiny_medmnist, capsys, flags, message):
+    medmnist = load_benchmark("medmnist")
+    with pytest.raises(SystemExit) as exit_info:
+        medmnist.main(["--data", str(tiny_medmnist), *flags])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err.strip().splitlines()[-1], err  # one line after the usage
+
+
 def test_medmnist_benchmark_breaks_auc_ties_by_accuracy():
     medmnist = load_benchmark("medmnist")
     y = np.array([0, 0, 1, 1])

@@ -297,6 +297,22 @@ def test_epoch_plan_shrinks_the_epochs_that_would_not_fit():
     assert fixed["epochs"] == 10 and not callback.model.stop_training
 
 
+def test_epoch_plan_without_a_limit_or_without_a_timing_keeps_the_plan():
+    assert EpochPlan.affordable_epochs(25, 2, 1, float("inf"), 2.0) == 25  # --budget lifted
+    assert EpochPlan.affordable_epochs(25, 2, 1, 1e308, 1e-300) == 25  # overflows to inf
+    assert EpochPlan.affordable_epochs(25, 2, 1, -float("inf"), 2.0) == 2  # stop now
+    with pytest.raises(ValueError, match="seconds_left nan"):
+        EpochPlan.affordable_epochs(25, 2, 1, float("nan"), 2.0)
+    clock = FakeClock()  # a clock too coarse to time an epoch: every duration 0
+    plan = {"epochs": 10, "scale": True, "seconds": 50.0, "start": 0.0, "epoch_seconds": []}
+    callback = EpochPlan(plan, AdjustableCosine(1e-3, 70), 7, 0, clock=clock)
+    callback.set_model(FakeModel())
+    for epoch in range(5):
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch)
+    assert plan["epochs"] == 10 and plan["epoch_seconds"] == [0.0] * 4 and not callback.model.stop_training
+
+
 def test_epoch_plan_and_adjustable_cosine_name_bad_arguments():
     with pytest.raises(ValueError, match="total_steps 0"):
         AdjustableCosine(1e-3, 0)

@@ -514,6 +514,8 @@ def test_paired_differences_plot_draws_an_unjudged_comparison_open_whatever_its_
         fig = plots.paired_differences_plot({"7 - 3": (by_k[7], by_k[3])}, "auc", no_verdict=given)
         legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
         assert "mean, 95 % t-interval: no verdict given" in legend and not any(": better" in t for t in legend)
+    fig = plots.paired_differences_plot({5: (by_k[7], by_k[3])}, "auc", no_verdict=5)  # a number as a label
+    assert "mean, 95 % t-interval: no verdict given" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     with pytest.raises(ValueError, match="no_verdict names 'tanh', not one of the comparisons"):
         plots.paired_differences_plot({"7 - 3": (by_k[7], by_k[3])}, "auc", no_verdict=["tanh"])
     plt.close("all")

@@ -63,8 +63,11 @@ def kernel_died_starting(exc):
     True
     >>> kernel_died_starting(RuntimeError("Kernel didn't respond in 300 seconds"))
     False
+    >>> kernel_died_starting(RuntimeError("ImportError: a studied module"))
+    False
     """
-    return isinstance(exc, RuntimeError) and "died" in str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("kernel died" in str(exc).lower()
+                                              or type(exc).__name__ == "DeadKernelError")
 
 
 def start_retry_pause(attempt):

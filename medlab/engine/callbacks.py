@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -225,8 +226,13 @@ class EpochPlan(keras.callbacks.Callback):
         done = validate.integer("done", done, 0)
         members_left = validate.integer("members_left", members_left, 0)
         seconds_left = float(seconds_left)  # may be negative: the time is already spent
+        if math.isnan(seconds_left):
+            raise validate.ArgumentError("seconds_left nan: expected a number of seconds (inf: no limit)")
         seconds_per_epoch = validate.number("seconds_per_epoch", seconds_per_epoch, 0.0, low_open=True)
-        fit = int((seconds_left / seconds_per_epoch + done) // (1 + members_left))
+        epochs_left = seconds_left / seconds_per_epoch
+        if not math.isfinite(epochs_left):  # no limit, or epochs too short to time
+            return max(1, done, planned) if epochs_left > 0 else max(1, done)
+        fit = int((epochs_left + done) // (1 + members_left))
         return max(1, done, min(planned, fit))
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -236,10 +242,10 @@ class EpochPlan(keras.callbacks.Callback):
         now = self.clock()
         if epoch > 0:
             self.plan["epoch_seconds"].append(now - self._began)
-        if self.plan["scale"] and len(self.plan["epoch_seconds"]) >= self.MIN_TIMED_EPOCHS:
-            left = self.plan["seconds"] - (now - self.plan["start"])
-            epochs = self.affordable_epochs(self.plan["epochs"], epoch + 1, self.members_left, left,
-                                            float(np.median(self.plan["epoch_seconds"])))
+        rate = float(np.median(self.plan["epoch_seconds"])) if self.plan["epoch_seconds"] else 0.0
+        if self.plan["scale"] and len(self.plan["epoch_seconds"]) >= self.MIN_TIMED_EPOCHS and rate > 0:
+            left = self.plan["seconds"] - (now - self.plan["start"])  # a clock too coarse to time: no change
+            epochs = self.affordable_epochs(self.plan["epochs"], epoch + 1, self.members_left, left, rate)
             if epochs < self.plan["epochs"]:
                 self.plan["epochs"] = epochs
                 self.schedule.total_steps.assign(float(epochs * self.steps))

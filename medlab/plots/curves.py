@@ -250,7 +250,9 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
         raise ValueError("paired_differences_plot: no comparisons")
     if no_verdict is None:
         no_verdict = ()
-    no_verdict = {no_verdict} if isinstance(no_verdict, str) else set(no_verdict)  # once: a generator
+    if isinstance(no_verdict, (str, bytes)) or not hasattr(no_verdict, "__iter__"):
+        no_verdict = [no_verdict]  # one label (text or a number)
+    no_verdict = set(no_verdict)  # read once: a generator
     unknown = [label for label in no_verdict if label not in comparisons]
     if unknown:
         raise ValueError(f"paired_differences_plot: no_verdict names {unknown[0]!r}, not one of the "
