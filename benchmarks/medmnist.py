@@ -321,12 +321,15 @@ def oracle_accuracy(y, p):
 
     >>> oracle_accuracy(np.array([0, 0, 0, 1]), np.array([0.9, 0.1, 0.2, 0.05]))  # all negative
     {'threshold': 0.95, 'acc': 0.75}
+    >>> oracle_accuracy(np.array([0, 0, 0]), np.array([0.9, 0.1, 0.2]))["acc"]  # one class only
+    1.0
     """
     if p.ndim != 1:
         return None
     y = np.asarray(y)
     fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=False)  # every cut, from none positive
     positives = int(np.sum(y == 1))
+    tpr, fpr = np.nan_to_num(tpr), np.nan_to_num(fpr)  # one class only: its rate is 0/0
     correct = np.rint(tpr * positives) + np.rint((1.0 - fpr) * (y.size - positives))
     index = int(np.argmax(correct))  # thresholds decrease: the first maximum is the highest
     if np.isfinite(thresholds[index]):
