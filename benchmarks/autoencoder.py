@@ -68,11 +68,6 @@ from medlab.engine.predict import predict
 
 #: PCA sizes tried (on validation) by the nearest-neighbour baseline.
 PCA_COMPONENTS = (8, 16, 32, 64)
-#: The autoencoder's scores, candidates for the choice on validation.
-AUTOENCODER_SCORES = ("reconstruction MSE", "1 - SSIM", "multi-scale 1 - SSIM", "standardised MSE",
-                      "latent Mahalanobis", "1 - SSIM + image sd", "multi-scale 1 - SSIM + image sd",
-                      "1 - SSIM map, percentile", "encoder features, nearest normals",
-                      "SSIM map percentile + features + image sd")
 #: Resolutions of the multi-scale score (28 x 28 and 14 x 14 px).
 MULTISCALE_SSIM_SCALES = 2
 #: Percentiles of the per-pixel 1 - SSIM map tried (on validation) by the localising score.
@@ -141,7 +136,7 @@ def anomaly_scores(data, autoencoder, encoder, seed):
     # training folds for each held-out fold), so the rule's val AUC is out-of-fold throughout
     val_trio, test_trio = ({"1 - SSIM map, percentile": map_scores[split],
                             "encoder features, nearest normals": knn_scores[split],
-                            "image sd": anomaly.intensity_features(x)["image sd"]}
+                            "image sd": anomaly.contrast(x)}  # sd floored at SD_FLOOR, as in with_contrast
                            for split, x in (("val", data.x_val), ("test", data.x_test)))
     scores["val"]["SSIM map percentile + features + image sd"], \
         scores["test"]["SSIM map percentile + features + image sd"] = anomaly.combine_scores(
@@ -237,7 +232,39 @@ def _fractions(text):
 
 
 def _seeds(text):
-    return tuple(int(v) for v in text.split(","))
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"--seeds {text!r}: expected distinct integers, comma-separated")
+    return values
+
+
+def _check(parser, args):
+    """parser.error (exit 2, one line) on any flag out of range, before data or training."""
+    import math
+
+    if not os.path.isfile(args.data):
+        parser.error(f"--data {args.data!r}: no such file (expected a MedMNIST .npz)")
+    positive = {"--seconds": args.seconds, "--anomaly-seconds": args.anomaly_seconds,
+                "--pretrain-seconds": args.pretrain_seconds, "--sigma": args.sigma,
+                "--learning-rate": args.learning_rate}
+    for flag, value in positive.items():
+        if not (math.isfinite(value) and value > 0):
+            parser.error(f"{flag} {value!r}: expected a finite number > 0")
+    at_least_one = {"--epochs": args.epochs, "--anomaly-epochs": args.anomaly_epochs,
+                    "--finetune-steps": args.finetune_steps, "--filters": args.filters,
+                    "--batch-size": args.batch_size, "--latent-dim": args.latent_dim}
+    for flag, value in at_least_one.items():
+        if value is not None and value < 1:
+            parser.error(f"{flag} {value}: expected an integer >= 1")
+    if args.depth < 0:
+        parser.error(f"--depth {args.depth}: expected an integer >= 0")
+    if not (math.isfinite(args.ema) and 0 <= args.ema < 1):
+        parser.error(f"--ema {args.ema!r}: expected a momentum in [0, 1) (0: no moving average)")
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed}: expected an integer >= 0")
 
 
 def main(argv=None):
@@ -273,6 +300,7 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, default=32, help="autoencoders' code size")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    _check(parser, args)
     started, load_start = time.perf_counter(), os.getloadavg()[0]
     result, info = run(args)
     print(json.dumps(result), flush=True)

@@ -24,7 +24,8 @@ that compare *structure* rather than raw intensities survive both.
 ``choose_on_validation(rows)``                  the row with the best validation AUC
 ``with_contrast(score, images, y, ...)``        a score and the image sd combined by a
                                                 logistic regression fitted on validation
-``combine_scores(val, y_val, test)``            a few scores combined the same way
+``combine_scores(val, y_val, test)``            a few scores (each > 0) combined the same way
+``contrast(images)``                            the image sd floored at ``SD_FLOOR``, (N,)
 ==============================================  ==========================================
 
 Images are float arrays in [0, 1], (N, H, W) or (N, H, W, 1). Every score is an array (N,),
@@ -163,9 +164,9 @@ def quantile_score(maps, q=80.0, margin=0):
     >>> quantile_score(maps, q=50).tolist(), quantile_score(maps, q=99).tolist()
     ([0.0, 0.0], [0.0, 1.0])
     """
-    m = np.asarray(maps, dtype=np.float64)
-    if m.ndim != 3:
-        raise validate.ArgumentError(f"maps has shape {m.shape}: expected (N, H, W)")
+    m = validate.values("maps", maps, dtype_kinds="uif")  # names a NaN; refuses complex, text
+    if m.ndim != 3 or 0 in m.shape:
+        raise validate.ArgumentError(f"maps has shape {m.shape}: expected (N, H, W) with N, H, W >= 1")
     q = validate.number("q", q, 0, 100)
     margin = validate.integer("margin", margin, low=0)
     if 2 * margin >= min(m.shape[1:]):
@@ -182,6 +183,11 @@ def intensity_features(images):
     """
     x = _images(images)
     return {"mean intensity": x.mean(axis=(1, 2)), "image sd": x.std(axis=(1, 2))}
+
+
+def _names(keys):
+    """The names (or settings) of a dict, sorted by their text: names of mixed types sort too."""
+    return sorted(map(repr, keys))
 
 
 def _orient(val_scores, y_val):
@@ -283,6 +289,13 @@ class FeatureNearestNeighbours:
     image is anomalous when no normal image looks like it to the encoder (SPADE-like, on the
     whole image).
 
+    What is and is not protected: only a feature *exactly* constant on the normal images keeps
+    scale 1. A *nearly* dead feature is divided by its tiny sd: one that is 1e-7 on a single
+    normal image and 0 on all others (sd ~1e-7 / sqrt(N)), or one with sd 1e-9, puts an image
+    where it is 1e-3 about 1e4 to 1e6 sd units away by itself and so decides the score. No
+    floor is applied; check ``scaler_.scale_`` (e.g. its minimum against its median) when
+    features may be nearly dead.
+
     >>> rng = np.random.default_rng(0)
     >>> model = FeatureNearestNeighbours(n_neighbors=1).fit(rng.normal(size=(50, 4)))
     >>> bool(model.score(np.full((1, 4), 5.0))[0] > model.score(np.zeros((1, 4)))[0])
@@ -296,8 +309,9 @@ class FeatureNearestNeighbours:
     @staticmethod
     def _flat(features, name):
         f = validate.values(name, features)  # names the first NaN or infinity
-        if f.ndim < 2:
-            raise validate.ArgumentError(f"{name} has shape {f.shape}: expected (N, ...) features of N images")
+        if f.ndim < 2 or 0 in f.shape:
+            raise validate.ArgumentError(f"{name} has shape {f.shape}: expected (N, ...) features of "
+                                         f"N >= 1 images, at least one value each")
         return f.reshape(len(f), -1)
 
     def fit(self, normal_features):
@@ -430,12 +444,24 @@ def with_contrast(val_score, val_images, y_val, test_score, test_images, folds=5
     val_sd = intensity_features(val_images)["image sd"]
     test_sd = intensity_features(test_images)["image sd"]
     for name, score, sd in (("val_score", val_score, val_sd), ("test_score", test_score, test_sd)):
-        score = np.asarray(score, dtype=np.float64)
+        score = validate.values(name, score, 0, low_open=True)  # finite and > 0 (it takes logs)
         if score.shape != sd.shape:
-            raise ValueError(f"{name}: {score.shape[0] if score.ndim else 'no'} scores for {len(sd)} images")
-    return combine_scores({"score": val_score, "image sd": np.maximum(val_sd, SD_FLOOR)}, y_val,
-                          {"score": test_score, "image sd": np.maximum(test_sd, SD_FLOOR)},
+            raise validate.ArgumentError(f"{name}: {score.shape[0] if score.ndim else 'no'} scores "
+                                         f"for {len(sd)} images")
+    return combine_scores({"score": val_score, "image sd": contrast(val_images)}, y_val,
+                          {"score": test_score, "image sd": contrast(test_images)},
                           folds=folds, seed=seed)
+
+
+def contrast(images):
+    """Each image's standard deviation floored at :data:`SD_FLOOR`, (N,): the ``image sd`` that
+    :func:`with_contrast` and a :func:`combine_scores` rule take the log of (a flat image stays
+    finite there).
+
+    >>> contrast(np.stack([np.zeros((4, 4)), np.eye(4)])).tolist()
+    [1e-06, 0.4330127018922193]
+    """
+    return np.maximum(intensity_features(images)["image sd"], SD_FLOOR)
 
 
 def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
@@ -457,9 +483,10 @@ def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
     Parameters
     ----------
     val_scores, test_scores : dict of name -> array (N,) > 0, or name -> {setting: array (N,)}
-        The same names (and settings) in both (values below 1e-12 are floored there before
-        the log).
-    y_val : array (N,) of 0/1
+        The same names (and settings) in both; every value finite and > 0 (their logs are
+        taken; a score <= 0 is refused, naming it: shift it, or use :func:`contrast` for an sd).
+        Names of one type (they are sorted in messages). N >= 1 test images.
+    y_val : array (N,) of 0/1, both classes, each at least ``folds`` times
     folds, seed : int
         Cross-validation folds and their shuffling seed.
 
@@ -482,37 +509,49 @@ def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from collections.abc import Mapping
+
     folds = validate.integer("folds", folds, low=2)
-    if not val_scores or set(val_scores) != set(test_scores):
-        raise ValueError(f"val_scores and test_scores must name the same scores (at least one), got "
-                         f"{sorted(val_scores)} and {sorted(test_scores)}")
+    for what, scores in (("val_scores", val_scores), ("test_scores", test_scores)):
+        if not isinstance(scores, Mapping) or not scores:
+            raise validate.ArgumentError(f"{what} is a {type(scores).__name__}: expected a dict of "
+                                         f"name -> array (N,) (at least one score)")
+    if set(val_scores) != set(test_scores):
+        raise validate.ArgumentError(f"val_scores and test_scores must name the same scores, got "
+                                     f"{_names(val_scores)} and {_names(test_scores)}")
     names = list(val_scores)
 
     def candidates(scores, what):
         """name -> {setting: float64 array (N,)}, a fixed score as the one setting None."""
-        out = {n: {k: np.asarray(v, dtype=np.float64) for k, v in
-                   (scores[n].items() if isinstance(scores[n], dict) else [(None, scores[n])])}
-               for n in names}
+        out = {}
+        for n in names:
+            given = scores[n].items() if isinstance(scores[n], Mapping) else [(None, scores[n])]
+            out[n] = {k: validate.values(f"{what}[{n!r}]" + ("" if k is None else f"[{k!r}]"), v, 0,
+                                         low_open=True) for k, v in given}
         columns = [c for n in names for c in out[n].values()]
         if not all(out[n] for n in names) or any(c.ndim != 1 or c.shape != columns[0].shape for c in columns):
-            raise ValueError(f"{what}: every score must be one array (N,) of the same N, got "
-                             f"{[c.shape for c in columns]}")
-        if not all(np.all(np.isfinite(c)) for c in columns):
-            raise ValueError(f"{what} holds NaN or infinity: expected finite scores")
+            raise validate.ArgumentError(f"{what}: every score must be one array (N,) of the same N, "
+                                         f"got {[c.shape for c in columns]}")
+        if columns[0].shape == (0,):
+            raise validate.ArgumentError(f"{what} holds scores of 0 images: expected N >= 1")
         return out
 
     val, test = candidates(val_scores, "val_scores"), candidates(test_scores, "test_scores")
     for n in names:
         if set(val[n]) != set(test[n]):
-            raise ValueError(f"{n}: val_scores and test_scores must hold the same settings, got "
-                             f"{sorted(map(str, val[n]))} and {sorted(map(str, test[n]))}")
+            raise validate.ArgumentError(f"{n!r}: val_scores and test_scores must hold the same "
+                                         f"settings, got {_names(val[n])} and {_names(test[n])}")
     n_val = len(next(iter(val[names[0]].values())))
     y = validate.binary("y_val", y_val)
     if y.shape != (n_val,):
-        raise ValueError(f"y_val: {y.size} labels for {n_val} validation images")
+        raise validate.ArgumentError(f"y_val: {y.size} labels for {n_val} validation images")
+    fewest = int(min(np.sum(y == 0), np.sum(y == 1)))
+    if fewest < folds:
+        raise validate.ArgumentError(f"y_val has {int(np.sum(y == 0))} normal and {int(np.sum(y == 1))} "
+                                     f"abnormal images: expected each class at least folds={folds} times")
 
     def features(scores, settings, rows=slice(None)):
-        return np.log(np.maximum(np.stack([scores[n][settings[n]][rows] for n in names], axis=1), 1e-12))
+        return np.log(np.stack([scores[n][settings[n]][rows] for n in names], axis=1))
 
     def fit(rows):
         """The settings with the best AUC on ``rows`` of validation and the rule fitted there."""
@@ -531,7 +570,7 @@ def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
 
 __all__ = [
     "FeatureNearestNeighbours", "LatentMahalanobis", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow",
-    "choose_on_validation", "combine_scores", "compare_scores", "error_maps", "intensity_features",
+    "choose_on_validation", "combine_scores", "contrast", "compare_scores", "error_maps", "intensity_features",
     "mse_score", "multiscale_ssim_score", "quantile_score", "ssim_maps", "ssim_score",
     "standardized_mse_score", "with_contrast",
 ]

@@ -217,6 +217,20 @@ def values(name, value, low=None, high=None, *, low_open=False, closed=None, dty
     return array
 
 
+def boolean(name, value):
+    """``value`` as a bool when it is ``True`` or ``False`` (NumPy's bools too); "no", 0, None
+    are refused, so a flag is never turned on by a truthy string.
+
+    >>> boolean("mean", "no")
+    Traceback (most recent call last):
+    ...
+    medlab.validate.ArgumentError: mean 'no': expected True or False
+    """
+    if not _is_bool(value):
+        raise ArgumentError(f"{name} {value!r}: expected True or False")
+    return bool(value)
+
+
 def binary(name, value, meaning="negative, positive"):
     """``value`` as an int64 array of 0s and 1s (labels or a mask, any shape).
 

@@ -284,3 +284,99 @@ def test_combine_scores_chooses_a_setting_inside_every_fold():
     assert metrics.auc(y, out) < metrics.auc(y, in_sample)
     with pytest.raises(ValueError, match="same settings"):
         anomaly.combine_scores({"s": {1: good, 2: noise}}, y, {"s": {1: good[:7]}})
+
+
+# ------------------------------------------------------------ hostile inputs: one-line errors
+def one_line_error(call, match):
+    """``call()`` raises a ValueError whose message matches ``match`` and has one line."""
+    with pytest.raises(ValueError, match=match) as info:
+        call()
+    assert "\n" not in str(info.value), str(info.value)
+
+
+def test_combine_scores_refuses_scores_at_or_below_zero_instead_of_flooring_them():
+    # before: log(max(s, 1e-12)) made an all-negative score a constant, AUC 0.5 where -a has 0.17
+    rng = np.random.default_rng(10)
+    y = np.r_[np.zeros(40), np.ones(40)].astype(int)
+    a = np.exp(y + rng.standard_normal(80))
+    assert metrics.auc(y, -a) < 0.3
+    one_line_error(lambda: anomaly.combine_scores({"minus a": -a}, y, {"minus a": -a[:5]}),
+                   r"val_scores\['minus a'\] holds -[\d.]+: expected finite values > 0$")
+    one_line_error(lambda: anomaly.combine_scores({"a": a}, y, {"a": np.r_[a[:4], 0.0]}),
+                   r"test_scores\['a'\] holds 0.0: expected finite values > 0$")
+    one_line_error(lambda: anomaly.combine_scores({"s": {5: a, 7: -a}}, y, {"s": {5: a, 7: a}}),
+                   r"val_scores\['s'\]\[7\] holds -")
+    one_line_error(lambda: anomaly.with_contrast(-a, np.zeros((80, 4, 4)), y, a, np.zeros((80, 4, 4))),
+                   r"val_score holds -[\d.]+: expected finite values > 0$")
+    # with_contrast's own NaN error names its argument, val_score (not val_scores)
+    one_line_error(lambda: anomaly.with_contrast(np.r_[np.nan, a[1:]], np.zeros((80, 4, 4)), y, a,
+                                                 np.zeros((80, 4, 4))), r"^val_score holds nan")
+
+
+def test_contrast_floors_the_image_sd_as_with_contrast_does_so_a_flat_image_is_accepted():
+    rng = np.random.default_rng(11)
+    y = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    images = 0.5 + 0.1 * rng.standard_normal((40, 6, 6))
+    images[3] = 0.5                                   # a flat image: sd 0
+    sd = anomaly.contrast(images)
+    assert sd[3] == anomaly.SD_FLOOR and np.all(sd > 0)
+    np.testing.assert_array_equal(sd[4:], images[4:].std(axis=(1, 2)))
+    score = np.exp(rng.standard_normal(40))
+    for got, expected in zip(anomaly.with_contrast(score, images, y, score, images),
+                             anomaly.combine_scores({"s": score, "sd": sd}, y, {"s": score, "sd": sd})):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_combine_scores_gives_one_line_errors_naming_the_argument():
+    rng = np.random.default_rng(12)
+    y = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    a = np.exp(rng.standard_normal(40))
+    combine = anomaly.combine_scores
+    one_line_error(lambda: combine({"a": a}, np.zeros(40, int), {"a": a}),
+                   r"y_val has 40 normal and 0 abnormal images: expected each class at least folds=5")
+    one_line_error(lambda: combine({"a": a[:6]}, y[17:23], {"a": a}, folds=5),
+                   r"y_val has 3 normal and 3 abnormal .* folds=5")
+    one_line_error(lambda: combine({"a": a}, y, {"a": a[:0]}), r"test_scores holds scores of 0 images")
+    one_line_error(lambda: combine([a], y, {"a": a}), r"val_scores is a list: expected a dict")
+    one_line_error(lambda: combine({"a": a}, y, [a]), r"test_scores is a list: expected a dict")
+    one_line_error(lambda: combine({"a": a}, y, {}), r"test_scores is a dict: expected a dict .*at least one")
+    # names of mixed types: the message is built without sorting ints among strings
+    one_line_error(lambda: combine({"a": a, 1: a}, y, {"a": a, 2: a}),
+                   r"must name the same scores, got \[\"'a'\", '1'\] and \[\"'a'\", '2'\]")
+    one_line_error(lambda: combine({"s": {1: a, "x": a}}, y, {"s": {1: a}}), r"'s': .*same settings")
+    one_line_error(lambda: combine({"a": a + 1j}, y, {"a": a}), r"val_scores\['a'\] has dtype complex")
+
+
+def test_quantile_score_refuses_nan_empty_complex_and_text_maps_naming_maps():
+    maps = np.zeros((2, 5, 5))
+    one_line_error(lambda: anomaly.quantile_score(np.where(np.eye(5) > 0, np.nan, maps)), r"^maps holds nan")
+    one_line_error(lambda: anomaly.quantile_score(np.zeros((0, 5, 5))),
+                   r"^maps has shape \(0, 5, 5\): expected \(N, H, W\) with N, H, W >= 1")
+    one_line_error(lambda: anomaly.quantile_score(maps + 1j), r"^maps has dtype complex")
+    one_line_error(lambda: anomaly.quantile_score("abc"), r"^maps has dtype <U3")
+
+
+def test_feature_nearest_neighbours_and_knn_distance_refuse_empty_inputs_and_non_bool_flags():
+    rng = np.random.default_rng(13)
+    model = anomaly.FeatureNearestNeighbours().fit(rng.normal(size=(10, 3)))
+    one_line_error(lambda: model.score(np.zeros((0, 3))), r"^features has shape \(0, 3\): expected .*N >= 1")
+    one_line_error(lambda: anomaly.FeatureNearestNeighbours().fit(np.zeros((10, 0))),
+                   r"^normal_features has shape \(10, 0\)")
+    one_line_error(lambda: metrics.knn_distance(np.ones((4, 2)), np.zeros((0, 2))),
+                   r"^points has shape \(0, 2\): expected N >= 1 points")
+    one_line_error(lambda: metrics.knn_distance(np.ones((4, 2)), np.ones((1, 2)), mean="no"),
+                   r"^mean 'no': expected True or False")
+    one_line_error(lambda: metrics.knn_distance(np.ones((4, 2)), np.ones((1, 2)), normalise=1),
+                   r"^normalise 1: expected True or False")
+
+
+def test_feature_nearest_neighbours_does_not_protect_a_nearly_dead_feature_as_documented():
+    # only an exactly constant feature keeps scale 1; one value 1e-7 among zeros is divided by
+    # its tiny sd, so an image where it is 1e-3 lands about 1e4 normal-sd units away by it alone
+    rng = np.random.default_rng(14)
+    normal = np.c_[rng.normal(size=(40, 3)), np.zeros(40)]
+    normal[0, 3] = 1e-7
+    model = anomaly.FeatureNearestNeighbours().fit(normal)
+    assert model.scaler_.scale_[3] < 1e-7
+    assert model.score(np.array([[0.0, 0.0, 0.0, 1e-3]]))[0] > 1e3
+    assert "nearly" in anomaly.FeatureNearestNeighbours.__doc__

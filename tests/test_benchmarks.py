@@ -303,6 +303,45 @@ def test_autoencoder_benchmark_refuses_bad_fractions(tiny_medmnist, capsys):
     assert "expected numbers in (0, 1]" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--anomaly-seconds", "0"], "--anomaly-seconds 0.0: expected a finite number > 0"),
+    (["--anomaly-seconds", "-1"], "--anomaly-seconds -1.0: expected a finite number > 0"),
+    (["--seconds", "nan"], "--seconds nan: expected a finite number > 0"),
+    (["--pretrain-seconds", "inf"], "--pretrain-seconds inf: expected a finite number > 0"),
+    (["--anomaly-epochs", "0"], "--anomaly-epochs 0: expected an integer >= 1"),
+    (["--epochs", "0"], "--epochs 0: expected an integer >= 1"),
+    (["--finetune-steps", "-3"], "--finetune-steps -3: expected an integer >= 1"),
+    (["--batch-size", "0"], "--batch-size 0: expected an integer >= 1"),
+    (["--latent-dim", "0"], "--latent-dim 0: expected an integer >= 1"),
+    (["--filters", "0"], "--filters 0: expected an integer >= 1"),
+    (["--depth", "-1"], "--depth -1: expected an integer >= 0"),
+    (["--sigma", "0"], "--sigma 0.0: expected a finite number > 0"),
+    (["--learning-rate", "-0.1"], "--learning-rate -0.1: expected a finite number > 0"),
+    (["--ema", "1"], "--ema 1.0: expected a momentum in [0, 1)"),
+    (["--seed", "-2"], "--seed -2: expected an integer >= 0"),
+    (["--seeds", "0,0"], "--seeds '0,0': expected distinct integers"),
+    (["--seeds", "a"], "--seeds 'a': expected distinct integers"),
+])
+def test_autoencoder_benchmark_refuses_bad_flags_before_any_training(tiny_medmnist, capsys, monkeypatch,
+                                                                      flags, message):
+    autoencoder = load_benchmark("autoencoder")
+    monkeypatch.setattr(autoencoder, "run", lambda args: pytest.fail("run() reached with a bad flag"))
+    with pytest.raises(SystemExit) as exit_info:
+        autoencoder.main(["--data", str(tiny_medmnist), *flags])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message in last and "Traceback" not in last, last
+
+
+def test_autoencoder_benchmark_refuses_a_missing_data_file(tmp_path, capsys, monkeypatch):
+    autoencoder = load_benchmark("autoencoder")
+    monkeypatch.setattr(autoencoder, "run", lambda args: pytest.fail("run() reached with a bad flag"))
+    with pytest.raises(SystemExit) as exit_info:
+        autoencoder.main(["--data", str(tmp_path / "nonexistent.npz")])
+    assert exit_info.value.code == 2
+    assert "nonexistent.npz': no such file" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------ medmnist.py
 def write_multiclass_medmnist(path, n_classes, rgb, n_per_split=(60, 30, 30), size=28, seed=0):
     """A MedMNIST-like file of ``n_classes`` classes: class c brightens a band of rows (learnable)."""

@@ -339,9 +339,13 @@ def knn_distance(reference, points, k=1, normalise=True, mean=False):
 
     ref = validate.values("reference", reference).astype(np.float64)
     z = validate.values("points", points).astype(np.float64)
-    if ref.ndim != 2 or z.ndim != 2 or ref.shape[1] != z.shape[1] or len(ref) < 1:
-        raise validate.ArgumentError(f"reference {ref.shape} and points {z.shape}: expected (N_ref >= 1, D) and (N, D)")
+    if ref.ndim != 2 or z.ndim != 2 or ref.shape[1] != z.shape[1] or len(ref) < 1 or ref.shape[1] < 1:
+        raise validate.ArgumentError(f"reference {ref.shape} and points {z.shape}: expected (N_ref >= 1, D >= 1) "
+                                     f"and (N, D)")
+    if len(z) == 0:
+        raise validate.ArgumentError(f"points has shape {z.shape}: expected N >= 1 points")
     k = validate.integer("k", k, low=1, high=len(ref))
+    normalise, mean = validate.boolean("normalise", normalise), validate.boolean("mean", mean)
     if normalise:
         ref, z = (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), EPS) for a in (ref, z))
     distances = NearestNeighbors(n_neighbors=k).fit(ref).kneighbors(z)[0]
