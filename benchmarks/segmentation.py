@@ -40,7 +40,9 @@ picks it from ``medlab.segmentation.LEVELS`` (0.3 to 0.7) by the validation HC e
 training (``chosen_level``, ``level_val_hc_mae_mm``; the ``val_hc_...`` figures are then the
 ones it was chosen by, optimistic) and prints the same network's figures at 0.5 beside
 (``level05_...``) and, with ``--seeds`` 2 or more, the paired verdict of the test HC error
-(``medlab.evidence.verdict``). ``--plain`` also trains
+(``medlab.evidence.verdict``); the summary's diagnosis lists the level each seed chose (the JSON's
+mean ``chosen_level`` is no seed's choice). A file without pixel sizes and circumferences has no
+HC for ``--level`` to change: it is refused. ``--plain`` also trains
 ``medlab.segmentation.PLAIN_UNET`` on the same split for the same budget (a 3-level U-Net of 16
 base filters, BCE, Adam at a constant 1e-3, batches of 8, the last epoch's weights) and prints
 ``plain_...`` figures and ``recipe_minus_plain_test_dice``. ``--seconds 0 --epochs N`` trains
@@ -125,8 +127,11 @@ def summarise(rows):
     return out
 
 
-def diagnosis(row):
-    """One line of where the HC error comes from (validation, then test): bias or failures."""
+def diagnosis(row, chosen_levels=None):
+    """One line of where the HC error comes from (validation, then test): bias or failures.
+
+    ``chosen_levels``: for a summary of seeds, the level each seed chose (a summary's mean
+    ``chosen_level`` is a level no seed may have chosen: it is not printed as a choice)."""
     def hc(prefix):
         return (f"HC error {row[prefix + 'hc_mae_mm']:.2f} mm (median {row[prefix + 'hc_median_mm']:.2f}, signed "
                 f"{row[prefix + 'hc_signed_mm']:+.2f}; {row[prefix + 'hc_share_over_5mm']:.1%} of images over 5 mm, "
@@ -135,7 +140,9 @@ def diagnosis(row):
             f"{row['val_masks_multi_region']:g} / {row['val_masks_with_holes']:g} / {row['val_masks_at_edge']:g}")
     if "val_hc_mae_mm" in row:
         text += f"; {hc('val_')}; test: {hc('')}"
-    if "chosen_level" in row:
+    if chosen_levels is not None:
+        text += f"; outline levels chosen by validation HC error, seed by seed: {', '.join(map(format, chosen_levels))}"
+    elif "chosen_level" in row:
         text += f"; outline level {row['chosen_level']:g} chosen by validation HC error"
         if "level_val_hc_mae_mm" in row:
             text += f" {row['level_val_hc_mae_mm']} at {list(segmentation.LEVELS)}"
@@ -191,6 +198,9 @@ def main(argv=None):
             parser.error(f"--level must be a number in (0, 1) or 'choose', got {args.level!r}")
         if not 0 < args.level < 1:
             parser.error(f"--level must be a number in (0, 1) or 'choose', got {args.level}")
+    if args.level is not None and (data.pixel_size_mm is None or data.head_circumference_mm is None):
+        parser.error(f"--level {args.level}: {args.data} has no pixel_size_mm and head_circumference_mm, "
+                     "so no head circumference for an outline level to change (Dice is at 0.5)")
     if args.seconds is not None and args.seconds < 0:
         parser.error(f"--seconds must be 0 (no budget) or more, got {args.seconds}")
     overrides = {"epochs": args.epochs, "time_budget_s": args.seconds,
@@ -226,7 +236,8 @@ def main(argv=None):
         summary = summarise(rows)
         print(json.dumps({**summary, "settings": settings}), flush=True)
         if "val_dice" in summary:
-            print(f"mean of {args.seeds} seeds: {diagnosis(summary)}", file=sys.stderr)
+            levels = [row["chosen_level"] for row in rows] if all("chosen_level" in row for row in rows) else None
+            print(f"mean of {args.seeds} seeds: {diagnosis(summary, levels)}", file=sys.stderr)
         if all("level05_hc_mae_mm" in row for row in rows):  # the level's effect, paired seed by seed
             print(evidence.verdict([row["hc_mae_mm"] for row in rows], [row["level05_hc_mae_mm"] for row in rows],
                                    (f"outline level {args.level}", "level 0.5"), "test HC error (mm)",

@@ -264,9 +264,22 @@ def measure_circumferences(probabilities, pixel_size_mm, measure="mask", level=0
     "contour": :func:`medlab.metrics.contour_circumference_mm` of the ``level`` outline of the
     maps themselves (sub-pixel). Masks of 0/1 give nearly the same with either.
     """
+    level = validate.number("level", level, 0.0, 1.0, closed="neither")  # one rule for both measures
     if validate.choice("measure", measure, ("mask", "contour")) == "contour":
         return metrics.contour_circumference_mm(probabilities, pixel_size_mm, level)
     return metrics.mask_circumference_mm(threshold_masks(probabilities, level), pixel_size_mm)
+
+
+def _levels(levels):
+    """``levels`` checked: a non-empty list, tuple or 1-D array of numbers in (0, 1)."""
+    expected = "a non-empty sequence of numbers in (0, 1)"
+    if not isinstance(levels, (list, tuple, np.ndarray)) or np.ndim(levels) != 1 or not len(levels):
+        raise validate.ArgumentError(f"levels {levels!r}: expected {expected}")
+    inside = validate.Interval(validate.Real, 0, 1, closed="neither")
+    bad = [level for level in levels if not inside.is_satisfied_by(level)]
+    if bad:
+        raise validate.ArgumentError(f"levels {list(levels)!r}: expected {expected} ({bad[0]!r} is not)")
+    return [float(level) for level in levels]
 
 
 def choose_level(probabilities, pixel_size_mm, circumference_mm, correction=1.0, measure="mask", levels=LEVELS):
@@ -290,8 +303,9 @@ def choose_level(probabilities, pixel_size_mm, circumference_mm, correction=1.0,
     (float, list of float)
         The chosen level, and the mean |HC error| in mm at each of ``levels``.
     """
-    if not len(levels):
-        raise ValueError("levels is empty: expected at least one level in (0, 1)")
+    levels = _levels(levels)
+    correction = validate.number("correction", correction, 0, low_open=True)
+    validate.choice("measure", measure, ("mask", "contour"))
     expert = _circumferences(circumference_mm, len(np.asarray(probabilities)))
     errors = [metrics.mean_absolute_difference(
         expert, measure_circumferences(probabilities, pixel_size_mm, measure, level) * correction)

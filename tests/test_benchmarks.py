@@ -703,10 +703,25 @@ def test_segmentation_benchmark_chooses_the_outline_level_on_validation_and_prin
     err = captured.err
     assert "signed" in err and "over 5 mm" in err and "outline level" in err and "chosen by validation" in err
     assert "outline level choose vs level 0.5, test HC error (mm): " in err
+    # the seeds' mean level is no seed's choice: the summary lists each seed's instead
+    (mean_line,) = [line for line in err.splitlines() if line.startswith("mean of 2 seeds: ")]
+    levels = ", ".join(format(r["chosen_level"]) for r in (row, json_lines(captured.out.splitlines())[1]))
+    assert f"outline levels chosen by validation HC error, seed by seed: {levels}" in mean_line
+    assert "outline level " not in mean_line.replace("outline levels chosen", "")
     for bad in ("1.5", "half"):
         with pytest.raises(SystemExit) as exit_info:
             segmentation.main(["--data", str(path), "--level", bad])
         assert exit_info.value.code == 2 and "--level must be a number in (0, 1) or 'choose'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("level", ["choose", "0.3"])
+def test_segmentation_benchmark_refuses_a_level_for_a_file_without_head_circumferences(tmp_path, capsys, level):
+    segmentation = load_benchmark("segmentation")
+    path = write_disc_masks(tmp_path / "plain.npz", n=24, with_measurements=False)
+    with pytest.raises(SystemExit) as exit_info:  # refused before any training, not silently ignored
+        segmentation.main(["--data", str(path), "--level", level])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"--level {level}" in err and "head_circumference_mm" in err
 
 
 def test_segmentation_benchmark_refuses_a_split_by_two_subjects(tmp_path, capsys):

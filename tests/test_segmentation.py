@@ -419,8 +419,34 @@ def test_a_higher_level_moves_the_outline_in_and_choose_level_finds_the_unbiased
     assert level == 0.6 and len(errors) == len(segmentation.LEVELS)
     assert errors[segmentation.LEVELS.index(0.6)] < 0.05 * errors[segmentation.LEVELS.index(0.5)]
     assert segmentation.choose_level(p, 1.0, expert, levels=(0.5, 0.55))[0] == 0.55
-    with pytest.raises(ValueError, match="levels is empty"):
+    with pytest.raises(ValueError, match="levels"):
         segmentation.choose_level(p, 1.0, expert, levels=())
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"correction": float("nan")}, "correction"), ({"correction": -1.0}, "correction"),
+    ({"correction": 0}, "correction"), ({"correction": "x"}, "correction"),
+    ({"levels": (1.5,)}, "levels"), ({"levels": 0.5}, "levels"), ({"levels": (l for l in (0.4, 0.5))}, "levels"),
+    ({"levels": [0.0, 0.5]}, "levels"), ({"levels": [0.5, 1.0]}, "levels"), ({"levels": [0.5, float("nan")]}, "levels"),
+    ({"levels": ["0.5"]}, "levels"), ({"levels": np.array([[0.5]])}, "levels"),
+    ({"levels": (0.5,), "measure": "pixels"}, "measure"),
+])
+def test_choose_level_refuses_a_bad_correction_or_levels_in_one_line_naming_it(kwargs, name):
+    p = np.stack([ellipse_mask(32, 16, 16, 9, 6)] * 2).astype(np.float64)
+    with pytest.raises(ValueError) as info:
+        segmentation.choose_level(p, 1.0, [40.0, 41.0], **kwargs)
+    message = str(info.value)
+    assert message.startswith(name + " ") and "\n" not in message, message
+    if name == "levels":
+        assert "expected a non-empty sequence of numbers in (0, 1)" in message
+
+
+@pytest.mark.parametrize("measure", ["mask", "contour"])
+@pytest.mark.parametrize("level", [0.0, 1.0, -0.1, 1.5, float("nan"), "half"])
+def test_measure_circumferences_takes_a_level_in_the_open_interval_for_both_measures(measure, level):
+    p = ellipse_mask(32, 16, 16, 9, 6)[None].astype(np.float64)
+    with pytest.raises(ValueError, match=r"^level .*: expected a number in \(0\.0, 1\.0\)$"):
+        segmentation.measure_circumferences(p, 1.0, measure, level)
 
 
 def test_hc_figures_report_the_signed_bias_and_the_share_of_large_failures():
@@ -436,8 +462,15 @@ def test_error_summary_and_mask_defects_by_hand():
     s = metrics.error_summary([10.0, 20.0, 30.0], [11.0, 19.0, 30.0], large=0.5)
     assert s == pytest.approx({"mae": 2 / 3, "median": 1.0, "signed": 0.0, "share_large": 2 / 3, "large_part": 1.0})
     assert metrics.error_summary([5.0], [5.0])["large_part"] == 0.0
-    with pytest.raises(ValueError, match="same, non-zero length"):
+    with pytest.raises(ValueError, match=r"reference \(2,\) and estimate \(1,\)"):
         metrics.error_summary([1.0, 2.0], [1.0])
+    # equal sizes, different shapes: flattening both would pair the wrong things
+    with pytest.raises(ValueError, match=r"^reference \(2, 3\) and estimate \(3, 2\): expected the same"):
+        metrics.error_summary(np.ones((2, 3)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="non-empty"):
+        metrics.error_summary([], [])
+    same = metrics.error_summary(np.full((2, 3), 10.0), np.arange(6.0).reshape(2, 3) + 8)
+    assert same == metrics.error_summary(np.full(6, 10.0), np.arange(6.0) + 8)
     with pytest.raises(ValueError, match="large"):
         metrics.error_summary([1.0], [1.0], large=0)
     masks = np.stack([ellipse_mask(32, 16, 16, 9, 6), ellipse_mask(32, 16, 16, 9, 6), ellipse_mask(32, 16, 30, 9, 6)])
@@ -449,6 +482,10 @@ def test_error_summary_and_mask_defects_by_hand():
     assert defects["edge_pixels"][:2].tolist() == [0, 0] and defects["edge_pixels"][2] > 0
     with pytest.raises(ValueError, match="masks must be a binary mask"):
         metrics.mask_defects(np.full((1, 4, 4), 0.5))
+    for empty in (np.zeros((0, 8, 8), np.uint8), np.zeros((0, 8, 8, 1), bool)):  # no masks: empty counts
+        defects = metrics.mask_defects(empty)
+        assert sorted(defects) == ["edge_pixels", "hole_pixels", "regions"]
+        assert all(v.shape == (0,) and v.dtype == np.int64 for v in defects.values())
 
 
 def test_save_masks_writes_a_file_load_masks_reads_back(tmp_path):

@@ -248,7 +248,7 @@ def mask_defects(masks):
         ``regions``: connected regions (8-neighbourhood, ``skimage.measure.label``; the fit
         keeps the largest, :func:`ellipse_fit`); ``hole_pixels``: background pixels enclosed
         by the mask (``scipy.ndimage.binary_fill_holes``); ``edge_pixels``: mask pixels on
-        the image's border (a head cut by the edge).
+        the image's border (a head cut by the edge). No masks (N = 0): empty arrays.
 
     >>> m = np.zeros((1, 8, 8), int); m[0, 1:5, 1:5] = 1; m[0, 2, 2] = 0; m[0, 7, 7] = 1
     >>> {k: v.tolist() for k, v in mask_defects(m).items()}
@@ -267,7 +267,7 @@ def mask_defects(masks):
     border[1:-1, 1:-1] = False
     return {"regions": np.array([measure.label(one, connectivity=2).max() for one in m], dtype=np.int64),
             "hole_pixels": np.array([(ndimage.binary_fill_holes(one) & ~one).sum() for one in m], dtype=np.int64),
-            "edge_pixels": (m & border).reshape(len(m), -1).sum(axis=1).astype(np.int64)}
+            "edge_pixels": (m & border).sum(axis=(1, 2)).astype(np.int64)}
 
 
 def error_summary(reference, estimate, large=5.0):
@@ -275,9 +275,9 @@ def error_summary(reference, estimate, large=5.0):
 
     Parameters
     ----------
-    reference, estimate : array_like (N,)
+    reference, estimate : array_like (N,), or any one shape for both
         The same N things measured twice, same unit (e.g. the expert's HC and the predicted
-        one, in mm), finite, N >= 1.
+        one, in mm), finite, N >= 1; shapes that differ are refused, even with equal sizes.
     large : float > 0
         An error larger than this (in the unit of the inputs) counts as a large failure.
 
@@ -295,10 +295,12 @@ def error_summary(reference, estimate, large=5.0):
     (3.75, 1.0, 3.25, 0.25, 0.8)
     """
     large = validate.number("large", large, 0, low_open=True)
-    a = np.asarray(reference, dtype=np.float64).reshape(-1)
-    b = np.asarray(estimate, dtype=np.float64).reshape(-1)
-    if a.shape != b.shape or a.size == 0:
-        raise ValueError(f"reference and estimate need the same, non-zero length: {a.size}, {b.size}")
+    a = np.asarray(reference, dtype=np.float64)
+    b = np.asarray(estimate, dtype=np.float64)
+    if a.shape != b.shape or a.size == 0:  # (2, 3) against (3, 2) would pair the wrong things
+        raise validate.ArgumentError(f"reference {a.shape} and estimate {b.shape}: expected the same, "
+                                     "non-empty shape")
+    a, b = a.reshape(-1), b.reshape(-1)
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("reference and estimate must be finite")
     error = b - a
