@@ -109,6 +109,10 @@ def test_mask_circumference_scales_with_the_pixel_size():
 def test_mean_absolute_difference_and_bland_altman_by_hand():
     ref, est = np.array([100.0, 200.0, 300.0]), np.array([102.0, 199.0, 306.0])
     assert metrics.mean_absolute_difference(ref, est) == pytest.approx(3.0)
+    with pytest.raises(ValueError, match=r"^reference \(2, 3\) and estimate \(3, 2\): expected the same"):
+        metrics.mean_absolute_difference(np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2))
+    with pytest.raises(ValueError, match="non-empty"):
+        metrics.mean_absolute_difference([], [])
     ba = metrics.bland_altman(ref, est)
     assert ba["bias"] == pytest.approx(7 / 3) and ba["sd"] == pytest.approx(np.std([2, -1, 6], ddof=1))
     assert ba["upper"] - ba["bias"] == pytest.approx(1.96 * ba["sd"])

@@ -227,11 +227,15 @@ def contour_circumference_mm(probabilities, pixel_size_mm, level=0.5):
 
 
 def mean_absolute_difference(reference, estimate):
-    """Mean of |estimate - reference|, in the unit of the inputs (e.g. mm)."""
-    a = np.asarray(reference, dtype=np.float64).reshape(-1)
-    b = np.asarray(estimate, dtype=np.float64).reshape(-1)
-    if a.shape != b.shape or a.size == 0:
-        raise ValueError(f"reference and estimate need the same, non-zero length: {a.size}, {b.size}")
+    """Mean of |estimate - reference|, in the unit of the inputs (e.g. mm); both of one shape.
+
+    >>> mean_absolute_difference([180.0, 250.0], [182.0, 247.0])
+    2.5
+    """
+    a = np.asarray(reference, dtype=np.float64)
+    b = np.asarray(estimate, dtype=np.float64)
+    if a.shape != b.shape or a.size == 0:  # (2, 3) against (3, 2) would pair the wrong values
+        raise ValueError(f"reference {a.shape} and estimate {b.shape}: expected the same, non-empty shape")
     return float(np.mean(np.abs(b - a)))
 
 
