@@ -509,7 +509,7 @@ def test_paired_differences_plot_draws_an_unjudged_comparison_open_whatever_its_
     assert not any(text.endswith(": better") for text in legend)
     means = [line for line in ax.get_lines() if line.get_marker() == "s"]
     assert [to_rgba(line.get_color()) for line in means] == [to_rgba("k"), to_rgba("tab:red")]
-    assert [to_rgba(line.get_markerfacecolor()) for line in means] == [to_rgba("white"), to_rgba("tab:red")]
+    assert [to_rgba(line.get_markerfacecolor()) for line in means] == [to_rgba("none"), to_rgba("tab:red")]
     for given in ("7 - 3", (label for label in ["7 - 3"])):  # one label; a generator read once
         fig = plots.paired_differences_plot({"7 - 3": (by_k[7], by_k[3])}, "auc", no_verdict=given)
         legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

@@ -235,7 +235,8 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
         Passed to :func:`medlab.evidence.verdict` (colours: green better, red worse, grey none).
     no_verdict : str or iterable of str
         A label or labels whose verdict the lesson does not give (e.g. an interval end so near 0 that its
-        side changes with the CPU's arithmetic): drawn as an open black square, labelled "no verdict given",
+        side changes with the CPU's arithmetic): drawn as a hollow black square (its interval and seeds
+        visible through it), labelled "no verdict given",
         whatever :func:`medlab.evidence.verdict` says on this machine.
 
     Returns
@@ -268,11 +269,12 @@ def paired_differences_plot(comparisons, what, title=None, higher_is_better=True
         if a.get("seeds") and b.get("seeds"):  # pair by seed, as the verdict does
             b_values = [b["values"][list(b["seeds"]).index(s)] for s in a["seeds"]]
         d = [x - y for x, y in zip(a["values"], b_values)]
-        ax.plot([i] * len(d), d, "o", color="0.6", markersize=3.5, label=None if "seed" in shown else "one seed's difference")
+        ax.plot([i] * len(d), d, "o", color="0.6", markersize=3.5, zorder=3,  # above the mean's square
+                label=None if "seed" in shown else "one seed's difference")
         shown.add("seed")
         ax.errorbar([i], [v.difference], yerr=[[v.difference - v.low], [v.high - v.difference]], fmt="s", capsize=4,
                     color=colours[word], label=None if word in shown else f"mean, 95 % t-interval: {word}",
-                    markerfacecolor="white" if word == "no verdict given" else colours[word])
+                    markerfacecolor="none" if word == "no verdict given" else colours[word])
         shown.add(word)
     ax.axhline(0, color="k", lw=0.8, ls="--", label="0: no difference")
     ax.set_xticks(range(len(comparisons)), list(comparisons), rotation=30, ha="right", fontsize=8)
