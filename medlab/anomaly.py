@@ -441,16 +441,14 @@ def with_contrast(val_score, val_images, y_val, test_score, test_images, folds=5
     val_combined, test_combined : float64 arrays (N,), higher = more anomalous
     """
     folds = validate.integer("folds", folds, low=2)
-    val_sd = intensity_features(val_images)["image sd"]
-    test_sd = intensity_features(test_images)["image sd"]
+    val_sd, test_sd = contrast(val_images), contrast(test_images)
     for name, score, sd in (("val_score", val_score, val_sd), ("test_score", test_score, test_sd)):
         score = validate.values(name, score, 0, low_open=True)  # finite and > 0 (it takes logs)
         if score.shape != sd.shape:
             raise validate.ArgumentError(f"{name}: {score.shape[0] if score.ndim else 'no'} scores "
                                          f"for {len(sd)} images")
-    return combine_scores({"score": val_score, "image sd": contrast(val_images)}, y_val,
-                          {"score": test_score, "image sd": contrast(test_images)},
-                          folds=folds, seed=seed)
+    return combine_scores({"score": val_score, "image sd": val_sd}, y_val,
+                          {"score": test_score, "image sd": test_sd}, folds=folds, seed=seed)
 
 
 def contrast(images):
