@@ -315,6 +315,8 @@ def test_autoencoder_benchmark_refuses_bad_fractions(tiny_medmnist, capsys):
     (["--latent-dim", "0"], "--latent-dim 0: expected an integer >= 1"),
     (["--filters", "0"], "--filters 0: expected an integer >= 1"),
     (["--depth", "-1"], "--depth -1: expected an integer >= 0"),
+    (["--depth", "3"], "--depth 3: the images are 28 x 28 pixels; expected 2 ** depth to divide both "
+                       "sides (--depth at most 2)"),  # read from the .npz header, before loading
     (["--sigma", "0"], "--sigma 0.0: expected a finite number > 0"),
     (["--learning-rate", "-0.1"], "--learning-rate -0.1: expected a finite number > 0"),
     (["--ema", "1"], "--ema 1.0: expected a momentum in [0, 1)"),
