@@ -225,10 +225,16 @@ def _rounded(value):
 
 
 def _fractions(text):
-    values = [float(v) for v in text.split(",")]
-    if not values or not all(0 < v <= 1 for v in values):
-        raise argparse.ArgumentTypeError(f"--fractions {text!r}: expected numbers in (0, 1], comma-separated")
-    return tuple(values)
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    # distinct as printed: each fraction is a key ({fraction:g}) of the JSON result
+    if (not values or not all(0 < v <= 1 for v in values)
+            or len({f"{v:g}" for v in values}) != len(values)):
+        raise argparse.ArgumentTypeError(
+            f"--fractions {text!r}: expected distinct numbers in (0, 1], comma-separated")
+    return values
 
 
 def _seeds(text):
