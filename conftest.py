@@ -39,28 +39,10 @@ def pytest_configure(config):
         from nbval import kernel
     except ImportError:
         return
+    from medlab.course.execute import retrying_dead_starts
+
     if not getattr(kernel.RunningKernel.__init__, "retries_dead_starts", False):
-        kernel.RunningKernel.__init__ = _retrying_dead_starts(kernel.RunningKernel.__init__)
-
-
-def _retrying_dead_starts(start):
-    import functools
-    import time
-
-    from medlab.course.execute import START_RETRIES, kernel_died_starting, start_retry_pause
-
-    @functools.wraps(start)
-    def init(self, *args, **kwargs):
-        for attempt in range(START_RETRIES + 1):
-            try:
-                return start(self, *args, **kwargs)
-            except RuntimeError as exc:  # "Kernel died before replying to kernel_info"
-                if not kernel_died_starting(exc) or attempt == START_RETRIES:
-                    raise
-                time.sleep(start_retry_pause(attempt))
-
-    init.retries_dead_starts = True
-    return init
+        kernel.RunningKernel.__init__ = retrying_dead_starts(kernel.RunningKernel.__init__)
 
 
 def pytest_collection_modifyitems(items):

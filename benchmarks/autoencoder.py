@@ -225,10 +225,16 @@ def _rounded(value):
 
 
 def _fractions(text):
-    values = [float(v) for v in text.split(",")]
-    if not values or not all(0 < v <= 1 for v in values):
-        raise argparse.ArgumentTypeError(f"--fractions {text!r}: expected numbers in (0, 1], comma-separated")
-    return tuple(values)
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    # distinct as printed: each fraction is a key ({fraction:g}) of the JSON result
+    if (not values or not all(0 < v <= 1 for v in values)
+            or len({f"{v:g}" for v in values}) != len(values)):
+        raise argparse.ArgumentTypeError(
+            f"--fractions {text!r}: expected distinct numbers in (0, 1], comma-separated")
+    return values
 
 
 def _seeds(text):
@@ -239,6 +245,19 @@ def _seeds(text):
     if not values or len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(f"--seeds {text!r}: expected distinct integers, comma-separated")
     return values
+
+
+def _image_size(path):
+    """(H, W) of the training images, from the ``.npz`` header alone; None where the file
+    cannot tell (loading it then says why)."""
+    from medlab.data.npz import open_npz, stored_shape
+
+    try:
+        with open_npz(path, "a MedMNIST .npz") as archive:
+            shape = stored_shape(archive, "train_images")
+    except (OSError, ValueError):
+        return None
+    return shape[1:3] if shape is not None and len(shape) in (3, 4) else None
 
 
 def _check(parser, args):
@@ -261,6 +280,11 @@ def _check(parser, args):
             parser.error(f"{flag} {value}: expected an integer >= 1")
     if args.depth < 0:
         parser.error(f"--depth {args.depth}: expected an integer >= 0")
+    size = _image_size(args.data)
+    if size is not None and any(side % 2 ** args.depth for side in size):
+        deepest = min((side & -side).bit_length() - 1 for side in size)  # 2 ** deepest divides both
+        parser.error(f"--depth {args.depth}: the images are {size[0]} x {size[1]} pixels; expected "
+                     f"2 ** depth to divide both sides (--depth at most {deepest})")
     if not (math.isfinite(args.ema) and 0 <= args.ema < 1):
         parser.error(f"--ema {args.ema!r}: expected a momentum in [0, 1) (0: no moving average)")
     if args.seed < 0:

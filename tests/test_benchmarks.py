@@ -300,7 +300,7 @@ def test_autoencoder_benchmark_refuses_bad_fractions(tiny_medmnist, capsys):
     autoencoder = load_benchmark("autoencoder")
     with pytest.raises(SystemExit):
         autoencoder.main(["--data", str(tiny_medmnist), "--fractions", "0,1"])
-    assert "expected numbers in (0, 1]" in capsys.readouterr().err
+    assert "expected distinct numbers in (0, 1]" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -315,10 +315,15 @@ def test_autoencoder_benchmark_refuses_bad_fractions(tiny_medmnist, capsys):
     (["--latent-dim", "0"], "--latent-dim 0: expected an integer >= 1"),
     (["--filters", "0"], "--filters 0: expected an integer >= 1"),
     (["--depth", "-1"], "--depth -1: expected an integer >= 0"),
+    (["--depth", "3"], "--depth 3: the images are 28 x 28 pixels; expected 2 ** depth to divide both "
+                       "sides (--depth at most 2)"),  # read from the .npz header, before loading
     (["--sigma", "0"], "--sigma 0.0: expected a finite number > 0"),
     (["--learning-rate", "-0.1"], "--learning-rate -0.1: expected a finite number > 0"),
     (["--ema", "1"], "--ema 1.0: expected a momentum in [0, 1)"),
     (["--seed", "-2"], "--seed -2: expected an integer >= 0"),
+    (["--fractions", "0.1,1,0.1"], "--fractions '0.1,1,0.1': expected distinct numbers in (0, 1]"),
+    (["--fractions", "0.5,0.50"], "--fractions '0.5,0.50': expected distinct numbers in (0, 1]"),
+    (["--fractions", "0.1,x"], "--fractions '0.1,x': expected distinct numbers in (0, 1]"),
     (["--seeds", "0,0"], "--seeds '0,0': expected distinct integers"),
     (["--seeds", "a"], "--seeds 'a': expected distinct integers"),
 ])

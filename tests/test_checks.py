@@ -14,6 +14,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from medlab import checks, ops
+from medlab.course.execute import execute_client
 from test_checks_backprop import RIGHT as BACKPROP_RIGHT
 from test_checks_segmentation import RIGHT as SEGMENTATION_RIGHT
 from test_checks_volumes import RIGHT as VOLUMES_RIGHT
@@ -512,7 +513,7 @@ def test_a_function_that_never_returns_in_a_jupyter_kernel():
     """In a Jupyter kernel (the cell runs on its main thread), the limit set in the kernel."""
     nb = new_notebook(cells=[new_code_cell("import medlab.checks.framework\n"
                                            "medlab.checks.framework.TIME_LIMIT = 1\n" + ENDLESS_CHECK)])
-    NotebookClient(nb, timeout=600, kernel_name="python3", startup_timeout=300).execute()
+    execute_client(NotebookClient(nb, timeout=600, kernel_name="python3", startup_timeout=300))
     text = "".join(output.get("text", "") for output in nb.cells[0].outputs)
     assert text.startswith("conv_output_size: did not return within 1 s for case 1 (n=")
     assert "still running" not in text and text.endswith("verdict: False\n")

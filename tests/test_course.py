@@ -147,13 +147,13 @@ def test_a_widget_cell_runs_headless_and_keeps_its_output(in_tmp):
 
 
 def test_the_nbclient_variant_runs_a_widget_cell_too(in_tmp):
-    from medlab.course.execute import KERNEL_START_SECONDS, widget_safe_notebook_client
+    from medlab.course.execute import KERNEL_START_SECONDS, execute_client, widget_safe_notebook_client
 
     nb = nbformat.read(write_notebook(
         in_tmp / "99_w.ipynb", "import ipywidgets as widgets\n"
         "out = widgets.Output()\ndisplay(out)\nwith out:\n    print('inside')"), as_version=4)
-    widget_safe_notebook_client()(nb, timeout=60, startup_timeout=KERNEL_START_SECONDS,
-                                  kernel_name="python3").execute()
+    execute_client(widget_safe_notebook_client()(nb, timeout=60, startup_timeout=KERNEL_START_SECONDS,
+                                                 kernel_name="python3"))
     state = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
     assert any(o.get("text") == "inside\n" for s in state.values() for o in s["state"].get("outputs", []))
 
@@ -539,3 +539,67 @@ def test_nbval_kernels_that_die_before_replying_are_started_again(monkeypatch):
         with pytest.raises(RuntimeError):
             kernel.RunningKernel("python3", startup_timeout=1)
         assert len(calls) == tries
+
+
+def test_nbclient_runs_start_a_kernel_that_died_starting_again(monkeypatch):
+    """Code that drives nbclient itself (tests/test_exercises.py, tools/execute_notebooks.py) gets
+    the same start retries through execute_client: nbclient's own start, stubbed to die."""
+    import time
+
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from medlab.course.execute import START_RETRIES, execute_client
+
+    calls = []
+
+    async def dies(self, **kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    async def never_answers(self, **kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("Kernel didn't respond in 1 seconds")
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    for start, tries, message in ((dies, 1 + START_RETRIES, "died"), (never_answers, 1, "respond")):
+        calls.clear()
+        monkeypatch.setattr(NotebookClient, "async_start_new_kernel", start)
+        client = NotebookClient(new_notebook(cells=[new_code_cell("print(1)")]), kernel_name="python3")
+        with pytest.raises(RuntimeError, match=message):
+            execute_client(client)
+        assert len(calls) == tries
+
+
+class _Client:
+    """A stand-in for an nbclient client: ``execute`` follows ``script``, one item a start."""
+
+    def __init__(self, script):
+        self.script, self.starts, self.code_cells_executed = list(script), 0, 0
+
+    def execute(self):
+        self.starts += 1
+        cells, error = self.script.pop(0)
+        self.code_cells_executed = cells
+        if error:
+            raise error
+        return "the notebook"
+
+
+@pytest.mark.parametrize("script, starts", [
+    ([(0, RuntimeError("Kernel died before replying to kernel_info")), (2, None)], 2),
+    ([(1, RuntimeError("Kernel died"))], 1),  # a cell ran (and may have killed it): not again
+])
+def test_execute_client_starts_again_only_before_the_first_cell(monkeypatch, script, starts):
+    import time
+
+    from medlab.course.execute import execute_client
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    client = _Client(script)
+    if script[-1][1] is None:
+        assert execute_client(client) == "the notebook"
+    else:
+        with pytest.raises(RuntimeError, match="Kernel died"):
+            execute_client(client)
+    assert client.starts == starts

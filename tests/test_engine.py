@@ -1,5 +1,7 @@
 """medlab.engine: one fit, restart, predict, the callbacks and the Keras losses."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -295,6 +297,32 @@ def test_epoch_plan_shrinks_the_epochs_that_would_not_fit():
         clock.now += 100.0
         callback.on_epoch_end(epoch)
     assert fixed["epochs"] == 10 and not callback.model.stop_training
+
+
+def test_epoch_plan_never_ends_the_schedule_before_the_step_it_is_on():
+    """Shortened, the schedule still runs past the steps already taken (+ 1): a network that
+    stops now, or a ``steps`` below the batches the optimizer really took."""
+    def run(plan, model, steps=7):
+        clock, schedule = FakeClock(), AdjustableCosine(1e-3, 10 * steps)
+        callback = EpochPlan(plan, schedule, steps=steps, members_left=1, clock=clock)
+        callback.set_model(model)
+        for epoch in range(4):
+            callback.on_epoch_begin(epoch)
+            clock.now += 4.0
+            callback.on_epoch_end(epoch)
+        return float(schedule.total_steps.numpy())
+
+    no_time_left = {"epochs": 10, "scale": True, "seconds": 1.0, "start": 0.0, "epoch_seconds": []}
+    model = FakeModel()
+    assert run(no_time_left, model) == 4 * 7 + 1  # stops now: 28 steps taken, not a length of 28
+    assert no_time_left["epochs"] == 4 and model.stop_training
+    model = FakeModel()
+    model.optimizer = SimpleNamespace(iterations=keras.Variable(100, dtype="int64"))
+    plan = {"epochs": 10, "scale": True, "seconds": 48.0, "start": 0.0, "epoch_seconds": []}
+    assert run(plan, model) == 101 and plan["epochs"] == 6  # 6 x 7 = 42 would end 58 steps ago
+    assert EpochPlan.schedule_length(6, 7, 28) == 42.0
+    with pytest.raises(ValueError, match="taken -1"):
+        EpochPlan.schedule_length(6, 7, -1)
 
 
 def test_epoch_plan_without_a_limit_or_without_a_timing_keeps_the_plan():

@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from medlab.course import cli, exercises, runs
 from medlab.course.execute import KERNEL_START_SECONDS  # nbclient's own 60 s are reached under load
+from medlab.course.execute import execute_client  # a kernel that dies while starting is started again
 from medlab.course.exercises import BEGIN, END, ExerciseError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,9 +86,9 @@ def test_student_notebook_runs_with_only_expected_errors():
     """Run one student notebook (the quickest lesson) as a student would, errors allowed."""
     path = STUDENT / "03_pooling.ipynb"
     nb = _read(path)
-    NotebookClient(nb, timeout=300, startup_timeout=KERNEL_START_SECONDS, kernel_name="python3",
-                   allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    execute_client(NotebookClient(nb, timeout=300, startup_timeout=KERNEL_START_SECONDS,
+                                  kernel_name="python3", allow_errors=True,
+                                  resources={"metadata": {"path": str(path.parent)}}))
     stored = _read(path)
     for cell, before in zip(nb.cells, stored.cells):
         if cell.cell_type != "code":
@@ -201,8 +202,8 @@ def test_small_student_notebook_executes_with_errors_only_where_tagged():
     nb = _lesson(new_code_cell(f"{BEGIN}\nanswer = 42\n{END}"), new_code_cell("print(answer)"),
                  new_code_cell("print('the lesson goes on')"))
     student = exercises.student_notebook(nb)
-    NotebookClient(student, timeout=60, startup_timeout=KERNEL_START_SECONDS, kernel_name="python3",
-                   allow_errors=True).execute()
+    execute_client(NotebookClient(student, timeout=60, startup_timeout=KERNEL_START_SECONDS,
+                                  kernel_name="python3", allow_errors=True))
     raised = {i: [o.ename for o in c.outputs if o.output_type == "error"]
               for i, c in enumerate(student.cells) if c.cell_type == "code"}
     assert raised == {2: ["NotImplementedError"], 3: ["NameError"], 4: []}

@@ -120,6 +120,21 @@ def test_damaged_array_is_reported_as_damaged_not_as_needing_pickle(tmp_path, wr
     assert "pickle" not in message and "\n" not in message
 
 
+@pytest.mark.parametrize("damage", ["header", "huge header", "not npy"])
+def test_stored_shape_reads_the_header_only(tmp_path, write_damaged_npz, damage):
+    from medlab.data.npz import open_npz, stored_shape
+
+    arrays = valid_arrays()
+    with open_npz(write_npz(tmp_path / "good.npz", arrays), "an .npz") as archive:
+        assert stored_shape(archive, "train_images") == arrays["train_images"].shape
+        with pytest.raises(ValueError, match=r"^no key 'images' \(the file has \['test_images'"):
+            stored_shape(archive, "images")
+    path = write_damaged_npz(tmp_path / "cut.npz", arrays, "train_images", damage)
+    with open_npz(path, "an .npz") as archive, \
+            pytest.raises(ValueError, match="key 'train_images' is damaged or truncated"):
+        stored_shape(archive, "train_images")
+
+
 def test_labels_beyond_n_classes(tmp_path):
     arrays = valid_arrays()
     arrays["train_labels"][0, 0] = 2

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from medlab.course.execute import widget_safe_notebook_client
+from medlab.course.execute import execute_client, widget_safe_notebook_client
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLATILE_NOTEBOOK_KEYS = ("widgets", "papermill", "jupytext")
@@ -60,7 +60,7 @@ def execute(path: Path, timeout: int = 600) -> float:
         record_timing=False,
         store_widget_state=True,  # False makes nbclient 0.11 fail on widget output; clean() drops the state
     )
-    client.execute()
+    execute_client(client)  # a kernel that dies while starting is started again
     nb = clean(nb)
     nbformat.validator.normalize(nb)
     nbformat.write(nb, path, version=4)

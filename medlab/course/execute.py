@@ -75,6 +75,47 @@ def start_retry_pause(attempt):
     return 0.5 * (attempt + 1)
 
 
+def retrying_dead_starts(start, cells_ran=None):
+    """``start`` (a callable that starts a kernel, and may go on to run cells) wrapped so that
+    a kernel that dies while starting (:func:`kernel_died_starting`) is started again, up to
+    :data:`START_RETRIES` times, :func:`start_retry_pause` seconds apart. ``cells_ran``, called
+    with ``start``'s arguments after a failure, says whether a cell had already run: then the
+    error is raised as it is (the notebook's own code may have killed the kernel).
+
+    >>> starts = []
+    >>> def dies_once():
+    ...     starts.append(len(starts))
+    ...     if len(starts) == 1:
+    ...         raise RuntimeError("Kernel died before replying to kernel_info")
+    ...     return "a kernel"
+    >>> retrying_dead_starts(dies_once)(), len(starts)
+    ('a kernel', 2)
+    """
+    import time
+
+    @functools.wraps(start)
+    def retrying(*args, **kwargs):
+        for attempt in range(START_RETRIES + 1):
+            try:
+                return start(*args, **kwargs)
+            except RuntimeError as exc:  # "Kernel died before replying to kernel_info"
+                if (not kernel_died_starting(exc) or attempt == START_RETRIES
+                        or (cells_ran is not None and cells_ran(*args, **kwargs))):
+                    raise
+                time.sleep(start_retry_pause(attempt))
+
+    retrying.retries_dead_starts = True
+    return retrying
+
+
+def execute_client(client, **kwargs):
+    """``client.execute(**kwargs)`` for an nbclient ``NotebookClient`` (code that drives
+    nbclient itself), a kernel that dies before the first cell runs started again as in
+    :func:`retrying_dead_starts`; returns the executed notebook (nbformat's node)."""
+    return retrying_dead_starts(client.execute,
+                                cells_ran=lambda **_: client.code_cells_executed > 0)(**kwargs)
+
+
 @functools.lru_cache(maxsize=None)
 def _mixin():
     """The widget-safe behaviour, as a mixin for any nbclient ``NotebookClient``."""
@@ -146,7 +187,7 @@ def widget_safe_notebook_client():
     For code that drives nbclient itself (e.g. a script storing notebook outputs)::
 
         client_class = widget_safe_notebook_client()
-        client_class(nb, timeout=600, kernel_name="python3").execute()
+        execute_client(client_class(nb, timeout=600, kernel_name="python3"))
     """
     from nbclient import NotebookClient
 

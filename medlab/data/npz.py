@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["load_array", "open_npz", "read_array"]
+__all__ = ["load_array", "open_npz", "read_array", "stored_shape"]
 
 #: First bytes of a zip archive (``.npz``): a file entry, or the end record of an empty one.
 _ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -69,12 +69,55 @@ def _member_name(archive, key):
     return key if key in names else f"{key}.npy"
 
 
-def _stored_dtype(archive, key):
-    """The dtype in ``key``'s ``.npy`` header (None for a header version read only by NumPy)."""
+def _header(archive, key):
+    """(shape, fortran_order, dtype) in ``key``'s ``.npy`` header (None for a header version
+    read only by NumPy)."""
     with archive.zip.open(_member_name(archive, key)) as handle:
         version = np.lib.format.read_magic(handle)
         reader = _HEADER_READERS.get(version)
-        return None if reader is None else reader(handle)[2]
+        return None if reader is None else reader(handle)
+
+
+def _stored_dtype(archive, key):
+    """The dtype in ``key``'s ``.npy`` header (None for a header version read only by NumPy)."""
+    header = _header(archive, key)
+    return None if header is None else header[2]
+
+
+def stored_shape(archive, key):
+    """The shape of ``archive[key]`` from its ``.npy`` header, without reading the array
+    (checking a flag against the image size costs nothing, whatever the file's size).
+
+    Parameters
+    ----------
+    archive : numpy.lib.npyio.NpzFile
+    key : str
+
+    Returns
+    -------
+    tuple of int, or None
+        None for a header version only NumPy itself reads.
+
+    Raises
+    ------
+    ValueError
+        A missing key or a damaged header, with a short reason (no file name).
+
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> np.savez(buffer, train_images=np.zeros((5, 28, 28), np.uint8))
+    >>> _ = buffer.seek(0)
+    >>> with np.load(buffer) as archive:
+    ...     stored_shape(archive, "train_images")
+    (5, 28, 28)
+    """
+    if key not in archive.files:
+        raise ValueError(f"no key {key!r} (the file has {sorted(archive.files)})")
+    try:
+        header = _header(archive, key)
+    except Exception as exc:  # wrong magic, broken or overlong header, bad zip member
+        raise ValueError(f"key {key!r} is damaged or truncated ({_reason(exc)})") from None
+    return None if header is None else tuple(int(n) for n in header[0])
 
 
 def load_array(archive, key):

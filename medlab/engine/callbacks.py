@@ -181,7 +181,8 @@ class EpochPlan(keras.callbacks.Callback):
     median; the epochs per network become :meth:`affordable_epochs` for this network and
     ``members_left`` more, and ``schedule.total_steps``
     (:class:`medlab.engine.schedules.AdjustableCosine`) becomes ``epochs x steps`` (``steps``:
-    batches per epoch), so the rate still decays to 0.
+    batches per epoch), so the rate still decays to 0; never less than the steps already
+    taken + 1 (:meth:`schedule_length`), so the schedule never ends before the step it is on.
 
     >>> clock = iter([0.0, 6.0, 6.0, 10.0, 10.0, 14.0, 14.0, 18.0]).__next__  # 6 s (tracing), then 4 s
     >>> plan = {"epochs": 10, "scale": True, "seconds": 50.0, "start": 0.0, "epoch_seconds": []}
@@ -235,6 +236,29 @@ class EpochPlan(keras.callbacks.Callback):
         fit = int((epochs_left + done) // (1 + members_left))
         return max(1, done, min(planned, fit))
 
+    @staticmethod
+    def schedule_length(epochs, steps, taken):
+        """The schedule's new ``total_steps`` (float): ``epochs x steps``, at least ``taken + 1``
+        (``taken``: the weight updates already made), so that it never ends before the step it
+        is on, nor is 0.
+
+        >>> EpochPlan.schedule_length(6, 7, 28), EpochPlan.schedule_length(4, 7, 28)
+        (42.0, 29.0)
+        """
+        epochs = validate.integer("epochs", epochs, 1)
+        steps = validate.integer("steps", steps, 1)
+        taken = validate.integer("taken", taken, 0)
+        return float(max(epochs * steps, taken + 1))
+
+    def _steps_taken(self, epoch):
+        """Weight updates made so far: the optimizer's count where the model has one, and at
+        least ``steps`` per epoch run."""
+        counted = (epoch + 1) * self.steps
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        if iterations is None:
+            return counted
+        return max(counted, int(iterations.numpy() if hasattr(iterations, "numpy") else iterations))
+
     def on_epoch_begin(self, epoch, logs=None):
         self._began = self.clock()
 
@@ -248,7 +272,8 @@ class EpochPlan(keras.callbacks.Callback):
             epochs = self.affordable_epochs(self.plan["epochs"], epoch + 1, self.members_left, left, rate)
             if epochs < self.plan["epochs"]:
                 self.plan["epochs"] = epochs
-                self.schedule.total_steps.assign(float(epochs * self.steps))
+                self.schedule.total_steps.assign(
+                    self.schedule_length(epochs, self.steps, self._steps_taken(epoch)))
         if epoch + 1 >= self.plan["epochs"]:
             self.model.stop_training = True
 
