@@ -91,11 +91,13 @@ def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning
     return autoencoder, encoder, time.perf_counter() - start, len(history.history["loss"])
 
 
-def anomaly_scores(data, autoencoder, encoder, seed):
+def anomaly_scores(data, autoencoder, encoder, seed, shift_radius=2, opacity=None):
     """Every score and baseline on val and test -> (rows of ``anomaly.compare_scores``, scores, info).
 
     The settings of the scores (PCA size, percentile of the SSIM map, neighbour count) are
     chosen on validation AUC; the test split only receives the chosen settings.
+    ``shift_radius``: offsets (px) of the best-offset 1 - SSIM (0: none, its rows left out);
+    ``opacity``: a fitted ``anomaly.OpacityClassifier`` (None: its rows left out).
     """
     normal = data.x_train[data.y_train == 0]
     latent = anomaly.LatentMahalanobis().fit(predict(encoder, normal))
@@ -123,6 +125,11 @@ def anomaly_scores(data, autoencoder, encoder, seed):
             "latent Mahalanobis": latent.score(predict(encoder, x)),
             "encoder features, nearest normals": knn_scores[split][knn_k],
         }
+        if shift_radius:
+            scores[split][f"1 - SSIM at the best offset (up to {shift_radius} px)"] = anomaly.best_shift_score(
+                x, lambda moved: denoise(autoencoder, moved), radius=shift_radius)
+        if opacity is not None:
+            scores[split]["synthetic-opacity classifier (odds)"] = opacity.score(x)
         ssim_maps = anomaly.ssim_maps(x, rebuilt)
         map_scores[split] = {q: anomaly.quantile_score(ssim_maps, q) for q in SSIM_MAP_PERCENTILES}
     map_q = max(SSIM_MAP_PERCENTILES, key=lambda q: metrics.auc(data.y_val, map_scores["val"][q]))
@@ -141,12 +148,27 @@ def anomaly_scores(data, autoencoder, encoder, seed):
     scores["val"]["SSIM map percentile + features + image sd"], \
         scores["test"]["SSIM map percentile + features + image sd"] = anomaly.combine_scores(
             val_trio, data.y_val, test_trio, seed=seed)
+    # scores that survive a shift of the normals (a simulated one on val: README): the best-offset
+    # 1 - SSIM, the image's fine detail and contrast, and the synthetic-opacity classifier
+    rules = {}
+    if shift_radius:
+        aligned = f"1 - SSIM at the best offset (up to {shift_radius} px)"
+        rules[aligned + " + sharpness + image sd"] = (aligned,)
+        if opacity is not None:
+            rules[aligned + " + opacity classifier + sharpness + image sd"] = (
+                aligned, "synthetic-opacity classifier (odds)")
+    for name, inputs in rules.items():
+        val_in, test_in = ({**{n: scores[split][n] for n in inputs}, "sharpness": anomaly.sharpness(x),
+                            "image sd": anomaly.contrast(x)}
+                           for split, x in (("val", data.x_val), ("test", data.x_test)))
+        scores["val"][name], scores["test"][name] = anomaly.combine_scores(val_in, data.y_val, test_in, seed=seed)
     for split in ("val", "test"):
         x, _ = data.split(split)
-        scores[split].update({"PCA + nearest neighbours": pca_nn.score(x), **anomaly.intensity_features(x)})
+        scores[split].update({"PCA + nearest neighbours": pca_nn.score(x), **anomaly.intensity_features(x),
+                              "sharpness (mean |Laplacian|)": anomaly.sharpness(x)})
+    trivial = ("mean intensity", "image sd", "sharpness (mean |Laplacian|)")
     rows = anomaly.compare_scores(scores["val"], data.y_val, scores["test"], data.y_test,
-                                  baselines=("PCA + nearest neighbours", "mean intensity", "image sd"),
-                                  oriented=("mean intensity", "image sd"), seed=seed)
+                                  baselines=("PCA + nearest neighbours", *trivial), oriented=trivial, seed=seed)
     return rows, scores["test"], {"pca_components": pca_k, "ssim_map_percentile": map_q,
                                   "feature_neighbours": knn_k}
 
@@ -172,7 +194,10 @@ def run(args):
 
     normal_autoencoder, normal_encoder, anomaly_seconds, anomaly_epochs = train_autoencoder(
         x_train[y_train == 0], args.anomaly_seconds, args.latent_dim, args.seed, epochs=args.anomaly_epochs)
-    rows, test_scores, anomaly_info = anomaly_scores(data, normal_autoencoder, normal_encoder, args.seed)
+    opacity = (anomaly.OpacityClassifier(args.opacity_epochs, seed=args.seed).fit(x_train[y_train == 0])
+               if args.opacity_epochs else None)
+    rows, test_scores, anomaly_info = anomaly_scores(data, normal_autoencoder, normal_encoder, args.seed,
+                                                     shift_radius=args.shift_radius, opacity=opacity)
     by_name = {row.name: row for row in rows}
     chosen = anomaly.choose_on_validation(rows)
     # paired stratified bootstrap on the test images: the chosen score minus contrast alone
@@ -211,6 +236,7 @@ def run(args):
             "denoiser_epochs": len(history["loss"]),
             "denoiser_parameters": model.count_params(), "anomaly_seconds": anomaly_seconds,
             "anomaly_epochs": anomaly_epochs,
+            "opacity_seconds": opacity.seconds_ if opacity is not None else 0.0,
             "anomaly_score": chosen.name, "anomaly_rows": rows, "pretrain_seconds": pretrain_seconds,
             "pretraining": summary, **anomaly_info}
     return result, info
@@ -256,6 +282,10 @@ def _check(parser, args):
     at_least_one = {"--epochs": args.epochs, "--anomaly-epochs": args.anomaly_epochs,
                     "--finetune-steps": args.finetune_steps, "--filters": args.filters,
                     "--batch-size": args.batch_size, "--latent-dim": args.latent_dim}
+    if args.shift_radius < 0:
+        parser.error(f"--shift-radius {args.shift_radius}: expected an integer >= 0 (0: no best-offset score)")
+    if args.opacity_epochs < 0:
+        parser.error(f"--opacity-epochs {args.opacity_epochs}: expected an integer >= 0 (0: no classifier)")
     for flag, value in at_least_one.items():
         if value is not None and value < 1:
             parser.error(f"{flag} {value}: expected an integer >= 1")
@@ -285,6 +315,12 @@ def main(argv=None):
     parser.add_argument("--anomaly-epochs", type=int, default=None,
                         help="train the autoencoder of normal images this many epochs instead of "
                              "for --anomaly-seconds")
+    parser.add_argument("--shift-radius", type=int, default=2,
+                        help="the best-offset 1 - SSIM tries integer shifts up to this many pixels "
+                             "(0: no such score)")
+    parser.add_argument("--opacity-epochs", type=int, default=12,
+                        help="epochs of the classifier of normal images against synthetic opacities "
+                             "(0: no such classifier)")
     parser.add_argument("--pretrain-seconds", type=float, default=30.0,
                         help="training budget (s) of the autoencoder of all training images (no labels)")
     parser.add_argument("--fractions", type=_fractions, default=pretraining.FRACTIONS,
@@ -313,7 +349,8 @@ def main(argv=None):
     print("best setting of each classical filter, val PSNR: " + ", ".join(
         f"{kind} {parameter:g}: {value:.2f} dB" for kind, (parameter, value) in kinds), file=sys.stderr)
     print(f"anomaly detection, autoencoder of normal images trained {info['anomaly_seconds']:.0f} s "
-          f"({info['anomaly_epochs']} epochs); "
+          f"({info['anomaly_epochs']} epochs), synthetic-opacity classifier {info['opacity_seconds']:.0f} s "
+          f"({args.opacity_epochs} epochs); "
           f"chosen on validation: {info['anomaly_score']} (PCA baseline: {info['pca_components']} "
           f"components; SSIM map: {info['ssim_map_percentile']}th percentile; features: "
           f"{info['feature_neighbours']} nearest normals; each chosen on validation)", file=sys.stderr)

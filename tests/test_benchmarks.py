@@ -249,7 +249,8 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     autoencoder = load_benchmark("autoencoder")
     status = autoencoder.main(["--data", str(tiny_medmnist), "--epochs", "2", "--anomaly-epochs", "2",
                                "--pretrain-seconds", "1", "--fractions", "0.1,1", "--seeds", "0,1",
-                               "--finetune-steps", "3", "--filters", "4"])
+                               "--finetune-steps", "3", "--filters", "4", "--opacity-epochs", "1",
+                               "--shift-radius", "1"])
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert status == 0
@@ -289,9 +290,14 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     assert "(2 epochs)" in table and "minus image sd alone (paired bootstrap" in table, table
     assert "1 - SSIM + image sd: val AUC" in table and "load_1min" in table, table
     for name in ("1 - SSIM map, percentile", "encoder features, nearest normals",
-                 "SSIM map percentile + features + image sd"):
+                 "SSIM map percentile + features + image sd", "1 - SSIM at the best offset (up to 1 px)",
+                 "synthetic-opacity classifier (odds)",
+                 "1 - SSIM at the best offset (up to 1 px) + sharpness + image sd",
+                 "1 - SSIM at the best offset (up to 1 px) + opacity classifier + sharpness + image sd"):
         assert f"{name}: val AUC" in table, (name, table)
     assert re.search(r"SSIM map: \d+th percentile; features: \d+ nearest normals", table), table
+    assert "sharpness (mean |Laplacian|) (baseline" in table, table
+    assert re.search(r"synthetic-opacity classifier \d+ s \(1 epochs\)", table), table
     assert re.search(r"denoiser [\d.]+ dB \([+-][\d.]+ dB, 2 epochs", table), table
     assert "10 % (" in table and "100 % (" in table and "pretrained - scratch" in table, table
 
@@ -321,6 +327,8 @@ def test_autoencoder_benchmark_refuses_bad_fractions(tiny_medmnist, capsys):
     (["--seed", "-2"], "--seed -2: expected an integer >= 0"),
     (["--seeds", "0,0"], "--seeds '0,0': expected distinct integers"),
     (["--seeds", "a"], "--seeds 'a': expected distinct integers"),
+    (["--shift-radius", "-1"], "--shift-radius -1: expected an integer >= 0"),
+    (["--opacity-epochs", "-1"], "--opacity-epochs -1: expected an integer >= 0"),
 ])
 def test_autoencoder_benchmark_refuses_bad_flags_before_any_training(tiny_medmnist, capsys, monkeypatch,
                                                                       flags, message):
