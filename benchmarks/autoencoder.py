@@ -15,7 +15,7 @@ On the file's official test split, every choice made on the validation split:
   any load);
 - **anomaly detection**, normal (label 0) against abnormal (1): the bottleneck autoencoder
   ``medlab.models.conv_autoencoder`` trained on the normal training images only for
-  ``--anomaly-seconds`` (or ``--anomaly-epochs``), scored ten ways (``medlab.anomaly``):
+  ``--anomaly-seconds`` (or ``--anomaly-epochs``), scored ten ways and more (``medlab.anomaly``):
   reconstruction MSE, 1 - SSIM, 1 - SSIM at 28 and 14 px, MSE of standardised images,
   Mahalanobis distance of the code, the mean distance of the encoder's feature maps
   (``enc_conv2``, 7 x 7 x 32) to those of the nearest normal training images (1, 5 or 20
@@ -26,11 +26,17 @@ On the file's official test split, every choice made on the validation split:
   input stays an unsupervised score, so the result is an anomaly detector calibrated on
   validation), its validation AUC out-of-fold (for the three-score rule nested: the map's
   percentile and the neighbour count are chosen, like the weights, on the training folds of
-  each held-out fold; ``medlab.anomaly.combine_scores``); the score with the best validation AUC is
+  each held-out fold; ``medlab.anomaly.combine_scores``); scores meant to survive a shift of
+  the normal images away from the training normals: 1 - SSIM at the best of the integer
+  offsets up to ``--shift-radius`` px (``anomaly.best_shift_score``), a small CNN trained
+  ``--opacity-epochs`` to tell the normal training images from ``anomaly.synthetic_opacities``
+  of them (its odds; ``anomaly.OpacityClassifier``), and two rules fitted on val like the
+  others: the best-offset 1 - SSIM + sharpness (mean absolute Laplacian,
+  ``anomaly.sharpness``) + image sd, and the same + the classifier; the score with the best validation AUC is
   reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
   ``anomaly_auc_ci``), beside the MSE score (``anomaly_mse_auc``) and baselines: PCA of
   standardised images + 5 nearest neighbours (components chosen on validation), the mean
-  intensity and the image standard deviation alone (direction chosen on validation); the
+  intensity, the image standard deviation and the sharpness alone (direction chosen on validation); the
   chosen score minus the image sd on the same test images, with a paired bootstrap 95 %
   interval (``anomaly_minus_image_sd``: difference, low, high);
 - **pretraining with scarce labels**: the same autoencoder trained on *all* training images

@@ -15,7 +15,7 @@ that compare *structure* rather than raw intensities survive both.
 ``ssim_maps(x, x_hat)``                         1 - SSIM per pixel, (N, H, W)
 ``quantile_score(maps, q, margin)``             the q-th percentile of each map: a local
                                                 failure counts even if the rest is rebuilt
-``best_shift_score(x, rebuild, score, radius)``   a reconstruction score at the image's best
+``best_shift_score(x, rebuild, radius=2)``      a reconstruction score at the best
                                                 offset (integer shifts up to ``radius`` px)
 ``intensity_features(images)``                  the trivial baselines: mean intensity, sd
 ``sharpness(images)``                           mean absolute Laplacian of each image, (N,)
