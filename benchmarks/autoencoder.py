@@ -38,7 +38,8 @@ On the file's official test split, every choice made on the validation split:
   standardised images + 5 nearest neighbours (components chosen on validation), the mean
   intensity, the image standard deviation and the sharpness alone (direction chosen on validation); the
   chosen score minus the image sd on the same test images, with a paired bootstrap 95 %
-  interval (``anomaly_minus_image_sd``: difference, low, high);
+  interval (``anomaly_minus_image_sd``: difference, low, high), and minus the sharpness alone
+  (``anomaly_minus_sharpness``);
 - **pretraining with scarce labels**: the same autoencoder trained on *all* training images
   without labels for ``--pretrain-seconds``; its encoder + one sigmoid unit fine-tuned with
   ``--fractions`` of the training labels against the same network from random weights,
@@ -56,6 +57,7 @@ average at the start and the end: a time budget buys fewer epochs on a busy mach
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -82,6 +84,8 @@ SSIM_MAP_PERCENTILES = (50, 80, 90, 95)
 FEATURE_NEIGHBOURS = (1, 5, 20)
 #: The encoder's layer whose feature maps (7 x 7 x 32 for 28 x 28 images) that score compares.
 FEATURE_LAYER = "enc_conv2"
+#: The trivial baseline of fine detail (``anomaly.sharpness``), its row's name.
+SHARPNESS = "sharpness (mean |Laplacian|)"
 
 
 def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning_rate=2e-3, epochs=None):
@@ -171,8 +175,8 @@ def anomaly_scores(data, autoencoder, encoder, seed, shift_radius=2, opacity=Non
     for split in ("val", "test"):
         x, _ = data.split(split)
         scores[split].update({"PCA + nearest neighbours": pca_nn.score(x), **anomaly.intensity_features(x),
-                              "sharpness (mean |Laplacian|)": anomaly.sharpness(x)})
-    trivial = ("mean intensity", "image sd", "sharpness (mean |Laplacian|)")
+                              SHARPNESS: anomaly.sharpness(x)})
+    trivial = ("mean intensity", "image sd", SHARPNESS)
     rows = anomaly.compare_scores(scores["val"], data.y_val, scores["test"], data.y_test,
                                   baselines=("PCA + nearest neighbours", *trivial), oriented=trivial, seed=seed)
     return rows, scores["test"], {"pca_components": pca_k, "ssim_map_percentile": map_q,
@@ -206,10 +210,19 @@ def run(args):
                                                      shift_radius=args.shift_radius, opacity=opacity)
     by_name = {row.name: row for row in rows}
     chosen = anomaly.choose_on_validation(rows)
+    shift_check = None
+    if args.shift_check:  # the same scores, settings and rules (all from clean val) on val with its normals moved
+        moved = anomaly.shift_normals(x_val, data.y_val, radius=args.shift_check, seed=args.seed)
+        shift_check, _, _ = anomaly_scores(dataclasses.replace(data, x_test=moved, y_test=data.y_val),
+                                           normal_autoencoder, normal_encoder, args.seed,
+                                           shift_radius=args.shift_radius, opacity=opacity)
     # paired stratified bootstrap on the test images: the chosen score minus contrast alone
     versus_sd = metrics.auc_difference_interval(
         data.y_test, test_scores[chosen.name], by_name["image sd"].sign * test_scores["image sd"],
         seed=args.seed)
+    sharp = by_name[SHARPNESS]  # the same against the sharpness alone, the image statistic the new rules use
+    versus_sharpness = metrics.auc_difference_interval(
+        data.y_test, test_scores[chosen.name], sharp.sign * test_scores[SHARPNESS], seed=args.seed)
 
     _, encoder, pretrain_seconds, _ = train_autoencoder(x_train, args.pretrain_seconds, args.latent_dim,
                                                         args.seed)
@@ -227,10 +240,12 @@ def run(args):
         "anomaly_auc": chosen.test.estimate,
         "anomaly_auc_ci": [chosen.test.low, chosen.test.high],
         "anomaly_minus_image_sd": [versus_sd.estimate, versus_sd.low, versus_sd.high],
+        "anomaly_minus_sharpness": [versus_sharpness.estimate, versus_sharpness.low, versus_sharpness.high],
         "anomaly_mse_auc": by_name["reconstruction MSE"].test.estimate,
         "baseline_pca_nn_auc": by_name["PCA + nearest neighbours"].test.estimate,
         "baseline_mean_intensity_auc": by_name["mean intensity"].test.estimate,
         "baseline_image_sd_auc": by_name["image sd"].test.estimate,
+        "baseline_sharpness_auc": sharp.test.estimate,
         "train_seconds": history["seconds"],
     }
     for key, field in (("pretrain_auc", "pretrained_mean"), ("pretrain_auc_sd", "pretrained_sd"),
@@ -243,7 +258,7 @@ def run(args):
             "denoiser_parameters": model.count_params(), "anomaly_seconds": anomaly_seconds,
             "anomaly_epochs": anomaly_epochs,
             "opacity_seconds": opacity.seconds_ if opacity is not None else 0.0,
-            "anomaly_score": chosen.name, "anomaly_rows": rows, "pretrain_seconds": pretrain_seconds,
+            "anomaly_score": chosen.name, "anomaly_rows": rows, "shift_check": shift_check, "pretrain_seconds": pretrain_seconds,
             "pretraining": summary, **anomaly_info}
     return result, info
 
@@ -290,6 +305,8 @@ def _check(parser, args):
                     "--batch-size": args.batch_size, "--latent-dim": args.latent_dim}
     if args.shift_radius < 0:
         parser.error(f"--shift-radius {args.shift_radius}: expected an integer >= 0 (0: no best-offset score)")
+    if args.shift_check < 0:
+        parser.error(f"--shift-check {args.shift_check}: expected an integer >= 0 (0: no check)")
     if args.opacity_epochs < 0:
         parser.error(f"--opacity-epochs {args.opacity_epochs}: expected an integer >= 0 (0: no classifier)")
     for flag, value in at_least_one.items():
@@ -327,6 +344,9 @@ def main(argv=None):
     parser.add_argument("--opacity-epochs", type=int, default=12,
                         help="epochs of the classifier of normal images against synthetic opacities "
                              "(0: no such classifier)")
+    parser.add_argument("--shift-check", type=int, default=0,
+                        help="also print every score's val AUC with the val normals moved by random "
+                             "integer offsets up to this many pixels (0: no such check)")
     parser.add_argument("--pretrain-seconds", type=float, default=30.0,
                         help="training budget (s) of the autoencoder of all training images (no labels)")
     parser.add_argument("--fractions", type=_fractions, default=pretraining.FRACTIONS,
@@ -362,9 +382,16 @@ def main(argv=None):
           f"{info['feature_neighbours']} nearest normals; each chosen on validation)", file=sys.stderr)
     for row in info["anomaly_rows"]:
         print(row.text(width=50, digits=3), file=sys.stderr)
+    if info["shift_check"]:
+        print(f"val AUC, and val AUC with the val normals moved up to {args.shift_check} px (settings and "
+              f"rules from clean val; seed {args.seed}):", file=sys.stderr)
+        for row, moved in zip(info["anomaly_rows"], info["shift_check"]):
+            print(f"{row.name:>50}: {row.val_auc:.3f} | normals moved {moved.test.estimate:.3f}", file=sys.stderr)
     low_d, high_d = result["anomaly_minus_image_sd"][1:]
     print(f"test AUC, {info['anomaly_score']} minus image sd alone (paired bootstrap, 95 %): "
-          f"{result['anomaly_minus_image_sd'][0]:+.3f} ({low_d:+.3f} to {high_d:+.3f})", file=sys.stderr)
+          f"{result['anomaly_minus_image_sd'][0]:+.3f} ({low_d:+.3f} to {high_d:+.3f}); minus sharpness alone: "
+          f"{result['anomaly_minus_sharpness'][0]:+.3f} ({result['anomaly_minus_sharpness'][1]:+.3f} to "
+          f"{result['anomaly_minus_sharpness'][2]:+.3f})", file=sys.stderr)
     print(f"pretraining: autoencoder of all training images trained {info['pretrain_seconds']:.0f} s, "
           f"{args.finetune_steps} fine-tuning steps per classifier, seeds {args.seeds}", file=sys.stderr)
     print(pretraining.fraction_table(info["pretraining"]), file=sys.stderr)

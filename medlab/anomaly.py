@@ -17,6 +17,8 @@ that compare *structure* rather than raw intensities survive both.
                                                 failure counts even if the rest is rebuilt
 ``best_shift_score(x, rebuild, radius=2)``      a reconstruction score at the best
                                                 offset (integer shifts up to ``radius`` px)
+``shift_normals(images, labels, radius)``       the normal images moved by random integer
+                                                offsets: a simulated shift of the normals
 ``intensity_features(images)``                  the trivial baselines: mean intensity, sd
 ``sharpness(images)``                           mean absolute Laplacian of each image, (N,)
 ``synthetic_opacities(images, seed)``           normal images with a simulated opacity in
@@ -224,6 +226,36 @@ def best_shift_score(images, rebuild, score=None, radius=2):
             moved = ndimage.shift(x, (0, dy, dx), order=0, mode="nearest")[..., None]
             best = np.minimum(best, np.asarray(score(moved, rebuild(moved)), dtype=np.float64))
     return best
+
+
+def shift_normals(images, labels, radius=2, seed=0):
+    """The images with every normal one (label 0) moved by a random integer offset, (N, H, W, 1).
+
+    Each normal image gets its own (dy, dx), uniform on ``[-radius, radius]`` each (edge
+    pixels repeated, no interpolation, so no blur; (0, 0) included); abnormal images are
+    returned unchanged. A stress test of a score on validation: the AUC on these images tells
+    how the score would fare if new normal images were framed differently from the training
+    normals, a shift that makes the normals, not the abnormal images, look new.
+
+    >>> x = np.zeros((3, 5, 5)); x[:, 2, 2] = 1.0
+    >>> moved = shift_normals(x, [0, 0, 1], radius=1, seed=0)
+    >>> moved.shape, bool(np.array_equal(moved[2, ..., 0], x[2]))
+    ((3, 5, 5, 1), True)
+    """
+    from scipy import ndimage
+
+    x = _images(images).astype(np.float32)
+    y = validate.binary("labels", labels)
+    if y.shape != (len(x),):
+        raise validate.ArgumentError(f"labels: {y.size} labels for {len(x)} images")
+    radius = validate.integer("radius", radius, low=0)
+    if 2 * radius >= min(x.shape[1:]):
+        raise validate.ArgumentError(f"radius={radius}: expected less than half of {x.shape[1]} x {x.shape[2]} images")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    out = x.copy()
+    for i in np.flatnonzero(y == 0):
+        out[i] = ndimage.shift(x[i], rng.integers(-radius, radius + 1, 2), order=0, mode="nearest")
+    return out[..., None]
 
 
 def sharpness(images):
@@ -755,6 +787,6 @@ def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
 __all__ = [
     "FeatureNearestNeighbours", "LatentMahalanobis", "OpacityClassifier", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow",
     "best_shift_score", "choose_on_validation", "combine_scores", "contrast", "compare_scores", "error_maps", "intensity_features",
-    "mse_score", "multiscale_ssim_score", "quantile_score", "sharpness", "ssim_maps", "ssim_score", "synthetic_opacities",
+    "mse_score", "multiscale_ssim_score", "quantile_score", "sharpness", "shift_normals", "ssim_maps", "ssim_score", "synthetic_opacities",
     "standardized_mse_score", "with_contrast",
 ]

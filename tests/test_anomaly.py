@@ -447,3 +447,25 @@ def test_opacity_classifier_learns_to_find_synthetic_opacities():
         anomaly.OpacityClassifier().score(normal)
     with pytest.raises(ValueError, match="epochs"):
         anomaly.OpacityClassifier(epochs=0)
+
+
+def test_shift_normals_moves_only_the_normal_images_by_whole_pixels():
+    rng = np.random.default_rng(7)
+    x = rng.random((30, 12, 12))
+    y = np.r_[np.zeros(20), np.ones(10)].astype(int)
+    moved = anomaly.shift_normals(x, y, radius=2, seed=3)
+    assert moved.shape == (30, 12, 12, 1) and moved.dtype == np.float32
+    np.testing.assert_array_equal(moved[20:, ..., 0], x[20:].astype(np.float32))   # abnormal: unchanged
+    np.testing.assert_array_equal(moved, anomaly.shift_normals(x, y, radius=2, seed=3))
+    offsets = []
+    for original, out in zip(x[:20].astype(np.float32), moved[:20, ..., 0]):       # each a whole-pixel move
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if np.array_equal(out[2:-2, 2:-2], np.roll(original, (dy, dx), axis=(0, 1))[2:-2, 2:-2])]
+        assert len(found) == 1, found
+        offsets.append(found[0])
+    assert len(set(offsets)) > 5                                                   # offsets drawn per image
+    np.testing.assert_array_equal(anomaly.shift_normals(x, y, radius=0)[..., 0], x.astype(np.float32))
+    with pytest.raises(ValueError, match="labels: 3 labels for 30 images"):
+        anomaly.shift_normals(x, [0, 1, 0])
+    with pytest.raises(ValueError, match=r"radius=6: expected less than half of 12 x 12 images"):
+        anomaly.shift_normals(x, y, radius=6)
