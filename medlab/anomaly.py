@@ -308,8 +308,10 @@ def synthetic_opacities(images, seed=0, amplitude=(0.08, 0.3), radius=(0.09, 0.2
     from scipy import ndimage
 
     x = _images(images)
-    for name, pair, high in (("amplitude", amplitude, 1.0), ("radius", radius, 1.0)):
-        low_, high_ = (validate.number(f"{name}[{i}]", v, 0.0, high) for i, v in enumerate(pair))
+    for name, pair in (("amplitude", amplitude), ("radius", radius)):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise validate.ArgumentError(f"{name}={pair!r}: expected (low, high), two numbers in [0, 1]")
+        low_, high_ = (validate.number(f"{name}[{i}]", v, 0.0, 1.0) for i, v in enumerate(pair))
         if not low_ <= high_:
             raise validate.ArgumentError(f"{name}={tuple(pair)!r}: expected (low, high) with low <= high")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

@@ -431,6 +431,10 @@ def test_synthetic_opacities_brighten_one_lung_field_only_and_are_seeded():
     assert np.allclose(anomaly.synthetic_opacities(x, amplitude=(0, 0), radius=(0, 0))[..., 0], x, atol=1e-6)
     with pytest.raises(ValueError, match=r"amplitude=\(0.3, 0.1\): expected \(low, high\) with low <= high"):
         anomaly.synthetic_opacities(x, amplitude=(0.3, 0.1))
+    with pytest.raises(ValueError, match=r"radius=0.2: expected \(low, high\), two numbers in \[0, 1\]"):
+        anomaly.synthetic_opacities(x, radius=0.2)
+    with pytest.raises(ValueError, match=r"amplitude\[1\]"):
+        anomaly.synthetic_opacities(x, amplitude=(0.1, 1.5))
 
 
 def test_opacity_classifier_learns_to_find_synthetic_opacities():
