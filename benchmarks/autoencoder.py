@@ -15,7 +15,7 @@ On the file's official test split, every choice made on the validation split:
   any load);
 - **anomaly detection**, normal (label 0) against abnormal (1): the bottleneck autoencoder
   ``medlab.models.conv_autoencoder`` trained on the normal training images only for
-  ``--anomaly-seconds`` (or ``--anomaly-epochs``), scored ten ways (``medlab.anomaly``):
+  ``--anomaly-seconds`` (or ``--anomaly-epochs``), scored ten ways and more (``medlab.anomaly``):
   reconstruction MSE, 1 - SSIM, 1 - SSIM at 28 and 14 px, MSE of standardised images,
   Mahalanobis distance of the code, the mean distance of the encoder's feature maps
   (``enc_conv2``, 7 x 7 x 32) to those of the nearest normal training images (1, 5 or 20
@@ -26,13 +26,20 @@ On the file's official test split, every choice made on the validation split:
   input stays an unsupervised score, so the result is an anomaly detector calibrated on
   validation), its validation AUC out-of-fold (for the three-score rule nested: the map's
   percentile and the neighbour count are chosen, like the weights, on the training folds of
-  each held-out fold; ``medlab.anomaly.combine_scores``); the score with the best validation AUC is
+  each held-out fold; ``medlab.anomaly.combine_scores``); scores meant to survive a shift of
+  the normal images away from the training normals: 1 - SSIM at the best of the integer
+  offsets up to ``--shift-radius`` px (``anomaly.best_shift_score``), a small CNN trained
+  ``--opacity-epochs`` to tell the normal training images from ``anomaly.synthetic_opacities``
+  of them (its odds; ``anomaly.OpacityClassifier``), and two rules fitted on val like the
+  others: the best-offset 1 - SSIM + sharpness (mean absolute Laplacian,
+  ``anomaly.sharpness``) + image sd, and the same + the classifier; the score with the best validation AUC is
   reported (``anomaly_auc``, with a 95 % stratified bootstrap interval
   ``anomaly_auc_ci``), beside the MSE score (``anomaly_mse_auc``) and baselines: PCA of
   standardised images + 5 nearest neighbours (components chosen on validation), the mean
-  intensity and the image standard deviation alone (direction chosen on validation); the
+  intensity, the image standard deviation and the sharpness alone (direction chosen on validation); the
   chosen score minus the image sd on the same test images, with a paired bootstrap 95 %
-  interval (``anomaly_minus_image_sd``: difference, low, high);
+  interval (``anomaly_minus_image_sd``: difference, low, high), and minus the sharpness alone
+  (``anomaly_minus_sharpness``);
 - **pretraining with scarce labels**: the same autoencoder trained on *all* training images
   without labels for ``--pretrain-seconds``; its encoder + one sigmoid unit fine-tuned with
   ``--fractions`` of the training labels against the same network from random weights,
@@ -50,6 +57,7 @@ average at the start and the end: a time budget buys fewer epochs on a busy mach
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -76,6 +84,8 @@ SSIM_MAP_PERCENTILES = (50, 80, 90, 95)
 FEATURE_NEIGHBOURS = (1, 5, 20)
 #: The encoder's layer whose feature maps (7 x 7 x 32 for 28 x 28 images) that score compares.
 FEATURE_LAYER = "enc_conv2"
+#: The trivial baseline of fine detail (``anomaly.sharpness``), its row's name.
+SHARPNESS = "sharpness (mean |Laplacian|)"
 
 
 def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning_rate=2e-3, epochs=None):
@@ -91,11 +101,13 @@ def train_autoencoder(images, seconds, latent_dim, seed, batch_size=32, learning
     return autoencoder, encoder, time.perf_counter() - start, len(history.history["loss"])
 
 
-def anomaly_scores(data, autoencoder, encoder, seed):
+def anomaly_scores(data, autoencoder, encoder, seed, shift_radius=2, opacity=None):
     """Every score and baseline on val and test -> (rows of ``anomaly.compare_scores``, scores, info).
 
     The settings of the scores (PCA size, percentile of the SSIM map, neighbour count) are
     chosen on validation AUC; the test split only receives the chosen settings.
+    ``shift_radius``: offsets (px) of the best-offset 1 - SSIM (0: none, its rows left out);
+    ``opacity``: a fitted ``anomaly.OpacityClassifier`` (None: its rows left out).
     """
     normal = data.x_train[data.y_train == 0]
     latent = anomaly.LatentMahalanobis().fit(predict(encoder, normal))
@@ -123,6 +135,11 @@ def anomaly_scores(data, autoencoder, encoder, seed):
             "latent Mahalanobis": latent.score(predict(encoder, x)),
             "encoder features, nearest normals": knn_scores[split][knn_k],
         }
+        if shift_radius:
+            scores[split][f"1 - SSIM at the best offset (up to {shift_radius} px)"] = anomaly.best_shift_score(
+                x, lambda moved: denoise(autoencoder, moved), radius=shift_radius)
+        if opacity is not None:
+            scores[split]["synthetic-opacity classifier (odds)"] = opacity.score(x)
         ssim_maps = anomaly.ssim_maps(x, rebuilt)
         map_scores[split] = {q: anomaly.quantile_score(ssim_maps, q) for q in SSIM_MAP_PERCENTILES}
     map_q = max(SSIM_MAP_PERCENTILES, key=lambda q: metrics.auc(data.y_val, map_scores["val"][q]))
@@ -141,12 +158,27 @@ def anomaly_scores(data, autoencoder, encoder, seed):
     scores["val"]["SSIM map percentile + features + image sd"], \
         scores["test"]["SSIM map percentile + features + image sd"] = anomaly.combine_scores(
             val_trio, data.y_val, test_trio, seed=seed)
+    # scores that survive a shift of the normals (a simulated one on val: README): the best-offset
+    # 1 - SSIM, the image's fine detail and contrast, and the synthetic-opacity classifier
+    rules = {}
+    if shift_radius:
+        aligned = f"1 - SSIM at the best offset (up to {shift_radius} px)"
+        rules[aligned + " + sharpness + image sd"] = (aligned,)
+        if opacity is not None:
+            rules[aligned + " + opacity classifier + sharpness + image sd"] = (
+                aligned, "synthetic-opacity classifier (odds)")
+    for name, inputs in rules.items():
+        val_in, test_in = ({**{n: scores[split][n] for n in inputs}, "sharpness": anomaly.sharpness(x),
+                            "image sd": anomaly.contrast(x)}
+                           for split, x in (("val", data.x_val), ("test", data.x_test)))
+        scores["val"][name], scores["test"][name] = anomaly.combine_scores(val_in, data.y_val, test_in, seed=seed)
     for split in ("val", "test"):
         x, _ = data.split(split)
-        scores[split].update({"PCA + nearest neighbours": pca_nn.score(x), **anomaly.intensity_features(x)})
+        scores[split].update({"PCA + nearest neighbours": pca_nn.score(x), **anomaly.intensity_features(x),
+                              SHARPNESS: anomaly.sharpness(x)})
+    trivial = ("mean intensity", "image sd", SHARPNESS)
     rows = anomaly.compare_scores(scores["val"], data.y_val, scores["test"], data.y_test,
-                                  baselines=("PCA + nearest neighbours", "mean intensity", "image sd"),
-                                  oriented=("mean intensity", "image sd"), seed=seed)
+                                  baselines=("PCA + nearest neighbours", *trivial), oriented=trivial, seed=seed)
     return rows, scores["test"], {"pca_components": pca_k, "ssim_map_percentile": map_q,
                                   "feature_neighbours": knn_k}
 
@@ -172,13 +204,25 @@ def run(args):
 
     normal_autoencoder, normal_encoder, anomaly_seconds, anomaly_epochs = train_autoencoder(
         x_train[y_train == 0], args.anomaly_seconds, args.latent_dim, args.seed, epochs=args.anomaly_epochs)
-    rows, test_scores, anomaly_info = anomaly_scores(data, normal_autoencoder, normal_encoder, args.seed)
+    opacity = (anomaly.OpacityClassifier(args.opacity_epochs, seed=args.seed).fit(x_train[y_train == 0])
+               if args.opacity_epochs else None)
+    rows, test_scores, anomaly_info = anomaly_scores(data, normal_autoencoder, normal_encoder, args.seed,
+                                                     shift_radius=args.shift_radius, opacity=opacity)
     by_name = {row.name: row for row in rows}
     chosen = anomaly.choose_on_validation(rows)
+    shift_check = None
+    if args.shift_check:  # the same scores, settings and rules (all from clean val) on val with its normals moved
+        moved = anomaly.shift_normals(x_val, data.y_val, radius=args.shift_check, seed=args.seed)
+        shift_check, _, _ = anomaly_scores(dataclasses.replace(data, x_test=moved, y_test=data.y_val),
+                                           normal_autoencoder, normal_encoder, args.seed,
+                                           shift_radius=args.shift_radius, opacity=opacity)
     # paired stratified bootstrap on the test images: the chosen score minus contrast alone
     versus_sd = metrics.auc_difference_interval(
         data.y_test, test_scores[chosen.name], by_name["image sd"].sign * test_scores["image sd"],
         seed=args.seed)
+    sharp = by_name[SHARPNESS]  # the same against the sharpness alone, the image statistic the new rules use
+    versus_sharpness = metrics.auc_difference_interval(
+        data.y_test, test_scores[chosen.name], sharp.sign * test_scores[SHARPNESS], seed=args.seed)
 
     _, encoder, pretrain_seconds, _ = train_autoencoder(x_train, args.pretrain_seconds, args.latent_dim,
                                                         args.seed)
@@ -196,10 +240,12 @@ def run(args):
         "anomaly_auc": chosen.test.estimate,
         "anomaly_auc_ci": [chosen.test.low, chosen.test.high],
         "anomaly_minus_image_sd": [versus_sd.estimate, versus_sd.low, versus_sd.high],
+        "anomaly_minus_sharpness": [versus_sharpness.estimate, versus_sharpness.low, versus_sharpness.high],
         "anomaly_mse_auc": by_name["reconstruction MSE"].test.estimate,
         "baseline_pca_nn_auc": by_name["PCA + nearest neighbours"].test.estimate,
         "baseline_mean_intensity_auc": by_name["mean intensity"].test.estimate,
         "baseline_image_sd_auc": by_name["image sd"].test.estimate,
+        "baseline_sharpness_auc": sharp.test.estimate,
         "train_seconds": history["seconds"],
     }
     for key, field in (("pretrain_auc", "pretrained_mean"), ("pretrain_auc_sd", "pretrained_sd"),
@@ -211,7 +257,8 @@ def run(args):
             "denoiser_epochs": len(history["loss"]),
             "denoiser_parameters": model.count_params(), "anomaly_seconds": anomaly_seconds,
             "anomaly_epochs": anomaly_epochs,
-            "anomaly_score": chosen.name, "anomaly_rows": rows, "pretrain_seconds": pretrain_seconds,
+            "opacity_seconds": opacity.seconds_ if opacity is not None else 0.0,
+            "anomaly_score": chosen.name, "anomaly_rows": rows, "shift_check": shift_check, "pretrain_seconds": pretrain_seconds,
             "pretraining": summary, **anomaly_info}
     return result, info
 
@@ -275,6 +322,12 @@ def _check(parser, args):
     at_least_one = {"--epochs": args.epochs, "--anomaly-epochs": args.anomaly_epochs,
                     "--finetune-steps": args.finetune_steps, "--filters": args.filters,
                     "--batch-size": args.batch_size, "--latent-dim": args.latent_dim}
+    if args.shift_radius < 0:
+        parser.error(f"--shift-radius {args.shift_radius}: expected an integer >= 0 (0: no best-offset score)")
+    if args.shift_check < 0:
+        parser.error(f"--shift-check {args.shift_check}: expected an integer >= 0 (0: no check)")
+    if args.opacity_epochs < 0:
+        parser.error(f"--opacity-epochs {args.opacity_epochs}: expected an integer >= 0 (0: no classifier)")
     for flag, value in at_least_one.items():
         if value is not None and value < 1:
             parser.error(f"{flag} {value}: expected an integer >= 1")
@@ -309,6 +362,15 @@ def main(argv=None):
     parser.add_argument("--anomaly-epochs", type=int, default=None,
                         help="train the autoencoder of normal images this many epochs instead of "
                              "for --anomaly-seconds")
+    parser.add_argument("--shift-radius", type=int, default=2,
+                        help="the best-offset 1 - SSIM tries integer shifts up to this many pixels "
+                             "(0: no such score)")
+    parser.add_argument("--opacity-epochs", type=int, default=12,
+                        help="epochs of the classifier of normal images against synthetic opacities "
+                             "(0: no such classifier)")
+    parser.add_argument("--shift-check", type=int, default=0,
+                        help="also print every score's val AUC with the val normals moved by random "
+                             "integer offsets up to this many pixels (0: no such check)")
     parser.add_argument("--pretrain-seconds", type=float, default=30.0,
                         help="training budget (s) of the autoencoder of all training images (no labels)")
     parser.add_argument("--fractions", type=_fractions, default=pretraining.FRACTIONS,
@@ -337,15 +399,23 @@ def main(argv=None):
     print("best setting of each classical filter, val PSNR: " + ", ".join(
         f"{kind} {parameter:g}: {value:.2f} dB" for kind, (parameter, value) in kinds), file=sys.stderr)
     print(f"anomaly detection, autoencoder of normal images trained {info['anomaly_seconds']:.0f} s "
-          f"({info['anomaly_epochs']} epochs); "
+          f"({info['anomaly_epochs']} epochs), synthetic-opacity classifier {info['opacity_seconds']:.0f} s "
+          f"({args.opacity_epochs} epochs); "
           f"chosen on validation: {info['anomaly_score']} (PCA baseline: {info['pca_components']} "
           f"components; SSIM map: {info['ssim_map_percentile']}th percentile; features: "
           f"{info['feature_neighbours']} nearest normals; each chosen on validation)", file=sys.stderr)
     for row in info["anomaly_rows"]:
         print(row.text(width=50, digits=3), file=sys.stderr)
+    if info["shift_check"]:
+        print(f"val AUC, and val AUC with the val normals moved up to {args.shift_check} px (settings and "
+              f"rules from clean val; seed {args.seed}):", file=sys.stderr)
+        for row, moved in zip(info["anomaly_rows"], info["shift_check"]):
+            print(f"{row.name:>50}: {row.val_auc:.3f} | normals moved {moved.test.estimate:.3f}", file=sys.stderr)
     low_d, high_d = result["anomaly_minus_image_sd"][1:]
     print(f"test AUC, {info['anomaly_score']} minus image sd alone (paired bootstrap, 95 %): "
-          f"{result['anomaly_minus_image_sd'][0]:+.3f} ({low_d:+.3f} to {high_d:+.3f})", file=sys.stderr)
+          f"{result['anomaly_minus_image_sd'][0]:+.3f} ({low_d:+.3f} to {high_d:+.3f}); minus sharpness alone: "
+          f"{result['anomaly_minus_sharpness'][0]:+.3f} ({result['anomaly_minus_sharpness'][1]:+.3f} to "
+          f"{result['anomaly_minus_sharpness'][2]:+.3f})", file=sys.stderr)
     print(f"pretraining: autoencoder of all training images trained {info['pretrain_seconds']:.0f} s, "
           f"{args.finetune_steps} fine-tuning steps per classifier, seeds {args.seeds}", file=sys.stderr)
     print(pretraining.fraction_table(info["pretraining"]), file=sys.stderr)

@@ -15,7 +15,16 @@ that compare *structure* rather than raw intensities survive both.
 ``ssim_maps(x, x_hat)``                         1 - SSIM per pixel, (N, H, W)
 ``quantile_score(maps, q, margin)``             the q-th percentile of each map: a local
                                                 failure counts even if the rest is rebuilt
+``best_shift_score(x, rebuild, radius=2)``      a reconstruction score at the best
+                                                offset (integer shifts up to ``radius`` px)
+``shift_normals(images, labels, radius)``       the normal images moved by random integer
+                                                offsets: a simulated shift of the normals
 ``intensity_features(images)``                  the trivial baselines: mean intensity, sd
+``sharpness(images)``                           mean absolute Laplacian of each image, (N,)
+``synthetic_opacities(images, seed)``           normal images with a simulated opacity in
+                                                a lung field (self-supervised anomalies)
+``OpacityClassifier().fit(x).score(x)``         a small CNN, normal against
+                                                ``synthetic_opacities`` of them: its odds
 ``LatentMahalanobis().fit(z).score(z)``         Mahalanobis distance to the normal codes
 ``PCANearestNeighbours().fit(x).score(x)``      PCA of standardised images, k-NN distance
 ``FeatureNearestNeighbours().fit(f).score(f)``  k-NN distance to the normal images' features
@@ -173,6 +182,217 @@ def quantile_score(maps, q=80.0, margin=0):
         raise validate.ArgumentError(f"margin={margin}: leaves no pixel of {m.shape[1]} x {m.shape[2]} maps")
     inner = m[:, margin:m.shape[1] - margin, margin:m.shape[2] - margin]
     return np.percentile(inner.reshape(len(m), -1), q, axis=1)
+
+
+def best_shift_score(images, rebuild, score=None, radius=2):
+    """A reconstruction score at the offset where each image is rebuilt best, (N,).
+
+    Every image is shifted by each integer offset (dy, dx) with ``|dy|, |dx| <= radius``
+    (edge pixels repeated, no interpolation, so no blur), rebuilt by ``rebuild`` and scored;
+    the minimum over the ``(2 radius + 1) ** 2`` offsets is kept. A normal image framed a
+    pixel or two differently from the training normals finds an offset where the model of
+    normal images rebuilds it well; an image with an opacity is rebuilt badly at every offset.
+    ``radius=0`` is the plain score.
+
+    Parameters
+    ----------
+    images : array (N, H, W, 1) or (N, H, W)
+    rebuild : callable
+        Images (N, H, W, 1) float32 -> reconstructions of that shape (e.g.
+        ``lambda x: medlab.denoise.denoise(autoencoder, x)``), called once per offset.
+    score : callable, optional
+        ``score(images, reconstructions) -> (N,)``, higher = more anomalous; default
+        :func:`ssim_score`.
+    radius : int >= 0, less than half the smaller side
+
+    >>> normal = np.zeros((9, 9, 1)); normal[3:6, 3:6] = 1.0    # a centred square
+    >>> rebuild = lambda im: np.broadcast_to(normal, im.shape)  # a "model" that knows only it
+    >>> x = np.roll(normal, 1, axis=1)[None]                     # the square framed 1 px off
+    >>> float(mse_score(x, rebuild(x))[0]) > 0, float(best_shift_score(x, rebuild, mse_score, radius=1)[0])
+    (True, 0.0)
+    """
+    from scipy import ndimage
+
+    x = _images(images).astype(np.float32)
+    radius = validate.integer("radius", radius, low=0)
+    if 2 * radius >= min(x.shape[1:]):
+        raise validate.ArgumentError(f"radius={radius}: expected less than half of {x.shape[1]} x {x.shape[2]} images")
+    if not callable(rebuild):
+        raise validate.ArgumentError(f"rebuild is a {type(rebuild).__name__}: expected a callable images -> reconstructions")
+    score = ssim_score if score is None else score
+    best = np.full(len(x), np.inf)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            moved = ndimage.shift(x, (0, dy, dx), order=0, mode="nearest")[..., None]
+            best = np.minimum(best, np.asarray(score(moved, rebuild(moved)), dtype=np.float64))
+    return best
+
+
+def shift_normals(images, labels, radius=2, seed=0):
+    """The images with every normal one (label 0) moved by a random integer offset, (N, H, W, 1).
+
+    Each normal image gets its own (dy, dx), uniform on ``[-radius, radius]`` each (edge
+    pixels repeated, no interpolation, so no blur; (0, 0) included); abnormal images are
+    returned unchanged. A stress test of a score on validation: the AUC on these images tells
+    how the score would fare if new normal images were framed differently from the training
+    normals, a shift that makes the normals, not the abnormal images, look new.
+
+    >>> x = np.zeros((3, 5, 5)); x[:, 2, 2] = 1.0
+    >>> moved = shift_normals(x, [0, 0, 1], radius=1, seed=0)
+    >>> moved.shape, bool(np.array_equal(moved[2, ..., 0], x[2]))
+    ((3, 5, 5, 1), True)
+    """
+    from scipy import ndimage
+
+    x = _images(images).astype(np.float32)
+    y = validate.binary("labels", labels)
+    if y.shape != (len(x),):
+        raise validate.ArgumentError(f"labels: {y.size} labels for {len(x)} images")
+    radius = validate.integer("radius", radius, low=0)
+    if 2 * radius >= min(x.shape[1:]):
+        raise validate.ArgumentError(f"radius={radius}: expected less than half of {x.shape[1]} x {x.shape[2]} images")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    out = x.copy()
+    for i in np.flatnonzero(y == 0):
+        out[i] = ndimage.shift(x[i], rng.integers(-radius, radius + 1, 2), order=0, mode="nearest")
+    return out[..., None]
+
+
+def sharpness(images):
+    """Mean absolute Laplacian of each image (``scipy.ndimage.laplace`` over H and W, edges
+    reflected), floored at :data:`SD_FLOOR`, (N,), in intensity units per pixel.
+
+    The fine detail of an image (rib edges, vessel markings): an opacity that fills a lung
+    field blurs it away, and the autoencoder's own error grows with it (a blurry rebuild of a
+    sharp normal image loses more structure), so it is an image statistic for a
+    :func:`combine_scores` rule beside the error, like :func:`contrast`. No model: alone it
+    is a trivial baseline.
+
+    >>> flat, checker = np.full((4, 4), 0.5), np.indices((4, 4)).sum(axis=0) % 2 * 1.0
+    >>> sharpness(np.stack([flat, checker])).tolist()
+    [1e-06, 3.0]
+    """
+    from scipy import ndimage
+
+    x = _images(images)
+    return np.maximum(np.abs(ndimage.laplace(x, axes=(1, 2))).mean(axis=(1, 2)), SD_FLOOR)
+
+
+def synthetic_opacities(images, seed=0, amplitude=(0.08, 0.3), radius=(0.09, 0.21)):
+    """Each image with one simulated opacity in a lung field: a self-supervised anomaly, (N, H, W, 1).
+
+    A Gaussian blob of weight ``g`` (centre in the middle half of the rows and in the left
+    or the right lung's columns, 18-43 % or 57-82 % of the width; sd ``radius`` times the
+    width) blends the image towards a blurred (1 px) and brightened copy of itself:
+    ``x' = (1 - g) x + g (b + a (1 - b))``, ``b`` the blurred image, ``a`` the
+    ``amplitude``. What a consolidation does on an X-ray: a local whitening that hides the
+    fine markings. Drawn per image from ``seed``; the input is not changed.
+
+    Parameters
+    ----------
+    images : array (N, H, W) or (N, H, W, 1), values in [0, 1]
+    seed : int, sequence of ints or numpy Generator
+    amplitude, radius : (low, high)
+        Uniform ranges of the brightening (fraction of the way to white) and of the blob's
+        sd (fraction of the width).
+
+    Returns
+    -------
+    float32 array (N, H, W, 1) in [0, 1]
+
+    >>> x = np.full((2, 28, 28), 0.3)
+    >>> y = synthetic_opacities(x, seed=0)
+    >>> y.shape, bool(np.all(y >= x[..., None] - 1e-6)), bool(y.max() > 0.35), float(x[0, 0, 0])
+    ((2, 28, 28, 1), True, True, 0.3)
+    """
+    from scipy import ndimage
+
+    x = _images(images)
+    for name, pair in (("amplitude", amplitude), ("radius", radius)):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise validate.ArgumentError(f"{name}={pair!r}: expected (low, high), two numbers in [0, 1]")
+        low_, high_ = (validate.number(f"{name}[{i}]", v, 0.0, 1.0) for i, v in enumerate(pair))
+        if not low_ <= high_:
+            raise validate.ArgumentError(f"{name}={tuple(pair)!r}: expected (low, high) with low <= high")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    n, h, w = x.shape
+    rows, cols = np.mgrid[:h, :w]
+    centre_y = rng.uniform(0.25, 0.75, n) * h
+    side = rng.integers(0, 2, n)  # 0: the image's left lung field, 1: its right
+    centre_x = (rng.uniform(0.18, 0.43, n) + 0.39 * side) * w
+    sd = rng.uniform(*radius, n) * w
+    a = rng.uniform(*amplitude, n)[:, None, None]
+    g = np.exp(-((rows - centre_y[:, None, None]) ** 2 + (cols - centre_x[:, None, None]) ** 2)
+               / (2 * np.maximum(sd, 1e-9)[:, None, None] ** 2))
+    blurred = ndimage.gaussian_filter(x, sigma=(0, 1, 1))
+    out = (1 - g) * x + g * (blurred + a * (1 - blurred))
+    return np.clip(out, 0, 1)[..., None].astype(np.float32)
+
+
+class OpacityClassifier:
+    """A self-supervised anomaly score: a small CNN trained to tell normal images from
+    :func:`synthetic_opacities` of them, its odds ``p / (1 - p)`` the score (> 0, higher =
+    more anomalous; ``log`` of it is the network's logit).
+
+    No abnormal image is seen: the network learns what a local opacity looks like on these
+    normal images, whatever their framing (the blob falls anywhere in a lung field), so a
+    normal image framed differently is not pushed away by its framing alone.
+
+    Parameters
+    ----------
+    epochs : int >= 1
+        Passes over the normal images, each with fresh synthetic opacities (as many as normal
+        images per pass).
+    width : int
+        Filters of :func:`medlab.models.small_cnn`'s first convolution.
+    seed : int
+        Seeds the weights, the opacities and the shuffling.
+
+    Attributes
+    ----------
+    model_ : keras.Model after ``fit``; ``seconds_``: its training time (wall clock).
+    """
+
+    def __init__(self, epochs=8, width=8, batch_size=64, learning_rate=2e-3, seed=0):
+        self.epochs = validate.integer("epochs", epochs, low=1)
+        self.width = validate.integer("width", width, low=1)
+        self.batch_size = validate.integer("batch_size", batch_size, low=1)
+        self.learning_rate = validate.number("learning_rate", learning_rate, low=0.0, low_open=True)
+        self.seed = validate.integer("seed", seed, low=0)
+        self.model_ = None
+        self.seconds_ = None
+
+    def fit(self, normal_images):
+        """normal_images: (N, H, W[, 1]) in [0, 1], N >= 2. Returns self."""
+        import time
+
+        from medlab._tensorflow import keras, seed_everything
+        from medlab.models import small_cnn
+
+        x = _images(normal_images, "normal_images").astype(np.float32)[..., None]
+        if len(x) < 2:
+            raise validate.ArgumentError(f"normal_images: {len(x)} image(s), expected at least 2")
+        seed_everything(self.seed)
+        rng = np.random.default_rng(self.seed)
+        self.model_ = small_cnn(x.shape[1:], width=self.width, seed=self.seed)
+        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy")
+        labels = np.r_[np.zeros(len(x)), np.ones(len(x))].astype(np.float32)
+        start = time.perf_counter()
+        for _ in range(self.epochs):  # fresh opacities every pass
+            both = np.concatenate([x, synthetic_opacities(x, rng)])
+            self.model_.fit(both, labels, epochs=1, batch_size=self.batch_size, shuffle=True, verbose=0)
+        self.seconds_ = time.perf_counter() - start
+        return self
+
+    def score(self, images):
+        """(N,) odds of a synthetic opacity, ``p / (1 - p)`` with p clipped to [1e-7, 1 - 1e-7]."""
+        from medlab.engine.predict import predict
+
+        if self.model_ is None:
+            raise RuntimeError("OpacityClassifier: call fit(normal_images) before score(images)")
+        p = np.clip(predict(self.model_, _images(images).astype(np.float32)[..., None])[:, 0]
+                    .astype(np.float64), 1e-7, 1 - 1e-7)
+        return p / (1 - p)
 
 
 def intensity_features(images):
@@ -567,8 +787,8 @@ def combine_scores(val_scores, y_val, test_scores, folds=5, seed=0):
 
 
 __all__ = [
-    "FeatureNearestNeighbours", "LatentMahalanobis", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow",
-    "choose_on_validation", "combine_scores", "contrast", "compare_scores", "error_maps", "intensity_features",
-    "mse_score", "multiscale_ssim_score", "quantile_score", "ssim_maps", "ssim_score",
+    "FeatureNearestNeighbours", "LatentMahalanobis", "OpacityClassifier", "PCANearestNeighbours", "SD_FLOOR", "ScoreRow",
+    "best_shift_score", "choose_on_validation", "combine_scores", "contrast", "compare_scores", "error_maps", "intensity_features",
+    "mse_score", "multiscale_ssim_score", "quantile_score", "sharpness", "shift_normals", "ssim_maps", "ssim_score", "synthetic_opacities",
     "standardized_mse_score", "with_contrast",
 ]

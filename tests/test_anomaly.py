@@ -380,3 +380,96 @@ def test_feature_nearest_neighbours_does_not_protect_a_nearly_dead_feature_as_do
     assert model.scaler_.scale_[3] < 1e-7
     assert model.score(np.array([[0.0, 0.0, 0.0, 1e-3]]))[0] > 1e3
     assert "nearly" in anomaly.FeatureNearestNeighbours.__doc__
+
+
+# ------------------------------------------------- scores that survive a shift of the normals (#30)
+def test_best_shift_score_forgives_a_framing_offset_but_not_a_new_structure():
+    normal = np.zeros((12, 12)); normal[4:8, 3:9] = 0.8                   # the one "normal" image
+    rebuild = lambda im: np.broadcast_to(normal[..., None], im.shape)    # a model that knows only it
+    moved = np.roll(normal, (1, -2), axis=(0, 1))                         # framed 1 and 2 px off
+    spot = normal.copy(); spot[1:3, 1:3] = 1.0                           # a structure it never saw
+    x = np.stack([normal, moved, spot])
+    plain = anomaly.mse_score(x, rebuild(x[..., None]))
+    best = anomaly.best_shift_score(x, rebuild, anomaly.mse_score, radius=2)
+    assert plain[1] > 0.1 and best[0] < 1e-12 and best[1] < 1e-12         # the offset is forgiven
+    assert best[2] > 0.01                                               # the spot is not
+    assert np.all(best <= plain + 1e-12)                                 # offset 0 is among those tried
+    np.testing.assert_allclose(anomaly.best_shift_score(x, rebuild, anomaly.mse_score, radius=0), plain, atol=1e-7)
+    calls = []
+    anomaly.best_shift_score(x, lambda im: calls.append(im.shape) or rebuild(im), radius=1)
+    assert calls == [(3, 12, 12, 1)] * 9                                 # one rebuild per offset, default SSIM
+    with pytest.raises(ValueError, match=r"radius=6: expected less than half of 12 x 12 images"):
+        anomaly.best_shift_score(x, rebuild, radius=6)
+    with pytest.raises(ValueError, match="rebuild is a int: expected a callable"):
+        anomaly.best_shift_score(x, 3)
+
+
+def test_sharpness_is_the_mean_absolute_laplacian_and_blur_lowers_it():
+    rng = np.random.default_rng(5)
+    x = rng.random((3, 10, 10))
+    expected = [np.abs(__import__("scipy").ndimage.laplace(im)).mean() for im in x]
+    np.testing.assert_allclose(anomaly.sharpness(x[..., None]), expected)
+    assert np.all(anomaly.sharpness(gaussian_filter(x, (0, 1, 1))) < anomaly.sharpness(x))
+    assert anomaly.sharpness(np.full((1, 5, 5), 0.3)).tolist() == [anomaly.SD_FLOOR]  # > 0 for a rule's log
+    with pytest.raises(ValueError, match="images holds NaN"):
+        anomaly.sharpness(np.full((1, 5, 5), np.nan))
+
+
+def test_synthetic_opacities_brighten_one_lung_field_only_and_are_seeded():
+    x = np.full((40, 28, 28), 0.2); x[:, :, 13:15] = 0.9                 # a bright "mediastinum"
+    y = anomaly.synthetic_opacities(x, seed=1)
+    assert y.shape == (40, 28, 28, 1) and y.dtype == np.float32 and np.all((y >= 0) & (y <= 1))
+    np.testing.assert_array_equal(y, anomaly.synthetic_opacities(x, seed=1))
+    assert not np.array_equal(y, anomaly.synthetic_opacities(x, seed=2))
+    assert np.all(x[:, 0, 0] == 0.2)                                       # input unchanged
+    change = y[..., 0] - x
+    lungs = change[:, :, :13].sum(axis=(1, 2)), change[:, :, 15:].sum(axis=(1, 2))
+    assert np.all(np.maximum(*lungs) > 0.5)                                # a visible opacity per image
+    assert 5 < np.sum(lungs[0] > lungs[1]) < 35                            # both sides drawn
+    peak_rows = change.max(axis=2).argmax(axis=1)
+    assert np.all((peak_rows >= 6) & (peak_rows <= 21))                    # centred in the middle rows
+    assert np.allclose(anomaly.synthetic_opacities(x, amplitude=(0, 0), radius=(0, 0))[..., 0], x, atol=1e-6)
+    with pytest.raises(ValueError, match=r"amplitude=\(0.3, 0.1\): expected \(low, high\) with low <= high"):
+        anomaly.synthetic_opacities(x, amplitude=(0.3, 0.1))
+    with pytest.raises(ValueError, match=r"radius=0.2: expected \(low, high\), two numbers in \[0, 1\]"):
+        anomaly.synthetic_opacities(x, radius=0.2)
+    with pytest.raises(ValueError, match=r"amplitude\[1\]"):
+        anomaly.synthetic_opacities(x, amplitude=(0.1, 1.5))
+
+
+def test_opacity_classifier_learns_to_find_synthetic_opacities():
+    rng = np.random.default_rng(6)
+    u = np.linspace(0, 1, 28)
+    normal = np.clip(0.25 + 0.5 * np.abs(u - 0.5)[None, None, :] + 0.03 * rng.standard_normal((200, 28, 28)), 0, 1)
+    model = anomaly.OpacityClassifier(epochs=6, width=4, seed=0).fit(normal)
+    fresh = normal[:50]
+    odds_normal, odds_opacity = model.score(fresh), model.score(anomaly.synthetic_opacities(fresh, seed=9))
+    assert odds_normal.shape == (50,) and np.all(odds_normal > 0) and model.seconds_ > 0
+    y = np.r_[np.zeros(50), np.ones(50)].astype(int)
+    assert metrics.auc(y, np.r_[odds_normal, odds_opacity]) > 0.8
+    with pytest.raises(RuntimeError, match="call fit"):
+        anomaly.OpacityClassifier().score(normal)
+    with pytest.raises(ValueError, match="epochs"):
+        anomaly.OpacityClassifier(epochs=0)
+
+
+def test_shift_normals_moves_only_the_normal_images_by_whole_pixels():
+    rng = np.random.default_rng(7)
+    x = rng.random((30, 12, 12))
+    y = np.r_[np.zeros(20), np.ones(10)].astype(int)
+    moved = anomaly.shift_normals(x, y, radius=2, seed=3)
+    assert moved.shape == (30, 12, 12, 1) and moved.dtype == np.float32
+    np.testing.assert_array_equal(moved[20:, ..., 0], x[20:].astype(np.float32))   # abnormal: unchanged
+    np.testing.assert_array_equal(moved, anomaly.shift_normals(x, y, radius=2, seed=3))
+    offsets = []
+    for original, out in zip(x[:20].astype(np.float32), moved[:20, ..., 0]):       # each a whole-pixel move
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if np.array_equal(out[2:-2, 2:-2], np.roll(original, (dy, dx), axis=(0, 1))[2:-2, 2:-2])]
+        assert len(found) == 1, found
+        offsets.append(found[0])
+    assert len(set(offsets)) > 5                                                   # offsets drawn per image
+    np.testing.assert_array_equal(anomaly.shift_normals(x, y, radius=0)[..., 0], x.astype(np.float32))
+    with pytest.raises(ValueError, match="labels: 3 labels for 30 images"):
+        anomaly.shift_normals(x, [0, 1, 0])
+    with pytest.raises(ValueError, match=r"radius=6: expected less than half of 12 x 12 images"):
+        anomaly.shift_normals(x, y, radius=6)

@@ -249,7 +249,8 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     autoencoder = load_benchmark("autoencoder")
     status = autoencoder.main(["--data", str(tiny_medmnist), "--epochs", "2", "--anomaly-epochs", "2",
                                "--pretrain-seconds", "1", "--fractions", "0.1,1", "--seeds", "0,1",
-                               "--finetune-steps", "3", "--filters", "4"])
+                               "--finetune-steps", "3", "--filters", "4", "--opacity-epochs", "1",
+                               "--shift-radius", "1", "--shift-check", "1"])
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert status == 0
@@ -257,8 +258,8 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     result = json.loads(lines[0])
     assert set(result) == {"psnr_noisy", "psnr_classical", "psnr_autoencoder", "ssim_noisy",
                            "ssim_classical", "ssim_autoencoder", "anomaly_auc", "anomaly_auc_ci",
-                           "anomaly_minus_image_sd", "anomaly_mse_auc", "baseline_pca_nn_auc", "baseline_mean_intensity_auc",
-                           "baseline_image_sd_auc", "train_seconds", "pretrain_auc", "pretrain_auc_sd",
+                           "anomaly_minus_image_sd", "anomaly_minus_sharpness", "anomaly_mse_auc", "baseline_pca_nn_auc",
+                           "baseline_mean_intensity_auc", "baseline_image_sd_auc", "baseline_sharpness_auc", "train_seconds", "pretrain_auc", "pretrain_auc_sd",
                            "scratch_auc", "scratch_auc_sd"}
     for key in ("pretrain_auc", "pretrain_auc_sd", "scratch_auc", "scratch_auc_sd"):
         assert set(result[key]) == {"0.1", "1"}, (key, result[key])
@@ -269,10 +270,11 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
             assert_auc(value, f"{key} {fraction}")
     low, high = result["anomaly_auc_ci"]
     assert 0 <= low <= result["anomaly_auc"] <= high <= 1, result
-    difference, low, high = result["anomaly_minus_image_sd"]
-    assert -1 <= low <= difference <= high <= 1, result
+    for key in ("anomaly_minus_image_sd", "anomaly_minus_sharpness"):
+        difference, low, high = result[key]
+        assert -1 <= low <= difference <= high <= 1, (key, result)
     for key in ("anomaly_auc", "anomaly_mse_auc", "baseline_pca_nn_auc", "baseline_mean_intensity_auc",
-                "baseline_image_sd_auc"):
+                "baseline_image_sd_auc", "baseline_sharpness_auc"):
         assert_auc(result[key], key)
     for key in ("psnr_noisy", "psnr_classical", "psnr_autoencoder", "ssim_noisy", "ssim_classical",
                 "ssim_autoencoder", "train_seconds"):
@@ -287,11 +289,19 @@ def test_autoencoder_benchmark_reports_denoising_anomaly_scores_and_pretraining(
     assert "chosen on validation:" in table and "image sd (baseline" in table, table
     assert "best setting of each classical filter, val PSNR: gaussian" in table and "nlm " in table, table
     assert "(2 epochs)" in table and "minus image sd alone (paired bootstrap" in table, table
+    assert "; minus sharpness alone: " in table, table
     assert "1 - SSIM + image sd: val AUC" in table and "load_1min" in table, table
     for name in ("1 - SSIM map, percentile", "encoder features, nearest normals",
-                 "SSIM map percentile + features + image sd"):
+                 "SSIM map percentile + features + image sd", "1 - SSIM at the best offset (up to 1 px)",
+                 "synthetic-opacity classifier (odds)",
+                 "1 - SSIM at the best offset (up to 1 px) + sharpness + image sd",
+                 "1 - SSIM at the best offset (up to 1 px) + opacity classifier + sharpness + image sd"):
         assert f"{name}: val AUC" in table, (name, table)
     assert re.search(r"SSIM map: \d+th percentile; features: \d+ nearest normals", table), table
+    assert "sharpness (mean |Laplacian|) (baseline" in table, table
+    assert "with the val normals moved up to 1 px" in table, table
+    assert re.search(r"1 - SSIM at the best offset \(up to 1 px\): [\d.]+ \| normals moved [\d.]+", table), table
+    assert re.search(r"synthetic-opacity classifier \d+ s \(1 epochs\)", table), table
     assert re.search(r"denoiser [\d.]+ dB \([+-][\d.]+ dB, 2 epochs", table), table
     assert "10 % (" in table and "100 % (" in table and "pretrained - scratch" in table, table
 
@@ -326,6 +336,9 @@ def test_autoencoder_benchmark_refuses_bad_fractions(tiny_medmnist, capsys):
     (["--fractions", "0.1,x"], "--fractions '0.1,x': expected distinct numbers in (0, 1]"),
     (["--seeds", "0,0"], "--seeds '0,0': expected distinct integers"),
     (["--seeds", "a"], "--seeds 'a': expected distinct integers"),
+    (["--shift-radius", "-1"], "--shift-radius -1: expected an integer >= 0"),
+    (["--opacity-epochs", "-1"], "--opacity-epochs -1: expected an integer >= 0"),
+    (["--shift-check", "-2"], "--shift-check -2: expected an integer >= 0"),
 ])
 def test_autoencoder_benchmark_refuses_bad_flags_before_any_training(tiny_medmnist, capsys, monkeypatch,
                                                                       flags, message):
