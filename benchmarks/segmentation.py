@@ -32,7 +32,11 @@ split:
   the end of the seed: time-budgeted figures depend on it) and the settings.
 
 Options that change the recipe: ``--flip`` (train on the images and their left-right mirrors,
-predict the mean of both); ``--choose`` (try ``medlab.segmentation.CANDIDATES``, the recipe,
+predict the mean of both); ``--targets area`` or ``distance`` (train on sub-pixel targets: the
+ellipse fitted to each mask, anti-aliased or as a sigmoid of the signed distance to its outline,
+``medlab.segmentation.ellipse_targets``; the HC correction is then learnt on those targets);
+``--measure moments`` (the HC from the probability-weighted moments of the head's region,
+``medlab.metrics.moment_circumference_mm``); ``--choose`` (try ``medlab.segmentation.CANDIDATES``, the recipe,
 a 16-filter U-Net at 1e-3 and ``--flip``, each for 1/6 of the budget, keep the best by
 validation Dice, train it from scratch for the other half: the budgets add up to one run's;
 the JSON says what was ``chosen`` and each ``candidate_val_dice``). ``--level L`` takes the
@@ -59,6 +63,8 @@ and weights), prints one JSON line per seed and then one with the mean and stand
     python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3
     python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3 --flip --measure contour
     python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3 --flip --level choose --seconds 0 --epochs 24
+    python benchmarks/segmentation.py --data medlab/data/files/hc18_64.npz --seeds 3 --flip --targets area --measure contour
+    python benchmarks/segmentation_targets.py --data medlab/data/files/hc18_64.npz --seeds 2 --flip --epochs 24   # validation only
     python benchmarks/hippocampus_slices.py /tmp/hippocampus_slices.npz   # 108 slices of 5 volumes
     python benchmarks/segmentation.py --data /tmp/hippocampus_slices.npz --seeds 3 --choose --plain --epochs 100000
 
@@ -171,9 +177,14 @@ def main(argv=None):
     parser.add_argument("--base-filters", type=int, default=None, help="override the U-Net width (tests)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help=f"override the recipe's batch size ({segmentation.RECIPE['batch_size']})")
-    parser.add_argument("--measure", choices=("mask", "contour"), default=None,
-                        help="HC from the thresholded mask's moments (the recipe's) or from an ellipse "
-                             "fitted to the probabilities' sub-pixel 0.5 outline")
+    parser.add_argument("--measure", choices=segmentation.MEASURES, default=None,
+                        help="HC from the thresholded mask's moments (the recipe's), from an ellipse "
+                             "fitted to the probabilities' sub-pixel 0.5 outline (contour), or from the "
+                             "probability-weighted moments of the head's region (moments)")
+    parser.add_argument("--targets", choices=segmentation.TARGETS, default=None,
+                        help="train on the 0/1 masks (the recipe's) or on the ellipse fitted to each mask "
+                             "drawn with sub-pixel detail: the share of each pixel inside it (area) or a "
+                             "sigmoid of the signed distance to its outline (distance)")
     parser.add_argument("--level", default=None,
                         help="the probability at which the outline is taken for the HC (default 0.5), or "
                              "'choose': the one of medlab.segmentation.LEVELS with the lowest validation HC error")
@@ -206,7 +217,8 @@ def main(argv=None):
         parser.error(f"--seconds must be 0 (no budget) or more, got {args.seconds}")
     overrides = {"epochs": args.epochs, "time_budget_s": args.seconds,
                  "base_filters": args.base_filters, "batch_size": args.batch_size, "measure": args.measure,
-                 "flip": args.flip or None, "level": args.level}
+                 "flip": args.flip or None, "level": args.level,
+                 "targets": args.targets}
     recipe = {k: v for k, v in overrides.items() if v is not None}
     if args.seconds == 0:
         recipe["time_budget_s"] = None

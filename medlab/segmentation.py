@@ -6,6 +6,8 @@
 ``train_segmenter(model, ...)``        seeded, compiled ``fit`` -> history dict
 ``predict_probabilities(model, x)``    (N, H, W) probabilities of "inside"
 ``threshold_masks(p, threshold)``      probabilities -> 0/1 masks (the slider's function)
+``ellipse_targets(masks, kind)``       sub-pixel targets: each mask's ellipse, anti-aliased
+                                       ("area") or as a sigmoid of the distance ("distance")
 ``circumference_correction(...)``      the ellipse fit's bias, learned on training masks
 ``run_recipe(data, seed)``             the kit's recipe on any :class:`MaskSet` -> figures
                                        (options: :data:`RECIPE_OPTIONS`; ``choose=True``
@@ -54,7 +56,21 @@ RECIPE = {"depth": 3, "base_filters": 8, "loss": "bce+dice", "learning_rate": 3e
 #: "level": the probability at which the outline is taken for the HC (the mask's threshold or the
 #: contour's level; Dice is always at 0.5), a number, or "choose": the one of :data:`LEVELS` with
 #: the lowest validation HC error (:func:`choose_level`).
-RECIPE_OPTIONS = {"schedule": "cosine", "restore_best": True, "measure": "mask", "flip": False, "level": 0.5}
+#: "targets": what the network is trained to output: "mask" (the 0/1 masks), or the ellipse
+#: fitted to each mask drawn with sub-pixel detail, "area" (the share of each pixel inside it) or
+#: "distance" (a sigmoid of the signed distance to its outline): :func:`ellipse_targets`.
+RECIPE_OPTIONS = {"schedule": "cosine", "restore_best": True, "measure": "mask", "flip": False, "level": 0.5,
+                  "targets": "mask"}
+
+#: The training targets :func:`training_targets` knows.
+TARGETS = ("mask", "area", "distance")
+
+#: The ways :func:`measure_circumferences` measures a head.
+MEASURES = ("mask", "contour", "moments")
+
+#: Pixels of signed distance per unit of logit in the "distance" targets (:func:`ellipse_targets`):
+#: set once, a priori (the outline's probability goes from 0.27 to 0.73 within a pixel either side).
+DISTANCE_WIDTH = 1.0
 
 #: The outline levels that ``level="choose"`` tries on the validation images.
 LEVELS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
@@ -98,6 +114,89 @@ def as_targets(masks):
     if not np.all((m == 0) | (m == 1)):
         raise ValueError("masks must hold only 0 and 1")
     return m.astype(np.float32)[..., None]
+
+
+def training_targets(masks, targets="mask"):
+    """The Keras targets of :data:`RECIPE_OPTIONS`' ``targets``, float32 (N, H, W, 1).
+
+    "mask": the 0/1 masks (:func:`as_targets`); "area" or "distance": the sub-pixel targets
+    of the ellipse fitted to each mask (:func:`ellipse_targets`).
+    """
+    if validate.choice("targets", targets, TARGETS) == "mask":
+        return as_targets(masks)
+    return ellipse_targets(masks, targets)
+
+
+def ellipse_targets(masks, kind="area", samples=None, width=DISTANCE_WIDTH):
+    """Sub-pixel training targets from the ellipse fitted to each mask: float32 (N, H, W, 1).
+
+    Each mask's ellipse is the one the HC is measured by (:func:`medlab.metrics.ellipse_fit`,
+    the moments of its largest region), drawn on a grid ``samples`` times finer
+    (``skimage.draw.ellipse``). The expert's outline is an ellipse; a 0/1 mask rounds it to
+    whole pixels, and a network trained on 0/1 masks has no reason to place its 0.5 outline
+    between pixels. These targets tell it where, inside a pixel, the outline runs:
+
+    - ``"area"``: the fraction of each pixel inside the ellipse (``samples`` x ``samples``
+      points per pixel, ``skimage.measure.block_reduce``), in [0, 1]: 1 inside, 0 outside,
+      the covered share on the outline (a filled ellipse, anti-aliased);
+    - ``"distance"``: ``sigmoid(d / width)`` with ``d`` the signed distance in pixels from
+      the pixel to the outline (> 0 inside; ``scipy.ndimage.distance_transform_edt`` on the
+      fine grid, averaged over the pixel): the network's logit regresses ``d / width``, whose
+      zero level (probability 0.5) is the outline.
+
+    An empty mask gives zeros.
+
+    Parameters
+    ----------
+    masks : array (N, H, W) of 0/1 or bool
+    kind : {"area", "distance"}
+    samples : int >= 1, optional
+        Points per pixel side on the fine grid; default 8 for "area", 4 for "distance" (whose
+        distance transform costs more; 1/4 pixel is finer than the logit's resolution).
+    width : float > 0
+        Pixels of distance per unit of logit ("distance" only).
+
+    >>> rows, cols = np.mgrid[:16, :16]
+    >>> disc = ((rows - 7.5) ** 2 + (cols - 7.5) ** 2 <= 5.0 ** 2)[None]
+    >>> t = ellipse_targets(disc)
+    >>> t.shape, float(t.min()), float(t.max()), int(((t > 0) & (t < 1)).sum())    # the outline's pixels
+    ((1, 16, 16, 1), 0.0, 1.0, 20)
+    >>> round(float(t.sum()) / float(disc.sum()), 2)      # the fitted disc covers the mask's area
+    0.99
+    >>> d = ellipse_targets(disc, "distance")
+    >>> float(d[0, 7, 7, 0]) > 0.98, float(d[0, 0, 0, 0]) < 0.01
+    (True, True)
+    """
+    from scipy import ndimage
+    from skimage import draw, measure
+
+    kind = validate.choice("kind", kind, ("area", "distance"))
+    samples = validate.integer("samples", (8 if kind == "area" else 4) if samples is None else samples, 1, 64)
+    width = validate.number("width", width, 0, low_open=True)
+    m = validate.image_array("masks", masks, ndims=(3,), dtype_kinds="uifb")
+    if not np.all((m == 0) | (m == 1)):
+        raise ValueError("masks must hold only 0 and 1")
+    n, height, wide = m.shape
+    out = np.zeros((n, height, wide), np.float32)
+    fine_shape = (height * samples, wide * samples)
+    offset = (samples - 1) / 2  # pixel centre (r, c) is fine point samples * (r, c) + offset
+    for i, one in enumerate(m):
+        row, col, a, b, angle = metrics.ellipse_fit(one.astype(bool))
+        if a <= 0:
+            continue
+        fine = np.zeros(fine_shape, bool)
+        rr, cc = draw.ellipse(samples * row + offset, samples * col + offset, samples * a, max(samples * b, 0.5),
+                              shape=fine_shape, rotation=angle)
+        fine[rr, cc] = True
+        if kind == "area":
+            out[i] = measure.block_reduce(fine, (samples, samples), np.mean)
+            continue
+        inside = ndimage.distance_transform_edt(fine) - 0.5  # the outline runs half a fine step
+        outside = ndimage.distance_transform_edt(~fine) - 0.5  # from the centres on either side
+        signed = np.where(fine, inside, -outside) / samples
+        distance = measure.block_reduce(signed, (samples, samples), np.mean)
+        out[i] = 1.0 / (1.0 + np.exp(-distance / width))
+    return out[..., None]
 
 
 # ------------------------------------------------------------------ training
@@ -188,15 +287,22 @@ def circumference_correction(masks, pixel_size_mm, circumference_mm, measure="ma
     The median of expert / fitted over the **training** masks corrects that; apply it to
     circumferences measured on predictions (never learn it on the test images).
 
-    ``measure``: "mask" or "contour", as the predictions will be measured
-    (:func:`measure_circumferences`).
+    ``measure``: "mask", "contour" or "moments", as the predictions will be measured
+    (:func:`measure_circumferences`). ``masks`` may also be what the network was trained to
+    output instead (:func:`ellipse_targets`, values in [0, 1]): then the factor turns what
+    those targets measure into the expert's.
 
     Returns
     -------
     float
         About 0.99 for HC18 at 64 px.
     """
-    fitted = measure_circumferences(as_targets(masks)[..., 0], pixel_size_mm, measure)
+    maps = validate.values("masks", masks, 0, 1, dtype_kinds="uifb")
+    if maps.ndim == 4 and maps.shape[-1] == 1:
+        maps = maps[..., 0]
+    if maps.ndim != 3:
+        raise ValueError(f"masks has shape {maps.shape}: expected (N, H, W)")
+    fitted = measure_circumferences(maps.astype(np.float32), pixel_size_mm, measure)
     expert = _circumferences(circumference_mm, len(fitted))
     ok = fitted > 0
     if not ok.any():
@@ -262,11 +368,16 @@ def measure_circumferences(probabilities, pixel_size_mm, measure="mask", level=0
 
     "mask": :func:`medlab.metrics.mask_circumference_mm` of the maps thresholded at ``level``;
     "contour": :func:`medlab.metrics.contour_circumference_mm` of the ``level`` outline of the
-    maps themselves (sub-pixel). Masks of 0/1 give nearly the same with either.
+    maps themselves (sub-pixel); "moments": :func:`medlab.metrics.moment_circumference_mm`,
+    the probability-weighted moments of the region at ``level`` (sub-pixel too). Masks of 0/1
+    give nearly the same with any.
     """
     level = validate.number("level", level, 0.0, 1.0, closed="neither")  # one rule for both measures
-    if validate.choice("measure", measure, ("mask", "contour")) == "contour":
+    measure = validate.choice("measure", measure, MEASURES)
+    if measure == "contour":
         return metrics.contour_circumference_mm(probabilities, pixel_size_mm, level)
+    if measure == "moments":
+        return metrics.moment_circumference_mm(probabilities, pixel_size_mm, level)
     return metrics.mask_circumference_mm(threshold_masks(probabilities, level), pixel_size_mm)
 
 
@@ -295,7 +406,7 @@ def choose_level(probabilities, pixel_size_mm, circumference_mm, correction=1.0,
     pixel_size_mm, circumference_mm : arrays (N,), or a number for the pixel size
     correction : float > 0
         :func:`circumference_correction`, learnt on the training masks.
-    measure : {"mask", "contour"}
+    measure : {"mask", "contour", "moments"}
     levels : sequence of float in (0, 1)
 
     Returns
@@ -305,7 +416,7 @@ def choose_level(probabilities, pixel_size_mm, circumference_mm, correction=1.0,
     """
     levels = _levels(levels)
     correction = validate.number("correction", correction, 0, low_open=True)
-    validate.choice("measure", measure, ("mask", "contour"))
+    validate.choice("measure", measure, MEASURES)
     expert = _circumferences(circumference_mm, len(np.asarray(probabilities)))
     errors = [metrics.mean_absolute_difference(
         expert, measure_circumferences(probabilities, pixel_size_mm, measure, level) * correction)
@@ -318,11 +429,12 @@ def train_settings(train, val, settings, seed=0):
     from medlab._tensorflow import seed_everything
     from medlab.models import unet
 
-    x_train, y_train = as_inputs(train.images), as_targets(train.masks)
+    targets = settings.get("targets", "mask")
+    x_train, y_train = as_inputs(train.images), training_targets(train.masks, targets)
     if settings.get("flip", False):  # mirrored copies: twice the images per epoch, same steps per second
         x_train = np.concatenate([x_train, x_train[:, :, ::-1]])
         y_train = np.concatenate([y_train, y_train[:, :, ::-1]])
-    validation = (as_inputs(val.images), as_targets(val.masks)) if len(val) else None
+    validation = (as_inputs(val.images), training_targets(val.masks, targets)) if len(val) else None
     seed_everything(seed)
     model = unet(x_train.shape[1:], depth=settings["depth"], base_filters=settings["base_filters"])
     history = train_segmenter(model, x_train, y_train, validation, epochs=settings["epochs"],
@@ -439,7 +551,8 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
     if unknown:
         raise ValueError(f"unknown recipe settings {sorted(unknown)}; expected "
                          f"{sorted(set(RECIPE) | set(RECIPE_OPTIONS))}")
-    validate.choice("measure", settings["measure"], ("mask", "contour"))
+    validate.choice("measure", settings["measure"], MEASURES)
+    validate.choice("targets", settings["targets"], TARGETS)
     level = settings["level"]
     beside = level != 0.5  # a level other than the recipe's, or a choice: report 0.5 beside
     if level != "choose":
@@ -463,7 +576,8 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
     measured = train.pixel_size_mm is not None and train.head_circumference_mm is not None
     correction = None
     if measured:  # learnt on the training masks, measured as the predictions will be
-        correction = circumference_correction(train.masks, train.pixel_size_mm, train.head_circumference_mm,
+        targets = train.masks if settings["targets"] == "mask" else ellipse_targets(train.masks, settings["targets"])
+        correction = circumference_correction(targets, train.pixel_size_mm, train.head_circumference_mm,
                                               settings["measure"])
     measure = settings["measure"]
     p_val = _probabilities(model, val.images, settings) if len(val) else None
@@ -644,7 +758,8 @@ def compare_losses(x_train, y_train, x_test, test_masks, *, losses=None, seeds=(
 
 __all__ = [
     "LARGE_HC_ERROR_MM", "LEVELS", "PLAIN_UNET", "RECIPE", "RECIPE_OPTIONS", "as_inputs", "choose_level",
-    "hc_figures", "as_targets", "measure_circumferences",
+    "hc_figures", "as_targets", "measure_circumferences", "ellipse_targets", "training_targets", "TARGETS",
+    "MEASURES", "DISTANCE_WIDTH",
     "split_masks", "train_settings", "flip_probabilities", "CANDIDATES", "choose_settings",
     "circumference_correction", "evaluate", "compare_losses", "LossComparison",
     "nearest_neighbour_masks", "predict_probabilities", "split_comparison",

@@ -754,6 +754,49 @@ def test_segmentation_benchmark_refuses_a_split_by_two_subjects(tmp_path, capsys
     assert message in capsys.readouterr().err
 
 
+def test_segmentation_benchmark_trains_on_sub_pixel_targets_and_measures_by_moments(tmp_path, capsys):
+    segmentation = load_benchmark("segmentation")
+    path = write_disc_masks(tmp_path / "discs.npz", n=30)
+    status, lines = run_main(segmentation, ["--data", str(path), "--seconds", "0", "--epochs", "2",
+                                            "--base-filters", "2", "--targets", "area", "--measure", "moments"],
+                             capsys)
+    assert status == 0
+    (row,) = json_lines(lines)
+    assert row["settings"]["targets"] == "area" and row["settings"]["measure"] == "moments"
+    assert row["epochs_run"] == 2 and 0 <= row["val_dice"] <= 1
+    for key in ("hc_mae_mm", "val_hc_mae_mm", "floor_hc_mae_mm", "hc_correction"):
+        assert_finite(row[key], key)
+    with pytest.raises(SystemExit) as exit_info:
+        segmentation.main(["--data", str(path), "--targets", "blur"])
+    assert exit_info.value.code == 2 and "--targets" in capsys.readouterr().err
+
+
+def test_segmentation_targets_benchmark_measures_validation_only_and_pairs_the_kinds(tmp_path, capsys, monkeypatch):
+    bench = load_benchmark("segmentation_targets")
+    path = write_disc_masks(tmp_path / "discs.npz", n=30)
+    predicted = []
+    probabilities = bench.segmentation._probabilities
+    monkeypatch.setattr(bench.segmentation, "_probabilities",
+                        lambda model, images, settings: predicted.append(len(images)) or probabilities(
+                            model, images, settings))
+    status = bench.main(["--data", str(path), "--seeds", "2", "--epochs", "1", "--base-filters", "2",
+                         "--targets", "mask", "area"])
+    captured = capsys.readouterr()
+    assert status == 0
+    rows = json_lines(captured.out.splitlines())
+    assert [(r["seed"], r["targets"]) for r in rows] == [(0, "mask"), (0, "area"), (1, "mask"), (1, "area")]
+    from medlab.segmentation import split_masks
+    n_val = [len(split_masks(bench.load_masks(path), seed)[1]) for seed in (0, 0, 1, 1)]
+    assert predicted == n_val  # only the validation examinations are ever predicted
+    for row in rows:
+        assert row["epochs_run"] == 1 and 0 <= row["val_dice"] <= 1
+        for measure in ("mask", "contour", "moments"):
+            assert_finite(row[f"{measure}_hc_mae_mm"], measure)
+            assert row[f"{measure}_chosen_hc_mae_mm"] <= row[f"{measure}_hc_mae_mm"] + 1e-4
+    verdicts = [line for line in captured.err.splitlines() if line.startswith("area targets vs mask targets")]
+    assert len(verdicts) == 3 and all("validation HC error" in line for line in verdicts)
+
+
 def test_hippocampus_slices_script_writes_a_mask_file_by_volume(tmp_path, capsys):
     from medlab.data import load_masks
 

@@ -555,3 +555,78 @@ def test_run_recipe_chooses_by_validation_dice_then_trains_the_winner_for_the_re
     trained.clear()
     segmentation.run_recipe(data, recipe={"epochs": 36, "time_budget_s": 60.0}, choose=True)
     assert [t["time_budget_s"] for t in trained] == [10.0, 10.0, 10.0, 30.0]  # half the seconds
+
+
+# ------------------------------------------------------------------ sub-pixel targets (issue #30)
+@pytest.mark.parametrize("a, b, angle", [(20.4, 13.7, 0.3), (14.2, 11.1, -1.1)])
+def test_ellipse_targets_draw_the_fitted_ellipse_with_its_sub_pixel_outline(a, b, angle):
+    mask = ellipse_mask(64, 31.6, 32.3, a, b, angle)
+    area = segmentation.ellipse_targets(mask[None])
+    assert area.shape == (1, 64, 64, 1) and area.dtype == np.float32
+    assert area.min() == 0 and area.max() == 1 and np.any((area > 0) & (area < 1))
+    row, col, fa, fb, _ = metrics.ellipse_fit(mask)
+    assert float(area.sum()) == pytest.approx(np.pi * fa * fb, rel=2e-3)  # the share inside, summed
+    assert metrics.dice(mask, (area[0, ..., 0] >= 0.5).astype(np.uint8)) > 0.98
+    circumference = metrics.ellipse_circumference(fa, fb)
+    for kind in segmentation.TARGETS[1:]:  # the 0.5 outline of either is the fitted ellipse
+        t = segmentation.ellipse_targets(mask[None], kind)[..., 0]
+        assert metrics.contour_circumference_mm(t, 1.0)[0] == pytest.approx(circumference, rel=5e-3), kind
+    distance = segmentation.ellipse_targets(mask[None], "distance")[0, ..., 0]
+    inside = 1 / (1 + np.exp(-1.0))  # one pixel in from the outline, at width 1
+    assert distance[int(round(row)), int(round(col))] > 0.99 and distance[0, 0] < 1e-4
+    assert np.any(np.abs(distance - inside) < 0.05) and np.any(np.abs(distance - (1 - inside)) < 0.05)
+
+
+def test_ellipse_targets_give_zeros_for_an_empty_mask_and_name_bad_arguments():
+    empty = np.zeros((1, 16, 16), np.uint8)
+    assert not segmentation.ellipse_targets(empty).any()
+    assert not segmentation.ellipse_targets(empty, "distance").any()
+    masks = ellipse_mask(16, 8, 8, 5, 4)[None]
+    assert segmentation.training_targets(masks, "mask").tolist() == segmentation.as_targets(masks).tolist()
+    for kwargs, name in (({"kind": "blur"}, "kind"), ({"samples": 0}, "samples"), ({"width": 0}, "width")):
+        with pytest.raises(ValueError, match=f"^{name} "):
+            segmentation.ellipse_targets(masks, **kwargs)
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        segmentation.ellipse_targets(masks * 0.5)
+    with pytest.raises(ValueError, match="^targets "):
+        segmentation.training_targets(masks, "soft")
+
+
+@pytest.mark.parametrize("a, b, angle", [(20.4, 13.7, 0.3), (25.6, 18.2, -1.1)])
+def test_moment_circumference_measures_an_anti_aliased_ellipse_and_ignores_stray_blobs(a, b, angle):
+    mask = ellipse_mask(64, 31.6, 32.3, a, b, angle)
+    area = segmentation.ellipse_targets(mask[None])[..., 0]
+    _, _, fa, fb, _ = metrics.ellipse_fit(mask)
+    assert metrics.moment_circumference_mm(area, 0.5)[0] == pytest.approx(
+        0.5 * metrics.ellipse_circumference(fa, fb), rel=2e-3)
+    blob = area.copy()
+    blob[0, :3, :3] = 1.0  # a stray region far from the head
+    assert metrics.moment_circumference_mm(blob, 1.0) == pytest.approx(metrics.moment_circumference_mm(area, 1.0))
+    assert segmentation.measure_circumferences(area, 1.0, "moments") == pytest.approx(
+        metrics.moment_circumference_mm(area, 1.0))
+    assert metrics.moment_circumference_mm(np.zeros((2, 8, 8)), [1.0, 2.0]).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="probabilities"):
+        metrics.moment_circumference_mm(area * 2, 1.0)
+    with pytest.raises(ValueError, match="^margin "):
+        metrics.moment_circumference_mm(area, 1.0, margin=-1)
+    with pytest.raises(ValueError, match="pixel_size_mm has shape"):
+        metrics.moment_circumference_mm(area, [1.0, 2.0])
+
+
+def test_run_recipe_trains_on_area_targets_and_learns_the_correction_on_them(tmp_path, monkeypatch):
+    n = 24
+    path = write_mask_file(tmp_path / "small.npz", n=n, subject=np.arange(n) // 2, pixel_size_mm=np.full(n, 0.5),
+                           head_circumference_mm=np.full(n, 20.0))
+    data = load_masks(path)
+    seen = []
+    correction = segmentation.circumference_correction
+    monkeypatch.setattr(segmentation, "circumference_correction",
+                        lambda maps, *args: seen.append(np.asarray(maps)) or correction(maps, *args))
+    result = segmentation.run_recipe(data, seed=0, recipe={"epochs": 2, "base_filters": 2, "depth": 2,
+                                                           "time_budget_s": None, "targets": "area",
+                                                           "measure": "moments"})
+    (maps,) = seen  # learnt on the training targets, which hold the outline's shares
+    assert len(maps) == result["n_train"] and np.any((maps > 0) & (maps < 1))
+    assert result["epochs_run"] == 2 and 0 <= result["val_dice"] <= 1 and result["hc_mae_mm"] >= 0
+    with pytest.raises(ValueError, match="^targets "):
+        segmentation.run_recipe(data, recipe={"targets": "soft", "epochs": 1})

@@ -35,7 +35,7 @@ from medlab.metrics.segmentation import (
     bland_altman, dice, dice_per_image, ellipse_circumference, ellipse_fit, iou, iou_per_image,
     error_summary, mask_circumference_mm, mask_defects, mean_absolute_difference,
 )
-from medlab.metrics.segmentation import bland_altman_regression, contour_circumference_mm
+from medlab.metrics.segmentation import bland_altman_regression, contour_circumference_mm, moment_circumference_mm
 from medlab.metrics.selective import (
     MahalanobisScore, binary_entropy, combine_scores, coverage_curve, energy_score, image_statistics, knn_distance,
     mahalanobis_score, ood_auroc, selective_intervals, uncertainty_scores,
@@ -57,7 +57,7 @@ __all__ = [
 __all__ += ["platt_apply", "platt_fit"]
 __all__ += ["paired_difference_interval"]
 __all__ += ["class_bootstrap_indices"]
-__all__ += ["bland_altman_regression", "contour_circumference_mm"]
+__all__ += ["bland_altman_regression", "contour_circumference_mm", "moment_circumference_mm"]
 __all__ += ["binary_entropy", "combine_scores", "coverage_curve", "energy_score", "image_statistics", "knn_distance", "MahalanobisScore", "mahalanobis_score", "ood_auroc", "selective_intervals", "uncertainty_scores"]
 __all__ += ["dice_per_class", "hausdorff95_mm", "percent_differences", "surface_distances_mm", "volume_mm3"]
 __all__ += ["error_summary", "mask_defects"]
