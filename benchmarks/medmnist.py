@@ -233,7 +233,7 @@ def train_article(data, n_classes, seed):
 RECIPE = {"network": "improved_cnn", "width": 16, "dropout": 0.3, "learning_rate": 3e-3, "batch_size": 64,
           "augment": "shift, rotation, zoom, contrast; no flips", "class_weights": "balanced in training",
           "schedule": "cosine over --epochs, each network", "members": 1, "snapshots": 5, "tta_shift_px": 2,
-          "label_smoothing": 0.0, "mixup_alpha": 0.0}
+          "label_smoothing": 0.0, "mixup_alpha": 0.0, "crop_px": 0}
 
 #: Epochs of the recipe (the cosine schedule's length), chosen on val at a fixed count.
 RECIPE_EPOCHS = 50
@@ -353,7 +353,8 @@ def oracle_accuracy(y, p):
 
 
 def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=None, shift=None,
-                 width=None, members=None, scale=True, val_only=False, label_smoothing=None, mixup=None):
+                 width=None, members=None, scale=True, val_only=False, label_smoothing=None, mixup=None,
+                 crop=None):
     """The recipe: ``members`` networks (seeds ``seed``, ``seed + 1``, ...), then four predictors
     and a call rule chosen on val.
 
@@ -368,7 +369,9 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
     ``val_only`` (development): no test figure at all, only the choices on val.
     ``label_smoothing`` (Keras's: targets pulled towards 1/K by that share) and ``mixup``
     (alpha of :func:`medlab.data.mixup_batches`; 0: none, the class weights then become
-    sample weights blended with the images) change the training only.
+    sample weights blended with the images) and ``crop`` (pixels of
+    :func:`medlab.data.random_crops` before the network's own augmentation; 0: none) change
+    the training only.
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = data["train"], data["val"], data["test"]
     snapshots = RECIPE["snapshots"] if snapshots is None else snapshots
@@ -378,6 +381,7 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
     reserve = RECIPE_RESERVE if reserve is None else reserve
     label_smoothing = RECIPE["label_smoothing"] if label_smoothing is None else label_smoothing
     mixup = RECIPE["mixup_alpha"] if mixup is None else mixup
+    crop = RECIPE["crop_px"] if crop is None else crop
     targets = _targets(y_train, n_classes, one_hot=bool(label_smoothing or mixup))
     class_weights = balanced_weights(y_train, n_classes)
     steps = -(-len(y_train) // RECIPE["batch_size"])
@@ -402,9 +406,10 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
         callbacks = [stopper, ValidationScore(x_val, y_val), best, keep,
                      EpochPlan(plan, schedule, steps, members - 1 - m)]
         medlab.seed_everything(seed + m)
-        if mixup:
+        if mixup or crop:
             weights = np.array([class_weights[c] for c in y_train], np.float32)
-            batches = mixup_batches(x_train, targets, weights, RECIPE["batch_size"], alpha=mixup, seed=seed + m)
+            batches = mixup_batches(x_train, targets, weights, RECIPE["batch_size"], alpha=mixup, seed=seed + m,
+                                    crop=crop)
             history = model.fit(batches, steps_per_epoch=steps, epochs=plan["epochs"], shuffle=False, verbose=0,
                                 callbacks=callbacks)
         else:
@@ -457,7 +462,8 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
             "each_network_alone_val_cross_entropy": [round(cross_entropy(y_val, p), 4) for p in alone.values()],
             "each_network_alone_val_auc": [round(metrics.multiclass_auc(y_val, p), 4) for p in alone.values()]},
         "settings": {**RECIPE, "width": width, "members": members, "snapshots": snapshots, "tta_shift_px": shift,
-                     "label_smoothing": label_smoothing, "mixup_alpha": mixup, "epochs": epochs, "scale_epochs": scale, "budget_s": budget, "reserve_s": reserve, "seed": seed},
+                     "label_smoothing": label_smoothing, "mixup_alpha": mixup, "crop_px": crop,
+                     "epochs": epochs, "scale_epochs": scale, "budget_s": budget, "reserve_s": reserve, "seed": seed},
         "budget_hit": budget_hit, "load_1min": load, "load_1min_end": load_average(), "cores": ops._usable_cores(),
     })
     if not val_only:
@@ -509,6 +515,9 @@ def main(argv=None):
                              f"{RECIPE['label_smoothing']:g})")
     parser.add_argument("--mixup", type=float, default=RECIPE["mixup_alpha"],
                         help=f"the recipe's mixup alpha; 0: none (default {RECIPE['mixup_alpha']:g})")
+    parser.add_argument("--crop", type=int, default=RECIPE["crop_px"],
+                        help="the recipe's random crops: pixels of edge padding cut back at a random offset; "
+                             f"0: none (default {RECIPE['crop_px']})")
     parser.add_argument("--fixed-epochs", action="store_true",
                         help="train the recipe's --epochs per network whatever the clock says (the budget "
                              "still stops it); default: fewer epochs when they would not fit in the budget")
@@ -523,9 +532,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.data.is_file():
         parser.error(f"--data {args.data}: no such file (a MedMNIST .npz; `medlab data fetch FLAG` downloads one)")
-    if min(args.epochs, args.kit_epochs, args.snapshots, args.n_boot, args.width, args.members) < 1 or args.tta_shift < 0:
+    if min(args.epochs, args.kit_epochs, args.snapshots, args.n_boot, args.width, args.members) < 1 or min(args.tta_shift, args.crop) < 0:
         parser.error("--epochs, --kit-epochs, --snapshots, --n-boot, --width and --members must be >= 1, "
-                     "--tta-shift >= 0")
+                     "--tta-shift and --crop >= 0")
     if not (0 <= args.label_smoothing < 0.5) or not (math.isfinite(args.mixup) and args.mixup >= 0):
         parser.error(f"--label-smoothing {args.label_smoothing:g}, --mixup {args.mixup:g}: expected "
                      "label smoothing in [0, 0.5) and a finite mixup alpha >= 0")
@@ -551,7 +560,7 @@ def main(argv=None):
             row = train_recipe(data, n_classes, args.epochs, args.budget, args.seed, reserve=args.reserve,
                                snapshots=args.snapshots, shift=args.tta_shift, width=args.width,
                                members=args.members, scale=not args.fixed_epochs, val_only=args.val_only,
-                               label_smoothing=args.label_smoothing, mixup=args.mixup)
+                               label_smoothing=args.label_smoothing, mixup=args.mixup, crop=args.crop)
             if args.val_only:
                 print(json.dumps({**row, **info}), flush=True)
                 continue

@@ -246,6 +246,28 @@ def test_mixup_batches_cover_every_image_once_per_epoch_and_are_seeded():
         next(augment.mixup_batches(x, y, w, batch_size=0))
 
 
+def test_random_crops_move_each_image_by_whole_pixels_within_the_padding():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 9, 9, 1)).astype(np.float32)
+    out = augment.random_crops(x, 2, np.random.default_rng(5))
+    assert out.shape == x.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(augment.random_crops(x, 0, rng), x)
+    np.testing.assert_array_equal(out, augment.random_crops(x, 2, np.random.default_rng(5)))  # seeded
+    padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
+    offsets = []
+    for i in range(len(x)):  # each crop is one window of the edge-padded image
+        found = [(dy, dx) for dy in range(5) for dx in range(5)
+                 if np.array_equal(out[i], padded[i, dy:dy + 9, dx:dx + 9])]
+        assert found, i
+        offsets.append(found[0])
+    assert len(set(offsets)) > 5  # the offsets vary between images
+    with pytest.raises(validate.ArgumentError, match="pad"):
+        augment.random_crops(x, -1, rng)
+    # in the batches: crops only (alpha 0), targets and weights untouched
+    images, targets, weights = next(augment.mixup_batches(x, np.ones(40), np.full(40, 2.0), 8, alpha=0, crop=1))
+    assert images.shape == (8, 9, 9, 1) and (targets == 1).all() and (weights == 2).all()
+
+
 # ------------------------------------------------------------------ medlab.trust
 def _toy(n=48, size=12, seed=0):
     """Bright square on the left: class 1; on the right: class 0."""

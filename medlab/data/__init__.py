@@ -63,7 +63,7 @@ _EXPORTS = {
     "SplitIndices": "splits", "groups_on_both_sides": "splits", "split_by_group": "splits",
     "split_by_image": "splits", "split_stratified": "splits",
     "XRAY_TRANSFORMS": "augment", "augment_images": "augment", "xray_augmentation": "augment",
-    "mixup": "augment", "mixup_batches": "augment",
+    "mixup": "augment", "mixup_batches": "augment", "random_crops": "augment",
 }
 
 
@@ -124,5 +124,6 @@ __all__ = [
     "augment_images",
     "mixup",
     "mixup_batches",
+    "random_crops",
     "xray_augmentation",
 ]

@@ -142,14 +142,40 @@ def mixup(images, targets, weights, rng, alpha=0.2):
     return blend(images), blend(targets), blend(weights)
 
 
-def mixup_batches(images, targets, weights, batch_size, alpha=0.2, seed=0):
-    """An endless generator of mixed-up batches ``(images, targets, weights)`` for ``model.fit``.
+def random_crops(images, pad, rng):
+    """Random crops: each image padded by ``pad`` pixels (edges repeated) and cut back to its
+    size at a random offset, i.e. moved by up to ``pad`` whole pixels each way.
+
+    images (N, H, W, C) -> float32 (N, H, W, C); ``pad`` 0 returns them unchanged.
+
+    >>> x = np.arange(4.0).reshape(1, 1, 4, 1)
+    >>> out = random_crops(x, 1, np.random.default_rng(0))[0, 0, :, 0].tolist()
+    >>> out in ([0.0, 0.0, 1.0, 2.0], [0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 3.0])
+    True
+    """
+    pad = validate.integer("pad", pad, low=0)
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4:
+        raise validate.ArgumentError(f"images of shape {images.shape}: expected (N, H, W, C)")
+    if not pad:
+        return images
+    n, h, w = images.shape[:3]
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
+    dy, dx = rng.integers(0, 2 * pad + 1, size=(2, n))
+    rows = dy[:, None] + np.arange(h)  # (N, H)
+    cols = dx[:, None] + np.arange(w)  # (N, W)
+    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+def mixup_batches(images, targets, weights, batch_size, alpha=0.2, seed=0, crop=0):
+    """An endless generator of batches ``(images, targets, weights)`` for ``model.fit``, mixed up.
 
     Each epoch (``ceil(N / batch_size)`` batches, the last one smaller) visits the training
-    images in a new random order, as ``fit(..., shuffle=True)`` does, and mixes every batch
-    with :func:`mixup`. Pass it as ``model.fit(gen, steps_per_epoch=ceil(N / batch_size))``;
-    the weights replace ``class_weight`` (give each image its class's weight). Seeded: the same
-    ``seed`` gives the same batches.
+    images in a new random order, as ``fit(..., shuffle=True)`` does; each batch gets
+    :func:`random_crops` of ``crop`` pixels (0: none), then :func:`mixup` (``alpha`` 0: none).
+    Pass it as ``model.fit(gen, steps_per_epoch=ceil(N / batch_size))``; the weights replace
+    ``class_weight`` (give each image its class's weight). Seeded: the same ``seed`` gives the
+    same batches.
 
     >>> gen = mixup_batches(np.zeros((5, 2, 2, 1)), np.ones(5), np.ones(5), batch_size=2)
     >>> [len(next(gen)[0]) for _ in range(4)]     # 2, 2, 1, then the next epoch
@@ -158,7 +184,8 @@ def mixup_batches(images, targets, weights, batch_size, alpha=0.2, seed=0):
     images, targets = np.asarray(images, np.float32), np.asarray(targets, np.float32)
     weights = np.asarray(weights, np.float32)
     batch_size = validate.integer("batch_size", batch_size, low=1)
-    alpha = validate.number("alpha", alpha, 0.0, low_open=True)
+    alpha = validate.number("alpha", alpha, 0.0)
+    crop = validate.integer("crop", crop, low=0)
     if not len(images) == len(targets) == len(weights):
         raise validate.ArgumentError(f"images, targets, weights: expected one length, got "
                                      f"{len(images)}, {len(targets)}, {len(weights)}")
@@ -167,8 +194,9 @@ def mixup_batches(images, targets, weights, batch_size, alpha=0.2, seed=0):
         order = rng.permutation(len(images))
         for start in range(0, len(images), batch_size):
             i = order[start:start + batch_size]
-            yield mixup(images[i], targets[i], weights[i], rng, alpha)
+            x = random_crops(images[i], crop, rng)
+            yield mixup(x, targets[i], weights[i], rng, alpha) if alpha else (x, targets[i], weights[i])
 
 
 __all__ = ["ULTRASOUND_TRANSFORMS", "XRAY_TRANSFORMS", "augment_images", "mixup", "mixup_batches",
-           "xray_augmentation"]
+           "random_crops", "xray_augmentation"]
