@@ -455,14 +455,15 @@ def test_medmnist_recipe_trains_with_mixup_label_smoothing_and_crops(kind, tiny_
     common = ["--data", str(path), "--only", "recipe", "--val-only", "--members", "1", "--epochs", "2",
               "--snapshots", "1", "--fixed-epochs", "--budget", "1000", "--reserve", "0", "--tta-shift", "0"]
     rows = {}
-    for name, extra in (("plain", []), ("mixup", ["--mixup", "0.2"]), ("smooth", ["--label-smoothing", "0.1"]),
-                        ("crop", ["--crop", "2"])):
+    for name, extra in (("plain", ["--crop", "0"]), ("mixup", ["--crop", "0", "--mixup", "0.2"]),
+                        ("smooth", ["--crop", "0", "--label-smoothing", "0.1"]), ("crop", [])):
         status, lines = run_main(medmnist, common + extra, capsys)
         assert status == 0
         (rows[name],) = json_lines(lines)
     assert rows["plain"]["settings"]["mixup_alpha"] == 0 and rows["plain"]["settings"]["label_smoothing"] == 0
     assert rows["mixup"]["settings"]["mixup_alpha"] == 0.2 and rows["smooth"]["settings"]["label_smoothing"] == 0.1
-    assert rows["crop"]["settings"]["crop_px"] == 2 and rows["plain"]["settings"]["crop_px"] == 0
+    assert rows["crop"]["settings"]["crop_px"] == medmnist.RECIPE["crop_px"] == 2  # the default
+    assert rows["plain"]["settings"]["crop_px"] == 0
     for name in ("mixup", "smooth", "crop"):  # same seed, deterministic ops: only the option differs
         assert rows[name]["epochs_run"] == [2]
         assert_auc(rows[name]["val_auc"], name)
