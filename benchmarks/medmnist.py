@@ -16,9 +16,14 @@ scored as multi-class, as MedMNIST does.
 ``recipe`` (#30; :data:`RECIPE`, the same for every file): ``--members`` (1) networks of the
 kit's kind (:func:`medlab.models.improved_cnn`, width 16, augmentation without flips, dropout
 0.3), seeds ``--seed``, ``--seed + 1``, ..., each trained with Adam 3e-3 under its own cosine
-decay over ``--epochs`` (50), batch 64, balanced class weights. One network of 50 epochs had
-a lower validation cross-entropy than two of 25 (the same training time) for seeds 0 and 1,
-and than one of 40 or three of 17 (seed 0): see the README. Training must end 10 s
+decay over ``--epochs`` (50), batch 64, balanced class weights, each batch's images first
+moved by random crops of ``--crop`` (2) pixels (:func:`medlab.data.random_crops`: edge-padded,
+cut back at a random offset). One network of 50 epochs had a lower validation cross-entropy
+than two of 25 (the same training time) for seeds 0 and 1, and than one of 40 or three of 17
+(seed 0); the crops lowered it for seeds 0 and 1, where mixup (``--mixup``) and width 24
+over 35 epochs (``--width``) did not, and label smoothing (``--label-smoothing``, judged by
+the validation AUC and held-out accuracy) added to the crops lowered the held-out accuracy
+for seed 1: see the README. Training must end 10 s
 (``--reserve``) before ``--budget`` so that inference fits in it too (``total_seconds``): once
 three epochs after the first have been timed, the epochs per network shrink when the median
 epoch time says they would not fit (the schedule shortened with them; ``epochs_run``, ``epochs_planned``), so a loaded
@@ -77,7 +82,7 @@ from _common import ARTICLE, load_average
 
 import medlab  # medlab.seed_everything; TensorFlow comes quietly with keras, below
 from medlab import keras, metrics, ops
-from medlab.data import load_medmnist
+from medlab.data import load_medmnist, mixup_batches
 from medlab.models import improved_cnn, seed_cnn
 from medlab.engine.callbacks import BestWeights, EpochEnd, EpochPlan, TimeBudget
 from medlab.engine.schedules import AdjustableCosine
@@ -155,13 +160,23 @@ class ValidationScore(keras.callbacks.Callback):
             logs["val_selection"] = selection_score(self.y_val, probabilities(self.model, self.x_val))
 
 
-def _compile(model, n_classes, learning_rate):
-    loss = "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
+def _compile(model, n_classes, learning_rate, label_smoothing=0.0, soft=False):
+    """Adam and the cross-entropy; ``label_smoothing`` (Keras's) or ``soft`` targets (mixup)
+    need one-hot targets for several classes (:func:`_targets`)."""
+    if n_classes == 2:
+        loss = (keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing) if label_smoothing
+                else "binary_crossentropy")
+    elif label_smoothing or soft:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    else:
+        loss = "sparse_categorical_crossentropy"
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss)
 
 
-def _targets(y, n_classes):
-    return y.astype(np.float32) if n_classes == 2 else y
+def _targets(y, n_classes, one_hot=False):
+    if n_classes == 2:
+        return y.astype(np.float32)
+    return np.eye(n_classes, dtype=np.float32)[y] if one_hot else y
 
 
 def train_kit(data, n_classes, epochs, budget, seed):
@@ -222,7 +237,8 @@ def train_article(data, n_classes, seed):
 #: The recipe for any 2-D MedMNIST file: the kit's network and training, then choices on val.
 RECIPE = {"network": "improved_cnn", "width": 16, "dropout": 0.3, "learning_rate": 3e-3, "batch_size": 64,
           "augment": "shift, rotation, zoom, contrast; no flips", "class_weights": "balanced in training",
-          "schedule": "cosine over --epochs, each network", "members": 1, "snapshots": 5, "tta_shift_px": 2}
+          "schedule": "cosine over --epochs, each network", "members": 1, "snapshots": 5, "tta_shift_px": 2,
+          "label_smoothing": 0.0, "mixup_alpha": 0.0, "crop_px": 2}
 
 #: Epochs of the recipe (the cosine schedule's length), chosen on val at a fixed count.
 RECIPE_EPOCHS = 50
@@ -342,7 +358,8 @@ def oracle_accuracy(y, p):
 
 
 def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=None, shift=None,
-                 width=None, members=None, scale=True, val_only=False):
+                 width=None, members=None, scale=True, val_only=False, label_smoothing=None, mixup=None,
+                 crop=None):
     """The recipe: ``members`` networks (seeds ``seed``, ``seed + 1``, ...), then four predictors
     and a call rule chosen on val.
 
@@ -355,6 +372,11 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
     without test-time shifts; the one of lowest validation cross-entropy wins. The call rule:
     :func:`choose_call_rule`. ``reserve`` seconds are kept for inference (``total_seconds``).
     ``val_only`` (development): no test figure at all, only the choices on val.
+    ``label_smoothing`` (Keras's: targets pulled towards 1/K by that share) and ``mixup``
+    (alpha of :func:`medlab.data.mixup_batches`; 0: none, the class weights then become
+    sample weights blended with the images) and ``crop`` (pixels of
+    :func:`medlab.data.random_crops` before the network's own augmentation; 0: none) change
+    the training only.
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = data["train"], data["val"], data["test"]
     snapshots = RECIPE["snapshots"] if snapshots is None else snapshots
@@ -362,6 +384,11 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
     width = RECIPE["width"] if width is None else width
     members = RECIPE["members"] if members is None else members
     reserve = RECIPE_RESERVE if reserve is None else reserve
+    label_smoothing = RECIPE["label_smoothing"] if label_smoothing is None else label_smoothing
+    mixup = RECIPE["mixup_alpha"] if mixup is None else mixup
+    crop = RECIPE["crop_px"] if crop is None else crop
+    targets = _targets(y_train, n_classes, one_hot=bool(label_smoothing or mixup))
+    class_weights = balanced_weights(y_train, n_classes)
     steps = -(-len(y_train) // RECIPE["batch_size"])
     load = load_average()
     started = time.perf_counter()
@@ -377,16 +404,22 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
         medlab.seed_everything(seed + m)
         model = improved_cnn(x_train.shape[1:], width=width, dropout=RECIPE["dropout"], n_classes=n_classes)
         schedule = AdjustableCosine(RECIPE["learning_rate"], plan["epochs"] * steps)
-        _compile(model, n_classes, schedule)
+        _compile(model, n_classes, schedule, label_smoothing=label_smoothing, soft=bool(mixup))
         stopper, best = TimeBudget(left), BestWeights("val_selection", "max")
         saved.append([])
         keep = EpochEnd(lambda model_, store=saved[-1]: store.append(model_.get_weights()))
+        callbacks = [stopper, ValidationScore(x_val, y_val), best, keep,
+                     EpochPlan(plan, schedule, steps, members - 1 - m)]
         medlab.seed_everything(seed + m)
-        history = model.fit(x_train, _targets(y_train, n_classes), epochs=plan["epochs"],
-                            batch_size=RECIPE["batch_size"], shuffle=True, verbose=0,
-                            class_weight=balanced_weights(y_train, n_classes),
-                            callbacks=[stopper, ValidationScore(x_val, y_val), best, keep,
-                                       EpochPlan(plan, schedule, steps, members - 1 - m)])
+        if mixup or crop:
+            weights = np.array([class_weights[c] for c in y_train], np.float32)
+            batches = mixup_batches(x_train, targets, weights, RECIPE["batch_size"], alpha=mixup, seed=seed + m,
+                                    crop=crop)
+            history = model.fit(batches, steps_per_epoch=steps, epochs=plan["epochs"], shuffle=False, verbose=0,
+                                callbacks=callbacks)
+        else:
+            history = model.fit(x_train, targets, epochs=plan["epochs"], batch_size=RECIPE["batch_size"],
+                                shuffle=True, verbose=0, class_weight=class_weights, callbacks=callbacks)
         best_epochs.append(best.best_epoch)
         epochs_run.append(len(history.history["loss"]))
         budget_hit = budget_hit or stopper.stopped
@@ -434,6 +467,7 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
             "each_network_alone_val_cross_entropy": [round(cross_entropy(y_val, p), 4) for p in alone.values()],
             "each_network_alone_val_auc": [round(metrics.multiclass_auc(y_val, p), 4) for p in alone.values()]},
         "settings": {**RECIPE, "width": width, "members": members, "snapshots": snapshots, "tta_shift_px": shift,
+                     "label_smoothing": label_smoothing, "mixup_alpha": mixup, "crop_px": crop,
                      "epochs": epochs, "scale_epochs": scale, "budget_s": budget, "reserve_s": reserve, "seed": seed},
         "budget_hit": budget_hit, "load_1min": load, "load_1min_end": load_average(), "cores": ops._usable_cores(),
     })
@@ -481,6 +515,14 @@ def main(argv=None):
                         help=f"filters of the recipe's first stage (default {RECIPE['width']})")
     parser.add_argument("--members", type=int, default=RECIPE["members"],
                         help=f"networks of the recipe, seeds --seed, --seed + 1, ... (default {RECIPE['members']})")
+    parser.add_argument("--label-smoothing", type=float, default=RECIPE["label_smoothing"],
+                        help="the recipe's label smoothing, in [0, 0.5) (Keras's; default "
+                             f"{RECIPE['label_smoothing']:g})")
+    parser.add_argument("--mixup", type=float, default=RECIPE["mixup_alpha"],
+                        help=f"the recipe's mixup alpha; 0: none (default {RECIPE['mixup_alpha']:g})")
+    parser.add_argument("--crop", type=int, default=RECIPE["crop_px"],
+                        help="the recipe's random crops: pixels of edge padding cut back at a random offset; "
+                             f"0: none (default {RECIPE['crop_px']})")
     parser.add_argument("--fixed-epochs", action="store_true",
                         help="train the recipe's --epochs per network whatever the clock says (the budget "
                              "still stops it); default: fewer epochs when they would not fit in the budget")
@@ -495,9 +537,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.data.is_file():
         parser.error(f"--data {args.data}: no such file (a MedMNIST .npz; `medlab data fetch FLAG` downloads one)")
-    if min(args.epochs, args.kit_epochs, args.snapshots, args.n_boot, args.width, args.members) < 1 or args.tta_shift < 0:
+    if (min(args.epochs, args.kit_epochs, args.snapshots, args.n_boot, args.width, args.members) < 1
+            or min(args.tta_shift, args.crop) < 0):
         parser.error("--epochs, --kit-epochs, --snapshots, --n-boot, --width and --members must be >= 1, "
-                     "--tta-shift >= 0")
+                     "--tta-shift and --crop >= 0")
+    if not (0 <= args.label_smoothing < 0.5) or not (math.isfinite(args.mixup) and args.mixup >= 0):
+        parser.error(f"--label-smoothing {args.label_smoothing:g}, --mixup {args.mixup:g}: expected "
+                     "label smoothing in [0, 0.5) and a finite mixup alpha >= 0")
     if args.val_only and args.only != ["recipe"]:
         parser.error("--val-only: expected --only recipe (the baselines print test figures)")
     if not (math.isfinite(args.budget) and args.budget > 0):
@@ -519,7 +565,8 @@ def main(argv=None):
         if name == "recipe":
             row = train_recipe(data, n_classes, args.epochs, args.budget, args.seed, reserve=args.reserve,
                                snapshots=args.snapshots, shift=args.tta_shift, width=args.width,
-                               members=args.members, scale=not args.fixed_epochs, val_only=args.val_only)
+                               members=args.members, scale=not args.fixed_epochs, val_only=args.val_only,
+                               label_smoothing=args.label_smoothing, mixup=args.mixup, crop=args.crop)
             if args.val_only:
                 print(json.dumps({**row, **info}), flush=True)
                 continue

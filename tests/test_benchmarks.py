@@ -466,6 +466,32 @@ def test_medmnist_val_only_prints_no_test_figure(tiny_medmnist, capsys):
     assert "--val-only" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("kind", ["binary", "five_classes_grey"])
+def test_medmnist_recipe_trains_with_mixup_label_smoothing_and_crops(kind, tiny_medmnist, tmp_path, capsys):
+    medmnist = load_benchmark("medmnist")
+    path = tiny_medmnist if kind == "binary" else write_multiclass_medmnist(tmp_path / "five.npz", 5, False)
+    common = ["--data", str(path), "--only", "recipe", "--val-only", "--members", "1", "--epochs", "2",
+              "--snapshots", "1", "--fixed-epochs", "--budget", "1000", "--reserve", "0", "--tta-shift", "0"]
+    rows = {}
+    for name, extra in (("plain", ["--crop", "0"]), ("mixup", ["--crop", "0", "--mixup", "0.2"]),
+                        ("smooth", ["--crop", "0", "--label-smoothing", "0.1"]), ("crop", [])):
+        status, lines = run_main(medmnist, common + extra, capsys)
+        assert status == 0
+        (rows[name],) = json_lines(lines)
+    assert rows["plain"]["settings"]["mixup_alpha"] == 0 and rows["plain"]["settings"]["label_smoothing"] == 0
+    assert rows["mixup"]["settings"]["mixup_alpha"] == 0.2 and rows["smooth"]["settings"]["label_smoothing"] == 0.1
+    assert rows["crop"]["settings"]["crop_px"] == medmnist.RECIPE["crop_px"] == 2  # the default
+    assert rows["plain"]["settings"]["crop_px"] == 0
+    for name in ("mixup", "smooth", "crop"):  # same seed, deterministic ops: only the option differs
+        assert rows[name]["epochs_run"] == [2]
+        assert_auc(rows[name]["val_auc"], name)
+        assert rows[name]["val_cross_entropy"] != rows["plain"]["val_cross_entropy"], name
+    for flags in (["--mixup", "-1"], ["--label-smoothing", "0.5"], ["--mixup", "nan"], ["--crop", "-1"]):
+        with pytest.raises(SystemExit):
+            medmnist.main(common + flags)
+        assert flags[0] in capsys.readouterr().err
+
+
 def brute_force_oracle(y, p):
     """The best accuracy of ``p >= t`` over a threshold t at and between every score, below
     the lowest and above the highest (every cut, everyone positive and everyone negative)."""

@@ -208,6 +208,66 @@ def test_elastic_is_offered_for_ultrasound_only_by_name():
     assert strong.shape == x.shape and 0 <= strong.min() and strong.max() <= 1
 
 
+def test_mixup_blends_images_targets_and_weights_with_one_lambda_per_image():
+    rng = np.random.default_rng(0)
+    x, y, w = rng.random((8, 4, 4, 1)), np.array([0, 1] * 4, float), np.array([1.0, 3.0] * 4)
+    mx, my, mw = augment.mixup(x, y, w, np.random.default_rng(1), alpha=0.4)
+    assert mx.shape == x.shape and my.shape == y.shape and mw.shape == w.shape and mx.dtype == np.float32
+    # replay the draws: one permutation, then one lambda per image
+    replay = np.random.default_rng(1)
+    partner, lam = replay.permutation(8), replay.beta(0.4, 0.4, size=8)
+    np.testing.assert_allclose(mx, lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * x[partner], atol=1e-6)
+    np.testing.assert_allclose(my, lam * y + (1 - lam) * y[partner], atol=1e-6)
+    np.testing.assert_allclose(mw, 1 + 2 * my, atol=1e-5)  # a weight follows the class share it holds
+    assert 0 <= my.min() and my.max() <= 1 and not np.allclose(mx, x)
+    onehot = np.eye(3)[[0, 1, 2, 0]]  # several classes: one-hot rows stay distributions
+    _, mixed, _ = augment.mixup(x[:4], onehot, np.ones(4), np.random.default_rng(2))
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, atol=1e-6)
+    with pytest.raises(validate.ArgumentError, match="alpha"):
+        augment.mixup(x, y, w, rng, alpha=0)
+    with pytest.raises(validate.ArgumentError, match="one length"):
+        augment.mixup(x, y[:3], w, rng)
+
+
+def test_mixup_batches_cover_every_image_once_per_epoch_and_are_seeded():
+    x = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
+    y, w = np.ones(10), np.ones(10)
+    gen = augment.mixup_batches(x, y, w, batch_size=4, alpha=1e-3, seed=3)  # alpha -> 0: lam is 0 or 1
+    epoch = [next(gen) for _ in range(3)]
+    assert [len(b[0]) for b in epoch] == [4, 4, 2]
+    order = np.random.default_rng(3).permutation(10)  # the first epoch's order
+    for k, (images, _, _) in enumerate(epoch):
+        batch = set(order[4 * k:4 * k + 4].tolist())
+        assert set(np.rint(images[:, 0, 0, 0]).tolist()) <= batch  # partners come from the same batch
+    again = augment.mixup_batches(x, y, w, batch_size=4, alpha=1e-3, seed=3)
+    for b in epoch:
+        np.testing.assert_array_equal(b[0], next(again)[0])
+    with pytest.raises(validate.ArgumentError, match="batch_size"):
+        next(augment.mixup_batches(x, y, w, batch_size=0))
+
+
+def test_random_crops_move_each_image_by_whole_pixels_within_the_padding():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 9, 9, 1)).astype(np.float32)
+    out = augment.random_crops(x, 2, np.random.default_rng(5))
+    assert out.shape == x.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(augment.random_crops(x, 0, rng), x)
+    np.testing.assert_array_equal(out, augment.random_crops(x, 2, np.random.default_rng(5)))  # seeded
+    padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
+    offsets = []
+    for i in range(len(x)):  # each crop is one window of the edge-padded image
+        found = [(dy, dx) for dy in range(5) for dx in range(5)
+                 if np.array_equal(out[i], padded[i, dy:dy + 9, dx:dx + 9])]
+        assert found, i
+        offsets.append(found[0])
+    assert len(set(offsets)) > 5  # the offsets vary between images
+    with pytest.raises(validate.ArgumentError, match="pad"):
+        augment.random_crops(x, -1, rng)
+    # in the batches: crops only (alpha 0), targets and weights untouched
+    images, targets, weights = next(augment.mixup_batches(x, np.ones(40), np.full(40, 2.0), 8, alpha=0, crop=1))
+    assert images.shape == (8, 9, 9, 1) and (targets == 1).all() and (weights == 2).all()
+
+
 # ------------------------------------------------------------------ medlab.trust
 def _toy(n=48, size=12, seed=0):
     """Bright square on the left: class 1; on the right: class 0."""

@@ -24,6 +24,7 @@
 ``image_folder_dataset(root, ...)``    ``root/<class>/*.png`` -> cached ``tf.data`` pipeline
 ``synthetic_chest(n, size, ...)``      synthetic chest X-rays, generated on the fly
 ``augment_images(images, ...)``        label-preserving augmentation (Keras layers)
+``mixup_batches(x, y, w, ...)``        mixup: batches of blended images, targets, weights
 ``load_classification_data(...)``      any two-class source -> train/val/test arrays
                                        (:class:`ClassificationData`)
 ``split_by_image(n, ...)``,            train/val/test indices (:class:`SplitIndices`): by
@@ -62,6 +63,7 @@ _EXPORTS = {
     "SplitIndices": "splits", "groups_on_both_sides": "splits", "split_by_group": "splits",
     "split_by_image": "splits", "split_stratified": "splits",
     "XRAY_TRANSFORMS": "augment", "augment_images": "augment", "xray_augmentation": "augment",
+    "mixup": "augment", "mixup_batches": "augment", "random_crops": "augment",
 }
 
 
@@ -120,5 +122,8 @@ __all__ = [
     "synthetic_chest",
     "XRAY_TRANSFORMS",
     "augment_images",
+    "mixup",
+    "mixup_batches",
+    "random_crops",
     "xray_augmentation",
 ]

@@ -101,4 +101,102 @@ def augment_images(images, transforms=tuple(XRAY_TRANSFORMS), copies=1, seed=0, 
     return np.clip(np.stack(out), 0.0, 1.0).astype(np.float32)
 
 
-__all__ = ["ULTRASOUND_TRANSFORMS", "XRAY_TRANSFORMS", "augment_images", "xray_augmentation"]
+def mixup(images, targets, weights, rng, alpha=0.2):
+    """Mixup (Zhang et al., 2018) of one batch: each image blended with a partner of the batch.
+
+    Image i becomes ``lam_i x_i + (1 - lam_i) x_j`` with ``j`` from a random permutation of
+    the batch and ``lam_i ~ Beta(alpha, alpha)`` (small ``alpha``: most ``lam`` near 0 or 1,
+    images close to real ones); its target and its sample weight are blended the same way, so
+    a class weight still counts in proportion to how much of that class the image holds.
+
+    Parameters
+    ----------
+    images : float array (N, H, W, C)
+    targets : float array (N,) of 0/1 (or probabilities) or (N, K) one-hot
+    weights : float array (N,), the sample weights (ones when there are none)
+    rng : numpy.random.Generator
+    alpha : float > 0
+
+    Returns
+    -------
+    (images, targets, weights), float32 arrays of the shapes given
+
+    >>> x = np.array([0.0, 1.0]).reshape(2, 1, 1, 1); y = np.array([0.0, 1.0]); w = np.array([1.0, 3.0])
+    >>> mx, my, mw = mixup(x, y, w, np.random.default_rng(0), alpha=1.0)
+    >>> bool(np.allclose(mx[:, 0, 0, 0], my)), bool(np.allclose(mw, 1 + 2 * my))   # blended alike
+    (True, True)
+    """
+    alpha = validate.number("alpha", alpha, 0.0, low_open=True)
+    images, targets = np.asarray(images, np.float32), np.asarray(targets, np.float32)
+    weights = np.asarray(weights, np.float32)
+    if not len(images) == len(targets) == len(weights):
+        raise validate.ArgumentError(f"images, targets, weights: expected one length, got "
+                                     f"{len(images)}, {len(targets)}, {len(weights)}")
+    partner = rng.permutation(len(images))
+    lam = rng.beta(alpha, alpha, size=len(images)).astype(np.float32)
+
+    def blend(a):
+        shape = (-1,) + (1,) * (a.ndim - 1)
+        return lam.reshape(shape) * a + (1 - lam).reshape(shape) * a[partner]
+
+    return blend(images), blend(targets), blend(weights)
+
+
+def random_crops(images, pad, rng):
+    """Random crops: each image padded by ``pad`` pixels (edges repeated) and cut back to its
+    size at a random offset, i.e. moved by up to ``pad`` whole pixels each way.
+
+    images (N, H, W, C) -> float32 (N, H, W, C); ``pad`` 0 returns them unchanged.
+
+    >>> x = np.arange(4.0).reshape(1, 1, 4, 1)
+    >>> out = random_crops(x, 1, np.random.default_rng(0))[0, 0, :, 0].tolist()
+    >>> out in ([0.0, 0.0, 1.0, 2.0], [0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 3.0])
+    True
+    """
+    pad = validate.integer("pad", pad, low=0)
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4:
+        raise validate.ArgumentError(f"images of shape {images.shape}: expected (N, H, W, C)")
+    if not pad:
+        return images
+    n, h, w = images.shape[:3]
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
+    dy, dx = rng.integers(0, 2 * pad + 1, size=(2, n))
+    rows = dy[:, None] + np.arange(h)  # (N, H)
+    cols = dx[:, None] + np.arange(w)  # (N, W)
+    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+def mixup_batches(images, targets, weights, batch_size, alpha=0.2, seed=0, crop=0):
+    """An endless generator of batches ``(images, targets, weights)`` for ``model.fit``, mixed up.
+
+    Each epoch (``ceil(N / batch_size)`` batches, the last one smaller) visits the training
+    images in a new random order, as ``fit(..., shuffle=True)`` does; each batch gets
+    :func:`random_crops` of ``crop`` pixels (0: none), then :func:`mixup` (``alpha`` 0: none).
+    Pass it as ``model.fit(gen, steps_per_epoch=ceil(N / batch_size))``; the weights replace
+    ``class_weight`` (give each image its class's weight). Seeded: the same ``seed`` gives the
+    same batches.
+
+    >>> gen = mixup_batches(np.zeros((5, 2, 2, 1)), np.ones(5), np.ones(5), batch_size=2)
+    >>> [len(next(gen)[0]) for _ in range(4)]     # 2, 2, 1, then the next epoch
+    [2, 2, 1, 2]
+    """
+    images, targets = np.asarray(images, np.float32), np.asarray(targets, np.float32)
+    weights = np.asarray(weights, np.float32)
+    batch_size = validate.integer("batch_size", batch_size, low=1)
+    alpha = validate.number("alpha", alpha, 0.0)
+    crop = validate.integer("crop", crop, low=0)
+    if not len(images) == len(targets) == len(weights):
+        raise validate.ArgumentError(f"images, targets, weights: expected one length, got "
+                                     f"{len(images)}, {len(targets)}, {len(weights)}")
+    rng = np.random.default_rng(validate.integer("seed", seed, low=0))
+    while True:
+        order = rng.permutation(len(images))
+        for start in range(0, len(images), batch_size):
+            i = order[start:start + batch_size]
+            x = random_crops(images[i], crop, rng)
+            yield mixup(x, targets[i], weights[i], rng, alpha) if alpha else (x, targets[i], weights[i])
+
+
+__all__ = ["ULTRASOUND_TRANSFORMS", "XRAY_TRANSFORMS", "augment_images", "mixup", "mixup_batches",
+           "random_crops", "xray_augmentation"]
