@@ -158,7 +158,7 @@ def anomaly_scores(data, autoencoder, encoder, seed, shift_radius=2, opacity=Non
     scores["val"]["SSIM map percentile + features + image sd"], \
         scores["test"]["SSIM map percentile + features + image sd"] = anomaly.combine_scores(
             val_trio, data.y_val, test_trio, seed=seed)
-    # scores that survive a shift of the normals (a simulated one on val: README): the best-offset
+    # scores that survive a shift of the normals (a simulated one on val: benchmarks/README.md): the best-offset
     # 1 - SSIM, the image's fine detail and contrast, and the synthetic-opacity classifier
     rules = {}
     if shift_radius:
@@ -338,6 +338,10 @@ def _check(parser, args):
         deepest = min((side & -side).bit_length() - 1 for side in size)  # 2 ** deepest divides both
         parser.error(f"--depth {args.depth}: the images are {size[0]} x {size[1]} pixels; expected "
                      f"2 ** depth to divide both sides (--depth at most {deepest})")
+    for flag, radius in (("--shift-radius", args.shift_radius), ("--shift-check", args.shift_check)):
+        if size is not None and 2 * radius >= min(size):
+            parser.error(f"{flag} {radius}: the images are {size[0]} x {size[1]} pixels; expected a "
+                         f"shift under half the smaller side (at most {(min(size) - 1) // 2})")
     if not (math.isfinite(args.ema) and 0 <= args.ema < 1):
         parser.error(f"--ema {args.ema!r}: expected a momentum in [0, 1) (0: no moving average)")
     if args.seed < 0:
@@ -408,7 +412,8 @@ def main(argv=None):
         print(row.text(width=50, digits=3), file=sys.stderr)
     if info["shift_check"]:
         print(f"val AUC, and val AUC with the val normals moved up to {args.shift_check} px (settings and "
-              f"rules from clean val; seed {args.seed}):", file=sys.stderr)
+              f"rules from clean val, so a fitted rule's moved AUC is in-sample: fitted on these very images, "
+              f"unmoved; seed {args.seed}):", file=sys.stderr)
         for row, moved in zip(info["anomaly_rows"], info["shift_check"]):
             print(f"{row.name:>50}: {row.val_auc:.3f} | normals moved {moved.test.estimate:.3f}", file=sys.stderr)
     low_d, high_d = result["anomaly_minus_image_sd"][1:]

@@ -23,7 +23,7 @@ than two of 25 (the same training time) for seeds 0 and 1, and than one of 40 or
 (seed 0); the crops lowered it for seeds 0 and 1, where mixup (``--mixup``) and width 24
 over 35 epochs (``--width``) did not, and label smoothing (``--label-smoothing``, judged by
 the validation AUC and held-out accuracy) added to the crops lowered the held-out accuracy
-for seed 1: see the README. Training must end 10 s
+for seed 1: see benchmarks/README.md. Training must end 10 s
 (``--reserve``) before ``--budget`` so that inference fits in it too (``total_seconds``): once
 three epochs after the first have been timed, the epochs per network shrink when the median
 epoch time says they would not fit (the schedule shortened with them; ``epochs_run``, ``epochs_planned``), so a loaded
@@ -373,10 +373,11 @@ def train_recipe(data, n_classes, epochs, budget, seed, reserve=None, snapshots=
     :func:`choose_call_rule`. ``reserve`` seconds are kept for inference (``total_seconds``).
     ``val_only`` (development): no test figure at all, only the choices on val.
     ``label_smoothing`` (Keras's: targets pulled towards 1/K by that share) and ``mixup``
-    (alpha of :func:`medlab.data.mixup_batches`; 0: none, the class weights then become
-    sample weights blended with the images) and ``crop`` (pixels of
-    :func:`medlab.data.random_crops` before the network's own augmentation; 0: none) change
-    the training only.
+    (alpha of :func:`medlab.data.mixup_batches`; 0: none; above 0 the class weights are
+    blended like the images) and ``crop`` (pixels of :func:`medlab.data.random_crops` before
+    the network's own augmentation; 0: none) change the training only. With either above 0
+    the batches come from :func:`medlab.data.mixup_batches` and the class weights are given
+    as per-image sample weights; with both 0, as Keras's ``class_weight``.
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = data["train"], data["val"], data["test"]
     snapshots = RECIPE["snapshots"] if snapshots is None else snapshots

@@ -17,8 +17,10 @@ split:
   sub-pixel 0.5 outline of the probabilities instead of the thresholded mask's pixels;
 - the baselines of the same run, side by side: ``baseline_dice`` (the mean training mask,
   thresholded at 0.5: no learning) and ``floor_hc_mae_mm`` (the same ellipse fit on the
-  expert's own test masks, with the same correction factor: the best any mask at this size can
-  do; without the factor the fit runs about 1 mm long, as lesson 12 prints);
+  expert's own test masks, with a correction factor learnt on the training masks (the recipe's
+  own factor where ``--targets`` is ``mask``; with ``area`` or ``distance`` targets the recipe's
+  factor is learnt on those): the best any mask at this size can do; without the factor the
+  fit runs about 1 mm long, as lesson 12 prints);
 - where the HC error comes from (``medlab.segmentation.hc_figures``): ``hc_signed_mm`` (mean
   predicted - expert: a bias, which a shifted outline level could remove), ``hc_share_over_5mm``
   (the share of images with an error > 5 mm: large failures) and ``hc_over_5mm_part`` (the share

@@ -32,8 +32,7 @@ def validation_figures(data, seed, settings):
     train, val, _ = segmentation.split_masks(data, seed, "grouped", settings["val_fraction"], settings["test_fraction"])
     model, history = segmentation.train_settings(train, val, settings, seed)
     p_val = segmentation._probabilities(model, val.images, settings)
-    targets = (train.masks if settings["targets"] == "mask"
-               else segmentation.ellipse_targets(train.masks, settings["targets"]))
+    targets = segmentation.training_targets(train.masks, settings["targets"])
     row = {"val_dice": metrics.dice(val.masks, segmentation.threshold_masks(p_val)),
            "epochs_run": history["epochs_run"], "train_seconds": history["train_seconds"]}
     for measure in segmentation.MEASURES:
@@ -66,6 +65,10 @@ def main(argv=None):
     if args.seeds < 1 or args.epochs < 1 or args.first_seed < 0:
         parser.error(f"--seeds and --epochs must be at least 1 and --first-seed at least 0, got {args.seeds}, "
                      f"{args.epochs} and {args.first_seed}")
+    if len(set(args.targets)) != len(args.targets):
+        parser.error(f"--targets {' '.join(args.targets)}: expected distinct kinds (the first is the reference)")
+    if args.base_filters is not None and args.base_filters < 1:
+        parser.error(f"--base-filters {args.base_filters}: expected an integer >= 1")
     try:
         data = load_masks(args.data)
     except (OSError, ValueError) as exc:

@@ -173,7 +173,10 @@ def ellipse_targets(masks, kind="area", samples=None, width=DISTANCE_WIDTH):
     kind = validate.choice("kind", kind, ("area", "distance"))
     samples = validate.integer("samples", (8 if kind == "area" else 4) if samples is None else samples, 1, 64)
     width = validate.number("width", width, 0, low_open=True)
-    m = validate.image_array("masks", masks, ndims=(3,), dtype_kinds="uifb")
+    m = np.asarray(masks)
+    if m.ndim == 4 and m.shape[-1] == 1:  # (N, H, W, 1), as as_targets and Keras give them
+        m = m[..., 0]
+    m = validate.image_array("masks", m, ndims=(3,), dtype_kinds="uifb")
     if not np.all((m == 0) | (m == 1)):
         raise ValueError("masks must hold only 0 and 1")
     n, height, wide = m.shape
@@ -576,7 +579,7 @@ def run_recipe(data, seed=0, recipe=None, split="grouped", choose=False, candida
     measured = train.pixel_size_mm is not None and train.head_circumference_mm is not None
     correction = None
     if measured:  # learnt on the training masks, measured as the predictions will be
-        targets = train.masks if settings["targets"] == "mask" else ellipse_targets(train.masks, settings["targets"])
+        targets = training_targets(train.masks, settings["targets"])
         correction = circumference_correction(targets, train.pixel_size_mm, train.head_circumference_mm,
                                               settings["measure"])
     measure = settings["measure"]

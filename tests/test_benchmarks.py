@@ -339,6 +339,10 @@ def test_autoencoder_benchmark_refuses_bad_fractions(tiny_medmnist, capsys):
     (["--shift-radius", "-1"], "--shift-radius -1: expected an integer >= 0"),
     (["--opacity-epochs", "-1"], "--opacity-epochs -1: expected an integer >= 0"),
     (["--shift-check", "-2"], "--shift-check -2: expected an integer >= 0"),
+    (["--shift-radius", "14"], "--shift-radius 14: the images are 28 x 28 pixels; expected a shift under "
+                               "half the smaller side (at most 13)"),  # not after the training
+    (["--shift-check", "20"], "--shift-check 20: the images are 28 x 28 pixels; expected a shift under "
+                              "half the smaller side (at most 13)"),
 ])
 def test_autoencoder_benchmark_refuses_bad_flags_before_any_training(tiny_medmnist, capsys, monkeypatch,
                                                                       flags, message):
@@ -821,6 +825,19 @@ def test_segmentation_targets_benchmark_measures_validation_only_and_pairs_the_k
             assert row[f"{measure}_chosen_hc_mae_mm"] <= row[f"{measure}_hc_mae_mm"] + 1e-4
     verdicts = [line for line in captured.err.splitlines() if line.startswith("area targets vs mask targets")]
     assert len(verdicts) == 3 and all("validation HC error" in line for line in verdicts)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--targets", "mask", "mask"], "--targets mask mask: expected distinct kinds"),
+    (["--base-filters", "0"], "--base-filters 0: expected an integer >= 1"),
+])
+def test_segmentation_targets_benchmark_refuses_bad_flags_before_training(tmp_path, capsys, monkeypatch,
+                                                                          flags, message):
+    bench = load_benchmark("segmentation_targets")
+    monkeypatch.setattr(bench, "validation_figures", lambda *a: pytest.fail("trained with a bad flag"))
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--data", str(write_disc_masks(tmp_path / "discs.npz", n=30)), *flags])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_hippocampus_slices_script_writes_a_mask_file_by_volume(tmp_path, capsys):

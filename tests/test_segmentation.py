@@ -583,6 +583,9 @@ def test_ellipse_targets_give_zeros_for_an_empty_mask_and_name_bad_arguments():
     assert not segmentation.ellipse_targets(empty, "distance").any()
     masks = ellipse_mask(16, 8, 8, 5, 4)[None]
     assert segmentation.training_targets(masks, "mask").tolist() == segmentation.as_targets(masks).tolist()
+    for kind in segmentation.TARGETS:  # (N, H, W, 1) masks, as Keras takes them, work for every kind
+        assert segmentation.training_targets(masks[..., None], kind).tolist() == \
+            segmentation.training_targets(masks, kind).tolist(), kind
     for kwargs, name in (({"kind": "blur"}, "kind"), ({"samples": 0}, "samples"), ({"width": 0}, "width")):
         with pytest.raises(ValueError, match=f"^{name} "):
             segmentation.ellipse_targets(masks, **kwargs)
