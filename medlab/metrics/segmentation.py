@@ -203,6 +203,21 @@ def contour_circumference_mm(probabilities, pixel_size_mm, level=0.5):
 
     size = validate.values("pixel_size_mm", pixel_size_mm, 0, low_open=True, dtype_kinds="uif")
     level = validate.number("level", level, 0.0, 1.0, closed="neither")
+    p, size = _maps_with_sizes(probabilities, size)
+    pixels = np.zeros(len(p))
+    for i, one in enumerate(p):
+        lines = measure.find_contours(one, level)
+        line = max(lines, key=len) if lines else None
+        axes = _fit_ellipse_axes(line[:, ::-1]) if line is not None and len(line) >= 6 else None
+        if axes is not None:
+            pixels[i] = ellipse_circumference(*axes)
+            continue
+        pixels[i] = ellipse_circumference(*ellipse_fit(one >= level)[2:4])
+    return pixels * size
+
+
+def _maps_with_sizes(probabilities, size):
+    """Probability maps as float64 (N, H, W) in [0, 1] and the checked pixel sizes as (N,)."""
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim == 4 and p.shape[-1] == 1:
         p = p[..., 0]
@@ -214,16 +229,7 @@ def contour_circumference_mm(probabilities, pixel_size_mm, level=0.5):
         raise ValueError(f"pixel_size_mm has shape {size.shape}: expected one size, or one per map: "
                          f"({len(p)},)")
     size = np.broadcast_to(size, (len(p),))
-    pixels = np.zeros(len(p))
-    for i, one in enumerate(p):
-        lines = measure.find_contours(one, level)
-        line = max(lines, key=len) if lines else None
-        axes = _fit_ellipse_axes(line[:, ::-1]) if line is not None and len(line) >= 6 else None
-        if axes is not None:
-            pixels[i] = ellipse_circumference(*axes)
-            continue
-        pixels[i] = ellipse_circumference(*ellipse_fit(one >= level)[2:4])
-    return pixels * size
+    return p, size
 
 
 def moment_circumference_mm(probabilities, pixel_size_mm, level=0.5, margin=2):
@@ -261,17 +267,7 @@ def moment_circumference_mm(probabilities, pixel_size_mm, level=0.5, margin=2):
     size = validate.values("pixel_size_mm", pixel_size_mm, 0, low_open=True, dtype_kinds="uif")
     level = validate.number("level", level, 0.0, 1.0, closed="neither")
     margin = validate.integer("margin", margin, 0)
-    p = np.asarray(probabilities, dtype=np.float64)
-    if p.ndim == 4 and p.shape[-1] == 1:
-        p = p[..., 0]
-    if p.ndim != 3:
-        raise ValueError(f"probabilities must be (N, H, W), got shape {p.shape}")
-    if not np.all(np.isfinite(p) & (p >= 0) & (p <= 1)):
-        raise ValueError("probabilities must hold finite values in [0, 1]")
-    if size.ndim > 1 or (size.ndim == 1 and len(size) != len(p)):
-        raise ValueError(f"pixel_size_mm has shape {size.shape}: expected one size, or one per map: "
-                         f"({len(p)},)")
-    size = np.broadcast_to(size, (len(p),))
+    p, size = _maps_with_sizes(probabilities, size)
     pixels = np.zeros(len(p))
     for i, one in enumerate(p):
         labels = measure.label(one >= level, connectivity=2)
